@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import SpiqaQuant
+import SpiqaQuant
 
 /// Bit-level agreement with the reference functions evaluated by PyTorch in float32 (scripts/make_quant_fixtures.py).
 @Suite struct TorchReferenceTests {
