@@ -157,7 +157,7 @@ struct HubTests {
   @Test("offline mode uses the cache only and fails clearly when the model is absent")
   func offline() throws {
     let hub = try FakeHub()
-    let missing = try #require(throws: HubError.self) { try hub.client(offline: true).resolveModelDirectory("org/tiny-bert") }
+    let missing = try #require(throws: SpiqaModelError.self) { try hub.client(offline: true).resolveModelDirectory("org/tiny-bert") }
     #expect(missing.description.contains("HF_HUB_OFFLINE") && missing.description.contains("org/tiny-bert"))
     #expect(try hub.log().isEmpty)
     let online = try hub.client().resolveModelDirectory("org/tiny-bert")
@@ -174,13 +174,13 @@ struct HubTests {
   @Test("missing repo, missing config and missing weights give clear errors")
   func notFound() throws {
     let hub = try FakeHub()
-    let repo = try #require(throws: HubError.self) { try hub.client().resolveModelDirectory("org/nope") }
+    let repo = try #require(throws: SpiqaModelError.self) { try hub.client().resolveModelDirectory("org/nope") }
     #expect(repo.description.contains("repository not found"))
-    let config = try #require(throws: HubError.self) { try hub.client().resolveModelDirectory("org/no-config") }
+    let config = try #require(throws: SpiqaModelError.self) { try hub.client().resolveModelDirectory("org/no-config") }
     #expect(config.description.contains("has no config.json"))
-    let weights = try #require(throws: HubError.self) { try hub.client().resolveModelDirectory("org/no-weights") }
+    let weights = try #require(throws: SpiqaModelError.self) { try hub.client().resolveModelDirectory("org/no-weights") }
     #expect(weights.description.contains("neither model.safetensors nor pytorch_model.bin"))
-    let revision = try #require(throws: HubError.self) { try hub.client().resolveModelDirectory("org/tiny-bert@v9") }
+    let revision = try #require(throws: SpiqaModelError.self) { try hub.client().resolveModelDirectory("org/tiny-bert@v9") }
     #expect(revision.description.contains("revision 'v9' not found"))
     for error in [repo, config, weights, revision] { #expect(!error.description.contains("\n")) }
   }
@@ -189,7 +189,7 @@ struct HubTests {
   func droppedAndResumed() throws {
     let hub = try FakeHub()
     try Data(#"{"drop_after": 40000}"#.utf8).write(to: hub.faults)
-    let error = try #require(throws: HubError.self) { try hub.client().resolveModelDirectory("org/tiny-bert") }
+    let error = try #require(throws: SpiqaModelError.self) { try hub.client().resolveModelDirectory("org/tiny-bert") }
     #expect(error.description.contains("interrupted"))
     let blobs = blobNames(hub.cache, "org/tiny-bert")
     let partial = try #require(blobs.first { $0.hasSuffix(".incomplete") })
@@ -224,7 +224,7 @@ struct HubTests {
     let client = hub.client()
     #expect(try client.resolveModelDirectory(hub.root.path) == hub.root.path)
     for bad in ["./missing-folder", "/no/such/folder", "a/b/c", "org/na--me", "-org/x", "org/x@", "org/x@../y"] {
-      let error = try #require(throws: HubError.self, "\(bad)") { try client.resolveModelDirectory(bad) }
+      let error = try #require(throws: SpiqaModelError.self, "\(bad)") { try client.resolveModelDirectory(bad) }
       #expect(error.exitCode == 64)
     }
     #expect(try hub.log().isEmpty)

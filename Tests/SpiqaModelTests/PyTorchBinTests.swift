@@ -100,7 +100,7 @@ struct PyTorchBinTests {
   @Test("a pickle naming a global outside the allow-list is refused, never run",
     arguments: [("evil-global.bin", "os.system"), ("evil-stack-global.bin", "builtins.eval")])
   func forbiddenGlobal(file: String, global: String) throws {
-    let error = try #require(throws: PyTorchBinError.self) { try PyTorchBinFile(path: try pytorchFixture(file)) }
+    let error = try #require(throws: SpiqaModelError.self) { try PyTorchBinFile(path: try pytorchFixture(file)) }
     #expect(error.description.contains("refusing to unpickle arbitrary code"))
     #expect(error.description.contains("'\(global)'"))
     #expect(error.exitCode == 65)
@@ -111,7 +111,7 @@ struct PyTorchBinTests {
     // PROTO 2, EMPTY_TUPLE, NEWOBJ: an object construction a state dict never needs.
     let vm = [UInt8]([0x80, 0x02, 0x29, 0x81, 0x2E])
     let error = try vm.withUnsafeBytes { bytes in
-      try #require(throws: PyTorchBinError.self) {
+      try #require(throws: SpiqaModelError.self) {
         _ = try PickleMachine(bytes: bytes, source: "test", persistentLoad: { $0 }).run(from: 0)
       }
     }
@@ -128,7 +128,7 @@ struct PyTorchBinTests {
     for cut in cuts {
       let path = dir.appendingPathComponent("cut-\(cut).bin").path
       try data.prefix(cut).write(to: URL(fileURLWithPath: path))
-      let error = try #require(throws: PyTorchBinError.self, "cut at \(cut)") { try PyTorchBinFile(path: path) }
+      let error = try #require(throws: SpiqaModelError.self, "cut at \(cut)") { try PyTorchBinFile(path: path) }
       #expect(error.description.hasPrefix(path + ": "))
       #expect(!error.description.contains("\n"))
     }
@@ -149,23 +149,23 @@ struct PyTorchBinTests {
         : Int.random(in: max(0, bytes.count - 1200)..<bytes.count, using: &rng)
       bytes[i] ^= UInt8.random(in: 1...255, using: &rng)
       try Data(bytes).write(to: URL(fileURLWithPath: path))
-      do { _ = try PyTorchBinFile(path: path) } catch is PyTorchBinError { refused += 1 }
+      do { _ = try PyTorchBinFile(path: path) } catch is SpiqaModelError { refused += 1 }
     }
     #expect(refused > 50)
   }
 
   @Test("missing, empty and non-checkpoint files")
   func notCheckpoints() throws {
-    let missing = try #require(throws: PyTorchBinError.self) { try PyTorchBinFile(path: "/nonexistent/pytorch_model.bin") }
+    let missing = try #require(throws: SpiqaModelError.self) { try PyTorchBinFile(path: "/nonexistent/pytorch_model.bin") }
     #expect(missing.exitCode == 74)
     let dir = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
     let empty = dir.appendingPathComponent("empty.bin").path
     try Data().write(to: URL(fileURLWithPath: empty))
-    #expect(throws: PyTorchBinError.self) { try PyTorchBinFile(path: empty) }
+    #expect(throws: SpiqaModelError.self) { try PyTorchBinFile(path: empty) }
     let text = dir.appendingPathComponent("text.bin").path
     try Data("hello, not a checkpoint".utf8).write(to: URL(fileURLWithPath: text))
-    let error = try #require(throws: PyTorchBinError.self) { try PyTorchBinFile(path: text) }
+    let error = try #require(throws: SpiqaModelError.self) { try PyTorchBinFile(path: text) }
     #expect(error.description.contains("not a PyTorch checkpoint"))
   }
 }

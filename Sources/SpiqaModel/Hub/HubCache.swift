@@ -67,11 +67,15 @@ struct HubCache {
   func link(_ commit: String, _ file: String, etag: String) throws {
     let path = pointer(commit, file)
     let dir = (path as NSString).deletingLastPathComponent
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     let depth = file.split(separator: "/").count + 1  // snapshots/<commit>/<file...>
     let target = String(repeating: "../", count: depth) + "blobs/" + etag
     let temporary = path + ".tmp-\(UUID().uuidString.prefix(8))"
-    try FileManager.default.createSymbolicLink(atPath: temporary, withDestinationPath: target)
+    do {
+      try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+      try FileManager.default.createSymbolicLink(atPath: temporary, withDestinationPath: target)
+    } catch {
+      throw HubError.io("cannot create \(path): \(error.localizedDescription)")
+    }
     guard rename(temporary, path) == 0 else {
       try? FileManager.default.removeItem(atPath: temporary)
       throw HubError.io("cannot create \(path): \(String(cString: strerror(errno)))")
@@ -81,9 +85,9 @@ struct HubCache {
   /// Writes `data` to a temporary sibling of `path` and renames it into place.
   func atomicWrite(_ data: Data, to path: String) throws {
     let dir = (path as NSString).deletingLastPathComponent
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     let temporary = path + ".tmp-\(UUID().uuidString.prefix(8))"
     do {
+      try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
       try data.write(to: URL(fileURLWithPath: temporary))
     } catch {
       throw HubError.io("cannot write \(temporary): \(error.localizedDescription)")

@@ -114,7 +114,13 @@ public final class HubClient {
   private func ensure(_ cache: HubCache, _ file: String, _ meta: HubFileMetadata, commit: String? = nil) throws {
     let commit = commit ?? meta.commit
     if !FileManager.default.fileExists(atPath: cache.blob(meta.etag)) {
-      try download(meta, to: cache.blob(meta.etag), label: "\(cache.repo)/\(file)")
+      do {
+        try download(meta, to: cache.blob(meta.etag), label: "\(cache.repo)/\(file)")
+      } catch let error as SpiqaModelError {
+        throw error
+      } catch {
+        throw HubError.io("cannot write \(cache.blob(meta.etag)): \(error.localizedDescription)")
+      }
     }
     try cache.link(commit, file, etag: meta.etag)
   }

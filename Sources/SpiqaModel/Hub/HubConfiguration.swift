@@ -1,14 +1,11 @@
 import Foundation
 
-/// A failed model resolution or download: one line; exit code 64 (bad model argument), 65 (bad server data)
-/// or 74 (network, cache or I/O).
-public struct HubError: Error, CustomStringConvertible, Sendable {
-  public var exitCode: Int32
-  public var description: String
-
-  static func usage(_ what: String) -> HubError { HubError(exitCode: 64, description: what) }
-  static func badData(_ what: String) -> HubError { HubError(exitCode: 65, description: what) }
-  static func io(_ what: String) -> HubError { HubError(exitCode: 74, description: what) }
+/// Errors of model resolution and download, as `SpiqaModelError`s (one line): exit 64 for a bad model argument,
+/// 65 for unusable server answers, 74 for network, cache and I/O failures.
+enum HubError {
+  static func usage(_ what: String) -> SpiqaModelError { .usage(what) }
+  static func badData(_ what: String) -> SpiqaModelError { .badData(what) }
+  static func io(_ what: String) -> SpiqaModelError { .io(what) }
 }
 
 /// Where and how to reach the Hugging Face Hub, read from the same environment variables as huggingface_hub.

@@ -30,7 +30,7 @@ struct PickleMachine {
     var marks: [Int] = []
     var memo: [Int: PickleValue] = [:]
 
-    func fail(_ what: String) -> PyTorchBinError { .badData(source, "pickle byte \(pos): \(what)") }
+    func fail(_ what: String) -> SpiqaModelError { PyTorchBinError.badData(source, "pickle byte \(pos): \(what)") }
     func need(_ n: Int) throws {
       guard n >= 0, pos <= bytes.count - n else { throw fail("unexpected end of data (truncated pickle)") }
     }
@@ -186,7 +186,7 @@ struct PickleMachine {
 
   /// REDUCE for the allow-listed callables; builds values, never runs code.
   private func reduce(
-    _ callable: PickleValue, _ args: PickleValue, fail: (String) -> PyTorchBinError
+    _ callable: PickleValue, _ args: PickleValue, fail: (String) -> SpiqaModelError
   ) throws -> PickleValue {
     guard case .global(let name) = callable, Self.callableGlobals.contains(name) else {
       throw fail("refusing to unpickle arbitrary code: cannot call a \(callable.kind)")

@@ -4,18 +4,12 @@ import Glibc
 import Darwin
 #endif
 
-/// A bad or unreadable PyTorch checkpoint: one line naming the file and the problem.
-public struct PyTorchBinError: Error, CustomStringConvertible, Sendable {
-  /// 65 for bad data, 74 for I/O errors.
-  public var exitCode: Int32
-  public var description: String
-
-  static func badData(_ source: String, _ what: String) -> PyTorchBinError {
-    PyTorchBinError(exitCode: 65, description: "\(source): \(what)")
-  }
-  static func io(_ source: String, _ what: String) -> PyTorchBinError {
-    PyTorchBinError(exitCode: 74, description: "\(source): \(what)")
-  }
+/// Errors of the PyTorch reader, as `SpiqaModelError`s: one line "<file>: <problem>".
+enum PyTorchBinError {
+  /// Malformed, unsupported or refused content (exit 65).
+  static func badData(_ source: String, _ what: String) -> SpiqaModelError { .badData("\(source): \(what)") }
+  /// The file could not be read (exit 74).
+  static func io(_ source: String, _ what: String) -> SpiqaModelError { .io("\(source): \(what)") }
 }
 
 /// Opens a PyTorch `pytorch_model.bin` (zip format of torch ≥ 1.6, or the legacy pre-1.6 format).
@@ -47,7 +41,7 @@ public final class PyTorchBinFile: WeightSource {
   private let mapping: PyTorchBinMapping
   private let copies: [UnsafeMutableRawBufferPointer]
 
-  /// Maps and parses `path`; throws `PyTorchBinError` for I/O errors, malformed files and refused pickles.
+  /// Maps and parses `path`; throws `SpiqaModelError` for I/O errors, malformed files and refused pickles.
   public init(path: String) throws {
     self.path = path
     mapping = try PyTorchBinMapping(path: path)
@@ -110,7 +104,7 @@ public final class PyTorchBinFile: WeightSource {
   ) throws -> RawTensor {
     let es = dtype.byteSize
     let available = min(storage.count / es, t.storage.count)
-    func bad(_ what: String) -> PyTorchBinError { .badData(source, "tensor '\(name)': \(what)") }
+    func bad(_ what: String) -> SpiqaModelError { PyTorchBinError.badData(source, "tensor '\(name)': \(what)") }
     guard t.shape.allSatisfy({ $0 >= 0 }), t.strides.allSatisfy({ $0 >= 0 }), t.offset >= 0 else {
       throw bad("negative size, stride or offset")
     }

@@ -22,7 +22,7 @@ struct ZipArchive {
   let entries: [ZipEntry]
   private let index: [String: Int]
 
-  /// Parses the central directory of `bytes`; throws `PyTorchBinError` on anything malformed.
+  /// Parses the central directory of `bytes`; throws `SpiqaModelError` (exit 65) on anything malformed.
   init(bytes: UnsafeRawBufferPointer, source: String) throws {
     self.bytes = bytes
     self.source = source
@@ -139,7 +139,7 @@ struct ZipArchive {
   }
 }
 
-/// Bounds-checked little-endian reads for the zip parser; every failure is a `PyTorchBinError`.
+/// Bounds-checked little-endian reads for the zip parser; every failure is a `SpiqaModelError`.
 struct ZipByteReader {
   let bytes: UnsafeRawBufferPointer
   let source: String
