@@ -62,6 +62,31 @@ def save_twins(model, name, extra_files):
             write_text(os.path.join(d, fname), text)
 
 
+# Fixed inputs for the reference outputs (row 2 right-padded; lengths 7 and 4).
+REFERENCE_INPUTS = {"bert-qa": ([[2, 11, 14, 5, 7, 3, 5], [2, 7, 8, 3, 0, 0, 0]], [[0, 0, 0, 0, 0, 0, 1], [0] * 7]),
+                    "roberta-cls": ([[0, 35, 32, 40, 37, 2, 2], [0, 36, 39, 2, 1, 1, 1]], None)}
+
+
+def reference_outputs(model, name, pad_id):
+    """transformers' logits for REFERENCE_INPUTS (real tokens only), so tests can check the .bin end to end."""
+    ids, types = REFERENCE_INPUTS[name]
+    input_ids = torch.tensor(ids)
+    mask = (input_ids != pad_id).long()
+    if name == "bert-qa":
+        mask[0] = 1  # row 0 holds no padding ([PAD] = 0 is not used in it)
+    with torch.no_grad():
+        kwargs = {"token_type_ids": torch.tensor(types)} if types else {}
+        out = model(input_ids=input_ids, attention_mask=mask, **kwargs)
+    lengths = mask.sum(1).tolist()
+    ref = {"input_ids": ids, "token_type_ids": types, "lengths": lengths}
+    if name == "bert-qa":
+        ref["start_logits"] = [out.start_logits[b, :n].tolist() for b, n in enumerate(lengths)]
+        ref["end_logits"] = [out.end_logits[b, :n].tolist() for b, n in enumerate(lengths)]
+    else:
+        ref["logits"] = out.logits.tolist()
+    return ref
+
+
 def make_models():
     torch.manual_seed(1234)
     bc = BertConfig(vocab_size=60, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
@@ -69,6 +94,7 @@ def make_models():
     bert = BertForQuestionAnswering(bc).eval()
     save_twins(bert, "bert-qa", {"vocab.txt": "\n".join(bert_vocab()) + "\n",
                                  "tokenizer_config.json": json.dumps({"do_lower_case": True}) + "\n"})
+    references = {"bert-qa": reference_outputs(bert, "bert-qa", 0)}
 
     torch.manual_seed(5678)
     vocab, merges = roberta_vocab()
@@ -78,6 +104,9 @@ def make_models():
     roberta = RobertaForSequenceClassification(rc).eval()
     files = {"vocab.json": json.dumps(vocab, ensure_ascii=False) + "\n", "merges.txt": "\n".join(merges) + "\n"}
     save_twins(roberta, "roberta-cls", files)
+    references["roberta-cls"] = reference_outputs(roberta, "roberta-cls", 1)
+    with open(os.path.join(OUT, "reference-outputs.json"), "w") as f:
+        json.dump(references, f)
     # The same RoBERTa in half precision (F16 storages), .bin only, compared to the F32 twin after rounding.
     torch.save({k: v.half() for k, v in roberta.state_dict().items()}, os.path.join(OUT, "roberta-cls-f16.bin"))
 
