@@ -1,0 +1,100 @@
+import Foundation
+
+/// One repository's folder in a huggingface_hub-compatible cache, so files downloaded by Python are reused:
+///
+///     <cache>/models--<org>--<name>/
+///       blobs/<etag>                      file contents, named by ETag (sha256 for LFS files, git sha1 otherwise)
+///       blobs/<etag>.incomplete           a download in progress (resumable)
+///       snapshots/<commit>/<file>         symlink to ../../blobs/<etag>
+///       refs/<revision>                   the commit hash a branch/tag pointed to
+///       .no_exist/<commit>/<file>         empty marker: the file does not exist at that commit
+struct HubCache {
+  let root: String
+  let repo: String
+
+  /// `<cache>/models--org--name`.
+  var repoDirectory: String { root + "/models--" + repo.replacingOccurrences(of: "/", with: "--") }
+
+  func snapshotDirectory(_ commit: String) -> String { repoDirectory + "/snapshots/" + commit }
+  func pointer(_ commit: String, _ file: String) -> String { snapshotDirectory(commit) + "/" + file }
+  func blob(_ etag: String) -> String { repoDirectory + "/blobs/" + etag }
+  func noExistMarker(_ commit: String, _ file: String) -> String {
+    repoDirectory + "/.no_exist/" + commit + "/" + file
+  }
+
+  /// True when `revision` is already a full commit hash.
+  static func isCommitHash(_ revision: String) -> Bool {
+    revision.count == 40 && revision.allSatisfy { $0.isHexDigit && !$0.isUppercase }
+  }
+
+  /// The commit a revision resolves to in the cache (itself for a hash, else `refs/<revision>`).
+  func commit(forRevision revision: String) -> String? {
+    if Self.isCommitHash(revision) { return revision }
+    guard let text = try? String(contentsOfFile: repoDirectory + "/refs/" + revision, encoding: .utf8) else {
+      return nil
+    }
+    let commit = text.trimmingCharacters(in: .whitespacesAndNewlines)
+    return Self.isCommitHash(commit) ? commit : nil
+  }
+
+  /// True when the snapshot has `file` and it resolves to readable content (a dangling link does not count).
+  func has(_ commit: String, _ file: String) -> Bool {
+    FileManager.default.isReadableFile(atPath: pointer(commit, file))
+  }
+
+  /// True when a previous run recorded that `file` does not exist at `commit`.
+  func knownMissing(_ commit: String, _ file: String) -> Bool {
+    FileManager.default.fileExists(atPath: noExistMarker(commit, file))
+  }
+
+  /// Records `refs/<revision>` → `commit` (write to a temporary file, then rename).
+  func writeRef(_ revision: String, commit: String) throws {
+    guard !Self.isCommitHash(revision) else { return }
+    let path = repoDirectory + "/refs/" + revision
+    if (try? String(contentsOfFile: path, encoding: .utf8)) == commit { return }
+    try atomicWrite(Data(commit.utf8), to: path)
+  }
+
+  /// Records that `file` does not exist at `commit`.
+  func markMissing(_ commit: String, _ file: String) {
+    let path = noExistMarker(commit, file)
+    try? FileManager.default.createDirectory(
+      atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    _ = FileManager.default.createFile(atPath: path, contents: Data())
+  }
+
+  /// Points `snapshots/<commit>/<file>` at `blobs/<etag>` with a relative symlink, replacing any old link.
+  func link(_ commit: String, _ file: String, etag: String) throws {
+    let path = pointer(commit, file)
+    let dir = (path as NSString).deletingLastPathComponent
+    let depth = file.split(separator: "/").count + 1  // snapshots/<commit>/<file...>
+    let target = String(repeating: "../", count: depth) + "blobs/" + etag
+    let temporary = path + ".tmp-\(UUID().uuidString.prefix(8))"
+    do {
+      try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+      try FileManager.default.createSymbolicLink(atPath: temporary, withDestinationPath: target)
+    } catch {
+      throw HubError.io("cannot create \(path): \(error.localizedDescription)")
+    }
+    guard rename(temporary, path) == 0 else {
+      try? FileManager.default.removeItem(atPath: temporary)
+      throw HubError.io("cannot create \(path): \(String(cString: strerror(errno)))")
+    }
+  }
+
+  /// Writes `data` to a temporary sibling of `path` and renames it into place.
+  func atomicWrite(_ data: Data, to path: String) throws {
+    let dir = (path as NSString).deletingLastPathComponent
+    let temporary = path + ".tmp-\(UUID().uuidString.prefix(8))"
+    do {
+      try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+      try data.write(to: URL(fileURLWithPath: temporary))
+    } catch {
+      throw HubError.io("cannot write \(temporary): \(error.localizedDescription)")
+    }
+    guard rename(temporary, path) == 0 else {
+      try? FileManager.default.removeItem(atPath: temporary)
+      throw HubError.io("cannot write \(path): \(String(cString: strerror(errno)))")
+    }
+  }
+}

@@ -1,0 +1,93 @@
+import Foundation
+
+/// Errors of model resolution and download, as `SpiqaModelError`s (one line): exit 64 for a bad model argument,
+/// 65 for unusable server answers, 74 for network, cache and I/O failures.
+enum HubError {
+  static func usage(_ what: String) -> SpiqaModelError { .usage(what) }
+  static func badData(_ what: String) -> SpiqaModelError { .badData(what) }
+  static func io(_ what: String) -> SpiqaModelError { .io(what) }
+}
+
+/// Where and how to reach the Hugging Face Hub, read from the same environment variables as huggingface_hub.
+public struct HubConfiguration: Sendable {
+  /// `HF_ENDPOINT`, default `https://huggingface.co` (no trailing slash).
+  public var endpoint: String
+  /// `HF_HUB_CACHE`, else `$HF_HOME/hub`, else `$XDG_CACHE_HOME/huggingface/hub`, else `~/.cache/huggingface/hub`.
+  public var cacheDirectory: String
+  /// `HF_HUB_OFFLINE=1`: use the cache only.
+  public var offline: Bool
+  /// `HF_TOKEN`, else the file `$HF_HOME/token` written by `huggingface-cli login`; sent as a Bearer token.
+  public var token: String?
+  /// Print download progress on stderr.
+  public var showProgress: Bool
+  /// Idle timeout of one request, seconds.
+  public var timeout: Double
+
+  public init(
+    endpoint: String = "https://huggingface.co", cacheDirectory: String, offline: Bool = false,
+    token: String? = nil, showProgress: Bool = true, timeout: Double = 60
+  ) {
+    var e = endpoint
+    while e.hasSuffix("/") { e.removeLast() }
+    self.endpoint = e
+    self.cacheDirectory = cacheDirectory
+    self.offline = offline
+    self.token = token
+    self.showProgress = showProgress
+    self.timeout = timeout
+  }
+
+  /// The configuration the environment describes.
+  public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment)
+    -> HubConfiguration
+  {
+    func value(_ key: String) -> String? { env[key].flatMap { $0.isEmpty ? nil : $0 } }
+    let home = value("HOME") ?? NSHomeDirectory()
+    let hfHome = value("HF_HOME") ?? ((value("XDG_CACHE_HOME") ?? home + "/.cache") + "/huggingface")
+    let cache = value("HF_HUB_CACHE") ?? value("HUGGINGFACE_HUB_CACHE") ?? hfHome + "/hub"
+    let offline = ["1", "ON", "YES", "TRUE"].contains((value("HF_HUB_OFFLINE") ?? "").uppercased())
+    var token = value("HF_TOKEN") ?? value("HUGGING_FACE_HUB_TOKEN")
+    if token == nil, let text = try? String(contentsOfFile: hfHome + "/token", encoding: .utf8) {
+      let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+      token = t.isEmpty ? nil : t
+    }
+    return HubConfiguration(
+      endpoint: value("HF_ENDPOINT") ?? "https://huggingface.co", cacheDirectory: expandTilde(cache, home: home),
+      offline: offline, token: token)
+  }
+
+  private static func expandTilde(_ path: String, home: String) -> String {
+    path == "~" ? home : path.hasPrefix("~/") ? home + path.dropFirst(1) : path
+  }
+}
+
+/// A Hub model argument: `org/name`, `name`, optionally `@revision` (branch, tag or commit).
+struct HubModelSpec: Equatable {
+  let repo: String
+  let revision: String
+
+  /// Parses `spec`, or returns nil when it is not a valid repo id (then it can only be a missing folder).
+  init?(_ spec: String) {
+    var repo = Substring(spec)
+    var revision = "main"
+    if let at = spec.lastIndex(of: "@") {
+      repo = spec[..<at]
+      revision = String(spec[spec.index(after: at)...])
+      guard !revision.isEmpty, !revision.hasPrefix("/"), !revision.hasSuffix("/"),
+        !revision.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }),
+        revision.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "\\" })
+      else { return nil }
+    }
+    let parts = repo.split(separator: "/", omittingEmptySubsequences: false)
+    guard (1...2).contains(parts.count), parts.allSatisfy(Self.validPart) else { return nil }
+    self.repo = String(repo)
+    self.revision = revision
+  }
+
+  /// huggingface_hub's rule: letters, digits, `-_.`, not starting/ending with `-`/`.`, no `--` or `..`, ≤ 96.
+  private static func validPart(_ s: Substring) -> Bool {
+    guard !s.isEmpty, s.count <= 96, let first = s.first, let last = s.last else { return false }
+    guard !"-.".contains(first), !"-.".contains(last), !s.contains("--"), !s.contains("..") else { return false }
+    return s.allSatisfy { ($0.isASCII && ($0.isLetter || $0.isNumber)) || "-_.".contains($0) }
+  }
+}

@@ -1,0 +1,189 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a HEAD on a resolve URL tells about one file.
+struct HubFileMetadata {
+  /// The commit the revision points to (`X-Repo-Commit`).
+  let commit: String
+  /// Blob name: `X-Linked-Etag` (LFS sha256) or `ETag`, without quotes or `W/`.
+  let etag: String
+  /// Expected byte count (`X-Linked-Size` or `Content-Length`), when sent.
+  let size: Int64?
+  /// Where the bytes are: the CDN location of a redirect, or the resolve URL itself.
+  let downloadURL: URL
+}
+
+extension HubClient {
+  /// HEAD the resolve URL of `file`; nil when the server says the file does not exist (404 with the repo found).
+  func metadata(repo: String, revision: String, file: String) throws -> HubFileMetadata? {
+    var url = try resolveURL(repo: repo, revision: revision, file: file)
+    var response = try http.head(url, headers: authorization)
+    // Relative redirects (renamed repos) are followed here; an absolute one leads to the CDN and carries the metadata.
+    var hops = 0
+    while (300..<400).contains(response.status), let location = response.header("Location"),
+      let next = URL(string: location, relativeTo: url), URL(string: location)?.host == nil, hops < 5
+    {
+      url = next.absoluteURL
+      response = try http.head(url, headers: authorization)
+      hops += 1
+    }
+    let what = "\(repo)/\(file) at \(revision)"
+    switch response.status {
+    case 200..<400: break
+    case 404:
+      if response.header("X-Error-Code") == "RevisionNotFound" {
+        throw HubError.io("\(repo): revision '\(revision)' not found at \(configuration.endpoint) (HTTP 404)")
+      }
+      if response.header("X-Error-Code") == "RepositoryNotFound" || response.header("X-Repo-Commit") == nil {
+        throw HubError.io(
+          "\(repo): repository not found at \(configuration.endpoint) (or private: set HF_TOKEN), HTTP 404")
+      }
+      return nil
+    case 401, 403:
+      throw HubError.io("\(what): access denied (HTTP \(response.status)); gated or private repo — set HF_TOKEN")
+    default:
+      throw HubError.io("\(what): HTTP \(response.status) from \(url.absoluteString)")
+    }
+    guard let commit = response.header("X-Repo-Commit"),
+      let rawTag = response.header("X-Linked-Etag") ?? response.header("ETag")
+    else {
+      throw HubError.badData("\(what): the server sent no X-Repo-Commit/ETag headers; is HF_ENDPOINT a Hugging Face Hub?")
+    }
+    var etag = rawTag.hasPrefix("W/") ? String(rawTag.dropFirst(2)) : rawTag
+    etag = etag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+    guard HubCache.isCommitHash(commit) || commit.allSatisfy(\.isHexDigit), !etag.isEmpty,
+      !etag.contains("/"), etag != ".", etag != ".."
+    else { throw HubError.badData("\(what): unusable commit '\(commit)' or ETag '\(rawTag)'") }
+    let size = (response.header("X-Linked-Size") ?? response.header("Content-Length")).flatMap { Int64($0) }
+    var target = url
+    if (300..<400).contains(response.status), let location = response.header("Location"),
+      let next = URL(string: location, relativeTo: url)
+    {
+      target = next.absoluteURL
+    } else if revision != commit, let rev = url.absoluteString.range(of: "/resolve/\(Self.escapeRevision(revision))/"),
+      let atCommit = URL(string: url.absoluteString.replacingCharacters(in: rev, with: "/resolve/\(commit)/"))
+    {
+      target = atCommit  // fetch the very commit the metadata describes, even if the branch moves meanwhile
+    }
+    return HubFileMetadata(commit: commit, etag: etag, size: size, downloadURL: target)
+  }
+
+  /// Downloads into `<blob>.incomplete` (resuming a partial one with a Range request), checks the size and
+  /// renames to `blob`. A second process downloading the same blob waits on `<blob>.lock`.
+  func download(_ meta: HubFileMetadata, to blob: String, label: String) throws {
+    let dir = (blob as NSString).deletingLastPathComponent
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let lockFD = open(blob + ".lock", O_RDWR | O_CREAT, 0o644)
+    guard lockFD >= 0 else { throw HubError.io("cannot create \(blob).lock: \(String(cString: strerror(errno)))") }
+    defer { close(lockFD) }
+    _ = flock(lockFD, LOCK_EX)
+    if FileManager.default.fileExists(atPath: blob) { return }  // another process finished it meanwhile
+
+    let partial = blob + ".incomplete"
+    if !FileManager.default.fileExists(atPath: partial) {
+      _ = FileManager.default.createFile(atPath: partial, contents: nil)
+    }
+    guard let handle = FileHandle(forUpdatingAtPath: partial) else { throw HubError.io("cannot write \(partial)") }
+    defer { try? handle.close() }
+    var have = Int64((try? handle.seekToEnd()) ?? 0)
+    if let size = meta.size, have > size {  // a stale partial file larger than the blob: start over
+      try handle.truncate(atOffset: 0)
+      have = 0
+    }
+    var headers = authorization
+    if have > 0 { headers["Range"] = "bytes=\(have)-" }
+    let start = have
+    let meter = HubProgress(label: label, total: meta.size, enabled: configuration.showProgress, resumedAt: start)
+    let response: HubHTTPResponse
+    do {
+      response = try http.get(
+        meta.downloadURL, headers: headers,
+        accept: { r in
+          // 206 continues the partial file; 200 means the server ignored Range: restart from zero.
+          if r.status == 200, start > 0 { try? handle.truncate(atOffset: 0) }
+          return r.status == 200 || r.status == 206
+        },
+        sink: { data in try handle.write(contentsOf: data) },
+        progress: { meter.update(start + $0) })
+    } catch let error as HubTransportError {
+      meter.finish(failed: true)
+      let got = Int64((try? handle.offset()) ?? 0)
+      throw HubError.io(
+        "download of \(label) interrupted after \(got) of \(meta.size.map(String.init) ?? "?") bytes "
+          + "(\(error.message)); the partial file \(partial) will be resumed on the next run")
+    }
+    meter.finish(failed: false)
+    if response.status == 416, let size = meta.size, have == size {
+      // Range not satisfiable: the partial file was already complete.
+    } else if response.status != 200 && response.status != 206 {
+      throw HubError.io("download of \(label): HTTP \(response.status) from \(response.url.absoluteString)")
+    }
+    let got = Int64(try handle.offset())
+    if let size = meta.size, got != size {
+      throw HubError.io(
+        "download of \(label) ended after \(got) of \(size) bytes; the partial file \(partial) will be resumed "
+          + "on the next run")
+    }
+    try handle.synchronize()
+    guard rename(partial, blob) == 0 else {
+      throw HubError.io("cannot rename \(partial) to \(blob): \(String(cString: strerror(errno)))")
+    }
+  }
+}
+
+/// Download progress on stderr: a self-updating line on a terminal, a line per 10 % otherwise.
+final class HubProgress: @unchecked Sendable {
+  let label: String
+  let total: Int64?
+  let enabled: Bool
+  private let tty = isatty(2) != 0
+  private let started = Date()
+  private var lastPrinted = Date.distantPast
+  private var lastDecile = -1
+  private var current: Int64 = 0
+
+  init(label: String, total: Int64?, enabled: Bool, resumedAt: Int64) {
+    self.label = label
+    self.total = total
+    self.enabled = enabled
+    current = resumedAt
+    if enabled {
+      let size = total.map { " (\(Self.megabytes($0)))" } ?? ""
+      let resume = resumedAt > 0 ? ", resuming at \(Self.megabytes(resumedAt))" : ""
+      emit("spiqa: downloading \(label)\(size)\(resume)\n")
+    }
+  }
+
+  static func megabytes(_ n: Int64) -> String {
+    let mb = Double(n) / 1_048_576
+    return mb >= 10 ? "\(Int(mb.rounded())) MB" : "\(Double(Int(mb * 10)) / 10) MB"
+  }
+
+  func update(_ bytes: Int64) {
+    current = bytes
+    guard enabled else { return }
+    let fraction = total.map { $0 > 0 ? Double(bytes) / Double($0) : 1 }
+    if tty {
+      guard Date().timeIntervalSince(lastPrinted) > 0.2 else { return }
+      lastPrinted = Date()
+      let percent = fraction.map { " \(Int($0 * 100))%" } ?? ""
+      emit("\r  \(Self.megabytes(bytes))\(percent)   ")
+    } else if let fraction, Int(fraction * 10) > lastDecile, fraction < 1 {
+      lastDecile = Int(fraction * 10)
+      emit("  \(label): \(lastDecile * 10)% (\(Self.megabytes(bytes)))\n")
+    }
+  }
+
+  func finish(failed: Bool) {
+    guard enabled else { return }
+    let seconds = Date().timeIntervalSince(started)
+    let rate = seconds > 0 ? Double(current) / seconds / 1_048_576 : 0
+    emit((tty ? "\r" : "") + "  \(label): \(failed ? "failed" : "done") at \(Self.megabytes(current)) "
+      + "(\(Double(Int(rate * 10)) / 10) MB/s)\n")
+  }
+
+  private func emit(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
+}
