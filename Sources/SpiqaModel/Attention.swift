@@ -1,0 +1,52 @@
+/// Multi-head self-attention over a fused Q/K/V buffer, in the reference order (spiqa-reference.md §1.1):
+/// scores = Q·Kᵀ/√d + mask → softmax (f32) → zero padded rows and columns → hook → P·V.
+struct SelfAttention {
+  var heads: Int
+  var headSize: Int
+  /// Added to the scores of padded key columns before the softmax: the reference's −10000
+  /// (`(1 - mask) * -10000`). Modern transformers adds the dtype minimum instead; after the softmax both give
+  /// exactly 0 in f32 for any realistic scores, and padded columns are zeroed afterwards anyway.
+  var maskValue: Float
+  /// Workers for the per-(item, head) loop; each runs single-threaded BLAS.
+  var threads: Int
+
+  /// - qkv: `[batch, T, 3·hidden]` row-major: queries, keys, values side by side, head `h` at columns `h·d..<(h+1)·d`.
+  /// - probs: room for `[batch, heads, T, T]`; filled with the probabilities the hook sees.
+  /// - context: `[batch, T, hidden]`, receives P·V with heads concatenated.
+  func callAsFunction(
+    qkv: UnsafePointer<Float>, probs: UnsafeMutablePointer<Float>, context: UnsafeMutablePointer<Float>,
+    shape: AttentionShape, layer: Int, hook: ForwardHooks.AttentionHook?
+  ) throws {
+    let t = shape.seqLen, d = headSize, hidden = heads * d, ld = 3 * hidden
+    let pairs = shape.batch * heads
+    let alpha = Float(1 / Double(d).squareRoot())
+    let lengths = shape.lengths
+    let maskValue = self.maskValue
+    let blasThreads = BLAS.threads
+    if threads > 1 { BLAS.threads = 1 }
+    defer { if threads > 1 { BLAS.threads = blasThreads } }
+
+    Kernels.parallel(pairs, threads: threads) { range in
+      for pair in range {
+        let b = pair / heads, h = pair % heads, n = lengths[b]
+        let p = probs + pair * t * t
+        let q = qkv + b * t * ld + h * d
+        BLAS.gemmNT(m: n, n: t, k: d, a: q, lda: ld, b: q + hidden, ldb: ld, c: p, ldc: t, alpha: alpha)
+        for r in 0..<n { Kernels.maskedSoftmaxRow(p + r * t, t: t, valid: n, maskValue: maskValue) }
+        if n < t { (p + n * t).update(repeating: 0, count: (t - n) * t) }
+      }
+    }
+    if let hook {
+      if threads > 1 { BLAS.threads = blasThreads }
+      try hook(layer, UnsafeMutableBufferPointer(start: probs, count: shape.count), shape)
+      if threads > 1 { BLAS.threads = 1 }
+    }
+    Kernels.parallel(pairs, threads: threads) { range in
+      for pair in range {
+        let b = pair / heads, h = pair % heads
+        BLAS.gemmNN(m: t, n: d, k: t, a: probs + pair * t * t, lda: t, b: qkv + b * t * ld + 2 * hidden + h * d,
+                    ldb: ld, c: context + b * t * hidden + h * d, ldc: hidden)
+      }
+    }
+  }
+}

@@ -1,0 +1,73 @@
+/// Shape of one layer's attention probabilities handed to `ForwardHooks.attention`.
+///
+/// The buffer is `[batch, heads, seqLen, seqLen]`, row-major (query rows, key columns). Row `r` / column `c`
+/// of batch item `b` is padding when `r >= lengths[b]` / `c >= lengths[b]`; those entries are 0 when the hook runs.
+public struct AttentionShape: Sendable, Equatable {
+  public var batch: Int
+  public var heads: Int
+  public var seqLen: Int
+  /// Real (non-pad) tokens per batch item; sequences are right-padded.
+  public var lengths: [Int]
+
+  public init(batch: Int, heads: Int, seqLen: Int, lengths: [Int]) {
+    self.batch = batch
+    self.heads = heads
+    self.seqLen = seqLen
+    self.lengths = lengths
+  }
+
+  /// Elements in the buffer: batch · heads · seqLen².
+  public var count: Int { batch * heads * seqLen * seqLen }
+  /// Offset of the `[seqLen, seqLen]` matrix of (`item`, `head`).
+  public func offset(item: Int, head: Int) -> Int { (item * heads + head) * seqLen * seqLen }
+}
+
+/// Shape of hidden states handed to the hidden-state hooks: `[batch, seqLen, hidden]`, row-major.
+public struct HiddenShape: Sendable, Equatable {
+  public var batch: Int
+  public var seqLen: Int
+  public var hidden: Int
+  /// Real (non-pad) tokens per batch item.
+  public var lengths: [Int]
+
+  public init(batch: Int, seqLen: Int, hidden: Int, lengths: [Int]) {
+    self.batch = batch
+    self.seqLen = seqLen
+    self.hidden = hidden
+    self.lengths = lengths
+  }
+
+  public var count: Int { batch * seqLen * hidden }
+}
+
+/// Callbacks into the forward pass at the reference points (spiqa-reference.md §1.1, §1.3).
+///
+/// Buffers are only valid during the call; copy what you want to keep. Whatever a hook leaves in a buffer
+/// is what the forward pass continues with (no renormalisation).
+public struct ForwardHooks {
+  /// Per layer, after softmax and the zeroing of padded rows and columns, before P·V.
+  /// probs: `[batch, heads, T, T]` row-major, mutable: observe (record), transform in place (prune/quantize)
+  /// or replace (overwrite with recorded probabilities).
+  public typealias AttentionHook =
+    (_ layer: Int, _ probs: UnsafeMutableBufferPointer<Float>, _ shape: AttentionShape) throws -> Void
+  /// Per layer, hidden states `[batch, T, hidden]` row-major, mutable.
+  public typealias HiddenHook =
+    (_ layer: Int, _ states: UnsafeMutableBufferPointer<Float>, _ shape: HiddenShape) throws -> Void
+
+  public var attention: AttentionHook?
+  /// The layer's input (the embeddings output for layer 0), before Q/K/V are computed; what the layer reads
+  /// for Q/K/V *and* the residual — the hidden-state quantization point (§1.3).
+  public var layerInput: HiddenHook?
+  /// The layer's output after its final LayerNorm — the hidden-state threshold (`-ht`) point (§1.3).
+  /// Recorded hidden states (`outputHiddenStates`) see the values after this hook.
+  public var layerOutput: HiddenHook?
+
+  public init(attention: AttentionHook? = nil, layerInput: HiddenHook? = nil, layerOutput: HiddenHook? = nil) {
+    self.attention = attention
+    self.layerInput = layerInput
+    self.layerOutput = layerOutput
+  }
+
+  /// No hooks.
+  public static var none: ForwardHooks { ForwardHooks() }
+}

@@ -1,0 +1,106 @@
+import Dispatch
+import RealModule
+
+/// Element-wise and row-wise kernels of the forward pass (LayerNorm, activations, softmax), and the
+/// row-parallel loop that runs them on every core.
+enum Kernels {
+  /// Splits `0..<count` into contiguous chunks run on `threads` workers (inline when 1 or small).
+  static func parallel(_ count: Int, threads: Int, minPerThread: Int = 1, _ body: (Range<Int>) -> Void) {
+    let workers = min(threads, max(1, count / max(minPerThread, 1)))
+    if workers <= 1 {
+      body(0..<count)
+      return
+    }
+    withoutActuallyEscaping(body) { escapable in
+      let box = UncheckedSendable(escapable)
+      DispatchQueue.concurrentPerform(iterations: workers) { w in
+        let lo = count * w / workers, hi = count * (w + 1) / workers
+        if lo < hi { box.value(lo..<hi) }
+      }
+    }
+  }
+
+  /// `out[r] = LayerNorm(x[r] + bias + residual[r]) · gamma + beta` for rows `rows`, each of `n` floats.
+  /// `x` is overwritten with the sum; `out` may alias `x` or `residual`. Biased variance, two passes.
+  static func addLayerNorm(
+    x: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
+    out: UnsafeMutablePointer<Float>, rows: Range<Int>, n: Int,
+    gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, eps: Float
+  ) {
+    for r in rows {
+      let xr = x + r * n, or = out + r * n
+      if let bias { for j in 0..<n { xr[j] += bias[j] } }
+      if let residual {
+        let rr = residual + r * n
+        for j in 0..<n { xr[j] += rr[j] }
+      }
+      var sum: Float = 0
+      for j in 0..<n { sum = Relaxed.sum(sum, xr[j]) }
+      let mean = sum / Float(n)
+      var sq: Float = 0
+      for j in 0..<n {
+        let d = xr[j] - mean
+        sq = Relaxed.multiplyAdd(d, d, sq)
+      }
+      let rstd = 1 / (sq / Float(n) + eps).squareRoot()
+      for j in 0..<n { or[j] = (xr[j] - mean) * rstd * gamma[j] + beta[j] }
+    }
+  }
+
+  /// `x[r] = act(x[r] + bias)` for rows `rows` of `n` floats.
+  static func biasActivation(
+    _ x: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Range<Int>, n: Int, act: HiddenActivation
+  ) {
+    switch act {
+    case .gelu:
+      for r in rows {
+        let xr = x + r * n
+        for j in 0..<n {
+          let v = xr[j] + bias[j]
+          xr[j] = v * 0.5 * (1 + Float.erf(v * 0.70710678118654752))
+        }
+      }
+    case .geluTanh:
+      for r in rows {
+        let xr = x + r * n
+        for j in 0..<n {
+          let v = xr[j] + bias[j]
+          xr[j] = 0.5 * v * (1 + Float.tanh(0.79788456080286536 * (v + 0.044715 * v * v * v)))
+        }
+      }
+    case .relu:
+      for r in rows {
+        let xr = x + r * n
+        for j in 0..<n { xr[j] = max(0, xr[j] + bias[j]) }
+      }
+    }
+  }
+
+  /// In-place masked softmax of one score row of `t` columns, the reference way:
+  /// `s[c] += maskValue` for `c >= valid`, softmax over all `t`, then `p[c] = 0` for `c >= valid`.
+  static func maskedSoftmaxRow(_ s: UnsafeMutablePointer<Float>, t: Int, valid: Int, maskValue: Float) {
+    for c in valid..<t { s[c] += maskValue }
+    var m = -Float.infinity
+    for c in 0..<t { m = max(m, s[c]) }
+    var sum: Float = 0
+    for c in 0..<t {
+      let e = Float.exp(s[c] - m)
+      s[c] = e
+      sum = Relaxed.sum(sum, e)
+    }
+    let inv = 1 / sum
+    for c in 0..<valid { s[c] *= inv }
+    for c in valid..<t { s[c] = 0 }
+  }
+
+  /// `y[r] = tanh(y[r])` style helper: tanh in place over `n` floats.
+  static func tanhInPlace(_ x: UnsafeMutablePointer<Float>, n: Int) {
+    for j in 0..<n { x[j] = Float.tanh(x[j]) }
+  }
+}
+
+/// Hands a value to `concurrentPerform` workers; the caller guarantees they touch disjoint memory.
+struct UncheckedSendable<T>: @unchecked Sendable {
+  let value: T
+  init(_ value: T) { self.value = value }
+}

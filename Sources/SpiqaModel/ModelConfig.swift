@@ -1,0 +1,152 @@
+import Foundation
+
+/// Activation function of the feed-forward block (`hidden_act` in config.json).
+public enum HiddenActivation: String, Sendable {
+  /// Exact GELU, x·Φ(x) with erf (`"gelu"`).
+  case gelu
+  /// Tanh approximation of GELU (`"gelu_new"`, `"gelu_pytorch_tanh"`).
+  case geluTanh = "gelu_new"
+  /// max(0, x) (`"relu"`).
+  case relu
+}
+
+/// Encoder family: decides the embeddings (RoBERTa offsets positions by `padTokenId + 1`) and parameter names.
+public enum ModelType: String, Sendable {
+  case bert
+  case roberta
+}
+
+/// Every config.json field that changes the math of a BERT/RoBERTa encoder.
+public struct ModelConfig: Sendable, Equatable {
+  public var modelType: ModelType
+  public var hiddenSize: Int
+  public var numLayers: Int
+  public var numHeads: Int
+  public var intermediateSize: Int
+  public var layerNormEps: Float
+  public var maxPositions: Int
+  public var typeVocabSize: Int
+  public var padTokenId: Int
+  public var vocabSize: Int
+  public var hiddenAct: HiddenActivation
+  /// `architectures[]` from config.json, e.g. ["BertForQuestionAnswering"]; may be empty.
+  public var architectures: [String]
+  /// Class names by index (`id2label`), for sequence classification; empty when absent.
+  public var labels: [String]
+
+  /// Head dimension `hiddenSize / numHeads`.
+  public var headSize: Int { hiddenSize / numHeads }
+
+  public init(
+    modelType: ModelType, hiddenSize: Int, numLayers: Int, numHeads: Int, intermediateSize: Int,
+    layerNormEps: Float, maxPositions: Int, typeVocabSize: Int, padTokenId: Int, vocabSize: Int,
+    hiddenAct: HiddenActivation = .gelu, architectures: [String] = [], labels: [String] = []
+  ) {
+    self.modelType = modelType
+    self.hiddenSize = hiddenSize
+    self.numLayers = numLayers
+    self.numHeads = numHeads
+    self.intermediateSize = intermediateSize
+    self.layerNormEps = layerNormEps
+    self.maxPositions = maxPositions
+    self.typeVocabSize = typeVocabSize
+    self.padTokenId = padTokenId
+    self.vocabSize = vocabSize
+    self.hiddenAct = hiddenAct
+    self.architectures = architectures
+    self.labels = labels
+  }
+
+  /// The roberta-base shape (12 layers × 768, 12 heads, 3072, vocab 50265), used by the benchmark.
+  public static let robertaBase = ModelConfig(
+    modelType: .roberta, hiddenSize: 768, numLayers: 12, numHeads: 12, intermediateSize: 3072,
+    layerNormEps: 1e-5, maxPositions: 514, typeVocabSize: 1, padTokenId: 1, vocabSize: 50265)
+
+  /// Reads `config.json`.
+  public init(contentsOf path: String) throws {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw SpiqaModelError.io("\(path): cannot read the model config; expected a Hugging Face config.json")
+    }
+    try self.init(json: data, source: path)
+  }
+
+  /// Parses the bytes of a config.json; `source` names it in errors.
+  public init(json data: Data, source: String = "config.json") throws {
+    let any: Any
+    do { any = try JSONSerialization.jsonObject(with: data) } catch {
+      throw SpiqaModelError.badData("\(source): not valid JSON (\(error.localizedDescription))")
+    }
+    guard let obj = any as? [String: Any] else {
+      throw SpiqaModelError.badData("\(source): expected a JSON object at the top level")
+    }
+    func int(_ key: String, _ fallback: Int? = nil) throws -> Int {
+      if let v = obj[key] as? NSNumber, let i = Int(exactly: v.doubleValue) { return i }
+      if obj[key] == nil || obj[key] is NSNull, let fallback { return fallback }
+      throw SpiqaModelError.badData("\(source): \"\(key)\" missing or not an integer")
+    }
+    let typeName = obj["model_type"] as? String ?? ""
+    guard let type = ModelType(rawValue: typeName) else {
+      throw SpiqaModelError.badData(
+        "\(source): model_type \"\(typeName)\" is not supported; expected \"bert\" or \"roberta\"")
+    }
+    let positionType = obj["position_embedding_type"] as? String ?? "absolute"
+    guard positionType == "absolute" else {
+      throw SpiqaModelError.badData(
+        "\(source): position_embedding_type \"\(positionType)\" is not supported; only \"absolute\"")
+    }
+    if obj["is_decoder"] as? Bool == true {
+      throw SpiqaModelError.badData("\(source): decoder models (is_decoder: true) are not supported")
+    }
+    let actName = obj["hidden_act"] as? String ?? "gelu"
+    let act: HiddenActivation
+    switch actName {
+    case "gelu": act = .gelu
+    case "gelu_new", "gelu_pytorch_tanh": act = .geluTanh
+    case "relu": act = .relu
+    default:
+      throw SpiqaModelError.badData(
+        "\(source): hidden_act \"\(actName)\" is not supported; expected gelu, gelu_new or relu")
+    }
+    let eps: Float
+    if let v = obj["layer_norm_eps"] as? NSNumber { eps = v.floatValue } else { eps = 1e-12 }
+    var labels: [String] = []
+    if let map = obj["id2label"] as? [String: Any] {
+      let pairs = map.compactMap { k, v in Int(k).map { ($0, "\(v)") } }.sorted { $0.0 < $1.0 }
+      if pairs.map(\.0) == Array(0..<pairs.count) { labels = pairs.map(\.1) }
+    }
+    if labels.isEmpty, let n = obj["num_labels"] as? Int, n > 0 { labels = (0..<n).map { "LABEL_\($0)" } }
+    self.init(
+      modelType: type, hiddenSize: try int("hidden_size"), numLayers: try int("num_hidden_layers"),
+      numHeads: try int("num_attention_heads"), intermediateSize: try int("intermediate_size"),
+      layerNormEps: eps, maxPositions: try int("max_position_embeddings"),
+      typeVocabSize: try int("type_vocab_size", 2), padTokenId: try int("pad_token_id", type == .roberta ? 1 : 0),
+      vocabSize: try int("vocab_size"), hiddenAct: act,
+      architectures: obj["architectures"] as? [String] ?? [], labels: labels)
+    try validate(source: source)
+  }
+
+  /// Checks the sizes are positive and consistent.
+  public func validate(source: String = "config") throws {
+    let sizes = [("hidden_size", hiddenSize), ("num_hidden_layers", numLayers), ("num_attention_heads", numHeads),
+                 ("intermediate_size", intermediateSize), ("max_position_embeddings", maxPositions),
+                 ("type_vocab_size", typeVocabSize), ("vocab_size", vocabSize)]
+    for (name, v) in sizes where v <= 0 {
+      throw SpiqaModelError.badData("\(source): \(name) = \(v); expected a positive integer")
+    }
+    guard hiddenSize % numHeads == 0 else {
+      throw SpiqaModelError.badData(
+        "\(source): hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(numHeads)")
+    }
+    guard padTokenId >= 0, padTokenId < vocabSize else {
+      throw SpiqaModelError.badData("\(source): pad_token_id \(padTokenId) outside the vocabulary (\(vocabSize))")
+    }
+    if modelType == .roberta, padTokenId + 2 > maxPositions {
+      throw SpiqaModelError.badData("\(source): max_position_embeddings \(maxPositions) too small for RoBERTa")
+    }
+  }
+
+  /// Longest sequence the position embeddings allow (RoBERTa loses `padTokenId + 1` positions).
+  public var maxSequenceLength: Int {
+    modelType == .roberta ? maxPositions - padTokenId - 1 : maxPositions
+  }
+}

@@ -1,0 +1,104 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// A `model.safetensors` file, memory-mapped read-only; tensors are views into the mapping (no copy).
+///
+/// Layout: 8-byte little-endian header length `n`, `n` bytes of JSON
+/// (`{"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, "__metadata__": {..}}`),
+/// then the data block that the offsets index.
+public final class SafetensorsFile: WeightSource {
+  /// The file path (for messages).
+  public let path: String
+  private let base: UnsafeMutableRawPointer
+  private let size: Int
+  private var entries: [String: RawTensor] = [:]
+  /// Tensors present with a dtype the model does not read (e.g. I64 `position_ids`), name → dtype.
+  public private(set) var otherDTypes: [String: String] = [:]
+
+  public let tensorNames: [String]
+
+  /// Maps `path` and parses its header. Throws on a missing file, a truncated or malformed header,
+  /// offsets outside the file, or a byte count that does not match dtype × shape.
+  public init(path: String) throws {
+    self.path = path
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else {
+      throw SpiqaModelError.io("\(path): cannot open (\(String(cString: strerror(errno))))")
+    }
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0 else {
+      throw SpiqaModelError.io("\(path): cannot stat (\(String(cString: strerror(errno))))")
+    }
+    let size = Int(st.st_size)
+    guard size >= 8 else {
+      throw SpiqaModelError.badData("\(path): \(size) bytes; a safetensors file starts with an 8-byte header length")
+    }
+    guard let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), mapped != MAP_FAILED else {
+      throw SpiqaModelError.io("\(path): mmap failed (\(String(cString: strerror(errno))))")
+    }
+    self.base = mapped
+    self.size = size
+    do {
+      tensorNames = try Self.parse(base: UnsafeRawPointer(mapped), size: size, path: path,
+                                   entries: &entries, other: &otherDTypes)
+    } catch {
+      munmap(mapped, size)
+      throw error
+    }
+  }
+
+  deinit { munmap(base, size) }
+
+  public func rawTensor(_ name: String) -> RawTensor? { entries[name] }
+
+  private static func parse(
+    base: UnsafeRawPointer, size: Int, path: String,
+    entries: inout [String: RawTensor], other: inout [String: String]
+  ) throws -> [String] {
+    var n: UInt64 = 0
+    withUnsafeMutableBytes(of: &n) { $0.copyMemory(from: UnsafeRawBufferPointer(start: base, count: 8)) }
+    n = UInt64(littleEndian: n)
+    guard n <= UInt64(size - 8) else {
+      throw SpiqaModelError.badData(
+        "\(path): header length \(n) exceeds the file (\(size) bytes); the file is truncated or not safetensors")
+    }
+    let headerData = Data(bytes: base + 8, count: Int(n))
+    guard let obj = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
+      throw SpiqaModelError.badData("\(path): the safetensors header (byte 8, \(n) bytes) is not a JSON object")
+    }
+    let dataStart = 8 + Int(n)
+    let dataSize = size - dataStart
+    var names: [String] = []
+    for (name, value) in obj where name != "__metadata__" {
+      guard let info = value as? [String: Any], let dtypeName = info["dtype"] as? String,
+            let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int], offsets.count == 2
+      else {
+        throw SpiqaModelError.badData("\(path): header entry \"\(name)\" lacks dtype, shape or data_offsets")
+      }
+      let (begin, end) = (offsets[0], offsets[1])
+      guard begin >= 0, begin <= end, end <= dataSize, shape.allSatisfy({ $0 >= 0 }) else {
+        throw SpiqaModelError.badData(
+          "\(path): tensor \"\(name)\" has offsets [\(begin), \(end)] outside the data block (\(dataSize) bytes)")
+      }
+      names.append(name)
+      guard let dtype = WeightDType(rawValue: dtypeName) else {
+        other[name] = dtypeName
+        continue
+      }
+      let count = shape.reduce(1, *)
+      guard count * dtype.byteSize == end - begin else {
+        throw SpiqaModelError.badData(
+          "\(path): tensor \"\(name)\" is \(end - begin) bytes; \(dtypeName) \(shape) needs \(count * dtype.byteSize)")
+      }
+      entries[name] = RawTensor(
+        dtype: dtype, shape: shape, data: UnsafeRawBufferPointer(start: base + dataStart + begin, count: end - begin))
+    }
+    return names.sorted()
+  }
+}
