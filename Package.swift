@@ -29,7 +29,7 @@ let package = Package(
     .target(name: "SpiqaIO", dependencies: ["CZlib"]),
     .target(name: "SpiqaQuant"),
     .target(name: "SpiqaModel", dependencies: ["COpenBLAS", realModule]),
-    .target(name: "SpiqaTasks", dependencies: ["SpiqaModel"]),
+    .target(name: "SpiqaTasks", dependencies: ["SpiqaModel", "SpiqaQuant", "SpiqaIO"]),
     // Option groups, exit-code mapping and progress shared by the command-line tools.
     .target(name: "SpiqaCLI", dependencies: ["SpiqaIO", argumentParser]),
 
@@ -39,13 +39,13 @@ let package = Package(
     .executableTarget(name: "spiqa-hist", dependencies: ["SpiqaCLI", "SpiqaIO", argumentParser]),
     .executableTarget(name: "spiqa-eval", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaModel", "SpiqaQuant", "SpiqaTasks", argumentParser]),
     // Benchmarks behind `make bench` (never run by the tests).
-    .executableTarget(name: "spiqa-bench", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaModel", "SpiqaQuant", "COpenBLAS", argumentParser]),
+    .executableTarget(name: "spiqa-bench", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaModel", "SpiqaQuant", "SpiqaTasks", "COpenBLAS", argumentParser]),
 
     // Tests.
     .testTarget(name: "SpiqaIOTests", dependencies: ["SpiqaIO"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SpiqaQuantTests", dependencies: ["SpiqaQuant"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SpiqaModelTests", dependencies: ["SpiqaModel"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "SpiqaTasksTests", dependencies: ["SpiqaTasks"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "SpiqaTasksTests", dependencies: ["SpiqaTasks", "SpiqaIO", "SpiqaQuant"], resources: [.copy("Fixtures")]),
     .testTarget(
       name: "CLITests",
       dependencies: ["SpiqaIO", "spiqa-extract", "spiqa-quantize", "spiqa-hist", "spiqa-eval"],

@@ -1,0 +1,85 @@
+import Foundation
+
+/// One labelled sentence of GLUE SST-2.
+public struct SST2Example: Sendable, Equatable {
+  /// Row in the TSV (0-based, header excluded).
+  public var index: Int
+  public var sentence: String
+  /// 0 = negative, 1 = positive.
+  public var label: Int
+}
+
+/// GLUE SST-2 TSV: a header `sentence\tlabel`, then one `sentence<TAB>label` row per line (dev: 872 rows).
+public struct SST2Dataset: Sendable {
+  public var examples: [SST2Example]
+
+  /// Parse TSV text; `source` names the input in errors.
+  public init(text: String, source: String = "sst2") throws {
+    var lines = splitLines(text)
+    while let last = lines.last, last.isEmpty { lines.removeLast() }
+    guard let header = lines.first, header.split(separator: "\t", omittingEmptySubsequences: false) == ["sentence", "label"]
+    else {
+      throw TasksError.badData("\(source): line 1: expected the GLUE SST-2 header \"sentence<TAB>label\"")
+    }
+    var examples: [SST2Example] = []
+    for (i, line) in lines.dropFirst().enumerated() {
+      guard let tab = line.lastIndex(of: "\t"), let label = Int(line[line.index(after: tab)...]),
+        label == 0 || label == 1
+      else {
+        throw TasksError.badData("\(source): line \(i + 2): expected \"sentence<TAB>0|1\"")
+      }
+      examples.append(SST2Example(index: examples.count, sentence: String(line[..<tab]), label: label))
+    }
+    self.examples = examples
+  }
+
+  /// Read and parse a GLUE SST-2 TSV file.
+  public init(path: String) throws {
+    try self.init(text: try readText(path), source: path)
+  }
+}
+
+/// Plain text, one example per line (empty lines skipped; ids `text-<line>` use the 0-based line number).
+public struct TextLines: Sendable {
+  /// (0-based line number, text) of every non-empty line.
+  public var lines: [(line: Int, text: String)]
+
+  public init(text: String) {
+    var out: [(Int, String)] = []
+    for (i, s) in splitLines(text).enumerated() where !s.isEmpty {
+      out.append((i, s))
+    }
+    lines = out
+  }
+
+  public init(path: String) throws {
+    self.init(text: try readText(path))
+  }
+}
+
+/// Split on "\n" (Unicode scalars, so "\r\n" is a line end too) and drop one trailing "\r" per line.
+func splitLines(_ text: String) -> [String] {
+  text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+    var v = String.UnicodeScalarView(line)
+    if v.last == "\r" { v.removeLast() }
+    return String(v)
+  }
+}
+
+/// Read a UTF-8 text file (`-` = stdin) or throw a one-line `TasksError`.
+func readText(_ path: String) throws -> String {
+  let data: Data
+  if path == "-" {
+    data = FileHandle.standardInput.readDataToEndOfFile()
+  } else {
+    do {
+      data = try Data(contentsOf: URL(fileURLWithPath: path))
+    } catch {
+      throw TasksError.io("\(path): cannot read (\(error.localizedDescription))")
+    }
+  }
+  guard let text = String(data: data, encoding: .utf8) else {
+    throw TasksError.badData("\(path): not valid UTF-8")
+  }
+  return text
+}

@@ -1,0 +1,96 @@
+import Foundation
+
+/// The outcome of one SQuAD question.
+public struct SquadPrediction: Sendable, Equatable {
+  public var index: Int
+  public var id: String
+  /// Predicted answer text ("" when the context has no tokens).
+  public var prediction: String
+  public var em: Double
+  public var f1: Double
+  /// Winning span (feature, sequence positions, score) or nil.
+  public var span: SquadSpan?
+  /// Number of features (windows) of the question.
+  public var features: Int
+}
+
+/// Scores over a set of SQuAD questions (EM and F1 in percent, like the official script).
+public struct SquadEvaluation: Sendable {
+  public var n: Int
+  public var em: Double
+  public var f1: Double
+  public var sparsity: SparsityCounter
+  public var features: Int
+  public var seconds: Double
+}
+
+/// SQuAD v1.1 evaluation exactly as the reference pipeline (§3.2): featurize, run all features of a question as one
+/// batch (padded to maxSeqLen) through the model with the attention settings, decode, score.
+public final class SquadEvaluator {
+  public let model: TaskModel
+  public let tokenizer: TaskTokenizer
+  public var featurizer: SquadFeaturizer
+  public var decoder: SquadDecoder
+  public let settings: AttentionSettings
+  public let replay: ReplayStore?
+
+  public init(
+    model: TaskModel, tokenizer: TaskTokenizer, featurizer: SquadFeaturizer = SquadFeaturizer(),
+    decoder: SquadDecoder = SquadDecoder(), settings: AttentionSettings = AttentionSettings(),
+    replay: ReplayStore? = nil
+  ) {
+    self.model = model
+    self.tokenizer = tokenizer
+    self.featurizer = featurizer
+    self.decoder = decoder
+    self.settings = settings
+    self.replay = replay
+  }
+
+  /// Evaluate `questions` in the given order.
+  /// - Parameters:
+  ///   - progress: called after each question with (done, total).
+  ///   - perExample: called with each prediction (e.g. to write a JSON line).
+  /// - Throws: `TasksError` (bad parameters, replay mismatches) or the model's errors.
+  public func evaluate(
+    _ questions: [SquadQuestion], progress: ((Int, Int) -> Void)? = nil,
+    perExample: ((SquadPrediction) throws -> Void)? = nil
+  ) throws -> SquadEvaluation {
+    guard featurizer.maxSeqLen <= model.maxPositions else {
+      throw TasksError.usage("max_seq_len \(featurizer.maxSeqLen) exceeds the model's \(model.maxPositions) positions")
+    }
+    let started = Date()
+    let pipeline = AttentionPipeline(
+      settings: settings, replay: replay, layers: model.layerCount, heads: model.headCount)
+    var emSum = 0.0
+    var f1Sum = 0.0
+    var featureCount = 0
+    for (done, q) in questions.enumerated() {
+      let ex = try featurizer.featurize(question: q.question, context: q.context, tokenizer: tokenizer)
+      featureCount += ex.features.count
+      var span: SquadSpan?
+      if !ex.features.isEmpty {
+        let batch = TaskBatch(
+          inputIds: ex.features.map(\.inputIds),
+          tokenTypeIds: tokenizer.layout == .bert ? ex.features.map(\.tokenTypeIds) : nil,
+          lengths: ex.features.map(\.length))
+        let keys = ex.features.indices.map { RecordKey(exampleId: q.id, exampleIndex: q.index, feature: $0) }
+        let hooks = try pipeline.hooks(keys: keys, inputIds: batch.inputIds)
+        let out = try model.questionAnswering(batch, hooks: hooks)
+        span = decoder.decode(ex, startLogits: out.start, endLogits: out.end)
+      }
+      let text = span.map { decoder.answerText(ex, span: $0) } ?? ""
+      let s = SquadMetric.score(prediction: text, golds: q.answers)
+      emSum += s.em
+      f1Sum += s.f1
+      try perExample?(
+        SquadPrediction(
+          index: q.index, id: q.id, prediction: text, em: s.em, f1: s.f1, span: span, features: ex.features.count))
+      progress?(done + 1, questions.count)
+    }
+    let n = questions.count
+    return SquadEvaluation(
+      n: n, em: n > 0 ? 100 * emSum / Double(n) : 0, f1: n > 0 ? 100 * f1Sum / Double(n) : 0,
+      sparsity: pipeline.sparsity, features: featureCount, seconds: Date().timeIntervalSince(started))
+  }
+}

@@ -1,0 +1,57 @@
+import SpiqaIO
+
+extension ReplayStore {
+  /// A store over a SpiqaIO record stream (file, `-` = stdin; plain or gzip). Headers and non-attention records
+  /// (e.g. `hidden_states`) are skipped; payloads may be f2/f4/f8 or `"encoding": "codes"`.
+  /// - Throws: `SpiqaIOError` (74) when the file cannot be opened.
+  public convenience init(streamPath path: String) throws {
+    let reader = try RecordReader(path: path)
+    self.init(reader: reader)
+  }
+
+  /// A store over an open reader.
+  public convenience init(reader: RecordReader) {
+    let source = reader.source
+    self.init(source: source) {
+      while let item = try reader.next() {
+        guard case .tensor(let meta, let array) = item, meta["kind"]?.stringValue == "attention" else { continue }
+        return try ReplayRecord(meta: meta, array: array, origin: "\(source): tensor \(reader.tensorCount - 1)")
+      }
+      return nil
+    }
+  }
+}
+
+extension ReplayRecord {
+  /// Parse an attention record (metadata keys of CONTRACTS.md: `example_id`, `example_index`, `feature`, `n`,
+  /// `layers`, `heads`, optional `token_ids`; tensor [layers, heads, n, n]).
+  /// - Throws: `TasksError.badData` for missing keys or a shape that disagrees with them.
+  public init(meta: JSONObject, array: NPYArray, origin: String) throws {
+    let id = meta["example_id"]?.stringValue
+    let index = meta["example_index"]?.intValue
+    guard id != nil || index != nil else {
+      throw TasksError.badData("\(origin): attention record without \"example_id\" or \"example_index\"")
+    }
+    let shape = array.shape
+    guard shape.count == 4, shape[2] == shape[3] else {
+      throw TasksError.badData("\(origin): tensor shape \(shape); expected [layers, heads, n, n]")
+    }
+    let n = meta["n"]?.intValue ?? shape[2]
+    let layers = meta["layers"]?.intArray ?? Array(0..<shape[0])
+    let heads = meta["heads"]?.intArray ?? Array(0..<shape[1])
+    guard shape == [layers.count, heads.count, n, n] else {
+      throw TasksError.badData(
+        "\(origin): tensor shape \(shape) but metadata says \(layers.count) layers, \(heads.count) heads, n = \(n); "
+          + "expected [layers, heads, n, n]")
+    }
+    let values: [Float]
+    do {
+      values = try decodeAttention(meta: meta, array: array)
+    } catch {
+      throw TasksError.badData("\(origin): \(error)")
+    }
+    self.init(
+      exampleId: id, exampleIndex: index, feature: meta["feature"]?.intValue ?? 0, n: n, layers: layers, heads: heads,
+      tokenIds: meta["token_ids"]?.intArray, values: values, origin: origin)
+  }
+}

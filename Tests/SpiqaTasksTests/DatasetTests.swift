@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+
+@testable import SpiqaTasks
+
+/// SQuAD JSON, SST-2 TSV and text-line loading.
+@Suite struct DatasetTests {
+  static let tiny = """
+    {"version": "1.1", "data": [{"title": "T", "paragraphs": [
+      {"context": "A b c.", "qas": [{"id": "q1", "question": "Q1?", "answers": [{"answer_start": 0, "text": "A"}, {"answer_start": 2, "text": "b"}]}]},
+      {"context": "Other.", "qas": [{"id": "q2", "question": "Q2?", "answers": [{"answer_start": 0, "text": "the"}]}]},
+      {"context": "A b c.", "qas": [{"id": "q3", "question": "Q3?", "answers": [{"answer_start": 0, "text": "c"}]}, {"id": "q4", "question": "Q4?", "answers": []}]}
+    ]}]}
+    """
+
+  @Test func squadFlattenAndMerge() throws {
+    let d = try SquadDataset(json: Data(Self.tiny.utf8))
+    // The repeated context replaces the first paragraph's questions at the first position (Python dict semantics).
+    #expect(d.questions.map(\.id) == ["q3", "q4", "q2"])
+    #expect(d.questions.map(\.index) == [0, 1, 2])
+    #expect(d.questions[0].answers == ["c"])
+    #expect(d.questions[1].answers == [""])
+    #expect(d.questions[2].answers == [""])  // "the" normalises to ""
+    #expect(d.paragraphCount == 3)
+    #expect(d.mergedContexts == 1)
+  }
+
+  @Test func squadErrors() {
+    #expect(throws: TasksError.self) { try SquadDataset(json: Data("{\"data\": [{}]}".utf8)) }
+    #expect(throws: TasksError.self) { try SquadDataset(json: Data("not json".utf8)) }
+    #expect(throws: TasksError.self) { try SquadDataset(path: "/nonexistent/dev.json") }
+  }
+
+  @Test(.enabled(if: TestSupport.sharedFile("data/squad/dev-v1.1.json") != nil, "needs ../shared (SPIQA_SHARED)"))
+  func squadDev() throws {
+    let path = try #require(TestSupport.sharedFile("data/squad/dev-v1.1.json"))
+    let d = try SquadDataset(path: path)
+    #expect(d.questions.count == 10570)
+    #expect(d.paragraphCount == 2067)
+    #expect(d.mergedContexts == 0)
+    #expect(d.questions[0].id == "56be4db0acb8001400a502ec")
+    #expect(d.questions[857].index == 857)
+  }
+
+  @Test func sst2() throws {
+    let d = try SST2Dataset(text: "sentence\tlabel\nit 's good . \t1\r\nbad\t0\n\n")
+    #expect(d.examples == [
+      SST2Example(index: 0, sentence: "it 's good . ", label: 1), SST2Example(index: 1, sentence: "bad", label: 0),
+    ])
+    #expect(throws: TasksError.self) { try SST2Dataset(text: "text\tlabel\nx\t1\n") }
+    #expect(throws: TasksError.self) { try SST2Dataset(text: "sentence\tlabel\nx\t2\n") }
+    #expect(throws: TasksError.self) { try SST2Dataset(text: "sentence\tlabel\nno tab\n") }
+  }
+
+  @Test(.enabled(if: TestSupport.sharedFile("data/glue/SST-2/dev.tsv") != nil, "needs ../shared (SPIQA_SHARED)"))
+  func sst2Dev() throws {
+    let d = try SST2Dataset(path: try #require(TestSupport.sharedFile("data/glue/SST-2/dev.tsv")))
+    #expect(d.examples.count == 872)
+    #expect(d.examples.filter { $0.label == 1 }.count == 444)
+  }
+
+  @Test func textLines() {
+    let t = TextLines(text: "a\n\nb\r\n")
+    #expect(t.lines.map(\.line) == [0, 2])
+    #expect(t.lines.map(\.text) == ["a", "b"])
+  }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import SpiqaIO
+import Testing
+
+@testable import SpiqaTasks
+
+/// Replay from a real SpiqaIO record stream (written with RecordWriter, read back through ReplayStore).
+@Suite struct StreamReplayTests {
+  func write(_ records: [ReplayRecord], to path: String, dtype: NPYDType = .float32) throws {
+    let w = try RecordWriter(path: path)
+    try w.writeHeader(["spiqa": 1, "kind": "stream", "producer": "test"])
+    for r in records {
+      var meta: JSONObject = [
+        "spiqa": 1, "kind": "attention", "feature": .int(r.feature), "n": .int(r.n),
+        "shape": JSONValue([r.layers.count, r.heads.count, r.n, r.n]), "layers": JSONValue(r.layers),
+        "heads": JSONValue(r.heads), "dtype": .string(dtype.rawValue),
+      ]
+      if let id = r.exampleId { meta["example_id"] = .string(id) }
+      if let i = r.exampleIndex { meta["example_index"] = .int(i) }
+      if let t = r.tokenIds { meta["token_ids"] = JSONValue(t) }
+      try w.write(meta: ["spiqa": 1, "kind": "hidden_states", "example_id": "skip"], array: NPYArray(float32: [1], shape: [1]))
+      let array = dtype == .float16
+        ? NPYArray(float16: r.values, shape: [r.layers.count, r.heads.count, r.n, r.n])
+        : NPYArray(float32: r.values, shape: [r.layers.count, r.heads.count, r.n, r.n])
+      try w.write(meta: meta, array: array)
+    }
+    try w.close()
+  }
+
+  @Test func roundTripThroughAFile() throws {
+    let qs = try EvaluatorTests.questions()
+    let t = EvaluatorTests()
+    let base = FakeModel()
+    let (exact, _) = try t.run(base, qs)
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("spiqa-replay-\(UUID()).spq").path
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    try write(try t.records(base, qs), to: path)
+    let replayed = FakeModel()
+    let (preds, _) = try t.run(replayed, qs, replay: try ReplayStore(streamPath: path))
+    #expect(preds == exact)
+    #expect(replayed.seen == base.seen)
+  }
+
+  @Test func shapeDisagreesWithMetadata() throws {
+    let meta: JSONObject = ["spiqa": 1, "kind": "attention", "example_id": "x", "n": 3, "layers": [0], "heads": [0, 1]]
+    #expect(throws: TasksError.self) {
+      try ReplayRecord(meta: meta, array: NPYArray(float32: [Float](repeating: 0, count: 9), shape: [1, 1, 3, 3]), origin: "t")
+    }
+    #expect(throws: TasksError.self) {
+      try ReplayRecord(meta: ["kind": "attention", "n": 1], array: NPYArray(float32: [0], shape: [1, 1, 1, 1]), origin: "t")
+    }
+  }
+}
