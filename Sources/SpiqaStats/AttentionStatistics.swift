@@ -52,6 +52,7 @@ public final class AttentionStatistics {
   private let jsBinner: Binner
   private let thresholds: ThresholdClassifier
   private let sparsityBinner: Binner
+  private let blockScratch = BlockAccumulator()
   private var scratch: UnsafeMutableBufferPointer<Float>
   private var rowCounts: UnsafeMutableBufferPointer<Int32>
   private var jsA: UnsafeMutableBufferPointer<Int32>
@@ -126,7 +127,8 @@ public final class AttentionStatistics {
     records += 1
   }
 
-  /// One (layer, head) block `[n, n]`.
+  /// One (layer, head) block `[n, n]`: per-value counts in registers and the engine's scratch buffers, merged
+  /// into the head's statistics once per block.
   private func addBlock(
     _ x: UnsafeBufferPointer<Float>, n: Int, head h: Int, compare: UnsafeBufferPointer<Float>?,
     rows: UnsafeMutablePointer<RowArrays>?
@@ -134,114 +136,120 @@ public final class AttentionStatistics {
     let bins = options.edges.bins
     let levels = options.spreadLevels
     let bar = options.rowSparsityBar
-    let classCount = thresholds.thresholds.count + 2
-    var classes = [Int64](repeating: 0, count: classCount)
+    let binner = self.binner
+    let thresholds = self.thresholds
+    let counts = rowCounts
+    let candidates = scratch
+    let acc = blockScratch
+    acc.reset(bins: bins, levels: levels, classes: thresholds.thresholds.count + 2, sparsityBins: options.rowSparsityBins)
+    let classes = acc.classes
+    let cut = Float(0.5) / Float(n)
     var zeros: Int64 = 0
     var mn = Float.infinity
     var mx = -Float.infinity
     var sum = 0.0
+    var rowSparsity = Moments()
+    var ttmMoments = Moments()
+    var ttmFraction = Moments()
+    var medianMoments = Moments()
+    var emptyRows: Int64 = 0
+    var js = Moments()
+    var jsMax = -Double.infinity
+    for r in 0..<n {
+      let row = UnsafeBufferPointer(rebasing: x[(r * n)..<(r * n + n)])
+      for b in 0..<bins { counts[b] = 0 }
+      var le = 0
+      var rowSum = 0.0
+      var k = 0
+      for v in row {
+        let b = binner.bin(v)
+        if b >= 0 { counts[b] &+= 1 }
+        classes[thresholds.classify(v)] &+= 1
+        if v <= bar { le &+= 1 }
+        if v == 0 { zeros &+= 1 }
+        if v >= cut {
+          candidates[k] = v
+          k &+= 1
+        }
+        mn = min(mn, v)
+        mx = max(mx, v)
+        rowSum += Double(v)
+      }
+      sum += rowSum
+      // Row-level quantities.
+      var total = 0
+      for b in 0..<bins { total += Int(counts[b]) }
+      let sparsity = Double(le) / Double(n)
+      let ttm = RowStatistics.tokensToMajority(row, candidates: candidates, count: k)
+      let median = RowStatistics.medianBin(UnsafeBufferPointer(counts), total: total)
+      rowSparsity.add(sparsity)
+      let sb = sparsityBinner.exactBin(sparsity)
+      if sb >= 0 { acc.sparsityHistogram[sb] += 1 }
+      ttmMoments.add(Double(ttm))
+      ttmFraction.add(Double(ttm) / Double(n))
+      acc.growTTM(to: ttm + 1)
+      acc.ttmHistogram[ttm] += 1
+      medianMoments.add(Double(median))
+      acc.medianHistogram[median] += 1
+      if total == 0 {
+        emptyRows += 1
+      } else {
+        acc.addRow(counts, total: total, bins: bins, levels: levels)
+      }
+      var d = 0.0
+      if let compare {
+        let other = UnsafeBufferPointer(rebasing: compare[(r * n)..<(r * n + n)])
+        d = jensenShannon(row, other)
+        js.add(d)
+        jsMax = max(jsMax, d)
+      }
+      if let rows {
+        let o = h * n + r
+        for b in 0..<bins { rows.pointee.histogram[o * bins + b] = counts[b] }
+        rows.pointee.sparsity[o] = sparsity
+        rows.pointee.tokensToMajority[o] = Int32(ttm)
+        rows.pointee.medianBin[o] = Int32(median)
+        if compare != nil { rows.pointee.jensenShannon[o] = d }
+      }
+    }
+    // Block-level moments (two passes) and the reference's padded per-feature stats.
+    let count = Double(n * n)
+    let mean = sum / count
+    var m2 = 0.0
+    for v in x {
+      let dv = Double(v) - mean
+      m2 += dv * dv
+    }
+    let p = Double(max(options.padRows, n))
+    let padded = p > Double(n)
+    let countP = p * Double(n)
+    let meanP = sum / countP
+    let dm = mean - meanP
+    let m2P = m2 + count * dm * dm + (countP - count) * meanP * meanP
+    let classCount = thresholds.thresholds.count + 2
     heads.withUnsafeMutableBufferPointer { all in
-      let hs = UnsafeMutablePointer(all.baseAddress!) + h
-      for r in 0..<n {
-        let row = UnsafeBufferPointer(rebasing: x[(r * n)..<(r * n + n)])
-        for b in 0..<bins { rowCounts[b] = 0 }
-        var le = 0
-        var rowSum = 0.0
-        classes.withUnsafeMutableBufferPointer { cls in
-          for v in row {
-            let b = binner.bin(v)
-            if b >= 0 { rowCounts[b] &+= 1 }
-            cls[thresholds.classify(v)] &+= 1
-            if v <= bar { le &+= 1 }
-            if v == 0 { zeros &+= 1 }
-            mn = min(mn, v)
-            mx = max(mx, v)
-            rowSum += Double(v)
-          }
-        }
-        sum += rowSum
-        // Row-level quantities.
-        var total = 0
-        for b in 0..<bins { total += Int(rowCounts[b]) }
-        let sparsity = Double(le) / Double(n)
-        let ttm = RowStatistics.tokensToMajority(row, scratch: scratch)
-        let median = RowStatistics.medianBin(UnsafeBufferPointer(rowCounts), total: total)
-        hs.pointee.rows += 1
-        hs.pointee.rowSparsity.add(sparsity)
-        let sb = sparsityBinner.exactBin(sparsity)
-        if sb >= 0 { hs.pointee.rowSparsityHistogram[sb] += 1 }
-        hs.pointee.tokensToMajority.add(Double(ttm))
-        hs.pointee.tokensToMajorityFraction.add(Double(ttm) / Double(n))
-        if hs.pointee.tokensToMajorityHistogram.count <= ttm {
-          hs.pointee.tokensToMajorityHistogram += Array(repeating: 0, count: ttm + 1 - hs.pointee.tokensToMajorityHistogram.count)
-        }
-        hs.pointee.tokensToMajorityHistogram[ttm] += 1
-        hs.pointee.medianBin.add(Double(median))
-        hs.pointee.medianBinHistogram[median] += 1
-        if total == 0 {
-          hs.pointee.emptyRows += 1
-        } else {
-          accumulateSpread(hs, total: total, bins: bins, levels: levels)
-        }
-        var js = 0.0
-        if let compare {
-          let other = UnsafeBufferPointer(rebasing: compare[(r * n)..<(r * n + n)])
-          js = jensenShannon(row, other)
-          hs.pointee.jensenShannon.add(js)
-          hs.pointee.jensenShannonMax = max(hs.pointee.jensenShannonMax, js)
-        }
-        if let rows {
-          let o = h * n + r
-          for b in 0..<bins { rows.pointee.histogram[o * bins + b] = rowCounts[b] }
-          rows.pointee.sparsity[o] = sparsity
-          rows.pointee.tokensToMajority[o] = Int32(ttm)
-          rows.pointee.medianBin[o] = Int32(median)
-          if compare != nil { rows.pointee.jensenShannon[o] = js }
-        }
-      }
-      // Block-level moments (two passes) and the reference's padded per-feature stats.
-      let count = Double(n * n)
-      let mean = sum / count
-      var m2 = 0.0
-      for v in x {
-        let d = Double(v) - mean
-        m2 += d * d
-      }
-      let real = Moments(count: count, mean: mean, m2: m2)
-      hs.pointee.moments.merge(real)
-      let p = Double(max(options.padRows, n))
-      let padded = p > Double(n)
-      let countP = p * Double(n)
-      let meanP = sum / countP
-      let dm = mean - meanP
-      let m2P = m2 + count * dm * dm + (countP - count) * meanP * meanP
+      guard let base = all.baseAddress else { return }
+      let hs = base + h
+      hs.pointee.moments.merge(Moments(count: count, mean: mean, m2: m2))
       hs.pointee.reference[0].add(Double(padded ? max(mx, 0) : mx))
       hs.pointee.reference[1].add(Double(padded ? min(mn, 0) : mn))
       hs.pointee.reference[2].add(meanP)
       hs.pointee.reference[3].add(max(m2P / countP, 0).squareRoot())
       hs.pointee.values += Int64(n * n)
       hs.pointee.zeros += zeros
-      hs.pointee.nans += classes[classCount - 1]
-      for j in 0..<(classCount - 1) { hs.pointee.thresholdClasses[j] += classes[j] }
+      hs.pointee.nans += Int64(classes[classCount - 1])
+      for j in 0..<(classCount - 1) { hs.pointee.thresholdClasses[j] += Int64(classes[j]) }
       hs.pointee.minimum = min(hs.pointee.minimum, mn)
       hs.pointee.maximum = max(hs.pointee.maximum, mx)
-    }
-  }
-
-  /// Adds the current row histogram (`rowCounts`, `total` > 0) to the head's mean, CDF and spread.
-  private func accumulateSpread(_ hs: UnsafeMutablePointer<HeadStatistics>, total: Int, bins: Int, levels: Int) {
-    let t = Double(total)
-    let lv = Double(levels)
-    var cdf = 0.0
-    for b in 0..<bins {
-      let c = Int(rowCounts[b])
-      hs.pointee.histogram[b] += Int64(c)
-      let f = Double(c) / t
-      cdf += f
-      hs.pointee.rowHistogramSum[b] += f
-      hs.pointee.rowCDFSum[b] += cdf
-      hs.pointee.rowHistogramSpread[b * levels + min(Int(f * lv), levels - 1)] += 1
-      hs.pointee.rowCDFSpread[b * levels + min(Int(cdf * lv), levels - 1)] += 1
+      hs.pointee.rows += Int64(n)
+      hs.pointee.emptyRows += emptyRows
+      hs.pointee.rowSparsity.merge(rowSparsity)
+      hs.pointee.tokensToMajority.merge(ttmMoments)
+      hs.pointee.tokensToMajorityFraction.merge(ttmFraction)
+      hs.pointee.medianBin.merge(medianMoments)
+      hs.pointee.jensenShannon.merge(js)
+      hs.pointee.jensenShannonMax = max(hs.pointee.jensenShannonMax, jsMax)
+      acc.merge(into: hs, bins: bins, levels: levels)
     }
   }
 

@@ -5,8 +5,7 @@ public enum RowStatistics {
   /// Tokens-to-majority (§3.3): `argmax(cumsum(sorted_desc(row)) > 0.5)` with the cumulative sum in float32, i.e.
   /// the 0-based index of the token at which the descending cumulative mass first exceeds 0.5; 0 if it never does.
   ///
-  /// `scratch` must hold `row.count` floats. Only values ≥ 0.5/n are sorted first (the prefix that can reach the
-  /// majority); the whole row is sorted only when those do not exceed 0.5. NaN values are ignored.
+  /// `scratch` must hold `row.count` floats. NaN values are ignored.
   public static func tokensToMajority(_ row: UnsafeBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Float>)
     -> Int
   {
@@ -18,24 +17,55 @@ public enum RowStatistics {
       scratch[k] = v
       k += 1
     }
-    if let i = firstExceeding(scratch, count: k) { return i }
-    k = 0
-    for v in row where !v.isNaN {
-      scratch[k] = v
-      k += 1
-    }
-    return firstExceeding(scratch, count: k) ?? 0
+    return tokensToMajority(row, candidates: scratch, count: k)
   }
 
-  /// Sorts `buf[0..<count]` descending and returns the first index where the float32 cumulative sum > 0.5.
+  /// Tokens-to-majority given the row's values `≥ 0.5/n` already copied to `candidates[0..<count]` (in any order).
+  /// Those are the largest values of the row, so their descending cumulative sum is the row's; when they do not
+  /// exceed 0.5 the whole row is used. `candidates` must hold `row.count` floats and is overwritten.
+  public static func tokensToMajority(
+    _ row: UnsafeBufferPointer<Float>, candidates: UnsafeMutableBufferPointer<Float>, count: Int
+  ) -> Int {
+    if let i = firstExceeding(candidates, count: count) { return i }
+    var k = 0
+    for v in row where !v.isNaN {
+      candidates[k] = v
+      k += 1
+    }
+    return firstExceeding(candidates, count: k) ?? 0
+  }
+
+  /// Pops `buf[0..<count]` in descending order (max-heap) and returns the first index where the float32
+  /// cumulative sum exceeds 0.5, or nil.
   private static func firstExceeding(_ buf: UnsafeMutableBufferPointer<Float>, count: Int) -> Int? {
-    guard count > 0, let base = buf.baseAddress else { return nil }
-    var part = UnsafeMutableBufferPointer(start: base, count: count)
-    part.sort(by: >)
+    guard count > 0, let h = buf.baseAddress else { return nil }
+    var size = count
+    func siftDown(_ start: Int) {
+      var i = start
+      let v = h[i]
+      while true {
+        var c = 2 * i + 1
+        if c >= size { break }
+        if c + 1 < size && h[c + 1] > h[c] { c += 1 }
+        if h[c] <= v { break }
+        h[i] = h[c]
+        i = c
+      }
+      h[i] = v
+    }
+    var i = size / 2 - 1
+    while i >= 0 {
+      siftDown(i)
+      i -= 1
+    }
     var s: Float = 0
-    for i in 0..<count {
-      s += part[i]
-      if s > 0.5 { return i }
+    for k in 0..<count {
+      s += h[0]
+      if s > 0.5 { return k }
+      size -= 1
+      if size == 0 { break }
+      h[0] = h[size]
+      siftDown(0)
     }
     return nil
   }
