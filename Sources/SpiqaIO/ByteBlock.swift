@@ -1,0 +1,34 @@
+/// A fixed-capacity heap buffer of bytes handed between threads (chunks to compress, members to inflate).
+///
+/// Ownership moves with the object: only one thread touches it at a time (submit → worker → consumer).
+final class ByteBlock: @unchecked Sendable {
+  let base: UnsafeMutableRawPointer
+  let capacity: Int
+  var count = 0
+
+  init(capacity: Int) {
+    self.capacity = max(capacity, 1)
+    base = UnsafeMutableRawPointer.allocate(byteCount: self.capacity, alignment: 64)
+  }
+
+  deinit { base.deallocate() }
+
+  var free: Int { capacity - count }
+  var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+  var freeSpace: UnsafeMutableRawBufferPointer {
+    UnsafeMutableRawBufferPointer(start: base + count, count: capacity - count)
+  }
+
+  /// Appends as much of `src` as fits; returns how many bytes were taken.
+  func append(_ src: UnsafeRawBufferPointer) -> Int {
+    let n = min(src.count, capacity - count)
+    if n > 0, let s = src.baseAddress { (base + count).copyMemory(from: s, byteCount: n) }
+    count += n
+    return n
+  }
+
+  func appendLE32(_ v: UInt32) {
+    (base + count).storeBytes(of: v.littleEndian, as: UInt32.self)
+    count += 4
+  }
+}

@@ -1,0 +1,263 @@
+import CZlib
+import Dispatch
+
+/// The uncompressed byte stream of an input: plain bytes, or gzip members (any number, concatenated).
+///
+/// Members carrying the `SQ` subfield (written by `RecordWriter`) are cut without inflating and inflated
+/// ahead on worker threads, `lookahead` at a time; other members (from `gzip`, Python) are inflated as a
+/// stream on the calling thread. Memory stays bounded by `lookahead` members.
+final class StreamDecoder {
+  private enum Mode { case undetermined, plain, gzip }
+
+  private let buffer: InputBuffer
+  private var mode = Mode.undetermined
+  private let lookahead: Int
+  /// Members being inflated by workers, in stream order.
+  private var pending: [MemberJob] = []
+  private var pendingHead = 0
+  /// The inflated member being served and the read position in it.
+  private var current: ByteBlock?
+  private var currentPos = 0
+  /// A member without the `SQ` field whose header was read; it is inflated here once `pending` drains.
+  private var streamingWaiting = false
+  private var streamer: StreamingMember?
+  private var streaming = false
+  private var endReached = false
+  private var scheduleFailed = false
+
+  init(input: ByteInput, lookahead: Int = 3) {
+    buffer = InputBuffer(input: input)
+    self.lookahead = max(1, lookahead)
+  }
+
+  /// Offset in the raw input (compressed bytes for gzip).
+  var rawOffset: Int { buffer.consumedTotal }
+
+  /// Whether the input was gzip (known after the first read).
+  var isGzip: Bool { mode == .gzip }
+
+  /// Fills `dst` completely unless the stream ends; returns the number of bytes read.
+  func read(into dst: UnsafeMutableRawBufferPointer) throws(DecodeFailure) -> Int {
+    if mode == .undetermined {
+      _ = try buffer.fill(atLeast: 2)
+      mode = buffer.count >= 2 && buffer.byte(at: 0) == Gzip.id1 && buffer.byte(at: 1) == Gzip.id2 ? .gzip : .plain
+    }
+    if mode == .plain { return try buffer.read(into: dst) }
+    guard let base = dst.baseAddress else { return 0 }
+    var done = 0
+    while done < dst.count {
+      if let cur = current {
+        let n = min(cur.count - currentPos, dst.count - done)
+        if n > 0 {
+          (base + done).copyMemory(from: cur.base + currentPos, byteCount: n)
+          currentPos += n
+          done += n
+          continue
+        }
+        current = nil
+      }
+      if streaming, let s = streamer {
+        let rest = UnsafeMutableRawBufferPointer(start: base + done, count: dst.count - done)
+        let (n, ended) = try s.inflate(from: buffer, into: rest)
+        done += n
+        if ended { streaming = false }
+        continue
+      }
+      if pendingHead < pending.count {
+        let job = pending[pendingHead]
+        pendingHead += 1
+        if pendingHead == pending.count {
+          pending.removeAll(keepingCapacity: true)
+          pendingHead = 0
+        }
+        try scheduleMore()
+        job.wait()
+        if let f = job.failure { throw f }
+        current = job.output
+        currentPos = 0
+        continue
+      }
+      if streamingWaiting {
+        streamingWaiting = false
+        if streamer == nil { streamer = StreamingMember() }
+        streaming = true
+        continue
+      }
+      if endReached { break }
+      try scheduleMore()
+      if pendingHead >= pending.count && !streamingWaiting && !endReached {
+        break  // defensive: no progress possible
+      }
+    }
+    return done
+  }
+
+  /// Reads member headers and starts inflating indexed members until `lookahead` are pending.
+  private func scheduleMore() throws(DecodeFailure) {
+    while pending.count - pendingHead < lookahead && !streamingWaiting && !endReached && !scheduleFailed {
+      do throws(DecodeFailure) {
+        guard let header = try Gzip.parseHeader(buffer) else {
+          endReached = true
+          return
+        }
+        guard let (csize, usize) = header.indexed else {
+          streamingWaiting = true
+          return
+        }
+        let body = ByteBlock(capacity: csize + 8)
+        let got = try buffer.read(into: UnsafeMutableRawBufferPointer(start: body.base, count: csize + 8))
+        body.count = got
+        guard got == csize + 8 else {
+          throw DecodeFailure(
+            "truncated gzip member: \(got) of \(csize + 8) bytes after its header", expected: "the complete member")
+        }
+        let job = MemberJob(input: body)
+        job.run(on: memberQueue) { job in StreamDecoder.inflateIndexed(job, uncompressedSize: usize) }
+        pending.append(job)
+      } catch {
+        scheduleFailed = true
+        if pendingHead < pending.count {
+          pending.append(MemberJob.failed(error))
+        } else {
+          throw error
+        }
+        return
+      }
+    }
+  }
+
+  /// Inflates one whole member body (deflate data + 8-byte trailer) of known uncompressed size.
+  static func inflateIndexed(_ job: MemberJob, uncompressedSize usize: Int) {
+    guard let body = job.input else { return }
+    job.input = nil
+    let out = ByteBlock(capacity: usize)
+    let zs = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+    zs.initialize(to: z_stream())
+    defer {
+      inflateEnd(zs)
+      zs.deinitialize(count: 1)
+      zs.deallocate()
+    }
+    guard spiqa_inflateInit2(zs, -15) == Z_OK else {
+      job.failure = DecodeFailure(.io, "zlib inflateInit2 failed")
+      return
+    }
+    let csize = body.count - 8
+    zs.pointee.next_in = body.base.assumingMemoryBound(to: Bytef.self)
+    zs.pointee.avail_in = uInt(csize)
+    zs.pointee.next_out = out.base.assumingMemoryBound(to: Bytef.self)
+    zs.pointee.avail_out = uInt(usize)
+    let ret = inflate(zs, Z_FINISH)
+    let produced = Int(zs.pointee.total_out)
+    if ret != Z_STREAM_END {
+      if ret == Z_DATA_ERROR || ret == Z_NEED_DICT {
+        job.failure = DecodeFailure("corrupt gzip data: \(zlibMessage(zs))", expected: "valid deflate data")
+      } else if zs.pointee.avail_out == 0 && zs.pointee.avail_in > 0 {
+        job.failure = DecodeFailure(
+          "gzip member inflates to more than the \(usize) bytes its SQ field announces", expected: "a consistent member")
+      } else {
+        job.failure = DecodeFailure(
+          "gzip member's deflate data ends early (\(produced) of \(usize) bytes)", expected: "a complete member")
+      }
+      return
+    }
+    guard zs.pointee.avail_in == 0, produced == usize else {
+      job.failure = DecodeFailure(
+        "gzip member size does not match its SQ field (\(produced) bytes, \(zs.pointee.avail_in) compressed bytes left)",
+        expected: "\(usize) bytes")
+      return
+    }
+    out.count = produced
+    let trailer = body.base + csize
+    let crcWant = UInt(trailer.loadUnaligned(as: UInt32.self).littleEndian)
+    let sizeWant = UInt32(littleEndian: (trailer + 4).loadUnaligned(as: UInt32.self))
+    let crcGot = Gzip.crc(0, out.bytes)
+    guard crcGot == crcWant else {
+      job.failure = DecodeFailure("gzip CRC mismatch in a member", expected: "CRC-32 \(crcWant), got \(crcGot)")
+      return
+    }
+    guard sizeWant == UInt32(truncatingIfNeeded: produced) else {
+      job.failure = DecodeFailure("gzip length mismatch: trailer says \(sizeWant)", expected: "\(produced)")
+      return
+    }
+    job.output = out
+  }
+}
+
+/// zlib's message for the last error, or "unknown".
+func zlibMessage(_ zs: UnsafeMutablePointer<z_stream>) -> String {
+  guard let m = zs.pointee.msg else { return "unknown error" }
+  return String(cString: m)
+}
+
+/// Inflates one member without the `SQ` field, as a stream, on the reading thread.
+final class StreamingMember {
+  private let zs: UnsafeMutablePointer<z_stream>
+  private var ok = false
+  private var crc: UInt = 0
+  private var size: UInt32 = 0
+
+  init() {
+    zs = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+    zs.initialize(to: z_stream())
+    ok = spiqa_inflateInit2(zs, -15) == Z_OK
+  }
+
+  deinit {
+    if ok { inflateEnd(zs) }
+    zs.deinitialize(count: 1)
+    zs.deallocate()
+  }
+
+  /// Inflates into `dst`; returns the bytes produced and whether the member (trailer checked) ended.
+  func inflate(from buffer: InputBuffer, into dst: UnsafeMutableRawBufferPointer) throws(DecodeFailure) -> (Int, Bool) {
+    guard ok else { throw DecodeFailure(.io, "zlib inflateInit2 failed") }
+    guard let base = dst.baseAddress else { return (0, false) }
+    var produced = 0
+    while produced < dst.count {
+      guard try buffer.refillIfEmpty() else {
+        throw DecodeFailure("truncated gzip member (input ends inside deflate data)", expected: "the rest of the member")
+      }
+      let avail = buffer.available
+      zs.pointee.next_in = UnsafeMutablePointer(mutating: avail.baseAddress?.assumingMemoryBound(to: Bytef.self))
+      zs.pointee.avail_in = uInt(avail.count)
+      zs.pointee.next_out = (base + produced).assumingMemoryBound(to: Bytef.self)
+      zs.pointee.avail_out = uInt(dst.count - produced)
+      let ret = CZlib.inflate(zs, Z_NO_FLUSH)
+      let used = avail.count - Int(zs.pointee.avail_in)
+      let made = dst.count - produced - Int(zs.pointee.avail_out)
+      buffer.consume(used)
+      crc = Gzip.crc(crc, UnsafeRawBufferPointer(start: base + produced, count: made))
+      size &+= UInt32(truncatingIfNeeded: made)
+      produced += made
+      switch ret {
+      case Z_STREAM_END:
+        try finishMember(buffer)
+        return (produced, true)
+      case Z_OK, Z_BUF_ERROR:
+        continue
+      default:
+        throw DecodeFailure("corrupt gzip data: \(zlibMessage(zs))", expected: "valid deflate data")
+      }
+    }
+    return (produced, false)
+  }
+
+  private func finishMember(_ buffer: InputBuffer) throws(DecodeFailure) {
+    guard try buffer.fill(atLeast: 8) else {
+      throw DecodeFailure("truncated gzip trailer", expected: "8 bytes of CRC-32 and length")
+    }
+    let crcWant = UInt(buffer.le32(at: 0))
+    let sizeWant = UInt32(buffer.le32(at: 4))
+    buffer.consume(8)
+    guard crcWant == crc else {
+      throw DecodeFailure("gzip CRC mismatch", expected: "CRC-32 \(crcWant), got \(crc)")
+    }
+    guard sizeWant == size else {
+      throw DecodeFailure("gzip length mismatch: trailer says \(sizeWant)", expected: "\(size) (mod 2^32)")
+    }
+    inflateReset(zs)
+    crc = 0
+    size = 0
+  }
+}

@@ -1,0 +1,76 @@
+import CZlib
+import Dispatch
+
+/// Turns the uncompressed stream into self-contained gzip members, compressed on worker threads and written
+/// in order. Each member holds one chunk (≈ 1 MiB) of the stream; chunks may split records.
+final class GzipMemberWriter {
+  private let sink: AtomicFile
+  private let compression: StreamCompression
+  private var inFlight: [MemberJob] = []
+  private let maxInFlight: Int
+
+  init(sink: AtomicFile, compression: StreamCompression, maxInFlight: Int = 4) {
+    self.sink = sink
+    self.compression = compression
+    self.maxInFlight = max(1, maxInFlight)
+  }
+
+  /// Queues one chunk; writes finished members while more than `maxInFlight` are pending.
+  func submit(_ chunk: ByteBlock) throws {
+    let job = MemberJob(input: chunk)
+    let level = compression.level
+    let strategy = compression.strategy.zlibValue
+    job.run(on: memberQueue) { job in
+      GzipMemberWriter.compress(job, level: level, strategy: strategy)
+    }
+    inFlight.append(job)
+    while inFlight.count > maxInFlight { try writeOldest() }
+  }
+
+  /// Waits for every pending member and writes it.
+  func drain() throws {
+    while !inFlight.isEmpty { try writeOldest() }
+  }
+
+  private func writeOldest() throws {
+    let job = inFlight.removeFirst()
+    job.wait()
+    if let f = job.failure { throw f.located(source: sink.name, record: nil, offset: nil) }
+    if let out = job.output { try sink.write(out.bytes) }
+  }
+
+  /// Deflates `job.input` into a complete member (header with the `SQ` field, raw deflate, CRC-32, ISIZE).
+  static func compress(_ job: MemberJob, level: Int32, strategy: Int32) {
+    guard let input = job.input else { return }
+    job.input = nil
+    let zs = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+    zs.initialize(to: z_stream())
+    defer {
+      deflateEnd(zs)
+      zs.deinitialize(count: 1)
+      zs.deallocate()
+    }
+    guard spiqa_deflateInit2(zs, level, -15, 8, strategy) == Z_OK else {
+      job.failure = DecodeFailure(.io, "zlib deflateInit2 failed")
+      return
+    }
+    let bound = Int(deflateBound(zs, uLong(input.count)))
+    let out = ByteBlock(capacity: Gzip.headerSize + bound + 8)
+    zs.pointee.next_in = input.base.assumingMemoryBound(to: Bytef.self)
+    zs.pointee.avail_in = uInt(input.count)
+    zs.pointee.next_out = (out.base + Gzip.headerSize).assumingMemoryBound(to: Bytef.self)
+    zs.pointee.avail_out = uInt(bound)
+    let ret = deflate(zs, Z_FINISH)
+    guard ret == Z_STREAM_END else {
+      job.failure = DecodeFailure(.io, "zlib deflate failed (\(ret))")
+      return
+    }
+    let csize = Int(zs.pointee.total_out)
+    let header = Gzip.header(compressedSize: csize, uncompressedSize: input.count, level: level)
+    header.withUnsafeBytes { h in UnsafeMutableRawBufferPointer(start: out.base, count: h.count).copyMemory(from: h) }
+    out.count = Gzip.headerSize + csize
+    out.appendLE32(UInt32(truncatingIfNeeded: Gzip.crc(0, input.bytes)))
+    out.appendLE32(UInt32(truncatingIfNeeded: input.count))
+    job.output = out
+  }
+}

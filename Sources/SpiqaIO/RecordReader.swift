@@ -1,0 +1,127 @@
+/// Reads a record stream lazily, one `StreamRecord` at a time, from a file, standard input or memory.
+///
+/// The input may be plain NPY records or gzip (one or many members, e.g. `cat a.gz b.gz`), detected by magic.
+/// Memory stays bounded by one record plus a few compressed members.
+public final class RecordReader {
+  /// The file name, `stdin`, or the name given for in-memory input.
+  public let source: String
+  private let decoder: StreamDecoder
+  /// Index of the next NPY array to read (0-based, every array counts).
+  public private(set) var recordIndex = 0
+  /// Bytes of the uncompressed stream consumed so far.
+  public private(set) var byteOffset = 0
+  private var stickyError: SpiqaIOError?
+  /// Number of tensor records returned so far.
+  public private(set) var tensorCount = 0
+
+  /// Opens a stream; nil or `-` reads standard input.
+  ///
+  /// - Throws: `SpiqaIOError` (74) if the file cannot be opened.
+  public init(path: String?) throws {
+    if let path, path != "-" {
+      source = path
+      do {
+        decoder = StreamDecoder(input: try FileDescriptorInput(path: path))
+      } catch {
+        throw error.located(source: path, record: nil, offset: nil)
+      }
+    } else {
+      source = "stdin"
+      decoder = StreamDecoder(input: FileDescriptorInput(fd: 0, closeOnDeinit: false))
+    }
+  }
+
+  /// Reads a stream held in memory (tests, fuzzing).
+  public init(bytes: [UInt8], source: String = "memory") {
+    self.source = source
+    decoder = StreamDecoder(input: MemoryInput(bytes))
+  }
+
+  /// Reads from memory in pieces of at most `maxRead` bytes, like a pipe (tests).
+  init(bytes: [UInt8], source: String, maxRead: Int, lookahead: Int = 3) {
+    self.source = source
+    decoder = StreamDecoder(input: MemoryInput(bytes, maxRead: maxRead), lookahead: lookahead)
+  }
+
+  /// The next header or tensor, or nil at the clean end of the stream.
+  ///
+  /// - Throws: `SpiqaIOError` for malformed, truncated or inconsistent input; the error repeats on later calls.
+  public func next() throws -> StreamRecord? {
+    if let stickyError { throw stickyError }
+    do {
+      guard let first = try nextArray() else { return nil }
+      let metaIndex = recordIndex - 1
+      let metaOffset = byteOffset - first.bytes.count
+      let meta = try parseMeta(first, index: metaIndex, offset: metaOffset)
+      if meta["kind"]?.stringValue == "stream" { return .header(meta) }
+      guard let tensor = try nextArray() else {
+        throw SpiqaIOError(
+          .badData, source: source, recordIndex: recordIndex, byteOffset: byteOffset,
+          what: "the stream ends after a '\(meta["kind"]?.stringValue ?? "")' metadata record",
+          expected: "its tensor record")
+      }
+      tensorCount += 1
+      return .tensor(meta: meta, array: tensor)
+    } catch let e as SpiqaIOError {
+      stickyError = e
+      throw e
+    }
+  }
+
+  /// Calls `body` with every record until the end of the stream.
+  ///
+  /// - Throws: the first `SpiqaIOError` of the stream, or what `body` throws.
+  public func forEach(_ body: (StreamRecord) throws -> Void) throws {
+    while let r = try next() { try body(r) }
+  }
+
+  private func parseMeta(_ a: NPYArray, index: Int, offset: Int) throws -> JSONObject {
+    func bad(_ what: String, _ expected: String) -> SpiqaIOError {
+      SpiqaIOError(.badData, source: source, recordIndex: index, byteOffset: offset, what: what, expected: expected)
+    }
+    guard a.dtype == .uint8, a.shape.count == 1 else {
+      throw bad(
+        "a \(a.dtype.descr) array of shape \(a.shape) where a metadata record belongs",
+        "a 1-D |u1 array of JSON (stream header or metadata) before each tensor")
+    }
+    let parsed = a.bytes.withUnsafeBytes { JSONValue.parse($0) }
+    switch parsed {
+    case .failure(let e):
+      throw bad("metadata record is not valid JSON (\(e.what) at byte \(e.offset) of the JSON)", "UTF-8 JSON text")
+    case .success(let v):
+      guard let o = v.objectValue else { throw bad("metadata JSON is not an object", "a JSON object") }
+      guard o["spiqa"]?.intValue == spiqaStreamVersion else {
+        throw bad("metadata JSON has spiqa = \(o["spiqa"]?.jsonText ?? "nothing")", "\"spiqa\": 1")
+      }
+      guard let kind = o["kind"]?.stringValue, !kind.isEmpty else {
+        throw bad("metadata JSON has no \"kind\" string", "\"kind\": \"stream\", \"attention\", ...")
+      }
+      return o
+    }
+  }
+
+  /// Reads from the uncompressed stream, advancing `byteOffset`.
+  func decoderRead(_ dst: UnsafeMutableRawBufferPointer) throws(DecodeFailure) -> Int {
+    do {
+      let n = try decoder.read(into: dst)
+      byteOffset += n
+      return n
+    } catch var f {
+      if f.offset == nil { f.offset = byteOffset }
+      throw f
+    }
+  }
+
+  var byteOffsetForErrors: Int { byteOffset }
+
+  /// Reads the next NPY array of the stream, or nil at its clean end.
+  func nextArray() throws -> NPYArray? {
+    do {
+      let a = try readArray()
+      if a != nil { recordIndex += 1 }
+      return a
+    } catch let f {
+      throw f.located(source: source, record: recordIndex, offset: f.offset ?? byteOffset)
+    }
+  }
+}
