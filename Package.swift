@@ -28,6 +28,7 @@ let package = Package(
     // Libraries: all the logic lives here.
     .target(name: "SpiqaIO", dependencies: ["CZlib"]),
     .target(name: "SpiqaQuant"),
+    .target(name: "SpiqaStats"),
     .target(name: "SpiqaModel", dependencies: ["COpenBLAS", realModule]),
     .target(name: "SpiqaTasks", dependencies: ["SpiqaModel", "SpiqaQuant", "SpiqaIO"]),
     // Option groups, exit-code mapping and progress shared by the command-line tools.
@@ -36,14 +37,15 @@ let package = Package(
     // Thin command-line tools.
     .executableTarget(name: "spiqa-extract", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaModel", "SpiqaQuant", "SpiqaTasks", argumentParser]),
     .executableTarget(name: "spiqa-quantize", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaQuant", argumentParser]),
-    .executableTarget(name: "spiqa-hist", dependencies: ["SpiqaCLI", "SpiqaIO", argumentParser]),
+    .executableTarget(name: "spiqa-hist", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaStats", argumentParser]),
     .executableTarget(name: "spiqa-eval", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaModel", "SpiqaQuant", "SpiqaTasks", argumentParser]),
     // Benchmarks behind `make bench` (never run by the tests).
-    .executableTarget(name: "spiqa-bench", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaModel", "SpiqaQuant", "SpiqaTasks", "COpenBLAS", argumentParser]),
+    .executableTarget(name: "spiqa-bench", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaModel", "SpiqaQuant", "SpiqaStats", "SpiqaTasks", "COpenBLAS", argumentParser]),
 
     // Tests.
     .testTarget(name: "SpiqaIOTests", dependencies: ["SpiqaIO"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SpiqaQuantTests", dependencies: ["SpiqaQuant"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "SpiqaStatsTests", dependencies: ["SpiqaStats"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SpiqaModelTests", dependencies: ["SpiqaModel"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SpiqaTasksTests", dependencies: ["SpiqaTasks", "SpiqaIO", "SpiqaQuant"], resources: [.copy("Fixtures")]),
     .testTarget(

@@ -1,0 +1,190 @@
+import SpiqaCLI
+import SpiqaIO
+import SpiqaStats
+
+/// One pass over an attention stream (and optionally a second stream to compare with): decodes each record,
+/// keeps the requested layers/heads, feeds `AttentionStatistics`, and writes per-row arrays when asked.
+final class HistRun {
+  let input: String
+  let compare: String?
+  let options: StatsOptions
+  let wantLayers: [Int]?
+  let wantHeads: [Int]?
+  let perRowPath: String?
+  let quiet: Bool
+
+  /// Statistics after `process()`, nil if the stream held no attention record.
+  private(set) var stats: AttentionStatistics?
+  /// Model indices of the kept layers and heads.
+  private(set) var layerIndices: [Int] = []
+  private(set) var headIndices: [Int] = []
+  /// Name of the input for messages.
+  private(set) var sourceName = "stdin"
+
+  private var streamLayers: [Int] = []
+  private var streamHeads: [Int] = []
+  private var layerPositions: [Int] = []
+  private var headPositions: [Int] = []
+
+  init(
+    input: String, compare: String?, options: StatsOptions, layers: [Int]?, heads: [Int]?, perRowPath: String?,
+    quiet: Bool
+  ) {
+    self.input = input
+    self.compare = compare
+    self.options = options
+    wantLayers = layers
+    wantHeads = heads
+    self.perRowPath = perRowPath
+    self.quiet = quiet
+  }
+
+  /// One decoded attention record, already reduced to the kept layers and heads: `[layers, heads, n, n]`.
+  struct Decoded {
+    var meta: JSONObject
+    var values: [Float]
+    var n: Int
+  }
+
+  /// Reads both streams to the end.
+  func process() throws {
+    let reader = try RecordReader(path: input)
+    sourceName = reader.source
+    let other = try compare.map { try RecordReader(path: $0) }
+    let rowWriter = try perRowPath.map { try RecordWriter(path: $0, compression: .fast) }
+    var progress = Progress(label: "spiqa-hist", unit: "records", enabled: !quiet)
+    var skipped = 0
+    while let decoded = try nextAttention(reader, skipped: &skipped) {
+      var second: Decoded?
+      if let other {
+        guard let d = try nextAttention(other, skipped: &skipped) else {
+          throw SpiqaIOError(
+            .badData, source: other.source, recordIndex: other.recordIndex,
+            what: "the compared stream ends after \(progress.count) attention records", expected: "one record per record of \(reader.source)")
+        }
+        try check(decoded, matches: d, in: other)
+        second = d
+      }
+      if stats == nil {
+        stats = try AttentionStatistics(options: options, layers: layerIndices.count, heads: headIndices.count)
+        if let rowWriter { try rowWriter.writeHeader(HistOutputs.perRowHeader(options: options, input: input)) }
+      }
+      guard let stats else { break }
+      var rows = RowArrays()
+      let wantRows = rowWriter != nil
+      try withUnsafeMutablePointer(to: &rows) { rowsPointer in
+        try decoded.values.withUnsafeBufferPointer { a in
+          try (second?.values ?? []).withUnsafeBufferPointer { b in
+            try stats.add(a, n: decoded.n, compare: second == nil ? nil : b, rows: wantRows ? rowsPointer : nil)
+          }
+        }
+      }
+      if let rowWriter {
+        try HistOutputs.writeRows(
+          rows, meta: decoded.meta, n: decoded.n, layers: layerIndices, heads: headIndices, bins: options.edges.bins,
+          to: rowWriter)
+      }
+      progress.advance()
+    }
+    if let other, try nextAttention(other, skipped: &skipped) != nil {
+      throw SpiqaIOError(
+        .badData, source: other.source, recordIndex: other.recordIndex,
+        what: "the compared stream has more attention records than \(reader.source) (\(progress.count))",
+        expected: "the same records in the same order")
+    }
+    try rowWriter?.close()
+    progress.finish()
+    if skipped > 0 && !quiet { printError("spiqa-hist: skipped \(skipped) non-attention records") }
+  }
+
+  /// The next attention record of `reader`, decoded and reduced to the kept layers/heads; nil at the end.
+  private func nextAttention(_ reader: RecordReader, skipped: inout Int) throws -> Decoded? {
+    while let record = try reader.next() {
+      guard case .tensor(let meta, let array) = record else { continue }
+      guard meta["kind"]?.stringValue == "attention" else {
+        skipped += 1
+        continue
+      }
+      func bad(_ what: String, _ expected: String) -> SpiqaIOError {
+        SpiqaIOError(.badData, source: reader.source, recordIndex: reader.recordIndex - 1, what: what, expected: expected)
+      }
+      let shape = array.shape
+      guard shape.count == 4, shape[2] == shape[3], shape[0] > 0, shape[1] > 0, shape[2] > 0 else {
+        throw bad("attention tensor of shape \(shape)", "[layers, heads, n, n] with n > 0")
+      }
+      let values: [Float]
+      do {
+        values = try decodeAttention(meta: meta, array: array)
+      } catch var e as SpiqaIOError {
+        e.source = reader.source
+        e.recordIndex = reader.recordIndex - 1
+        throw e
+      }
+      let layers = meta["layers"]?.intArray ?? Array(0..<shape[0])
+      let heads = meta["heads"]?.intArray ?? Array(0..<shape[1])
+      guard layers.count == shape[0], heads.count == shape[1] else {
+        throw bad("metadata lists \(layers.count) layers and \(heads.count) heads for shape \(shape)", "matching counts")
+      }
+      if let n = meta["n"]?.intValue, n != shape[2] {
+        throw bad("metadata n = \(n) for a tensor of shape \(shape)", "n equal to the last two dimensions")
+      }
+      if layerIndices.isEmpty {
+        try configure(layers: layers, heads: heads, bad: bad)
+      } else if layers != streamLayers || heads != streamHeads {
+        throw bad(
+          "record with layers \(layers) and heads \(heads)",
+          "the layers \(streamLayers) and heads \(streamHeads) of the first record")
+      }
+      return Decoded(meta: meta, values: select(values, layers: shape[0], heads: shape[1], n: shape[2]), n: shape[2])
+    }
+    return nil
+  }
+
+  /// Fixes the kept positions from the first record and the `--layers`/`--heads` lists.
+  private func configure(layers: [Int], heads: [Int], bad: (String, String) -> SpiqaIOError) throws {
+    streamLayers = layers
+    streamHeads = heads
+    func positions(_ want: [Int]?, _ have: [Int], _ what: String) throws -> [Int] {
+      guard let want else { return Array(have.indices) }
+      return try want.map { w in
+        guard let i = have.firstIndex(of: w) else {
+          throw bad("--\(what) asks for \(what.dropLast()) \(w) but the stream has \(what) \(have)", "indices present in the stream")
+        }
+        return i
+      }
+    }
+    layerPositions = try positions(wantLayers, layers, "layers")
+    headPositions = try positions(wantHeads, heads, "heads")
+    layerIndices = layerPositions.map { layers[$0] }
+    headIndices = headPositions.map { heads[$0] }
+  }
+
+  /// Copies the kept (layer, head) blocks, in order, out of `[layers, heads, n, n]`.
+  private func select(_ values: [Float], layers: Int, heads: Int, n: Int) -> [Float] {
+    if layerPositions == Array(0..<layers) && headPositions == Array(0..<heads) { return values }
+    let block = n * n
+    var out: [Float] = []
+    out.reserveCapacity(layerPositions.count * headPositions.count * block)
+    for l in layerPositions {
+      for h in headPositions {
+        let start = (l * heads + h) * block
+        out.append(contentsOf: values[start..<(start + block)])
+      }
+    }
+    return out
+  }
+
+  /// The compared record must be the same feature: same n, and same example_id/feature when both carry them.
+  private func check(_ a: Decoded, matches b: Decoded, in other: RecordReader) throws {
+    let ida = a.meta["example_id"]?.stringValue
+    let idb = b.meta["example_id"]?.stringValue
+    let fa = a.meta["feature"]?.intValue
+    let fb = b.meta["feature"]?.intValue
+    if a.n != b.n || (ida != nil && idb != nil && ida != idb) || (fa != nil && fb != nil && fa != fb) {
+      throw SpiqaIOError(
+        .badData, source: other.source, recordIndex: other.recordIndex - 1,
+        what: "record \(idb ?? "?") feature \(fb.map(String.init) ?? "?") with n = \(b.n)",
+        expected: "\(ida ?? "?") feature \(fa.map(String.init) ?? "?") with n = \(a.n), as in \(input)")
+    }
+  }
+}

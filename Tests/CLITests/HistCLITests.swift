@@ -1,0 +1,144 @@
+import Foundation
+import SpiqaIO
+import Testing
+
+/// Runs the built `spiqa-hist` (next to the test bundle) on the committed sample streams and compares its TSV with
+/// the tables scripts/hist_reference.py computed with numpy (Tests/CLITests/Fixtures/hist).
+@Suite struct HistCLITests {
+  struct Result {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+  }
+
+  static func fixture(_ name: String) throws -> String {
+    let url = try #require(Bundle.module.url(forResource: "Fixtures/hist/\(name)", withExtension: nil), "missing fixture \(name)")
+    return url.path
+  }
+
+  /// The `spiqa-hist` binary in the build products folder (where the test bundle's resources also live).
+  static func binary() throws -> URL {
+    var candidates = [Bundle.module.bundleURL.deletingLastPathComponent()]
+    if let arg0 = CommandLine.arguments.first {
+      var dir = URL(fileURLWithPath: arg0).deletingLastPathComponent()
+      for _ in 0..<4 {
+        candidates.append(dir)
+        dir = dir.deletingLastPathComponent()
+      }
+    }
+    for dir in candidates {
+      let url = dir.appendingPathComponent("spiqa-hist")
+      if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+    }
+    throw BinaryMissing(searched: candidates.map(\.path))
+  }
+
+  struct BinaryMissing: Error, CustomStringConvertible {
+    var searched: [String]
+    var description: String { "spiqa-hist not built next to the tests; searched \(searched)" }
+  }
+
+  static func run(_ args: [String], stdin: String? = nil) throws -> Result {
+    let p = Process()
+    p.executableURL = try binary()
+    p.arguments = args
+    // Outputs go to temporary files: no pipe can fill up and block the process.
+    let dir = FileManager.default.temporaryDirectory
+    let tag = UUID().uuidString
+    let outURL = dir.appendingPathComponent("hist-out-\(tag)")
+    let errURL = dir.appendingPathComponent("hist-err-\(tag)")
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    defer {
+      try? FileManager.default.removeItem(at: outURL)
+      try? FileManager.default.removeItem(at: errURL)
+    }
+    p.standardOutput = try FileHandle(forWritingTo: outURL)
+    p.standardError = try FileHandle(forWritingTo: errURL)
+    if let stdin { p.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: stdin)) }
+    try p.run()
+    p.waitUntilExit()
+    return Result(
+      status: p.terminationStatus, stdout: try String(contentsOf: outURL, encoding: .utf8),
+      stderr: try String(contentsOf: errURL, encoding: .utf8))
+  }
+
+  static func expected(_ name: String) throws -> String {
+    try String(contentsOfFile: try fixture(name), encoding: .utf8)
+  }
+
+  @Test(arguments: [
+    (["--quiet"], "sample_heads.tsv"),
+    (["--quiet", "--compare", "sample_q.npy.gz"], "sample_compare.tsv"),
+    (["--quiet", "--layers", "5", "--heads", "0,3", "--thresholds", "0,0.25"], "sample_l5_h0-3.tsv"),
+    (["--quiet", "--layers", "2", "--heads", "1", "--bins", "linear:10", "--table", "hist"], "sample_hist_linear.tsv"),
+  ])
+  func tsvEqualsNumpy(_ flags: [String], _ expectedFile: String) throws {
+    let args = try [Self.fixture("sample.npy.gz")] + flags.map { $0.hasSuffix(".npy.gz") ? try Self.fixture($0) : $0 }
+    let r = try Self.run(args)
+    #expect(r.status == 0, "stderr: \(r.stderr)")
+    #expect(r.stdout == (try Self.expected(expectedFile)))
+  }
+
+  @Test func readsStandardInput() throws {
+    let r = try Self.run(["-", "--quiet"], stdin: try Self.fixture("sample.npy.gz"))
+    #expect(r.status == 0, "stderr: \(r.stderr)")
+    #expect(r.stdout == (try Self.expected("sample_heads.tsv")))
+  }
+
+  @Test func corruptInputExits65() throws {
+    let data = try Data(contentsOf: URL(fileURLWithPath: try Self.fixture("sample.npy.gz")))
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hist-cli-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let truncated = dir.appendingPathComponent("truncated.npy.gz")
+    try data.prefix(data.count / 2).write(to: truncated)
+    let garbage = dir.appendingPathComponent("garbage.npy")
+    try Data("not a stream at all".utf8).write(to: garbage)
+    for path in [truncated.path, garbage.path] {
+      let r = try Self.run([path, "--quiet"])
+      #expect(r.status == 65, "\(path): \(r.stderr)")
+      #expect(r.stderr.hasPrefix("spiqa-hist: ") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+    }
+    // A compared stream with fewer records is bad data too.
+    let r = try Self.run([try Self.fixture("sample.npy.gz"), "--compare", truncated.path, "--quiet"])
+    #expect(r.status == 65, "\(r.stderr)")
+  }
+
+  @Test(arguments: [
+    ["--bins", "foo"], ["--thresholds", "1e-3,-1"], ["--layers", "0-x"], ["--table", "nope"],
+    ["--edges", "0,1", "--bins", "linear"], ["--edges", "1,0"], ["--levels", "0"], ["--json", "--table", "heads"],
+  ])
+  func badFlagsExit64(_ flags: [String]) throws {
+    let r = try Self.run([try Self.fixture("sample.npy.gz")] + flags)
+    #expect(r.status == 64, "\(flags): \(r.stderr)")
+  }
+
+  /// `--npy` arrays are a plain record stream whose histogram sums to the values counted in the TSV.
+  @Test func npyArraysAreReadable() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hist-npy-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let npy = dir.appendingPathComponent("h.npy").path
+    let rows = dir.appendingPathComponent("rows.npy.gz").path
+    let r = try Self.run([try Self.fixture("sample.npy.gz"), "--quiet", "--npy", npy, "--per-row", rows])
+    #expect(r.status == 0, "\(r.stderr)")
+    var arrays: [String: NPYArray] = [:]
+    let reader = try RecordReader(path: npy)
+    while let rec = try reader.next() {
+      if case .tensor(let meta, let a) = rec, let name = meta["name"]?.stringValue { arrays[name] = a }
+    }
+    let hist = try #require(arrays["histogram"])
+    #expect(hist.shape == [2, 3, 100] && hist.dtype == .int64)
+    let values = try #require(arrays["values"])
+    let counts = try hist.floats()
+    let total = try values.floats()
+    for h in 0..<6 {
+      #expect(counts[(h * 100)..<(h * 100 + 100)].reduce(0, +) == total[h], "head \(h): every value is in a bin")
+    }
+    var perRow = 0
+    let rr = try RecordReader(path: rows)
+    while let rec = try rr.next() { if case .tensor = rec { perRow += 1 } }
+    #expect(perRow == 5 * 4, "5 records × 4 per-row arrays")
+  }
+}
