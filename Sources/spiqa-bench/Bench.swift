@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// `make bench`: speed and memory numbers for each part of spiqa. Prints numbers; asserts nothing.
+@main
+struct Bench: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "spiqa-bench",
+    abstract: "Measure spiqa's throughput and memory (run by `make bench`).",
+    subcommands: [HistBench.self])
+}
