@@ -13,7 +13,7 @@ struct IOBench: ParsableCommand {
     abstract: "Measure record-stream write and read speed on attention-like float32 data.",
     discussion: """
       Data: records of [layers, heads, n, n] float32 whose rows are softmax(3·z), z standard normal from a
-      counter-based generator (splitmix64 + Box-Muller) that scripts/bench_io.py reproduces bit for bit.
+      counter-based generator (splitmix64 + Box-Muller) that scripts/bench_io.py reproduces (up to libm rounding).
       A pool of distinct records is generated first and cycled until the stream reaches --megabytes.
       MB = 10^6 bytes of uncompressed stream per second; ratio = uncompressed / file size; RSS = peak
       resident set of the process so far (includes the record pool).
