@@ -85,10 +85,12 @@ final class QuantizeStream {
         }
         let values = try decodeAttention(meta: meta, array: array)
         let rec = PendingRecord(meta: meta, shape: array.shape, original: values, values: FloatBuffer(values))
-        if buffersExamples {
+        if buffersExamples, meta["example_id"] != nil {
+          // Consecutive records with the same example_id form one scope (records without an id stand alone).
           if let last = pending.last, last.meta["example_id"] != meta["example_id"] { try flush() }
           pending.append(rec)
         } else {
+          try flush()
           pending = [rec]
           try flush()
         }
