@@ -66,6 +66,24 @@ public final class Encoder {
     buffers = Buffers(config: config, rows: maxBatch * maxSeqLen, maxBatch: maxBatch, maxSeqLen: maxSeqLen)
   }
 
+  /// Number of parameters (embedding tables, layers, head).
+  public var parameterCount: Int {
+    let w = weights
+    var n = w.wordEmbeddings.count + w.positionEmbeddings.count + w.tokenTypeEmbeddings.count
+    n += w.embNormGamma.count + w.embNormBeta.count
+    for l in w.layers {
+      n += [l.qkv, l.qkvBias, l.attnOut, l.attnOutBias, l.attnNormGamma, l.attnNormBeta, l.inter, l.interBias,
+            l.out, l.outBias, l.outNormGamma, l.outNormBeta].reduce(0) { $0 + $1.count }
+    }
+    switch w.head {
+    case .questionAnswering(let a, let b)?: n += a.count + b.count
+    case .bertClassifier(let a, let b, let c, let d)?, .robertaClassifier(let a, let b, let c, let d)?:
+      n += a.count + b.count + c.count + d.count
+    case nil: break
+    }
+    return n
+  }
+
   /// Runs the encoder (and head) on one batch of right-padded sequences.
   /// - outputHiddenStates: also return the embeddings output and every layer's output.
   public func forward(_ batch: EncoderBatch, hooks: ForwardHooks = .none, outputHiddenStates: Bool = false) throws

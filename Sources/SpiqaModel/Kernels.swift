@@ -53,13 +53,7 @@ enum Kernels {
   ) {
     switch act {
     case .gelu:
-      for r in rows {
-        let xr = x + r * n
-        for j in 0..<n {
-          let v = xr[j] + bias[j]
-          xr[j] = v * 0.5 * (1 + Float.erf(v * 0.70710678118654752))
-        }
-      }
+      for r in rows { VectorMath.biasGELU(x + r * n, bias: bias, n: n) }
     case .geluTanh:
       for r in rows {
         let xr = x + r * n
@@ -82,12 +76,7 @@ enum Kernels {
     for c in valid..<t { s[c] += maskValue }
     var m = -Float.infinity
     for c in 0..<t { m = max(m, s[c]) }
-    var sum: Float = 0
-    for c in 0..<t {
-      let e = Float.exp(s[c] - m)
-      s[c] = e
-      sum = Relaxed.sum(sum, e)
-    }
+    let sum = VectorMath.expSubtract(s, n: t, max: m)
     let inv = 1 / sum
     for c in 0..<valid { s[c] *= inv }
     for c in valid..<t { s[c] = 0 }
