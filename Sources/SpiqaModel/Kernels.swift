@@ -74,8 +74,7 @@ enum Kernels {
   /// `s[c] += maskValue` for `c >= valid`, softmax over all `t`, then `p[c] = 0` for `c >= valid`.
   static func maskedSoftmaxRow(_ s: UnsafeMutablePointer<Float>, t: Int, valid: Int, maskValue: Float) {
     for c in valid..<t { s[c] += maskValue }
-    var m = -Float.infinity
-    for c in 0..<t { m = max(m, s[c]) }
+    let m = VectorMath.maximum(s, n: t)
     let sum = VectorMath.expSubtract(s, n: t, max: m)
     let inv = 1 / sum
     for c in 0..<valid { s[c] *= inv }

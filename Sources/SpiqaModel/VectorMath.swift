@@ -4,7 +4,8 @@ import RealModule
 /// (explicit `SIMD8` was slower here on the default x86-64 target, and very slow in debug builds).
 ///
 /// `exp`: Cephes-style range reduction x = n·ln2 + r, degree-6 polynomial on r, 2ⁿ from the exponent bits;
-/// relative error ≤ 2 ulp on [-87.3, 88.3]; below that 0, above +inf-like clamp (never reached by a softmax).
+/// relative error ≤ 2 ulp on [-87.3, 88.3] (measured ≤ 1.2e-7 against glibc `expf`); below that 0, above that
+/// clamped (never reached by a softmax, whose arguments are ≤ 0).
 /// `erf`: Abramowitz–Stegun 7.1.26 (the formula of PyTorch's vectorised CPU `erf`), |error| ≤ 1.5e-7 + rounding
 /// (measured ≤ 4.8e-7 on GELU outputs against glibc `erff`).
 enum VectorMath {
@@ -12,7 +13,10 @@ enum VectorMath {
   static func exp(_ x0: Float) -> Float {
     let lo: Float = -87.3365447504019, hi: Float = 88.3762626647949
     var x = x0 < lo ? lo : (x0 > hi ? hi : x0)
-    let n = (x * 1.44269504088896341).rounded(.toNearestOrEven)
+    // Adding 1.5·2²³ rounds x·log2(e) to the nearest integer n and leaves n in the low mantissa bits of k:
+    // no float→int conversion (whose range check would stop vectorisation), no SSE4.1 roundps needed.
+    let k = x * 1.44269504088896341 + 12582912
+    let n = k - 12582912
     x = x - n * 0.693359375
     x = x + n * 2.12194440e-4
     let x2 = x * x
@@ -23,9 +27,8 @@ enum VectorMath {
     p = p * x + 1.6666665459e-1
     p = p * x + 5.0000001201e-1
     p = p * x2 + x + 1
-    let scale = Float(bitPattern: UInt32(bitPattern: (Int32(n) &+ 127) &<< 23))
-    let r = p * scale
-    return x0 < lo ? 0 : r
+    let scale = Float(bitPattern: (k.bitPattern &- 0x4B40_0000 &+ 127) &<< 23)  // 2ⁿ
+    return x0 < lo ? 0 : p * scale
   }
 
   @inline(__always)
@@ -51,12 +54,16 @@ enum VectorMath {
 
   /// `s[c] = exp(s[c] - m)` for `c < n`; returns their sum.
   static func expSubtract(_ s: UnsafeMutablePointer<Float>, n: Int, max m: Float) -> Float {
+    for j in 0..<n { s[j] = exp(s[j] - m) }
     var sum: Float = 0
-    for j in 0..<n {
-      let e = exp(s[j] - m)
-      s[j] = e
-      sum = Relaxed.sum(sum, e)
-    }
+    for j in 0..<n { sum = Relaxed.sum(sum, s[j]) }
     return sum
+  }
+
+  /// Largest of `s[0..<n]` (−inf when empty).
+  static func maximum(_ s: UnsafePointer<Float>, n: Int) -> Float {
+    var m = -Float.infinity
+    for j in 0..<n { m = s[j] > m ? s[j] : m }
+    return m
   }
 }
