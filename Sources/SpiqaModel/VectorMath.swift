@@ -60,10 +60,27 @@ enum VectorMath {
     return sum
   }
 
-  /// Largest of `s[0..<n]` (−inf when empty).
+  /// Largest of `s[0..<n]` (−inf when empty). Eight independent running maxima: a single one is a chain of
+  /// dependent `maxss` (4 cycles each) that LLVM cannot vectorise without fast-math.
   static func maximum(_ s: UnsafePointer<Float>, n: Int) -> Float {
-    var m = -Float.infinity
-    for j in 0..<n { m = s[j] > m ? s[j] : m }
-    return m
+    var m0 = -Float.infinity, m1 = m0, m2 = m0, m3 = m0, m4 = m0, m5 = m0, m6 = m0, m7 = m0
+    var j = 0
+    while j + 8 <= n {
+      m0 = s[j] > m0 ? s[j] : m0
+      m1 = s[j + 1] > m1 ? s[j + 1] : m1
+      m2 = s[j + 2] > m2 ? s[j + 2] : m2
+      m3 = s[j + 3] > m3 ? s[j + 3] : m3
+      m4 = s[j + 4] > m4 ? s[j + 4] : m4
+      m5 = s[j + 5] > m5 ? s[j + 5] : m5
+      m6 = s[j + 6] > m6 ? s[j + 6] : m6
+      m7 = s[j + 7] > m7 ? s[j + 7] : m7
+      j += 8
+    }
+    while j < n {
+      m0 = s[j] > m0 ? s[j] : m0
+      j += 1
+    }
+    let a = max(max(m0, m1), max(m2, m3)), b = max(max(m4, m5), max(m6, m7))
+    return max(a, b)
   }
 }
