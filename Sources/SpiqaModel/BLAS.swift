@@ -25,14 +25,16 @@ enum BLAS {
   /// `y[rows, out] = x[rows, in] · Wᵀ + bias` (bias broadcast over rows first, then GEMM with beta = 1).
   ///
   /// With `threads > 1` the product is split into `threads` independent single-threaded GEMMs (by rows when
-  /// there are many, else by output columns) run on `Kernels.parallel` workers; OpenBLAS must then be at one
+  /// there are more rows than outputs, else by output columns) run on `Kernels.parallel` workers; OpenBLAS must then be at one
   /// thread (see `Encoder.forward`).
   static func linear(
     x: UnsafePointer<Float>, rows: Int, weight: Weight, bias: Weight?, y: UnsafeMutablePointer<Float>,
     threads: Int = 1
   ) {
     let out = weight.shape[0], inp = weight.shape[1]
-    let byRows = rows >= 64 * threads
+    // Each part packs its share of one operand and all of the other: split the bigger one
+    // (rows of x when rows > out, else rows of W, i.e. output columns).
+    let byRows = rows > out
     let parts = threads > 1 && (byRows || out >= 32 * threads) ? threads : 1
     Kernels.parallel(parts, threads: parts) { range in
       for part in range {
