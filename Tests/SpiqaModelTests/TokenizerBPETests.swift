@@ -111,4 +111,26 @@ struct TokenizerBPETests {
     }
     #expect(t.encodePair(edge.pairs.a, edge.pairs.b).ids == edge.pairs.roberta.ids)
   }
+
+  @Test(.enabled(if: TokFixtures.roberta != nil, "needs ../shared/data/roberta-base (SPIQA_SHARED)"))
+  func concurrentUseSharesTheCacheSafely() throws {
+    let d = TokFixtures.robertaDir!
+    let fresh = try ByteLevelBPETokenizer(vocabFile: d + "/vocab.json", mergesFile: d + "/merges.txt")
+    let texts = try TokFixtures.edge().texts
+    let expected = texts.map { TokFixtures.roberta!.tokenize($0) }
+    let results = ResultBox(count: texts.count * 8)
+    DispatchQueue.concurrentPerform(iterations: texts.count * 8) { k in
+      results.set(k, fresh.tokenize(texts[k % texts.count]))
+    }
+    for k in 0..<(texts.count * 8) { #expect(results.get(k) == expected[k % texts.count]) }
+  }
+}
+
+/// Lock-protected result slots for the concurrency test.
+final class ResultBox: @unchecked Sendable {
+  private let lock = NSLock()
+  private var slots: [[Token]]
+  init(count: Int) { slots = Array(repeating: [], count: count) }
+  func set(_ i: Int, _ v: [Token]) { lock.lock(); slots[i] = v; lock.unlock() }
+  func get(_ i: Int) -> [Token] { lock.lock(); defer { lock.unlock() }; return slots[i] }
 }

@@ -29,21 +29,11 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
   private let merges: FlatMap64
   private let splitter: SpecialTokenSplitter
 
+  /// BPE cache: FNV-1a hash of a pre-token's bytes → index into `cacheEntries` (bytes compared on hit).
   private let cacheLock = NSLock()
-  private var cache: [ByteKey: BPEResult] = [:]
+  private var cacheIndex = FlatMap64(minimumCapacity: 1 << 14)
+  private var cacheEntries: [(bytes: [UInt8], result: BPEResult)] = []
 
-  private struct ByteKey: Hashable {
-    var bytes: [UInt8]
-    var hash: UInt64
-    init(_ bytes: [UInt8]) {
-      self.bytes = bytes
-      var h: UInt64 = 0xcbf2_9ce4_8422_2325
-      for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-      hash = h
-    }
-    static func == (a: ByteKey, b: ByteKey) -> Bool { a.hash == b.hash && a.bytes == b.bytes }
-    func hash(into hasher: inout Hasher) { hasher.combine(hash) }
-  }
   private typealias BPEResult = (symbols: [Int32], lengths: [Int32])
 
   /// GPT-2 `bytes_to_unicode`: printable bytes map to themselves, the other 68 to U+0100….
@@ -218,9 +208,15 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
 
   private func bpe(_ bytes: [UInt8]) -> BPEResult {
     if bytes.count == 1 { return ([byteSymbol[Int(bytes[0])]], [1]) }
-    let key = ByteKey(bytes)
+    var key: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in bytes { key = (key ^ UInt64(b)) &* 0x100_0000_01b3 }
+    if key == .max { key = 0 }
     cacheLock.lock()
-    if let hit = cache[key] { cacheLock.unlock(); return hit }
+    if let i = cacheIndex.get(key), cacheEntries[Int(i)].bytes == bytes {
+      let hit = cacheEntries[Int(i)].result
+      cacheLock.unlock()
+      return hit
+    }
     cacheLock.unlock()
 
     var syms = bytes.map { byteSymbol[Int($0)] }
@@ -258,8 +254,14 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
     }
     let result = (syms, lens)
     cacheLock.lock()
-    if cache.count >= options.cacheLimit { cache.removeAll(keepingCapacity: true) }
-    cache[key] = result
+    if cacheEntries.count >= options.cacheLimit {
+      cacheEntries.removeAll()
+      cacheIndex = FlatMap64(minimumCapacity: 1 << 14)
+    }
+    if cacheIndex.get(key) == nil {  // on a (rare) hash collision the first entry stays
+      cacheIndex.set(key, UInt64(cacheEntries.count))
+      cacheEntries.append((bytes, result))
+    }
     cacheLock.unlock()
     return result
   }
