@@ -90,6 +90,18 @@ struct TokenizerBPETests {
     #expect(e.map(\.scalarRange) == [0..<1, 1..<2, 1..<2, 2..<3])
   }
 
+  @Test(.enabled(if: TokFixtures.shared.map { FileManager.default.fileExists(atPath: $0 + "/data/gpt2/vocab.bpe") } ?? false,
+    "needs ../shared/data/gpt2 (SPIQA_SHARED)"))
+  func gpt2FilesWithExplicitPaths() throws {
+    let d = TokFixtures.shared! + "/data/gpt2"
+    var o = ByteLevelBPETokenizer.Options()
+    o.bosToken = "<|endoftext|>"; o.eosToken = "<|endoftext|>"; o.unkToken = "<|endoftext|>"
+    let t = try ByteLevelBPETokenizer(vocabFile: d + "/encoder.json", mergesFile: d + "/vocab.bpe", options: o)
+    #expect(t.tokenize("Hello world!").map(\.id) == [15496, 995, 0])
+    #expect(t.specials.padId == 50256 && t.vocabSize == 50257)
+    #expect(t.tokenize("<|endoftext|> x").map(\.id) == [50256, 2124])
+  }
+
   @Test(.enabled(if: TokFixtures.roberta != nil, "needs ../shared/data/roberta-base (SPIQA_SHARED)"))
   func edgeCasesMatchSlowRoberta() throws {
     let t = try #require(TokFixtures.roberta)

@@ -58,6 +58,9 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
     self.options = options
     vocab = vocabulary
     let maxId = vocabulary.values.max() ?? -1
+    guard maxId < max(1 << 20, vocabulary.count * 4) else {
+      throw TokenizerError(exitCode: 65, "vocabulary ids go up to \(maxId) for \(vocabulary.count) tokens; expected dense ids")
+    }
     var idToToken = [String?](repeating: nil, count: maxId + 1)
     for (t, i) in vocabulary { idToToken[i] = t }
     self.idToToken = idToToken
