@@ -149,6 +149,10 @@ struct TokenizerWordPieceTests {
         }
       }
     }
+    let r = edge.random
+    let n = TokFixtures.expectRows(t, r.texts, r.bert, "random bert")
+    #expect(n > 80, "offset references: \(n)")
+    TokFixtures.expectRows(perScalar, r.texts, r.bert_per_scalar_lower, "random bert per-scalar lower")
     let p = t.encodePair(edge.pairs.a, edge.pairs.b)
     #expect(p.ids == edge.pairs.bert.ids && p.tokenTypeIds == edge.pairs.bert.token_type_ids)
   }
