@@ -127,6 +127,33 @@ struct TokenizerBPETests {
     #expect(t.encodePair(edge.pairs.a, edge.pairs.b).ids == edge.pairs.roberta.ids)
   }
 
+  /// Scalar-wise substring test (String.contains works on Characters, and "<pad>" followed by a
+  /// combining mark is not a Character match).
+  static func containsScalars(_ text: String, _ part: String) -> Bool {
+    let t = Array(text.unicodeScalars), p = Array(part.unicodeScalars)
+    guard !p.isEmpty, t.count >= p.count else { return false }
+    return (0...(t.count - p.count)).contains { i in t[i..<(i + p.count)].elementsEqual(p) }
+  }
+
+  @Test(.enabled(if: TokFixtures.roberta != nil, "needs ../shared/data/roberta-base (SPIQA_SHARED)"))
+  func decodeIsLossless() throws {
+    let t = try #require(TokFixtures.roberta)
+    let edge = try TokFixtures.edge()
+    let specials = ["<s>", "</s>", "<pad>", "<unk>", "<mask>"]
+    var checked = 0
+    for text in edge.texts + edge.random.texts
+    where !specials.contains(where: { Self.containsScalars(text, $0) })
+      && !text.unicodeScalars.allSatisfy(PyUnicode.isPythonSpace)
+    {
+      #expect(t.decode(t.tokenize(text).map(\.id)) == text, "\(text.debugDescription)")
+      checked += 1
+    }
+    #expect(checked > 250)
+    #expect(t.decode(t.encode("Hi <mask>!").ids) == "Hi!")
+    #expect(t.decode(t.encode("Hi <mask>!").ids, skipSpecialTokens: false) == "<s>Hi<mask>!</s>")
+    #expect(t.decode([18636]) == "\u{FFFD}")  // a partial UTF-8 sequence
+  }
+
   @Test(.enabled(if: TokFixtures.roberta != nil, "needs ../shared/data/roberta-base (SPIQA_SHARED)"))
   func concurrentUseSharesTheCacheSafely() throws {
     let d = TokFixtures.robertaDir!

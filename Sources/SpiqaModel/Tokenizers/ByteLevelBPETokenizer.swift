@@ -129,6 +129,28 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
       options: o)
   }
 
+  public func decode(_ ids: [Int], skipSpecialTokens: Bool = true) -> String {
+    let specialIds: Set<Int> = [specials.clsId, specials.sepId, specials.padId, specials.maskId]
+    var bytes: [UInt8] = []
+    for id in ids {
+      guard let t = token(forId: id) else { continue }
+      if specialIds.contains(id) || id == specials.unkId {
+        if !skipSpecialTokens || id == specials.unkId { bytes.append(contentsOf: Array(t.utf8)) }
+        continue
+      }
+      for s in t.unicodeScalars {
+        if let b = Self.unicodeToByte[s.value] { bytes.append(b) } else { bytes.append(contentsOf: Array(String(s).utf8)) }
+      }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+  }
+
+  private static let unicodeToByte: [UInt32: UInt8] = {
+    var m: [UInt32: UInt8] = [:]
+    for (b, s) in byteToUnicode.enumerated() { m[s.value] = UInt8(b) }
+    return m
+  }()
+
   public func id(forToken token: String) -> Int? { vocab[token] }
   public func token(forId id: Int) -> String? { idToToken.indices.contains(id) ? idToToken[id] : nil }
 

@@ -91,6 +91,22 @@ public final class WordPieceTokenizer: Tokenizer, Sendable {
     return try WordPieceTokenizer(vocabFile: (directory as NSString).appendingPathComponent("vocab.txt"), options: o)
   }
 
+  public func decode(_ ids: [Int], skipSpecialTokens: Bool = true) -> String {
+    let specialIds: Set<Int> = [specials.clsId, specials.sepId, specials.padId, specials.maskId, specials.unkId]
+    var out = ""
+    for id in ids {
+      guard let t = token(forId: id) else { continue }
+      if skipSpecialTokens && specialIds.contains(id) && t != specials.unk { continue }
+      if t.hasPrefix("##") && !out.isEmpty {
+        out += t.dropFirst(2)
+      } else {
+        if !out.isEmpty { out += " " }
+        out += t
+      }
+    }
+    return out
+  }
+
   public func id(forToken token: String) -> Int? { vocab[token] }
   public func token(forId id: Int) -> String? { idToToken.indices.contains(id) ? idToToken[id] : nil }
 
