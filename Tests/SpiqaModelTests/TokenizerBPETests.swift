@@ -127,6 +127,28 @@ struct TokenizerBPETests {
     #expect(t.encodePair(edge.pairs.a, edge.pairs.b).ids == edge.pairs.roberta.ids)
   }
 
+  @Test(.enabled(if: TokFixtures.roberta != nil, "needs ../shared/data/roberta-base (SPIQA_SHARED)"))
+  func heapMergeEqualsReferenceLoop() throws {
+    let t = try #require(TokFixtures.roberta)
+    var rng = SplitMix64(seed: 7)
+    let alphabets: [[UInt8]] = [
+      Array("a".utf8), Array("ab".utf8), Array("aeinrst".utf8), Array("ĠthequickbrownfoxÃ©".utf8),
+      (0..<256).map(UInt8.init),
+    ]
+    for k in 0..<300 {
+      let alphabet = alphabets[k % alphabets.count]
+      let n = 2 + Int(rng.next() % 300)
+      let bytes = (0..<n).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+      let initial = bytes.map { t.byteSymbolForTesting($0) }
+      let a = t.merger.mergeQuadratic(initial), b = t.merger.mergeHeap(initial)
+      #expect(a.symbols == b.symbols && a.lengths == b.lengths, "case \(k), \(n) bytes")
+    }
+    // A 200,000-letter "word" stays fast (the quadratic loop would take minutes).
+    let start = Date()
+    let long = t.tokenize(String(repeating: "abcd", count: 50_000))
+    #expect(long.count > 1000 && Date().timeIntervalSince(start) < 20)
+  }
+
   /// Scalar-wise substring test (String.contains works on Characters, and "<pad>" followed by a
   /// combining mark is not a Character match).
   static func containsScalars(_ text: String, _ part: String) -> Bool {
@@ -175,4 +197,17 @@ final class ResultBox: @unchecked Sendable {
   init(count: Int) { slots = Array(repeating: [], count: count) }
   func set(_ i: Int, _ v: [Token]) { lock.lock(); slots[i] = v; lock.unlock() }
   func get(_ i: Int) -> [Token] { lock.lock(); defer { lock.unlock() }; return slots[i] }
+}
+
+/// Deterministic generator for the tests.
+struct SplitMix64 {
+  var state: UInt64
+  init(seed: UInt64) { state = seed }
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
 }

@@ -25,8 +25,7 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
   private let symbolText: [String]
   private let symbolVocabId: [Int32]
   private let byteSymbol: [Int32]
-  /// (left << 32 | right) → (rank << 32 | merged symbol).
-  private let merges: FlatMap64
+  let merger: BPEMerger
   private let splitter: SpecialTokenSplitter
 
   /// BPE cache: FNV-1a hash of a pre-token's bytes → index into `cacheEntries` (bytes compared on hit).
@@ -82,7 +81,7 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
       let l = symbol(a), r = symbol(b), m = symbol(a + b)
       merges.set(UInt64(UInt32(l)) << 32 | UInt64(UInt32(r)), UInt64(rank) << 32 | UInt64(UInt32(m)))
     }
-    self.merges = merges
+    merger = BPEMerger(merges: merges)
     self.symbolText = symbolText
     symbolVocabId = symbolText.map { vocabulary[$0].map(Int32.init) ?? -1 }
 
@@ -150,6 +149,9 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
     for (b, s) in byteToUnicode.enumerated() { m[s.value] = UInt8(b) }
     return m
   }()
+
+  /// Initial BPE symbol of a byte (tests).
+  func byteSymbolForTesting(_ b: UInt8) -> Int32 { byteSymbol[Int(b)] }
 
   public func id(forToken token: String) -> Int? { vocab[token] }
   public func token(forId id: Int) -> String? { idToToken.indices.contains(id) ? idToToken[id] : nil }
@@ -244,40 +246,7 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
     }
     cacheLock.unlock()
 
-    var syms = bytes.map { byteSymbol[Int($0)] }
-    var lens = [Int32](repeating: 1, count: bytes.count)
-    var nextSyms: [Int32] = []
-    var nextLens: [Int32] = []
-    while syms.count > 1 {
-      var best = UInt64.max
-      var at = -1
-      for i in 0..<(syms.count - 1) {
-        if let v = merges.get(UInt64(UInt32(syms[i])) << 32 | UInt64(UInt32(syms[i + 1]))), v < best {
-          best = v
-          at = i
-        }
-      }
-      if at < 0 { break }
-      let first = syms[at], second = syms[at + 1]
-      let merged = Int32(truncatingIfNeeded: best & 0xFFFF_FFFF)
-      nextSyms.removeAll(keepingCapacity: true)
-      nextLens.removeAll(keepingCapacity: true)
-      var i = 0
-      while i < syms.count {
-        if i + 1 < syms.count && syms[i] == first && syms[i + 1] == second {
-          nextSyms.append(merged)
-          nextLens.append(lens[i] + lens[i + 1])
-          i += 2
-        } else {
-          nextSyms.append(syms[i])
-          nextLens.append(lens[i])
-          i += 1
-        }
-      }
-      swap(&syms, &nextSyms)
-      swap(&lens, &nextLens)
-    }
-    let result = (syms, lens)
+    let result = merger.merge(bytes.map { byteSymbol[Int($0)] })
     cacheLock.lock()
     if cacheEntries.count >= options.cacheLimit {
       cacheEntries.removeAll()
