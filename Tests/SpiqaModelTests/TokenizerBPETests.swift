@@ -130,7 +130,7 @@ struct TokenizerBPETests {
   @Test(.enabled(if: TokFixtures.roberta != nil, "needs ../shared/data/roberta-base (SPIQA_SHARED)"))
   func heapMergeEqualsReferenceLoop() throws {
     let t = try #require(TokFixtures.roberta)
-    var rng = SplitMix64(seed: 7)
+    var rng = TokSplitMix64(seed: 7)
     let alphabets: [[UInt8]] = [
       Array("a".utf8), Array("ab".utf8), Array("aeinrst".utf8), Array("ĠthequickbrownfoxÃ©".utf8),
       (0..<256).map(UInt8.init),
@@ -182,7 +182,7 @@ struct TokenizerBPETests {
     let fresh = try ByteLevelBPETokenizer(vocabFile: d + "/vocab.json", mergesFile: d + "/merges.txt")
     let texts = try TokFixtures.edge().texts
     let expected = texts.map { TokFixtures.roberta!.tokenize($0) }
-    let results = ResultBox(count: texts.count * 8)
+    let results = TokResultBox(count: texts.count * 8)
     DispatchQueue.concurrentPerform(iterations: texts.count * 8) { k in
       results.set(k, fresh.tokenize(texts[k % texts.count]))
     }
@@ -191,7 +191,7 @@ struct TokenizerBPETests {
 }
 
 /// Lock-protected result slots for the concurrency test.
-final class ResultBox: @unchecked Sendable {
+final class TokResultBox: @unchecked Sendable {
   private let lock = NSLock()
   private var slots: [[Token]]
   init(count: Int) { slots = Array(repeating: [], count: count) }
@@ -200,7 +200,7 @@ final class ResultBox: @unchecked Sendable {
 }
 
 /// Deterministic generator for the tests.
-struct SplitMix64 {
+struct TokSplitMix64 {
   var state: UInt64
   init(seed: UInt64) { state = seed }
   mutating func next() -> UInt64 {
