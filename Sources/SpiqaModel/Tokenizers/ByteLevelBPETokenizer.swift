@@ -25,12 +25,15 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
   private let symbolText: [String]
   private let symbolVocabId: [Int32]
   private let byteSymbol: [Int32]
-  /// (left << 32 | right) → (rank << 32 | merged symbol).
-  private let merges: [UInt64: UInt64]
-  private let specialScalars: [(scalars: [Unicode.Scalar], id: Int)]
+  let merger: BPEMerger
+  private let splitter: SpecialTokenSplitter
 
+  /// BPE cache: FNV-1a hash of a pre-token's bytes → index into `cacheEntries` (bytes compared on hit).
   private let cacheLock = NSLock()
-  private var cache: [[UInt8]: (symbols: [Int32], lengths: [Int32])] = [:]
+  private var cacheIndex = FlatMap64(minimumCapacity: 1 << 14)
+  private var cacheEntries: [(bytes: [UInt8], result: BPEResult)] = []
+
+  private typealias BPEResult = (symbols: [Int32], lengths: [Int32])
 
   /// GPT-2 `bytes_to_unicode`: printable bytes map to themselves, the other 68 to U+0100….
   public static let byteToUnicode: [Unicode.Scalar] = {
@@ -54,6 +57,9 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
     self.options = options
     vocab = vocabulary
     let maxId = vocabulary.values.max() ?? -1
+    guard maxId < max(1 << 20, vocabulary.count * 4) else {
+      throw TokenizerError(exitCode: 65, "vocabulary ids go up to \(maxId) for \(vocabulary.count) tokens; expected dense ids")
+    }
     var idToToken = [String?](repeating: nil, count: maxId + 1)
     for (t, i) in vocabulary { idToToken[i] = t }
     self.idToToken = idToToken
@@ -69,14 +75,13 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
       return i
     }
     byteSymbol = Self.byteToUnicode.map { symbol(String(Character($0))) }
-    var merges: [UInt64: UInt64] = [:]
-    merges.reserveCapacity(mergeList.count)
+    var merges = FlatMap64(minimumCapacity: mergeList.count)
     for (rank, pair) in mergeList.enumerated() {
       guard let (a, b) = pair else { continue }
       let l = symbol(a), r = symbol(b), m = symbol(a + b)
-      merges[UInt64(UInt32(l)) << 32 | UInt64(UInt32(r))] = UInt64(rank) << 32 | UInt64(UInt32(m))
+      merges.set(UInt64(UInt32(l)) << 32 | UInt64(UInt32(r)), UInt64(rank) << 32 | UInt64(UInt32(m)))
     }
-    self.merges = merges
+    merger = BPEMerger(merges: merges)
     self.symbolText = symbolText
     symbolVocabId = symbolText.map { vocabulary[$0].map(Int32.init) ?? -1 }
 
@@ -89,7 +94,7 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
       cls: options.bosToken, sep: options.eosToken, pad: options.padToken, unk: options.unkToken,
       mask: options.maskToken, clsId: id(options.bosToken), sepId: id(options.eosToken),
       padId: id(options.padToken), unkId: unkId, maskId: id(options.maskToken))
-    specialScalars = specials.all.map { (Array($0.unicodeScalars), id($0)) }
+    splitter = SpecialTokenSplitter(specials.all.map { (Array($0.unicodeScalars), id($0)) })
   }
 
   /// Loads explicit `vocab.json` and `merges.txt` files.
@@ -123,6 +128,31 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
       options: o)
   }
 
+  public func decode(_ ids: [Int], skipSpecialTokens: Bool = true) -> String {
+    let specialIds: Set<Int> = [specials.clsId, specials.sepId, specials.padId, specials.maskId]
+    var bytes: [UInt8] = []
+    for id in ids {
+      guard let t = token(forId: id) else { continue }
+      if specialIds.contains(id) || id == specials.unkId {
+        if !skipSpecialTokens || id == specials.unkId { bytes.append(contentsOf: Array(t.utf8)) }
+        continue
+      }
+      for s in t.unicodeScalars {
+        if let b = Self.unicodeToByte[s.value] { bytes.append(b) } else { bytes.append(contentsOf: Array(String(s).utf8)) }
+      }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+  }
+
+  private static let unicodeToByte: [UInt32: UInt8] = {
+    var m: [UInt32: UInt8] = [:]
+    for (b, s) in byteToUnicode.enumerated() { m[s.value] = UInt8(b) }
+    return m
+  }()
+
+  /// Initial BPE symbol of a byte (tests).
+  func byteSymbolForTesting(_ b: UInt8) -> Int32 { byteSymbol[Int(b)] }
+
   public func id(forToken token: String) -> Int? { vocab[token] }
   public func token(forId id: Int) -> String? { idToToken.indices.contains(id) ? idToToken[id] : nil }
 
@@ -135,7 +165,7 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
     }
     // HF slow: a text that `str.strip()`s to nothing gives no tokens.
     if scalars.allSatisfy(PyUnicode.isPythonSpace) { return [] }
-    var segments = SpecialTokenSplitter.split(scalars, specials: specialScalars)
+    var segments = splitter.split(scalars)
     // `<mask>` has lstrip=True: the text before it loses its trailing whitespace.
     let maskIndex = specials.all.count - 1  // `all` ends with the mask token
     for k in segments.indices where segments[k].specialIndex == maskIndex && k > 0 {
@@ -151,6 +181,10 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
       let lo = max(0, r.lowerBound - shift)
       return lo..<max(lo, r.upperBound - shift)
     }
+    var bytes: [UInt8] = []
+    var owner: [Int32] = []
+    bytes.reserveCapacity(64)
+    owner.reserveCapacity(64)
     for seg in segments where !seg.range.isEmpty {
       if let id = seg.specialId {
         out.append(
@@ -158,7 +192,7 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
         continue
       }
       for piece in GPT2PreTokenizer.split(scalars, seg.range) {
-        appendBPE(scalars, piece, shift: shift, into: &out, original: original)
+        appendBPE(scalars, piece, shift: shift, bytes: &bytes, owner: &owner, into: &out, original: original)
       }
     }
     return out
@@ -167,12 +201,12 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
   // MARK: - BPE
 
   private func appendBPE(
-    _ s: [Unicode.Scalar], _ piece: Range<Int>, shift: Int, into out: inout [Token],
-    original: (Range<Int>) -> Range<Int>
+    _ s: [Unicode.Scalar], _ piece: Range<Int>, shift: Int, bytes: inout [UInt8], owner: inout [Int32],
+    into out: inout [Token], original: (Range<Int>) -> Range<Int>
   ) {
-    var bytes: [UInt8] = []
-    var owner: [Int32] = []  // scalar index of each byte
-    bytes.reserveCapacity(piece.count * 2)
+    // UTF-8 bytes of the piece and the scalar index of each byte (reused buffers).
+    bytes.removeAll(keepingCapacity: true)
+    owner.removeAll(keepingCapacity: true)
     for i in piece {
       let before = bytes.count
       UTF8.encode(s[i]) { bytes.append($0) }
@@ -199,48 +233,29 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
     }
   }
 
-  private func bpe(_ bytes: [UInt8]) -> (symbols: [Int32], lengths: [Int32]) {
+  private func bpe(_ bytes: [UInt8]) -> BPEResult {
+    if bytes.count == 1 { return ([byteSymbol[Int(bytes[0])]], [1]) }
+    var key: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in bytes { key = (key ^ UInt64(b)) &* 0x100_0000_01b3 }
+    if key == .max { key = 0 }
     cacheLock.lock()
-    if let hit = cache[bytes] { cacheLock.unlock(); return hit }
+    if let i = cacheIndex.get(key), cacheEntries[Int(i)].bytes == bytes {
+      let hit = cacheEntries[Int(i)].result
+      cacheLock.unlock()
+      return hit
+    }
     cacheLock.unlock()
 
-    var syms = bytes.map { byteSymbol[Int($0)] }
-    var lens = [Int32](repeating: 1, count: bytes.count)
-    var nextSyms: [Int32] = []
-    var nextLens: [Int32] = []
-    while syms.count > 1 {
-      var best = UInt64.max
-      var at = -1
-      for i in 0..<(syms.count - 1) {
-        if let v = merges[UInt64(UInt32(syms[i])) << 32 | UInt64(UInt32(syms[i + 1]))], v < best {
-          best = v
-          at = i
-        }
-      }
-      if at < 0 { break }
-      let first = syms[at], second = syms[at + 1]
-      let merged = Int32(truncatingIfNeeded: best & 0xFFFF_FFFF)
-      nextSyms.removeAll(keepingCapacity: true)
-      nextLens.removeAll(keepingCapacity: true)
-      var i = 0
-      while i < syms.count {
-        if i + 1 < syms.count && syms[i] == first && syms[i + 1] == second {
-          nextSyms.append(merged)
-          nextLens.append(lens[i] + lens[i + 1])
-          i += 2
-        } else {
-          nextSyms.append(syms[i])
-          nextLens.append(lens[i])
-          i += 1
-        }
-      }
-      swap(&syms, &nextSyms)
-      swap(&lens, &nextLens)
-    }
-    let result = (syms, lens)
+    let result = merger.merge(bytes.map { byteSymbol[Int($0)] })
     cacheLock.lock()
-    if cache.count >= options.cacheLimit { cache.removeAll(keepingCapacity: true) }
-    cache[bytes] = result
+    if cacheEntries.count >= options.cacheLimit {
+      cacheEntries.removeAll()
+      cacheIndex = FlatMap64(minimumCapacity: 1 << 14)
+    }
+    if cacheIndex.get(key) == nil {  // on a (rare) hash collision the first entry stays
+      cacheIndex.set(key, UInt64(cacheEntries.count))
+      cacheEntries.append((bytes, result))
+    }
     cacheLock.unlock()
     return result
   }
