@@ -65,8 +65,10 @@ struct PyTorchBinTests {
     #expect(source.tensorNames == bin.tensorNames)
   }
 
-  @Test("views, offsets, strides, shared storages, F16/BF16 in zip, protocol-4 and legacy files",
-    arguments: [("mixed.bin", PyTorchBinFile.Format.zip), ("mixed-proto4.bin", .zip), ("mixed-legacy.bin", .legacy)])
+  @Test("views, offsets, strides, shared storages, F16/BF16 in zip, protocol-4, ZIP64 and legacy files",
+    arguments: [
+      ("mixed.bin", PyTorchBinFile.Format.zip), ("mixed-proto4.bin", .zip), ("mixed-zip64.bin", .zip), ("mixed-legacy.bin", .legacy),
+    ])
   func mixed(file: String, format: PyTorchBinFile.Format) throws {
     let bin = try PyTorchBinFile(path: try pytorchFixture(file))
     #expect(bin.format == format)
@@ -118,7 +120,7 @@ struct PyTorchBinTests {
     #expect(error.description.contains("opcode 0x81 (NEWOBJ)"))
   }
 
-  @Test("truncated files give a clear error, never a crash", arguments: ["bert-qa-bin/pytorch_model.bin", "mixed-legacy.bin"])
+  @Test("truncated files give a clear error, never a crash", arguments: ["bert-qa-bin/pytorch_model.bin", "mixed-legacy.bin", "mixed-zip64.bin"])
   func truncated(file: String) throws {
     let data = try Data(contentsOf: URL(fileURLWithPath: try pytorchFixture(file)))
     let dir = try temporaryDirectory()

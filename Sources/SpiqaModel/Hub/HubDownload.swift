@@ -39,7 +39,8 @@ extension HubClient {
       }
       if response.header("X-Error-Code") == "RepositoryNotFound" || response.header("X-Repo-Commit") == nil {
         throw HubError.io(
-          "\(repo): repository not found at \(configuration.endpoint) (or private: set HF_TOKEN), HTTP 404")
+          "\(repo): no such local folder, and repository not found at \(configuration.endpoint) "
+            + "(if it is private or gated, set HF_TOKEN), HTTP 404")
       }
       return nil
     case 401, 403:
