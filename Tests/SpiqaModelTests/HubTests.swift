@@ -208,6 +208,36 @@ struct HubTests {
     #expect(!blobNames(hub.cache, "org/tiny-bert").contains { $0.hasSuffix(".incomplete") })
   }
 
+  @Test("resume edge cases: a complete partial file (416), a server ignoring Range (200), a stale oversized partial")
+  func resumeEdgeCases() throws {
+    let hub = try FakeHub()
+    let content = try hub.source("org/tiny-bert", "pytorch_model.bin")
+    let dir = try hub.client().resolveModelDirectory("org/tiny-bert")
+    let link = try FileManager.default.destinationOfSymbolicLink(atPath: dir + "/pytorch_model.bin")
+    let sha = String(try #require(link.split(separator: "/").last))
+    let blob = hub.cache + "/models--org--tiny-bert/blobs/" + sha
+    /// Replaces the finished blob by a partial file holding `bytes`, as if a run had stopped before the rename.
+    func restart(partial bytes: Data, faults: String?) throws -> [FakeHub.Request] {
+      try FileManager.default.removeItem(atPath: blob)
+      try FileManager.default.removeItem(atPath: dir + "/pytorch_model.bin")
+      try bytes.write(to: URL(fileURLWithPath: blob + ".incomplete"))
+      if let faults { try Data(faults.utf8).write(to: hub.faults) } else { try? FileManager.default.removeItem(at: hub.faults) }
+      let before = try hub.log().count
+      #expect(try hub.client().resolveModelDirectory("org/tiny-bert") == dir)
+      #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/pytorch_model.bin")) == content)
+      #expect(!FileManager.default.fileExists(atPath: blob + ".incomplete"))
+      return Array(try hub.log().dropFirst(before)).filter { $0.path.hasPrefix("/cdn/") }
+    }
+    let complete = try restart(partial: content, faults: nil)
+    #expect(complete.map(\.range) == ["bytes=\(content.count)-"])
+    let ignored = try restart(partial: content.prefix(1000), faults: #"{"ignore_range": true}"#)
+    #expect(ignored.map(\.range) == ["bytes=1000-"])
+    var stale = content
+    stale.append(contentsOf: [1, 2, 3])
+    let oversized = try restart(partial: stale, faults: nil)
+    #expect(oversized.map(\.range) == [nil])
+  }
+
   @Test("relative redirects (renamed repos) are followed; the token goes to the Hub")
   func redirectsAndToken() throws {
     let hub = try FakeHub()

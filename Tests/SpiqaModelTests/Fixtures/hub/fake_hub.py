@@ -12,6 +12,7 @@ ROOT/<org>/<name>/ holds a repo's files; ROOT/<org>/<name>/.commit its commit ha
   /old-<org>/<name>/resolve/...  → 307 with a relative Location /<org>/<name>/resolve/... (a renamed repo);
   GET /cdn/<sha256>               the blob, with Range support (206 + Content-Range);
   ROOT/.faults.json {"drop_after": N}: a /cdn GET sends the full Content-Length but closes after N body bytes;
+                    {"ignore_range": true}: /cdn answers 200 with the whole file even to a Range request;
   GET /__log                      JSON list of the requests so far: method, path, range, authorization.
 """
 import hashlib
@@ -102,7 +103,13 @@ class Handler(BaseHTTPRequestHandler):
         with open(path, "rb") as f:
             data = f.read()
         start, status, headers = 0, 200, {}
-        rng = self.headers.get("Range")
+        faults = {}
+        try:
+            with open(os.path.join(ROOT, ".faults.json")) as f:
+                faults = json.load(f)
+        except OSError:
+            pass
+        rng = None if faults.get("ignore_range") else self.headers.get("Range")
         if rng and rng.startswith("bytes=") and rng.endswith("-"):
             start = int(rng[6:-1])
             if start >= len(data):
@@ -110,12 +117,6 @@ class Handler(BaseHTTPRequestHandler):
             status = 206
             headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
         body = data[start:]
-        faults = {}
-        try:
-            with open(os.path.join(ROOT, ".faults.json")) as f:
-                faults = json.load(f)
-        except OSError:
-            pass
         drop = faults.get("drop_after")
         if drop is not None and not head:
             self.send_response(status)
