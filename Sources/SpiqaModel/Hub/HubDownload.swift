@@ -84,14 +84,10 @@ extension HubClient {
     if FileManager.default.fileExists(atPath: blob) { return }  // another process finished it meanwhile
 
     let partial = blob + ".incomplete"
-    if !FileManager.default.fileExists(atPath: partial) {
-      _ = FileManager.default.createFile(atPath: partial, contents: nil)
-    }
-    guard let handle = FileHandle(forUpdatingAtPath: partial) else { throw HubError.io("cannot write \(partial)") }
-    defer { try? handle.close() }
-    var have = Int64((try? handle.seekToEnd()) ?? 0)
+    let file = try HubPartialFile(path: partial)
+    var have = file.size
     if let size = meta.size, have > size {  // a stale partial file larger than the blob: start over
-      try handle.truncate(atOffset: 0)
+      try file.truncate()
       have = 0
     }
     var headers = authorization
@@ -104,31 +100,31 @@ extension HubClient {
         meta.downloadURL, headers: headers,
         accept: { r in
           // 206 continues the partial file; 200 means the server ignored Range: restart from zero.
-          if r.status == 200, start > 0 { try? handle.truncate(atOffset: 0) }
+          if r.status == 200, start > 0 { try? file.truncate() }
           return r.status == 200 || r.status == 206
         },
-        sink: { data in try handle.write(contentsOf: data) },
-        progress: { meter.update(start + $0) })
+        sink: { data in try file.append(data) },
+        progress: { _ in meter.update(file.size) })
     } catch let error as HubTransportError {
       meter.finish(failed: true)
-      let got = Int64((try? handle.offset()) ?? 0)
+      try? file.flush()  // keep every byte received: the next run resumes after them
       throw HubError.io(
-        "download of \(label) interrupted after \(got) of \(meta.size.map(String.init) ?? "?") bytes "
+        "download of \(label) interrupted after \(file.size) of \(meta.size.map(String.init) ?? "?") bytes "
           + "(\(error.message)); the partial file \(partial) will be resumed on the next run")
     }
     meter.finish(failed: false)
     if response.status == 416, let size = meta.size, have == size {
       // Range not satisfiable: the partial file was already complete.
     } else if response.status != 200 && response.status != 206 {
+      try? file.flush()
       throw HubError.io("download of \(label): HTTP \(response.status) from \(response.url.absoluteString)")
     }
-    let got = Int64(try handle.offset())
-    if let size = meta.size, got != size {
+    try file.sync()
+    if let size = meta.size, file.size != size {
       throw HubError.io(
-        "download of \(label) ended after \(got) of \(size) bytes; the partial file \(partial) will be resumed "
-          + "on the next run")
+        "download of \(label) ended after \(file.size) of \(size) bytes; the partial file \(partial) will be "
+          + "resumed on the next run")
     }
-    try handle.synchronize()
     guard rename(partial, blob) == 0 else {
       throw HubError.io("cannot rename \(partial) to \(blob): \(String(cString: strerror(errno)))")
     }
@@ -164,8 +160,10 @@ final class HubProgress: @unchecked Sendable {
   }
 
   func update(_ bytes: Int64) {
+    let previous = current
     current = bytes
-    guard enabled else { return }
+    // Look at the clock / percentage only every 1 MiB: this runs once per 16 KiB chunk.
+    guard enabled, bytes >> 20 != previous >> 20 else { return }
     let fraction = total.map { $0 > 0 ? Double(bytes) / Double($0) : 1 }
     if tty {
       guard Date().timeIntervalSince(lastPrinted) > 0.2 else { return }
