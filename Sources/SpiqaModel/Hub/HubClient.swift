@@ -53,7 +53,7 @@ public final class HubClient {
           + "run once with network access or unset HF_HUB_OFFLINE")
     }
     // config.json fixes the commit; skip the request when the revision is a commit already cached.
-    var commit: String
+    let commit: String
     if HubCache.isCommitHash(revision), cache.has(revision, Self.configFile) {
       commit = revision
     } else {
@@ -65,7 +65,9 @@ public final class HubClient {
           note("cannot reach \(configuration.endpoint) (\(error.message)); using the cached snapshot \(dir)")
           return dir
         }
-        throw HubError.io("cannot reach \(configuration.endpoint) for \(repo): \(error.message)")
+        throw HubError.io(
+          "model '\(repo)' is not a local folder, and downloading it failed: cannot reach "
+            + "\(configuration.endpoint) (\(error.message))")
       }
       guard let meta else {
         throw HubError.io("\(repo)@\(revision) has no \(Self.configFile) (\(configuration.endpoint)); is it a model repo?")

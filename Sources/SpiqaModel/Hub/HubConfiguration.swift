@@ -18,7 +18,7 @@ public struct HubConfiguration: Sendable {
   public var offline: Bool
   /// `HF_TOKEN`, else the file `$HF_HOME/token` written by `huggingface-cli login`; sent as a Bearer token.
   public var token: String?
-  /// Print download progress on stderr.
+  /// Print download progress on stderr (files of 1 MiB or more).
   public var showProgress: Bool
   /// Idle timeout of one request, seconds.
   public var timeout: Double

@@ -93,7 +93,10 @@ extension HubClient {
     var headers = authorization
     if have > 0 { headers["Range"] = "bytes=\(have)-" }
     let start = have
-    let meter = HubProgress(label: label, total: meta.size, enabled: configuration.showProgress, resumedAt: start)
+    // Progress only for files worth waiting for (not the small config and tokenizer files).
+    let meter = HubProgress(
+      label: label, total: meta.size, enabled: configuration.showProgress && (meta.size ?? Int64.max) >= 1 << 20,
+      resumedAt: start)
     let response: HubHTTPResponse
     do {
       response = try http.get(
