@@ -134,6 +134,11 @@ def make_mixed():
     torch.save(sd, os.path.join(OUT, "mixed-proto4.bin"), pickle_protocol=4)
     save_file({k: v.contiguous().clone() for k, v in sd.items()}, os.path.join(OUT, "mixed.safetensors"))
     rewrite_as_zip64(os.path.join(OUT, "mixed.bin"), os.path.join(OUT, "mixed-zip64.bin"))
+    # A training checkpoint: {"state_dict": {...nn.Parameter...}, "epoch": ..., "lr": ...} (_rebuild_parameter).
+    nested = {"state_dict": {"f32": torch.nn.Parameter(sd["f32"].clone()),
+                             "f16": torch.nn.Parameter(sd["f16"].clone(), requires_grad=False)},
+              "epoch": 3, "lr": 0.5, "name": "run-1"}
+    torch.save(nested, os.path.join(OUT, "nested-params.bin"))
     assert torch.load(os.path.join(OUT, "mixed-zip64.bin"))["base"].equal(base)
 
 

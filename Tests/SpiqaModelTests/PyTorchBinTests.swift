@@ -81,6 +81,16 @@ struct PyTorchBinTests {
     #expect(bin.rawTensor("empty")?.count == 0)
   }
 
+  @Test("a training checkpoint: nn.Parameters under a state_dict key, other entries ignored")
+  func nestedParameters() throws {
+    let bin = try PyTorchBinFile(path: try pytorchFixture("nested-params.bin"))
+    let twin = try TwinSafetensors(path: try pytorchFixture("mixed.safetensors"))
+    #expect(bin.tensorNames == ["f16", "f32"])
+    for name in bin.tensorNames {
+      #expect(Array(try #require(bin.rawTensor(name)).data) == twin.entries[name]?.bytes)
+    }
+  }
+
   @Test("a half-precision save holds the F32 weights rounded to F16")
   func halfPrecision() throws {
     let bin = try PyTorchBinFile(path: try pytorchFixture("roberta-cls-f16.bin"))
