@@ -238,14 +238,18 @@ struct HubTests {
     #expect(oversized.map(\.range) == [nil])
   }
 
-  @Test("relative redirects (renamed repos) are followed; the token goes to the Hub")
-  func redirectsAndToken() throws {
+  @Test("redirects on the Hub (relative or absolute) are followed; the token goes to the Hub, never to the CDN",
+    arguments: ["old-org", "moved-org"])
+  func redirectsAndToken(org: String) throws {
     let hub = try FakeHub()
-    let dir = try hub.client(token: "hf_secret").resolveModelDirectory("old-org/tiny-bert")
-    #expect(dir.hasPrefix(hub.cache + "/models--old-org--tiny-bert/snapshots/"))
+    let dir = try hub.client(token: "hf_secret").resolveModelDirectory("\(org)/tiny-bert")
+    #expect(dir.hasPrefix(hub.cache + "/models--\(org)--tiny-bert/snapshots/"))
+    #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/pytorch_model.bin")) == hub.source("org/tiny-bert", "pytorch_model.bin"))
     let log = try hub.log()
     #expect(log.contains { $0.path == "/org/tiny-bert/resolve/main/config.json" })
     #expect(log.filter { $0.path.contains("/resolve/") }.allSatisfy { $0.authorization == "Bearer hf_secret" })
+    let cdn = log.filter { $0.path.hasPrefix("/cdn/") }
+    #expect(cdn.count == 1 && cdn.allSatisfy { $0.authorization == nil })
   }
 
   @Test("model arguments: local folders as is, bad ids and missing paths refused")

@@ -14,6 +14,8 @@ struct HubFileMetadata {
   let size: Int64?
   /// Where the bytes are: the CDN location of a redirect, or the resolve URL itself.
   let downloadURL: URL
+  /// The last Hub URL asked (the token may go to its origin, not to the CDN's).
+  let hubURL: URL
 }
 
 extension HubClient {
@@ -21,12 +23,13 @@ extension HubClient {
   func metadata(repo: String, revision: String, file: String) throws -> HubFileMetadata? {
     var url = try resolveURL(repo: repo, revision: revision, file: file)
     var response = try http.head(url, headers: authorization)
-    // Relative redirects (renamed repos) are followed here; an absolute one leads to the CDN and carries the metadata.
+    // Redirects that stay on the Hub (renamed repos) are followed, as huggingface_hub does; one to another origin
+    // (the CDN) carries the file's metadata itself and is where the bytes are.
     var hops = 0
     while (300..<400).contains(response.status), let location = response.header("Location"),
-      let next = URL(string: location, relativeTo: url), URL(string: location)?.host == nil, hops < 5
+      let next = URL(string: location, relativeTo: url)?.absoluteURL, isHubOrigin(next, from: url), hops < 10
     {
-      url = next.absoluteURL
+      url = next
       response = try http.head(url, headers: authorization)
       hops += 1
     }
@@ -69,7 +72,14 @@ extension HubClient {
     {
       target = atCommit  // fetch the very commit the metadata describes, even if the branch moves meanwhile
     }
-    return HubFileMetadata(commit: commit, etag: etag, size: size, downloadURL: target)
+    return HubFileMetadata(commit: commit, etag: etag, size: size, downloadURL: target, hubURL: url)
+  }
+
+  /// Whether `target` is served by the origin of `url` or by a Hub origin (the configured endpoint,
+  /// huggingface.co, hf.co): the token may go there, and redirects there are followed for metadata.
+  func isHubOrigin(_ target: URL, from url: URL) -> Bool {
+    let hubs = [configuration.endpoint, "https://huggingface.co", "https://hf.co"].compactMap { URL(string: $0) }
+    return ([url] + hubs).contains { HubHTTP.origin($0) == HubHTTP.origin(target) }
   }
 
   /// Downloads into `<blob>.incomplete` (resuming a partial one with a Range request), checks the size and
@@ -91,6 +101,7 @@ extension HubClient {
       have = 0
     }
     var headers = authorization
+    if !isHubOrigin(meta.downloadURL, from: meta.hubURL) { headers["Authorization"] = nil }  // a signed CDN URL
     if have > 0 { headers["Range"] = "bytes=\(have)-" }
     let start = have
     // Progress only for files worth waiting for (not the small config and tokenizer files).
