@@ -280,3 +280,75 @@ struct HubTests {
     #expect(c.cacheDirectory == "/home/u/hc")
   }
 }
+
+/// Whether Python's huggingface_hub is importable (for the cache interoperability test).
+private let huggingfaceHub: Bool = {
+  guard let python = python3 else { return false }
+  let p = Process()
+  p.executableURL = URL(fileURLWithPath: python)
+  p.arguments = ["-c", "import huggingface_hub"]
+  p.standardError = FileHandle.nullDevice
+  p.standardInput = FileHandle.nullDevice
+  guard (try? p.run()) != nil else { return false }
+  p.waitUntilExit()
+  return p.terminationStatus == 0
+}()
+
+@Suite("HubInterop", .enabled(if: huggingfaceHub, "Python's huggingface_hub is needed"), .timeLimit(.minutes(1)))
+struct HubInteropTests {
+  /// Runs huggingface_hub's `hf_hub_download` for `files` of `repo`; returns the local paths it prints.
+  fileprivate func pythonDownload(_ hub: FakeHub, cache: String, repo: String, files: [String], offline: Bool) throws -> [String] {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: try #require(python3))
+    p.arguments = [
+      "-c",
+      "import sys\nfrom huggingface_hub import hf_hub_download\n"
+        + "for f in sys.argv[2:]: print(hf_hub_download(sys.argv[1], f))",
+      repo,
+    ] + files
+    var env = ProcessInfo.processInfo.environment
+    env["HF_ENDPOINT"] = hub.endpoint
+    env["HF_HUB_CACHE"] = cache
+    env["HF_HUB_OFFLINE"] = offline ? "1" : "0"
+    env["HF_HUB_DISABLE_TELEMETRY"] = "1"
+    p.environment = env
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardInput = FileHandle.nullDevice
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0, "hf_hub_download failed")
+    return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+  }
+
+  @Test("a cache filled by huggingface_hub is reused without downloads, and huggingface_hub reads ours offline")
+  func sharedCache() throws {
+    let hub = try FakeHub()
+    let files = ["config.json", "vocab.txt", "tokenizer_config.json", "pytorch_model.bin"]
+    // Python first: then spiqa, offline and online, must not fetch any file again.
+    let pythonCache = hub.root.appendingPathComponent("python-cache").path
+    let pythonPaths = try pythonDownload(hub, cache: pythonCache, repo: "org/tiny-bert", files: files, offline: false)
+    #expect(pythonPaths.count == files.count)
+    let before = try hub.log().filter { !$0.path.hasPrefix("/api/") }.count
+    let offline = HubClient(configuration: HubConfiguration(
+      endpoint: hub.endpoint, cacheDirectory: pythonCache, offline: true, showProgress: false, timeout: 10))
+    let dir = try offline.resolveModelDirectory("org/tiny-bert")
+    #expect(pythonPaths.allSatisfy { $0.hasPrefix(dir + "/") })
+    let online = HubClient(configuration: HubConfiguration(
+      endpoint: hub.endpoint, cacheDirectory: pythonCache, showProgress: false, timeout: 10))
+    #expect(try online.resolveModelDirectory("org/tiny-bert") == dir)
+    let after = Array(try hub.log().filter { !$0.path.hasPrefix("/api/") }.dropFirst(before))
+    #expect(after.allSatisfy { $0.method == "HEAD" }, "no file was downloaded again")
+    #expect(!after.contains { files.dropFirst().contains(($0.path as NSString).lastPathComponent) })
+
+    // spiqa first: huggingface_hub, offline, finds every file in our cache.
+    let ours = try hub.client().resolveModelDirectory("org/tiny-st")
+    let names = ["config.json", "vocab.json", "merges.txt", "model.safetensors"]
+    let paths = try pythonDownload(hub, cache: hub.cache, repo: "org/tiny-st", files: names, offline: true)
+    #expect(paths == names.map { ours + "/" + $0 })
+    for (path, name) in zip(paths, names) {
+      #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == hub.source("org/tiny-st", name))
+    }
+  }
+}

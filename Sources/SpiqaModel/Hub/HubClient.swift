@@ -117,7 +117,7 @@ public final class HubClient {
     let commit = commit ?? meta.commit
     if !FileManager.default.fileExists(atPath: cache.blob(meta.etag)) {
       do {
-        try download(meta, to: cache.blob(meta.etag), label: "\(cache.repo)/\(file)")
+        try download(meta, to: cache.blob(meta.etag), lock: cache.lock(meta.etag), label: "\(cache.repo)/\(file)")
       } catch let error as SpiqaModelError {
         throw error
       } catch {

@@ -83,12 +83,15 @@ extension HubClient {
   }
 
   /// Downloads into `<blob>.incomplete` (resuming a partial one with a Range request), checks the size and
-  /// renames to `blob`. A second process downloading the same blob waits on `<blob>.lock`.
-  func download(_ meta: HubFileMetadata, to blob: String, label: String) throws {
+  /// renames to `blob`. Another process downloading the same blob — spiqa or Python's huggingface_hub, which
+  /// flocks the same file — waits on `lock`.
+  func download(_ meta: HubFileMetadata, to blob: String, lock: String, label: String) throws {
     let dir = (blob as NSString).deletingLastPathComponent
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    let lockFD = open(blob + ".lock", O_RDWR | O_CREAT, 0o644)
-    guard lockFD >= 0 else { throw HubError.io("cannot create \(blob).lock: \(String(cString: strerror(errno)))") }
+    try FileManager.default.createDirectory(
+      atPath: (lock as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    let lockFD = open(lock, O_RDWR | O_CREAT, 0o644)
+    guard lockFD >= 0 else { throw HubError.io("cannot create \(lock): \(String(cString: strerror(errno)))") }
     defer { close(lockFD) }
     _ = flock(lockFD, LOCK_EX)
     if FileManager.default.fileExists(atPath: blob) { return }  // another process finished it meanwhile
