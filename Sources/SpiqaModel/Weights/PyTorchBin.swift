@@ -133,6 +133,10 @@ public final class PyTorchBinFile: WeightSource {
     if contiguous, let base = storage.baseAddress, Int(bitPattern: base + start) % es == 0 {
       return RawTensor(dtype: dtype, shape: t.shape, data: UnsafeRawBufferPointer(rebasing: storage[start..<(start + count * es)]))
     }
+    // A view may repeat storage elements (stride 0); cap the copy so a hostile file cannot ask for terabytes.
+    guard count <= 16 * max(available, 1 << 16) else {
+      throw bad("non-contiguous view of \(count) elements over a storage of \(available) is too large to copy")
+    }
     // Gather element by element in C order (an odometer over the shape).
     let out = UnsafeMutableRawBufferPointer.allocate(byteCount: count * es, alignment: 16)
     copies.append(out)
