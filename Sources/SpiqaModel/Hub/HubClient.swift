@@ -20,7 +20,9 @@ public final class HubClient {
   /// Files a model folder needs: the config, tokenizer files (each optional; WordPiece or byte-level BPE), then
   /// the first weights file present.
   static let configFile = "config.json"
-  static let tokenizerFiles = ["vocab.txt", "vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"]
+  static let tokenizerFiles = [
+    "vocab.txt", "vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json",
+  ]
   static let weightFiles = ["model.safetensors", "pytorch_model.bin"]
 
   public init(configuration: HubConfiguration) {
@@ -32,7 +34,9 @@ public final class HubClient {
   public func resolveModelDirectory(_ spec: String) throws -> String {
     var isDirectory: ObjCBool = false
     if FileManager.default.fileExists(atPath: spec, isDirectory: &isDirectory) {
-      guard isDirectory.boolValue else { throw HubError.usage("model '\(spec)' is a file; expected a model folder or a Hub repo id") }
+      guard isDirectory.boolValue else {
+        throw HubError.usage("model '\(spec)' is a file; expected a model folder or a Hub repo id")
+      }
       return spec
     }
     let pathLike = spec.hasPrefix("/") || spec.hasPrefix(".") || spec.hasPrefix("~") || spec.hasSuffix("/")
@@ -70,7 +74,8 @@ public final class HubClient {
             + "\(configuration.endpoint) (\(error.message))")
       }
       guard let meta else {
-        throw HubError.io("\(repo)@\(revision) has no \(Self.configFile) (\(configuration.endpoint)); is it a model repo?")
+        throw HubError.io(
+          "\(repo)@\(revision) has no \(Self.configFile) (\(configuration.endpoint)); is it a model repo?")
       }
       commit = meta.commit
       try ensure(cache, Self.configFile, meta)
@@ -83,7 +88,8 @@ public final class HubClient {
     for file in Self.weightFiles where try fetchIfPresent(cache, repo: repo, commit: commit, file: file) {
       return cache.snapshotDirectory(commit)
     }
-    throw HubError.io("\(repo)@\(revision) has neither \(Self.weightFiles.joined(separator: " nor ")) (commit \(commit))")
+    throw HubError.io(
+      "\(repo)@\(revision) has neither \(Self.weightFiles.joined(separator: " nor ")) (commit \(commit))")
   }
 
   /// The cached snapshot for `revision` if it has a config and a weights file.

@@ -54,7 +54,8 @@ extension HubClient {
     guard let commit = response.header("X-Repo-Commit"),
       let rawTag = response.header("X-Linked-Etag") ?? response.header("ETag")
     else {
-      throw HubError.badData("\(what): the server sent no X-Repo-Commit/ETag headers; is HF_ENDPOINT a Hugging Face Hub?")
+      throw HubError.badData(
+        "\(what): the server sent no X-Repo-Commit/ETag headers; is HF_ENDPOINT a Hugging Face Hub?")
     }
     var etag = rawTag.hasPrefix("W/") ? String(rawTag.dropFirst(2)) : rawTag
     etag = etag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))

@@ -23,9 +23,10 @@ struct PyTorchBinContents {
     let archive = try ZipArchive(bytes: bytes, source: source)
     let pickles = archive.entries.filter { $0.name.hasSuffix("/data.pkl") && $0.name.split(separator: "/").count == 2 }
     guard let pkl = pickles.first else {
-      let hint = archive.entry(named: "code/") != nil || archive.entries.contains { $0.name.hasSuffix("/constants.pkl") }
-        ? " (this looks like a TorchScript archive; save the state dict instead)" : ""
-      throw PyTorchBinError.badData(source, "zip archive has no <name>/data.pkl, so it is not a torch.save checkpoint\(hint)")
+      let torchScript = archive.entries.contains { $0.name.contains("/code/") || $0.name.hasSuffix("/constants.pkl") }
+      let hint = torchScript ? " (this looks like a TorchScript archive; save the state dict instead)" : ""
+      throw PyTorchBinError.badData(
+        source, "zip archive has no <name>/data.pkl, so it is not a torch.save checkpoint\(hint)")
     }
     let prefix = String(pkl.name.dropLast("data.pkl".count))
     if let order = archive.entry(named: prefix + "byteorder") {
@@ -70,7 +71,8 @@ struct PyTorchBinContents {
       return false
     }
     guard isMagic else {
-      throw PyTorchBinError.badData(source, "a pickle file, but not a legacy torch.save checkpoint (wrong magic number)")
+      throw PyTorchBinError.badData(
+        source, "a pickle file, but not a legacy torch.save checkpoint (wrong magic number)")
     }
     let (version, afterVersion) = try header(afterMagic) { v -> Int? in
       if case .int(let i) = v { return i }
@@ -78,7 +80,8 @@ struct PyTorchBinContents {
     }
     guard version == 1001 else {
       throw PyTorchBinError.badData(
-        source, "legacy checkpoint protocol version \(version.map(String.init) ?? "?") is not supported (expected 1001)")
+        source,
+        "legacy checkpoint protocol version \(version.map(String.init) ?? "?") is not supported (expected 1001)")
     }
     let (bigEndian, afterInfo) = try header(afterVersion) { v -> Bool in
       if case .dict(let d) = v, case .bool(false)? = d.value(forKey: "little_endian") { return true }
@@ -117,7 +120,8 @@ struct PyTorchBinContents {
       let n = try reader.int64AsInt(at: pos, what: "storage size")
       let (byteCount, overflow) = n.multipliedReportingOverflow(by: es)
       guard !overflow, byteCount <= bytes.count - pos - 8 else {
-        throw PyTorchBinError.badData(source, "legacy storage '\(key)' of \(n) elements runs past the end of the file (truncated)")
+        throw PyTorchBinError.badData(
+          source, "legacy storage '\(key)' of \(n) elements runs past the end of the file (truncated)")
       }
       storages[key] = UnsafeRawBufferPointer(rebasing: bytes[(pos + 8)..<(pos + 8 + byteCount)])
       pos += 8 + byteCount
@@ -127,13 +131,16 @@ struct PyTorchBinContents {
 
   /// Decodes `('storage', torch.<T>Storage, key, location, numel[, view_metadata])`.
   private static func storageRef(_ pid: PickleValue, source: String, legacy: Bool) throws -> PickleStorageRef {
-    guard case .tuple(let tuple) = pid, case let t = tuple.items, t.count >= 5, case .string("storage") = t[0], case .global(let type) = t[1],
-      type.hasPrefix("torch."), case .string(let key) = t[2], case .int(let count) = t[4], count >= 0
+    guard case .tuple(let tuple) = pid, case let t = tuple.items, t.count >= 5, case .string("storage") = t[0],
+      case .global(let type) = t[1], type.hasPrefix("torch."), case .string(let key) = t[2],
+      case .int(let count) = t[4], count >= 0
     else {
       throw PyTorchBinError.badData(source, "unsupported persistent id \(pid.kind) (expected a torch storage)")
     }
-    if t.count > 5, !(legacy && { if case .none = t[5] { true } else { false } }()) {
-      throw PyTorchBinError.badData(source, "storage views of the legacy format (view_metadata) are not supported")
+    if t.count > 5 {  // the legacy format's view_metadata: only None (a whole storage) is supported
+      guard legacy, case .none = t[5] else {
+        throw PyTorchBinError.badData(source, "storage views of the legacy format (view_metadata) are not supported")
+      }
     }
     return PickleStorageRef(typeName: String(type.dropFirst("torch.".count)), key: key, count: count)
   }
