@@ -270,14 +270,18 @@ struct HubTests {
   func environment() {
     let a = HubConfiguration.fromEnvironment(["HOME": "/home/u"])
     #expect(a.endpoint == "https://huggingface.co" && a.cacheDirectory == "/home/u/.cache/huggingface/hub")
-    #expect(!a.offline && a.token == nil)
+    #expect(!a.offline && a.token == nil && a.showProgress)
     let b = HubConfiguration.fromEnvironment([
       "HOME": "/home/u", "HF_HOME": "/data/hf", "HF_ENDPOINT": "http://mirror:8080/", "HF_HUB_OFFLINE": "1",
       "HF_TOKEN": "t",
     ])
     #expect(b.endpoint == "http://mirror:8080" && b.cacheDirectory == "/data/hf/hub" && b.offline && b.token == "t")
-    let c = HubConfiguration.fromEnvironment(["HOME": "/home/u", "HF_HOME": "/data/hf", "HF_HUB_CACHE": "~/hc"])
-    #expect(c.cacheDirectory == "/home/u/hc")
+    let c = HubConfiguration.fromEnvironment([
+      "HOME": "/home/u", "HF_HOME": "/data/hf", "HF_HUB_CACHE": "~/hc", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    ])
+    #expect(c.cacheDirectory == "/home/u/hc" && !c.showProgress)
+    let d = HubConfiguration.fromEnvironment(["HOME": "/home/u", "XDG_CACHE_HOME": "/xdg"])
+    #expect(d.cacheDirectory == "/xdg/huggingface/hub")
   }
 }
 
