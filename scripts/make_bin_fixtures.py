@@ -133,6 +133,46 @@ def make_mixed():
     # pickle protocol 4 (FRAME, SHORT_BINUNICODE, STACK_GLOBAL, MEMOIZE)
     torch.save(sd, os.path.join(OUT, "mixed-proto4.bin"), pickle_protocol=4)
     save_file({k: v.contiguous().clone() for k, v in sd.items()}, os.path.join(OUT, "mixed.safetensors"))
+    rewrite_as_zip64(os.path.join(OUT, "mixed.bin"), os.path.join(OUT, "mixed-zip64.bin"))
+    # A training checkpoint: {"state_dict": {...nn.Parameter...}, "epoch": ..., "lr": ...} (_rebuild_parameter).
+    nested = {"state_dict": {"f32": torch.nn.Parameter(sd["f32"].clone()),
+                             "f16": torch.nn.Parameter(sd["f16"].clone(), requires_grad=False)},
+              "epoch": 3, "lr": 0.5, "name": "run-1"}
+    torch.save(nested, os.path.join(OUT, "nested-params.bin"))
+    assert torch.load(os.path.join(OUT, "mixed-zip64.bin"))["base"].equal(base)
+
+
+def rewrite_as_zip64(src, dst):
+    """Re-write a torch.save zip with every ZIP64 structure torch uses for > 4 GiB files: 0xFFFFFFFF sizes and
+    offsets in the central directory with a ZIP64 extra field, a ZIP64 end record and its locator."""
+    import struct
+    import zlib
+    with zipfile.ZipFile(src) as z:
+        members = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+    out, central = bytearray(), bytearray()
+    for name, data in members:
+        offset = len(out)
+        fname = name.encode()
+        # Pad the local extra field so the data starts 64-byte aligned, as torch does.
+        pad = (-(offset + 30 + len(fname) + 4)) % 64
+        extra = struct.pack("<HH", 0x4654, pad) + b"Z" * pad
+        crc = zlib.crc32(data)
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 45, 0, 0, 0, 0, crc, len(data), len(data), len(fname),
+                           len(extra)) + fname + extra + data
+        z64 = struct.pack("<HHQQQ", 0x0001, 24, len(data), len(data), offset)
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 45, 45, 0, 0, 0, 0, crc, 0xFFFFFFFF,
+                               0xFFFFFFFF, len(fname), len(z64), 0, 0, 0, 0, 0xFFFFFFFF) + fname + z64
+    cd_offset = len(out)
+    out += central
+    z64_end = len(out)
+    out += struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, len(members), len(members), len(central),
+                       cd_offset)
+    out += struct.pack("<IIQI", 0x07064B50, 0, z64_end, 1)
+    out += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    with open(dst, "wb") as f:
+        f.write(out)
+    with zipfile.ZipFile(dst) as z:  # Python's reader must agree
+        assert [(i.filename, z.read(i.filename)) for i in z.infolist()] == members
 
 
 def make_refused():

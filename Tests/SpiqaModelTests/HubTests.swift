@@ -208,14 +208,48 @@ struct HubTests {
     #expect(!blobNames(hub.cache, "org/tiny-bert").contains { $0.hasSuffix(".incomplete") })
   }
 
-  @Test("relative redirects (renamed repos) are followed; the token goes to the Hub")
-  func redirectsAndToken() throws {
+  @Test("resume edge cases: a complete partial file (416), a server ignoring Range (200), a stale oversized partial")
+  func resumeEdgeCases() throws {
     let hub = try FakeHub()
-    let dir = try hub.client(token: "hf_secret").resolveModelDirectory("old-org/tiny-bert")
-    #expect(dir.hasPrefix(hub.cache + "/models--old-org--tiny-bert/snapshots/"))
+    let content = try hub.source("org/tiny-bert", "pytorch_model.bin")
+    let dir = try hub.client().resolveModelDirectory("org/tiny-bert")
+    let link = try FileManager.default.destinationOfSymbolicLink(atPath: dir + "/pytorch_model.bin")
+    let sha = String(try #require(link.split(separator: "/").last))
+    let blob = hub.cache + "/models--org--tiny-bert/blobs/" + sha
+    /// Replaces the finished blob by a partial file holding `bytes`, as if a run had stopped before the rename.
+    func restart(partial bytes: Data, faults: String?) throws -> [FakeHub.Request] {
+      try FileManager.default.removeItem(atPath: blob)
+      try FileManager.default.removeItem(atPath: dir + "/pytorch_model.bin")
+      try bytes.write(to: URL(fileURLWithPath: blob + ".incomplete"))
+      if let faults { try Data(faults.utf8).write(to: hub.faults) } else { try? FileManager.default.removeItem(at: hub.faults) }
+      let before = try hub.log().count
+      #expect(try hub.client().resolveModelDirectory("org/tiny-bert") == dir)
+      #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/pytorch_model.bin")) == content)
+      #expect(!FileManager.default.fileExists(atPath: blob + ".incomplete"))
+      return Array(try hub.log().dropFirst(before)).filter { $0.path.hasPrefix("/cdn/") }
+    }
+    let complete = try restart(partial: content, faults: nil)
+    #expect(complete.map(\.range) == ["bytes=\(content.count)-"])
+    let ignored = try restart(partial: content.prefix(1000), faults: #"{"ignore_range": true}"#)
+    #expect(ignored.map(\.range) == ["bytes=1000-"])
+    var stale = content
+    stale.append(contentsOf: [1, 2, 3])
+    let oversized = try restart(partial: stale, faults: nil)
+    #expect(oversized.map(\.range) == [nil])
+  }
+
+  @Test("redirects on the Hub (relative or absolute) are followed; the token goes to the Hub, never to the CDN",
+    arguments: ["old-org", "moved-org"])
+  func redirectsAndToken(org: String) throws {
+    let hub = try FakeHub()
+    let dir = try hub.client(token: "hf_secret").resolveModelDirectory("\(org)/tiny-bert")
+    #expect(dir.hasPrefix(hub.cache + "/models--\(org)--tiny-bert/snapshots/"))
+    #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/pytorch_model.bin")) == hub.source("org/tiny-bert", "pytorch_model.bin"))
     let log = try hub.log()
     #expect(log.contains { $0.path == "/org/tiny-bert/resolve/main/config.json" })
     #expect(log.filter { $0.path.contains("/resolve/") }.allSatisfy { $0.authorization == "Bearer hf_secret" })
+    let cdn = log.filter { $0.path.hasPrefix("/cdn/") }
+    #expect(cdn.count == 1 && cdn.allSatisfy { $0.authorization == nil })
   }
 
   @Test("model arguments: local folders as is, bad ids and missing paths refused")
@@ -236,13 +270,89 @@ struct HubTests {
   func environment() {
     let a = HubConfiguration.fromEnvironment(["HOME": "/home/u"])
     #expect(a.endpoint == "https://huggingface.co" && a.cacheDirectory == "/home/u/.cache/huggingface/hub")
-    #expect(!a.offline && a.token == nil)
+    #expect(!a.offline && a.token == nil && a.showProgress)
     let b = HubConfiguration.fromEnvironment([
       "HOME": "/home/u", "HF_HOME": "/data/hf", "HF_ENDPOINT": "http://mirror:8080/", "HF_HUB_OFFLINE": "1",
       "HF_TOKEN": "t",
     ])
     #expect(b.endpoint == "http://mirror:8080" && b.cacheDirectory == "/data/hf/hub" && b.offline && b.token == "t")
-    let c = HubConfiguration.fromEnvironment(["HOME": "/home/u", "HF_HOME": "/data/hf", "HF_HUB_CACHE": "~/hc"])
-    #expect(c.cacheDirectory == "/home/u/hc")
+    let c = HubConfiguration.fromEnvironment([
+      "HOME": "/home/u", "HF_HOME": "/data/hf", "HF_HUB_CACHE": "~/hc", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    ])
+    #expect(c.cacheDirectory == "/home/u/hc" && !c.showProgress)
+    let d = HubConfiguration.fromEnvironment(["HOME": "/home/u", "XDG_CACHE_HOME": "/xdg"])
+    #expect(d.cacheDirectory == "/xdg/huggingface/hub")
+  }
+}
+
+/// Whether Python's huggingface_hub is importable (for the cache interoperability test).
+private let huggingfaceHub: Bool = {
+  guard let python = python3 else { return false }
+  let p = Process()
+  p.executableURL = URL(fileURLWithPath: python)
+  p.arguments = ["-c", "import huggingface_hub"]
+  p.standardError = FileHandle.nullDevice
+  p.standardInput = FileHandle.nullDevice
+  guard (try? p.run()) != nil else { return false }
+  p.waitUntilExit()
+  return p.terminationStatus == 0
+}()
+
+@Suite("HubInterop", .enabled(if: huggingfaceHub, "Python's huggingface_hub is needed"), .timeLimit(.minutes(1)))
+struct HubInteropTests {
+  /// Runs huggingface_hub's `hf_hub_download` for `files` of `repo`; returns the local paths it prints.
+  fileprivate func pythonDownload(_ hub: FakeHub, cache: String, repo: String, files: [String], offline: Bool) throws -> [String] {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: try #require(python3))
+    p.arguments = [
+      "-c",
+      "import sys\nfrom huggingface_hub import hf_hub_download\n"
+        + "for f in sys.argv[2:]: print(hf_hub_download(sys.argv[1], f))",
+      repo,
+    ] + files
+    var env = ProcessInfo.processInfo.environment
+    env["HF_ENDPOINT"] = hub.endpoint
+    env["HF_HUB_CACHE"] = cache
+    env["HF_HUB_OFFLINE"] = offline ? "1" : "0"
+    env["HF_HUB_DISABLE_TELEMETRY"] = "1"
+    p.environment = env
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardInput = FileHandle.nullDevice
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0, "hf_hub_download failed")
+    return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+  }
+
+  @Test("a cache filled by huggingface_hub is reused without downloads, and huggingface_hub reads ours offline")
+  func sharedCache() throws {
+    let hub = try FakeHub()
+    let files = ["config.json", "vocab.txt", "tokenizer_config.json", "pytorch_model.bin"]
+    // Python first: then spiqa, offline and online, must not fetch any file again.
+    let pythonCache = hub.root.appendingPathComponent("python-cache").path
+    let pythonPaths = try pythonDownload(hub, cache: pythonCache, repo: "org/tiny-bert", files: files, offline: false)
+    #expect(pythonPaths.count == files.count)
+    let before = try hub.log().filter { !$0.path.hasPrefix("/api/") }.count
+    let offline = HubClient(configuration: HubConfiguration(
+      endpoint: hub.endpoint, cacheDirectory: pythonCache, offline: true, showProgress: false, timeout: 10))
+    let dir = try offline.resolveModelDirectory("org/tiny-bert")
+    #expect(pythonPaths.allSatisfy { $0.hasPrefix(dir + "/") })
+    let online = HubClient(configuration: HubConfiguration(
+      endpoint: hub.endpoint, cacheDirectory: pythonCache, showProgress: false, timeout: 10))
+    #expect(try online.resolveModelDirectory("org/tiny-bert") == dir)
+    let after = Array(try hub.log().filter { !$0.path.hasPrefix("/api/") }.dropFirst(before))
+    #expect(after.allSatisfy { $0.method == "HEAD" }, "no file was downloaded again")
+    #expect(!after.contains { files.dropFirst().contains(($0.path as NSString).lastPathComponent) })
+
+    // spiqa first: huggingface_hub, offline, finds every file in our cache.
+    let ours = try hub.client().resolveModelDirectory("org/tiny-st")
+    let names = ["config.json", "vocab.json", "merges.txt", "model.safetensors"]
+    let paths = try pythonDownload(hub, cache: hub.cache, repo: "org/tiny-st", files: names, offline: true)
+    #expect(paths == names.map { ours + "/" + $0 })
+    for (path, name) in zip(paths, names) {
+      #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == hub.source("org/tiny-st", name))
+    }
   }
 }

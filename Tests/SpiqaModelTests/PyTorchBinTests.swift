@@ -65,8 +65,10 @@ struct PyTorchBinTests {
     #expect(source.tensorNames == bin.tensorNames)
   }
 
-  @Test("views, offsets, strides, shared storages, F16/BF16 in zip, protocol-4 and legacy files",
-    arguments: [("mixed.bin", PyTorchBinFile.Format.zip), ("mixed-proto4.bin", .zip), ("mixed-legacy.bin", .legacy)])
+  @Test("views, offsets, strides, shared storages, F16/BF16 in zip, protocol-4, ZIP64 and legacy files",
+    arguments: [
+      ("mixed.bin", PyTorchBinFile.Format.zip), ("mixed-proto4.bin", .zip), ("mixed-zip64.bin", .zip), ("mixed-legacy.bin", .legacy),
+    ])
   func mixed(file: String, format: PyTorchBinFile.Format) throws {
     let bin = try PyTorchBinFile(path: try pytorchFixture(file))
     #expect(bin.format == format)
@@ -77,6 +79,16 @@ struct PyTorchBinTests {
     #expect(bin.rawTensor("transposed")?.shape == [6, 4])
     #expect(bin.rawTensor("scalar")?.shape == [])
     #expect(bin.rawTensor("empty")?.count == 0)
+  }
+
+  @Test("a training checkpoint: nn.Parameters under a state_dict key, other entries ignored")
+  func nestedParameters() throws {
+    let bin = try PyTorchBinFile(path: try pytorchFixture("nested-params.bin"))
+    let twin = try TwinSafetensors(path: try pytorchFixture("mixed.safetensors"))
+    #expect(bin.tensorNames == ["f16", "f32"])
+    for name in bin.tensorNames {
+      #expect(Array(try #require(bin.rawTensor(name)).data) == twin.entries[name]?.bytes)
+    }
   }
 
   @Test("a half-precision save holds the F32 weights rounded to F16")
@@ -112,13 +124,43 @@ struct PyTorchBinTests {
     let vm = [UInt8]([0x80, 0x02, 0x29, 0x81, 0x2E])
     let error = try vm.withUnsafeBytes { bytes in
       try #require(throws: SpiqaModelError.self) {
-        _ = try PickleMachine(bytes: bytes, source: "test", persistentLoad: { $0 }).run(from: 0)
+        _ = try PickleMachine(bytes: bytes, source: "test", persistentLoad: { $0 }).run(from: 0) { _ in () }
       }
     }
     #expect(error.description.contains("opcode 0x81 (NEWOBJ)"))
   }
 
-  @Test("truncated files give a clear error, never a crash", arguments: ["bert-qa-bin/pytorch_model.bin", "mixed-legacy.bin"])
+  @Test("hostile nesting (a million nested tuples, a list containing itself) neither crashes nor leaks")
+  func deepNesting() throws {
+    // PROTO 2, NONE, then TUPLE1 a million times, STOP.
+    let deep = [UInt8]([0x80, 0x02, 0x4E]) + [UInt8](repeating: 0x85, count: 1_000_000) + [0x2E]
+    let depth = try deep.withUnsafeBytes { bytes in
+      try PickleMachine(bytes: bytes, source: "test", persistentLoad: { $0 }).run(from: 0) { v -> Int in
+        var n = 0
+        var current = v
+        while case .tuple(let tuple) = current, let first = tuple.items.first {
+          n += 1
+          current = first
+        }
+        return n
+      }.value
+    }
+    #expect(depth == 1_000_000)
+    // EMPTY_LIST, BINPUT 0, BINGET 0, APPEND (the list now contains itself), STOP.
+    let cyclic: [UInt8] = [0x80, 0x02, 0x5D, 0x71, 0x00, 0x68, 0x00, 0x61, 0x2E]
+    weak var escaped: PickleList?
+    try cyclic.withUnsafeBytes { bytes in
+      let count = try PickleMachine(bytes: bytes, source: "test", persistentLoad: { $0 }).run(from: 0) { v -> Int in
+        guard case .list(let l) = v else { return -1 }
+        escaped = l
+        return l.items.count
+      }.value
+      #expect(count == 1)
+    }
+    #expect(escaped == nil, "the self-referencing list was released")
+  }
+
+  @Test("truncated files give a clear error, never a crash", arguments: ["bert-qa-bin/pytorch_model.bin", "mixed-legacy.bin", "mixed-zip64.bin"])
   func truncated(file: String) throws {
     let data = try Data(contentsOf: URL(fileURLWithPath: try pytorchFixture(file)))
     let dir = try temporaryDirectory()

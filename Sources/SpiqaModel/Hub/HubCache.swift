@@ -8,6 +8,7 @@ import Foundation
 ///       snapshots/<commit>/<file>         symlink to ../../blobs/<etag>
 ///       refs/<revision>                   the commit hash a branch/tag pointed to
 ///       .no_exist/<commit>/<file>         empty marker: the file does not exist at that commit
+///     <cache>/.locks/models--<org>--<name>/<etag>.lock   flock held while a blob downloads
 struct HubCache {
   let root: String
   let repo: String
@@ -18,6 +19,10 @@ struct HubCache {
   func snapshotDirectory(_ commit: String) -> String { repoDirectory + "/snapshots/" + commit }
   func pointer(_ commit: String, _ file: String) -> String { snapshotDirectory(commit) + "/" + file }
   func blob(_ etag: String) -> String { repoDirectory + "/blobs/" + etag }
+  /// huggingface_hub's lock file for a blob: `<cache>/.locks/models--org--name/<etag>.lock`.
+  func lock(_ etag: String) -> String {
+    root + "/.locks/" + (repoDirectory as NSString).lastPathComponent + "/" + etag + ".lock"
+  }
   func noExistMarker(_ commit: String, _ file: String) -> String {
     repoDirectory + "/.no_exist/" + commit + "/" + file
   }

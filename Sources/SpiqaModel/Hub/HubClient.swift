@@ -20,7 +20,9 @@ public final class HubClient {
   /// Files a model folder needs: the config, tokenizer files (each optional; WordPiece or byte-level BPE), then
   /// the first weights file present.
   static let configFile = "config.json"
-  static let tokenizerFiles = ["vocab.txt", "vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"]
+  static let tokenizerFiles = [
+    "vocab.txt", "vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json",
+  ]
   static let weightFiles = ["model.safetensors", "pytorch_model.bin"]
 
   public init(configuration: HubConfiguration) {
@@ -32,7 +34,9 @@ public final class HubClient {
   public func resolveModelDirectory(_ spec: String) throws -> String {
     var isDirectory: ObjCBool = false
     if FileManager.default.fileExists(atPath: spec, isDirectory: &isDirectory) {
-      guard isDirectory.boolValue else { throw HubError.usage("model '\(spec)' is a file; expected a model folder or a Hub repo id") }
+      guard isDirectory.boolValue else {
+        throw HubError.usage("model '\(spec)' is a file; expected a model folder or a Hub repo id")
+      }
       return spec
     }
     let pathLike = spec.hasPrefix("/") || spec.hasPrefix(".") || spec.hasPrefix("~") || spec.hasSuffix("/")
@@ -53,7 +57,7 @@ public final class HubClient {
           + "run once with network access or unset HF_HUB_OFFLINE")
     }
     // config.json fixes the commit; skip the request when the revision is a commit already cached.
-    var commit: String
+    let commit: String
     if HubCache.isCommitHash(revision), cache.has(revision, Self.configFile) {
       commit = revision
     } else {
@@ -65,10 +69,13 @@ public final class HubClient {
           note("cannot reach \(configuration.endpoint) (\(error.message)); using the cached snapshot \(dir)")
           return dir
         }
-        throw HubError.io("cannot reach \(configuration.endpoint) for \(repo): \(error.message)")
+        throw HubError.io(
+          "model '\(repo)' is not a local folder, and downloading it failed: cannot reach "
+            + "\(configuration.endpoint) (\(error.message))")
       }
       guard let meta else {
-        throw HubError.io("\(repo)@\(revision) has no \(Self.configFile) (\(configuration.endpoint)); is it a model repo?")
+        throw HubError.io(
+          "\(repo)@\(revision) has no \(Self.configFile) (\(configuration.endpoint)); is it a model repo?")
       }
       commit = meta.commit
       try ensure(cache, Self.configFile, meta)
@@ -81,7 +88,8 @@ public final class HubClient {
     for file in Self.weightFiles where try fetchIfPresent(cache, repo: repo, commit: commit, file: file) {
       return cache.snapshotDirectory(commit)
     }
-    throw HubError.io("\(repo)@\(revision) has neither \(Self.weightFiles.joined(separator: " nor ")) (commit \(commit))")
+    throw HubError.io(
+      "\(repo)@\(revision) has neither \(Self.weightFiles.joined(separator: " nor ")) (commit \(commit))")
   }
 
   /// The cached snapshot for `revision` if it has a config and a weights file.
@@ -115,7 +123,7 @@ public final class HubClient {
     let commit = commit ?? meta.commit
     if !FileManager.default.fileExists(atPath: cache.blob(meta.etag)) {
       do {
-        try download(meta, to: cache.blob(meta.etag), label: "\(cache.repo)/\(file)")
+        try download(meta, to: cache.blob(meta.etag), lock: cache.lock(meta.etag), label: "\(cache.repo)/\(file)")
       } catch let error as SpiqaModelError {
         throw error
       } catch {

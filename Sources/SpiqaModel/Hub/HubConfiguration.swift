@@ -18,7 +18,7 @@ public struct HubConfiguration: Sendable {
   public var offline: Bool
   /// `HF_TOKEN`, else the file `$HF_HOME/token` written by `huggingface-cli login`; sent as a Bearer token.
   public var token: String?
-  /// Print download progress on stderr.
+  /// Print download progress on stderr (files of 1 MiB or more); off with `HF_HUB_DISABLE_PROGRESS_BARS=1`.
   public var showProgress: Bool
   /// Idle timeout of one request, seconds.
   public var timeout: Double
@@ -51,9 +51,10 @@ public struct HubConfiguration: Sendable {
       let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
       token = t.isEmpty ? nil : t
     }
+    let quiet = ["1", "ON", "YES", "TRUE"].contains((value("HF_HUB_DISABLE_PROGRESS_BARS") ?? "").uppercased())
     return HubConfiguration(
       endpoint: value("HF_ENDPOINT") ?? "https://huggingface.co", cacheDirectory: expandTilde(cache, home: home),
-      offline: offline, token: token)
+      offline: offline, token: token, showProgress: !quiet)
   }
 
   private static func expandTilde(_ path: String, home: String) -> String {

@@ -14,6 +14,8 @@ struct HubFileMetadata {
   let size: Int64?
   /// Where the bytes are: the CDN location of a redirect, or the resolve URL itself.
   let downloadURL: URL
+  /// The last Hub URL asked (the token may go to its origin, not to the CDN's).
+  let hubURL: URL
 }
 
 extension HubClient {
@@ -21,12 +23,13 @@ extension HubClient {
   func metadata(repo: String, revision: String, file: String) throws -> HubFileMetadata? {
     var url = try resolveURL(repo: repo, revision: revision, file: file)
     var response = try http.head(url, headers: authorization)
-    // Relative redirects (renamed repos) are followed here; an absolute one leads to the CDN and carries the metadata.
+    // Redirects that stay on the Hub (renamed repos) are followed, as huggingface_hub does; one to another origin
+    // (the CDN) carries the file's metadata itself and is where the bytes are.
     var hops = 0
     while (300..<400).contains(response.status), let location = response.header("Location"),
-      let next = URL(string: location, relativeTo: url), URL(string: location)?.host == nil, hops < 5
+      let next = URL(string: location, relativeTo: url)?.absoluteURL, isHubOrigin(next, from: url), hops < 10
     {
-      url = next.absoluteURL
+      url = next
       response = try http.head(url, headers: authorization)
       hops += 1
     }
@@ -39,7 +42,8 @@ extension HubClient {
       }
       if response.header("X-Error-Code") == "RepositoryNotFound" || response.header("X-Repo-Commit") == nil {
         throw HubError.io(
-          "\(repo): repository not found at \(configuration.endpoint) (or private: set HF_TOKEN), HTTP 404")
+          "\(repo): no such local folder, and repository not found at \(configuration.endpoint) "
+            + "(if it is private or gated, set HF_TOKEN), HTTP 404")
       }
       return nil
     case 401, 403:
@@ -50,7 +54,8 @@ extension HubClient {
     guard let commit = response.header("X-Repo-Commit"),
       let rawTag = response.header("X-Linked-Etag") ?? response.header("ETag")
     else {
-      throw HubError.badData("\(what): the server sent no X-Repo-Commit/ETag headers; is HF_ENDPOINT a Hugging Face Hub?")
+      throw HubError.badData(
+        "\(what): the server sent no X-Repo-Commit/ETag headers; is HF_ENDPOINT a Hugging Face Hub?")
     }
     var etag = rawTag.hasPrefix("W/") ? String(rawTag.dropFirst(2)) : rawTag
     etag = etag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
@@ -68,66 +73,76 @@ extension HubClient {
     {
       target = atCommit  // fetch the very commit the metadata describes, even if the branch moves meanwhile
     }
-    return HubFileMetadata(commit: commit, etag: etag, size: size, downloadURL: target)
+    return HubFileMetadata(commit: commit, etag: etag, size: size, downloadURL: target, hubURL: url)
+  }
+
+  /// Whether `target` is served by the origin of `url` or by a Hub origin (the configured endpoint,
+  /// huggingface.co, hf.co): the token may go there, and redirects there are followed for metadata.
+  func isHubOrigin(_ target: URL, from url: URL) -> Bool {
+    let hubs = [configuration.endpoint, "https://huggingface.co", "https://hf.co"].compactMap { URL(string: $0) }
+    return ([url] + hubs).contains { HubHTTP.origin($0) == HubHTTP.origin(target) }
   }
 
   /// Downloads into `<blob>.incomplete` (resuming a partial one with a Range request), checks the size and
-  /// renames to `blob`. A second process downloading the same blob waits on `<blob>.lock`.
-  func download(_ meta: HubFileMetadata, to blob: String, label: String) throws {
+  /// renames to `blob`. Another process downloading the same blob — spiqa or Python's huggingface_hub, which
+  /// flocks the same file — waits on `lock`.
+  func download(_ meta: HubFileMetadata, to blob: String, lock: String, label: String) throws {
     let dir = (blob as NSString).deletingLastPathComponent
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    let lockFD = open(blob + ".lock", O_RDWR | O_CREAT, 0o644)
-    guard lockFD >= 0 else { throw HubError.io("cannot create \(blob).lock: \(String(cString: strerror(errno)))") }
+    try FileManager.default.createDirectory(
+      atPath: (lock as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    let lockFD = open(lock, O_RDWR | O_CREAT, 0o644)
+    guard lockFD >= 0 else { throw HubError.io("cannot create \(lock): \(String(cString: strerror(errno)))") }
     defer { close(lockFD) }
     _ = flock(lockFD, LOCK_EX)
     if FileManager.default.fileExists(atPath: blob) { return }  // another process finished it meanwhile
 
     let partial = blob + ".incomplete"
-    if !FileManager.default.fileExists(atPath: partial) {
-      _ = FileManager.default.createFile(atPath: partial, contents: nil)
-    }
-    guard let handle = FileHandle(forUpdatingAtPath: partial) else { throw HubError.io("cannot write \(partial)") }
-    defer { try? handle.close() }
-    var have = Int64((try? handle.seekToEnd()) ?? 0)
+    let file = try HubPartialFile(path: partial)
+    var have = file.size
     if let size = meta.size, have > size {  // a stale partial file larger than the blob: start over
-      try handle.truncate(atOffset: 0)
+      try file.truncate()
       have = 0
     }
     var headers = authorization
+    if !isHubOrigin(meta.downloadURL, from: meta.hubURL) { headers["Authorization"] = nil }  // a signed CDN URL
     if have > 0 { headers["Range"] = "bytes=\(have)-" }
     let start = have
-    let meter = HubProgress(label: label, total: meta.size, enabled: configuration.showProgress, resumedAt: start)
+    // Progress only for files worth waiting for (not the small config and tokenizer files).
+    let meter = HubProgress(
+      label: label, total: meta.size, enabled: configuration.showProgress && (meta.size ?? Int64.max) >= 1 << 20,
+      resumedAt: start)
     let response: HubHTTPResponse
     do {
       response = try http.get(
         meta.downloadURL, headers: headers,
         accept: { r in
           // 206 continues the partial file; 200 means the server ignored Range: restart from zero.
-          if r.status == 200, start > 0 { try? handle.truncate(atOffset: 0) }
+          if r.status == 200, start > 0 { try? file.truncate() }
           return r.status == 200 || r.status == 206
         },
-        sink: { data in try handle.write(contentsOf: data) },
-        progress: { meter.update(start + $0) })
+        sink: { data in try file.append(data) },
+        progress: { _ in meter.update(file.size) })
     } catch let error as HubTransportError {
       meter.finish(failed: true)
-      let got = Int64((try? handle.offset()) ?? 0)
+      try? file.flush()  // keep every byte received: the next run resumes after them
       throw HubError.io(
-        "download of \(label) interrupted after \(got) of \(meta.size.map(String.init) ?? "?") bytes "
+        "download of \(label) interrupted after \(file.size) of \(meta.size.map(String.init) ?? "?") bytes "
           + "(\(error.message)); the partial file \(partial) will be resumed on the next run")
     }
     meter.finish(failed: false)
     if response.status == 416, let size = meta.size, have == size {
       // Range not satisfiable: the partial file was already complete.
     } else if response.status != 200 && response.status != 206 {
+      try? file.flush()
       throw HubError.io("download of \(label): HTTP \(response.status) from \(response.url.absoluteString)")
     }
-    let got = Int64(try handle.offset())
-    if let size = meta.size, got != size {
+    try file.sync()
+    if let size = meta.size, file.size != size {
       throw HubError.io(
-        "download of \(label) ended after \(got) of \(size) bytes; the partial file \(partial) will be resumed "
-          + "on the next run")
+        "download of \(label) ended after \(file.size) of \(size) bytes; the partial file \(partial) will be "
+          + "resumed on the next run")
     }
-    try handle.synchronize()
     guard rename(partial, blob) == 0 else {
       throw HubError.io("cannot rename \(partial) to \(blob): \(String(cString: strerror(errno)))")
     }
@@ -163,8 +178,10 @@ final class HubProgress: @unchecked Sendable {
   }
 
   func update(_ bytes: Int64) {
+    let previous = current
     current = bytes
-    guard enabled else { return }
+    // Look at the clock / percentage only every 1 MiB: this runs once per 16 KiB chunk.
+    guard enabled, bytes >> 20 != previous >> 20 else { return }
     let fraction = total.map { $0 > 0 ? Double(bytes) / Double($0) : 1 }
     if tty {
       guard Date().timeIntervalSince(lastPrinted) > 0.2 else { return }

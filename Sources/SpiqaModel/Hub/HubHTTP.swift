@@ -20,14 +20,21 @@ struct HubTransportError: Error {
 
 /// Synchronous HTTP over URLSession (FoundationNetworking on Linux), one request per call.
 ///
-/// `head` never follows redirects (the Hub's 302 carries the metadata); `download` follows them, drops the
-/// `Authorization` header when a redirect leaves the original host (the CDN must not see the token), and streams
-/// the body into a file handle.
+/// `head` never follows redirects (the caller decides; the Hub's 302 to its CDN carries the metadata); `get`
+/// follows them, drops the `Authorization` header when a redirect leaves the original origin (the CDN must not
+/// see the token), and streams the body to a sink.
 final class HubHTTP {
   let timeout: TimeInterval
 
   init(timeout: TimeInterval) {
     self.timeout = timeout
+  }
+
+  /// (scheme, lower-cased host, port with the scheme's default) — what "same server" means for redirects.
+  static func origin(_ url: URL) -> String {
+    let scheme = url.scheme?.lowercased() ?? ""
+    let port = url.port ?? (scheme == "https" ? 443 : scheme == "http" ? 80 : 0)
+    return "\(scheme)://\(url.host?.lowercased() ?? ""):\(port)"
   }
 
   /// A HEAD request, redirects not followed.
@@ -61,7 +68,7 @@ final class HubHTTP {
     var request = URLRequest(url: url, timeoutInterval: timeout)
     request.httpMethod = method
     for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
-    transfer.originalHost = url.host
+    transfer.originalOrigin = Self.origin(url)
     session.dataTask(with: request).resume()
     transfer.done.wait()
     return try transfer.result()
@@ -74,7 +81,7 @@ private final class HubTransfer: NSObject, URLSessionDataDelegate, @unchecked Se
   let sink: ((Data) throws -> Void)?
   let progress: ((Int64) -> Void)?
   var accept: ((HubHTTPResponse) -> Bool)?
-  var originalHost: String?
+  var originalOrigin: String?
   let done = DispatchSemaphore(value: 0)
   private let lock = NSLock()
   private var response: HubHTTPResponse?
@@ -116,7 +123,7 @@ private final class HubTransfer: NSObject, URLSessionDataDelegate, @unchecked Se
       return
     }
     var next = request
-    if next.url?.host != originalHost { next.setValue(nil, forHTTPHeaderField: "Authorization") }
+    if next.url.map(HubHTTP.origin) != originalOrigin { next.setValue(nil, forHTTPHeaderField: "Authorization") }
     completionHandler(next)
   }
 

@@ -23,12 +23,18 @@ struct PickleMachine {
   /// Maps a persistent id (the tuple after BINPERSID) to a value.
   let persistentLoad: (PickleValue) throws -> PickleValue
 
-  /// Runs one pickle starting at `start`; returns the unpickled value and the offset just past STOP.
-  func run(from start: Int) throws -> (value: PickleValue, end: Int) {
+  /// Runs one pickle starting at `start`; returns what `extract` makes of the unpickled value, and the offset
+  /// just past STOP.
+  ///
+  /// The values themselves never leave: afterwards every container is taken apart iteratively
+  /// (`PickleValue.dismantle`), so a hostile pickle nesting a million tuples or lists (or a list containing
+  /// itself) cannot overflow the stack in recursive deinitialisers, nor leak.
+  func run<T>(from start: Int, extract: (PickleValue) throws -> T) throws -> (value: T, end: Int) {
     var pos = start
     var stack: [PickleValue] = []
     var marks: [Int] = []
     var memo: [Int: PickleValue] = [:]
+    defer { PickleValue.dismantle(stack + Array(memo.values)) }
 
     func fail(_ what: String) -> SpiqaModelError { PyTorchBinError.badData(source, "pickle byte \(pos): \(what)") }
     func need(_ n: Int) throws {
@@ -86,9 +92,9 @@ struct PickleMachine {
       case 0x95: _ = try readUInt(8)  // FRAME
       case 0x2E:  // STOP
         guard stack.count == 1 else { throw fail("STOP with \(stack.count) values on the stack") }
-        return (stack[0], pos)
+        return (try extract(stack[0]), pos)
       case 0x28: marks.append(stack.count)  // MARK
-      case 0x29: stack.append(.tuple([]))  // EMPTY_TUPLE
+      case 0x29: stack.append(.tuple(PickleTuple([])))  // EMPTY_TUPLE
       case 0x5D: stack.append(.list(PickleList()))  // EMPTY_LIST
       case 0x7D: stack.append(.dict(PickleDict()))  // EMPTY_DICT
       case 0x4E: stack.append(.none)  // NONE
@@ -121,14 +127,14 @@ struct PickleMachine {
       case 0x42, 0x43, 0x8E:  // BINBYTES, SHORT_BINBYTES, BINBYTES8
         let n = try readUInt(op == 0x42 ? 4 : op == 0x43 ? 1 : 8)
         stack.append(.bytes(Array(try readBytes(n))))
-      case 0x74: stack.append(.tuple(try popMark()))  // TUPLE
-      case 0x85: stack.append(.tuple([try pop()]))  // TUPLE1
+      case 0x74: stack.append(.tuple(PickleTuple(try popMark())))  // TUPLE
+      case 0x85: stack.append(.tuple(PickleTuple([try pop()])))  // TUPLE1
       case 0x86:  // TUPLE2
         let b = try pop(), a = try pop()
-        stack.append(.tuple([a, b]))
+        stack.append(.tuple(PickleTuple([a, b])))
       case 0x87:  // TUPLE3
         let c = try pop(), b = try pop(), a = try pop()
-        stack.append(.tuple([a, b, c]))
+        stack.append(.tuple(PickleTuple([a, b, c])))
       case 0x73:  // SETITEM
         let v = try pop(), k = try pop()
         guard case .dict(let d) = try top() else { throw fail("SETITEM on a \(try top().kind)") }
@@ -191,7 +197,8 @@ struct PickleMachine {
     guard case .global(let name) = callable, Self.callableGlobals.contains(name) else {
       throw fail("refusing to unpickle arbitrary code: cannot call a \(callable.kind)")
     }
-    guard case .tuple(let a) = args else { throw fail("\(name) called with \(args.kind) arguments") }
+    guard case .tuple(let tuple) = args else { throw fail("\(name) called with \(args.kind) arguments") }
+    let a = tuple.items
     switch name {
     case "collections.OrderedDict":
       guard a.isEmpty else { throw fail("collections.OrderedDict called with arguments") }
@@ -204,8 +211,10 @@ struct PickleMachine {
     case "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state":
       guard let first = a.first, case .tensor = first else { throw fail("\(name) without a tensor") }
       return first
-    default:  // torch._tensor._rebuild_from_type_v2(func, new_type, args, state)
-      guard a.count >= 3, case .global(let type) = a[1], Self.tensorTypes.contains(type) else {
+    default:  // torch._tensor._rebuild_from_type_v2(func, new_type, args, state); func is a plain rebuild function
+      guard a.count >= 3, case .global(let type) = a[1], Self.tensorTypes.contains(type),
+        case .global(let inner) = a[0], inner != name
+      else {
         throw fail("unexpected arguments to \(name)")
       }
       return try reduce(a[0], a[2], fail: fail)
@@ -213,9 +222,9 @@ struct PickleMachine {
   }
 
   private func intTuple(_ v: PickleValue) -> [Int]? {
-    guard case .tuple(let items) = v else { return nil }
+    guard case .tuple(let tuple) = v else { return nil }
     var out: [Int] = []
-    for item in items {
+    for item in tuple.items {
       guard case .int(let i) = item else { return nil }
       out.append(i)
     }

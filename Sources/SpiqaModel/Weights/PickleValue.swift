@@ -1,5 +1,6 @@
 /// A value built by the restricted unpickler (`PickleMachine`): plain Python data plus the few torch objects a
-/// state dict holds. Lists and dicts are reference types because pickle's memo shares and mutates them.
+/// state dict holds. Lists and dicts are reference types because pickle's memo shares and mutates them; tuples
+/// too, so that `dismantle` can take any nesting apart without recursion.
 indirect enum PickleValue {
   case none
   case bool(Bool)
@@ -9,7 +10,7 @@ indirect enum PickleValue {
   case float(Double)
   case string(String)
   case bytes([UInt8])
-  case tuple([PickleValue])
+  case tuple(PickleTuple)
   case list(PickleList)
   case dict(PickleDict)
   /// A global from the allow-list, e.g. `torch._utils._rebuild_tensor_v2` (never resolved to real code).
@@ -36,6 +37,38 @@ indirect enum PickleValue {
     case .tensor: "tensor"
     }
   }
+}
+
+extension PickleValue {
+  /// Takes containers apart with an explicit work list, so that releasing them never recurses (deeply nested
+  /// values would otherwise overflow the stack in deinit) and reference cycles through lists/dicts are broken.
+  static func dismantle(_ roots: [PickleValue]) {
+    var work = roots
+    while let value = work.popLast() {
+      switch value {
+      case .tuple(let tuple):
+        work.append(contentsOf: tuple.items)
+        tuple.items = []
+      case .list(let list):
+        work.append(contentsOf: list.items)
+        list.items = []
+      case .dict(let dict):
+        for entry in dict.entries {
+          work.append(entry.key)
+          work.append(entry.value)
+        }
+        dict.entries = []
+      default:
+        break
+      }
+    }
+  }
+}
+
+/// A Python tuple (immutable for the unpickler; mutable only so `dismantle` can empty it).
+final class PickleTuple {
+  var items: [PickleValue]
+  init(_ items: [PickleValue]) { self.items = items }
 }
 
 /// A mutable Python list.

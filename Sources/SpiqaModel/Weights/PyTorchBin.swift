@@ -121,7 +121,8 @@ public final class PyTorchBinFile: WeightSource {
       return RawTensor(dtype: dtype, shape: t.shape, data: UnsafeRawBufferPointer(rebasing: storage[0..<0]))
     }
     guard last < available else {
-      throw bad("shape \(t.shape), strides \(t.strides), offset \(t.offset) reach element \(last) of a storage of \(available)")
+      throw bad(
+        "shape \(t.shape), strides \(t.strides), offset \(t.offset) reach element \(last) of a storage of \(available)")
     }
     var contiguous = true
     var expected = 1
@@ -131,7 +132,12 @@ public final class PyTorchBinFile: WeightSource {
     }
     let start = t.offset * es
     if contiguous, let base = storage.baseAddress, Int(bitPattern: base + start) % es == 0 {
-      return RawTensor(dtype: dtype, shape: t.shape, data: UnsafeRawBufferPointer(rebasing: storage[start..<(start + count * es)]))
+      let slice = UnsafeRawBufferPointer(rebasing: storage[start..<(start + count * es)])
+      return RawTensor(dtype: dtype, shape: t.shape, data: slice)
+    }
+    // A view may repeat storage elements (stride 0); cap the copy so a hostile file cannot ask for terabytes.
+    guard count <= 16 * max(available, 1 << 16) else {
+      throw bad("non-contiguous view of \(count) elements over a storage of \(available) is too large to copy")
     }
     // Gather element by element in C order (an odometer over the shape).
     let out = UnsafeMutableRawBufferPointer.allocate(byteCount: count * es, alignment: 16)
@@ -163,7 +169,9 @@ final class PyTorchBinMapping {
     guard fd >= 0 else { throw PyTorchBinError.io(path, "cannot open: \(String(cString: strerror(errno)))") }
     defer { close(fd) }
     var st = stat()
-    guard fstat(fd, &st) == 0 else { throw PyTorchBinError.io(path, "cannot stat: \(String(cString: strerror(errno)))") }
+    guard fstat(fd, &st) == 0 else {
+      throw PyTorchBinError.io(path, "cannot stat: \(String(cString: strerror(errno)))")
+    }
     guard (st.st_mode & S_IFMT) == S_IFREG else { throw PyTorchBinError.io(path, "not a regular file") }
     let size = Int(st.st_size)
     guard size > 0 else { throw PyTorchBinError.badData(path, "empty file") }

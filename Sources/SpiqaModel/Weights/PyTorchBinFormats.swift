@@ -23,9 +23,10 @@ struct PyTorchBinContents {
     let archive = try ZipArchive(bytes: bytes, source: source)
     let pickles = archive.entries.filter { $0.name.hasSuffix("/data.pkl") && $0.name.split(separator: "/").count == 2 }
     guard let pkl = pickles.first else {
-      let hint = archive.entry(named: "code/") != nil || archive.entries.contains { $0.name.hasSuffix("/constants.pkl") }
-        ? " (this looks like a TorchScript archive; save the state dict instead)" : ""
-      throw PyTorchBinError.badData(source, "zip archive has no <name>/data.pkl, so it is not a torch.save checkpoint\(hint)")
+      let torchScript = archive.entries.contains { $0.name.contains("/code/") || $0.name.hasSuffix("/constants.pkl") }
+      let hint = torchScript ? " (this looks like a TorchScript archive; save the state dict instead)" : ""
+      throw PyTorchBinError.badData(
+        source, "zip archive has no <name>/data.pkl, so it is not a torch.save checkpoint\(hint)")
     }
     let prefix = String(pkl.name.dropLast("data.pkl".count))
     if let order = archive.entry(named: prefix + "byteorder") {
@@ -44,8 +45,7 @@ struct PyTorchBinContents {
       refs[ref.key] = ref
       return .storage(ref)
     }
-    let (value, _) = try machine.run(from: 0)
-    tensors = try Self.stateDict(value, source: source)
+    (tensors, _) = try machine.run(from: 0) { try Self.stateDict($0, source: source) }
     var storages: [String: UnsafeRawBufferPointer] = [:]
     for key in refs.keys {
       guard let entry = archive.entry(named: prefix + "data/" + key) else {
@@ -62,20 +62,32 @@ struct PyTorchBinContents {
     let noPersistentIds: (PickleValue) throws -> PickleValue = { _ in
       throw PyTorchBinError.badData(source, "unexpected persistent id in a legacy header pickle")
     }
-    func header(_ at: Int) throws -> (PickleValue, Int) {
-      try PickleMachine(bytes: bytes, source: source, persistentLoad: noPersistentIds).run(from: at)
+    func header<T>(_ at: Int, _ extract: (PickleValue) throws -> T) throws -> (T, Int) {
+      try PickleMachine(bytes: bytes, source: source, persistentLoad: noPersistentIds).run(from: at, extract: extract)
     }
     let magic: [UInt8] = [0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]  // 0x1950a86a20f9469cfc6c
-    let (m, afterMagic) = try header(0)
-    guard case .bigInt(let mb) = m, mb == magic else {
-      throw PyTorchBinError.badData(source, "a pickle file, but not a legacy torch.save checkpoint (wrong magic number)")
+    let (isMagic, afterMagic) = try header(0) { v -> Bool in
+      if case .bigInt(let b) = v { return b == magic }
+      return false
     }
-    let (version, afterVersion) = try header(afterMagic)
-    guard case .int(1001) = version else {
-      throw PyTorchBinError.badData(source, "legacy checkpoint protocol version \(version) is not supported (expected 1001)")
+    guard isMagic else {
+      throw PyTorchBinError.badData(
+        source, "a pickle file, but not a legacy torch.save checkpoint (wrong magic number)")
     }
-    let (sysInfo, afterInfo) = try header(afterVersion)
-    if case .dict(let d) = sysInfo, case .bool(false)? = d.value(forKey: "little_endian") {
+    let (version, afterVersion) = try header(afterMagic) { v -> Int? in
+      if case .int(let i) = v { return i }
+      return nil
+    }
+    guard version == 1001 else {
+      throw PyTorchBinError.badData(
+        source,
+        "legacy checkpoint protocol version \(version.map(String.init) ?? "?") is not supported (expected 1001)")
+    }
+    let (bigEndian, afterInfo) = try header(afterVersion) { v -> Bool in
+      if case .dict(let d) = v, case .bool(false)? = d.value(forKey: "little_endian") { return true }
+      return false
+    }
+    if bigEndian {
       throw PyTorchBinError.badData(source, "big-endian legacy checkpoint is not supported")
     }
     var refs: [String: PickleStorageRef] = [:]
@@ -84,23 +96,32 @@ struct PyTorchBinContents {
       refs[ref.key] = ref
       return .storage(ref)
     }
-    let (value, afterMain) = try main.run(from: afterInfo)
-    tensors = try Self.stateDict(value, source: source)
-    let (keyList, afterKeys) = try header(afterMain)
-    guard case .list(let keys) = keyList else {
-      throw PyTorchBinError.badData(source, "legacy checkpoint: storage key list missing after the state dict")
+    let afterMain: Int
+    (tensors, afterMain) = try main.run(from: afterInfo) { try Self.stateDict($0, source: source) }
+    let (keyList, afterKeys) = try header(afterMain) { v -> [String]? in
+      guard case .list(let l) = v else { return nil }
+      var keys: [String] = []
+      for item in l.items {
+        guard case .string(let key) = item else { return nil }
+        keys.append(key)
+      }
+      return keys
+    }
+    guard let keys = keyList else {
+      throw PyTorchBinError.badData(source, "legacy checkpoint: the storage key list after the state dict is missing")
     }
     var storages: [String: UnsafeRawBufferPointer] = [:]
     var pos = afterKeys
     let reader = ZipByteReader(bytes: bytes, source: source)
-    for k in keys.items {
-      guard case .string(let key) = k, let ref = refs[key], let es = PickleMachine.storageTypes[ref.typeName] else {
-        throw PyTorchBinError.badData(source, "legacy checkpoint: storage key \(k.kind) does not match the state dict")
+    for key in keys {
+      guard let ref = refs[key], let es = PickleMachine.storageTypes[ref.typeName] else {
+        throw PyTorchBinError.badData(source, "legacy checkpoint: storage '\(key)' does not match the state dict")
       }
       let n = try reader.int64AsInt(at: pos, what: "storage size")
       let (byteCount, overflow) = n.multipliedReportingOverflow(by: es)
       guard !overflow, byteCount <= bytes.count - pos - 8 else {
-        throw PyTorchBinError.badData(source, "legacy storage '\(key)' of \(n) elements runs past the end of the file (truncated)")
+        throw PyTorchBinError.badData(
+          source, "legacy storage '\(key)' of \(n) elements runs past the end of the file (truncated)")
       }
       storages[key] = UnsafeRawBufferPointer(rebasing: bytes[(pos + 8)..<(pos + 8 + byteCount)])
       pos += 8 + byteCount
@@ -110,13 +131,16 @@ struct PyTorchBinContents {
 
   /// Decodes `('storage', torch.<T>Storage, key, location, numel[, view_metadata])`.
   private static func storageRef(_ pid: PickleValue, source: String, legacy: Bool) throws -> PickleStorageRef {
-    guard case .tuple(let t) = pid, t.count >= 5, case .string("storage") = t[0], case .global(let type) = t[1],
-      type.hasPrefix("torch."), case .string(let key) = t[2], case .int(let count) = t[4], count >= 0
+    guard case .tuple(let tuple) = pid, case let t = tuple.items, t.count >= 5, case .string("storage") = t[0],
+      case .global(let type) = t[1], type.hasPrefix("torch."), case .string(let key) = t[2],
+      case .int(let count) = t[4], count >= 0
     else {
       throw PyTorchBinError.badData(source, "unsupported persistent id \(pid.kind) (expected a torch storage)")
     }
-    if t.count > 5, !(legacy && { if case .none = t[5] { true } else { false } }()) {
-      throw PyTorchBinError.badData(source, "storage views of the legacy format (view_metadata) are not supported")
+    if t.count > 5 {  // the legacy format's view_metadata: only None (a whole storage) is supported
+      guard legacy, case .none = t[5] else {
+        throw PyTorchBinError.badData(source, "storage views of the legacy format (view_metadata) are not supported")
+      }
     }
     return PickleStorageRef(typeName: String(type.dropFirst("torch.".count)), key: key, count: count)
   }

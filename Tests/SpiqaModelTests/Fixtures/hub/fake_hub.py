@@ -7,11 +7,14 @@ ROOT/<org>/<name>/ holds a repo's files; ROOT/<org>/<name>/.commit its commit ha
   HEAD/GET /<org>/<name>/resolve/<rev>/<file>
       rev must be "main" or the commit, else 404 RevisionNotFound; a missing repo → 404 RepositoryNotFound;
       a missing file → 404 EntryNotFound (with X-Repo-Commit, as the Hub does);
-      *.bin / *.safetensors are "LFS": 302 to the absolute URL http://127.0.0.1:<port>/cdn/<sha256> with
-      X-Linked-Etag: "<sha256>", X-Linked-Size; other files: 200 with ETag "<git blob sha1>";
-  /old-<org>/<name>/resolve/...  → 307 with a relative Location /<org>/<name>/resolve/... (a renamed repo);
+      *.bin / *.safetensors are "LFS": 302 to http://127.0.0.1:<cdn port>/cdn/<sha256> — a second listener, so
+      another origin like the Hub's CDN — with X-Linked-Etag: "<sha256>", X-Linked-Size; other files: 200 with
+      ETag "<git blob sha1>";
+  /old-<org>/<name>/resolve/...   → 307 with a relative Location /<org>/<name>/resolve/... (a renamed repo);
+  /moved-<org>/<name>/resolve/... → 307 with an absolute Location on the same origin;
   GET /cdn/<sha256>               the blob, with Range support (206 + Content-Range);
   ROOT/.faults.json {"drop_after": N}: a /cdn GET sends the full Content-Length but closes after N body bytes;
+                    {"ignore_range": true}: /cdn answers 200 with the whole file even to a Range request;
   GET /__log                      JSON list of the requests so far: method, path, range, authorization.
 """
 import hashlib
@@ -26,6 +29,7 @@ ROOT = sys.argv[1]
 LOG = []
 LOCK = threading.Lock()
 BLOBS = {}  # sha256 -> path
+CDN_PORT = 0  # the second listener's port
 
 
 def git_sha1(data):
@@ -71,6 +75,10 @@ class Handler(BaseHTTPRequestHandler):
         if org.startswith("old-"):
             location = "/" + "/".join([org[4:], name] + parts[3:])
             return self.send(307, {"Location": location}, b"", head)
+        if org.startswith("moved-"):
+            host, port = self.server.server_address[:2]
+            location = f"http://{host}:{port}/" + "/".join([org[6:], name] + parts[3:])
+            return self.send(307, {"Location": location}, b"", head)
         repo = os.path.join(ROOT, org, name)
         if not os.path.isdir(repo):
             return self.send(404, {"X-Error-Code": "RepositoryNotFound"}, b"Repository not found", head)
@@ -88,8 +96,7 @@ class Handler(BaseHTTPRequestHandler):
             sha = hashlib.sha256(data).hexdigest()
             with LOCK:
                 BLOBS[sha] = path
-            host, port = self.server.server_address[:2]
-            return self.send(302, {"Location": f"http://{host}:{port}/cdn/{sha}", "X-Repo-Commit": commit,
+            return self.send(302, {"Location": f"http://127.0.0.1:{CDN_PORT}/cdn/{sha}", "X-Repo-Commit": commit,
                                    "X-Linked-Etag": f'"{sha}"', "X-Linked-Size": str(len(data)),
                                    "ETag": '"not-the-blob-name"'}, b"", head)
         return self.send(200, {"X-Repo-Commit": commit, "ETag": f'"{git_sha1(data)}"'}, data, head)
@@ -102,7 +109,13 @@ class Handler(BaseHTTPRequestHandler):
         with open(path, "rb") as f:
             data = f.read()
         start, status, headers = 0, 200, {}
-        rng = self.headers.get("Range")
+        faults = {}
+        try:
+            with open(os.path.join(ROOT, ".faults.json")) as f:
+                faults = json.load(f)
+        except OSError:
+            pass
+        rng = None if faults.get("ignore_range") else self.headers.get("Range")
         if rng and rng.startswith("bytes=") and rng.endswith("-"):
             start = int(rng[6:-1])
             if start >= len(data):
@@ -110,12 +123,6 @@ class Handler(BaseHTTPRequestHandler):
             status = 206
             headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
         body = data[start:]
-        faults = {}
-        try:
-            with open(os.path.join(ROOT, ".faults.json")) as f:
-                faults = json.load(f)
-        except OSError:
-            pass
         drop = faults.get("drop_after")
         if drop is not None and not head:
             self.send_response(status)
@@ -143,8 +150,13 @@ def main():
     signal.pthread_sigmask(signal.SIG_UNBLOCK, signal.valid_signals())
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     threading.Thread(target=exit_when_parent_goes, daemon=True).start()
+    global CDN_PORT
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    cdn = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    cdn.daemon_threads = True
+    CDN_PORT = cdn.server_address[1]
+    threading.Thread(target=cdn.serve_forever, daemon=True).start()
     print(server.server_address[1], flush=True)
     timer = threading.Timer(600, server.shutdown)
     timer.daemon = True
