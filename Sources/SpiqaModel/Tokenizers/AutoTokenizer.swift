@@ -1,0 +1,24 @@
+import Foundation
+
+/// Picks the tokenizer of a Hugging Face model folder by the files present:
+/// `vocab.json` + `merges.txt` → byte-level BPE (RoBERTa/GPT-2), else `vocab.txt` → WordPiece (BERT).
+public enum AutoTokenizer {
+  public static func load(directory: String) throws -> any Tokenizer {
+    let fm = FileManager.default
+    let dir = directory as NSString
+    var isDir: ObjCBool = false
+    guard fm.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
+      throw TokenizerError(exitCode: 74, "\(directory): no such directory")
+    }
+    if fm.fileExists(atPath: dir.appendingPathComponent("vocab.json"))
+      && fm.fileExists(atPath: dir.appendingPathComponent("merges.txt"))
+    {
+      return try ByteLevelBPETokenizer.load(directory: directory)
+    }
+    if fm.fileExists(atPath: dir.appendingPathComponent("vocab.txt")) {
+      return try WordPieceTokenizer.load(directory: directory)
+    }
+    throw TokenizerError(
+      exitCode: 65, "\(directory): no tokenizer files; expected vocab.txt (WordPiece) or vocab.json + merges.txt (BPE)")
+  }
+}

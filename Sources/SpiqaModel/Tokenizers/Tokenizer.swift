@@ -1,0 +1,205 @@
+// Common tokenizer API: tokens with offsets, special tokens, single/pair encodings, truncation.
+//
+// Offsets are Unicode-scalar offsets into the ORIGINAL text (the same numbers as Python `str`
+// indices and Hugging Face fast tokenizers' `offset_mapping`). Use `TokenOffsets` to turn them into
+// `String.Index` / UTF-16 ranges.
+
+/// One token of a tokenized text.
+public struct Token: Sendable, Hashable {
+  /// Vocabulary id.
+  public var id: Int
+  /// Vocabulary string (`##ing`, `Ġhello`, `[UNK]`).
+  public var text: String
+  /// Scalars `[lowerBound, upperBound)` of the original text this token was made from.
+  /// WordPiece `##` pieces cover only their own characters; `[UNK]` covers the whole word.
+  /// Byte-level BPE tokens do not cover the leading/trailing spaces they absorbed (like HF's
+  /// `trim_offsets=True`), so a whitespace-only token has an empty range at its end.
+  public var scalarRange: Range<Int>
+
+  public init(id: Int, text: String, scalarRange: Range<Int>) {
+    self.id = id
+    self.text = text
+    self.scalarRange = scalarRange
+  }
+}
+
+public enum TokenizerKind: String, Sendable {
+  case wordPiece = "wordpiece"
+  case byteLevelBPE = "bpe"
+}
+
+/// Names and ids of a tokenizer's special tokens.
+public struct SpecialTokens: Sendable, Equatable {
+  public var cls: String, sep: String, pad: String, unk: String, mask: String
+  public var clsId: Int, sepId: Int, padId: Int, unkId: Int, maskId: Int
+
+  /// All special strings (never split when they occur in text), in a fixed order.
+  public var all: [String] { [cls, sep, pad, unk, mask] }
+}
+
+/// Output of `encode` / `encodePair`: ids with the special tokens inserted.
+/// Arrays all have the same length.
+public struct Encoding: Sendable, Equatable {
+  public var ids: [Int]
+  public var tokens: [String]
+  /// 0 for the first segment (and its specials), 1 for the second segment (WordPiece only;
+  /// RoBERTa's are all 0, as in Hugging Face).
+  public var tokenTypeIds: [Int]
+  /// Scalar ranges into the segment's text; nil for inserted special tokens.
+  public var scalarRanges: [Range<Int>?]
+  /// 0 / 1 = which input text the token came from; nil for inserted special tokens.
+  public var sequenceIds: [Int?]
+
+  public var count: Int { ids.count }
+  public var attentionMask: [Int] { Array(repeating: 1, count: ids.count) }
+}
+
+/// How `encodePair(maxLength:)` shortens a pair (Hugging Face `truncation=` values).
+public enum TruncationStrategy: String, Sendable {
+  /// Remove one token at a time from the longer segment (from the second when equal).
+  case longestFirst = "longest_first"
+  case onlyFirst = "only_first"
+  case onlySecond = "only_second"
+}
+
+public struct TokenizerError: Error, CustomStringConvertible, Sendable {
+  /// 65 bad data, 74 I/O.
+  public var exitCode: Int32
+  public var description: String
+  public init(exitCode: Int32, _ description: String) {
+    self.exitCode = exitCode
+    self.description = description
+  }
+}
+
+/// A subword tokenizer: WordPiece (BERT) or byte-level BPE (RoBERTa/GPT-2).
+public protocol Tokenizer: Sendable {
+  var kind: TokenizerKind { get }
+  var specials: SpecialTokens { get }
+  /// Number of vocabulary entries (highest id + 1).
+  var vocabSize: Int { get }
+  /// Tokens of `text` without special tokens added (HF slow `tokenize` + `convert_tokens_to_ids`).
+  /// Special-token strings occurring in the text come out as single special tokens.
+  func tokenize(_ text: String) -> [Token]
+  func id(forToken token: String) -> Int?
+  func token(forId id: Int) -> String?
+}
+
+extension Tokenizer {
+  /// Number of specials around a single text (2) or a pair (3 for BERT, 4 for RoBERTa).
+  public func numSpecialTokensToAdd(pair: Bool) -> Int {
+    switch kind {
+    case .wordPiece: return pair ? 3 : 2
+    case .byteLevelBPE: return pair ? 4 : 2
+    }
+  }
+
+  /// `[CLS] A [SEP]` / `<s> A </s>`, or just the tokens when `addSpecialTokens` is false.
+  public func encode(_ text: String, addSpecialTokens: Bool = true) -> Encoding {
+    let a = tokenize(text)
+    if !addSpecialTokens {
+      return Encoding(
+        ids: a.map(\.id), tokens: a.map(\.text), tokenTypeIds: Array(repeating: 0, count: a.count),
+        scalarRanges: a.map(\.scalarRange), sequenceIds: Array(repeating: 0, count: a.count))
+    }
+    return buildInputs(a, nil)
+  }
+
+  /// `[CLS] A [SEP] B [SEP]` (types 0…0 1…1) or `<s> A </s></s> B </s>` (types all 0).
+  /// With `maxLength`, the segments are shortened first so that the total fits.
+  public func encodePair(
+    _ first: String, _ second: String, maxLength: Int? = nil, strategy: TruncationStrategy = .longestFirst
+  ) -> Encoding {
+    var a = tokenize(first)
+    var b = tokenize(second)
+    if let maxLength {
+      truncatePair(&a, &b, maxLength: maxLength - numSpecialTokensToAdd(pair: true), strategy: strategy)
+    }
+    return buildInputs(a, b)
+  }
+
+  /// Inserts the special tokens around already tokenized segments.
+  public func buildInputs(_ a: [Token], _ b: [Token]?) -> Encoding {
+    var e = Encoding(ids: [], tokens: [], tokenTypeIds: [], scalarRanges: [], sequenceIds: [])
+    let s = specials
+    func special(_ id: Int, _ name: String, type: Int) {
+      e.ids.append(id); e.tokens.append(name); e.tokenTypeIds.append(type)
+      e.scalarRanges.append(nil); e.sequenceIds.append(nil)
+    }
+    func segment(_ tokens: [Token], seq: Int, type: Int) {
+      for t in tokens {
+        e.ids.append(t.id); e.tokens.append(t.text); e.tokenTypeIds.append(type)
+        e.scalarRanges.append(t.scalarRange); e.sequenceIds.append(seq)
+      }
+    }
+    special(s.clsId, s.cls, type: 0)
+    segment(a, seq: 0, type: 0)
+    special(s.sepId, s.sep, type: 0)
+    if let b {
+      let bType = kind == .wordPiece ? 1 : 0
+      if kind == .byteLevelBPE { special(s.sepId, s.sep, type: 0) }
+      segment(b, seq: 1, type: bType)
+      special(s.sepId, s.sep, type: bType)
+    }
+    return e
+  }
+
+  /// Tokenizes each word on its own (SQuAD featurization: `tokenizer.tokenize(word)` per
+  /// whitespace-split word). `wordIndex[i]` is the word that token `i` came from; ranges are
+  /// relative to that word.
+  public func tokenizeWords(_ words: [String]) -> (tokens: [Token], wordIndex: [Int]) {
+    var tokens: [Token] = []
+    var wordIndex: [Int] = []
+    for (w, word) in words.enumerated() {
+      let t = tokenize(word)
+      tokens.append(contentsOf: t)
+      wordIndex.append(contentsOf: repeatElement(w, count: t.count))
+    }
+    return (tokens, wordIndex)
+  }
+
+  /// Ids → vocabulary strings (nil entries for unknown ids are skipped).
+  public func tokens(forIds ids: [Int]) -> [String] { ids.compactMap { token(forId: $0) } }
+}
+
+/// Shortens two token lists to at most `maxLength` tokens together (HF 3.x `truncate_sequences`).
+/// A negative budget or an impossible `onlyFirst`/`onlySecond` request empties what it may.
+public func truncatePair<T>(_ a: inout [T], _ b: inout [T], maxLength: Int, strategy: TruncationStrategy) {
+  let budget = max(0, maxLength)
+  var remove = a.count + b.count - budget
+  guard remove > 0 else { return }
+  switch strategy {
+  case .longestFirst:
+    while remove > 0 {
+      if a.count > b.count { a.removeLast() } else if !b.isEmpty { b.removeLast() } else { break }
+      remove -= 1
+    }
+  case .onlyFirst: a.removeLast(min(remove, a.count))
+  case .onlySecond: b.removeLast(min(remove, b.count))
+  }
+}
+
+/// Helpers to convert scalar offsets to other string index spaces.
+public enum TokenOffsets {
+  /// `String.Index` range of a scalar range (nil if out of bounds).
+  public static func stringRange(_ r: Range<Int>, in text: String) -> Range<String.Index>? {
+    let u = text.unicodeScalars
+    guard r.lowerBound >= 0,
+      let lo = u.index(u.startIndex, offsetBy: r.lowerBound, limitedBy: u.endIndex),
+      let hi = u.index(lo, offsetBy: r.count, limitedBy: u.endIndex)
+    else { return nil }
+    return lo..<hi
+  }
+
+  /// UTF-16 offsets of a scalar range (what NSString / JavaScript count).
+  public static func utf16Range(_ r: Range<Int>, in text: String) -> Range<Int>? {
+    guard let sr = stringRange(r, in: text) else { return nil }
+    let lo = text.utf16.distance(from: text.utf16.startIndex, to: sr.lowerBound)
+    return lo..<(lo + text.utf16.distance(from: sr.lowerBound, to: sr.upperBound))
+  }
+
+  /// The original substring of a token.
+  public static func substring(_ r: Range<Int>, in text: String) -> Substring? {
+    stringRange(r, in: text).map { text[$0] }
+  }
+}
