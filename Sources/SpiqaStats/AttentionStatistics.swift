@@ -1,3 +1,5 @@
+import Dispatch
+
 /// What to compute and with which parameters.
 public struct StatsOptions: Sendable {
   /// Histogram edges and offset (default: §3.3 log bins).
@@ -14,6 +16,11 @@ public struct StatsOptions: Sendable {
   public var rowSparsityBins: Int = 10
   /// Edges for the Jensen–Shannon row histograms (§3.6).
   public var jsEdges: BinEdges = .referenceJS()
+  /// Per-row statistics (tokens-to-majority, median bin, row sparsity, row-histogram spread); false keeps only
+  /// per-head histograms, thresholds and moments (faster). Always on with `rows` or a compared stream.
+  public var perRowStatistics = true
+  /// Threads working on different heads of a record (results do not depend on it).
+  public var threads = 1
 
   /// Default options (the reference's choices).
   public init() {}
@@ -51,12 +58,7 @@ public final class AttentionStatistics {
   private let binner: Binner
   private let jsBinner: Binner
   private let thresholds: ThresholdClassifier
-  private let sparsityBinner: Binner
-  private let blockScratch = BlockAccumulator()
-  private var scratch: UnsafeMutableBufferPointer<Float>
-  private var rowCounts: UnsafeMutableBufferPointer<Int32>
-  private var jsA: UnsafeMutableBufferPointer<Int32>
-  private var jsB: UnsafeMutableBufferPointer<Int32>
+  private var workers: [BlockWorker] = []
 
   /// Prepares empty statistics for records of `layers × heads`.
   public init(options: StatsOptions, layers: Int, heads: Int) throws {
@@ -70,22 +72,14 @@ public final class AttentionStatistics {
     binner = Binner(options.edges)
     jsBinner = Binner(options.jsEdges)
     thresholds = try ThresholdClassifier(options.thresholds)
-    sparsityBinner = Binner(.linear(bins: options.rowSparsityBins))
     let empty = HeadStatistics(
       bins: options.edges.bins, thresholds: options.thresholds.count,
       rowSparsityBins: options.rowSparsityBins, levels: options.spreadLevels)
     self.heads = Array(repeating: empty, count: layers * heads)
-    scratch = .allocate(capacity: 0)
-    rowCounts = .allocate(capacity: options.edges.bins)
-    jsA = .allocate(capacity: options.jsEdges.bins)
-    jsB = .allocate(capacity: options.jsEdges.bins)
-  }
-
-  deinit {
-    scratch.deallocate()
-    rowCounts.deallocate()
-    jsA.deallocate()
-    jsB.deallocate()
+    let count = max(1, min(options.threads, layers * heads, 64))
+    workers = (0..<count).map { _ in
+      BlockWorker(options: options, binner: binner, jsBinner: jsBinner, thresholds: thresholds)
+    }
   }
 
   /// Sorted thresholds (the order of `atMostThreshold`).
@@ -105,170 +99,25 @@ public final class AttentionStatistics {
     if let compare, compare.count != values.count {
       throw StatsError("compared record has \(compare.count) values; expected \(values.count)")
     }
-    if scratch.count < n {
-      scratch.deallocate()
-      scratch = .allocate(capacity: n)
-    }
+    let lh = layerCount * headCount
     let bins = options.edges.bins
-    if let rows {
-      let lh = layerCount * headCount
-      rows.pointee.histogram = Array(repeating: 0, count: lh * n * bins)
-      rows.pointee.sparsity = Array(repeating: 0, count: lh * n)
-      rows.pointee.tokensToMajority = Array(repeating: 0, count: lh * n)
-      rows.pointee.medianBin = Array(repeating: 0, count: lh * n)
-      rows.pointee.jensenShannon = compare == nil ? [] : Array(repeating: 0, count: lh * n)
-    }
-    for h in 0..<(layerCount * headCount) {
-      let start = h * block
-      let blockValues = UnsafeBufferPointer(rebasing: values[start..<(start + block)])
-      let other = compare.map { UnsafeBufferPointer(rebasing: $0[start..<(start + block)]) }
-      addBlock(blockValues, n: n, head: h, compare: other, rows: rows)
-    }
-    records += 1
-  }
-
-  /// One (layer, head) block `[n, n]`: per-value counts in registers and the engine's scratch buffers, merged
-  /// into the head's statistics once per block.
-  private func addBlock(
-    _ x: UnsafeBufferPointer<Float>, n: Int, head h: Int, compare: UnsafeBufferPointer<Float>?,
-    rows: UnsafeMutablePointer<RowArrays>?
-  ) {
-    let bins = options.edges.bins
-    let levels = options.spreadLevels
-    let bar = options.rowSparsityBar
-    let binner = self.binner
-    let thresholds = self.thresholds
-    let counts = rowCounts
-    let candidates = scratch
-    let acc = blockScratch
-    acc.reset(bins: bins, levels: levels, classes: thresholds.thresholds.count + 2, sparsityBins: options.rowSparsityBins)
-    let classes = acc.classes
-    let cut = Float(0.5) / Float(n)
-    var zeros: Int64 = 0
-    var mn = Float.infinity
-    var mx = -Float.infinity
-    var sum = 0.0
-    var rowSparsity = Moments()
-    var ttmMoments = Moments()
-    var ttmFraction = Moments()
-    var medianMoments = Moments()
-    var emptyRows: Int64 = 0
-    var js = Moments()
-    var jsMax = -Double.infinity
-    for r in 0..<n {
-      let row = UnsafeBufferPointer(rebasing: x[(r * n)..<(r * n + n)])
-      for b in 0..<bins { counts[b] = 0 }
-      var le = 0
-      var rowSum = 0.0
-      var k = 0
-      for v in row {
-        let b = binner.bin(v)
-        if b >= 0 { counts[b] &+= 1 }
-        classes[thresholds.classify(v)] &+= 1
-        if v <= bar { le &+= 1 }
-        if v == 0 { zeros &+= 1 }
-        if v >= cut {
-          candidates[k] = v
-          k &+= 1
-        }
-        mn = min(mn, v)
-        mx = max(mx, v)
-        rowSum += Double(v)
-      }
-      sum += rowSum
-      // Row-level quantities.
-      var total = 0
-      for b in 0..<bins { total += Int(counts[b]) }
-      let sparsity = Double(le) / Double(n)
-      let ttm = RowStatistics.tokensToMajority(row, candidates: candidates, count: k)
-      let median = RowStatistics.medianBin(UnsafeBufferPointer(counts), total: total)
-      rowSparsity.add(sparsity)
-      let sb = sparsityBinner.exactBin(sparsity)
-      if sb >= 0 { acc.sparsityHistogram[sb] += 1 }
-      ttmMoments.add(Double(ttm))
-      ttmFraction.add(Double(ttm) / Double(n))
-      acc.growTTM(to: ttm + 1)
-      acc.ttmHistogram[ttm] += 1
-      medianMoments.add(Double(median))
-      acc.medianHistogram[median] += 1
-      if total == 0 {
-        emptyRows += 1
-      } else {
-        acc.addRow(counts, total: total, bins: bins, levels: levels)
-      }
-      var d = 0.0
-      if let compare {
-        let other = UnsafeBufferPointer(rebasing: compare[(r * n)..<(r * n + n)])
-        d = jensenShannon(row, other)
-        js.add(d)
-        jsMax = max(jsMax, d)
-      }
-      if let rows {
-        let o = h * n + r
-        for b in 0..<bins { rows.pointee.histogram[o * bins + b] = counts[b] }
-        rows.pointee.sparsity[o] = sparsity
-        rows.pointee.tokensToMajority[o] = Int32(ttm)
-        rows.pointee.medianBin[o] = Int32(median)
-        if compare != nil { rows.pointee.jensenShannon[o] = d }
-      }
-    }
-    // Block-level moments (two passes) and the reference's padded per-feature stats.
-    let count = Double(n * n)
-    let mean = sum / count
-    var m2 = 0.0
-    for v in x {
-      let dv = Double(v) - mean
-      m2 += dv * dv
-    }
-    let p = Double(max(options.padRows, n))
-    let padded = p > Double(n)
-    let countP = p * Double(n)
-    let meanP = sum / countP
-    let dm = mean - meanP
-    let m2P = m2 + count * dm * dm + (countP - count) * meanP * meanP
-    let classCount = thresholds.thresholds.count + 2
+    for w in workers { w.reserve(n) }
+    let rowBuffers = rows == nil ? nil : RowBuffers(heads: lh, n: n, bins: bins, compare: compare != nil)
+    let workers = self.workers
     heads.withUnsafeMutableBufferPointer { all in
       guard let base = all.baseAddress else { return }
-      let hs = base + h
-      hs.pointee.moments.merge(Moments(count: count, mean: mean, m2: m2))
-      hs.pointee.reference[0].add(Double(padded ? max(mx, 0) : mx))
-      hs.pointee.reference[1].add(Double(padded ? min(mn, 0) : mn))
-      hs.pointee.reference[2].add(meanP)
-      hs.pointee.reference[3].add(max(m2P / countP, 0).squareRoot())
-      hs.pointee.values += Int64(n * n)
-      hs.pointee.zeros += zeros
-      hs.pointee.nans += Int64(classes[classCount - 1])
-      for j in 0..<(classCount - 1) { hs.pointee.thresholdClasses[j] += Int64(classes[j]) }
-      hs.pointee.minimum = min(hs.pointee.minimum, mn)
-      hs.pointee.maximum = max(hs.pointee.maximum, mx)
-      hs.pointee.rows += Int64(n)
-      hs.pointee.emptyRows += emptyRows
-      hs.pointee.rowSparsity.merge(rowSparsity)
-      hs.pointee.tokensToMajority.merge(ttmMoments)
-      hs.pointee.tokensToMajorityFraction.merge(ttmFraction)
-      hs.pointee.medianBin.merge(medianMoments)
-      hs.pointee.jensenShannon.merge(js)
-      hs.pointee.jensenShannonMax = max(hs.pointee.jensenShannonMax, jsMax)
-      acc.merge(into: hs, bins: bins, levels: levels)
+      let job = BlockJob(values: values, compare: compare, heads: base, rows: rowBuffers, n: n)
+      let count = workers.count
+      if count == 1 {
+        for h in 0..<lh { job.run(workers[0], head: h) }
+      } else {
+        DispatchQueue.concurrentPerform(iterations: count) { w in
+          for h in stride(from: w, to: lh, by: count) { job.run(workers[w], head: h) }
+        }
+      }
     }
-  }
-
-  /// Jensen–Shannon distance between the §3.6 histograms of two rows.
-  private func jensenShannon(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Double {
-    let bins = jsBinner.bins
-    for i in 0..<bins {
-      jsA[i] = 0
-      jsB[i] = 0
-    }
-    for v in a {
-      let k = jsBinner.bin(v)
-      if k >= 0 { jsA[k] &+= 1 }
-    }
-    for v in b {
-      let k = jsBinner.bin(v)
-      if k >= 0 { jsB[k] &+= 1 }
-    }
-    return RowStatistics.jensenShannon(UnsafeBufferPointer(jsA), UnsafeBufferPointer(jsB))
+    if let rows, let rowBuffers { rows.pointee = rowBuffers.finish(compare: compare != nil) }
+    records += 1
   }
 
   /// Diversity of a layer (§3.3): mean over heads of the std over rows of the median bin.
@@ -284,5 +133,23 @@ public final class AttentionStatistics {
     var out = heads[range.lowerBound]
     for i in range.dropFirst() { out.merge(heads[i]) }
     return out
+  }
+}
+
+/// One record's inputs and outputs, shared read-only by the workers (each writes only its own heads).
+struct BlockJob: @unchecked Sendable {
+  let values: UnsafeBufferPointer<Float>
+  let compare: UnsafeBufferPointer<Float>?
+  let heads: UnsafeMutablePointer<HeadStatistics>
+  let rows: RowBuffers?
+  let n: Int
+
+  /// Processes block `head` (a flat layer × head index) with `worker`.
+  func run(_ worker: BlockWorker, head h: Int) {
+    let block = n * n
+    let start = h * block
+    let x = UnsafeBufferPointer(rebasing: values[start..<(start + block)])
+    let other = compare.map { UnsafeBufferPointer(rebasing: $0[start..<(start + block)]) }
+    worker.addBlock(x, n: n, head: h, compare: other, into: heads + h, rows: rows)
   }
 }

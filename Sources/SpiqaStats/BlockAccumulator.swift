@@ -77,6 +77,12 @@ final class BlockAccumulator {
     }
   }
 
+  /// Adds one row's bin counts only (no per-row statistics).
+  @inline(__always)
+  func addCounts(_ counts: UnsafeMutableBufferPointer<Int32>, bins: Int) {
+    for b in 0..<bins { histogram[b] &+= Int64(counts[b]) }
+  }
+
   /// Adds the block's counters to a head's statistics.
   func merge(into hs: UnsafeMutablePointer<HeadStatistics>, bins: Int, levels: Int) {
     for b in 0..<bins {

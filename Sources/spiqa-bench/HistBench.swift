@@ -15,6 +15,8 @@ struct HistBench: ParsableCommand {
   @Option(help: "Layers × heads per record (e.g. 6x12).") var shape = "6x12"
   @Option(help: "Records to time.") var records = 4
   @Option(help: "Bins preset or edges (log, log20, js, linear, or a list).") var bins = "log"
+  @Option(help: "Threads (heads in parallel).") var threads = 1
+  @Flag(help: "Only histograms, thresholds and moments (no per-row statistics).") var noRowStats = false
   @Flag(help: "Check every float32 in [0, 1] against the float64 binary search, print per-bin counts (TSV).")
   var exhaustive = false
 
@@ -39,7 +41,8 @@ struct HistBench: ParsableCommand {
     let mb = Double(values.count * 4 * records) / 1e6
     print("hist kernel: \(records) records [\(layers),\(heads),\(n),\(n)] f32 = \(String(format: "%.1f", mb)) MB in "
       + "\(String(format: "%.3f", seconds)) s → \(String(format: "%.0f", mb / seconds)) MB/s "
-      + "(\(String(format: "%.1f", Double(values.count * records) / seconds / 1e6)) M values/s, all statistics)")
+      + "(\(String(format: "%.1f", Double(values.count * records) / seconds / 1e6)) M values/s, "
+      + "\(noRowStats ? "no per-row statistics" : "all statistics"), \(threads) thread(s))")
     let binner = Binner(edges)
     var counts = [Int](repeating: 0, count: edges.bins)
     let t0 = Date()
@@ -56,6 +59,8 @@ struct HistBench: ParsableCommand {
   private func optionsFor(_ edges: BinEdges) -> StatsOptions {
     var o = StatsOptions()
     o.edges = edges
+    o.threads = threads
+    o.perRowStatistics = !noRowStats
     return o
   }
 

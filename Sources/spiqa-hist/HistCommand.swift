@@ -69,6 +69,12 @@ struct SpiqaHist: ParsableCommand {
   @Option(help: ArgumentHelp("Write raw per-row arrays per record (row histograms, sparsity, tokens-to-majority, median bin, JS).", valueName: "file"))
   var perRow: String?
 
+  @Flag(help: "Skip the per-row statistics (tokens-to-majority, median bin, row sparsity, spreads): histograms, thresholds and moments only, faster.")
+  var noRowStats = false
+
+  @Option(help: ArgumentHelp("Threads working on different heads (default: the number of processors). Results do not depend on it.", valueName: "n"))
+  var threads: Int?
+
   @Flag(help: "No progress on standard error.")
   var quiet = false
 
@@ -106,6 +112,10 @@ struct SpiqaHist: ParsableCommand {
     p.options.padRows = padRows
     guard levels >= 1, levels <= 10000 else { throw ValidationError("--levels must be in 1...10000") }
     p.options.spreadLevels = levels
+    p.options.perRowStatistics = !noRowStats
+    let t = threads ?? ProcessInfo.processInfo.activeProcessorCount
+    guard t >= 1, t <= 64 else { throw ValidationError("--threads must be in 1...64") }
+    p.options.threads = t
     p.layers = try layers.map { try parseIndexList($0) }
     p.heads = try heads.map { try parseIndexList($0) }
     return p

@@ -109,6 +109,40 @@ import Testing
     for (l, e) in exp.per_layer.enumerated() { close(stats.diversity(layer: l), e.diversity, "layer \(l) diversity") }
   }
 
+  /// Threads split heads, so results are identical whatever the count; without per-row statistics the per-head
+  /// histogram, thresholds and moments stay the same.
+  @Test func threadsAndNoRowStatsGiveTheSameHeads() throws {
+    let exp = try JSONDecoder().decode(Expected.self, from: Self.load("sample_expected", "json"))
+    let x = Self.floats(try Self.load("sample", "f32"))
+    func run(threads: Int, perRow: Bool) throws -> AttentionStatistics {
+      var o = StatsOptions()
+      o.threads = threads
+      o.perRowStatistics = perRow
+      let s = try AttentionStatistics(options: o, layers: 2, heads: 3)
+      var offset = 0
+      for r in exp.records {
+        let count = r.layers * r.heads * r.n * r.n
+        try x[offset..<(offset + count)].withUnsafeBufferPointer { try s.add($0, n: r.n) }
+        offset += count
+      }
+      return s
+    }
+    let one = try run(threads: 1, perRow: true)
+    for (threads, perRow) in [(3, true), (2, false)] {
+      let other = try run(threads: threads, perRow: perRow)
+      for (a, b) in zip(one.heads, other.heads) {
+        #expect(a.histogram == b.histogram && a.thresholdClasses == b.thresholdClasses && a.zeros == b.zeros)
+        #expect(a.moments == b.moments && a.reference == b.reference)
+        if perRow {
+          #expect(a.medianBinHistogram == b.medianBinHistogram && a.rowHistogramSpread == b.rowHistogramSpread)
+          #expect(a.tokensToMajority == b.tokensToMajority)
+        } else {
+          #expect(b.tokensToMajority.count == 0)
+        }
+      }
+    }
+  }
+
   @Test func tokensToMajorityEdgeCases() {
     func ttm(_ v: [Float]) -> Int {
       var s = [Float](repeating: 0, count: v.count)

@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""spiqa-hist throughput next to numpy, and the flat-memory check on a long stream through a pipe.
+
+  python3 scripts/bench_hist.py [BIN_DIR] [--mb 400] [--pipe-gb 0]
+      BIN_DIR holds spiqa-hist (default .build/release). Writes a synthetic attention stream (softmax rows,
+      [6, 12, 384, 384] f32 per record) to a temp dir, plain and gzip, then times on the same data:
+        numpy  np.histogram(x + 1e-8, bins=E) per record (whole tensor; the fastest numpy way), read included
+        numpy  np.histogram per row (the reference's §3.3 per-row loop), on a slice
+        spiqa-hist (every statistic: histograms, per-row histograms, sparsity, thresholds, moments,
+                    tokens-to-majority, diversity), plain and gzip input, with peak RSS
+      --pipe-gb G  also pipes a G-GB generated stream into `spiqa-hist -` and reports throughput and peak RSS
+                   (and the same for G/10 GB, to show that memory does not grow with the stream).
+  python3 scripts/bench_hist.py gen --gb G [--n 384]   write a G-GB plain stream to stdout (for pipes)
+"""
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+SHAPE = (6, 12)
+
+
+def synthetic(n, seed):
+    rng = np.random.default_rng(seed)
+    L, H = SHAPE
+    z = rng.normal(size=(L, H, n, n)) * (1 + 6 * rng.random((L, H, n, 1)))
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    x = (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
+    x[x < 1e-7] = 0  # some exact zeros, as after float32 softmax underflow / pruning
+    return x
+
+
+def record_bytes(x, i):
+    """Meta record + tensor record as np.save writes them."""
+    import io
+    b = io.BytesIO()
+    L, H, n, _ = x.shape
+    meta = {"spiqa": 1, "kind": "attention", "example_id": f"bench-{i}", "example_index": i, "feature": 0, "n": n,
+            "shape": list(x.shape), "layers": list(range(L)), "heads": list(range(H)), "dtype": "f4",
+            "threshold": 0.0, "method": None, "bits": None, "scope": "record"}
+    np.save(b, np.frombuffer(json.dumps(meta, sort_keys=True, separators=(",", ":")).encode(), np.uint8))
+    np.save(b, x)
+    return b.getvalue()
+
+
+def header_bytes():
+    import io
+    b = io.BytesIO()
+    np.save(b, np.frombuffer(b'{"kind":"stream","producer":"bench_hist.py","spiqa":1}', np.uint8))
+    return b.getvalue()
+
+
+def generate(out, total_bytes, n=384, distinct=4):
+    """Writes records cycling through `distinct` pre-generated tensors until total_bytes."""
+    recs = [synthetic(n, s) for s in range(distinct)]
+    out.write(header_bytes())
+    written = 0
+    i = 0
+    while written < total_bytes:
+        b = record_bytes(recs[i % distinct], i)
+        out.write(b)
+        written += len(b)
+        i += 1
+    out.flush()
+    return written, i
+
+
+def edges():
+    E = 10 ** np.linspace(np.log10(1e-8), np.log10(1 + 1e-8), 101)
+    E[0] -= 1e-9
+    return E
+
+
+def read_records(path):
+    f = gzip.open(path) if open(path, "rb").read(2) == b"\x1f\x8b" else open(path, "rb")
+    while True:
+        try:
+            m = np.load(f)
+        except EOFError:
+            return
+        if json.loads(m.tobytes()).get("kind") == "stream":
+            continue
+        yield np.load(f)
+
+
+def numpy_whole(path):
+    E = edges()
+    t = time.perf_counter()
+    nbytes = 0
+    c = np.zeros(100, np.int64)
+    for x in read_records(path):
+        c += np.histogram(x + 1e-8, bins=E)[0]
+        nbytes += x.nbytes
+    return nbytes, time.perf_counter() - t
+
+
+def numpy_rows(path, rows=20000):
+    E = edges()
+    x = next(read_records(path)).reshape(-1, SHAPE and 384)
+    x = x[:rows]
+    t = time.perf_counter()
+    for r in x:
+        np.histogram(r + 1e-8, bins=E)
+    return x.nbytes, time.perf_counter() - t
+
+
+def run_timed(cmd, stdin=None):
+    """Runs cmd under /usr/bin/time -v; returns (seconds, peak RSS in MB)."""
+    t = time.perf_counter()
+    p = subprocess.run(["/usr/bin/time", "-v"] + cmd, stdin=stdin, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True)
+    dt = time.perf_counter() - t
+    if p.returncode != 0:
+        sys.exit(f"bench_hist: {' '.join(cmd)} failed: {p.stderr[-500:]}")
+    rss = [l for l in p.stderr.splitlines() if "Maximum resident set size" in l]
+    return dt, (int(rss[0].split(":")[1]) / 1024 if rss else float("nan"))
+
+
+def pipe_run(hist, gb):
+    gen = subprocess.Popen([sys.executable, os.path.abspath(__file__), "gen", "--gb", str(gb)], stdout=subprocess.PIPE)
+    dt, rss = run_timed([hist, "-", "--quiet"], stdin=gen.stdout)
+    gen.stdout.close()
+    gen.wait()
+    return dt, rss
+
+
+def main(argv):
+    if argv and argv[0] == "gen":
+        import argparse
+        p = argparse.ArgumentParser()
+        p.add_argument("--gb", type=float, required=True)
+        p.add_argument("--n", type=int, default=384)
+        a = p.parse_args(argv[1:])
+        try:
+            generate(sys.stdout.buffer, int(a.gb * 1e9), a.n)
+        except BrokenPipeError:
+            pass
+        return
+    import argparse
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("bin", nargs="?", default=".build/release")
+    p.add_argument("--mb", type=float, default=400)
+    p.add_argument("--pipe-gb", type=float, default=0)
+    a = p.parse_args(argv)
+    hist = os.path.join(a.bin, "spiqa-hist")
+    if not os.access(hist, os.X_OK):
+        sys.exit(f"bench_hist: {hist} not built (swift build -c release --product spiqa-hist)")
+    with tempfile.TemporaryDirectory() as d:
+        plain = os.path.join(d, "bench.npy")
+        gz = os.path.join(d, "bench.npy.gz")
+        with open(plain, "wb") as f:
+            size, recs = generate(f, int(a.mb * 1e6))
+        with open(plain, "rb") as src, gzip.GzipFile(gz, "wb", compresslevel=1, mtime=0) as dst:
+            while True:
+                b = src.read(1 << 24)
+                if not b:
+                    break
+                dst.write(b)
+        mb = size / 1e6
+        print(f"data: {recs} records [6,12,384,384] f32, {mb:.0f} MB (gzip -1: {os.path.getsize(gz) / 1e6:.0f} MB)")
+        rows = []
+        for name, path in [("plain", plain), ("gzip", gz)]:
+            nb, dt = numpy_whole(path)
+            rows.append((f"numpy np.histogram per record ({name}, read included)", nb / 1e6 / dt, float("nan")))
+        nb, dt = numpy_rows(plain)
+        rows.append(("numpy np.histogram per row (reference §3.3 loop)", nb / 1e6 / dt, float("nan")))
+        for name, path in [("plain", plain), ("gzip", gz)]:
+            dt, rss = run_timed([hist, path, "--quiet"])
+            rows.append((f"spiqa-hist, every statistic ({name})", mb / dt, rss))
+        print(f"{'what':<58} {'MB/s':>8} {'peak RSS MB':>12}")
+        for what, rate, rss in rows:
+            print(f"{what:<58} {rate:8.0f} {rss:12.0f}")
+        base = rows[0][1]
+        print(f"spiqa-hist (plain) vs numpy whole-tensor np.histogram (plain): {rows[3][1] / base:.1f}x; "
+              f"vs numpy per-row np.histogram: {rows[3][1] / rows[2][1]:.1f}x")
+    if a.pipe_gb > 0:
+        for gb in [a.pipe_gb / 10, a.pipe_gb]:
+            dt, rss = pipe_run(hist, gb)
+            print(f"pipe: {gb:g} GB generated | spiqa-hist -: {gb * 1e3 / dt:.0f} MB/s, {dt:.0f} s, peak RSS {rss:.0f} MB")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
