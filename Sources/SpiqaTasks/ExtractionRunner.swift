@@ -37,8 +37,10 @@ public final class AttentionExtractor {
   }
 
   private var encoder: Encoder
-  /// Per batch row: [layers, heads, n, n] (grown on demand, reused).
-  private var rows: [GrowableFloats] = []
+  /// The batch rows' [layers, heads, n, n] records back to back (grown on demand, reused).
+  private let arena: GrowableFloats
+  /// Start of each batch row's record in `arena`.
+  private var rowOffsets: [Int] = []
   private var hidden = GrowableFloats()
   /// Model layer → position in `layers` (or -1 when not recorded).
   private let layerSlot: [Int]
@@ -69,6 +71,9 @@ public final class AttentionExtractor {
     encoder = try Encoder(
       checkpoint: checkpoint, maxBatch: max(1, maxBatch), maxSeqLen: min(max(1, maxSeqLen), c.maxSequenceLength))
     encoder.head = .none
+    // One arena for a full-budget sub-batch, touched now so peak memory does not depend on which records come.
+    arena = GrowableFloats(capacity: layers.count * heads.count * Self.rowBudget)
+    arena.base.initialize(repeating: 0, count: arena.capacity)
   }
 
   /// Opens the checkpoint folder `directory` (config.json + weights).
@@ -81,9 +86,36 @@ public final class AttentionExtractor {
 
   /// Runs one group as one batch and calls `sink` for each of its sequences, in order.
   /// - Throws: `TasksError` (sequences longer than the model allows, quantizer failures), the model's and the sink's errors.
+  ///
+  /// When nothing batch-dependent runs (no data-dependent quantizer, `padTo` unset), the group is split into
+  /// sub-batches of at most `rowBudget` query×key positions per head (one ~320-token SQuAD feature, or dozens of
+  /// short sentences): the recorded values are the same, and the per-row buffers stay within one fixed arena.
   public func run(_ group: ExtractionGroup, sink: (ExtractedFeature) throws -> Void) throws {
+    guard !group.sequences.isEmpty else { return }
+    if settings.dependsOnPadding || group.padTo != nil {
+      return try runBatch(group, sink: sink)
+    }
+    var start = 0
     let seqs = group.sequences
-    guard !seqs.isEmpty else { return }
+    while start < seqs.count {
+      var end = start + 1
+      var longest = seqs[start].count
+      while end < seqs.count {
+        let t = max(longest, seqs[end].count)
+        guard (end - start + 1) * t * t <= Self.rowBudget else { break }
+        longest = t
+        end += 1
+      }
+      try runBatch(ExtractionGroup(sequences: Array(seqs[start..<end])), sink: sink)
+      start = end
+    }
+  }
+
+  /// Query×key positions per head a split sub-batch may hold (320², one full SQuAD feature).
+  public static let rowBudget = 320 * 320
+
+  private func runBatch(_ group: ExtractionGroup, sink: (ExtractedFeature) throws -> Void) throws {
+    let seqs = group.sequences
     let t = group.seqLen
     let c = config
     guard t <= c.maxSequenceLength else {
@@ -99,9 +131,14 @@ public final class AttentionExtractor {
       tokenTypeIds: seqs.contains { $0.tokenTypes != nil }
         ? seqs.map { ($0.tokenTypes ?? Array(repeating: 0, count: $0.count)) + Array(repeating: 0, count: t - $0.count) }
         : nil)
-    while rows.count < seqs.count { rows.append(GrowableFloats()) }
     let lc = layers.count, hc = heads.count
-    for (b, s) in seqs.enumerated() { rows[b].reserve(lc * hc * s.count * s.count) }
+    rowOffsets = []
+    var total = 0
+    for s in seqs {
+      rowOffsets.append(total)
+      total += lc * hc * s.count * s.count
+    }
+    arena.reserve(total)
     let output = try encoder.forward(batch, hooks: hooks(for: seqs), outputHiddenStates: settings.hiddenStates)
     for (b, s) in seqs.enumerated() {
       let n = s.count
@@ -120,7 +157,7 @@ public final class AttentionExtractor {
       }
       try sink(
         ExtractedFeature(
-          sequence: s, attention: UnsafeBufferPointer(start: rows[b].base, count: lc * hc * n * n),
+          sequence: s, attention: UnsafeBufferPointer(start: arena.base + rowOffsets[b], count: lc * hc * n * n),
           attentionShape: [lc, hc, n, n], hiddenStates: hiddenPointer, hiddenShape: hiddenShape))
     }
   }
@@ -169,7 +206,7 @@ public final class AttentionExtractor {
   private func hooks(for seqs: [ExtractionSequence]) -> ForwardHooks {
     let s = settings
     let groups = scopeGroups(seqs)
-    let rowPointers = rows.map(\.base)
+    let rowPointers = rowOffsets.map { arena.base + $0 }
     let heads = self.heads, slots = layerSlot, hc = heads.count
     var fh = ForwardHooks()
     fh.attention = { layer, probs, shape in

@@ -115,6 +115,9 @@ struct Extract: ParsableCommand {
       throw ValidationError("--task must be squad, sst2 or text, got '\(task)'")
     }
     _ = try settings()
+    if !list, output.output == nil || output.output == "-", isatty(1) != 0 {
+      throw ValidationError("refusing to write a binary stream to a terminal; use --output FILE or a pipe")
+    }
     if let s = samples, s <= 0 { throw ValidationError("--samples must be ≥ 1, got \(s)") }
     do { _ = try selection() } catch let e as TasksError { throw ValidationError(e.description) }
     for (name, v) in [("--batch-size", batchSize), ("--max-seq-len", maxSeqLen), ("--doc-stride", docStride),
@@ -200,7 +203,8 @@ struct Extract: ParsableCommand {
       guard let writer else { return try source.listing { print($0) } }
 
       let extractor = try AttentionExtractor(
-        checkpoint: checkpoint, settings: settings, maxBatch: task == .squad ? 4 : batchSize,
+        checkpoint: checkpoint, settings: settings,
+        maxBatch: task == .squad ? (settings.dependsOnPadding ? 4 : 1) : batchSize,
         maxSeqLen: task == .squad ? maxSeqLen : min(128, maxLen))
       if let threads { extractor.threads = threads }
       let job = ExtractionJob(source: source, extractor: extractor, tokenizer: tokenizer)
