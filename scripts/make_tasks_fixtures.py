@@ -7,7 +7,9 @@ Writes Tests/SpiqaTasksTests/Fixtures/python_sample.json: [{"n", "k", "seed", "i
 [{"gold", "prediction", "normalized_gold", "normalized_prediction", "em", "f1"}] from the official functions,
 and squad_features_toy.json: squad_reference.featurize (HF 3.1's overflow loop) run with ToyTokenizer (each word
 cut into pieces of up to 3 characters; ids from the characters) on long synthetic contexts, so the Swift
-featurizer's span logic is checked without a real vocabulary.
+featurizer's span logic is checked without a real vocabulary. With --with-tokens (needs transformers and
+../shared) also squad_tokens_first20.json, the slow BertTokenizer's ids of every word and question of the first 20
+dev questions.
 """
 import json, os, random, sys
 
@@ -84,5 +86,24 @@ def main():
         json.dump(toy_features(), f, separators=(",", ":"))
 
 
+
+
+def tokenizer_lookup(model="../shared/models/minilm-squad", data="../shared/data/squad/dev-v1.1.json", count=20):
+    """squad_tokens_first20.json: {text: ids} for every whitespace word and question of the first `count` dev
+    questions, from the slow BertTokenizer (lets the Swift tests check featurization + model without a tokenizer)."""
+    from transformers.models.bert.tokenization_bert_legacy import BertTokenizerLegacy
+    from squad_reference import load_squad, split_doc
+    tok = BertTokenizerLegacy.from_pretrained(model)
+    table = {}
+    for context, question, _, _ in load_squad(data)[:count]:
+        for w in split_doc(context):
+            table[w] = tok.convert_tokens_to_ids(tok.tokenize(w))
+        table[question] = tok.encode(question, add_special_tokens=False)
+    with open(os.path.join(OUT, "squad_tokens_first20.json"), "w") as f:
+        json.dump(table, f, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
 if __name__ == "__main__":
     main()
+    if "--with-tokens" in sys.argv:
+        tokenizer_lookup()

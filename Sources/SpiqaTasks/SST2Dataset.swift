@@ -7,6 +7,12 @@ public struct SST2Example: Sendable, Equatable {
   public var sentence: String
   /// 0 = negative, 1 = positive.
   public var label: Int
+
+  public init(index: Int, sentence: String, label: Int) {
+    self.index = index
+    self.sentence = sentence
+    self.label = label
+  }
 }
 
 /// GLUE SST-2 TSV: a header `sentence\tlabel`, then one `sentence<TAB>label` row per line (dev: 872 rows).

@@ -47,7 +47,7 @@ public final class SST2Evaluator {
   }
 
   /// Index of the first maximum (`np.argmax`).
-  static func argmax(_ v: [Float]) -> Int {
+  public static func argmax(_ v: [Float]) -> Int {
     var best = 0
     for i in v.indices where v[i] > v[best] { best = i }
     return best

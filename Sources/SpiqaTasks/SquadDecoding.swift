@@ -21,7 +21,7 @@ public struct SquadDecoder: Sendable {
   public init(maxAnswerLen: Int = 15) { self.maxAnswerLen = maxAnswerLen }
 
   /// numpy's float32 pairwise summation (`pairwise_sum_FLOAT`: 8 accumulators, blocks of 128), as `np.sum` uses.
-  static func pairwiseSum(_ a: UnsafeBufferPointer<Float>) -> Float {
+  public static func pairwiseSum(_ a: UnsafeBufferPointer<Float>) -> Float {
     let n = a.count
     if n < 8 {
       var r: Float = 0

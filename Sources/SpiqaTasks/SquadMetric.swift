@@ -17,7 +17,7 @@ public enum SquadMetric {
   }
 
   /// Python `\w` for `str` patterns: alphanumerics (`str.isalnum`) and the underscore.
-  static func isWordChar(_ s: Unicode.Scalar) -> Bool {
+  public static func isWordChar(_ s: Unicode.Scalar) -> Bool {
     if s == "_" { return true }
     let p = s.properties
     switch p.generalCategory {
@@ -61,7 +61,7 @@ public enum SquadMetric {
   }
 
   /// Python `str.isspace()` (what `str.split()` splits on).
-  static func isPythonSpace(_ s: Unicode.Scalar) -> Bool {
+  public static func isPythonSpace(_ s: Unicode.Scalar) -> Bool {
     switch s.value {
     case 0x09...0x0D, 0x1C...0x1F, 0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000:
       return true
@@ -71,7 +71,7 @@ public enum SquadMetric {
   }
 
   /// Python's `str.split()` without arguments.
-  static func pythonSplit(_ scalars: [Unicode.Scalar]) -> [String] {
+  public static func pythonSplit(_ scalars: [Unicode.Scalar]) -> [String] {
     var words: [String] = []
     var current = String.UnicodeScalarView()
     for s in scalars {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import SpiqaTasks
+import SpiqaTasks
 
 /// SQuAD JSON, SST-2 TSV and text-line loading.
 @Suite struct DatasetTests {

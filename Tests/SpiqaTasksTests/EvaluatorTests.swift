@@ -2,7 +2,7 @@ import Foundation
 import SpiqaQuant
 import Testing
 
-@testable import SpiqaTasks
+import SpiqaTasks
 
 /// Evaluator plumbing with a stand-in model: pruning, on-the-fly quantization, sparsity, replay round trips.
 @Suite struct EvaluatorTests {

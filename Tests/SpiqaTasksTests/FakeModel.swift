@@ -1,6 +1,6 @@
 import Foundation
 
-@testable import SpiqaTasks
+import SpiqaTasks
 
 /// A deterministic stand-in for the encoder: synthetic softmax-like attention per layer handed to the hooks, and
 /// outputs that depend on the attention actually used, so pruning, quantization and replay change the results.

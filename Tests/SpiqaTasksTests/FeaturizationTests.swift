@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import SpiqaTasks
+import SpiqaTasks
 
 /// The deterministic tokenizer of scripts/make_tasks_fixtures.py (pieces of ≤ 3 code points).
 struct ToyTokenizer: TaskTokenizer {

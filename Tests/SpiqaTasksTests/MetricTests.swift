@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import SpiqaTasks
+import SpiqaTasks
 
 /// The official SQuAD normalisation, EM and F1 against Python's functions (fixture made by
 /// scripts/make_tasks_fixtures.py).

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import SpiqaTasks
+import SpiqaTasks
 
 /// CPython `random.seed(seed); random.sample(range(n), k)` reproduced exactly.
 @Suite struct SamplingTests {

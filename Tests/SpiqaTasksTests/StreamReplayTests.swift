@@ -2,7 +2,7 @@ import Foundation
 import SpiqaIO
 import Testing
 
-@testable import SpiqaTasks
+import SpiqaTasks
 
 /// Replay from a real SpiqaIO record stream (written with RecordWriter, read back through ReplayStore).
 @Suite struct StreamReplayTests {

@@ -26,11 +26,25 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
   private let symbolVocabId: [Int32]
   private let byteSymbol: [Int32]
   /// (left << 32 | right) → (rank << 32 | merged symbol).
-  private let merges: [UInt64: UInt64]
-  private let specialScalars: [(scalars: [Unicode.Scalar], id: Int)]
+  private let merges: FlatMap64
+  private let splitter: SpecialTokenSplitter
 
   private let cacheLock = NSLock()
-  private var cache: [[UInt8]: (symbols: [Int32], lengths: [Int32])] = [:]
+  private var cache: [ByteKey: BPEResult] = [:]
+
+  private struct ByteKey: Hashable {
+    var bytes: [UInt8]
+    var hash: UInt64
+    init(_ bytes: [UInt8]) {
+      self.bytes = bytes
+      var h: UInt64 = 0xcbf2_9ce4_8422_2325
+      for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+      hash = h
+    }
+    static func == (a: ByteKey, b: ByteKey) -> Bool { a.hash == b.hash && a.bytes == b.bytes }
+    func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+  }
+  private typealias BPEResult = (symbols: [Int32], lengths: [Int32])
 
   /// GPT-2 `bytes_to_unicode`: printable bytes map to themselves, the other 68 to U+0100….
   public static let byteToUnicode: [Unicode.Scalar] = {
@@ -69,12 +83,11 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
       return i
     }
     byteSymbol = Self.byteToUnicode.map { symbol(String(Character($0))) }
-    var merges: [UInt64: UInt64] = [:]
-    merges.reserveCapacity(mergeList.count)
+    var merges = FlatMap64(minimumCapacity: mergeList.count)
     for (rank, pair) in mergeList.enumerated() {
       guard let (a, b) = pair else { continue }
       let l = symbol(a), r = symbol(b), m = symbol(a + b)
-      merges[UInt64(UInt32(l)) << 32 | UInt64(UInt32(r))] = UInt64(rank) << 32 | UInt64(UInt32(m))
+      merges.set(UInt64(UInt32(l)) << 32 | UInt64(UInt32(r)), UInt64(rank) << 32 | UInt64(UInt32(m)))
     }
     self.merges = merges
     self.symbolText = symbolText
@@ -89,7 +102,7 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
       cls: options.bosToken, sep: options.eosToken, pad: options.padToken, unk: options.unkToken,
       mask: options.maskToken, clsId: id(options.bosToken), sepId: id(options.eosToken),
       padId: id(options.padToken), unkId: unkId, maskId: id(options.maskToken))
-    specialScalars = specials.all.map { (Array($0.unicodeScalars), id($0)) }
+    splitter = SpecialTokenSplitter(specials.all.map { (Array($0.unicodeScalars), id($0)) })
   }
 
   /// Loads explicit `vocab.json` and `merges.txt` files.
@@ -135,7 +148,7 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
     }
     // HF slow: a text that `str.strip()`s to nothing gives no tokens.
     if scalars.allSatisfy(PyUnicode.isPythonSpace) { return [] }
-    var segments = SpecialTokenSplitter.split(scalars, specials: specialScalars)
+    var segments = splitter.split(scalars)
     // `<mask>` has lstrip=True: the text before it loses its trailing whitespace.
     let maskIndex = specials.all.count - 1  // `all` ends with the mask token
     for k in segments.indices where segments[k].specialIndex == maskIndex && k > 0 {
@@ -151,6 +164,10 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
       let lo = max(0, r.lowerBound - shift)
       return lo..<max(lo, r.upperBound - shift)
     }
+    var bytes: [UInt8] = []
+    var owner: [Int32] = []
+    bytes.reserveCapacity(64)
+    owner.reserveCapacity(64)
     for seg in segments where !seg.range.isEmpty {
       if let id = seg.specialId {
         out.append(
@@ -158,7 +175,7 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
         continue
       }
       for piece in GPT2PreTokenizer.split(scalars, seg.range) {
-        appendBPE(scalars, piece, shift: shift, into: &out, original: original)
+        appendBPE(scalars, piece, shift: shift, bytes: &bytes, owner: &owner, into: &out, original: original)
       }
     }
     return out
@@ -167,12 +184,12 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
   // MARK: - BPE
 
   private func appendBPE(
-    _ s: [Unicode.Scalar], _ piece: Range<Int>, shift: Int, into out: inout [Token],
-    original: (Range<Int>) -> Range<Int>
+    _ s: [Unicode.Scalar], _ piece: Range<Int>, shift: Int, bytes: inout [UInt8], owner: inout [Int32],
+    into out: inout [Token], original: (Range<Int>) -> Range<Int>
   ) {
-    var bytes: [UInt8] = []
-    var owner: [Int32] = []  // scalar index of each byte
-    bytes.reserveCapacity(piece.count * 2)
+    // UTF-8 bytes of the piece and the scalar index of each byte (reused buffers).
+    bytes.removeAll(keepingCapacity: true)
+    owner.removeAll(keepingCapacity: true)
     for i in piece {
       let before = bytes.count
       UTF8.encode(s[i]) { bytes.append($0) }
@@ -199,9 +216,11 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
     }
   }
 
-  private func bpe(_ bytes: [UInt8]) -> (symbols: [Int32], lengths: [Int32]) {
+  private func bpe(_ bytes: [UInt8]) -> BPEResult {
+    if bytes.count == 1 { return ([byteSymbol[Int(bytes[0])]], [1]) }
+    let key = ByteKey(bytes)
     cacheLock.lock()
-    if let hit = cache[bytes] { cacheLock.unlock(); return hit }
+    if let hit = cache[key] { cacheLock.unlock(); return hit }
     cacheLock.unlock()
 
     var syms = bytes.map { byteSymbol[Int($0)] }
@@ -212,7 +231,7 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
       var best = UInt64.max
       var at = -1
       for i in 0..<(syms.count - 1) {
-        if let v = merges[UInt64(UInt32(syms[i])) << 32 | UInt64(UInt32(syms[i + 1]))], v < best {
+        if let v = merges.get(UInt64(UInt32(syms[i])) << 32 | UInt64(UInt32(syms[i + 1]))), v < best {
           best = v
           at = i
         }
@@ -240,7 +259,7 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
     let result = (syms, lens)
     cacheLock.lock()
     if cache.count >= options.cacheLimit { cache.removeAll(keepingCapacity: true) }
-    cache[bytes] = result
+    cache[key] = result
     cacheLock.unlock()
     return result
   }

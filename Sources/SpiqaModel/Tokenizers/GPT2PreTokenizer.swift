@@ -32,9 +32,7 @@ enum GPT2PreTokenizer {
   static func split(_ s: [Unicode.Scalar], _ range: Range<Int>) -> [Range<Int>] {
     var out: [Range<Int>] = []
     let n = range.upperBound
-    var cls = [Class](repeating: .other, count: range.count)
-    for i in range { cls[i - range.lowerBound] = classify(s[i]) }
-    @inline(__always) func c(_ i: Int) -> Class { cls[i - range.lowerBound] }
+    @inline(__always) func c(_ i: Int) -> Class { classify(s[i]) }
 
     var i = range.lowerBound
     while i < n {

@@ -113,37 +113,49 @@ enum VocabFiles {
 }
 
 /// Splits text on occurrences of special-token strings (leftmost match, longest special first).
-/// Returns segments as scalar ranges of the text, each either a special (with its id) or plain.
-enum SpecialTokenSplitter {
+/// Segments are scalar ranges of the text, each either a special (with its id) or plain text.
+struct SpecialTokenSplitter: Sendable {
   struct Segment {
     var range: Range<Int>
     var specialId: Int?
-    /// Position of the matched special in the `specials` list given to `split`.
+    /// Position of the matched special in the list given to `init`.
     var specialIndex: Int? = nil
   }
 
-  static func split(_ scalars: [Unicode.Scalar], specials: [(scalars: [Unicode.Scalar], id: Int)]) -> [Segment] {
-    let candidates = specials.enumerated().filter { !$0.element.scalars.isEmpty }
-      .map { (scalars: $0.element.scalars, id: $0.element.id, index: $0.offset) }
+  private struct Candidate: Sendable {
+    var scalars: [Unicode.Scalar]
+    var id: Int
+    var index: Int
+  }
+  private let candidates: [Candidate]
+  private let firsts: [Unicode.Scalar]
+
+  init(_ specials: [(scalars: [Unicode.Scalar], id: Int)]) {
+    candidates = specials.enumerated().filter { !$0.element.scalars.isEmpty }
+      .map { Candidate(scalars: $0.element.scalars, id: $0.element.id, index: $0.offset) }
       .sorted { $0.scalars.count > $1.scalars.count }
-    guard !candidates.isEmpty else { return [Segment(range: 0..<scalars.count, specialId: nil)] }
-    let firsts = Set(candidates.map { $0.scalars[0].value })
+    var f: [Unicode.Scalar] = []
+    for c in candidates where !f.contains(c.scalars[0]) { f.append(c.scalars[0]) }
+    firsts = f
+  }
+
+  func split(_ scalars: [Unicode.Scalar]) -> [Segment] {
+    let n = scalars.count
     var out: [Segment] = []
     var start = 0
     var i = 0
-    let n = scalars.count
     while i < n {
-      if firsts.contains(scalars[i].value) {
-        var matched: (Int, Int, Int)? = nil
+      if firsts.contains(scalars[i]) {
+        var matched: Candidate? = nil
         for c in candidates where i + c.scalars.count <= n {
           var ok = true
           for k in 0..<c.scalars.count where scalars[i + k] != c.scalars[k] { ok = false; break }
-          if ok { matched = (c.scalars.count, c.id, c.index); break }
+          if ok { matched = c; break }
         }
-        if let (len, id, index) = matched {
+        if let c = matched {
           if start < i { out.append(Segment(range: start..<i, specialId: nil)) }
-          out.append(Segment(range: i..<(i + len), specialId: id, specialIndex: index))
-          i += len
+          out.append(Segment(range: i..<(i + c.scalars.count), specialId: c.id, specialIndex: c.index))
+          i += c.scalars.count
           start = i
           continue
         }
@@ -152,5 +164,55 @@ enum SpecialTokenSplitter {
     }
     if start < n { out.append(Segment(range: start..<n, specialId: nil)) }
     return out
+  }
+}
+
+/// Open-addressing hash map UInt64 → UInt64 for the hot lookups (trie edges, BPE merges):
+/// a multiplicative hash and linear probing, several times faster than `Dictionary`'s SipHash.
+/// `UInt64.max` is reserved as the empty-slot key.
+struct FlatMap64: Sendable {
+  private var keys: [UInt64]
+  private var values: [UInt64]
+  private var shift: UInt64
+  private var mask: Int
+  private(set) var count = 0
+
+  init(minimumCapacity: Int) {
+    var bits = 4
+    while (1 << bits) < max(16, minimumCapacity * 2) { bits += 1 }
+    keys = [UInt64](repeating: .max, count: 1 << bits)
+    values = [UInt64](repeating: 0, count: 1 << bits)
+    shift = UInt64(64 - bits)
+    mask = (1 << bits) - 1
+  }
+
+  @inline(__always)
+  private func slot(_ k: UInt64) -> Int { Int(truncatingIfNeeded: (k &* 0x9E37_79B9_7F4A_7C15) >> shift) }
+
+  @inline(__always)
+  func get(_ k: UInt64) -> UInt64? {
+    var i = slot(k)
+    while true {
+      let kk = keys[i]
+      if kk == k { return values[i] }
+      if kk == .max { return nil }
+      i = (i + 1) & mask
+    }
+  }
+
+  mutating func set(_ k: UInt64, _ v: UInt64) {
+    precondition(k != .max)
+    if (count + 1) * 2 > keys.count { grow() }
+    var i = slot(k)
+    while keys[i] != .max && keys[i] != k { i = (i + 1) & mask }
+    if keys[i] == .max { count += 1 }
+    keys[i] = k
+    values[i] = v
+  }
+
+  private mutating func grow() {
+    var bigger = FlatMap64(minimumCapacity: keys.count)
+    for i in keys.indices where keys[i] != .max { bigger.set(keys[i], values[i]) }
+    self = bigger
   }
 }

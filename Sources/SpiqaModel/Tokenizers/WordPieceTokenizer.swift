@@ -34,7 +34,7 @@ public final class WordPieceTokenizer: Tokenizer, @unchecked Sendable {
   private let idToToken: [String]
   private let wordStart: ScalarTrie
   private let continuation: ScalarTrie
-  private let specialScalars: [(scalars: [Unicode.Scalar], id: Int)]
+  private let splitter: SpecialTokenSplitter
 
   /// Builds from the vocabulary lines (line i = id i).
   public init(vocabulary: [String], options: Options = Options()) throws {
@@ -62,7 +62,7 @@ public final class WordPieceTokenizer: Tokenizer, @unchecked Sendable {
       cls: options.clsToken, sep: options.sepToken, pad: options.padToken, unk: options.unkToken,
       mask: options.maskToken, clsId: id(options.clsToken), sepId: id(options.sepToken),
       padId: id(options.padToken), unkId: unkId, maskId: id(options.maskToken))
-    specialScalars = specials.all.map { (Array($0.unicodeScalars), id($0)) }
+    splitter = SpecialTokenSplitter(specials.all.map { (Array($0.unicodeScalars), id($0)) })
   }
 
   /// Loads `vocab.txt`.
@@ -98,11 +98,14 @@ public final class WordPieceTokenizer: Tokenizer, @unchecked Sendable {
     let scalars = Array(text.unicodeScalars)
     var out: [Token] = []
     out.reserveCapacity(scalars.count / 4 + 4)
-    for seg in SpecialTokenSplitter.split(scalars, specials: specialScalars) {
+    var word = TrackedScalars()
+    word.scalars.reserveCapacity(32)
+    word.origins.reserveCapacity(32)
+    for seg in splitter.split(scalars) {
       if let id = seg.specialId {
         out.append(Token(id: id, text: String(String.UnicodeScalarView(scalars[seg.range])), scalarRange: seg.range))
       } else {
-        basicTokenize(scalars, seg.range, into: &out)
+        basicTokenize(scalars, seg.range, word: &word, into: &out)
       }
     }
     return out
@@ -111,37 +114,65 @@ public final class WordPieceTokenizer: Tokenizer, @unchecked Sendable {
   // MARK: - Basic tokenizer
 
   /// Clean text + CJK spacing + whitespace split, then per word: normalize, punctuation split,
-  /// WordPiece.
-  private func basicTokenize(_ s: [Unicode.Scalar], _ range: Range<Int>, into out: inout [Token]) {
-    var word = TrackedScalars()
+  /// WordPiece. `word` is a reusable buffer.
+  private func basicTokenize(
+    _ s: [Unicode.Scalar], _ range: Range<Int>, word: inout TrackedScalars, into out: inout [Token]
+  ) {
+    var ascii = true
     for i in range {
       let c = s[i]
       let v = c.value
-      if v == 0 || v == 0xFFFD || PyUnicode.isBertControl(c) { continue }
+      if v < 128 {
+        if v > 32 && v != 127 {
+          word.append(c, from: i)
+        } else if v == 32 || v == 9 || v == 10 || v == 13 {
+          flushWord(&word, ascii: ascii, into: &out)
+          ascii = true
+        }  // else: control character, dropped
+        continue
+      }
+      if v == 0xFFFD || PyUnicode.isBertControl(c) { continue }
       if PyUnicode.isBertSplitter(c) {
-        flushWord(&word, into: &out)
+        flushWord(&word, ascii: ascii, into: &out)
+        ascii = true
       } else if options.tokenizeChineseChars && v >= 0x3400 && PyUnicode.isCJK(v) {
-        flushWord(&word, into: &out)
+        flushWord(&word, ascii: ascii, into: &out)
         word.append(c, from: i)
-        flushWord(&word, into: &out)
+        flushWord(&word, ascii: false, into: &out)
+        ascii = true
       } else {
         word.append(c, from: i)
+        ascii = false
       }
     }
-    flushWord(&word, into: &out)
+    flushWord(&word, ascii: ascii, into: &out)
   }
 
-  private func flushWord(_ word: inout TrackedScalars, into out: inout [Token]) {
+  private func flushWord(_ word: inout TrackedScalars, ascii: Bool, into out: inout [Token]) {
     guard !word.isEmpty else { return }
+    defer { word.removeAll() }
+    if ascii {
+      // ASCII: lower-casing is A–Z only, and nothing has accents to strip.
+      if options.doLowerCase {
+        for i in 0..<word.count where (65...90).contains(word.scalars[i].value) {
+          word.scalars[i] = Unicode.Scalar(word.scalars[i].value + 32)!
+        }
+      }
+      splitPunctuation(word, into: &out)
+      return
+    }
     var w = word
-    word.removeAll()
     if options.doLowerCase {
       w = TextNormalization.lowercase(w, finalSigma: options.finalSigma)
       if options.stripAccents != false { w = TextNormalization.stripAccents(w) }
     } else if options.stripAccents == true {
       w = TextNormalization.stripAccents(w)
     }
-    // Punctuation split: each punctuation scalar is its own piece.
+    splitPunctuation(w, into: &out)
+  }
+
+  /// Each punctuation scalar is its own piece; the runs between are WordPiece'd.
+  private func splitPunctuation(_ w: TrackedScalars, into out: inout [Token]) {
     var pieceStart = 0
     for i in 0..<w.count where PyUnicode.isBertPunctuation(w.scalars[i]) {
       if pieceStart < i { wordPiece(w, pieceStart..<i, into: &out) }
@@ -178,20 +209,20 @@ public final class WordPieceTokenizer: Tokenizer, @unchecked Sendable {
 
 /// A trie over Unicode scalars for longest-prefix vocabulary matches.
 struct ScalarTrie: Sendable {
-  private var edges: [UInt64: Int32] = [:]
+  private var edges = FlatMap64(minimumCapacity: 1 << 16)
   private var terminal: [Int32] = [-1]
 
   mutating func insert(_ s: ArraySlice<Unicode.Scalar>, id: Int) {
     guard !s.isEmpty else { return }
-    var node: Int32 = 0
+    var node: UInt64 = 0
     for c in s {
-      let key = UInt64(node) << 21 | UInt64(c.value)
-      if let next = edges[key] {
+      let key = node << 21 | UInt64(c.value)
+      if let next = edges.get(key) {
         node = next
       } else {
-        let next = Int32(terminal.count)
+        let next = UInt64(terminal.count)
         terminal.append(-1)
-        edges[key] = next
+        edges.set(key, next)
         node = next
       }
     }
@@ -201,10 +232,10 @@ struct ScalarTrie: Sendable {
   /// Longest `s[from..<end]` (end ≤ limit, non-empty) in the vocabulary: (end, id).
   @inline(__always)
   func longestPrefix(_ s: [Unicode.Scalar], from: Int, to limit: Int) -> (Int, Int)? {
-    var node: Int32 = 0
+    var node: UInt64 = 0
     var best: (Int, Int)? = nil
     var i = from
-    while i < limit, let next = edges[UInt64(node) << 21 | UInt64(s[i].value)] {
+    while i < limit, let next = edges.get(node << 21 | UInt64(s[i].value)) {
       node = next
       i += 1
       let t = terminal[Int(node)]

@@ -1,0 +1,155 @@
+import Foundation
+import SpiqaIO
+import SpiqaQuant
+
+/// Which benchmark to score.
+public enum EvalTask: String, Sendable, CaseIterable {
+  case squad, sst2
+}
+
+/// Everything one `spiqa-eval` run needs, as plain values (the command line maps its flags onto this).
+public struct EvalRequest: Sendable {
+  public var task: EvalTask
+  public var modelDirectory: String
+  public var dataPath: String
+  public var selection: Selection = .all
+  public var threshold: Double = 0
+  public var method: QuantMethod?
+  public var bits: Int?
+  public var variant: QuantVariant = .reference
+  public var hsThreshold: Double = 0
+  public var hsBits: Int = 0
+  public var replayPath: String?
+  public var featurizer = SquadFeaturizer()
+  public var maxAnswerLen = 15
+  public var batchSize = 20
+  public var maxLength = 512
+
+  public init(task: EvalTask, modelDirectory: String, dataPath: String) {
+    self.task = task
+    self.modelDirectory = modelDirectory
+    self.dataPath = dataPath
+  }
+
+  /// The shared folder: `$SPIQA_SHARED`, else `../shared`.
+  public static var sharedFolder: String { ProcessInfo.processInfo.environment["SPIQA_SHARED"] ?? "../shared" }
+
+  /// Default data file of a task under the shared folder.
+  public static func defaultData(for task: EvalTask) -> String {
+    switch task {
+    case .squad: return sharedFolder + "/data/squad/dev-v1.1.json"
+    case .sst2: return sharedFolder + "/data/glue/SST-2/dev.tsv"
+    }
+  }
+
+  /// The attention settings these values select.
+  /// - Throws: `TasksError.usage` for bits without a usable method or hidden-state bits below 7.
+  public func attentionSettings() throws -> AttentionSettings {
+    var quantizer: AttentionQuantizer?
+    if let m = method {
+      guard let b = bits ?? (m == .binarization ? 1 : nil) else {
+        throw TasksError.usage("--method \(m.rawValue) needs --bits")
+      }
+      do {
+        quantizer = try AttentionQuantizer(method: m, bits: b, variant: variant)
+      } catch {
+        throw TasksError.usage("--bits: \(error)")
+      }
+    }
+    guard threshold >= 0, hsThreshold >= 0 else { throw TasksError.usage("thresholds must be ≥ 0") }
+    guard hsBits == 0 || hsBits >= 7 else {
+      throw TasksError.usage("--hs-bits \(hsBits): the fixed-point hidden-state quantizer needs ≥ 7 bits (1 sign + 5 integer + fraction)")
+    }
+    return AttentionSettings(
+      threshold: Float(threshold), quantizer: quantizer, hsThreshold: Float(hsThreshold), hsBits: hsBits)
+  }
+}
+
+/// Runs an `EvalRequest`: loads data, tokenizer and model, evaluates, and describes the result as JSON.
+public enum EvalRunner {
+  /// The result line (sorted-key JSON object) of a run.
+  /// - Parameters:
+  ///   - perExample: receives one JSON object per question / sentence.
+  ///   - progress: (done, total) after each question / batch.
+  public static func run(
+    _ r: EvalRequest, perExample: ((JSONObject) throws -> Void)? = nil, progress: ((Int, Int) -> Void)? = nil
+  ) throws -> JSONObject {
+    let settings = try r.attentionSettings()
+    let tokenizer = try loadTaskTokenizer(directory: r.modelDirectory)
+    let replay = try r.replayPath.map { try ReplayStore(streamPath: $0) }
+    var out: JSONObject = [
+      "task": .string(r.task.rawValue), "model": .string(r.modelDirectory), "data": .string(r.dataPath),
+      "threshold": .double(r.threshold), "method": r.method.map { .string($0.rawValue) } ?? .null,
+      "bits": r.method != nil ? (r.bits ?? 1).json : .null, "hs_threshold": .double(r.hsThreshold),
+      "hs_bits": .int(r.hsBits), "replay": r.replayPath.map { .string($0) } ?? .null,
+    ]
+    if r.method != nil { out["variant"] = .string(r.variant.rawValue) }
+    switch r.selection {
+    case .all: out["selection"] = "all"
+    case .slice(let o, let c): out["offset"] = .int(o); out["limit"] = c.map { .int($0) } ?? .null
+    case .sample(let k, let seed): out["samples"] = .int(k); out["seed"] = .int(seed)
+    }
+    switch r.task {
+    case .squad:
+      let data = try SquadDataset(path: r.dataPath)
+      let questions = try r.selection.indices(count: data.questions.count).map { data.questions[$0] }
+      let model = try EncoderTaskModel(directory: r.modelDirectory, maxBatch: 4, maxSeqLen: r.featurizer.maxSeqLen)
+      let ev = SquadEvaluator(
+        model: model, tokenizer: tokenizer, featurizer: r.featurizer, decoder: SquadDecoder(maxAnswerLen: r.maxAnswerLen),
+        settings: settings, replay: replay)
+      let res = try ev.evaluate(questions, progress: progress) { p in try perExample?(p.json) }
+      out["n"] = .int(res.n)
+      out["em"] = .double(res.em)
+      out["f1"] = .double(res.f1)
+      out["features"] = .int(res.features)
+      out["sparsity"] = .double(res.sparsity.overall)
+      out["seconds"] = .double(rounded(res.seconds))
+      out["questions_per_second"] = .double(res.seconds > 0 ? rounded(Double(res.n) / res.seconds) : 0)
+    case .sst2:
+      let data = try SST2Dataset(path: r.dataPath)
+      let examples = try r.selection.indices(count: data.examples.count).map { data.examples[$0] }
+      let model = try EncoderTaskModel(directory: r.modelDirectory, maxBatch: r.batchSize, maxSeqLen: 128)
+      let ev = SST2Evaluator(
+        model: model, tokenizer: tokenizer, settings: settings, replay: replay, batchSize: r.batchSize,
+        maxLength: min(r.maxLength, model.maxPositions))
+      let res = try ev.evaluate(examples, progress: progress) { p in try perExample?(p.json) }
+      out["n"] = .int(res.n)
+      out["correct"] = .int(res.correct)
+      out["accuracy"] = .double(res.accuracy)
+      out["sparsity"] = .double(res.sparsity.overall)
+      out["seconds"] = .double(rounded(res.seconds))
+      out["sentences_per_second"] = .double(res.seconds > 0 ? rounded(Double(res.n) / res.seconds) : 0)
+    }
+    return out
+  }
+
+  static func rounded(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
+}
+
+extension Int {
+  var json: JSONValue { .int(self) }
+}
+
+extension SquadPrediction {
+  /// The per-question JSON line.
+  public var json: JSONObject {
+    var o: JSONObject = [
+      "index": .int(index), "id": .string(id), "prediction": .string(prediction), "em": .double(em),
+      "f1": .double(f1), "features": .int(features),
+    ]
+    if let s = span {
+      o["feature"] = .int(s.feature)
+      o["start"] = .int(s.start)
+      o["end"] = .int(s.end)
+      o["score"] = .double(Double(s.score))
+    }
+    return o
+  }
+}
+
+extension SST2Prediction {
+  /// The per-sentence JSON line.
+  public var json: JSONObject {
+    ["index": .int(index), "label": .int(label), "prediction": .int(prediction), "logits": .array(logits.map { .double(Double($0)) })]
+  }
+}
