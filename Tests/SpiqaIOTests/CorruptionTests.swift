@@ -105,6 +105,24 @@ struct CorruptionTests {
     #expect(throws: SpiqaIOError.self) { try r.next() }
   }
 
+  @Test("the SQ subfield: out-of-range sizes fall back to streaming; wrong sizes are errors")
+  func sqField() throws {
+    let good = Self.gzipped
+    #expect(good[12] == UInt8(ascii: "S") && good[13] == UInt8(ascii: "Q"))
+    let records = try readAll(good).count
+    // USIZE beyond the 64 MiB limit: the member is inflated as a stream, the data is still correct.
+    var huge = good
+    for i in 20..<24 { huge[i] = 0xFF }
+    #expect(try readAll(huge, maxRead: 3000).count == records)
+    // CSIZE one byte short or long, USIZE one byte off: located gzip errors.
+    for (offset, delta) in [(16, -1), (16, 1), (20, 1), (20, -1)] {
+      var bad = good
+      bad[offset] = UInt8(truncatingIfNeeded: Int(bad[offset]) + delta)
+      let e = outcome(bad)
+      #expect(e?.exitCode == 65 && e?.description.contains("gzip") == true, "\(offset) \(delta): \(e?.description ?? "no error")")
+    }
+  }
+
   /// Offsets of the NPY magic in a plain stream (float data here never contains it).
   func findRecordStarts(_ b: [UInt8]) -> [Int] {
     let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
