@@ -56,6 +56,22 @@ struct QuantBench: ParsableCommand {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
   }
 
+  /// User + system CPU seconds of finished child processes (all their threads).
+  static func childCPU() -> Double {
+    var u = rusage()
+    getrusage(RUSAGE_CHILDREN.rawValue, &u)
+    return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) * 1e-6 + Double(u.ru_stime.tv_sec)
+      + Double(u.ru_stime.tv_usec) * 1e-6
+  }
+
+  /// User + system CPU seconds of this process (all threads).
+  static func selfCPU() -> Double {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) * 1e-6 + Double(u.ru_stime.tv_sec)
+      + Double(u.ru_stime.tv_usec) * 1e-6
+  }
+
   /// CPU time of this thread: per-core throughput that stays meaningful on a loaded machine.
   static func cpuNow() -> Double {
     var ts = timespec()
@@ -131,7 +147,7 @@ struct QuantBench: ParsableCommand {
     try w.close()
     let rawMB = Double(records * perRecord * 4) / 1e6
     print("\nend to end: \(records) records [\(layers),\(heads),\(n),\(n)] f32 = \(fmt(rawMB)) MB raw, gzip fast in and out")
-    print("run\tseconds\tMB/s (raw f32)")
+    print("run\twall s\tMB/s wall\tCPU s (user+sys)\tMB per CPU-s")
     let out = dir.appendingPathComponent("out.gz").path
     let runs: [(String, [String])] = [
       ("copy (spiqa-quantize, no method)", []),
@@ -144,7 +160,9 @@ struct QuantBench: ParsableCommand {
     ]
     for (label, args) in runs {
       var best = Double.infinity
+      var bestCPU = Double.infinity
       for _ in 0..<max(1, repeats - 1) {
+        let c0 = QuantBench.childCPU()
         let p = Process()
         p.executableURL = exe
         p.arguments = [input, "-o", out, "-q"] + args
@@ -153,11 +171,13 @@ struct QuantBench: ParsableCommand {
         p.waitUntilExit()
         guard p.terminationStatus == 0 else { throw ValidationError("spiqa-quantize \(args) exited \(p.terminationStatus)") }
         best = min(best, QuantBench.now() - t0)
+        bestCPU = min(bestCPU, QuantBench.childCPU() - c0)
       }
-      print("\(label)\t\(fmt(best))\t\(fmt(rawMB / best))")
+      print("\(label)\t\(fmt(best))\t\(fmt(rawMB / best))\t\(fmt(bestCPU))\t\(fmt(rawMB / bestCPU))")
     }
     // In-process read + write copy through SpiqaIO, the floor for any stream tool.
     let t0 = QuantBench.now()
+    let c0 = QuantBench.selfCPU()
     let reader = try RecordReader(path: input)
     let copy = try RecordWriter(path: out, compression: .fast)
     while let rec = try reader.next() {
@@ -168,6 +188,7 @@ struct QuantBench: ParsableCommand {
     }
     try copy.close()
     let t = QuantBench.now() - t0
-    print("SpiqaIO read+write copy (in process)\t\(fmt(t))\t\(fmt(rawMB / t))")
+    let c = QuantBench.selfCPU() - c0
+    print("SpiqaIO read+write copy (in process)\t\(fmt(t))\t\(fmt(rawMB / t))\t\(fmt(c))\t\(fmt(rawMB / c))")
   }
 }
