@@ -4,10 +4,16 @@ import Glibc
 import Darwin
 #endif
 
-/// floor() for Float, exact; integer truncation on the common non-negative range (no SSE4.1 needed).
+/// floor() for Float, exact, without SSE4.1 or a libm call on |v| < 2^23: truncate, step down when the
+/// truncation rose, and keep the sign of a zero result (floor(-0.0) = -0.0). Larger magnitudes, infinities and
+/// NaN take `rounded(.down)`.
 @inline(__always)
 func floorF(_ v: Float) -> Float {
-  if v >= 0 && v < 8_388_608 { return Float(Int32(v)) }
+  if v > -8_388_608 && v < 8_388_608 {
+    let t = Float(Int32(v))
+    let r = t - (t > v ? 1 : 0)
+    return r == 0 ? v * 0 : r
+  }
   return v.rounded(.down)
 }
 
