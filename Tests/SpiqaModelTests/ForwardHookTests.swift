@@ -107,6 +107,33 @@ struct ForwardHookTests {
     #expect(plain.startLogits == replayed.startLogits)
   }
 
+  @Test("realBlock / setRealBlock: a padded batch replays the blocks recorded from sequences run alone")
+  func realBlocks() throws {
+    let encoder = try Self.tinyBERT()
+    let seqs = [[2, 17, 99, 3, 7], [2, 5, 3]]
+    // Record each sequence alone, as [heads, n, n] per layer.
+    var recorded: [[[Float]]] = []
+    for s in seqs {
+      var layers: [[Float]] = []
+      _ = try encoder.forward(EncoderBatch(sequences: [s], padTokenId: 0), hooks: ForwardHooks(attention: { _, p, shape in
+        #expect(shape.realBlock(p, item: 0) == Array(p))  // no padding: the block is the whole buffer
+        layers.append(shape.realBlock(p, item: 0))
+      }))
+      recorded.append(layers)
+    }
+    // Replay them into a padded batch of two *other* sequences: the outputs become those of the recorded attention.
+    let other = EncoderBatch(sequences: [[2, 40, 41, 3, 9], [2, 6, 3]], padTokenId: 0)
+    let replayed = try encoder.forward(other, hooks: ForwardHooks(attention: { layer, p, shape in
+      for b in 0..<2 { try shape.setRealBlock(recorded[b][layer], item: b, in: p) }
+      for b in 0..<2 { #expect(shape.realBlock(p, item: b) == recorded[b][layer]) }
+    }))
+    let plain = try encoder.forward(other)
+    #expect(replayed.lastHiddenState != plain.lastHiddenState)
+    #expect(throws: SpiqaModelError.self) {
+      try encoder.forward(other, hooks: ForwardHooks(attention: { _, p, shape in try shape.setRealBlock([1], item: 0, in: p) }))
+    }
+  }
+
   @Test("padded batch rows equal the same sequences run alone")
   func paddingInvariance() throws {
     let encoder = try Self.tinyBERT()
