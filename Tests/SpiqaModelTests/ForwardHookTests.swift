@@ -134,6 +134,18 @@ struct ForwardHookTests {
     }
   }
 
+  @Test("no attention hook (real block only) and a no-op hook (whole T×T block) agree, padded rows included")
+  func hookFreePath() throws {
+    let encoder = try Self.tinyBERT()
+    let batch = EncoderBatch(sequences: [[2, 17, 99, 3], [2, 5, 3, 8, 9, 10, 11, 12, 3], [2, 400, 3]], padTokenId: 0)
+    let free = try encoder.forward(batch, outputHiddenStates: true)
+    let hooked = try encoder.forward(batch, hooks: ForwardHooks(attention: { _, _, _ in }), outputHiddenStates: true)
+    var d = Deviation()
+    for (a, b) in zip(try #require(free.hiddenStates), try #require(hooked.hiddenStates)) { d.add(a, b) }
+    d.add(try #require(free.startLogits).flatMap { $0 }, try #require(hooked.startLogits).flatMap { $0 })
+    #expect(d.maxRel <= 1e-6, "\(d)")
+  }
+
   @Test("padded batch rows equal the same sequences run alone")
   func paddingInvariance() throws {
     let encoder = try Self.tinyBERT()
