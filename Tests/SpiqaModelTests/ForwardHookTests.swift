@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import SpiqaModel
+import SpiqaModel
 
 /// The hooks at the reference points: attention (observe / transform / replace) and hidden states (§1.1, §1.3).
 @Suite("ForwardHooks")
@@ -143,7 +143,7 @@ struct ForwardHookTests {
     var d = Deviation()
     for (a, b) in zip(try #require(free.hiddenStates), try #require(hooked.hiddenStates)) { d.add(a, b) }
     d.add(try #require(free.startLogits).flatMap { $0 }, try #require(hooked.startLogits).flatMap { $0 })
-    #expect(d.maxRel <= 1e-6, "\(d)")
+    #expect(d.maxRel <= 1e-5, "\(d)")  // k = n vs k = T changes the GEMM summation order
   }
 
   @Test("padded batch rows equal the same sequences run alone")
