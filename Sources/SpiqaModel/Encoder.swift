@@ -16,7 +16,8 @@ public final class Encoder {
   public var collectTimings = false
   /// Per-phase times of the forwards run while `collectTimings` was on.
   public var timings = ForwardTimings()
-  /// Worker threads for element-wise kernels and the per-head attention loop (BLAS uses `BLAS.threads`).
+  /// Worker threads for the dense GEMM parts, the per-head attention loop and the element-wise kernels
+  /// (default: OpenBLAS's thread count at init).
   public var threads: Int
 
   let weights: ModelWeights
