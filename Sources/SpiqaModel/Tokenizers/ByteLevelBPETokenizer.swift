@@ -11,6 +11,9 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
     public var bosToken = "<s>", eosToken = "</s>", unkToken = "<unk>", padToken = "<pad>", maskToken = "<mask>"
     /// Pre-tokens remembered by the BPE cache before it is cleared.
     public var cacheLimit = 500_000
+    /// Pieces longer than this many bytes are merged with the heap algorithm (same result,
+    /// O(n log n)); shorter ones with encoder.py's direct loop.
+    public var heapMergeThreshold = 48
     public init() {}
   }
 
@@ -81,7 +84,7 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
       let l = symbol(a), r = symbol(b), m = symbol(a + b)
       merges.set(UInt64(UInt32(l)) << 32 | UInt64(UInt32(r)), UInt64(rank) << 32 | UInt64(UInt32(m)))
     }
-    merger = BPEMerger(merges: merges)
+    merger = BPEMerger(merges: merges, heapThreshold: options.heapMergeThreshold)
     self.symbolText = symbolText
     symbolVocabId = symbolText.map { vocabulary[$0].map(Int32.init) ?? -1 }
 
