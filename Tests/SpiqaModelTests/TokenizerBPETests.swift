@@ -81,6 +81,9 @@ struct TokenizerBPETests {
     #expect(t.encode("Hello world!").ids == [0, 31414, 232, 328, 2])
     #expect(t.encode("Hello world! cécé herlolip").ids == [0, 31414, 232, 328, 740, 1140, 12695, 69, 46078, 1588, 2])
     #expect(t.encode("Hello world! cécé herlolip 418").ids.suffix(3) == [1588, 42928, 2])
+    // Per-call prefix space (transformers 4.x SQuAD featurization) vs the 3.1 default.
+    #expect(t.tokenize("the", addPrefixSpace: true).map(\.id) == [5] && t.tokenize("the").map(\.id) == [627])
+    #expect(t.tokenize("the", addPrefixSpace: true)[0].scalarRange == 0..<3)
     let p = t.encodePair("a b", "c")
     #expect(p.ids == [0, 102, 741, 2, 2, 438, 2] && p.tokenTypeIds.allSatisfy { $0 == 0 })
     #expect(t.numSpecialTokensToAdd(pair: true) == 4 && t.vocabSize == 50265)

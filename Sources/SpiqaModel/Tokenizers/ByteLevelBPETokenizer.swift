@@ -11,6 +11,9 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
     public var bosToken = "<s>", eosToken = "</s>", unkToken = "<unk>", padToken = "<pad>", maskToken = "<mask>"
     /// Pre-tokens remembered by the BPE cache before it is cleared.
     public var cacheLimit = 500_000
+    /// Pieces longer than this many bytes are merged with the heap algorithm (same result,
+    /// O(n log n)); shorter ones with encoder.py's direct loop.
+    public var heapMergeThreshold = 48
     public init() {}
   }
 
@@ -81,7 +84,7 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
       let l = symbol(a), r = symbol(b), m = symbol(a + b)
       merges.set(UInt64(UInt32(l)) << 32 | UInt64(UInt32(r)), UInt64(rank) << 32 | UInt64(UInt32(m)))
     }
-    merger = BPEMerger(merges: merges)
+    merger = BPEMerger(merges: merges, heapThreshold: options.heapMergeThreshold)
     self.symbolText = symbolText
     symbolVocabId = symbolText.map { vocabulary[$0].map(Int32.init) ?? -1 }
 
@@ -156,10 +159,14 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
   public func id(forToken token: String) -> Int? { vocab[token] }
   public func token(forId id: Int) -> String? { idToToken.indices.contains(id) ? idToToken[id] : nil }
 
-  public func tokenize(_ text: String) -> [Token] {
+  public func tokenize(_ text: String) -> [Token] { tokenize(text, addPrefixSpace: options.addPrefixSpace) }
+
+  /// HF `tokenize(text, add_prefix_space=...)`: overrides the option for one call (transformers
+  /// 4.x SQuAD featurization passes true for each context word; 3.1 used the default, false).
+  public func tokenize(_ text: String, addPrefixSpace: Bool) -> [Token] {
     var scalars = Array(text.unicodeScalars)
     var shift = 0
-    if options.addPrefixSpace, let f = scalars.first, !PyUnicode.isPythonSpace(f) {
+    if addPrefixSpace, let f = scalars.first, !PyUnicode.isPythonSpace(f) {
       scalars.insert(" ", at: 0)
       shift = 1
     }
@@ -192,7 +199,9 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
         continue
       }
       for piece in GPT2PreTokenizer.split(scalars, seg.range) {
-        appendBPE(scalars, piece, shift: shift, bytes: &bytes, owner: &owner, into: &out, original: original)
+        appendBPE(
+          scalars, piece, shift: shift, prefixOption: addPrefixSpace, bytes: &bytes, owner: &owner, into: &out,
+          original: original)
       }
     }
     return out
@@ -201,7 +210,8 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
   // MARK: - BPE
 
   private func appendBPE(
-    _ s: [Unicode.Scalar], _ piece: Range<Int>, shift: Int, bytes: inout [UInt8], owner: inout [Int32],
+    _ s: [Unicode.Scalar], _ piece: Range<Int>, shift: Int, prefixOption: Bool, bytes: inout [UInt8],
+    owner: inout [Int32],
     into out: inout [Token], original: (Range<Int>) -> Range<Int>
   ) {
     // UTF-8 bytes of the piece and the scalar index of each byte (reused buffers).
@@ -224,7 +234,7 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
       var lo = Int(owner[p])
       var hi = Int(owner[p + len - 1]) + 1
       let isFirst = out.isEmpty || lo - shift <= 0
-      if lead > 0 && !(options.addPrefixSpace && isFirst && lead == 1) { lo = min(lo + lead, hi) }
+      if lead > 0 && !(prefixOption && isFirst && lead == 1) { lo = min(lo + lead, hi) }
       if trail > 0 && hi >= trail { hi = max(hi - trail, lo) }
       let vid = symbolVocabId[Int(sym)]
       let id = vid >= 0 ? Int(vid) : specials.unkId
