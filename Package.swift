@@ -43,7 +43,7 @@ let package = Package(
 
     // Tests.
     .testTarget(name: "SpiqaIOTests", dependencies: ["SpiqaIO"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "SpiqaQuantTests", dependencies: ["SpiqaQuant"]),
+    .testTarget(name: "SpiqaQuantTests", dependencies: ["SpiqaQuant"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SpiqaModelTests", dependencies: ["SpiqaModel"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SpiqaTasksTests", dependencies: ["SpiqaTasks", "SpiqaIO", "SpiqaQuant"], resources: [.copy("Fixtures")]),
     .testTarget(

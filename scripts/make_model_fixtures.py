@@ -224,6 +224,26 @@ def hooked_bert(out, fixtures, inputs):
         modeling_bert.eager_attention_forward = original
 
 
+def activation_variants(out, fixtures, inputs):
+    """tiny-bert-qa-f32's weights with hidden_act gelu_new and relu instead of gelu (the Swift test rewrites
+    config.json the same way)."""
+    ids, lengths, types = inputs
+    for act in ("gelu_new", "relu"):
+        cfg = BertConfig.from_pretrained(os.path.join(fixtures, "tiny-bert-qa-f32"))
+        cfg.hidden_act = act
+        model = BertForQuestionAnswering.from_pretrained(os.path.join(fixtures, "tiny-bert-qa-f32"), config=cfg,
+                                                         attn_implementation="eager").eval()
+        o = run(model, ids, lengths, types)
+        bundle = Bundle()
+        add_encoder_outputs(bundle, "batch0", o, lengths, None, full=True)
+        for b, n in enumerate(lengths):
+            bundle.add(f"batch0.item{b}.start", o.start_logits[b, :n].numpy())
+            bundle.add(f"batch0.item{b}.end", o.end_logits[b, :n].numpy())
+        bundle.meta = {"model": "tiny-bert-qa-f32", "hidden_act": act,
+                       "batches": [{"input_ids": ids, "lengths": lengths, "token_type_ids": types}]}
+        bundle.write(out, f"tiny-bert-qa-f32-{act.replace('_', '-')}")
+
+
 def randomize(model, seed):
     """Weights large enough that attention is far from uniform and LayerNorm parameters are not 1/0."""
     g = torch.Generator().manual_seed(seed)
@@ -280,6 +300,7 @@ def tiny_models(out):
     types, _ = pad(types, 0)
     tiny(out, out, "tiny-bert-qa", bert.eval(), (ids, lengths, types), ["F32", "F16"])
     hooked_bert(out, out, (ids, lengths, types))
+    activation_variants(out, out, (ids, lengths, types))
 
     roberta = RobertaForSequenceClassification(RobertaConfig(
         **common, max_position_embeddings=66, type_vocab_size=1, layer_norm_eps=1e-5, pad_token_id=1,

@@ -37,7 +37,7 @@ enum BLAS {
 
   /// OpenBLAS worker threads (process-wide).
   static var threads: Int {
-    get { Int(openblas_get_num_threads()) }
-    set { openblas_set_num_threads(Int32(max(1, newValue))) }
+    get { OpenBLASRuntime.threads }
+    set { OpenBLASRuntime.threads = newValue }
   }
 }

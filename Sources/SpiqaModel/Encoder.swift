@@ -10,6 +10,10 @@ public final class Encoder {
   public var head: Head
   /// Additive score for padded key columns before the softmax (reference: −10000; see `SelfAttention`).
   public var maskValue: Float = -10000
+  /// Accumulate per-phase wall times into `timings` (for benchmarks).
+  public var collectTimings = false
+  /// Per-phase times of the forwards run while `collectTimings` was on.
+  public var timings = ForwardTimings()
   /// Worker threads for element-wise kernels and the per-head attention loop (BLAS uses `BLAS.threads`).
   public var threads: Int
 
@@ -66,6 +70,24 @@ public final class Encoder {
     buffers = Buffers(config: config, rows: maxBatch * maxSeqLen, maxBatch: maxBatch, maxSeqLen: maxSeqLen)
   }
 
+  /// Number of parameters (embedding tables, layers, head).
+  public var parameterCount: Int {
+    let w = weights
+    var n = w.wordEmbeddings.count + w.positionEmbeddings.count + w.tokenTypeEmbeddings.count
+    n += w.embNormGamma.count + w.embNormBeta.count
+    for l in w.layers {
+      n += [l.qkv, l.qkvBias, l.attnOut, l.attnOutBias, l.attnNormGamma, l.attnNormBeta, l.inter, l.interBias,
+            l.out, l.outBias, l.outNormGamma, l.outNormBeta].reduce(0) { $0 + $1.count }
+    }
+    switch w.head {
+    case .questionAnswering(let a, let b)?: n += a.count + b.count
+    case .bertClassifier(let a, let b, let c, let d)?, .robertaClassifier(let a, let b, let c, let d)?:
+      n += a.count + b.count + c.count + d.count
+    case nil: break
+    }
+    return n
+  }
+
   /// Runs the encoder (and head) on one batch of right-padded sequences.
   /// - outputHiddenStates: also return the embeddings output and every layer's output.
   public func forward(_ batch: EncoderBatch, hooks: ForwardHooks = .none, outputHiddenStates: Bool = false) throws
@@ -78,38 +100,51 @@ public final class Encoder {
     let aShape = AttentionShape(batch: bsz, heads: c.numHeads, seqLen: t, lengths: batch.lengths)
     let hiddenBuffer = UnsafeMutableBufferPointer(start: buf.hidden, count: rows * hsz)
     let threads = self.threads
+    var clock = PhaseClock(enabled: collectTimings)
+    var tm = timings
+    defer { if collectTimings { tm.forwards += 1; timings = tm } }
     embed(batch)
     var recorded: [[Float]] = []
     if outputHiddenStates { recorded.append(Array(hiddenBuffer)) }
     let attention = SelfAttention(heads: c.numHeads, headSize: c.headSize, maskValue: maskValue, threads: threads)
     for (l, lw) in weights.layers.enumerated() {
       try hooks.layerInput?(l, hiddenBuffer, hShape)
+      clock.lap(\.other, into: &tm)
       BLAS.linear(x: buf.hidden, rows: rows, weight: lw.qkv, bias: lw.qkvBias, y: buf.qkv)
+      clock.lap(\.denseGEMM, into: &tm)
       try attention(qkv: buf.qkv, probs: buf.probs, context: buf.context, shape: aShape, layer: l,
                     hook: hooks.attention)
+      clock.lap(\.attention, into: &tm)
       BLAS.linear(x: buf.context, rows: rows, weight: lw.attnOut, bias: nil, y: buf.scratch)
+      clock.lap(\.denseGEMM, into: &tm)
       Kernels.parallel(rows, threads: threads, minPerThread: 8) { r in
         Kernels.addLayerNorm(
           x: buf.scratch, bias: lw.attnOutBias.pointer, residual: buf.hidden, out: buf.attended, rows: r, n: hsz,
           gamma: lw.attnNormGamma.pointer, beta: lw.attnNormBeta.pointer, eps: c.layerNormEps)
       }
+      clock.lap(\.elementwise, into: &tm)
       BLAS.linear(x: buf.attended, rows: rows, weight: lw.inter, bias: nil, y: buf.intermediate)
+      clock.lap(\.denseGEMM, into: &tm)
       Kernels.parallel(rows, threads: threads, minPerThread: 4) { r in
         Kernels.biasActivation(buf.intermediate, bias: lw.interBias.pointer, rows: r, n: c.intermediateSize,
                                act: c.hiddenAct)
       }
+      clock.lap(\.elementwise, into: &tm)
       BLAS.linear(x: buf.intermediate, rows: rows, weight: lw.out, bias: nil, y: buf.scratch)
+      clock.lap(\.denseGEMM, into: &tm)
       Kernels.parallel(rows, threads: threads, minPerThread: 8) { r in
         Kernels.addLayerNorm(
           x: buf.scratch, bias: lw.outBias.pointer, residual: buf.attended, out: buf.hidden, rows: r, n: hsz,
           gamma: lw.outNormGamma.pointer, beta: lw.outNormBeta.pointer, eps: c.layerNormEps)
       }
+      clock.lap(\.elementwise, into: &tm)
       try hooks.layerOutput?(l, hiddenBuffer, hShape)
       if outputHiddenStates { recorded.append(Array(hiddenBuffer)) }
     }
     var output = EncoderOutput(
       batch: bsz, seqLen: t, hiddenSize: hsz, lengths: batch.lengths, lastHiddenState: Array(hiddenBuffer),
       hiddenStates: outputHiddenStates ? recorded : nil, meanPooled: meanPool(bsz: bsz, t: t, lengths: batch.lengths))
+    defer { clock.lap(\.other, into: &tm) }
     try applyHead(to: &output)
     return output
   }

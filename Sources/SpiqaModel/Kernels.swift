@@ -53,13 +53,7 @@ enum Kernels {
   ) {
     switch act {
     case .gelu:
-      for r in rows {
-        let xr = x + r * n
-        for j in 0..<n {
-          let v = xr[j] + bias[j]
-          xr[j] = v * 0.5 * (1 + Float.erf(v * 0.70710678118654752))
-        }
-      }
+      for r in rows { VectorMath.biasGELU(x + r * n, bias: bias, n: n) }
     case .geluTanh:
       for r in rows {
         let xr = x + r * n
@@ -80,14 +74,8 @@ enum Kernels {
   /// `s[c] += maskValue` for `c >= valid`, softmax over all `t`, then `p[c] = 0` for `c >= valid`.
   static func maskedSoftmaxRow(_ s: UnsafeMutablePointer<Float>, t: Int, valid: Int, maskValue: Float) {
     for c in valid..<t { s[c] += maskValue }
-    var m = -Float.infinity
-    for c in 0..<t { m = max(m, s[c]) }
-    var sum: Float = 0
-    for c in 0..<t {
-      let e = Float.exp(s[c] - m)
-      s[c] = e
-      sum = Relaxed.sum(sum, e)
-    }
+    let m = VectorMath.maximum(s, n: t)
+    let sum = VectorMath.expSubtract(s, n: t, max: m)
     let inv = 1 / sum
     for c in 0..<valid { s[c] *= inv }
     for c in valid..<t { s[c] = 0 }

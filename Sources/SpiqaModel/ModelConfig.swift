@@ -150,3 +150,14 @@ public struct ModelConfig: Sendable, Equatable {
     modelType == .roberta ? maxPositions - padTokenId - 1 : maxPositions
   }
 }
+
+extension ModelConfig {
+  /// Floating-point operations of one encoder forward (2 per multiply-add): the dense layers
+  /// (Q, K, V, output, FFN) on every token plus QKᵀ and P·V; element-wise work and heads not counted.
+  public func forwardFLOPs(batch: Int, seqLen: Int) -> Double {
+    let tokens = Double(batch * seqLen), h = Double(hiddenSize), i = Double(intermediateSize)
+    let dense = 2 * tokens * (4 * h * h + 2 * h * i)
+    let attention = 2 * 2 * Double(batch) * Double(seqLen) * Double(seqLen) * h
+    return Double(numLayers) * (dense + attention)
+  }
+}

@@ -11,10 +11,11 @@ func floorF(_ v: Float) -> Float {
   return v.rounded(.down)
 }
 
-/// log2 of a Float in float32 (glibc `log2f`; PyTorch's SLEEF/MKL log2 agrees to ≤1 ulp; bins are checked
-/// against PyTorch in the tests).
+/// log2 of a Float, correctly rounded to float32 (via float64). PyTorch's CPU `log2` gives these values at every
+/// bin edge of the tests; glibc's `log2f` does not (it is off by 1 ulp at e.g. 0.0039275144, which moves a
+/// linear_slog b=8 edge by one input). The fast path never calls this on [0, 1).
 @inline(__always)
-func log2F(_ x: Float) -> Float { log2f(x) }
+func log2F(_ x: Float) -> Float { Float(log2(Double(x))) }
 
 /// `torch.pow(2.0, r)` for a float32 exponent: correctly rounded 2^r (PyTorch's pow may differ by ≤1 ulp).
 @inline(__always)

@@ -101,6 +101,22 @@ struct ModelParityTests {
     try Self.compare(ReferenceBundle(name), encoder: encoder).check(name)
   }
 
+  @Test("hidden_act gelu_new and relu (tiny BERT weights, config rewritten)", arguments: ["gelu_new", "relu"])
+  func activations(act: String) throws {
+    let src = try #require(fixtureDirectory) + "/tiny-bert-qa-f32"
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spiqa-act-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    try FileManager.default.copyItem(atPath: src + "/model.safetensors", toPath: dir + "/model.safetensors")
+    let data = try Data(contentsOf: URL(fileURLWithPath: src + "/config.json"))
+    var config = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    config["hidden_act"] = act
+    try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/config.json"))
+    let encoder = try Encoder(directory: dir, maxBatch: 4, maxSeqLen: 32)
+    #expect(encoder.config.hiddenAct == (act == "relu" ? .relu : .geluTanh))
+    let name = "tiny-bert-qa-f32-" + act.replacingOccurrences(of: "_", with: "-")
+    try Self.compare(ReferenceBundle(name), encoder: encoder).check(name)
+  }
+
   @Test("all-MiniLM-L6-v2: 24 sentences in padded batches of 8 and an 86-token paragraph",
         .enabled(if: miniLMDirectory != nil, "all-MiniLM-L6-v2 not found (set SPIQA_MODEL or run make model)"))
   func miniLM() throws {

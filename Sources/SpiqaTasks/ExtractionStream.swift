@@ -1,0 +1,82 @@
+import SpiqaIO
+import SpiqaModel
+
+extension Selection {
+  /// The `selection` object of a stream header.
+  public var headerJSON: JSONObject {
+    switch self {
+    case .all: return ["mode": "all"]
+    case .slice(let offset, let count):
+      return ["mode": "slice", "offset": .int(offset), "limit": count.map { .int($0) } ?? .null]
+    case .sample(let count, let seed): return ["mode": "sample", "samples": .int(count), "seed": .int(seed)]
+    }
+  }
+}
+
+/// Runs an `ExtractionSource` through an `AttentionExtractor` into a record stream: a header, then per sequence an
+/// attention record (and a hidden-state record right after it when asked for).
+public struct ExtractionJob {
+  public let source: ExtractionSource
+  public let extractor: AttentionExtractor
+  /// Needed only for `tokens` in the metadata.
+  public let tokenizer: TaskTokenizer?
+
+  public init(source: ExtractionSource, extractor: AttentionExtractor, tokenizer: TaskTokenizer?) {
+    self.source = source
+    self.extractor = extractor
+    self.tokenizer = tokenizer
+  }
+
+  /// The stream header: producer, model (path + config summary), task, data, selection, settings, layout.
+  /// `extra` entries (e.g. featurization parameters) are merged in at the top level.
+  public func header(
+    producer: String, version: String, modelPath: String, dataPath: String, selection: Selection,
+    extra: JSONObject = [:]
+  ) -> JSONObject {
+    let c = extractor.config
+    var model: JSONObject = [
+      "path": .string(modelPath), "model_type": .string(c.modelType.rawValue), "layers": .int(c.numLayers),
+      "heads": .int(c.numHeads), "hidden": .int(c.hiddenSize), "intermediate": .int(c.intermediateSize),
+      "vocab_size": .int(c.vocabSize), "max_positions": .int(c.maxSequenceLength),
+      "weights": .string(extractor.checkpoint.weightsPath),
+    ]
+    if !c.architectures.isEmpty { model["architectures"] = JSONValue(c.architectures) }
+    var h: JSONObject = [
+      "producer": .string(producer), "version": .string(version), "model": .object(model),
+      "task": .string(source.task.rawValue), "data": .string(dataPath), "selection": .object(selection.headerJSON),
+      "examples": .int(source.selected.count), "dataset_size": .int(source.datasetCount),
+      "settings": .object(extractor.settings.headerJSON), "layers": JSONValue(extractor.layers),
+      "heads": JSONValue(extractor.heads), "dtype": .string(extractor.settings.dtype.rawValue),
+      "layout": "attention [layers, heads, n, n] per sequence (real tokens only)",
+    ]
+    if extractor.settings.hiddenStates {
+      h["hidden_layout"] = "hidden_states [layers + 1, n, hidden] after the attention record of the same sequence"
+    }
+    for (k, v) in extra { h[k] = v }
+    return h
+  }
+
+  /// Writes every group's records to `writer` (the header must already be written).
+  /// - Parameter progress: called after each group with (groups done, group count, records written so far).
+  /// - Returns: the number of attention records written.
+  @discardableResult
+  public func run(into writer: RecordWriter, progress: ((Int, Int, Int) -> Void)? = nil) throws -> Int {
+    var records = 0
+    let dtype = extractor.settings.dtype
+    let wantTokens = extractor.settings.tokens
+    for g in 0..<source.groupCount {
+      let group = try source.group(g)
+      try extractor.run(group) { f in
+        let tokens = wantTokens ? tokenizer?.tokens(f.sequence.ids) : nil
+        try writer.write(
+          meta: extractor.attentionMeta(f, tokens: tokens), floats: f.attention, shape: f.attentionShape, dtype: dtype)
+        if let hs = f.hiddenStates {
+          try writer.write(meta: extractor.hiddenMeta(f), floats: hs, shape: f.hiddenShape, dtype: dtype)
+        }
+        records += 1
+      }
+      progress?(g + 1, source.groupCount, records)
+    }
+    return records
+  }
+}

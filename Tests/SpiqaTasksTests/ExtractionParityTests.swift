@@ -1,0 +1,203 @@
+import Foundation
+import SpiqaQuant
+import Testing
+
+@testable import SpiqaTasks
+
+/// A case of scripts/make_extract_fixtures.py (Tests/CLITests/Fixtures/extract/<case>.json + .bin), read from the
+/// source tree: the same fixtures serve the CLI tests and these library tests.
+struct ExtractFixture {
+  struct Record {
+    var sequence: ExtractionSequence
+    var key: String
+    var full: Bool
+    var hidden: Bool
+  }
+  let meta: [String: Any]
+  let records: [Record]
+  private let index: [String: (offset: Int, shape: [Int])]
+  private let data: [Float]
+
+  static var directory: String {
+    TestSupport.packageRoot.appendingPathComponent("Tests/CLITests/Fixtures/extract").path
+  }
+
+  init(_ name: String) throws {
+    let json = try Data(contentsOf: URL(fileURLWithPath: Self.directory + "/\(name).json"))
+    let obj = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any])
+    meta = try #require(obj["meta"] as? [String: Any])
+    var idx: [String: (Int, [Int])] = [:]
+    for (k, v) in try #require(obj["arrays"] as? [String: [String: Any]]) {
+      idx[k] = (try #require(v["offset"] as? Int), try #require(v["shape"] as? [Int]))
+    }
+    index = idx
+    records = try #require(meta["records"] as? [[String: Any]]).map { r in
+      Record(
+        sequence: ExtractionSequence(
+          exampleId: try #require(r["example_id"] as? String), exampleIndex: try #require(r["example_index"] as? Int),
+          feature: try #require(r["feature"] as? Int), ids: try #require(r["ids"] as? [Int]),
+          tokenTypes: r["types"] as? [Int]),
+        key: try #require(r["key"] as? String), full: r["full"] as? Bool ?? false, hidden: r["hidden"] as? Bool ?? false)
+    }
+    let raw = try Data(contentsOf: URL(fileURLWithPath: Self.directory + "/\(name).bin"))
+    data = raw.withUnsafeBytes { bytes in
+      (0..<(raw.count / 4)).map {
+        Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)))
+      }
+    }
+  }
+
+  func has(_ key: String) -> Bool { index[key] != nil }
+
+  func array(_ key: String) throws -> [Float] {
+    let e = try #require(index[key], "no array \(key) in the fixture")
+    return Array(data[e.offset..<(e.offset + e.shape.reduce(1, *))])
+  }
+
+  /// Records grouped by example, in order (SQuAD: one batch per question).
+  var groupsByExample: [[ExtractionSequence]] {
+    var out: [[ExtractionSequence]] = []
+    for r in records {
+      if let last = out.last?.last, last.exampleId == r.sequence.exampleId {
+        out[out.count - 1].append(r.sequence)
+      } else {
+        out.append([r.sequence])
+      }
+    }
+    return out
+  }
+
+  /// Largest |a − b| between a recorded `[L, H, n, n]` block and the fixture's checks (max, projection, full block).
+  func maxError(_ key: String, attention a: UnsafeBufferPointer<Float>, n: Int, full: Bool) throws -> Float {
+    let maxes = try array(key + ".max"), proj = try array(key + ".proj")
+    let blocks = maxes.count
+    #expect(a.count == blocks * n * n)
+    let w = (0..<n).map { Double((7919 * $0) % 101) / 101 }
+    var err: Float = 0
+    for k in 0..<blocks {
+      var m = -Float.infinity
+      for r in 0..<n {
+        var s = 0.0
+        for c in 0..<n {
+          let v = a[(k * n + r) * n + c]
+          m = max(m, v)
+          s += Double(v) * w[c]
+        }
+        err = max(err, abs(Float(s) - proj[k * n + r]))
+      }
+      err = max(err, abs(m - maxes[k]))
+    }
+    if full {
+      let ref = try array(key + ".full")
+      for i in 0..<ref.count { err = max(err, abs(ref[i] - a[i])) }
+    }
+    return err
+  }
+}
+
+/// The model every extraction test runs: all-MiniLM-L6-v2 from $SPIQA_MODEL or models/ under the package root.
+let extractModel: String? = {
+  let env = ProcessInfo.processInfo.environment["SPIQA_MODEL"]
+  let path = env ?? TestSupport.packageRoot.appendingPathComponent("models/all-MiniLM-L6-v2").path
+  return FileManager.default.fileExists(atPath: path + "/model.safetensors") ? path : nil
+}()
+
+/// `AttentionExtractor` against transformers (scripts/make_extract_fixtures.py): exact, pruned + quantized and
+/// data-dependent quantized attention of real SQuAD features and SST-2 sentences, ≤ 1e-5.
+@Suite(.enabled(if: extractModel != nil, "all-MiniLM-L6-v2 not found (set SPIQA_MODEL or run make setup)"))
+struct ExtractionParityTests {
+  /// Runs `groups` and returns the largest error over every record of the fixture.
+  func check(_ name: String, settings: ExtractionSettings, padTo: Int? = nil, perExample: Bool) throws -> Float {
+    let fx = try ExtractFixture(name)
+    let ex = try AttentionExtractor(directory: try #require(extractModel), settings: settings)
+    let groups = perExample ? fx.groupsByExample : [fx.records.map(\.sequence)]
+    var err: Float = 0
+    var seen = 0
+    for g in groups {
+      try ex.run(ExtractionGroup(sequences: g, padTo: padTo)) { f in
+        let rec = fx.records[seen]
+        seen += 1
+        #expect(f.sequence == rec.sequence)
+        #expect(f.attentionShape == [6, 12, rec.sequence.count, rec.sequence.count])
+        err = max(err, try fx.maxError(rec.key, attention: f.attention, n: f.n, full: rec.full))
+        if rec.hidden, let h = f.hiddenStates {
+          let ref = try fx.array(rec.key + ".hidden")
+          #expect(f.hiddenShape == [7, f.n, 384])
+          var e: Float = 0
+          for i in 0..<ref.count { e = max(e, abs(ref[i] - h[i]) / max(1, abs(ref[i]))) }
+          #expect(e <= 1e-4, "hidden states of \(rec.key): max relative error \(e)")
+        }
+      }
+    }
+    #expect(seen == fx.records.count)
+    return err
+  }
+
+  @Test func squadFeaturesMatchTransformers() throws {
+    let err = try check("squad", settings: ExtractionSettings(), perExample: true)
+    #expect(err <= 1e-5, "max abs error \(err)")
+  }
+
+  @Test func squadFeaturesPaddedTo320MatchToo() throws {
+    let err = try check("squad", settings: ExtractionSettings(), padTo: 320, perExample: true)
+    #expect(err <= 1e-5, "max abs error \(err)")
+  }
+
+  @Test func sst2SentencesAndHiddenStatesMatchTransformers() throws {
+    var s = ExtractionSettings()
+    s.hiddenStates = true
+    let err = try check("sst2", settings: s, perExample: false)
+    #expect(err <= 1e-5, "max abs error \(err)")
+  }
+
+  @Test func prunedAndQuantizedOnTheFlyMatchTheReferenceOrder() throws {
+    var s = ExtractionSettings()
+    s.threshold = 0.05
+    s.quantizer = try AttentionQuantizer(method: .linearSlogClampedMidval, bits: 3)
+    let err = try check("sst2-pruned", settings: s, perExample: false)
+    #expect(err <= 1e-5, "max abs error \(err)")
+  }
+
+  @Test func dataDependentQuantizerSeesThe320Padding() throws {
+    var s = ExtractionSettings()
+    s.quantizer = try AttentionQuantizer(method: .uniformSlogMean, bits: 2)
+    let err = try check("squad-uniform", settings: s, padTo: 320, perExample: true)
+    #expect(err <= 1e-5, "max abs error \(err)")
+  }
+
+  @Test func layerAndHeadSubsetsAreSlicesOfTheFullTensor() throws {
+    let fx = try ExtractFixture("sst2")
+    let seqs = Array(fx.records.map(\.sequence).prefix(2))
+    let full = try AttentionExtractor(directory: try #require(extractModel), settings: ExtractionSettings())
+    var all: [[Float]] = []
+    try full.run(ExtractionGroup(sequences: seqs)) { all.append(Array($0.attention)) }
+    var s = ExtractionSettings()
+    s.layers = [1, 4]
+    s.heads = [0, 3, 11]
+    let sub = try AttentionExtractor(directory: try #require(extractModel), settings: s)
+    var b = 0
+    try sub.run(ExtractionGroup(sequences: seqs)) { f in
+      let n = f.n
+      #expect(f.attentionShape == [2, 3, n, n])
+      let meta = sub.attentionMeta(f, tokens: nil)
+      #expect(meta["layers"] == [1, 4])
+      #expect(meta["heads"] == [0, 3, 11])
+      #expect(meta["shape"] == .array([2, 3, .int(n), .int(n)]))
+      for (li, l) in [1, 4].enumerated() {
+        for (hi, h) in [0, 3, 11].enumerated() {
+          for i in 0..<(n * n) {
+            #expect(f.attention[(li * 3 + hi) * n * n + i] == all[b][(l * 12 + h) * n * n + i])
+          }
+        }
+      }
+      b += 1
+    }
+    #expect(b == 2)
+  }
+
+  @Test func badLayerIndicesAreUsageErrors() throws {
+    var s = ExtractionSettings()
+    s.layers = [6]
+    #expect(throws: TasksError.self) { try AttentionExtractor(directory: try #require(extractModel), settings: s) }
+  }
+}
