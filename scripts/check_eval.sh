@@ -12,9 +12,6 @@ OUT=${CHECK_OUT:-$(mktemp -d)}
 EVAL="$BIN/spiqa-eval"
 [ -x "$EVAL" ] || { echo "check_eval: $EVAL missing (swift build -c release --product spiqa-eval)" >&2; exit 1; }
 export SPIQA_SHARED="$SHARED"
-# Debian's OpenBLAS 0.3.21 falls back to its Prescott (SSE3) sgemm on CPUs it does not recognise (e.g. a VM's
-# "Intel Xeon Processor"); with AVX2 present, the Haswell kernel is ~1.7x faster here.
-if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -qw avx2 /proc/cpuinfo 2>/dev/null; then export OPENBLAS_CORETYPE=Haswell; fi
 fail=0
 
 # compare NAME RESULT_JSON KEY EXPECTED TOLERANCE
