@@ -87,7 +87,7 @@ struct EvalCLIUsageTests {
   }
 
   @Test func missingDataExits74() throws {
-    let r = try EvalCLI.run("spiqa-eval", ["--model", "x", "--data", "/nonexistent/dev.json"])
+    let r = try EvalCLI.run("spiqa-eval", ["--model", "/nonexistent-model", "--data", "/nonexistent/dev.json"])
     #expect(r.status == 74)
     #expect(r.stderr.contains("/nonexistent/dev.json"))
     #expect(r.stderr.split(separator: "\n").count == 1)
@@ -130,6 +130,12 @@ struct EvalCLIModelTests {
     #expect(quant.status == 0)
     #expect(quant.json["method"] as? String == "linear_slog_clamped_midval")
     #expect(quant.json["bits"] as? Int == 3)
+  }
+
+  @Test func missingModelExits74() throws {
+    let r = try EvalCLI.run("spiqa-eval", ["--model", "/nonexistent-model", "--limit", "1"])
+    #expect(r.status == 74, "\(r.stderr)")
+    #expect(r.stderr.hasPrefix("spiqa-eval: "))
   }
 
   @Test func sst2FirstBatch() throws {
