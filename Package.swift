@@ -43,7 +43,7 @@ let package = Package(
     .executableTarget(name: "spiqa-bench", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaModel", "SpiqaQuant", "SpiqaStats", "COpenBLAS", argumentParser]),
 
     // Tests.
-    .testTarget(name: "SpiqaIOTests", dependencies: ["SpiqaIO"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "SpiqaIOTests", dependencies: ["SpiqaIO", "SpiqaCLI"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SpiqaQuantTests", dependencies: ["SpiqaQuant"]),
     .testTarget(name: "SpiqaStatsTests", dependencies: ["SpiqaStats"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SpiqaModelTests", dependencies: ["SpiqaModel"], resources: [.copy("Fixtures")]),
