@@ -158,25 +158,27 @@ final class BlockWorker: @unchecked Sendable {
         for v in row {
           let b = v.bitPattern
           if b <= lastBits { cellCounts[cellTable.cell(b)] &+= 1 } else { slowValue(v, &blockLE) }
-          mn = min(mn, v)
-          mx = max(mx, v)
+          mn = v < mn ? v : mn
+          mx = v > mx ? v : mx
           rowSum += Double(v)
         }
         sum += rowSum
         continue
       }
       for b in 0..<bins { counts[b] = 0 }
+      var rowSum2 = 0.0
+      var j = 0
       for v in row {
         let b = v.bitPattern
         if b <= lastBits { cellCounts[cellTable.cell(b)] &+= 1 } else { slowValue(v, &le) }
-        if v >= cut {
-          candidates[k] = v
-          k &+= 1
-        }
-        mn = min(mn, v)
-        mx = max(mx, v)
-        rowSum += Double(v)
+        candidates[k] = v  // branch-free: kept only when v ≥ 0.5/n
+        k &+= v >= cut ? 1 : 0
+        mn = v < mn ? v : mn
+        mx = v > mx ? v : mx
+        if j & 1 == 0 { rowSum += Double(v) } else { rowSum2 += Double(v) }
+        j &+= 1
       }
+      rowSum += rowSum2
       le += reduceCells(into: counts, classes: classes, zeros: &zeros)
       sum += rowSum
       // Row-level quantities.
