@@ -84,7 +84,7 @@ struct HistBench: ParsableCommand {
       let fast = binner.bin(v)
       let exact = binner.exactBin(Double(v + edges.offset))
       if fast != exact {
-        if mismatches < 10 { FileHandle.standardError.write("mismatch at \(v): table \(fast), search \(exact)\n".data(using: .utf8)!) }
+        if mismatches < 10 { FileHandle.standardError.write(Data("mismatch at \(v): table \(fast), search \(exact)\n".utf8)) }
         mismatches += 1
       }
       if fast >= 0 { counts[fast] += 1 }
@@ -92,7 +92,7 @@ struct HistBench: ParsableCommand {
       bits += 1
     }
     for (i, c) in counts.enumerated() { print("\(i)\t\(c)") }
-    FileHandle.standardError.write("exhaustive \(edges.name): \(Int(top) + 1) values, \(mismatches) mismatches\n".data(using: .utf8)!)
+    FileHandle.standardError.write(Data("exhaustive \(edges.name): \(Int(top) + 1) values, \(mismatches) mismatches\n".utf8))
     if mismatches > 0 { throw ExitCode(1) }
   }
 }
