@@ -146,8 +146,9 @@ final class MemberJob: @unchecked Sendable {
     return j
   }
 
-  func run(on queue: DispatchQueue, _ work: @escaping @Sendable (MemberJob) -> Void) {
-    queue.async {
+  /// Runs `work` on the worker pool; `wait()` returns once it finished.
+  func run(_ work: @escaping @Sendable (MemberJob) -> Void) {
+    WorkerPool.shared.async {
       work(self)
       self.done.signal()
     }
@@ -155,6 +156,3 @@ final class MemberJob: @unchecked Sendable {
 
   func wait() { done.wait() }
 }
-
-/// The queue member jobs run on.
-let memberQueue = DispatchQueue(label: "spiqa.gzip", qos: .userInitiated, attributes: .concurrent)

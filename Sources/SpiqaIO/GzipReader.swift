@@ -111,7 +111,7 @@ final class StreamDecoder {
         }
         let job = MemberJob(input: body)
         job.output = outputs.take(capacity: usize)
-        job.run(on: memberQueue) { job in StreamDecoder.inflateIndexed(job, uncompressedSize: usize) }
+        job.run { job in StreamDecoder.inflateIndexed(job, uncompressedSize: usize) }
         pending.append(job)
       } catch {
         scheduleFailed = true

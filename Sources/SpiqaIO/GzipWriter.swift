@@ -29,7 +29,7 @@ final class GzipMemberWriter {
     job.output = outputs.take(capacity: Gzip.headerSize + chunkSize + chunkSize / 1000 + 1024 + 8)
     let level = compression.level
     let strategy = compression.strategy.zlibValue
-    job.run(on: memberQueue) { job in
+    job.run { job in
       GzipMemberWriter.compress(job, level: level, strategy: strategy)
     }
     inFlight.append(job)

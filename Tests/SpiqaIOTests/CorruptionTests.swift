@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import SpiqaIO
+import SpiqaIO
 
 /// Truncated and corrupted input must give a located error (exit 65), never a crash or a hang.
 @Suite("Corrupt and truncated input")
@@ -73,8 +73,6 @@ struct CorruptionTests {
   func specific() throws {
     // Bad magic in the second record.
     var b = Self.plain
-    let second = NPY.headerBytes(dtype: .uint8, shape: [0]).count  // header of record 0 is at least this long
-    _ = second
     let recordStarts = findRecordStarts(b)
     b[recordStarts[1]] = 0x00
     #expect(outcome(b)?.description.contains("record 1 (byte \(recordStarts[1])): bad magic") == true)
@@ -89,7 +87,7 @@ struct CorruptionTests {
     #expect(outcome(f)?.description.contains("length") == true)
 
     // A metadata record followed by nothing.
-    let lone = NPY.encode(JSONValue.object(["spiqa": 1, "kind": "attention"]).metaArray)
+    let lone = NPY.encode(NPYArray(json: .object(["spiqa": 1, "kind": "attention"])))
     #expect(outcome(lone)?.description.contains("ends after") == true)
     // A tensor where metadata belongs.
     let t = NPY.encode(NPYArray(float32: [1, 2], shape: [2]))
@@ -107,16 +105,27 @@ struct CorruptionTests {
     #expect(throws: SpiqaIOError.self) { try r.next() }
   }
 
-  func findRecordStarts(_ b: [UInt8]) -> [Int] {
-    var starts: [Int] = []
-    var i = 0
-    while i + 10 <= b.count, Array(b[i..<(i + 6)]) == npyMagic {
-      starts.append(i)
-      let hlen = Int(b[i + 8]) | Int(b[i + 9]) << 8
-      let header = String(decoding: b[(i + 10)..<(i + 10 + hlen)], as: UTF8.self)
-      guard let (dtype, _, _, shape) = try? NPY.parseHeaderDict(header) else { break }
-      i += 10 + hlen + shape.reduce(1, *) * dtype.itemSize
+  @Test("the SQ subfield: out-of-range sizes fall back to streaming; wrong sizes are errors")
+  func sqField() throws {
+    let good = Self.gzipped
+    #expect(good[12] == UInt8(ascii: "S") && good[13] == UInt8(ascii: "Q"))
+    let records = try readAll(good).count
+    // USIZE beyond the 64 MiB limit: the member is inflated as a stream, the data is still correct.
+    var huge = good
+    for i in 20..<24 { huge[i] = 0xFF }
+    #expect(try readAll(huge, maxRead: 3000).count == records)
+    // CSIZE one byte short or long, USIZE one byte off: located gzip errors.
+    for (offset, delta) in [(16, -1), (16, 1), (20, 1), (20, -1)] {
+      var bad = good
+      bad[offset] = UInt8(truncatingIfNeeded: Int(bad[offset]) + delta)
+      let e = outcome(bad)
+      #expect(e?.exitCode == 65 && e?.description.contains("gzip") == true, "\(offset) \(delta): \(e?.description ?? "no error")")
     }
-    return starts
+  }
+
+  /// Offsets of the NPY magic in a plain stream (float data here never contains it).
+  func findRecordStarts(_ b: [UInt8]) -> [Int] {
+    let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
+    return (0..<(b.count - 5)).filter { Array(b[$0..<($0 + 6)]) == magic }
   }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import SpiqaIO
+import SpiqaIO
 
 @Suite("NPY arrays against numpy-written fixtures")
 struct NPYTests {

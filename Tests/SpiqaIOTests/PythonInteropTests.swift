@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import SpiqaIO
+import SpiqaIO
 
 /// Streams written here, read by real numpy: `np.load` in a loop (plain file, `gzip.open`), and the
 /// pipe recipe of docs/stream-format.md.
@@ -64,8 +64,7 @@ struct PythonInteropTests {
     try Self.script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
     let (status, out, err) = try run(env, ["python3", scriptPath, path, mode], stdin: mode.hasPrefix("pipe") ? Data(bytes) : nil)
     #expect(status == 0, "\(err)")
-    let parsed = Array(out).withUnsafeBytes { JSONValue.parse($0) }
-    let list = try #require((try? parsed.get())?.arrayValue)
+    let list = try #require(try JSONValue(parsing: Array(out)).arrayValue)
     #expect(list.count == 1 + 2 * records.count)
     #expect(list.first?.objectValue?["tokens"]?.stringArray == ["é", "x"])
     for (i, (_, a)) in records.enumerated() {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import SpiqaIO
+import SpiqaIO
 
 @Suite("Record streams")
 struct StreamTests {
@@ -16,8 +16,8 @@ struct StreamTests {
     let records = [attention(0, n: 3), attention(1, n: 200), attention(2, n: 1), attention(3, n: 17)]
     let bytes = try writeStream(compression, header: ["producer": "test", "model": "m"], records)
     #expect((bytes.first == 0x1F) == (compression.level > 0))
-    for (maxRead, lookahead) in [(Int.max, 3), (4093, 1), (65536, 2)] {
-      let got = try readAll(bytes, maxRead: maxRead, lookahead: lookahead)
+    for maxRead in [Int.max, 4093, 65536] {
+      let got = try readAll(bytes, maxRead: maxRead)
       #expect(got.count == records.count + 1)
       guard case .header(let h) = got.first else {
         Issue.record("first record is not a header")
@@ -47,8 +47,8 @@ struct StreamTests {
     m["shape"] = JSONValue(array.shape)
     m["dtype"] = "f4"
     let expected =
-      NPY.encode(JSONValue.object(["kind": "stream", "spiqa": 1]).metaArray)
-      + NPY.encode(JSONValue.object(m).metaArray) + NPY.encode(array)
+      NPY.encode(NPYArray(json: .object(["kind": "stream", "spiqa": 1])))
+      + NPY.encode(NPYArray(json: .object(m))) + NPY.encode(array)
     #expect(bytes == expected)
   }
 
@@ -186,15 +186,12 @@ struct StreamTests {
   func json() throws {
     let v: JSONValue = ["b": [1, 2.5, "x\"\n\u{1}é"], "a": nil, "c": ["z": true, "y": -3]]
     #expect(v.jsonText == "{\"a\":null,\"b\":[1,2.5,\"x\\\"\\n\\u0001é\"],\"c\":{\"y\":-3,\"z\":true}}")
-    let back = v.jsonBytes.withUnsafeBytes { JSONValue.parse($0) }
-    #expect((try? back.get()) == v)
+    #expect(try JSONValue(parsing: v.jsonBytes) == v)
     for bad in ["{", "[1,]", "{\"a\" 1}", "01", "nul", "\"\\x\"", "1 2", "{\"a\":1,}", "\u{1}"] {
-      let r = Array(bad.utf8).withUnsafeBytes { JSONValue.parse($0) }
-      #expect((try? r.get()) == nil, "\(bad)")
+      let e = #expect(throws: SpiqaIOError.self, "\(bad)") { try JSONValue(parsing: Array(bad.utf8)) }
+      #expect(e?.exitCode == 65)
     }
-    let e = Array("\"\\ud83d\\ude00\"".utf8).withUnsafeBytes { JSONValue.parse($0) }
-    #expect((try? e.get()) == "😀")
-    let big = Array("[1e400, 12345678901234567890, -0.0]".utf8).withUnsafeBytes { JSONValue.parse($0) }
-    #expect((try? big.get())?.arrayValue?.count == 3)
+    #expect(try JSONValue(parsing: Array("\"\\ud83d\\ude00\"".utf8)) == "😀")
+    #expect(try JSONValue(parsing: Array("[1e400, 12345678901234567890, -0.0]".utf8)).arrayValue?.count == 3)
   }
 }

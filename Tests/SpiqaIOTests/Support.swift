@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import SpiqaIO
+import SpiqaIO
 
 /// The numpy-written fixtures (scripts/make_npy_fixtures.py).
 enum Fixtures {
@@ -76,8 +76,8 @@ let pythonWithNumpy: String? = {
 }()
 
 /// Reads every record of a stream in memory.
-func readAll(_ bytes: [UInt8], maxRead: Int = Int.max, lookahead: Int = 3) throws -> [StreamRecord] {
-  let r = RecordReader(bytes: bytes, source: "test", maxRead: maxRead, lookahead: lookahead)
+func readAll(_ bytes: [UInt8], maxRead: Int = Int.max) throws -> [StreamRecord] {
+  let r = RecordReader(bytes: bytes, source: "test", maxRead: maxRead)
   var out: [StreamRecord] = []
   while let rec = try r.next() { out.append(rec) }
   return out
