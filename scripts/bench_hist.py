@@ -90,43 +90,46 @@ def read_records(path):
 
 def numpy_whole(path):
     E = edges()
-    t = time.perf_counter()
+    t = time.process_time()
     nbytes = 0
     c = np.zeros(100, np.int64)
     for x in read_records(path):
         c += np.histogram(x + 1e-8, bins=E)[0]
         nbytes += x.nbytes
-    return nbytes, time.perf_counter() - t
+    return nbytes, time.process_time() - t
 
 
 def numpy_rows(path, rows=20000):
     E = edges()
     x = next(read_records(path)).reshape(-1, SHAPE and 384)
     x = x[:rows]
-    t = time.perf_counter()
+    t = time.process_time()
     for r in x:
         np.histogram(r + 1e-8, bins=E)
-    return x.nbytes, time.perf_counter() - t
+    return x.nbytes, time.process_time() - t
 
 
 def run_timed(cmd, stdin=None):
-    """Runs cmd under /usr/bin/time -v; returns (seconds, peak RSS in MB)."""
+    """Runs cmd under /usr/bin/time -v; returns (wall seconds, CPU seconds, peak RSS in MB)."""
     t = time.perf_counter()
     p = subprocess.run(["/usr/bin/time", "-v"] + cmd, stdin=stdin, stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE, text=True)
     dt = time.perf_counter() - t
     if p.returncode != 0:
         sys.exit(f"bench_hist: {' '.join(cmd)} failed: {p.stderr[-500:]}")
-    rss = [l for l in p.stderr.splitlines() if "Maximum resident set size" in l]
-    return dt, (int(rss[0].split(":")[1]) / 1024 if rss else float("nan"))
+    def field(name):
+        v = [l for l in p.stderr.splitlines() if name in l]
+        return float(v[0].split(":")[-1]) if v else float("nan")
+    cpu = field("User time (seconds)") + field("System time (seconds)")
+    return dt, cpu, field("Maximum resident set size") / 1024
 
 
 def pipe_run(hist, gb):
     gen = subprocess.Popen([sys.executable, os.path.abspath(__file__), "gen", "--gb", str(gb)], stdout=subprocess.PIPE)
-    dt, rss = run_timed([hist, "-", "--quiet"], stdin=gen.stdout)
+    dt, cpu, rss = run_timed([hist, "-", "--quiet"], stdin=gen.stdout)
     gen.stdout.close()
     gen.wait()
-    return dt, rss
+    return dt, cpu, rss
 
 
 def main(argv):
@@ -169,19 +172,29 @@ def main(argv):
             rows.append((f"numpy np.histogram per record ({name}, read included)", nb / 1e6 / dt, float("nan")))
         nb, dt = numpy_rows(plain)
         rows.append(("numpy np.histogram per row (reference §3.3 loop)", nb / 1e6 / dt, float("nan")))
-        for name, path in [("plain", plain), ("gzip", gz)]:
-            dt, rss = run_timed([hist, path, "--quiet"])
-            rows.append((f"spiqa-hist, every statistic ({name})", mb / dt, rss))
+        runs = [("every statistic", []), ("--no-row-stats", ["--no-row-stats"])]
+        for label, flags in runs:
+            for name, path in [("plain", plain), ("gzip", gz)]:
+                for threads in ["1", "2"]:
+                    dt, cpu, rss = run_timed([hist, path, "--quiet", "--threads", threads] + flags)
+                    rows.append((f"spiqa-hist {label} ({name}, {threads} thread(s))", mb / cpu, rss))
+        print("rates are MB of f32 attention per CPU-second (wall time is unreliable on a shared machine)")
         print(f"{'what':<58} {'MB/s':>8} {'peak RSS MB':>12}")
         for what, rate, rss in rows:
             print(f"{what:<58} {rate:8.0f} {rss:12.0f}")
-        base = rows[0][1]
-        print(f"spiqa-hist (plain) vs numpy whole-tensor np.histogram (plain): {rows[3][1] / base:.1f}x; "
-              f"vs numpy per-row np.histogram: {rows[3][1] / rows[2][1]:.1f}x")
+        r = {w: v for w, v, _ in rows}
+        np_plain = rows[0][1]
+        np_rows = rows[2][1]
+        print(f"spiqa-hist every statistic (plain, 1 thread) vs numpy np.histogram per record: "
+              f"{r['spiqa-hist every statistic (plain, 1 thread(s))'] / np_plain:.1f}x, vs numpy per-row loop: "
+              f"{r['spiqa-hist every statistic (plain, 1 thread(s))'] / np_rows:.1f}x")
+        print(f"spiqa-hist --no-row-stats (plain, 1 thread) vs numpy np.histogram per record: "
+              f"{r['spiqa-hist --no-row-stats (plain, 1 thread(s))'] / np_plain:.1f}x")
     if a.pipe_gb > 0:
         for gb in [a.pipe_gb / 10, a.pipe_gb]:
-            dt, rss = pipe_run(hist, gb)
-            print(f"pipe: {gb:g} GB generated | spiqa-hist -: {gb * 1e3 / dt:.0f} MB/s, {dt:.0f} s, peak RSS {rss:.0f} MB")
+            dt, cpu, rss = pipe_run(hist, gb)
+            print(f"pipe: {gb:g} GB generated | spiqa-hist -: {dt:.0f} s wall ({gb * 1e3 / dt:.0f} MB/s), "
+                  f"{cpu:.0f} CPU-s ({gb * 1e3 / cpu:.0f} MB per CPU-second), peak RSS {rss:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -339,6 +339,16 @@ def make_fixture(stats_dir, cli_dir):
     open(f"{cli_dir}/sample_compare.tsv", "w").write(heads_tsv(s))
     sub = compute(f"{cli_dir}/sample.npy.gz", layers=[5], heads=[0, 3], thresholds=(0.0, 0.25))
     open(f"{cli_dir}/sample_l5_h0-3.tsv", "w").write(heads_tsv(sub))
+    # f2 payload and u1 codes + levels (decoded to float32 before any statistic).
+    write_stream(f"{cli_dir}/sample_f2.npy.gz", [(dict(m, dtype="f2"), x.astype(np.float16)) for m, x in recs[:3]])
+    open(f"{cli_dir}/sample_f2.tsv", "w").write(heads_tsv(compute(f"{cli_dir}/sample_f2.npy.gz")))
+    coded = []
+    for m, q in qrecs[:3]:
+        levels = np.unique(q)
+        coded.append((dict(m, dtype="u1", encoding="codes", levels=[float(v) for v in levels]),
+                      np.searchsorted(levels, q).astype(np.uint8)))
+    write_stream(f"{cli_dir}/sample_codes.npy.gz", coded)
+    open(f"{cli_dir}/sample_codes.tsv", "w").write(heads_tsv(compute(f"{cli_dir}/sample_codes.npy.gz")))
     open(f"{cli_dir}/sample_hist_linear.tsv", "w").write(
         hist_tsv(compute(f"{cli_dir}/sample.npy.gz", layers=[2], heads=[1], bins="linear:10")))
 

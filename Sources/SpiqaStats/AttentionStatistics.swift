@@ -93,8 +93,9 @@ public final class AttentionStatistics {
     rows: UnsafeMutablePointer<RowArrays>? = nil
   ) throws {
     let block = n * n
-    guard n > 0, values.count == layerCount * headCount * block else {
-      throw StatsError("record has \(values.count) values; expected \(layerCount)×\(headCount)×\(n)×\(n)")
+    guard n > 0, n <= 46340, values.count == layerCount * headCount * block else {
+      throw StatsError(
+        "record has \(values.count) values for n = \(n); expected \(layerCount)×\(headCount)×n×n with 0 < n ≤ 46340")
     }
     if let compare, compare.count != values.count {
       throw StatsError("compared record has \(compare.count) values; expected \(values.count)")

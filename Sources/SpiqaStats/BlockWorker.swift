@@ -50,6 +50,9 @@ final class BlockWorker: @unchecked Sendable {
   private let jsA: UnsafeMutableBufferPointer<Int32>
   private let jsB: UnsafeMutableBufferPointer<Int32>
   private let blockScratch = BlockAccumulator()
+  private let cellTable: CellTable
+  private let cells: UnsafeMutableBufferPointer<CellTable.Cell>
+  private let cellCounts: UnsafeMutableBufferPointer<Int32>
 
   init(options: StatsOptions, binner: Binner, jsBinner: Binner, thresholds: ThresholdClassifier) {
     self.options = options
@@ -60,6 +63,11 @@ final class BlockWorker: @unchecked Sendable {
     rowCounts = .allocate(capacity: options.edges.bins)
     jsA = .allocate(capacity: options.jsEdges.bins)
     jsB = .allocate(capacity: options.jsEdges.bins)
+    cellTable = CellTable(binner: binner, thresholds: thresholds, bar: options.rowSparsityBar)
+    cells = .allocate(capacity: cellTable.count)
+    _ = cells.initialize(from: cellTable.cells)
+    cellCounts = .allocate(capacity: cellTable.count)
+    cellCounts.initialize(repeating: 0)
   }
 
   deinit {
@@ -67,6 +75,28 @@ final class BlockWorker: @unchecked Sendable {
     rowCounts.deallocate()
     jsA.deallocate()
     jsB.deallocate()
+    cells.deallocate()
+    cellCounts.deallocate()
+  }
+
+  /// Moves the cell counts into bin counts, threshold classes and the zero count; returns the values ≤ the bar.
+  @inline(__always)
+  private func reduceCells(
+    into counts: UnsafeMutableBufferPointer<Int32>, classes: UnsafeMutableBufferPointer<Int32>, zeros: inout Int64
+  ) -> Int {
+    var le = 0
+    for c in 0..<cells.count {
+      let m = cellCounts[c]
+      if m != 0 {
+        let cell = cells[c]
+        if cell.bin >= 0 { counts[cell.bin] &+= m }
+        classes[cell.thresholdClass] &+= m
+        if cell.isZero { zeros &+= Int64(m) }
+        if cell.atMostBar { le &+= Int(m) }
+        cellCounts[c] = 0
+      }
+    }
+    return le
   }
 
   /// Makes the scratch row buffer hold `n` floats.
@@ -106,31 +136,51 @@ final class BlockWorker: @unchecked Sendable {
     var emptyRows: Int64 = 0
     var js = Moments()
     var jsMax = -Double.infinity
+    let cellTable = self.cellTable
+    let cellCounts = self.cellCounts
+    let lastBits = BitStepTable.lastBits
+    /// Negative values, -0.0 and NaN: classified one by one.
+    func slowValue(_ v: Float, _ le: inout Int) {
+      let b = binner.bin(v)
+      if b >= 0 { counts[b] &+= 1 }
+      classes[thresholds.classify(v)] &+= 1
+      if v <= bar { le &+= 1 }
+      if v == 0 { zeros &+= 1 }
+    }
+    if !perRow { for b in 0..<bins { counts[b] = 0 } }
+    var blockLE = 0
     for r in 0..<n {
       let row = UnsafeBufferPointer(rebasing: x[(r * n)..<(r * n + n)])
-      for b in 0..<bins { counts[b] = 0 }
       var le = 0
       var rowSum = 0.0
       var k = 0
-      for v in row {
-        let b = binner.bin(v)
-        if b >= 0 { counts[b] &+= 1 }
-        classes[thresholds.classify(v)] &+= 1
-        if v <= bar { le &+= 1 }
-        if v == 0 { zeros &+= 1 }
-        if v >= cut {
-          candidates[k] = v
-          k &+= 1
-        }
-        mn = min(mn, v)
-        mx = max(mx, v)
-        rowSum += Double(v)
-      }
-      sum += rowSum
       if !perRow {
-        acc.addCounts(counts, bins: bins)
+        for v in row {
+          let b = v.bitPattern
+          if b <= lastBits { cellCounts[cellTable.cell(b)] &+= 1 } else { slowValue(v, &blockLE) }
+          mn = v < mn ? v : mn
+          mx = v > mx ? v : mx
+          rowSum += Double(v)
+        }
+        sum += rowSum
         continue
       }
+      for b in 0..<bins { counts[b] = 0 }
+      var rowSum2 = 0.0
+      var j = 0
+      for v in row {
+        let b = v.bitPattern
+        if b <= lastBits { cellCounts[cellTable.cell(b)] &+= 1 } else { slowValue(v, &le) }
+        candidates[k] = v  // branch-free: kept only when v ≥ 0.5/n
+        k &+= v >= cut ? 1 : 0
+        mn = v < mn ? v : mn
+        mx = v > mx ? v : mx
+        if j & 1 == 0 { rowSum += Double(v) } else { rowSum2 += Double(v) }
+        j &+= 1
+      }
+      rowSum += rowSum2
+      le += reduceCells(into: counts, classes: classes, zeros: &zeros)
+      sum += rowSum
       // Row-level quantities.
       var total = 0
       for b in 0..<bins { total += Int(counts[b]) }
@@ -166,6 +216,10 @@ final class BlockWorker: @unchecked Sendable {
         rows.medianBin[o] = Int32(median)
         if compare != nil { rows.jensenShannon[o] = d }
       }
+    }
+    if !perRow {
+      _ = reduceCells(into: counts, classes: classes, zeros: &zeros)
+      acc.addCounts(counts, bins: bins)
     }
     // Block-level moments (two passes) and the reference's padded per-feature stats.
     let count = Double(n * n)

@@ -31,29 +31,37 @@ struct HistBench: ParsableCommand {
       throw ValidationError("--shape LxH with positive numbers, --n and --records > 0")
     }
     let (layers, heads) = (parts[0], parts[1])
-    let values = syntheticAttention(layers: layers, heads: heads, n: n, seed: 1)
+    let values = histSyntheticAttention(layers: layers, heads: heads, n: n, seed: 1)
     let stats = try AttentionStatistics(options: optionsFor(edges), layers: layers, heads: heads)
     let start = Date()
+    let cpu0 = histCPUSeconds()
     for _ in 0..<records {
       try values.withUnsafeBufferPointer { try stats.add($0, n: n) }
     }
     let seconds = Date().timeIntervalSince(start)
+    let cpu = histCPUSeconds() - cpu0
     let mb = Double(values.count * 4 * records) / 1e6
     print("hist kernel: \(records) records [\(layers),\(heads),\(n),\(n)] f32 = \(String(format: "%.1f", mb)) MB in "
-      + "\(String(format: "%.3f", seconds)) s → \(String(format: "%.0f", mb / seconds)) MB/s "
+      + "\(String(format: "%.3f", seconds)) s → \(String(format: "%.0f", mb / seconds)) MB/s wall, "
+      + "\(String(format: "%.0f", mb / cpu)) MB per CPU-second "
       + "(\(String(format: "%.1f", Double(values.count * records) / seconds / 1e6)) M values/s, "
       + "\(noRowStats ? "no per-row statistics" : "all statistics"), \(threads) thread(s))")
     let binner = Binner(edges)
     var counts = [Int](repeating: 0, count: edges.bins)
     let t0 = Date()
-    for _ in 0..<records {
-      for v in values {
-        let b = binner.bin(v)
-        if b >= 0 { counts[b] &+= 1 }
+    let c0 = histCPUSeconds()
+    counts.withUnsafeMutableBufferPointer { c in
+      for _ in 0..<records {
+        for v in values {
+          let b = binner.bin(v)
+          if b >= 0 { c[b] &+= 1 }
+        }
       }
     }
     let s0 = Date().timeIntervalSince(t0)
-    print("binning only: \(String(format: "%.0f", mb / s0)) MB/s (\(String(format: "%.1f", Double(values.count * records) / s0 / 1e6)) M values/s)")
+    let cs = histCPUSeconds() - c0
+    print("binning only: \(String(format: "%.0f", mb / s0)) MB/s wall, \(String(format: "%.0f", mb / cs)) MB per CPU-second "
+      + "(\(String(format: "%.1f", Double(values.count * records) / cs / 1e6)) M values per CPU-second)")
   }
 
   private func optionsFor(_ edges: BinEdges) -> StatsOptions {
@@ -76,7 +84,7 @@ struct HistBench: ParsableCommand {
       let fast = binner.bin(v)
       let exact = binner.exactBin(Double(v + edges.offset))
       if fast != exact {
-        if mismatches < 10 { FileHandle.standardError.write("mismatch at \(v): table \(fast), search \(exact)\n".data(using: .utf8)!) }
+        if mismatches < 10 { FileHandle.standardError.write(Data("mismatch at \(v): table \(fast), search \(exact)\n".utf8)) }
         mismatches += 1
       }
       if fast >= 0 { counts[fast] += 1 }
@@ -84,13 +92,20 @@ struct HistBench: ParsableCommand {
       bits += 1
     }
     for (i, c) in counts.enumerated() { print("\(i)\t\(c)") }
-    FileHandle.standardError.write("exhaustive \(edges.name): \(Int(top) + 1) values, \(mismatches) mismatches\n".data(using: .utf8)!)
+    FileHandle.standardError.write(Data("exhaustive \(edges.name): \(Int(top) + 1) values, \(mismatches) mismatches\n".utf8))
     if mismatches > 0 { throw ExitCode(1) }
   }
 }
 
+/// User + system CPU time of this process (all threads), in seconds.
+private func histCPUSeconds() -> Double {
+  var u = rusage()
+  getrusage(RUSAGE_SELF.rawValue, &u)
+  return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
+}
+
 /// Softmax rows of Gaussian logits with a per-row temperature: `[layers, heads, n, n]`, deterministic.
-func syntheticAttention(layers: Int, heads: Int, n: Int, seed: UInt64) -> [Float] {
+private func histSyntheticAttention(layers: Int, heads: Int, n: Int, seed: UInt64) -> [Float] {
   var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
   func uniform() -> Double {
     state ^= state << 13

@@ -15,11 +15,9 @@ struct SpiqaHist: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "spiqa-hist",
     abstract: "Histograms, sparsity and per-row statistics of an attention stream.",
-    discussion: """
-      Reads attention records ([layers, heads, n, n]; f4, f2 or codes) from a file or standard input and prints
-      one TSV table per --table (default: heads). Definitions follow the reference (§3.2–3.6); see docs/hist.md.
-      Memory stays bounded whatever the stream length; raw per-row arrays only with --per-row.
-      """)
+    discussion: "Reads attention records ([layers, heads, n, n]; f4, f2 or codes) from a file or standard input and "
+      + "prints one TSV table per --table (default: heads). Definitions follow the reference (§3.2–3.6); see "
+      + "docs/hist.md. Memory stays bounded whatever the stream length; raw per-row arrays only with --per-row.")
 
   @Argument(help: ArgumentHelp("Attention stream (plain or gzip); - or absent = standard input.", valueName: "stream"))
   var input: String = "-"

@@ -187,7 +187,10 @@ enum HistOutputs {
     var bytes = Array(text.utf8)
     var off = 0
     while off < bytes.count {
-      let n = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress! + off, $0.count - off) }
+      let n = bytes.withUnsafeMutableBytes { buf -> Int in
+        guard let base = buf.baseAddress else { return 0 }
+        return write(1, base + off, buf.count - off)
+      }
       if n < 0 {
         if errno == EINTR { continue }
         if errno == EPIPE { exitQuietlyOnBrokenPipe() }

@@ -40,10 +40,22 @@ final class HistRun {
   }
 
   /// One decoded attention record, already reduced to the kept layers and heads: `[layers, heads, n, n]`.
+  /// A little-endian f4 tensor with every layer and head kept is used in place (no copy).
   struct Decoded {
     var meta: JSONObject
     var values: [Float]
+    var raw: NPYArray?
     var n: Int
+
+    /// Calls `body` with the values.
+    func withValues<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+      if let raw {
+        return try raw.bytes.withUnsafeBufferPointer { bytes in
+          try bytes.withMemoryRebound(to: Float.self) { try body($0) }
+        }
+      }
+      return try values.withUnsafeBufferPointer { try body($0) }
+    }
   }
 
   /// Reads both streams to the end.
@@ -73,8 +85,8 @@ final class HistRun {
       var rows = RowArrays()
       let wantRows = rowWriter != nil
       try withUnsafeMutablePointer(to: &rows) { rowsPointer in
-        try decoded.values.withUnsafeBufferPointer { a in
-          try (second?.values ?? []).withUnsafeBufferPointer { b in
+        try decoded.withValues { a in
+          try (second ?? Decoded(meta: [:], values: [], raw: nil, n: 0)).withValues { b in
             try stats.add(a, n: decoded.n, compare: second == nil ? nil : b, rows: wantRows ? rowsPointer : nil)
           }
         }
@@ -112,9 +124,12 @@ final class HistRun {
       guard shape.count == 4, shape[2] == shape[3], shape[0] > 0, shape[1] > 0, shape[2] > 0 else {
         throw bad("attention tensor of shape \(shape)", "[layers, heads, n, n] with n > 0")
       }
-      let values: [Float]
+      let whole = { self.layerPositions == Array(0..<shape[0]) && self.headPositions == Array(0..<shape[1]) }
+      var values: [Float] = []
+      let inPlace = array.dtype == .float32 && meta["encoding"] == nil && array.bytes.count == array.count * 4
+        && (meta["shape"].map { $0.isNull || $0.intArray == shape } ?? true)
       do {
-        values = try decodeAttention(meta: meta, array: array)
+        if !inPlace { values = try decodeAttention(meta: meta, array: array) }
       } catch var e as SpiqaIOError {
         e.source = reader.source
         e.recordIndex = reader.recordIndex - 1
@@ -135,7 +150,10 @@ final class HistRun {
           "record with layers \(layers) and heads \(heads)",
           "the layers \(streamLayers) and heads \(streamHeads) of the first record")
       }
-      return Decoded(meta: meta, values: select(values, layers: shape[0], heads: shape[1], n: shape[2]), n: shape[2])
+      if inPlace && whole() { return Decoded(meta: meta, values: [], raw: array, n: shape[2]) }
+      if inPlace { values = try decodeAttention(meta: meta, array: array) }
+      return Decoded(
+        meta: meta, values: select(values, layers: shape[0], heads: shape[1], n: shape[2]), raw: nil, n: shape[2])
     }
     return nil
   }

@@ -68,13 +68,17 @@ import Testing
   }
 
   @Test(arguments: [
-    (["--quiet"], "sample_heads.tsv"),
-    (["--quiet", "--compare", "sample_q.npy.gz"], "sample_compare.tsv"),
-    (["--quiet", "--layers", "5", "--heads", "0,3", "--thresholds", "0,0.25"], "sample_l5_h0-3.tsv"),
-    (["--quiet", "--layers", "2", "--heads", "1", "--bins", "linear:10", "--table", "hist"], "sample_hist_linear.tsv"),
+    (["sample.npy.gz", "--quiet"], "sample_heads.tsv"),
+    (["sample.npy.gz", "--quiet", "--threads", "1"], "sample_heads.tsv"),
+    (["sample.npy.gz", "--quiet", "--compare", "sample_q.npy.gz"], "sample_compare.tsv"),
+    (["sample.npy.gz", "--quiet", "--layers", "5", "--heads", "0,3", "--thresholds", "0,0.25"], "sample_l5_h0-3.tsv"),
+    (["sample.npy.gz", "--quiet", "--layers", "2", "--heads", "1", "--bins", "linear:10", "--table", "hist"],
+     "sample_hist_linear.tsv"),
+    (["sample_f2.npy.gz", "--quiet"], "sample_f2.tsv"),
+    (["sample_codes.npy.gz", "--quiet"], "sample_codes.tsv"),
   ])
   func tsvEqualsNumpy(_ flags: [String], _ expectedFile: String) throws {
-    let args = try [Self.fixture("sample.npy.gz")] + flags.map { $0.hasSuffix(".npy.gz") ? try Self.fixture($0) : $0 }
+    let args = try flags.map { $0.hasSuffix(".npy.gz") ? try Self.fixture($0) : $0 }
     let r = try Self.run(args)
     #expect(r.status == 0, "stderr: \(r.stderr)")
     #expect(r.stdout == (try Self.expected(expectedFile)))
