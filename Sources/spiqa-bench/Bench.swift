@@ -6,5 +6,8 @@ struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "spiqa-bench",
     abstract: "Measure spiqa's throughput and memory (run by `make bench`).",
-    subcommands: [HistBench.self])
+    subcommands: [
+      IOBench.self, TokenizerBench.self, RuntimeBench.self, QuantBench.self, HistBench.self, ExtractBench.self,
+      EvalBench.self,
+    ])
 }
