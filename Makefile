@@ -45,10 +45,12 @@ build: apt-deps
 	$(SWIFT) build -c $(CONFIG)
 
 ## test: everything CI runs. Heavy tests are built in release mode.
+# -enable-testing lets test targets use @testable imports in an optimised build.
+TEST_FLAGS = -c release -Xswiftc -enable-testing
 test: setup
-	$(SWIFT) build -c release --build-tests
+	$(SWIFT) build $(TEST_FLAGS) --build-tests
 	SPIQA_SHARED=$(abspath $(SHARED)) SPIQA_MODEL=$(abspath $(MODEL_DIR)) \
-	  $(SWIFT) test -c release --skip-build
+	  $(SWIFT) test $(TEST_FLAGS) --skip-build
 
 bench: setup build
 	@scripts/bench.sh $(BIN)
