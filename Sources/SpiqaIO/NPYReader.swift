@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Reading one NPY array from the uncompressed stream.
 extension RecordReader {
   /// Largest single allocation made before the data has actually arrived.
@@ -98,6 +106,7 @@ extension RecordReader {
   private func readSegment(_ n: Int, total: Int, before: Int) throws(DecodeFailure) -> [UInt8] {
     var failure: DecodeFailure?
     let out = [UInt8](unsafeUninitializedCapacity: n) { buf, initialized in
+      adviseHugePages(UnsafeMutableRawBufferPointer(buf))
       do {
         let got = try decoderRead(UnsafeMutableRawBufferPointer(buf))
         if got < n {
@@ -114,4 +123,17 @@ extension RecordReader {
     if let failure { throw failure }
     return out
   }
+}
+
+/// Asks for transparent huge pages on a large fresh buffer before it is filled (as numpy does for arrays of
+/// 4 MiB and more): 512× fewer page faults while reading big tensors. Failure is harmless.
+func adviseHugePages(_ buffer: UnsafeMutableRawBufferPointer) {
+  #if os(Linux)
+  let huge = 1 << 21
+  guard buffer.count >= 2 * huge, let base = buffer.baseAddress else { return }
+  let start = (Int(bitPattern: base) + huge - 1) & ~(huge - 1)
+  let end = (Int(bitPattern: base) + buffer.count) & ~(huge - 1)
+  guard end > start, let p = UnsafeMutableRawPointer(bitPattern: start) else { return }
+  _ = madvise(p, end - start, MADV_HUGEPAGE)
+  #endif
 }
