@@ -170,6 +170,8 @@ struct Extract: ParsableCommand {
   }
 
   func run() throws {
+    // OpenBLAS 0.3.21 falls back to its slow generic kernel on CPUs newer than it knows: restart with the right one.
+    OpenBLASRuntime.reexecWithRecommendedCoreIfNeeded()
     try runTool {
       let task = ExtractionTask(rawValue: self.task) ?? .squad
       let settings = try settings()
@@ -178,7 +180,7 @@ struct Extract: ParsableCommand {
       let writer = list ? nil : try output.makeWriter()
       let modelPath = try ExtractionDefaults.resolveModel(model)
       let dataPath = try ExtractionDefaults.resolveData(data, task: task)
-      let tokenizer = try ExtractionTokenizer(directory: modelPath)
+      let tokenizer = try loadTaskTokenizer(directory: modelPath)
       let checkpoint = try Checkpoint(directory: modelPath)
       let featurizer = SquadFeaturizer(maxSeqLen: maxSeqLen, docStride: docStride, maxQueryLen: maxQueryLen)
       let maxLen = min(maxLength ?? checkpoint.config.maxSequenceLength, checkpoint.config.maxSequenceLength)
@@ -206,7 +208,10 @@ struct Extract: ParsableCommand {
         checkpoint: checkpoint, settings: settings,
         maxBatch: task == .squad ? (settings.dependsOnPadding ? 4 : 1) : batchSize,
         maxSeqLen: task == .squad ? maxSeqLen : min(128, maxLen))
-      if let threads { extractor.threads = threads }
+      if let threads {
+        OpenBLASRuntime.threads = threads
+        extractor.threads = threads
+      }
       let job = ExtractionJob(source: source, extractor: extractor, tokenizer: tokenizer)
       var extra: JSONObject = [:]
       if task == .squad {

@@ -69,6 +69,14 @@ struct ExtractFixture {
 
   /// Largest |a − b| between a recorded `[L, H, n, n]` block and the fixture's checks (max, projection, full block).
   func maxError(_ key: String, attention a: UnsafeBufferPointer<Float>, n: Int, full: Bool) throws -> Float {
+    try errors(key, attention: a, n: n, full: full).max
+  }
+
+  /// The largest error and every query row's projection error ([L·H·n]).
+  func errors(_ key: String, attention a: UnsafeBufferPointer<Float>, n: Int, full: Bool) throws
+    -> (max: Float, rows: [Float])
+  {
+    var rows: [Float] = []
     let maxes = try array(key + ".max"), proj = try array(key + ".proj")
     let blocks = maxes.count
     #expect(a.count == blocks * n * n)
@@ -83,7 +91,8 @@ struct ExtractFixture {
           m = max(m, v)
           s += Double(v) * w[c]
         }
-        err = max(err, abs(Float(s) - proj[k * n + r]))
+        rows.append(abs(Float(s) - proj[k * n + r]))
+        err = max(err, rows[rows.count - 1])
       }
       err = max(err, abs(m - maxes[k]))
     }
@@ -91,7 +100,7 @@ struct ExtractFixture {
       let ref = try array(key + ".full")
       for i in 0..<ref.count { err = max(err, abs(ref[i] - a[i])) }
     }
-    return err
+    return (err, rows)
   }
 }
 
@@ -108,6 +117,14 @@ let extractModel: String? = {
 struct ExtractionParityTests {
   /// Runs `groups` and returns the largest error over every record of the fixture.
   func check(_ name: String, settings: ExtractionSettings, padTo: Int? = nil, perExample: Bool) throws -> Float {
+    try checkRows(name, settings: settings, padTo: padTo, perExample: perExample).max
+  }
+
+  /// Like `check`, also returning every query row's projection error.
+  func checkRows(_ name: String, settings: ExtractionSettings, padTo: Int? = nil, perExample: Bool) throws
+    -> (max: Float, rows: [Float])
+  {
+    var rows: [Float] = []
     let fx = try ExtractFixture(name)
     let ex = try AttentionExtractor(directory: try #require(extractModel), settings: settings)
     let groups = perExample ? fx.groupsByExample : [fx.records.map(\.sequence)]
@@ -119,7 +136,9 @@ struct ExtractionParityTests {
         seen += 1
         #expect(f.sequence == rec.sequence)
         #expect(f.attentionShape == [6, 12, rec.sequence.count, rec.sequence.count])
-        err = max(err, try fx.maxError(rec.key, attention: f.attention, n: f.n, full: rec.full))
+        let e = try fx.errors(rec.key, attention: f.attention, n: f.n, full: rec.full)
+        err = max(err, e.max)
+        rows += e.rows
         if rec.hidden, let h = f.hiddenStates {
           let ref = try fx.array(rec.key + ".hidden")
           #expect(f.hiddenShape == [7, f.n, 384])
@@ -130,7 +149,7 @@ struct ExtractionParityTests {
       }
     }
     #expect(seen == fx.records.count)
-    return err
+    return (err, rows)
   }
 
   @Test func squadFeaturesMatchTransformers() throws {
@@ -158,11 +177,19 @@ struct ExtractionParityTests {
     #expect(err <= 1e-5, "max abs error \(err)")
   }
 
+  /// uniform_slog_mean takes quantiles over the whole layer tensor, zeros of the 320-padding included. Its bins are
+  /// data values, so a float-level difference in the softmax (vectorised exp vs PyTorch's) can move an element that
+  /// sits on a threshold to the neighbouring bin; nearly every row must still match to 1e-5, and padding only to the
+  /// longest sequence (138) must not.
   @Test func dataDependentQuantizerSeesThe320Padding() throws {
     var s = ExtractionSettings()
     s.quantizer = try AttentionQuantizer(method: .uniformSlogMean, bits: 2)
-    let err = try check("squad-uniform", settings: s, padTo: 320, perExample: true)
-    #expect(err <= 1e-5, "max abs error \(err)")
+    let padded = try checkRows("squad-uniform", settings: s, padTo: 320, perExample: true)
+    let off = padded.rows.filter { $0 > 1e-5 }.count
+    #expect(Double(off) <= 0.01 * Double(padded.rows.count), "\(off) of \(padded.rows.count) rows differ > 1e-5")
+    #expect(padded.max <= 0.01, "max abs error \(padded.max)")
+    let unpadded = try checkRows("squad-uniform", settings: s, padTo: nil, perExample: true)
+    #expect(unpadded.rows.filter { $0 > 1e-5 }.count > 10 * max(1, off), "padding to the longest should differ")
   }
 
   @Test func layerAndHeadSubsetsAreSlicesOfTheFullTensor() throws {
@@ -193,6 +220,34 @@ struct ExtractionParityTests {
       b += 1
     }
     #expect(b == 2)
+  }
+
+  /// Binarization maps every kept value to 1/K with K counted over the scope: per record, per example or per batch.
+  @Test(arguments: [QuantScope.record, .example, .batch])
+  func quantizerScopeSetsWhatStatisticsSee(_ scope: QuantScope) throws {
+    let fx = try ExtractFixture("sst2")
+    var seqs = Array(fx.records.map(\.sequence).prefix(3))
+    seqs[1].exampleId = seqs[0].exampleId  // rows 0 and 1 form one example
+    var s = ExtractionSettings()
+    s.quantizer = try AttentionQuantizer(method: .binarization, bits: 1)
+    s.scope = scope
+    let ex = try AttentionExtractor(directory: try #require(extractModel), settings: s)
+    var kept: [Int] = []  // non-zeros of layer 0 per record
+    var values: [Set<Float>] = []
+    try ex.run(ExtractionGroup(sequences: seqs)) { f in
+      let layer0 = f.attention[0..<(12 * f.n * f.n)].filter { $0 != 0 }
+      kept.append(layer0.count)
+      values.append(Set(layer0))
+    }
+    let expectedK: [Int]
+    switch scope {
+    case .record: expectedK = kept
+    case .example: expectedK = [kept[0] + kept[1], kept[0] + kept[1], kept[2]]
+    case .batch: expectedK = Array(repeating: kept.reduce(0, +), count: 3)
+    }
+    for (v, k) in zip(values, expectedK) {
+      #expect(v == [Float(1.0 / Double(k))], "\(scope): values \(v), expected 1/\(k)")
+    }
   }
 
   @Test func badLayerIndicesAreUsageErrors() throws {
