@@ -42,7 +42,7 @@ let package = Package(
     .executableTarget(name: "spiqa-bench", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaModel", "SpiqaQuant", "SpiqaTasks", "COpenBLAS", argumentParser]),
 
     // Tests.
-    .testTarget(name: "SpiqaIOTests", dependencies: ["SpiqaIO"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "SpiqaIOTests", dependencies: ["SpiqaIO", "SpiqaCLI"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SpiqaQuantTests", dependencies: ["SpiqaQuant"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SpiqaModelTests", dependencies: ["SpiqaModel"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SpiqaTasksTests", dependencies: ["SpiqaTasks", "SpiqaIO", "SpiqaQuant"], resources: [.copy("Fixtures")]),

@@ -14,6 +14,7 @@ Writes Tests/SpiqaQuantTests/Fixtures/:
                     bits 2,3,4 as float32 bit patterns (hex), statistics of the data-dependent ones
   dirichlet.json    the reference's data-dependent example (§2.14): thresholds and values for b=2
   hidden.json       hidden-state quantizers on a random normal vector
+  js.json           the analyzer's -qv Jensen-Shannon distance (scipy) per row: random tensor vs log-pruned b=3
 Usage: python3 scripts/make_quant_fixtures.py [--out DIR] [--exhaustive]
   --exhaustive also evaluates every float32 in [0,1] in PyTorch (slow: minutes) and checks the segment tables.
 """
@@ -322,6 +323,7 @@ def main():
             if name in DATA_DEPENDENT:
                 rnd["stats"][f"{name}/{b}"] = {"thresholds": hex64(STATS['last'][0]), "values": hex64(STATS['last'][1])}
     json.dump(rnd, open(os.path.join(args.out, "random.json"), "w"))
+    js_fixture(args.out, p, meta)
 
     d = np.random.default_rng(0).dirichlet(np.ones(16) * 0.3, size=4).round(6).astype(np.float32)
     d[0, 0] = 0
@@ -342,6 +344,22 @@ def main():
         hj["outputs"][f"linear/{b}"] = hexs(bits_of(quantize_hstates_linear(h.clone(), b)))
         hj["outputs"][f"log/{b}"] = hexs(bits_of(quantize_hstates_log(h.clone(), b)))
     json.dump(hj, open(os.path.join(args.out, "hidden.json"), "w"))
+
+def js_fixture(out_dir, p, meta):
+    """Per-row JS distance exactly as transformer_visualization.compute_js_diver_quant_methods does it."""
+    from scipy.spatial.distance import jensenshannon
+    q = linear_slog_clamped_midval(p.clone(), 3)
+    bins = 10 ** np.linspace(-10, 0, 101)
+    rows_p = p.numpy().reshape(-1, p.shape[-1])[:64]
+    rows_q = q.numpy().reshape(-1, q.shape[-1])[:64]
+    d = []
+    for a, b in zip(rows_p, rows_q):
+        ha, _ = np.histogram(a + 1e-10, bins=bins)
+        hb, _ = np.histogram(b + 1e-10, bins=bins)
+        d.append(float(jensenshannon(ha, hb)))
+    json.dump({"meta": meta, "row_length": int(p.shape[-1]), "original": hexs(bits_of(torch.from_numpy(rows_p))),
+               "quantized": hexs(bits_of(torch.from_numpy(rows_q))), "distance": d},
+              open(os.path.join(out_dir, "js.json"), "w"))
 
 if __name__ == "__main__":
     main()

@@ -18,8 +18,10 @@ public struct OutputOptions: ParsableArguments {
   @Flag(help: "Write plain .npy records without gzip (same as --compression none).")
   public var noGzip = false
 
+  /// Default options (argument-parser fills them from the command line).
   public init() {}
 
+  /// Refuses a `--compression` spelling `StreamCompression(parsing:)` does not accept (exit 64).
   public mutating func validate() throws {
     do {
       _ = try StreamCompression(parsing: compression)

@@ -32,3 +32,28 @@ final class ByteBlock: @unchecked Sendable {
     count += 4
   }
 }
+
+/// Recycled `ByteBlock`s, so steady-state streaming allocates nothing (and per-thread malloc arenas do not
+/// grow with blocks allocated on one thread and freed on another). Used from one thread only.
+struct BlockCache {
+  private var blocks: [ByteBlock] = []
+  private let keep: Int
+
+  init(keep: Int) { self.keep = keep }
+
+  /// A block with at least `capacity` bytes, emptied.
+  mutating func take(capacity: Int) -> ByteBlock {
+    if let i = blocks.lastIndex(where: { $0.capacity >= capacity }) {
+      let b = blocks.remove(at: i)
+      b.count = 0
+      return b
+    }
+    return ByteBlock(capacity: capacity)
+  }
+
+  /// Returns a block for reuse (dropped when enough are kept).
+  mutating func give(_ block: ByteBlock?) {
+    guard let block, blocks.count < keep else { return }
+    blocks.append(block)
+  }
+}

@@ -51,13 +51,14 @@ enum Gzip {
   /// - Returns: nil at a clean end of input (no bytes left).
   static func parseHeader(_ buffer: InputBuffer) throws(DecodeFailure) -> MemberHeader? {
     guard try buffer.fill(atLeast: 1) else { return nil }
+    let haveTwo = try buffer.fill(atLeast: 2)
+    guard haveTwo, buffer.byte(at: 0) == id1, buffer.byte(at: 1) == id2 else {
+      let shown = haveTwo ? "bytes " + hexPair(buffer.byte(at: 0), buffer.byte(at: 1)) : "1 stray byte"
+      throw DecodeFailure(
+        "\(shown) after a gzip member", expected: "another gzip member (1f 8b) or the end of the stream")
+    }
     guard try buffer.fill(atLeast: 10) else {
       throw DecodeFailure("truncated gzip member header (\(buffer.count) bytes)", expected: "a 10-byte gzip header")
-    }
-    guard buffer.byte(at: 0) == id1, buffer.byte(at: 1) == id2 else {
-      throw DecodeFailure(
-        String(format2: "bytes %02x %02x after a gzip member", buffer.byte(at: 0), buffer.byte(at: 1)),
-        expected: "another gzip member (1f 8b) or the end of the stream")
     }
     guard buffer.byte(at: 2) == 8 else {
       throw DecodeFailure("gzip compression method \(buffer.byte(at: 2))", expected: "8 (deflate)")
@@ -121,12 +122,10 @@ extension InputBuffer {
   }
 }
 
-extension String {
-  /// `%02x %02x` without Foundation.
-  init(format2 _: String, _ a: UInt8, _ b: UInt8) {
-    func hex(_ v: UInt8) -> String { (v < 16 ? "0" : "") + String(v, radix: 16) }
-    self = "\(hex(a)) \(hex(b))"
-  }
+/// `"1f 8b"`: two bytes in hex.
+func hexPair(_ a: UInt8, _ b: UInt8) -> String {
+  func hex(_ v: UInt8) -> String { (v < 16 ? "0" : "") + String(v, radix: 16) }
+  return "\(hex(a)) \(hex(b))"
 }
 
 /// A unit of work done on another thread; `wait()` returns once it finished.
@@ -147,8 +146,9 @@ final class MemberJob: @unchecked Sendable {
     return j
   }
 
-  func run(on queue: DispatchQueue, _ work: @escaping @Sendable (MemberJob) -> Void) {
-    queue.async {
+  /// Runs `work` on the worker pool; `wait()` returns once it finished.
+  func run(_ work: @escaping @Sendable (MemberJob) -> Void) {
+    WorkerPool.shared.async {
       work(self)
       self.done.signal()
     }
@@ -156,6 +156,3 @@ final class MemberJob: @unchecked Sendable {
 
   func wait() { done.wait() }
 }
-
-/// The queue member jobs run on.
-let memberQueue = DispatchQueue(label: "spiqa.gzip", qos: .userInitiated, attributes: .concurrent)

@@ -14,7 +14,6 @@ final class StreamDecoder {
   private let lookahead: Int
   /// Members being inflated by workers, in stream order.
   private var pending: [MemberJob] = []
-  private var pendingHead = 0
   /// The inflated member being served and the read position in it.
   private var current: ByteBlock?
   private var currentPos = 0
@@ -24,6 +23,8 @@ final class StreamDecoder {
   private var streaming = false
   private var endReached = false
   private var scheduleFailed = false
+  private var bodies = BlockCache(keep: 6)
+  private var outputs = BlockCache(keep: 6)
 
   init(input: ByteInput, lookahead: Int = 3) {
     buffer = InputBuffer(input: input)
@@ -54,6 +55,7 @@ final class StreamDecoder {
           done += n
           continue
         }
+        outputs.give(cur)
         current = nil
       }
       if streaming, let s = streamer {
@@ -63,16 +65,12 @@ final class StreamDecoder {
         if ended { streaming = false }
         continue
       }
-      if pendingHead < pending.count {
-        let job = pending[pendingHead]
-        pendingHead += 1
-        if pendingHead == pending.count {
-          pending.removeAll(keepingCapacity: true)
-          pendingHead = 0
-        }
+      if !pending.isEmpty {
+        let job = pending.removeFirst()
         try scheduleMore()
         job.wait()
         if let f = job.failure { throw f }
+        bodies.give(job.input)
         current = job.output
         currentPos = 0
         continue
@@ -85,7 +83,7 @@ final class StreamDecoder {
       }
       if endReached { break }
       try scheduleMore()
-      if pendingHead >= pending.count && !streamingWaiting && !endReached {
+      if pending.isEmpty && !streamingWaiting && !endReached {
         break  // defensive: no progress possible
       }
     }
@@ -94,7 +92,7 @@ final class StreamDecoder {
 
   /// Reads member headers and starts inflating indexed members until `lookahead` are pending.
   private func scheduleMore() throws(DecodeFailure) {
-    while pending.count - pendingHead < lookahead && !streamingWaiting && !endReached && !scheduleFailed {
+    while pending.count < lookahead && !streamingWaiting && !endReached && !scheduleFailed {
       do throws(DecodeFailure) {
         guard let header = try Gzip.parseHeader(buffer) else {
           endReached = true
@@ -104,7 +102,7 @@ final class StreamDecoder {
           streamingWaiting = true
           return
         }
-        let body = ByteBlock(capacity: csize + 8)
+        let body = bodies.take(capacity: csize + 8)
         let got = try buffer.read(into: UnsafeMutableRawBufferPointer(start: body.base, count: csize + 8))
         body.count = got
         guard got == csize + 8 else {
@@ -112,11 +110,12 @@ final class StreamDecoder {
             "truncated gzip member: \(got) of \(csize + 8) bytes after its header", expected: "the complete member")
         }
         let job = MemberJob(input: body)
-        job.run(on: memberQueue) { job in StreamDecoder.inflateIndexed(job, uncompressedSize: usize) }
+        job.output = outputs.take(capacity: usize)
+        job.run { job in StreamDecoder.inflateIndexed(job, uncompressedSize: usize) }
         pending.append(job)
       } catch {
         scheduleFailed = true
-        if pendingHead < pending.count {
+        if !pending.isEmpty {
           pending.append(MemberJob.failed(error))
         } else {
           throw error
@@ -129,8 +128,9 @@ final class StreamDecoder {
   /// Inflates one whole member body (deflate data + 8-byte trailer) of known uncompressed size.
   static func inflateIndexed(_ job: MemberJob, uncompressedSize usize: Int) {
     guard let body = job.input else { return }
-    job.input = nil
-    let out = ByteBlock(capacity: usize)
+    var out = job.output ?? ByteBlock(capacity: usize)
+    if out.capacity < usize { out = ByteBlock(capacity: usize) }
+    out.count = 0
     let zs = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
     zs.initialize(to: z_stream())
     defer {

@@ -8,19 +8,28 @@ final class GzipMemberWriter {
   private let compression: StreamCompression
   private var inFlight: [MemberJob] = []
   private let maxInFlight: Int
+  private var chunks = BlockCache(keep: 8)
+  private var outputs = BlockCache(keep: 8)
+  private let chunkSize: Int
 
-  init(sink: AtomicFile, compression: StreamCompression, maxInFlight: Int = 4) {
+  init(sink: AtomicFile, compression: StreamCompression, chunkSize: Int, maxInFlight: Int = 3) {
     self.sink = sink
     self.compression = compression
+    self.chunkSize = chunkSize
     self.maxInFlight = max(1, maxInFlight)
   }
+
+  /// An empty chunk of `chunkSize` bytes to fill (recycled).
+  func freshChunk() -> ByteBlock { chunks.take(capacity: chunkSize) }
 
   /// Queues one chunk; writes finished members while more than `maxInFlight` are pending.
   func submit(_ chunk: ByteBlock) throws {
     let job = MemberJob(input: chunk)
+    // Worst case of deflate on chunkSize bytes (zlib's deflateBound for stored blocks) + header + trailer.
+    job.output = outputs.take(capacity: Gzip.headerSize + chunkSize + chunkSize / 1000 + 1024 + 8)
     let level = compression.level
     let strategy = compression.strategy.zlibValue
-    job.run(on: memberQueue) { job in
+    job.run { job in
       GzipMemberWriter.compress(job, level: level, strategy: strategy)
     }
     inFlight.append(job)
@@ -37,12 +46,13 @@ final class GzipMemberWriter {
     job.wait()
     if let f = job.failure { throw f.located(source: sink.name, record: nil, offset: nil) }
     if let out = job.output { try sink.write(out.bytes) }
+    chunks.give(job.input)
+    outputs.give(job.output)
   }
 
   /// Deflates `job.input` into a complete member (header with the `SQ` field, raw deflate, CRC-32, ISIZE).
   static func compress(_ job: MemberJob, level: Int32, strategy: Int32) {
     guard let input = job.input else { return }
-    job.input = nil
     let zs = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
     zs.initialize(to: z_stream())
     defer {
@@ -55,7 +65,8 @@ final class GzipMemberWriter {
       return
     }
     let bound = Int(deflateBound(zs, uLong(input.count)))
-    let out = ByteBlock(capacity: Gzip.headerSize + bound + 8)
+    var out = job.output ?? ByteBlock(capacity: 0)
+    if out.capacity < Gzip.headerSize + bound + 8 { out = ByteBlock(capacity: Gzip.headerSize + bound + 8) }
     zs.pointee.next_in = input.base.assumingMemoryBound(to: Bytef.self)
     zs.pointee.avail_in = uInt(input.count)
     zs.pointee.next_out = (out.base + Gzip.headerSize).assumingMemoryBound(to: Bytef.self)

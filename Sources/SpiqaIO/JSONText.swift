@@ -65,7 +65,19 @@ extension JSONValue {
     out.append(UInt8(ascii: "\""))
   }
 
-  /// Parses JSON text (UTF-8). Returns nil with a reason on any syntax error.
+  /// Parses UTF-8 JSON text (RFC 8259, strict: no NaN, no trailing commas, nesting ≤ 256).
+  ///
+  /// - Throws: `SpiqaIOError` (65) naming the problem and its byte offset.
+  public init(parsing bytes: [UInt8], source: String = "JSON") throws {
+    let r = bytes.withUnsafeBytes { JSONValue.parse($0) }
+    switch r {
+    case .success(let v): self = v
+    case .failure(let e):
+      throw SpiqaIOError(.badData, source: source, byteOffset: e.offset, what: "invalid JSON: \(e.what)", expected: "UTF-8 JSON text")
+    }
+  }
+
+  /// Parses JSON text (UTF-8), returning the syntax error on failure.
   static func parse(_ bytes: UnsafeRawBufferPointer) -> Result<JSONValue, JSONSyntaxError> {
     var p = JSONParser(b: bytes)
     do throws(JSONSyntaxError) {

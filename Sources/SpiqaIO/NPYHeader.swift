@@ -1,27 +1,6 @@
-/// The parsed prefix of one NPY array: magic, version, header length and the header dict.
-///
-/// Layout (numpy `lib/format.py`): `\x93NUMPY`, major, minor, header length (u16 LE for 1.0, u32 LE for
-/// 2.0/3.0), then a Python dict literal padded with spaces and ended by `\n` so that the data starts at a
-/// multiple of 64 bytes.
-public struct NPYHeader: Sendable, Equatable {
-  /// Element type.
-  public var dtype: NPYDType
-  /// Whether the stored elements are big-endian (the reader converts them).
-  public var bigEndian: Bool
-  /// Whether the data is stored in Fortran (column-major) order (the reader transposes it).
-  public var fortranOrder: Bool
-  /// Array shape; `[]` is a scalar holding one element.
-  public var shape: [Int]
-  /// Format major version: 1, 2 or 3.
-  public var majorVersion: UInt8
-  /// Bytes before the data: magic, version, length field and header text.
-  public var prefixLength: Int
-
-  /// Number of elements, the product of `shape`.
-  public var count: Int { shape.reduce(1, *) }
-  /// Number of data bytes after the prefix.
-  public var dataLength: Int { count * dtype.itemSize }
-}
+// The NPY prefix (numpy `lib/format.py`): `\x93NUMPY`, major, minor, header length (u16 LE for 1.0, u32 LE
+// for 2.0/3.0), then a Python dict literal padded with spaces and ended by `\n` so that the data starts at a
+// multiple of 64 bytes.
 
 /// The NPY magic string `\x93NUMPY`.
 let npyMagic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]

@@ -32,15 +32,11 @@ public final class RecordReader {
   }
 
   /// Reads a stream held in memory (tests, fuzzing).
-  public init(bytes: [UInt8], source: String = "memory") {
+  ///
+  /// - Parameter maxRead: largest piece handed over per read, to behave like a pipe with short reads.
+  public init(bytes: [UInt8], source: String = "memory", maxRead: Int = Int.max) {
     self.source = source
-    decoder = StreamDecoder(input: MemoryInput(bytes))
-  }
-
-  /// Reads from memory in pieces of at most `maxRead` bytes, like a pipe (tests).
-  init(bytes: [UInt8], source: String, maxRead: Int, lookahead: Int = 3) {
-    self.source = source
-    decoder = StreamDecoder(input: MemoryInput(bytes, maxRead: maxRead), lookahead: lookahead)
+    decoder = StreamDecoder(input: MemoryInput(bytes, maxRead: maxRead))
   }
 
   /// The next header or tensor, or nil at the clean end of the stream.

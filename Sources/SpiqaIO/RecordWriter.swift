@@ -28,7 +28,7 @@ public final class RecordWriter {
   public init(path: String?, compression: StreamCompression = .fast) throws {
     file = try AtomicFile(path: path)
     self.compression = compression
-    gzip = compression.level == 0 ? nil : GzipMemberWriter(sink: file, compression: compression)
+    gzip = compression.level == 0 ? nil : GzipMemberWriter(sink: file, compression: compression, chunkSize: RecordWriter.chunkSize)
     chunk = ByteBlock(capacity: RecordWriter.chunkSize)
   }
 
@@ -160,7 +160,7 @@ public final class RecordWriter {
     guard chunk.count > 0 else { return }
     if let gzip {
       let full = chunk
-      chunk = ByteBlock(capacity: RecordWriter.chunkSize)
+      chunk = gzip.freshChunk()
       try gzip.submit(full)
     } else {
       try file.write(chunk.bytes)

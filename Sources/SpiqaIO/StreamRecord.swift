@@ -11,8 +11,13 @@ public let spiqaStreamVersion = 1
 
 extension JSONValue {
   /// The record as an NPY array: 1-D `|u1` holding compact sorted UTF-8 JSON.
-  var metaArray: NPYArray {
-    let b = jsonBytes
-    return NPYArray(dtype: .uint8, shape: [b.count], bytes: b)
+  var metaArray: NPYArray { NPYArray(json: self) }
+}
+
+extension NPYArray {
+  /// A metadata record: 1-D `|u1` holding `json` as compact UTF-8 JSON with sorted keys.
+  public init(json: JSONValue) {
+    let b = json.jsonBytes
+    self.init(dtype: .uint8, shape: [b.count], bytes: b)
   }
 }

@@ -41,11 +41,16 @@ struct SelfAttention {
       try hook(layer, UnsafeMutableBufferPointer(start: probs, count: shape.count), shape)
       if threads > 1 { BLAS.threads = 1 }
     }
+    // Without a hook, padded rows and columns of P are exactly 0: only the real n×n block contributes and
+    // padded context rows are 0. A hook may write anywhere, so then the whole T×T block is used.
+    let whole = hook != nil
     Kernels.parallel(pairs, threads: threads) { range in
       for pair in range {
-        let b = pair / heads, h = pair % heads
-        BLAS.gemmNN(m: t, n: d, k: t, a: probs + pair * t * t, lda: t, b: qkv + b * t * ld + 2 * hidden + h * d,
-                    ldb: ld, c: context + b * t * hidden + h * d, ldc: hidden)
+        let b = pair / heads, h = pair % heads, n = whole ? t : lengths[b]
+        let out = context + b * t * hidden + h * d
+        BLAS.gemmNN(m: n, n: d, k: n, a: probs + pair * t * t, lda: t, b: qkv + b * t * ld + 2 * hidden + h * d,
+                    ldb: ld, c: out, ldc: hidden)
+        for r in n..<t { (out + r * hidden).update(repeating: 0, count: d) }
       }
     }
   }

@@ -10,11 +10,14 @@ public final class Encoder {
   public var head: Head
   /// Additive score for padded key columns before the softmax (reference: −10000; see `SelfAttention`).
   public var maskValue: Float = -10000
+  /// Dense GEMMs split over our own workers with OpenBLAS at one thread (true), or OpenBLAS threads (false).
+  nonisolated(unsafe) public static var splitGEMMs = true
   /// Accumulate per-phase wall times into `timings` (for benchmarks).
   public var collectTimings = false
   /// Per-phase times of the forwards run while `collectTimings` was on.
   public var timings = ForwardTimings()
-  /// Worker threads for element-wise kernels and the per-head attention loop (BLAS uses `BLAS.threads`).
+  /// Worker threads for the dense GEMM parts, the per-head attention loop and the element-wise kernels
+  /// (default: OpenBLAS's thread count at init).
   public var threads: Int
 
   let weights: ModelWeights
@@ -100,6 +103,12 @@ public final class Encoder {
     let aShape = AttentionShape(batch: bsz, heads: c.numHeads, seqLen: t, lengths: batch.lengths)
     let hiddenBuffer = UnsafeMutableBufferPointer(start: buf.hidden, count: rows * hsz)
     let threads = self.threads
+    // All parallelism on our workers: OpenBLAS at one thread, so its idle workers do not spin against ours.
+    let blasThreads = BLAS.threads
+    let splitGEMMs = threads > 1 && Self.splitGEMMs
+    if splitGEMMs { BLAS.threads = 1 }
+    defer { if splitGEMMs { BLAS.threads = blasThreads } }
+    let gemmThreads = splitGEMMs ? threads : 1
     var clock = PhaseClock(enabled: collectTimings)
     var tm = timings
     defer { if collectTimings { tm.forwards += 1; timings = tm } }
@@ -110,12 +119,12 @@ public final class Encoder {
     for (l, lw) in weights.layers.enumerated() {
       try hooks.layerInput?(l, hiddenBuffer, hShape)
       clock.lap(\.other, into: &tm)
-      BLAS.linear(x: buf.hidden, rows: rows, weight: lw.qkv, bias: lw.qkvBias, y: buf.qkv)
+      BLAS.linear(x: buf.hidden, rows: rows, weight: lw.qkv, bias: lw.qkvBias, y: buf.qkv, threads: gemmThreads)
       clock.lap(\.denseGEMM, into: &tm)
       try attention(qkv: buf.qkv, probs: buf.probs, context: buf.context, shape: aShape, layer: l,
                     hook: hooks.attention)
       clock.lap(\.attention, into: &tm)
-      BLAS.linear(x: buf.context, rows: rows, weight: lw.attnOut, bias: nil, y: buf.scratch)
+      BLAS.linear(x: buf.context, rows: rows, weight: lw.attnOut, bias: nil, y: buf.scratch, threads: gemmThreads)
       clock.lap(\.denseGEMM, into: &tm)
       Kernels.parallel(rows, threads: threads, minPerThread: 8) { r in
         Kernels.addLayerNorm(
@@ -123,14 +132,14 @@ public final class Encoder {
           gamma: lw.attnNormGamma.pointer, beta: lw.attnNormBeta.pointer, eps: c.layerNormEps)
       }
       clock.lap(\.elementwise, into: &tm)
-      BLAS.linear(x: buf.attended, rows: rows, weight: lw.inter, bias: nil, y: buf.intermediate)
+      BLAS.linear(x: buf.attended, rows: rows, weight: lw.inter, bias: nil, y: buf.intermediate, threads: gemmThreads)
       clock.lap(\.denseGEMM, into: &tm)
       Kernels.parallel(rows, threads: threads, minPerThread: 4) { r in
         Kernels.biasActivation(buf.intermediate, bias: lw.interBias.pointer, rows: r, n: c.intermediateSize,
                                act: c.hiddenAct)
       }
       clock.lap(\.elementwise, into: &tm)
-      BLAS.linear(x: buf.intermediate, rows: rows, weight: lw.out, bias: nil, y: buf.scratch)
+      BLAS.linear(x: buf.intermediate, rows: rows, weight: lw.out, bias: nil, y: buf.scratch, threads: gemmThreads)
       clock.lap(\.denseGEMM, into: &tm)
       Kernels.parallel(rows, threads: threads, minPerThread: 8) { r in
         Kernels.addLayerNorm(

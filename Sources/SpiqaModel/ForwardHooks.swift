@@ -71,3 +71,39 @@ public struct ForwardHooks {
   /// No hooks.
   public static var none: ForwardHooks { ForwardHooks() }
 }
+
+extension AttentionShape {
+  /// Item `item`'s real-token probabilities, `[heads, n, n]` with `n = lengths[item]`, copied out of a
+  /// `[batch, heads, T, T]` buffer (what attention dumps keep).
+  public func realBlock(_ probs: UnsafeMutableBufferPointer<Float>, item: Int) -> [Float] {
+    let n = lengths[item], t = seqLen
+    var out = [Float](repeating: 0, count: heads * n * n)
+    var k = 0
+    for h in 0..<heads {
+      let o = offset(item: item, head: h)
+      for r in 0..<n {
+        for c in 0..<n { out[k + c] = probs[o + r * t + c] }
+        k += n
+      }
+    }
+    return out
+  }
+
+  /// Writes `[heads, n, n]` values (e.g. recorded probabilities to replay) into item `item`'s real-token block
+  /// of a `[batch, heads, T, T]` buffer; padded rows and columns are left as they are.
+  public func setRealBlock(_ values: [Float], item: Int, in probs: UnsafeMutableBufferPointer<Float>) throws {
+    let n = lengths[item], t = seqLen
+    guard values.count == heads * n * n else {
+      throw SpiqaModelError.usage(
+        "attention block of \(values.count) values for item \(item); expected heads·n² = \(heads)·\(n)² = \(heads * n * n)")
+    }
+    var k = 0
+    for h in 0..<heads {
+      let o = offset(item: item, head: h)
+      for r in 0..<n {
+        for c in 0..<n { probs[o + r * t + c] = values[k + c] }
+        k += n
+      }
+    }
+  }
+}

@@ -80,11 +80,6 @@ enum Kernels {
     for c in 0..<valid { s[c] *= inv }
     for c in valid..<t { s[c] = 0 }
   }
-
-  /// `y[r] = tanh(y[r])` style helper: tanh in place over `n` floats.
-  static func tanhInPlace(_ x: UnsafeMutablePointer<Float>, n: Int) {
-    for j in 0..<n { x[j] = Float.tanh(x[j]) }
-  }
 }
 
 /// Hands a value to `concurrentPerform` workers; the caller guarantees they touch disjoint memory.

@@ -6,8 +6,7 @@ import RealModule
 /// `exp`: Cephes-style range reduction x = n·ln2 + r, degree-6 polynomial on r, 2ⁿ from the exponent bits;
 /// relative error ≤ 2 ulp on [-87.3, 88.3] (measured ≤ 1.2e-7 against glibc `expf`); below that 0, above that
 /// clamped (never reached by a softmax, whose arguments are ≤ 0).
-/// `erf`: Abramowitz–Stegun 7.1.26 (the formula of PyTorch's vectorised CPU `erf`), |error| ≤ 1.5e-7 + rounding
-/// (measured ≤ 4.8e-7 on GELU outputs against glibc `erff`).
+/// `erf`: Abramowitz–Stegun 7.1.28 (see `erf`).
 enum VectorMath {
   @inline(__always)
   static func exp(_ x0: Float) -> Float {
@@ -31,16 +30,25 @@ enum VectorMath {
     return x0 < lo ? 0 : p * scale
   }
 
+  /// Abramowitz–Stegun 7.1.28: erf(a) = 1 − (1 + a₁a + … + a₆a⁶)⁻¹⁶ (|error| ≤ 3e-7), odd extension; one
+  /// division and no `exp`, about twice as fast as 7.1.26 here. Measured on GELU over [−8, 8] against a double
+  /// reference: max abs error 8.7e-7 (7.1.26 with `exp`: 4.7e-7).
   @inline(__always)
   static func erf(_ x: Float) -> Float {
-    let a = x < 0 ? -x : x
-    let t = 1 / (a * 0.3275911 + 1)
-    var poly: Float = 1.061405429
-    poly = poly * t - 1.453152027
-    poly = poly * t + 1.421413741
-    poly = poly * t - 0.284496736
-    poly = poly * t + 0.254829592
-    let r = 1 - poly * t * exp(-(a * a))
+    let a0 = x < 0 ? -x : x
+    let a = a0 > 6 ? 6 : a0  // erf(6) = 1 in f32; keeps the 16th power finite
+    var p: Float = 0.0000430638
+    p = p * a + 0.0002765672
+    p = p * a + 0.0001520143
+    p = p * a + 0.0092705272
+    p = p * a + 0.0422820123
+    p = p * a + 0.0705230784
+    p = p * a + 1
+    var q = p * p
+    q = q * q
+    q = q * q
+    q = q * q
+    let r = 1 - 1 / q
     return x < 0 ? -r : r
   }
 
@@ -60,10 +68,27 @@ enum VectorMath {
     return sum
   }
 
-  /// Largest of `s[0..<n]` (−inf when empty).
+  /// Largest of `s[0..<n]` (−inf when empty). Eight independent running maxima: a single one is a chain of
+  /// dependent `maxss` (4 cycles each) that LLVM cannot vectorise without fast-math.
   static func maximum(_ s: UnsafePointer<Float>, n: Int) -> Float {
-    var m = -Float.infinity
-    for j in 0..<n { m = s[j] > m ? s[j] : m }
-    return m
+    var m0 = -Float.infinity, m1 = m0, m2 = m0, m3 = m0, m4 = m0, m5 = m0, m6 = m0, m7 = m0
+    var j = 0
+    while j + 8 <= n {
+      m0 = s[j] > m0 ? s[j] : m0
+      m1 = s[j + 1] > m1 ? s[j + 1] : m1
+      m2 = s[j + 2] > m2 ? s[j + 2] : m2
+      m3 = s[j + 3] > m3 ? s[j + 3] : m3
+      m4 = s[j + 4] > m4 ? s[j + 4] : m4
+      m5 = s[j + 5] > m5 ? s[j + 5] : m5
+      m6 = s[j + 6] > m6 ? s[j + 6] : m6
+      m7 = s[j + 7] > m7 ? s[j + 7] : m7
+      j += 8
+    }
+    while j < n {
+      m0 = s[j] > m0 ? s[j] : m0
+      j += 1
+    }
+    let a = max(max(m0, m1), max(m2, m3)), b = max(max(m4, m5), max(m6, m7))
+    return max(a, b)
   }
 }

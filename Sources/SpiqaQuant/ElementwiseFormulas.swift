@@ -4,10 +4,16 @@ import Glibc
 import Darwin
 #endif
 
-/// floor() for Float, exact; integer truncation on the common non-negative range (no SSE4.1 needed).
+/// floor() for Float, exact, without SSE4.1 or a libm call on |v| < 2^23: truncate, step down when the
+/// truncation rose, and keep the sign of a zero result (floor(-0.0) = -0.0). Larger magnitudes, infinities and
+/// NaN take `rounded(.down)`.
 @inline(__always)
 func floorF(_ v: Float) -> Float {
-  if v >= 0 && v < 8_388_608 { return Float(Int32(v)) }
+  if v > -8_388_608 && v < 8_388_608 {
+    let t = Float(Int32(v))
+    let r = t - (t > v ? 1 : 0)
+    return r == 0 ? v * 0 : r
+  }
   return v.rounded(.down)
 }
 
@@ -100,7 +106,8 @@ struct ElementwiseFormula: Sendable {
     switch method {
     case .linearSlinear:
       // floor(att / base + 0.5) * base
-      return floorF(x / base + 0.5) * base
+      let r = floorF(x / base + 0.5) * base
+      return corrected && r > 1 ? 1 : r
     case .linearSlinearMidval:
       // floor(att / base) * base + offset_val; res[att < cutpoints[1]] = 0
       var k = floorF(x / base)
@@ -109,7 +116,9 @@ struct ElementwiseFormula: Sendable {
       return x < zeroBelow ? 0 : r
     case .linearSlinearClamped:
       // floor((att - min_val) / base + 0.5) * base + min_val; res[att <= actual_thres] = 0
-      let r = floorF((x - minVal) / base + 0.5) * base + minVal
+      // float32 makes the top grid point m + (n-1)·base round to 1.0000001 for some b; corrected: 1.0
+      var r = floorF((x - minVal) / base + 0.5) * base + minVal
+      if corrected && r > 1 { r = 1 }
       return x <= zeroBelow ? 0 : r
     case .linearSlinearClampedMidval:
       // floor((att - min_val) / base) * base + offset_val + min_val; res[att < cutpoints[1] + min_val] = 0
@@ -132,7 +141,11 @@ struct ElementwiseFormula: Sendable {
       // r = floor((log2(att) - min_exp) / base) * base + offset_val + min_exp; r[att < 1e-3] = -inf;
       // res = 2**r; res[res > 1] = 2**(base*(n-2) + offset_val + min_exp)
       if x < zeroBelow { return 0 }
-      let r = pow2F(floorF((log2F(x) - minVal) / base) * base + offset + minVal)
+      var k = floorF((log2F(x) - minVal) / base)
+      // corrected: fold the att≈1 bin into bin n-2 through the same float32 path, so the fold gives exactly the
+      // regular top level (HEAD's float64 `top` can differ from it by 1 ulp, making n+1 distinct values).
+      if corrected && k > maxK - 1 { k = maxK - 1 }
+      let r = pow2F(k * base + offset + minVal)
       return r > 1 ? top : r
     default:
       return x

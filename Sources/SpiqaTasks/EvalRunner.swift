@@ -75,6 +75,17 @@ public enum EvalRunner {
     _ r: EvalRequest, perExample: ((JSONObject) throws -> Void)? = nil, progress: ((Int, Int) -> Void)? = nil
   ) throws -> JSONObject {
     let settings = try r.attentionSettings()
+    // Data first (its errors do not need a model), then tokenizer, model and replay stream.
+    var squad: [SquadQuestion] = []
+    var sst2: [SST2Example] = []
+    switch r.task {
+    case .squad:
+      let data = try SquadDataset(path: r.dataPath)
+      squad = try r.selection.indices(count: data.questions.count).map { data.questions[$0] }
+    case .sst2:
+      let data = try SST2Dataset(path: r.dataPath)
+      sst2 = try r.selection.indices(count: data.examples.count).map { data.examples[$0] }
+    }
     let tokenizer = try loadTaskTokenizer(directory: r.modelDirectory)
     let replay = try r.replayPath.map { try ReplayStore(streamPath: $0) }
     var out: JSONObject = [
@@ -91,8 +102,7 @@ public enum EvalRunner {
     }
     switch r.task {
     case .squad:
-      let data = try SquadDataset(path: r.dataPath)
-      let questions = try r.selection.indices(count: data.questions.count).map { data.questions[$0] }
+      let questions = squad
       let model = try EncoderTaskModel(directory: r.modelDirectory, maxBatch: 4, maxSeqLen: r.featurizer.maxSeqLen)
       let ev = SquadEvaluator(
         model: model, tokenizer: tokenizer, featurizer: r.featurizer, decoder: SquadDecoder(maxAnswerLen: r.maxAnswerLen),
@@ -106,8 +116,7 @@ public enum EvalRunner {
       out["seconds"] = .double(rounded(res.seconds))
       out["questions_per_second"] = .double(res.seconds > 0 ? rounded(Double(res.n) / res.seconds) : 0)
     case .sst2:
-      let data = try SST2Dataset(path: r.dataPath)
-      let examples = try r.selection.indices(count: data.examples.count).map { data.examples[$0] }
+      let examples = sst2
       let model = try EncoderTaskModel(directory: r.modelDirectory, maxBatch: r.batchSize, maxSeqLen: 128)
       let ev = SST2Evaluator(
         model: model, tokenizer: tokenizer, settings: settings, replay: replay, batchSize: r.batchSize,

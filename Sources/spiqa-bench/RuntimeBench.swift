@@ -28,12 +28,16 @@ struct RuntimeBench: ParsableCommand {
   @Option(help: "Batch sizes for MiniLM (comma-separated).")
   var batches = "1,8"
 
+  @Flag(help: "Let OpenBLAS thread the dense GEMMs instead of splitting them over SpiqaModel's workers.")
+  var openblasThreads = false
+
   @Flag(help: "Skip the roberta-base-shaped model (saves ~0.5 GB and a minute).")
   var skipRoberta = false
 
   func run() throws {
     OpenBLASRuntime.reexecWithRecommendedCoreIfNeeded()
     OpenBLASRuntime.threads = threads
+    Encoder.splitGEMMs = !openblasThreads
     let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? ""
     print("runtime: OpenBLAS \(OpenBLASRuntime.coreName) kernel\(forced), \(threads) threads")
     sgemmPeak()

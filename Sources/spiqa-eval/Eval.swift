@@ -136,6 +136,7 @@ struct Eval: ParsableCommand {
   }
 
   func run() throws {
+    OpenBLASRuntime.reexecWithRecommendedCoreIfNeeded()
     try runTool {
       let r = try request()
       let lines = try perExample.map { try AtomicFile(path: $0) }

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import SpiqaModel
+import SpiqaModel
 
 /// The hooks at the reference points: attention (observe / transform / replace) and hidden states (§1.1, §1.3).
 @Suite("ForwardHooks")
@@ -105,6 +105,45 @@ struct ForwardHookTests {
     }))
     #expect(plain.lastHiddenState == replayed.lastHiddenState)
     #expect(plain.startLogits == replayed.startLogits)
+  }
+
+  @Test("realBlock / setRealBlock: a padded batch replays the blocks recorded from sequences run alone")
+  func realBlocks() throws {
+    let encoder = try Self.tinyBERT()
+    let seqs = [[2, 17, 99, 3, 7], [2, 5, 3]]
+    // Record each sequence alone, as [heads, n, n] per layer.
+    var recorded: [[[Float]]] = []
+    for s in seqs {
+      var layers: [[Float]] = []
+      _ = try encoder.forward(EncoderBatch(sequences: [s], padTokenId: 0), hooks: ForwardHooks(attention: { _, p, shape in
+        #expect(shape.realBlock(p, item: 0) == Array(p))  // no padding: the block is the whole buffer
+        layers.append(shape.realBlock(p, item: 0))
+      }))
+      recorded.append(layers)
+    }
+    // Replay them into a padded batch of two *other* sequences: the outputs become those of the recorded attention.
+    let other = EncoderBatch(sequences: [[2, 40, 41, 3, 9], [2, 6, 3]], padTokenId: 0)
+    let replayed = try encoder.forward(other, hooks: ForwardHooks(attention: { layer, p, shape in
+      for b in 0..<2 { try shape.setRealBlock(recorded[b][layer], item: b, in: p) }
+      for b in 0..<2 { #expect(shape.realBlock(p, item: b) == recorded[b][layer]) }
+    }))
+    let plain = try encoder.forward(other)
+    #expect(replayed.lastHiddenState != plain.lastHiddenState)
+    #expect(throws: SpiqaModelError.self) {
+      try encoder.forward(other, hooks: ForwardHooks(attention: { _, p, shape in try shape.setRealBlock([1], item: 0, in: p) }))
+    }
+  }
+
+  @Test("no attention hook (real block only) and a no-op hook (whole T×T block) agree, padded rows included")
+  func hookFreePath() throws {
+    let encoder = try Self.tinyBERT()
+    let batch = EncoderBatch(sequences: [[2, 17, 99, 3], [2, 5, 3, 8, 9, 10, 11, 12, 3], [2, 400, 3]], padTokenId: 0)
+    let free = try encoder.forward(batch, outputHiddenStates: true)
+    let hooked = try encoder.forward(batch, hooks: ForwardHooks(attention: { _, _, _ in }), outputHiddenStates: true)
+    var d = Deviation()
+    for (a, b) in zip(try #require(free.hiddenStates), try #require(hooked.hiddenStates)) { d.add(a, b) }
+    d.add(try #require(free.startLogits).flatMap { $0 }, try #require(hooked.startLogits).flatMap { $0 })
+    #expect(d.maxRel <= 1e-5, "\(d)")  // k = n vs k = T changes the GEMM summation order
   }
 
   @Test("padded batch rows equal the same sequences run alone")

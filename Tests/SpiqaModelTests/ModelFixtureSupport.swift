@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import SpiqaModel
+import SpiqaModel
 
 /// A reference case written by scripts/make_model_fixtures.py: `<name>.json` (inputs, index) + `<name>.bin`
 /// (raw little-endian f32 arrays).

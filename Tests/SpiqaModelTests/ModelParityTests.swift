@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import SpiqaModel
+import SpiqaModel
 
 /// Parity with Hugging Face transformers (eager attention), references from scripts/make_model_fixtures.py.
 /// Tolerances (DESIGN.md): attention ≤ 1e-5 absolute; hidden states and logits ≤ 1e-4 relative

@@ -81,6 +81,9 @@ struct TokenizerBPETests {
     #expect(t.encode("Hello world!").ids == [0, 31414, 232, 328, 2])
     #expect(t.encode("Hello world! cécé herlolip").ids == [0, 31414, 232, 328, 740, 1140, 12695, 69, 46078, 1588, 2])
     #expect(t.encode("Hello world! cécé herlolip 418").ids.suffix(3) == [1588, 42928, 2])
+    // Per-call prefix space (transformers 4.x SQuAD featurization) vs the 3.1 default.
+    #expect(t.tokenize("the", addPrefixSpace: true).map(\.id) == [5] && t.tokenize("the").map(\.id) == [627])
+    #expect(t.tokenize("the", addPrefixSpace: true)[0].scalarRange == 0..<3)
     let p = t.encodePair("a b", "c")
     #expect(p.ids == [0, 102, 741, 2, 2, 438, 2] && p.tokenTypeIds.allSatisfy { $0 == 0 })
     #expect(t.numSpecialTokensToAdd(pair: true) == 4 && t.vocabSize == 50265)
@@ -88,6 +91,18 @@ struct TokenizerBPETests {
     let e = t.tokenize("a😀b")
     #expect(e.map(\.text) == ["a", "ðŁĺ", "Ģ", "b"] && e.map(\.id) == [102, 18636, 7471, 428])
     #expect(e.map(\.scalarRange) == [0..<1, 1..<2, 1..<2, 2..<3])
+  }
+
+  @Test(.enabled(if: TokFixtures.shared.map { FileManager.default.fileExists(atPath: $0 + "/data/gpt2/vocab.bpe") } ?? false,
+    "needs ../shared/data/gpt2 (SPIQA_SHARED)"))
+  func gpt2FilesWithExplicitPaths() throws {
+    let d = TokFixtures.shared! + "/data/gpt2"
+    var o = ByteLevelBPETokenizer.Options()
+    o.bosToken = "<|endoftext|>"; o.eosToken = "<|endoftext|>"; o.unkToken = "<|endoftext|>"
+    let t = try ByteLevelBPETokenizer(vocabFile: d + "/encoder.json", mergesFile: d + "/vocab.bpe", options: o)
+    #expect(t.tokenize("Hello world!").map(\.id) == [15496, 995, 0])
+    #expect(t.specials.padId == 50256 && t.vocabSize == 50257)
+    #expect(t.tokenize("<|endoftext|> x").map(\.id) == [50256, 2124])
   }
 
   @Test(.enabled(if: TokFixtures.roberta != nil, "needs ../shared/data/roberta-base (SPIQA_SHARED)"))
@@ -109,6 +124,93 @@ struct TokenizerBPETests {
         }
       }
     }
+    let r = edge.random
+    #expect(TokFixtures.expectRows(t, r.texts, r.roberta, "random roberta") > 350)
+    #expect(TokFixtures.expectRows(prefixed, r.texts, r.roberta_prefix_space, "random roberta prefix") > 250)
     #expect(t.encodePair(edge.pairs.a, edge.pairs.b).ids == edge.pairs.roberta.ids)
+  }
+
+  @Test(.enabled(if: TokFixtures.roberta != nil, "needs ../shared/data/roberta-base (SPIQA_SHARED)"))
+  func heapMergeEqualsReferenceLoop() throws {
+    let t = try #require(TokFixtures.roberta)
+    var rng = TokSplitMix64(seed: 7)
+    let alphabets: [[UInt8]] = [
+      Array("a".utf8), Array("ab".utf8), Array("aeinrst".utf8), Array("ĠthequickbrownfoxÃ©".utf8),
+      (0..<256).map(UInt8.init),
+    ]
+    for k in 0..<300 {
+      let alphabet = alphabets[k % alphabets.count]
+      let n = 2 + Int(rng.next() % 300)
+      let bytes = (0..<n).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+      let initial = bytes.map { t.byteSymbolForTesting($0) }
+      let a = t.merger.mergeQuadratic(initial), b = t.merger.mergeHeap(initial)
+      #expect(a.symbols == b.symbols && a.lengths == b.lengths, "case \(k), \(n) bytes")
+    }
+    // A 200,000-letter "word" stays fast (the quadratic loop would take minutes).
+    let start = Date()
+    let long = t.tokenize(String(repeating: "abcd", count: 50_000))
+    #expect(long.count > 1000 && Date().timeIntervalSince(start) < 20)
+  }
+
+  /// Scalar-wise substring test (String.contains works on Characters, and "<pad>" followed by a
+  /// combining mark is not a Character match).
+  static func containsScalars(_ text: String, _ part: String) -> Bool {
+    let t = Array(text.unicodeScalars), p = Array(part.unicodeScalars)
+    guard !p.isEmpty, t.count >= p.count else { return false }
+    return (0...(t.count - p.count)).contains { i in t[i..<(i + p.count)].elementsEqual(p) }
+  }
+
+  @Test(.enabled(if: TokFixtures.roberta != nil, "needs ../shared/data/roberta-base (SPIQA_SHARED)"))
+  func decodeIsLossless() throws {
+    let t = try #require(TokFixtures.roberta)
+    let edge = try TokFixtures.edge()
+    let specials = ["<s>", "</s>", "<pad>", "<unk>", "<mask>"]
+    var checked = 0
+    for text in edge.texts + edge.random.texts
+    where !specials.contains(where: { Self.containsScalars(text, $0) })
+      && !text.unicodeScalars.allSatisfy(PyUnicode.isPythonSpace)
+    {
+      #expect(t.decode(t.tokenize(text).map(\.id)) == text, "\(text.debugDescription)")
+      checked += 1
+    }
+    #expect(checked > 250)
+    #expect(t.decode(t.encode("Hi <mask>!").ids) == "Hi!")
+    #expect(t.decode(t.encode("Hi <mask>!").ids, skipSpecialTokens: false) == "<s>Hi<mask>!</s>")
+    #expect(t.decode([18636]) == "\u{FFFD}")  // a partial UTF-8 sequence
+  }
+
+  @Test(.enabled(if: TokFixtures.roberta != nil, "needs ../shared/data/roberta-base (SPIQA_SHARED)"))
+  func concurrentUseSharesTheCacheSafely() throws {
+    let d = TokFixtures.robertaDir!
+    let fresh = try ByteLevelBPETokenizer(vocabFile: d + "/vocab.json", mergesFile: d + "/merges.txt")
+    let texts = try TokFixtures.edge().texts
+    let expected = texts.map { TokFixtures.roberta!.tokenize($0) }
+    let results = TokResultBox(count: texts.count * 8)
+    DispatchQueue.concurrentPerform(iterations: texts.count * 8) { k in
+      results.set(k, fresh.tokenize(texts[k % texts.count]))
+    }
+    for k in 0..<(texts.count * 8) { #expect(results.get(k) == expected[k % texts.count]) }
+  }
+}
+
+/// Lock-protected result slots for the concurrency test.
+final class TokResultBox: @unchecked Sendable {
+  private let lock = NSLock()
+  private var slots: [[Token]]
+  init(count: Int) { slots = Array(repeating: [], count: count) }
+  func set(_ i: Int, _ v: [Token]) { lock.lock(); slots[i] = v; lock.unlock() }
+  func get(_ i: Int) -> [Token] { lock.lock(); defer { lock.unlock() }; return slots[i] }
+}
+
+/// Deterministic generator for the tests.
+struct TokSplitMix64 {
+  var state: UInt64
+  init(seed: UInt64) { state = seed }
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
   }
 }

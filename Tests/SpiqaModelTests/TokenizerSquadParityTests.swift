@@ -65,6 +65,16 @@ struct TokenizerSquadParityTests {
   @Test(.enabled(if: available && TokFixtures.roberta != nil, "needs SQuAD dev and roberta-base files (SPIQA_SHARED)"))
   func bpeWholeTexts() throws { try Self.checkTexts(try #require(TokFixtures.roberta), set: "roberta_text") }
 
+  /// Every piece of more than one byte through the heap merge instead of encoder.py's loop.
+  @Test(.enabled(if: available && TokFixtures.roberta != nil, "needs SQuAD dev and roberta-base files (SPIQA_SHARED)"))
+  func bpeHeapMergeWholeTexts() throws {
+    let d = try #require(TokFixtures.robertaDir)
+    var o = ByteLevelBPETokenizer.Options()
+    o.heapMergeThreshold = 1
+    let t = try ByteLevelBPETokenizer(vocabFile: d + "/vocab.json", mergesFile: d + "/merges.txt", options: o)
+    try Self.checkTexts(t, set: "roberta_text")
+  }
+
   @Test(.enabled(if: available && TokFixtures.roberta != nil, "needs SQuAD dev and roberta-base files (SPIQA_SHARED)"))
   func bpePerWord() throws { try Self.checkWords(try #require(TokFixtures.roberta), set: "roberta_words") }
 }

@@ -120,9 +120,35 @@ enum TokFixtures {
     }
     struct Pair: Decodable { var ids: [Int]; var token_type_ids: [Int]?; var fast_ids: [Int]? }
     struct Pairs: Decodable { var a: String; var b: String; var bert: Pair; var roberta: Pair }
+    struct RandomRow: Decodable { var ids: [Int]; var offsets: [[Int]]? }
+    struct Random: Decodable {
+      var texts: [String]
+      var bert: [RandomRow]
+      var bert_per_scalar_lower: [RandomRow]
+      var roberta: [RandomRow]
+      var roberta_prefix_space: [RandomRow]
+    }
     var texts: [String]
     var configs: [String: [Row]]
     var pairs: Pairs
+    /// Deterministic random strings over rule-stressing code points (ids, offsets where fast agrees).
+    var random: Random
+  }
+
+  /// Compares one tokenizer with reference rows; returns the number of offset references used.
+  @discardableResult
+  static func expectRows(_ t: any Tokenizer, _ texts: [String], _ rows: [Edge.RandomRow], _ label: String) -> Int {
+    var withOffsets = 0
+    for (text, row) in zip(texts, rows) {
+      let got = t.tokenize(text)
+      #expect(got.map(\.id) == row.ids, "\(label) \(text.debugDescription)")
+      if let offs = row.offsets, got.map(\.id) == row.ids {
+        withOffsets += 1
+        #expect(got.map { [$0.scalarRange.lowerBound, $0.scalarRange.upperBound] } == offs, "\(label) offsets \(text.debugDescription)")
+      }
+    }
+    #expect(texts.count == rows.count)
+    return withOffsets
   }
 
   static func edge() throws -> Edge { try JSONDecoder().decode(Edge.self, from: data("edge_cases.json")) }

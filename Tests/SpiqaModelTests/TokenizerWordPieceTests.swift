@@ -99,6 +99,14 @@ struct TokenizerWordPieceTests {
     #expect(a == [1, 2] && b.isEmpty)
   }
 
+  @Test func decodeGluesContinuations() throws {
+    let t = try WordPieceTokenizer(vocabulary: Self.googleVocab + ["[PAD]", "[MASK]"])
+    let e = t.encodePair("UNwanted,running", "want")
+    #expect(t.decode(e.ids) == "unwanted , running want")
+    #expect(t.decode(e.ids, skipSpecialTokens: false) == "[CLS] unwanted , running [SEP] want [SEP]")
+    #expect(t.decode([0, 9]) == "[UNK]ing" && t.decode([]) == "")
+  }
+
   @Test func specialTokensInTextAreNotSplit() throws {
     let t = try WordPieceTokenizer(vocabulary: Self.googleVocab + ["[PAD]", "[MASK]"])
     let toks = t.tokenize("[CLS]unwanted [MASK]x [mask]")
@@ -149,6 +157,10 @@ struct TokenizerWordPieceTests {
         }
       }
     }
+    let r = edge.random
+    let n = TokFixtures.expectRows(t, r.texts, r.bert, "random bert")
+    #expect(n > 80, "offset references: \(n)")
+    TokFixtures.expectRows(perScalar, r.texts, r.bert_per_scalar_lower, "random bert per-scalar lower")
     let p = t.encodePair(edge.pairs.a, edge.pairs.b)
     #expect(p.ids == edge.pairs.bert.ids && p.tokenTypeIds == edge.pairs.bert.token_type_ids)
   }

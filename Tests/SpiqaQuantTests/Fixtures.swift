@@ -1,5 +1,5 @@
 import Foundation
-@testable import SpiqaQuant
+import SpiqaQuant
 
 /// Loads the JSON fixtures written by scripts/make_quant_fixtures.py (PyTorch float32 reference outputs).
 enum Fixture {

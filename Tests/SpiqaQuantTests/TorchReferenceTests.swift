@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import SpiqaQuant
+import SpiqaQuant
 
 /// Bit-level agreement with the reference functions evaluated by PyTorch in float32 (scripts/make_quant_fixtures.py).
 @Suite struct TorchReferenceTests {
@@ -105,5 +105,36 @@ import Testing
         || (parts[0] == "log" && x[i].sign == expected[i].sign && ulps(abs(x[i]), abs(expected[i])) <= 1)
       #expect(ok, "\(key)[\(i)] in \(input[i]): \(x[i]) vs torch \(expected[i])")
     }
+  }
+}
+
+/// The analyzer's `-qv` Jensen–Shannon distance: per-row log histograms and scipy's `jensenshannon`.
+@Suite struct JensenShannonTests {
+  @Test func matchesScipyPerRow() throws {
+    let fx = try Fixture.json("js")
+    let original = try Fixture.floats(fx["original"])
+    let quantized = try Fixture.floats(fx["quantized"])
+    let n = try #require(fx["row_length"] as? Int)
+    let expected = try #require(fx["distance"] as? [NSNumber]).map(\.doubleValue)
+    var hp = [Double](), hq = [Double]()
+    for (r, e) in expected.enumerated() {
+      original[(r * n)..<((r + 1) * n)].withUnsafeBufferPointer { JensenShannon.histogram($0, into: &hp) }
+      quantized[(r * n)..<((r + 1) * n)].withUnsafeBufferPointer { JensenShannon.histogram($0, into: &hq) }
+      let d = try #require(JensenShannon.distance(hp, hq))
+      #expect(abs(d - e) <= 1e-12, "row \(r): \(d) vs scipy \(e)")
+    }
+  }
+
+  @Test func reportAggregatesMeanOverRows() throws {
+    var report = QuantReport()
+    let a: [Float] = [0.5, 0.5, 0, 0, 1, 0, 0, 0]
+    let b: [Float] = [0.5, 0.5, 0, 0, 0.98, 0, 0, 0]
+    a.withUnsafeBufferPointer { pa in
+      b.withUnsafeBufferPointer { pb in report.add(original: pa, quantized: pb, rowLength: 4, js: true) }
+    }
+    #expect(report.jsRows == 2)
+    #expect(report.meanJS == 0)            // 1.0 and 0.98 share the last bin [10^-0.1, 1]
+    #expect(report.sparsityBefore == 5.0 / 8.0)
+    #expect(abs(report.maxAbsError - 0.02) < 1e-6)
   }
 }

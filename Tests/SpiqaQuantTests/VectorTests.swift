@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import SpiqaQuant
+import SpiqaQuant
 
 /// §2.14 test vectors (b = 3): PyTorch float32 outputs (fixture) bit for bit, and the reference document's float64
 /// table to its printed precision.

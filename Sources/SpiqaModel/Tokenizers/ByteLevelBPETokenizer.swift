@@ -11,6 +11,9 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
     public var bosToken = "<s>", eosToken = "</s>", unkToken = "<unk>", padToken = "<pad>", maskToken = "<mask>"
     /// Pre-tokens remembered by the BPE cache before it is cleared.
     public var cacheLimit = 500_000
+    /// Pieces longer than this many bytes are merged with the heap algorithm (same result,
+    /// O(n log n)); shorter ones with encoder.py's direct loop.
+    public var heapMergeThreshold = 48
     public init() {}
   }
 
@@ -25,25 +28,14 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
   private let symbolText: [String]
   private let symbolVocabId: [Int32]
   private let byteSymbol: [Int32]
-  /// (left << 32 | right) → (rank << 32 | merged symbol).
-  private let merges: FlatMap64
+  let merger: BPEMerger
   private let splitter: SpecialTokenSplitter
 
+  /// BPE cache: FNV-1a hash of a pre-token's bytes → index into `cacheEntries` (bytes compared on hit).
   private let cacheLock = NSLock()
-  private var cache: [ByteKey: BPEResult] = [:]
+  private var cacheIndex = FlatMap64(minimumCapacity: 1 << 14)
+  private var cacheEntries: [(bytes: [UInt8], result: BPEResult)] = []
 
-  private struct ByteKey: Hashable {
-    var bytes: [UInt8]
-    var hash: UInt64
-    init(_ bytes: [UInt8]) {
-      self.bytes = bytes
-      var h: UInt64 = 0xcbf2_9ce4_8422_2325
-      for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-      hash = h
-    }
-    static func == (a: ByteKey, b: ByteKey) -> Bool { a.hash == b.hash && a.bytes == b.bytes }
-    func hash(into hasher: inout Hasher) { hasher.combine(hash) }
-  }
   private typealias BPEResult = (symbols: [Int32], lengths: [Int32])
 
   /// GPT-2 `bytes_to_unicode`: printable bytes map to themselves, the other 68 to U+0100….
@@ -68,6 +60,9 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
     self.options = options
     vocab = vocabulary
     let maxId = vocabulary.values.max() ?? -1
+    guard maxId < max(1 << 20, vocabulary.count * 4) else {
+      throw TokenizerError(exitCode: 65, "vocabulary ids go up to \(maxId) for \(vocabulary.count) tokens; expected dense ids")
+    }
     var idToToken = [String?](repeating: nil, count: maxId + 1)
     for (t, i) in vocabulary { idToToken[i] = t }
     self.idToToken = idToToken
@@ -89,7 +84,7 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
       let l = symbol(a), r = symbol(b), m = symbol(a + b)
       merges.set(UInt64(UInt32(l)) << 32 | UInt64(UInt32(r)), UInt64(rank) << 32 | UInt64(UInt32(m)))
     }
-    self.merges = merges
+    merger = BPEMerger(merges: merges, heapThreshold: options.heapMergeThreshold)
     self.symbolText = symbolText
     symbolVocabId = symbolText.map { vocabulary[$0].map(Int32.init) ?? -1 }
 
@@ -136,13 +131,42 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
       options: o)
   }
 
+  public func decode(_ ids: [Int], skipSpecialTokens: Bool = true) -> String {
+    let specialIds: Set<Int> = [specials.clsId, specials.sepId, specials.padId, specials.maskId]
+    var bytes: [UInt8] = []
+    for id in ids {
+      guard let t = token(forId: id) else { continue }
+      if specialIds.contains(id) || id == specials.unkId {
+        if !skipSpecialTokens || id == specials.unkId { bytes.append(contentsOf: Array(t.utf8)) }
+        continue
+      }
+      for s in t.unicodeScalars {
+        if let b = Self.unicodeToByte[s.value] { bytes.append(b) } else { bytes.append(contentsOf: Array(String(s).utf8)) }
+      }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+  }
+
+  private static let unicodeToByte: [UInt32: UInt8] = {
+    var m: [UInt32: UInt8] = [:]
+    for (b, s) in byteToUnicode.enumerated() { m[s.value] = UInt8(b) }
+    return m
+  }()
+
+  /// Initial BPE symbol of a byte (tests).
+  func byteSymbolForTesting(_ b: UInt8) -> Int32 { byteSymbol[Int(b)] }
+
   public func id(forToken token: String) -> Int? { vocab[token] }
   public func token(forId id: Int) -> String? { idToToken.indices.contains(id) ? idToToken[id] : nil }
 
-  public func tokenize(_ text: String) -> [Token] {
+  public func tokenize(_ text: String) -> [Token] { tokenize(text, addPrefixSpace: options.addPrefixSpace) }
+
+  /// HF `tokenize(text, add_prefix_space=...)`: overrides the option for one call (transformers
+  /// 4.x SQuAD featurization passes true for each context word; 3.1 used the default, false).
+  public func tokenize(_ text: String, addPrefixSpace: Bool) -> [Token] {
     var scalars = Array(text.unicodeScalars)
     var shift = 0
-    if options.addPrefixSpace, let f = scalars.first, !PyUnicode.isPythonSpace(f) {
+    if addPrefixSpace, let f = scalars.first, !PyUnicode.isPythonSpace(f) {
       scalars.insert(" ", at: 0)
       shift = 1
     }
@@ -175,7 +199,9 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
         continue
       }
       for piece in GPT2PreTokenizer.split(scalars, seg.range) {
-        appendBPE(scalars, piece, shift: shift, bytes: &bytes, owner: &owner, into: &out, original: original)
+        appendBPE(
+          scalars, piece, shift: shift, prefixOption: addPrefixSpace, bytes: &bytes, owner: &owner, into: &out,
+          original: original)
       }
     }
     return out
@@ -184,7 +210,8 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
   // MARK: - BPE
 
   private func appendBPE(
-    _ s: [Unicode.Scalar], _ piece: Range<Int>, shift: Int, bytes: inout [UInt8], owner: inout [Int32],
+    _ s: [Unicode.Scalar], _ piece: Range<Int>, shift: Int, prefixOption: Bool, bytes: inout [UInt8],
+    owner: inout [Int32],
     into out: inout [Token], original: (Range<Int>) -> Range<Int>
   ) {
     // UTF-8 bytes of the piece and the scalar index of each byte (reused buffers).
@@ -207,7 +234,7 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
       var lo = Int(owner[p])
       var hi = Int(owner[p + len - 1]) + 1
       let isFirst = out.isEmpty || lo - shift <= 0
-      if lead > 0 && !(options.addPrefixSpace && isFirst && lead == 1) { lo = min(lo + lead, hi) }
+      if lead > 0 && !(prefixOption && isFirst && lead == 1) { lo = min(lo + lead, hi) }
       if trail > 0 && hi >= trail { hi = max(hi - trail, lo) }
       let vid = symbolVocabId[Int(sym)]
       let id = vid >= 0 ? Int(vid) : specials.unkId
@@ -218,48 +245,27 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
 
   private func bpe(_ bytes: [UInt8]) -> BPEResult {
     if bytes.count == 1 { return ([byteSymbol[Int(bytes[0])]], [1]) }
-    let key = ByteKey(bytes)
+    var key: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in bytes { key = (key ^ UInt64(b)) &* 0x100_0000_01b3 }
+    if key == .max { key = 0 }
     cacheLock.lock()
-    if let hit = cache[key] { cacheLock.unlock(); return hit }
+    if let i = cacheIndex.get(key), cacheEntries[Int(i)].bytes == bytes {
+      let hit = cacheEntries[Int(i)].result
+      cacheLock.unlock()
+      return hit
+    }
     cacheLock.unlock()
 
-    var syms = bytes.map { byteSymbol[Int($0)] }
-    var lens = [Int32](repeating: 1, count: bytes.count)
-    var nextSyms: [Int32] = []
-    var nextLens: [Int32] = []
-    while syms.count > 1 {
-      var best = UInt64.max
-      var at = -1
-      for i in 0..<(syms.count - 1) {
-        if let v = merges.get(UInt64(UInt32(syms[i])) << 32 | UInt64(UInt32(syms[i + 1]))), v < best {
-          best = v
-          at = i
-        }
-      }
-      if at < 0 { break }
-      let first = syms[at], second = syms[at + 1]
-      let merged = Int32(truncatingIfNeeded: best & 0xFFFF_FFFF)
-      nextSyms.removeAll(keepingCapacity: true)
-      nextLens.removeAll(keepingCapacity: true)
-      var i = 0
-      while i < syms.count {
-        if i + 1 < syms.count && syms[i] == first && syms[i + 1] == second {
-          nextSyms.append(merged)
-          nextLens.append(lens[i] + lens[i + 1])
-          i += 2
-        } else {
-          nextSyms.append(syms[i])
-          nextLens.append(lens[i])
-          i += 1
-        }
-      }
-      swap(&syms, &nextSyms)
-      swap(&lens, &nextLens)
-    }
-    let result = (syms, lens)
+    let result = merger.merge(bytes.map { byteSymbol[Int($0)] })
     cacheLock.lock()
-    if cache.count >= options.cacheLimit { cache.removeAll(keepingCapacity: true) }
-    cache[key] = result
+    if cacheEntries.count >= options.cacheLimit {
+      cacheEntries.removeAll()
+      cacheIndex = FlatMap64(minimumCapacity: 1 << 14)
+    }
+    if cacheIndex.get(key) == nil {  // on a (rare) hash collision the first entry stays
+      cacheIndex.set(key, UInt64(cacheEntries.count))
+      cacheEntries.append((bytes, result))
+    }
     cacheLock.unlock()
     return result
   }

@@ -83,9 +83,17 @@ public protocol Tokenizer: Sendable {
   func tokenize(_ text: String) -> [Token]
   func id(forToken token: String) -> Int?
   func token(forId id: Int) -> String?
+  /// Text of token ids (HF `decode` without cleanup): WordPiece joins words and glues `##`
+  /// pieces; byte-level BPE turns the tokens back into bytes (lossless; invalid UTF-8 → U+FFFD).
+  func decode(_ ids: [Int], skipSpecialTokens: Bool) -> String
+  /// Loads a Hugging Face tokenizer folder.
+  static func load(directory: String) throws -> Self
 }
 
 extension Tokenizer {
+  /// `decode(ids, skipSpecialTokens: true)`.
+  public func decode(_ ids: [Int]) -> String { decode(ids, skipSpecialTokens: true) }
+
   /// Number of specials around a single text (2) or a pair (3 for BERT, 4 for RoBERTa).
   public func numSpecialTokensToAdd(pair: Bool) -> Int {
     switch kind {

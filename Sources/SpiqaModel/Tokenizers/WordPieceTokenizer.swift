@@ -4,7 +4,7 @@ import Foundation
 /// when uncased, punctuation split) followed by greedy longest-match-first WordPiece with `##`
 /// continuations. Matches Hugging Face's slow `BertTokenizer` (Python `BasicTokenizer` +
 /// `WordpieceTokenizer`), see docs/tokenizers.md.
-public final class WordPieceTokenizer: Tokenizer, @unchecked Sendable {
+public final class WordPieceTokenizer: Tokenizer, Sendable {
   public struct Options: Sendable, Equatable {
     /// Lower-case (and, unless `stripAccents == false`, strip accents). `do_lower_case`.
     public var doLowerCase: Bool = true
@@ -89,6 +89,22 @@ public final class WordPieceTokenizer: Tokenizer, @unchecked Sendable {
     if let s = VocabFiles.tokenString(config, "cls_token") { o.clsToken = s }
     if let s = VocabFiles.tokenString(config, "mask_token") { o.maskToken = s }
     return try WordPieceTokenizer(vocabFile: (directory as NSString).appendingPathComponent("vocab.txt"), options: o)
+  }
+
+  public func decode(_ ids: [Int], skipSpecialTokens: Bool = true) -> String {
+    let specialIds: Set<Int> = [specials.clsId, specials.sepId, specials.padId, specials.maskId, specials.unkId]
+    var out = ""
+    for id in ids {
+      guard let t = token(forId: id) else { continue }
+      if skipSpecialTokens && specialIds.contains(id) && t != specials.unk { continue }
+      if t.hasPrefix("##") && !out.isEmpty {
+        out += t.dropFirst(2)
+      } else {
+        if !out.isEmpty { out += " " }
+        out += t
+      }
+    }
+    return out
   }
 
   public func id(forToken token: String) -> Int? { vocab[token] }
@@ -193,8 +209,11 @@ public final class WordPieceTokenizer: Tokenizer, @unchecked Sendable {
     let mark = out.count
     var start = r.lowerBound
     while start < r.upperBound {
-      let trie = start == r.lowerBound ? wordStart : continuation
-      guard let (end, id) = trie.longestPrefix(w.scalars, from: start, to: r.upperBound) else {
+      let match =
+        start == r.lowerBound
+        ? wordStart.longestPrefix(w.scalars, from: start, to: r.upperBound)
+        : continuation.longestPrefix(w.scalars, from: start, to: r.upperBound)
+      guard let (end, id) = match else {
         out.removeLast(out.count - mark)
         out.append(Token(id: specials.unkId, text: specials.unk, scalarRange: whole))
         return

@@ -27,3 +27,12 @@ extension RawTensor {
     }
   }
 }
+
+extension RawTensor {
+  /// All elements upcast to f32 (exact for F32, F16 and BF16).
+  public func floats() -> [Float] {
+    var out = [Float](repeating: 0, count: count)
+    out.withUnsafeMutableBufferPointer { convert(start: 0, into: $0) }
+    return out
+  }
+}

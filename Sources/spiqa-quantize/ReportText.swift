@@ -1,0 +1,71 @@
+import SpiqaCLI
+import SpiqaIO
+import SpiqaQuant
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The spiqa-quantize report as a stderr line and as JSON.
+struct ReportText {
+  let report: QuantReport
+  let settings: QuantizeSettings
+
+  var json: JSONObject {
+    var o: JSONObject = [
+      "tensors": .int(report.tensors),
+      "values": .int(report.values),
+      "threshold": .double(settings.threshold),
+      "sparsity_before": .double(report.sparsityBefore),
+      "sparsity_after": .double(report.sparsityAfter),
+      "mean_abs_error": .double(report.meanAbsError),
+      "max_abs_error": .double(report.maxAbsError),
+      "distinct_values": report.distinct.map { .int($0.count) } ?? .null,
+      "output_dtype": .string(settings.output.rawValue),
+    ]
+    if let q = settings.quantizer {
+      o["method"] = .string(q.method.rawValue)
+      o["bits"] = .int(q.bits)
+      o["variant"] = .string(q.variant.rawValue)
+      o["scope"] = q.method.isElementwise ? .null : .string(settings.scope.rawValue)
+    } else {
+      o["method"] = .null
+    }
+    if settings.js {
+      o["js_distance_mean"] = report.meanJS.map { .double($0) } ?? .null
+      o["js_rows"] = .int(report.jsRows)
+      o["js_rows_skipped"] = .int(report.jsSkipped)
+      o["js_definition"] = "mean over rows of scipy jensenshannon (natural log) between 100-bin log histograms (edges 10**linspace(-10,0,101)) of row+1e-10, original vs output"
+    }
+    return o
+  }
+
+  /// One summary line for standard error.
+  var line: String {
+    func f(_ x: Double) -> String {
+      let r = (x * 1e6).rounded() / 1e6
+      return String(r)
+    }
+    var s = "spiqa-quantize: \(report.tensors) tensors, \(report.values) values; sparsity \(f(report.sparsityBefore)) -> \(f(report.sparsityAfter))"
+    s += "; distinct values \(report.distinct.map { String($0.count) } ?? "n/a")"
+    s += "; mean |err| \(f(report.meanAbsError)), max |err| \(f(report.maxAbsError))"
+    if settings.js { s += "; JS distance (mean over \(report.jsRows) rows) \(report.meanJS.map(f) ?? "n/a")" }
+    return s
+  }
+
+  /// Writes the JSON report (a temporary file renamed into place).
+  func writeJSON(to path: String) throws {
+    let text = JSONValue.object(json).jsonText + "\n"
+    let tmp = path + ".tmp-report"
+    guard let fp = fopen(tmp, "w") else {
+      throw SpiqaIOError(.io, source: path, what: "cannot create the report file (\(String(cString: strerror(errno))))", expected: "a writable path")
+    }
+    let bytes = Array(text.utf8)
+    let ok = fwrite(bytes, 1, bytes.count, fp) == bytes.count
+    let closed = fclose(fp) == 0
+    guard ok, closed, rename(tmp, path) == 0 else {
+      unlink(tmp)
+      throw SpiqaIOError(.io, source: path, what: "cannot write the report file", expected: "a writable path")
+    }
+  }
+}
