@@ -1,3 +1,4 @@
+import SpiqaModel
 import SpiqaQuant
 
 /// What the evaluation does to attention and hidden states (spiqa-reference.md §1.1, §1.3), in the reference order:
@@ -35,7 +36,7 @@ public struct SparsityCounter: Sendable {
   }
 
   /// Count one layer of a batch. - Parameter probs: [batch, heads, T, T].
-  mutating func add(layer: Int, probs: UnsafeMutableBufferPointer<Float>, dims: AttentionDims) {
+  mutating func add(layer: Int, probs: UnsafeMutableBufferPointer<Float>, dims: AttentionShape) {
     guard layer < zeros.count else { return }
     let t = dims.seqLen
     for b in 0..<dims.batch {
@@ -86,7 +87,7 @@ final class AttentionPipeline {
   }
 
   /// Hooks for a batch whose rows are `keys` (and `inputIds`, for token checks of replayed records).
-  func hooks(keys: [RecordKey], inputIds: [[Int]]) throws -> TaskHooks {
+  func hooks(keys: [RecordKey], inputIds: [[Int]]) throws -> ForwardHooks {
     var records: [ReplayRecord] = []
     if let replay {
       for key in keys {
@@ -97,7 +98,7 @@ final class AttentionPipeline {
         records.append(r)
       }
     }
-    var hooks = TaskHooks()
+    var hooks = ForwardHooks()
     let settings = self.settings
     hooks.attention = { [unowned self] layer, probs, dims in
       if !records.isEmpty {

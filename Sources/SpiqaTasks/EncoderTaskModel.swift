@@ -23,7 +23,7 @@ public final class EncoderTaskModel: TaskModel {
     nativeHead = encoder.head
   }
 
-  private func forward(_ batch: TaskBatch, hooks: TaskHooks, head: Head) throws -> EncoderOutput {
+  private func forward(_ batch: TaskBatch, hooks: ForwardHooks, head: Head) throws -> EncoderOutput {
     if batch.count > encoder.maxBatch || batch.seqLen > encoder.maxSeqLen {
       let threads = encoder.threads
       encoder = try Encoder(
@@ -32,23 +32,11 @@ public final class EncoderTaskModel: TaskModel {
       encoder.threads = threads
     }
     encoder.head = head
-    var fh = ForwardHooks()
-    if let a = hooks.attention {
-      fh.attention = { layer, probs, s in
-        try a(layer, probs, AttentionDims(batch: s.batch, heads: s.heads, seqLen: s.seqLen, lengths: s.lengths))
-      }
-    }
-    if let h = hooks.layerInput {
-      fh.layerInput = { layer, x, s in try h(layer, x, HiddenDims(batch: s.batch, seqLen: s.seqLen, hidden: s.hidden)) }
-    }
-    if let h = hooks.layerOutput {
-      fh.layerOutput = { layer, x, s in try h(layer, x, HiddenDims(batch: s.batch, seqLen: s.seqLen, hidden: s.hidden)) }
-    }
     return try encoder.forward(
-      EncoderBatch(inputIds: batch.inputIds, lengths: batch.lengths, tokenTypeIds: batch.tokenTypeIds), hooks: fh)
+      EncoderBatch(inputIds: batch.inputIds, lengths: batch.lengths, tokenTypeIds: batch.tokenTypeIds), hooks: hooks)
   }
 
-  public func questionAnswering(_ batch: TaskBatch, hooks: TaskHooks) throws -> (start: [[Float]], end: [[Float]]) {
+  public func questionAnswering(_ batch: TaskBatch, hooks: ForwardHooks) throws -> (start: [[Float]], end: [[Float]]) {
     guard nativeHead == .questionAnswering else {
       throw TasksError.usage("\(checkpoint.directory): the checkpoint has no question-answering head (qa_outputs)")
     }
@@ -59,7 +47,7 @@ public final class EncoderTaskModel: TaskModel {
     return (s, e)
   }
 
-  public func classify(_ batch: TaskBatch, hooks: TaskHooks) throws -> [[Float]] {
+  public func classify(_ batch: TaskBatch, hooks: ForwardHooks) throws -> [[Float]] {
     guard case .sequenceClassification(let labels) = nativeHead else {
       throw TasksError.usage("\(checkpoint.directory): the checkpoint has no sequence-classification head")
     }

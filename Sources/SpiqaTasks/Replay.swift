@@ -1,3 +1,4 @@
+import SpiqaModel
 /// Identifies one model input: an example of the data set and a feature (window) of it.
 public struct RecordKey: Hashable, Sendable, CustomStringConvertible {
   /// `example_id`: SQuAD id, `sst2-<row>` or `text-<line>`.
@@ -113,7 +114,7 @@ public final class ReplayStore {
   /// - Parameter probs: [batch, heads, T, T] row-major.
   /// - Throws: `TasksError.badData` on any mismatch.
   public static func replace(
-    _ probs: UnsafeMutableBufferPointer<Float>, dims: AttentionDims, row: Int, layer: Int,
+    _ probs: UnsafeMutableBufferPointer<Float>, dims: AttentionShape, row: Int, layer: Int,
     record: ReplayRecord, key: RecordKey, inputIds: [Int]?
   ) throws {
     let n = dims.lengths[row]

@@ -1,5 +1,6 @@
 import Foundation
 
+import SpiqaModel
 import SpiqaTasks
 
 /// A deterministic stand-in for the encoder: synthetic softmax-like attention per layer handed to the hooks, and
@@ -12,14 +13,14 @@ final class FakeModel: TaskModel {
   var seen: [[[Float]]] = []
   var hiddenCalls = 0
 
-  func attention(_ batch: TaskBatch, hooks: TaskHooks) throws -> [[Float]] {
+  func attention(_ batch: TaskBatch, hooks: ForwardHooks) throws -> [[Float]] {
     let t = batch.seqLen
     let b = batch.count
     var state = [[Float]](repeating: [Float](repeating: 0, count: t), count: b)
     var perLayer: [[Float]] = []
     for layer in 0..<layerCount {
       var hidden = [Float](repeating: 0.5, count: b * t * 4)
-      let hd = HiddenDims(batch: b, seqLen: t, hidden: 4)
+      let hd = HiddenShape(batch: b, seqLen: t, hidden: 4, lengths: batch.lengths)
       try hidden.withUnsafeMutableBufferPointer { try hooks.layerInput?(layer, $0, hd) }
       var probs = [Float](repeating: 0, count: b * headCount * t * t)
       for i in 0..<b {
@@ -37,7 +38,7 @@ final class FakeModel: TaskModel {
           }
         }
       }
-      let dims = AttentionDims(batch: b, heads: headCount, seqLen: t, lengths: batch.lengths)
+      let dims = AttentionShape(batch: b, heads: headCount, seqLen: t, lengths: batch.lengths)
       try probs.withUnsafeMutableBufferPointer { try hooks.attention?(layer, $0, dims) }
       try hidden.withUnsafeMutableBufferPointer { try hooks.layerOutput?(layer, $0, hd) }
       if hooks.layerInput != nil || hooks.layerOutput != nil { hiddenCalls += 1 }
@@ -55,14 +56,14 @@ final class FakeModel: TaskModel {
     return state
   }
 
-  func questionAnswering(_ batch: TaskBatch, hooks: TaskHooks) throws -> (start: [[Float]], end: [[Float]]) {
+  func questionAnswering(_ batch: TaskBatch, hooks: ForwardHooks) throws -> (start: [[Float]], end: [[Float]]) {
     let state = try attention(batch, hooks: hooks)
     let start = state.map { $0.map { $0 * 0.7 } }
     let end = state.map { s in s.indices.map { i in (i > 0 ? s[i - 1] : 0) * 0.7 + s[i] * 0.1 } }
     return (start, end)
   }
 
-  func classify(_ batch: TaskBatch, hooks: TaskHooks) throws -> [[Float]] {
+  func classify(_ batch: TaskBatch, hooks: ForwardHooks) throws -> [[Float]] {
     let state = try attention(batch, hooks: hooks)
     return state.enumerated().map { i, s in
       let n = batch.lengths[i]

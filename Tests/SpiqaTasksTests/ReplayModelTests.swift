@@ -1,6 +1,7 @@
 import Foundation
 import SpiqaIO
 import SpiqaQuant
+import SpiqaModel
 import SpiqaTasks
 import Testing
 
@@ -16,7 +17,7 @@ final class RecordingModel: TaskModel {
   var headCount: Int { inner.headCount }
   var maxPositions: Int { inner.maxPositions }
 
-  func wrap(_ batch: TaskBatch, _ hooks: TaskHooks) -> TaskHooks {
+  func wrap(_ batch: TaskBatch, _ hooks: ForwardHooks) -> ForwardHooks {
     var rows = batch.lengths.indices.map { (n: batch.lengths[$0], ids: Array(batch.inputIds[$0].prefix(batch.lengths[$0])), values: [Float]()) }
     calls.append([])
     let call = calls.count - 1
@@ -36,10 +37,10 @@ final class RecordingModel: TaskModel {
     return h
   }
 
-  func questionAnswering(_ batch: TaskBatch, hooks: TaskHooks) throws -> (start: [[Float]], end: [[Float]]) {
+  func questionAnswering(_ batch: TaskBatch, hooks: ForwardHooks) throws -> (start: [[Float]], end: [[Float]]) {
     try inner.questionAnswering(batch, hooks: wrap(batch, hooks))
   }
-  func classify(_ batch: TaskBatch, hooks: TaskHooks) throws -> [[Float]] {
+  func classify(_ batch: TaskBatch, hooks: ForwardHooks) throws -> [[Float]] {
     try inner.classify(batch, hooks: wrap(batch, hooks))
   }
 
