@@ -45,8 +45,8 @@ build: apt-deps
 	$(SWIFT) build -c $(CONFIG)
 
 ## test: everything CI runs. Heavy tests are built in release mode.
-# -enable-testing lets test targets use @testable imports in an optimised build.
-TEST_FLAGS = -c release -Xswiftc -enable-testing
+# Tests: an optimised build with -enable-testing (for @testable imports), kept apart from `make build`.
+TEST_FLAGS = -c release -Xswiftc -enable-testing --scratch-path .build-test
 test: setup
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
 	SPIQA_SHARED=$(abspath $(SHARED)) SPIQA_MODEL=$(abspath $(MODEL_DIR)) \
@@ -78,4 +78,4 @@ hist-figures: $(HIST_STREAM)
 	scripts/hist_figures.sh $(BIN) $(HIST_STREAM) $(HIST_DIR) "" 0 2
 
 clean:
-	rm -rf .build .build-fuzz
+	rm -rf .build .build-test .build-fuzz
