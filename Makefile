@@ -58,3 +58,6 @@ demo: setup build
 
 clean:
 	rm -rf .build
+
+## figures: the paper's figures and claims (docs/reproducing-the-paper.md); SMOKE=1 tiny, FULL=1 everything.
+include mk/figures.mk
