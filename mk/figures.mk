@@ -6,8 +6,8 @@
 #   make figures MODEL_QA=csarron/roberta-base-squad-v1 MODEL_SST2=textattack/roberta-base-SST-2 FIG_RUN=roberta
 #
 # Every score is one spiqa-eval JSON row in its own file under results/<run>/, so make reruns only what changed.
-# Changing a model, data file or sample size (the task's settings.txt) reruns that task. A rebuilt binary does NOT
-# rerun anything (delete results/<run> to start over). Safe with -j2.
+# Changing a model, data file or sample size (results/<run>/<task>/{eval,hist,js}.settings) reruns what uses it.
+# A rebuilt binary does NOT rerun anything (make figures-clean, or delete results/<run>, to start over). Safe with -j2.
 
 FIG_PYTHON  ?= $(or $(PYTHON),python3)
 FIG_BIN     ?= $(or $(BIN),.build/release)
@@ -30,17 +30,19 @@ else ifeq ($(SMOKE),1)
   SAMPLES_HIST   ?= 2
   SAMPLES_JS     ?= 1
   SAMPLES_HIST_SST2 ?= 40
+  SAMPLES_JS_SST2 ?= 20
   FIG_THRESHOLDS ?= 0 1e-3 1e-2 1e-1
   FIG_BITS       ?= 1 2 3 8 16
   FIG_JS_BITS    ?= 2 3
 else
   FIG_RUN      ?= default
-  SAMPLES_QA   ?= 300
+  SAMPLES_QA   ?= 100
   SAMPLES_SST2 ?= all
 endif
 SAMPLES_HIST      ?= 100
 SAMPLES_HIST_SST2 ?= all
 SAMPLES_JS        ?= 10
+SAMPLES_JS_SST2   ?= 200
 ## Pruning sweep: 0 (exact) and a log sweep 1e-4 … 1e-1.
 FIG_THRESHOLDS ?= 0 1e-4 3e-4 1e-3 3e-3 1e-2 3e-2 1e-1
 ## Quantizers of panel (d): linear, linear-pruned, log, log-pruned, and the three uniform (data-dependent) ones;
@@ -62,8 +64,13 @@ EVAL_squad = $(FIG_BIN)/spiqa-eval --quiet --task squad --model $(MODEL_QA) --da
 EVAL_sst2  = $(FIG_BIN)/spiqa-eval --quiet --task sst2 --model $(MODEL_SST2) --data $(SST2_TSV) $(call sel,$(SAMPLES_SST2))
 EXTRACT_squad = $(FIG_BIN)/spiqa-extract --quiet --task squad --model $(MODEL_QA) --data $(SQUAD_JSON)
 EXTRACT_sst2  = $(FIG_BIN)/spiqa-extract --quiet --task sst2 --model $(MODEL_SST2) --data $(SST2_TSV)
-SETTINGS_squad = model=$(MODEL_QA) data=$(SQUAD_JSON) samples=$(SAMPLES_QA) hist=$(SAMPLES_HIST) js=$(SAMPLES_JS)
-SETTINGS_sst2  = model=$(MODEL_SST2) data=$(SST2_TSV) samples=$(SAMPLES_SST2) hist=$(SAMPLES_HIST_SST2) js=$(SAMPLES_HIST_SST2)
+## What each kind of output depends on besides its recipe; see the *.settings rule.
+SETTINGS_squad_eval = model=$(MODEL_QA) data=$(SQUAD_JSON) samples=$(SAMPLES_QA)
+SETTINGS_squad_hist = model=$(MODEL_QA) data=$(SQUAD_JSON) samples=$(SAMPLES_HIST)
+SETTINGS_squad_js   = model=$(MODEL_QA) data=$(SQUAD_JSON) samples=$(SAMPLES_JS)
+SETTINGS_sst2_eval  = model=$(MODEL_SST2) data=$(SST2_TSV) samples=$(SAMPLES_SST2)
+SETTINGS_sst2_hist  = model=$(MODEL_SST2) data=$(SST2_TSV) samples=$(SAMPLES_HIST_SST2)
+SETTINGS_sst2_js    = model=$(MODEL_SST2) data=$(SST2_TSV) samples=$(SAMPLES_JS_SST2)
 
 ROWS_threshold = $(foreach t,$(FIG_TASKS),$(foreach x,$(FIG_THRESHOLDS),$(R)/$(t)/threshold/$(x).json))
 ROWS_bits = $(foreach t,$(FIG_TASKS),$(foreach m,$(FIG_METHODS),$(foreach b,$(FIG_BITS),$(R)/$(t)/bits/$(m)/$(b).json)) \
@@ -78,15 +85,19 @@ FIGURES = $(foreach t,$(FIG_TASKS),$(call fig,a_hist_grid_$(t)) \
             $(call fig,b_sparsity_1e-3_$(t)) $(call fig,d_bits_$(t))) \
           $(call fig,c_score_vs_threshold) $(call fig,c_score_vs_sparsity) $(call fig,e_js_distance)
 
-.PHONY: figures figures-tools figures-rows figures-clean
+.PHONY: figures figures-tools figures-rows figures-claims figures-clean
 .DELETE_ON_ERROR:
 
 ## figures: every figure (PNG + PDF) under figures/<run>/ and the results tables (docs/results.md, not for SMOKE).
 figures: $(FIGURES) $(R)/results.md $(if $(filter smoke,$(FIG_RUN)),,docs/results.md)
 	@echo "figures: $(F)/ and $(R)/results.md are up to date"
 
-## figures-rows: only the spiqa-eval result rows (no plotting).
+## figures-rows: only the spiqa-eval result rows (no plotting). figures-claims: the rows behind the two claims
+## (the pruning sweep, log-pruned at 2 and 3 bits), first; then results/<run>/results.md from whatever rows exist.
 figures-rows: $(FIG_ROWS)
+CLAIM_ROWS = $(ROWS_threshold) $(foreach t,$(FIG_TASKS),$(foreach b,2 3,$(R)/$(t)/bits/linear_slog_clamped_midval/$(b).json))
+figures-claims: $(CLAIM_ROWS)
+	$(FIG_PYTHON) $(FIG_SCRIPTS)/results_md.py $(R) --output $(R)/results.md
 
 ## The tools are built once per make run (swift build is incremental); NO_BUILD=1 uses the binaries as they are.
 figures-tools:
@@ -97,10 +108,11 @@ endif
 figures-clean:
 	rm -rf $(R) $(F)
 
-## settings.txt changes (and reruns the task) only when a model, data file or size changes.
-$(R)/%/settings.txt: FORCE
+## <task>/{eval,hist,js}.settings is rewritten (and reruns what depends on it) only when a model, data file or
+## sample size changes.
+$(R)/%.settings: FORCE
 	@mkdir -p $(@D)
-	@printf '%s\n' '$(SETTINGS_$*)' | cmp -s - $@ || printf '%s\n' '$(SETTINGS_$*)' > $@
+	@printf '%s\n' '$(SETTINGS_$(subst /,_,$*))' | cmp -s - $@ || printf '%s\n' '$(SETTINGS_$(subst /,_,$*))' > $@
 FORCE:
 
 EVAL_ROW = $(FIG_PYTHON) $(FIG_SCRIPTS)/eval_row.py
@@ -109,12 +121,12 @@ method_of = $(patsubst %/,%,$(dir $(1)))
 ## Per task ($(1) = squad or sst2): result rows, attention streams, the JS reports and the bits figure.
 define TASK_RULES
 ## (c) one spiqa-eval row per pruning threshold: results/<run>/<task>/threshold/<t>.json.
-$(R)/$(1)/threshold/%.json: $(R)/$(1)/settings.txt | figures-tools
+$(R)/$(1)/threshold/%.json: $(R)/$(1)/eval.settings | figures-tools
 	@mkdir -p $$(@D)
 	$$(EVAL_ROW) $$@ -- $$(EVAL_$(1)) --threshold $$* --per-example $$(@:.json=.examples.jsonl)
 
 ## (d) one spiqa-eval row per quantizer and bit width: results/<run>/<task>/bits/<method>/<bits>.json.
-$(R)/$(1)/bits/%.json: $(R)/$(1)/settings.txt | figures-tools
+$(R)/$(1)/bits/%.json: $(R)/$(1)/eval.settings | figures-tools
 	@mkdir -p $$(@D)
 	$$(EVAL_ROW) $$@ -- $$(EVAL_$(1)) --method $$(call method_of,$$*) --bits $$(notdir $$*) \
 	  --per-example $$(@:.json=.examples.jsonl)
@@ -125,9 +137,11 @@ $(R)/$(1)/js/%.json: $(R)/$(1)/attention-js.npy.gz | figures-tools
 	$$(EVAL_ROW) --report $$@ -- $(FIG_BIN)/spiqa-quantize $$< --quiet --js --method $$(call method_of,$$*) \
 	  --bits $$(notdir $$*) --output - --no-gzip --report $$@
 
-## Attention stream (exact attention) for the distribution and sparsity figures.
-$(R)/$(1)/attention.npy.gz: $(R)/$(1)/settings.txt | figures-tools
+## Attention streams (exact attention): distribution and sparsity figures; a smaller sample for the JS reports.
+$(R)/$(1)/attention.npy.gz: $(R)/$(1)/hist.settings | figures-tools
 	$$(EXTRACT_$(1)) $$(call sel,$$(SAMPLES_HIST_$(1))) --output $$@
+$(R)/$(1)/attention-js.npy.gz: $(R)/$(1)/js.settings | figures-tools
+	$$(EXTRACT_$(1)) $$(call sel,$$(SAMPLES_JS_$(1))) --output $$@
 
 $(F)/d_bits_$(1).png $(F)/d_bits_$(1).pdf &: $$(filter $(R)/$(1)/%,$$(ROWS_bits)) $(FIG_SCRIPTS)/plot_bits.py $(FIG_SCRIPTS)/rows.py
 	@mkdir -p $$(@D)
@@ -135,13 +149,10 @@ $(F)/d_bits_$(1).png $(F)/d_bits_$(1).pdf &: $$(filter $(R)/$(1)/%,$$(ROWS_bits)
 endef
 SAMPLES_HIST_squad = $(SAMPLES_HIST)
 SAMPLES_HIST_sst2 = $(SAMPLES_HIST_SST2)
+SAMPLES_JS_squad = $(SAMPLES_JS)
+SAMPLES_JS_sst2 = $(SAMPLES_JS_SST2)
 $(foreach t,$(FIG_TASKS),$(eval $(call TASK_RULES,$(t))))
 
-## SQuAD's JS stream is a smaller sample; SST-2 sentences are short, so its JS stream is the distribution stream.
-$(R)/squad/attention-js.npy.gz: $(R)/squad/settings.txt | figures-tools
-	$(EXTRACT_squad) $(call sel,$(SAMPLES_JS)) --output $@
-$(R)/sst2/attention-js.npy.gz: $(R)/sst2/attention.npy.gz
-	ln -sfn $(notdir $<) $@
 
 ## spiqa-hist: histograms, thresholds (1e-3 among them), per-row spreads (+ the per-head / per-layer tables).
 $(R)/%/hist.npy: $(R)/%/attention.npy.gz | figures-tools
