@@ -97,7 +97,7 @@ figures: $(FIGURES) $(R)/results.md $(if $(filter smoke,$(FIG_RUN)),,docs/result
 figures-rows: $(FIG_ROWS)
 CLAIM_ROWS = $(ROWS_threshold) $(foreach t,$(FIG_TASKS),$(foreach b,2 3,$(R)/$(t)/bits/linear_slog_clamped_midval/$(b).json))
 figures-claims: $(CLAIM_ROWS)
-	$(FIG_PYTHON) $(FIG_SCRIPTS)/results_md.py $(R) --output $(R)/results.md
+	$(FIG_PYTHON) $(FIG_SCRIPTS)/results_md.py $(R) --expected-rows $(words $(FIG_ROWS)) --output $(R)/results.md
 
 ## The tools are built once per make run (swift build is incremental); NO_BUILD=1 uses the binaries as they are.
 figures-tools:
@@ -199,6 +199,6 @@ $(F)/e_js_distance.png $(F)/e_js_distance.pdf &: $(ROWS_js) $(FIG_SCRIPTS)/plot_
 
 ## The results tables and the two claims, generated from the rows.
 $(R)/results.md: $(FIG_ROWS) $(ROWS_js) $(FIGURES) $(FIG_SCRIPTS)/results_md.py $(FIG_SCRIPTS)/rows.py
-	$(FIG_PYTHON) $(FIG_SCRIPTS)/results_md.py $(R) --figures $(F) --output $@
+	$(FIG_PYTHON) $(FIG_SCRIPTS)/results_md.py $(R) --figures $(F) --expected-rows $(words $(FIG_ROWS)) --output $@
 docs/results.md: $(R)/results.md
 	cp $< $@

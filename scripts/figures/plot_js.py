@@ -55,7 +55,7 @@ def main():
     ax.set_xticks(np.arange(len(methods)),
                   [R.label(m) + (" (1 bit)" if m == "binarization" else "") for m in methods],
                   rotation=35, ha="right", fontsize=8)
-    ax.set_ylabel("JS distance, mean over rows (natural log; 0 = identical, max √ln2 ≈ 0.83)")
+    ax.set_ylabel("JS distance (mean over rows)")
     ax.set_title(f"per quantizer at {a.bits} bits", fontsize=10)
     top = np.nanmax([js(r) or 0 for t in tasks for v in grids[t].values() for _, r in v] + [0.1])
     ax.set_ylim(0, top * 1.2)
@@ -74,12 +74,14 @@ def main():
         ax.grid(alpha=0.3)
         any_row = next((r for v in grids[t].values() for _, r in v if R.ok(r)), {})
         rows_n = any_row.get("js_rows", "?")
-        ax.set_title(f"{R.TASK_TITLE[t]}: against bits ({any_row.get('tensors', '?')} sequences, {rows_n} rows)",
+        n = any_row.get("tensors", "?")
+        ax.set_title(f"{R.TASK_TITLE[t]}: against bits ({n} sequence{'' if n == 1 else 's'}, {rows_n} rows)",
                      fontsize=9)
-    axes[0, -1].legend(fontsize=7, loc="upper right")
-    fig.suptitle("Distortion of the attention distribution: Jensen–Shannon distance, exact vs quantized rows "
-                 "(no extra pruning)", fontsize=11)
-    fig.tight_layout()
+    handles, labels = axes[0, -1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=8, fontsize=8, frameon=False)
+    fig.suptitle("Distortion of the attention distribution: Jensen–Shannon distance between exact and quantized rows\n"
+                 "(100-bin log histograms of each row, natural log; 0 = identical, at most √ln 2 ≈ 0.83)", fontsize=10)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     R.save(fig, a.out)
 
 

@@ -92,7 +92,7 @@ def paired_text(row, base):
     if p is None:
         return ""
     lost, gained, lo, hi = p
-    return f"95% interval {lo:+.2f}% … {hi:+.2f}%; {lost} examples worse, {gained} better"
+    return f"95% interval {lo:+.2f}% … {hi:+.2f}%; examples worse / better: {lost} / {gained}"
 
 
 def claims(rdir, out):
@@ -177,7 +177,7 @@ def bits_table(rdir, t, out):
     for key, name in R.metrics(t):
         out.append(f"### {name} by quantizer × bits"
                    + (f" (exact attention: {g(base[key])})" if R.ok(base) else "") + "\n")
-        out.append("| method (reference name) | " + " | ".join(f"{b} bits" for b in allbits) + " |")
+        out.append("| method (reference name) | " + " | ".join(f"{b} bit{'s' if b > 1 else ''}" for b in allbits) + " |")
         out.append("|---|" + "---|" * len(allbits))
         for m in R.method_order(grid):
             have = dict(grid[m])
@@ -200,7 +200,7 @@ def bits_table(rdir, t, out):
         out.append("")
     sp = {m: [(b, r) for b, r in v if R.ok(r)] for m, v in grid.items()}
     out.append("Sparsity (exact zeros) of the quantized attention:\n")
-    out.append("| method | " + " | ".join(f"{b} bits" for b in allbits) + " |")
+    out.append("| method | " + " | ".join(f"{b} bit{'s' if b > 1 else ''}" for b in allbits) + " |")
     out.append("|---|" + "---|" * len(allbits))
     for m in R.method_order(sp):
         have = dict(sp[m])
@@ -217,7 +217,7 @@ def js_table(rdir, t, out):
     some = next((r for v in grid.values() for _, r in v if R.ok(r)), {})
     out.append(f"### Jensen–Shannon distance, exact vs quantized rows ({some.get('tensors', '?')} sequences, "
                f"{some.get('js_rows', '?')} rows; spiqa-quantize --js)\n")
-    out.append("| method | " + " | ".join(f"{b} bits" for b in allbits) + " |")
+    out.append("| method | " + " | ".join(f"{b} bit{'s' if b > 1 else ''}" for b in allbits) + " |")
     out.append("|---|" + "---|" * len(allbits))
     for m in R.method_order(grid):
         have = dict(grid[m])
@@ -249,6 +249,7 @@ def main():
     p.add_argument("results")
     p.add_argument("--figures", help="figure folder to link to")
     p.add_argument("--output", default="-")
+    p.add_argument("--expected-rows", type=int, help="number of eval rows the full grid has (states the coverage)")
     a = p.parse_args()
     out = ["# Results: the paper's experiments on this project's models",
            "",
@@ -265,6 +266,13 @@ def main():
             out.append(f"| {R.TASK_TITLE[t]} | `{base.get('model')}` | `{base.get('data')}` | {R.sample_text(base)} "
                        f"| {sc} |")
     out.append("")
+    have = sum(len(R.thresholds(a.results, t)) + sum(len(v) for v in R.grid(a.results, t, "bits").values())
+               for t in R.TASKS)
+    if a.expected_rows and have < a.expected_rows:
+        out.append(f"**Partial run: {have} of the {a.expected_rows} evaluation rows of the grid exist**; empty cells "
+                   "were not measured (yet). `make figures` with the same settings completes them.\n")
+    else:
+        out.append(f"{have} evaluation rows.\n")
     claims(a.results, out)
     for t in R.TASKS:
         out.append(f"## {R.TASK_TITLE[t]}\n")
