@@ -35,7 +35,7 @@ def main():
     ms = R.metrics(a.task)
     any_row = next(r for v in g.values() for _, r in v if R.ok(r)) if any(
         R.ok(r) for v in g.values() for _, r in v) else None
-    fig, axes = plt.subplots(1, len(ms), figsize=(6.4 * len(ms), 5.0), squeeze=False)
+    fig, axes = plt.subplots(1, len(ms), figsize=(max(6.4 * len(ms), 10.5), 5.2), squeeze=False)
     failed = []
     allbits = sorted({b for v in g.values() for b, _ in v})
     for ax, (key, name) in zip(axes[0], ms):
@@ -70,14 +70,14 @@ def main():
         ax.grid(alpha=0.3)
         ax.set_title(f"{name} against bits", fontsize=10)
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=5, fontsize=8, frameon=False)
+    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.03), ncol=5, fontsize=8, frameon=False)
     who = f"{R.model_name(any_row)}, {R.sample_text(any_row)}" if any_row else ""
     fig.suptitle(f"{R.TASK_TITLE[a.task]}: attention quantization ({who})", fontsize=11)
     if failed:
         note = "not measured (tool rejected the setting): " + "; ".join(
             f"{R.label(m)} {b} bit{'s' if b > 1 else ''}" for m, b, _ in sorted(failed, key=lambda x: (x[0], x[1])))
         fig.text(0.01, 0.005, note, fontsize=7, color="dimgrey", wrap=True)
-    fig.tight_layout(rect=(0, 0.14 if failed else 0.11, 1, 1))
+    fig.tight_layout(rect=(0, 0.15, 1, 1))
     R.save(fig, a.out)
 
 
