@@ -102,7 +102,7 @@ figures-claims: $(CLAIM_ROWS)
 ## The tools are built once per make run (swift build is incremental); NO_BUILD=1 uses the binaries as they are.
 figures-tools:
 ifneq ($(NO_BUILD),1)
-	$(or $(SWIFT),swift) build -c release
+	$(or $(SWIFT),swift) build -c $(or $(CONFIG),release)
 endif
 
 figures-clean:
