@@ -79,3 +79,6 @@ hist-figures: $(HIST_STREAM)
 
 clean:
 	rm -rf .build .build-test .build-fuzz
+
+## figures: the paper's figures and claims (docs/reproducing-the-paper.md); SMOKE=1 tiny, FULL=1 everything.
+include mk/figures.mk

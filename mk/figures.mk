@@ -1,0 +1,204 @@
+# mk/figures.mk — `make figures`: the paper's figures and its two claims, re-measured (docs/reproducing-the-paper.md).
+#
+#   make figures                 default sizes (about an hour on 2 cores)
+#   make figures SMOKE=1         tiny end-to-end check (a few minutes): results/smoke, figures/smoke
+#   make figures FULL=1          all 10,570 SQuAD questions and all 872 SST-2 sentences
+#   make figures MODEL_QA=csarron/roberta-base-squad-v1 MODEL_SST2=textattack/roberta-base-SST-2 FIG_RUN=roberta
+#
+# Every score is one spiqa-eval JSON row in its own file under results/<run>/, so make reruns only what changed.
+# Changing a model, data file or sample size (results/<run>/<task>/{eval,hist,js}.settings) reruns what uses it.
+# A rebuilt binary does NOT rerun anything (make figures-clean, or delete results/<run>, to start over). Safe with -j2.
+
+FIG_PYTHON  ?= $(or $(PYTHON),python3)
+FIG_BIN     ?= $(or $(BIN),.build/release)
+FIG_SHARED  ?= $(or $(SHARED),../shared)
+MODEL_QA    ?= $(FIG_SHARED)/models/minilm-squad
+MODEL_SST2  ?= $(FIG_SHARED)/models/minilm-sst2
+DATA_DIR    ?= $(FIG_SHARED)/data
+SQUAD_JSON  ?= $(DATA_DIR)/squad/dev-v1.1.json
+SST2_TSV    ?= $(DATA_DIR)/glue/SST-2/dev.tsv
+
+## Sizes. SAMPLES_* = a number (Python-compatible random.seed(123); random.sample, as the paper's -sa) or "all".
+ifeq ($(FULL),1)
+  FIG_RUN      ?= full
+  SAMPLES_QA   ?= all
+  SAMPLES_SST2 ?= all
+else ifeq ($(SMOKE),1)
+  FIG_RUN        ?= smoke
+  SAMPLES_QA     ?= 4
+  SAMPLES_SST2   ?= 40
+  SAMPLES_HIST   ?= 2
+  SAMPLES_JS     ?= 1
+  SAMPLES_HIST_SST2 ?= 40
+  SAMPLES_JS_SST2 ?= 20
+  FIG_THRESHOLDS ?= 0 1e-3 1e-2 1e-1
+  FIG_BITS       ?= 1 2 3 8 16
+  FIG_JS_BITS    ?= 2 3
+else
+  FIG_RUN      ?= default
+  SAMPLES_QA   ?= 100
+  SAMPLES_SST2 ?= all
+endif
+SAMPLES_HIST      ?= 100
+SAMPLES_HIST_SST2 ?= all
+SAMPLES_JS        ?= 10
+SAMPLES_JS_SST2   ?= 200
+## Pruning sweep: 0 (exact) and a log sweep 1e-4 … 1e-1.
+FIG_THRESHOLDS ?= 0 1e-4 3e-4 1e-3 3e-3 1e-2 3e-2 1e-1
+## Quantizers of panel (d): linear, linear-pruned, log, log-pruned, and the three uniform (data-dependent) ones;
+## boolean (binarization) has no bit width and is the 1-bit point.
+FIG_METHODS ?= linear_slinear_midval linear_slinear_clamped_midval linear_slog_midval linear_slog_clamped_midval \
+               uniform_slinear_clamped_mean uniform_slog_clamped_mean uniform_slog_mean
+FIG_BITS    ?= 1 2 3 4 5 6 7 8 16
+FIG_JS_BITS ?= 1 2 3 4 5 6 7 8
+## Heads whose per-row spread is drawn (LAYER.HEAD).
+FIG_ROW_HEADS ?= 0.0 2.5 5.11
+
+R := results/$(FIG_RUN)
+F := figures/$(FIG_RUN)
+FIG_SCRIPTS := scripts/figures
+FIG_TASKS := squad sst2
+
+sel = $(if $(filter all,$(1)),,--samples $(1))
+EVAL_squad = $(FIG_BIN)/spiqa-eval --quiet --task squad --model $(MODEL_QA) --data $(SQUAD_JSON) $(call sel,$(SAMPLES_QA))
+EVAL_sst2  = $(FIG_BIN)/spiqa-eval --quiet --task sst2 --model $(MODEL_SST2) --data $(SST2_TSV) $(call sel,$(SAMPLES_SST2))
+EXTRACT_squad = $(FIG_BIN)/spiqa-extract --quiet --task squad --model $(MODEL_QA) --data $(SQUAD_JSON)
+EXTRACT_sst2  = $(FIG_BIN)/spiqa-extract --quiet --task sst2 --model $(MODEL_SST2) --data $(SST2_TSV)
+## What each kind of output depends on besides its recipe; see the *.settings rule.
+SETTINGS_squad_eval = model=$(MODEL_QA) data=$(SQUAD_JSON) samples=$(SAMPLES_QA)
+SETTINGS_squad_hist = model=$(MODEL_QA) data=$(SQUAD_JSON) samples=$(SAMPLES_HIST)
+SETTINGS_squad_js   = model=$(MODEL_QA) data=$(SQUAD_JSON) samples=$(SAMPLES_JS)
+SETTINGS_sst2_eval  = model=$(MODEL_SST2) data=$(SST2_TSV) samples=$(SAMPLES_SST2)
+SETTINGS_sst2_hist  = model=$(MODEL_SST2) data=$(SST2_TSV) samples=$(SAMPLES_HIST_SST2)
+SETTINGS_sst2_js    = model=$(MODEL_SST2) data=$(SST2_TSV) samples=$(SAMPLES_JS_SST2)
+
+ROWS_threshold = $(foreach t,$(FIG_TASKS),$(foreach x,$(FIG_THRESHOLDS),$(R)/$(t)/threshold/$(x).json))
+ROWS_bits = $(foreach t,$(FIG_TASKS),$(foreach m,$(FIG_METHODS),$(foreach b,$(FIG_BITS),$(R)/$(t)/bits/$(m)/$(b).json)) \
+              $(R)/$(t)/bits/binarization/1.json)
+ROWS_js = $(foreach t,$(FIG_TASKS),$(foreach m,$(FIG_METHODS),$(foreach b,$(FIG_JS_BITS),$(R)/$(t)/js/$(m)/$(b).json)) \
+            $(R)/$(t)/js/binarization/1.json)
+FIG_ROWS = $(ROWS_threshold) $(ROWS_bits)
+
+fig = $(F)/$(1).png $(F)/$(1).pdf
+FIGURES = $(foreach t,$(FIG_TASKS),$(call fig,a_hist_grid_$(t)) \
+            $(foreach lh,$(FIG_ROW_HEADS),$(call fig,a_row_spread_$(t)_L$(basename $(lh))_H$(subst .,,$(suffix $(lh))))) \
+            $(call fig,b_sparsity_1e-3_$(t)) $(call fig,d_bits_$(t))) \
+          $(call fig,c_score_vs_threshold) $(call fig,c_score_vs_sparsity) $(call fig,e_js_distance)
+
+.PHONY: figures figures-tools figures-rows figures-claims figures-clean
+.DELETE_ON_ERROR:
+
+## figures: every figure (PNG + PDF) under figures/<run>/ and the results tables (docs/results.md, not for SMOKE).
+figures: $(FIGURES) $(R)/results.md $(if $(filter smoke,$(FIG_RUN)),,docs/results.md)
+	@echo "figures: $(F)/ and $(R)/results.md are up to date"
+
+## figures-rows: only the spiqa-eval result rows (no plotting). figures-claims: the rows behind the two claims
+## (the pruning sweep, log-pruned at 2 and 3 bits), first; then results/<run>/results.md from whatever rows exist.
+figures-rows: $(FIG_ROWS)
+CLAIM_ROWS = $(ROWS_threshold) $(foreach t,$(FIG_TASKS),$(foreach b,2 3,$(R)/$(t)/bits/linear_slog_clamped_midval/$(b).json))
+figures-claims: $(CLAIM_ROWS)
+	$(FIG_PYTHON) $(FIG_SCRIPTS)/results_md.py $(R) --expected-rows $(words $(FIG_ROWS)) --output $(R)/results.md
+
+## The tools are built once per make run (swift build is incremental); NO_BUILD=1 uses the binaries as they are.
+figures-tools:
+ifneq ($(NO_BUILD),1)
+	$(or $(SWIFT),swift) build -c $(or $(CONFIG),release)
+endif
+
+figures-clean:
+	rm -rf $(R) $(F)
+
+## <task>/{eval,hist,js}.settings is rewritten (and reruns what depends on it) only when a model, data file or
+## sample size changes.
+$(R)/%.settings: FORCE
+	@mkdir -p $(@D)
+	@printf '%s\n' '$(SETTINGS_$(subst /,_,$*))' | cmp -s - $@ || printf '%s\n' '$(SETTINGS_$(subst /,_,$*))' > $@
+FORCE:
+
+EVAL_ROW = $(FIG_PYTHON) $(FIG_SCRIPTS)/eval_row.py
+method_of = $(patsubst %/,%,$(dir $(1)))
+
+## Per task ($(1) = squad or sst2): result rows, attention streams, the JS reports and the bits figure.
+define TASK_RULES
+## (c) one spiqa-eval row per pruning threshold: results/<run>/<task>/threshold/<t>.json.
+$(R)/$(1)/threshold/%.json: $(R)/$(1)/eval.settings | figures-tools
+	@mkdir -p $$(@D)
+	$$(EVAL_ROW) $$@ -- $$(EVAL_$(1)) --threshold $$* --per-example $$(@:.json=.examples.jsonl)
+
+## (d) one spiqa-eval row per quantizer and bit width: results/<run>/<task>/bits/<method>/<bits>.json.
+$(R)/$(1)/bits/%.json: $(R)/$(1)/eval.settings | figures-tools
+	@mkdir -p $$(@D)
+	$$(EVAL_ROW) $$@ -- $$(EVAL_$(1)) --method $$(call method_of,$$*) --bits $$(notdir $$*) \
+	  --per-example $$(@:.json=.examples.jsonl)
+
+## (e) spiqa-quantize --js report per quantizer and bit width, on exact attention (scope: example).
+$(R)/$(1)/js/%.json: $(R)/$(1)/attention-js.npy.gz | figures-tools
+	@mkdir -p $$(@D)
+	$$(EVAL_ROW) --report $$@ -- $(FIG_BIN)/spiqa-quantize $$< --quiet --js --method $$(call method_of,$$*) \
+	  --bits $$(notdir $$*) --output - --no-gzip --report $$@
+
+## Attention streams (exact attention): distribution and sparsity figures; a smaller sample for the JS reports.
+$(R)/$(1)/attention.npy.gz: $(R)/$(1)/hist.settings | figures-tools
+	$$(EXTRACT_$(1)) $$(call sel,$$(SAMPLES_HIST_$(1))) --output $$@
+$(R)/$(1)/attention-js.npy.gz: $(R)/$(1)/js.settings | figures-tools
+	$$(EXTRACT_$(1)) $$(call sel,$$(SAMPLES_JS_$(1))) --output $$@
+
+$(F)/d_bits_$(1).png $(F)/d_bits_$(1).pdf &: $$(filter $(R)/$(1)/%,$$(ROWS_bits)) $(FIG_SCRIPTS)/plot_bits.py $(FIG_SCRIPTS)/rows.py
+	@mkdir -p $$(@D)
+	$$(FIG_PYTHON) $(FIG_SCRIPTS)/plot_bits.py $(R) $(1) $(F)/d_bits_$(1)
+endef
+SAMPLES_HIST_squad = $(SAMPLES_HIST)
+SAMPLES_HIST_sst2 = $(SAMPLES_HIST_SST2)
+SAMPLES_JS_squad = $(SAMPLES_JS)
+SAMPLES_JS_sst2 = $(SAMPLES_JS_SST2)
+$(foreach t,$(FIG_TASKS),$(eval $(call TASK_RULES,$(t))))
+
+
+## spiqa-hist: histograms, thresholds (1e-3 among them), per-row spreads (+ the per-head / per-layer tables).
+$(R)/%/hist.npy: $(R)/%/attention.npy.gz | figures-tools
+	$(FIG_BIN)/spiqa-hist $< --quiet --npy $@.tmp.npy > $(@D)/heads.tsv
+	$(FIG_BIN)/spiqa-hist $< --quiet --no-row-stats --table layers > $(@D)/layers.tsv
+	mv $@.tmp.npy $@
+
+## The hist agent's plot scripts, with a caption naming task, model and sample (scripts/figures/captioned.py).
+CAPTIONED = $(FIG_SCRIPTS)/captioned.py
+CAPTION_squad = SQuAD v1.1 dev · $(notdir $(MODEL_QA)) · exact attention of $(SAMPLES_HIST) questions$(if $(filter all,$(SAMPLES_HIST)),, (random.sample, seed 123))
+CAPTION_sst2 = SST-2 dev · $(notdir $(MODEL_SST2)) · exact attention of $(SAMPLES_HIST_SST2) sentences$(if $(filter all,$(SAMPLES_HIST_SST2)),, (random.sample, seed 123))
+
+## (a) distribution: layer × head histograms with CDF; per-row spread of the chosen heads.
+$(F)/a_hist_grid_%.png $(F)/a_hist_grid_%.pdf: $(R)/%/hist.npy scripts/plot_hist_grid.py $(CAPTIONED)
+	@mkdir -p $(@D)
+	$(FIG_PYTHON) $(CAPTIONED) "$(CAPTION_$*)" scripts/plot_hist_grid.py $< $(F)/a_hist_grid_$*
+
+# a_row_spread_<task>_L<layer>_H<head>
+define ROW_SPREAD_RULE
+$(F)/a_row_spread_$(1)_L$(2)_H$(3).png $(F)/a_row_spread_$(1)_L$(2)_H$(3).pdf &: $(R)/$(1)/hist.npy \
+    scripts/plot_row_spread.py $(CAPTIONED)
+	@mkdir -p $$(@D)
+	$(FIG_PYTHON) $(CAPTIONED) "$(CAPTION_$(1))" scripts/plot_row_spread.py $$< $(F)/a_row_spread_$(1)_L$(2)_H$(3) \
+	  --layer $(2) --head $(3)
+endef
+$(foreach t,$(FIG_TASKS),$(foreach lh,$(FIG_ROW_HEADS),\
+  $(eval $(call ROW_SPREAD_RULE,$(t),$(basename $(lh)),$(subst .,,$(suffix $(lh)))))))
+
+## (b) per-head sparsity at the 1e-3 threshold (fraction of values ≤ 1e-3 = zeros after pruning at 1e-3).
+$(F)/b_sparsity_1e-3_%.png $(F)/b_sparsity_1e-3_%.pdf: $(R)/%/hist.npy scripts/plot_sparsity_grid.py $(CAPTIONED)
+	@mkdir -p $(@D)
+	$(FIG_PYTHON) $(CAPTIONED) "$(CAPTION_$*)" scripts/plot_sparsity_grid.py $< $(F)/b_sparsity_1e-3_$* --threshold 1e-3
+
+## (c) scores against the pruning threshold and against the achieved sparsity.
+$(F)/c_score_vs_threshold.png $(F)/c_score_vs_threshold.pdf $(F)/c_score_vs_sparsity.png $(F)/c_score_vs_sparsity.pdf &: \
+    $(ROWS_threshold) $(FIG_SCRIPTS)/plot_pruning.py $(FIG_SCRIPTS)/rows.py
+	@mkdir -p $(@D)
+	$(FIG_PYTHON) $(FIG_SCRIPTS)/plot_pruning.py $(R) $(F)
+
+## (e) JS distance per method (and against bits), both tasks.
+$(F)/e_js_distance.png $(F)/e_js_distance.pdf &: $(ROWS_js) $(FIG_SCRIPTS)/plot_js.py $(FIG_SCRIPTS)/rows.py
+	@mkdir -p $(@D)
+	$(FIG_PYTHON) $(FIG_SCRIPTS)/plot_js.py $(R) $(F)/e_js_distance
+
+## The results tables and the two claims, generated from the rows.
+$(R)/results.md: $(FIG_ROWS) $(ROWS_js) $(FIGURES) $(FIG_SCRIPTS)/results_md.py $(FIG_SCRIPTS)/rows.py
+	$(FIG_PYTHON) $(FIG_SCRIPTS)/results_md.py $(R) --figures $(F) --expected-rows $(words $(FIG_ROWS)) --output $@
+docs/results.md: $(R)/results.md
+	cp $< $@

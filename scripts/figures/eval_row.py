@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Run one `spiqa-eval` (or `spiqa-quantize`) command and keep its result row in a file, for `make figures`.
+
+  python3 scripts/figures/eval_row.py OUT.json -- spiqa-eval --task squad ...
+
+The tool's standard output must be one JSON object; it is written to OUT.json unchanged (via OUT.json.tmp, then a
+rename, so an interrupted run never leaves a half row). With --report, the command writes its own JSON file
+(spiqa-quantize --report OUT) and this script only checks it.
+
+A setting the method itself cannot handle (exit code 65, "bad data": e.g. a data-dependent quantizer whose bins run
+empty at 16 bits, where the reference code crashes too) is recorded as a failure row instead of stopping the
+whole run: {"failed": true, "exit_code": 65, "error": "<the tool's message>", "command": [...]}. The figures skip
+such rows and docs/results.md lists them. Any other failure (usage, I/O, crash) stops `make`.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("out", help="result row file to write")
+    p.add_argument("--report", action="store_true", help="the command writes OUT itself (spiqa-quantize --report)")
+    p.add_argument("--keep-stderr", action="store_true", help="pass the tool's standard error through")
+    p.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command line")
+    a = p.parse_args()
+    cmd = a.command[1:] if a.command[:1] == ["--"] else a.command
+    if not cmd:
+        p.error("no command given")
+    tmp = a.out + ".tmp"
+    started = time.time()
+    proc = subprocess.run(cmd, stderr=None if a.keep_stderr else subprocess.PIPE,
+                          stdout=subprocess.DEVNULL if a.report else subprocess.PIPE)
+    elapsed = time.time() - started
+    err = (proc.stderr or b"").decode("utf-8", "replace").strip()
+    if proc.returncode == 65:
+        row = {"failed": True, "exit_code": 65, "error": err.splitlines()[-1] if err else "exit code 65",
+               "command": cmd}
+        with open(tmp, "w") as f:
+            f.write(json.dumps(row, sort_keys=True) + "\n")
+        os.replace(tmp, a.out)
+        print(f"eval_row: {a.out}: recorded failure: {row['error']}", file=sys.stderr)
+        return 0
+    if proc.returncode != 0:
+        sys.stderr.write(err + "\n" if err else "")
+        print(f"eval_row: {' '.join(cmd)}: exit code {proc.returncode}", file=sys.stderr)
+        return proc.returncode
+    if a.report:
+        with open(a.out) as f:
+            json.loads(f.read())
+    else:
+        lines = [l for l in proc.stdout.decode("utf-8").splitlines() if l.strip()]
+        if len(lines) != 1:
+            print(f"eval_row: {cmd[0]} printed {len(lines)} lines, expected one JSON row", file=sys.stderr)
+            return 1
+        json.loads(lines[0])
+        with open(tmp, "w") as f:
+            f.write(lines[0] + "\n")
+        os.replace(tmp, a.out)
+    print(f"eval_row: {a.out} ({elapsed:.1f} s)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
