@@ -41,20 +41,7 @@ public struct SquadFeaturizer: Sendable {
 
   /// `SquadExample`'s whitespace words of a context.
   public static func docTokens(_ context: String) -> [String] {
-    var words: [String] = []
-    var current = String.UnicodeScalarView()
-    for s in context.unicodeScalars {
-      if isWhitespace(s) {
-        if !current.isEmpty {
-          words.append(String(current))
-          current = String.UnicodeScalarView()
-        }
-      } else {
-        current.append(s)
-      }
-    }
-    if !current.isEmpty { words.append(String(current)) }
-    return words
+    splitWords(context.unicodeScalars, isSeparator: isWhitespace)
   }
 
   /// `squad_convert_example_to_features(is_training=False, padding="max_length")` for one question.

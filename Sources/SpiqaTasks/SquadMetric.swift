@@ -72,20 +72,7 @@ public enum SquadMetric {
 
   /// Python's `str.split()` without arguments.
   public static func pythonSplit(_ scalars: [Unicode.Scalar]) -> [String] {
-    var words: [String] = []
-    var current = String.UnicodeScalarView()
-    for s in scalars {
-      if isPythonSpace(s) {
-        if !current.isEmpty {
-          words.append(String(current))
-          current = String.UnicodeScalarView()
-        }
-      } else {
-        current.append(s)
-      }
-    }
-    if !current.isEmpty { words.append(String(current)) }
-    return words
+    splitWords(scalars, isSeparator: isPythonSpace)
   }
 
   /// `compute_exact`: 1 when the normalised strings are equal.
