@@ -28,9 +28,13 @@ final class GzipMemberWriter {
     // Worst case of deflate on chunkSize bytes (zlib's deflateBound for stored blocks) + header + trailer.
     job.output = outputs.take(capacity: Gzip.headerSize + chunkSize + chunkSize / 1000 + 1024 + 8)
     let level = compression.level
-    let strategy = compression.strategy.zlibValue
+    let strategy = compression.strategy
     job.run { job in
-      GzipMemberWriter.compress(job, level: level, strategy: strategy)
+      if strategy == .huffmanOnly {
+        GzipMemberWriter.compressLiterals(job, level: level)
+      } else {
+        GzipMemberWriter.compress(job, level: level, strategy: strategy.zlibValue)
+      }
     }
     inFlight.append(job)
     while inFlight.count > maxInFlight { try writeOldest() }
@@ -48,6 +52,27 @@ final class GzipMemberWriter {
     if let out = job.output { try sink.write(out.bytes) }
     chunks.give(job.input)
     outputs.give(job.output)
+  }
+
+  /// Huffman-only members through `HuffmanDeflate` (zlib's Huffman-only output format, several times faster).
+  static func compressLiterals(_ job: MemberJob, level: Int32) {
+    guard let input = job.input else { return }
+    var out = job.output ?? ByteBlock(capacity: 0)
+    let bound = HuffmanDeflate.bound(input.count)
+    if out.capacity < Gzip.headerSize + bound + 8 { out = ByteBlock(capacity: Gzip.headerSize + bound + 8) }
+    let csize = HuffmanDeflate.compress(input.bytes, into: out.base + Gzip.headerSize)
+    finishMember(out, input: input, compressedSize: csize, level: level)
+    job.output = out
+  }
+
+  /// Writes the member header in front of `compressedSize` deflate bytes already at `out.base + headerSize`,
+  /// and the CRC-32 / ISIZE trailer after them.
+  private static func finishMember(_ out: ByteBlock, input: ByteBlock, compressedSize csize: Int, level: Int32) {
+    let header = Gzip.header(compressedSize: csize, uncompressedSize: input.count, level: level)
+    header.withUnsafeBytes { h in UnsafeMutableRawBufferPointer(start: out.base, count: h.count).copyMemory(from: h) }
+    out.count = Gzip.headerSize + csize
+    out.appendLE32(UInt32(truncatingIfNeeded: Gzip.crc(0, input.bytes)))
+    out.appendLE32(UInt32(truncatingIfNeeded: input.count))
   }
 
   /// Deflates `job.input` into a complete member (header with the `SQ` field, raw deflate, CRC-32, ISIZE).
@@ -76,12 +101,7 @@ final class GzipMemberWriter {
       job.failure = DecodeFailure(.io, "zlib deflate failed (\(ret))")
       return
     }
-    let csize = Int(zs.pointee.total_out)
-    let header = Gzip.header(compressedSize: csize, uncompressedSize: input.count, level: level)
-    header.withUnsafeBytes { h in UnsafeMutableRawBufferPointer(start: out.base, count: h.count).copyMemory(from: h) }
-    out.count = Gzip.headerSize + csize
-    out.appendLE32(UInt32(truncatingIfNeeded: Gzip.crc(0, input.bytes)))
-    out.appendLE32(UInt32(truncatingIfNeeded: input.count))
+    finishMember(out, input: input, compressedSize: Int(zs.pointee.total_out), level: level)
     job.output = out
   }
 }

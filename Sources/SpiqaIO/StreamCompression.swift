@@ -2,7 +2,8 @@ import CZlib
 
 /// gzip settings for stream writers: deflate level and strategy, or no compression at all.
 public struct StreamCompression: Sendable, Equatable, CustomStringConvertible {
-  /// deflate's strategy; Huffman-only and RLE are 3× faster than the default on float payloads.
+  /// deflate's strategy; Huffman-only and RLE are 3× faster than the default on float payloads. Huffman-only is
+  /// written by `HuffmanDeflate` (several times faster than zlib's), the others by zlib.
   public enum Strategy: String, Sendable, CaseIterable {
     case `default`, filtered, huffmanOnly = "huffman", rle
 
