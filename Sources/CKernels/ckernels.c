@@ -9,7 +9,6 @@
 #pragma STDC FP_CONTRACT OFF
 
 #include "ckernels.h"
-#include "internal.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -377,7 +376,7 @@ static inline __mmask16 first_lanes(ptrdiff_t count) {
   return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? 0 : (__mmask16)((1u << count) - 1);
 }
 
-AVX512 void spiqa_softmax_rows_avx512(float *s, ptrdiff_t rows, ptrdiff_t stride, ptrdiff_t t, ptrdiff_t valid,
+AVX512 static void softmax_rows_avx512(float *s, ptrdiff_t rows, ptrdiff_t stride, ptrdiff_t t, ptrdiff_t valid,
                                        float mask_value) {
   const __m512 maskv = _mm512_set1_ps(mask_value), ninf = _mm512_set1_ps(-INFINITY);
   for (ptrdiff_t r = 0; r < rows; r++) {
@@ -518,7 +517,7 @@ void spiqa_masked_softmax_rows(float *s, ptrdiff_t rows, ptrdiff_t stride, ptrdi
                                float mask_value) {
   switch (spiqa_kernels_isa()) {
 #if SPIQA_X86
-  case SPIQA_ISA_AVX512: spiqa_softmax_rows_avx512(s, rows, stride, t, valid, mask_value); return;
+  case SPIQA_ISA_AVX512: softmax_rows_avx512(s, rows, stride, t, valid, mask_value); return;
   case SPIQA_ISA_AVX2: softmax_rows_avx2(s, rows, stride, t, valid, mask_value); return;
 #endif
   default: softmax_rows_portable(s, rows, stride, t, valid, mask_value);

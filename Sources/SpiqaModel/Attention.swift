@@ -1,16 +1,6 @@
-import CKernels
-
 /// Multi-head self-attention over a fused Q/K/V buffer, in the reference order (spiqa-reference.md §1.1):
 /// scores = Q·Kᵀ/√d + mask → softmax (f32) → zero padded rows and columns → hook → P·V.
-///
-/// On AVX-512 CPUs both products run in CKernels (Q·Kᵀ with the softmax fused per block of query rows, and P·V):
-/// for a head size of 32, OpenBLAS spends much of the time packing and zeroing. Elsewhere, OpenBLAS.
 struct SelfAttention {
-  /// Floats of the Kᵀ scratch `callAsFunction` needs: `[batch, heads, headSize, T rounded up to 32]`.
-  static func keysScratchCount(batch: Int, heads: Int, headSize: Int, seqLen: Int) -> Int {
-    batch * heads * headSize * ((seqLen + 31) / 32 * 32)
-  }
-
   var heads: Int
   var headSize: Int
   /// Added to the scores of padded key columns before the softmax: the reference's −10000
@@ -19,23 +9,19 @@ struct SelfAttention {
   var maskValue: Float
   /// Workers for the per-(item, head) loop; each runs single-threaded BLAS.
   var threads: Int
-  /// Use the CKernels products when the CPU allows (false: always OpenBLAS).
-  var kernels = true
 
   /// - qkv: `[batch, T, 3·hidden]` row-major: queries, keys, values side by side, head `h` at columns `h·d..<(h+1)·d`.
   /// - probs: room for `[batch, heads, T, T]`; filled with the probabilities the hook sees.
   /// - context: `[batch, T, hidden]`, receives P·V with heads concatenated.
-  /// - keysT: scratch of `keysScratchCount(…)` floats (each (item, head) packs its Kᵀ there).
   func callAsFunction(
     qkv: UnsafePointer<Float>, probs: UnsafeMutablePointer<Float>, context: UnsafeMutablePointer<Float>,
-    keysT: UnsafeMutablePointer<Float>, shape: AttentionShape, layer: Int, hook: ForwardHooks.AttentionHook?
+    shape: AttentionShape, layer: Int, hook: ForwardHooks.AttentionHook?
   ) throws {
     let t = shape.seqLen, d = headSize, hidden = heads * d, ld = 3 * hidden
     let pairs = shape.batch * heads
     let alpha = Float(1 / Double(d).squareRoot())
     let lengths = shape.lengths
     let maskValue = self.maskValue
-    let kernels = self.kernels, ktCount = d * ((t + 31) / 32 * 32)
     let blasThreads = BLAS.threads
     if threads > 1 { BLAS.threads = 1 }
     defer { if threads > 1 { BLAS.threads = blasThreads } }
@@ -45,11 +31,8 @@ struct SelfAttention {
         let b = pair / heads, h = pair % heads, n = lengths[b]
         let p = probs + pair * t * t
         let q = qkv + b * t * ld + h * d
-        if !kernels || spiqa_attention_probs(q, q + hidden, ld, n, t, d, alpha, n, maskValue, p, t,
-                                             keysT + pair * ktCount) != 0 {
-          BLAS.gemmNT(m: n, n: t, k: d, a: q, lda: ld, b: q + hidden, ldb: ld, c: p, ldc: t, alpha: alpha)
-          Kernels.maskedSoftmaxRows(p, rows: n, stride: t, t: t, valid: n, maskValue: maskValue)
-        }
+        BLAS.gemmNT(m: n, n: t, k: d, a: q, lda: ld, b: q + hidden, ldb: ld, c: p, ldc: t, alpha: alpha)
+        Kernels.maskedSoftmaxRows(p, rows: n, stride: t, t: t, valid: n, maskValue: maskValue)
         if n < t { (p + n * t).update(repeating: 0, count: (t - n) * t) }
       }
     }
@@ -64,10 +47,9 @@ struct SelfAttention {
     Kernels.parallel(pairs, threads: threads) { range in
       for pair in range {
         let b = pair / heads, h = pair % heads, n = whole ? t : lengths[b]
-        let out = context + b * t * hidden + h * d, p = probs + pair * t * t, v = qkv + b * t * ld + 2 * hidden + h * d
-        if !kernels || spiqa_attention_context(p, t, v, ld, n, n, d, out, hidden) != 0 {
-          BLAS.gemmNN(m: n, n: d, k: n, a: p, lda: t, b: v, ldb: ld, c: out, ldc: hidden)
-        }
+        let out = context + b * t * hidden + h * d
+        BLAS.gemmNN(m: n, n: d, k: n, a: probs + pair * t * t, lda: t, b: qkv + b * t * ld + 2 * hidden + h * d,
+                    ldb: ld, c: out, ldc: hidden)
         for r in n..<t { (out + r * hidden).update(repeating: 0, count: d) }
       }
     }

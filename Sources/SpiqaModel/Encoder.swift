@@ -12,8 +12,6 @@ public final class Encoder {
   public var maskValue: Float = -10000
   /// Dense GEMMs split over our own workers with OpenBLAS at one thread (true), or OpenBLAS threads (false).
   nonisolated(unsafe) public static var splitGEMMs = true
-  /// Attention products in CKernels on AVX-512 CPUs (true), or always OpenBLAS (false; for benchmarks).
-  nonisolated(unsafe) public static var attentionKernels = true
   /// Accumulate per-phase wall times into `timings` (for benchmarks).
   public var collectTimings = false
   /// Per-phase times of the forwards run while `collectTimings` was on.
@@ -117,15 +115,14 @@ public final class Encoder {
     embed(batch)
     var recorded: [[Float]] = []
     if outputHiddenStates { recorded.append(Array(hiddenBuffer)) }
-    let attention = SelfAttention(heads: c.numHeads, headSize: c.headSize, maskValue: maskValue, threads: threads,
-                                  kernels: Self.attentionKernels)
+    let attention = SelfAttention(heads: c.numHeads, headSize: c.headSize, maskValue: maskValue, threads: threads)
     for (l, lw) in weights.layers.enumerated() {
       try hooks.layerInput?(l, hiddenBuffer, hShape)
       clock.lap(\.other, into: &tm)
       BLAS.linear(x: buf.hidden, rows: rows, weight: lw.qkv, bias: lw.qkvBias, y: buf.qkv, threads: gemmThreads)
       clock.lap(\.denseGEMM, into: &tm)
-      try attention(qkv: buf.qkv, probs: buf.probs, context: buf.context, keysT: buf.keysT, shape: aShape,
-                    layer: l, hook: hooks.attention)
+      try attention(qkv: buf.qkv, probs: buf.probs, context: buf.context, shape: aShape, layer: l,
+                    hook: hooks.attention)
       clock.lap(\.attention, into: &tm)
       BLAS.linear(x: buf.context, rows: rows, weight: lw.attnOut, bias: nil, y: buf.scratch, threads: gemmThreads)
       clock.lap(\.denseGEMM, into: &tm)
@@ -256,8 +253,6 @@ public final class Encoder {
     let intermediate: UnsafeMutablePointer<Float>
     /// [hidden]: one embedding row being converted
     let row: UnsafeMutablePointer<Float>
-    /// [maxBatch, heads, headSize, maxSeqLen rounded up to 32]: per-(item, head) Kᵀ for the attention kernels
-    let keysT: UnsafeMutablePointer<Float>
     private let all: [UnsafeMutablePointer<Float>]
 
     init(config c: ModelConfig, rows: Int, maxBatch: Int, maxSeqLen: Int) {
@@ -275,9 +270,7 @@ public final class Encoder {
       attended = make(rows * h)
       intermediate = make(rows * c.intermediateSize)
       row = make(h)
-      keysT = make(SelfAttention.keysScratchCount(batch: maxBatch, heads: c.numHeads, headSize: c.headSize,
-                                                  seqLen: maxSeqLen))
-      all = [hidden, qkv, probs, context, scratch, attended, intermediate, row, keysT]
+      all = [hidden, qkv, probs, context, scratch, attended, intermediate, row]
     }
 
     deinit { for p in all { p.deallocate() } }

@@ -31,9 +31,6 @@ struct RuntimeBench: ParsableCommand {
   @Flag(help: "Let OpenBLAS thread the dense GEMMs instead of splitting them over SpiqaModel's workers.")
   var openblasThreads = false
 
-  @Flag(help: "Attention products in OpenBLAS even where the AVX-512 CKernels ones would run.")
-  var blasAttention = false
-
   @Flag(help: "Skip the roberta-base-shaped model (saves ~0.5 GB and a minute).")
   var skipRoberta = false
 
@@ -41,7 +38,6 @@ struct RuntimeBench: ParsableCommand {
     OpenBLASRuntime.reexecWithRecommendedCoreIfNeeded()
     OpenBLASRuntime.threads = threads
     Encoder.splitGEMMs = !openblasThreads
-    Encoder.attentionKernels = !blasAttention
     let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? ""
     print("runtime: OpenBLAS \(OpenBLASRuntime.coreName) kernel\(forced), \(threads) threads")
     sgemmPeak()

@@ -49,18 +49,6 @@ void spiqa_bias_gelu_rows(float *x, const float *bias, ptrdiff_t rows, ptrdiff_t
 void spiqa_add_layer_norm_rows(float *x, const float *bias, const float *residual, float *out, ptrdiff_t rows,
                                ptrdiff_t n, const float *gamma, const float *beta, float eps);
 
-/// Attention probabilities of one (item, head), AVX-512F only: `p[i][j] = alpha · Σ_c q[i·ld + c] · k[j·ld + c]`
-/// for i < m, j < t, each row then softmaxed like `spiqa_masked_softmax_rows(…, t, valid, mask_value)` while it
-/// is still in L1. q, k: rows of `d` floats at stride `ld`; p: m rows at stride `ldp`; `kt`: scratch of
-/// d · (t rounded up to 32) floats. Returns 0, or -1 (nothing done) when the current ISA level is not AVX-512.
-int spiqa_attention_probs(const float *q, const float *k, ptrdiff_t ld, ptrdiff_t m, ptrdiff_t t, ptrdiff_t d,
-                          float alpha, ptrdiff_t valid, float mask_value, float *p, ptrdiff_t ldp, float *kt);
-
-/// P·V of one (item, head), AVX-512F only: `out[i·ldo + c] = Σ_j p[i·ldp + j] · v[j·ldv + c]` for i < m, j < n,
-/// c < d. Returns 0, or -1 (nothing done) unless the ISA level is AVX-512 and d is 16, 32, 48 or 64.
-int spiqa_attention_context(const float *p, ptrdiff_t ldp, const float *v, ptrdiff_t ldv, ptrdiff_t m, ptrdiff_t n,
-                            ptrdiff_t d, float *out, ptrdiff_t ldo);
-
 /// `x[j] = exp(x[j])` with the kernels' exp (`VectorMath.exp`), for `n` floats. For tests of the exp itself,
 /// which the softmax's reassociated sum would otherwise hide.
 void spiqa_exp_inplace(float *x, ptrdiff_t n);
