@@ -29,7 +29,9 @@ let package = Package(
     .target(name: "SpiqaIO", dependencies: ["CZlib"]),
     .target(name: "SpiqaQuant"),
     .target(name: "SpiqaStats"),
-    .target(name: "SpiqaModel", dependencies: ["COpenBLAS", realModule]),
+    // Element-wise kernels in C with runtime AVX-512 / AVX2 / portable dispatch (no global -march flags).
+    .target(name: "CKernels"),
+    .target(name: "SpiqaModel", dependencies: ["COpenBLAS", "CKernels", realModule]),
     .target(name: "SpiqaTasks", dependencies: ["SpiqaModel", "SpiqaQuant", "SpiqaIO"]),
     // Option groups, exit-code mapping and progress shared by the command-line tools.
     .target(name: "SpiqaCLI", dependencies: ["SpiqaIO", argumentParser]),
@@ -46,7 +48,7 @@ let package = Package(
     .testTarget(name: "SpiqaIOTests", dependencies: ["SpiqaIO", "SpiqaCLI"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SpiqaQuantTests", dependencies: ["SpiqaQuant"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SpiqaStatsTests", dependencies: ["SpiqaStats"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "SpiqaModelTests", dependencies: ["SpiqaModel"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "SpiqaModelTests", dependencies: ["SpiqaModel", "CKernels"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SpiqaTasksTests", dependencies: ["SpiqaTasks", "SpiqaIO", "SpiqaQuant"], resources: [.copy("Fixtures")]),
     .testTarget(
       name: "CLITests",

@@ -32,7 +32,7 @@ struct SelfAttention {
         let p = probs + pair * t * t
         let q = qkv + b * t * ld + h * d
         BLAS.gemmNT(m: n, n: t, k: d, a: q, lda: ld, b: q + hidden, ldb: ld, c: p, ldc: t, alpha: alpha)
-        for r in 0..<n { Kernels.maskedSoftmaxRow(p + r * t, t: t, valid: n, maskValue: maskValue) }
+        Kernels.maskedSoftmaxRows(p, rows: n, stride: t, t: t, valid: n, maskValue: maskValue)
         if n < t { (p + n * t).update(repeating: 0, count: (t - n) * t) }
       }
     }

@@ -1,8 +1,14 @@
+import CKernels
 import Dispatch
 import RealModule
 
 /// Element-wise and row-wise kernels of the forward pass (LayerNorm, activations, softmax), and the
 /// row-parallel loop that runs them on every core.
+///
+/// The hot ones (`addLayerNorm`, exact-erf GELU, `maskedSoftmaxRows`) run in `CKernels` (AVX-512 / AVX2 /
+/// portable C, picked at run time). The Swift `…Reference` / `maskedSoftmaxRow` / `VectorMath` versions are the
+/// definition they are tested against: same bits, except for the reassociated sums (softmax denominator,
+/// LayerNorm mean and variance).
 enum Kernels {
   /// Splits `0..<count` into contiguous chunks run on `threads` workers (inline when 1 or small).
   static func parallel(_ count: Int, threads: Int, minPerThread: Int = 1, _ body: (Range<Int>) -> Void) {
@@ -20,9 +26,21 @@ enum Kernels {
     }
   }
 
-  /// `out[r] = LayerNorm(x[r] + bias + residual[r]) · gamma + beta` for rows `rows`, each of `n` floats.
+  /// `out[r] = LayerNorm(x[r] + bias + residual[r]) · gamma + beta` for rows `rows`, each of `n` floats
+  /// (`x`, `residual`, `out`: `[rows, n]`; `bias`, `gamma`, `beta`: `[n]`).
   /// `x` is overwritten with the sum; `out` may alias `x` or `residual`. Biased variance, two passes.
   static func addLayerNorm(
+    x: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
+    out: UnsafeMutablePointer<Float>, rows: Range<Int>, n: Int,
+    gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, eps: Float
+  ) {
+    guard !rows.isEmpty else { return }
+    let first = rows.lowerBound * n
+    spiqa_add_layer_norm_rows(x + first, bias, residual.map { $0 + first }, out + first, rows.count, n, gamma, beta, eps)
+  }
+
+  /// The Swift definition of `addLayerNorm` (reference for the C kernel's tests).
+  static func addLayerNormReference(
     x: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
     out: UnsafeMutablePointer<Float>, rows: Range<Int>, n: Int,
     gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, eps: Float
@@ -53,7 +71,8 @@ enum Kernels {
   ) {
     switch act {
     case .gelu:
-      for r in rows { VectorMath.biasGELU(x + r * n, bias: bias, n: n) }
+      // Same bits as `VectorMath.biasGELU` per row, in CKernels.
+      if !rows.isEmpty { spiqa_bias_gelu_rows(x + rows.lowerBound * n, bias, rows.count, n) }
     case .geluTanh:
       for r in rows {
         let xr = x + r * n
@@ -68,6 +87,15 @@ enum Kernels {
         for j in 0..<n { xr[j] = max(0, xr[j] + bias[j]) }
       }
     }
+  }
+
+  /// `maskedSoftmaxRow` on `rows` rows of `t` columns, row `r` at `s + r·stride`, in CKernels. Same bits as the
+  /// Swift row except for the summation order of the denominator. Needs `1 <= valid <= t`.
+  @inline(__always)
+  static func maskedSoftmaxRows(
+    _ s: UnsafeMutablePointer<Float>, rows: Int, stride: Int, t: Int, valid: Int, maskValue: Float
+  ) {
+    spiqa_masked_softmax_rows(s, rows, stride, t, valid, maskValue)
   }
 
   /// In-place masked softmax of one score row of `t` columns, the reference way:
