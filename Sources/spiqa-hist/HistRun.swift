@@ -66,7 +66,7 @@ final class HistRun {
     let rowWriter = try perRowPath.map { try RecordWriter(path: $0, compression: .fast) }
     var progress = Progress(label: "spiqa-hist", unit: "records", enabled: !quiet)
     var skipped = 0
-    while let decoded = try nextAttention(reader, skipped: &skipped) {
+    while var decoded = try nextAttention(reader, skipped: &skipped) {
       var second: Decoded?
       if let other {
         guard let d = try nextAttention(other, skipped: &skipped) else {
@@ -97,6 +97,11 @@ final class HistRun {
           to: rowWriter)
       }
       progress.advance()
+      // Give an in-place record's bytes back to the reader so the next record reuses them.
+      if var raw = decoded.raw {
+        decoded.raw = nil
+        reader.recycle(&raw.bytes)
+      }
     }
     if let other, try nextAttention(other, skipped: &skipped) != nil {
       throw SpiqaIOError(
