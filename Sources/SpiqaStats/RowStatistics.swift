@@ -26,13 +26,55 @@ public enum RowStatistics {
   public static func tokensToMajority(
     _ row: UnsafeBufferPointer<Float>, candidates: UnsafeMutableBufferPointer<Float>, count: Int
   ) -> Int {
-    if let i = firstExceeding(candidates, count: count) { return i }
+    let kept = narrowCandidates(candidates, count: count)
+    if let i = firstExceeding(candidates, count: kept) { return i }
     var k = 0
     for v in row where !v.isNaN {
       candidates[k] = v
       k += 1
     }
     return firstExceeding(candidates, count: k) ?? 0
+  }
+
+  /// Keeps (in `buf[0..<result]`) only the largest candidates when those alone already sum past 0.5 with a margin
+  /// for float32 rounding: the descending float32 cumulative sum then exceeds 0.5 before it reaches any dropped
+  /// value, and the kept values (all larger than every dropped one) are exactly the first ones popped, so the
+  /// answer is unchanged. The cut is found with 64 buckets of 1/8 octave below the largest candidate.
+  static func narrowCandidates(_ buf: UnsafeMutableBufferPointer<Float>, count: Int) -> Int {
+    guard count > 16, let p = buf.baseAddress else { return count }
+    // Candidates are ≥ 0.5/n > 0 and not NaN, so their bits order like their values; key = bits >> 20.
+    var top: UInt32 = 0
+    for i in 0..<count { top = max(top, p[i].bitPattern) }
+    let topKey = Int(top >> 20)
+    var sums = (0..<64).map { _ in 0.0 }
+    var counts = [Int](repeating: 0, count: 64)
+    sums.withUnsafeMutableBufferPointer { s in
+      counts.withUnsafeMutableBufferPointer { c in
+        for i in 0..<count {
+          let v = p[i]
+          let j = min(topKey - Int(v.bitPattern >> 20), 63)
+          s[j] += Double(v)
+          c[j] += 1
+        }
+      }
+    }
+    var total = 0.0
+    var m = 0
+    for j in 0..<63 {
+      total += sums[j]
+      m += counts[j]
+      // float32 cumulative sum of m values ≥ total·(1 − m·2⁻²⁴); demand twice that margin.
+      if total * (1 - Double(m) * 0x1p-23) > 0.5 {
+        let lowest = topKey - j
+        var k = 0
+        for i in 0..<count where Int(p[i].bitPattern >> 20) >= lowest {
+          p[k] = p[i]
+          k += 1
+        }
+        return k
+      }
+    }
+    return count
   }
 
   /// Pops `buf[0..<count]` in descending order (max-heap) and returns the first index where the float32
