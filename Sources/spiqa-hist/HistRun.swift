@@ -2,6 +2,12 @@ import SpiqaCLI
 import SpiqaIO
 import SpiqaStats
 
+/// A flag that does not fit the stream (e.g. `--layers` naming a layer it lacks): a usage error (64), one line.
+struct HistUsageError: ToolError {
+  var description: String
+  var exitCode: Int32 { 64 }
+}
+
 /// One pass over an attention stream (and optionally a second stream to compare with): decodes each record,
 /// keeps the requested layers/heads, feeds `AttentionStatistics`, and writes per-row arrays when asked.
 final class HistRun {
@@ -171,7 +177,9 @@ final class HistRun {
       guard let want else { return Array(have.indices) }
       return try want.map { w in
         guard let i = have.firstIndex(of: w) else {
-          throw bad("--\(what) asks for \(what.dropLast()) \(w) but the stream has \(what) \(have)", "indices present in the stream")
+          throw HistUsageError(
+            description: "--\(what) asks for \(what.dropLast()) \(w), but \(sourceName) has \(what) "
+              + have.map(String.init).joined(separator: ","))
         }
         return i
       }
