@@ -58,8 +58,10 @@ final class BlockWorker: @unchecked Sendable {
   private let jsB: UnsafeMutableBufferPointer<Int32>
   private let blockScratch = BlockAccumulator()
   private let cellTable: CellTable
-  /// The cell table's buckets as `(split, base)`: the cell is `base + (bits ≥ split)` (cells are numbered in
-  /// value order, so a bucket's one step always goes to the next cell); `base < 0` marks a bucket for `cellTable`.
+  /// The cell table's buckets as `(split, base)` for every `bits >> 16` (65,536; only the few used stay in cache):
+  /// the cell is `base + (bits ≥ split)` (cells are numbered in value order, so a bucket's one step always goes to
+  /// the next cell); `base < 0` marks a bucket for `cellTable`. Slow values (sign bit or NaN bits) go to the extra
+  /// cell `cellTable.count`, right after +inf's, which flags the row for the one-by-one path.
   private let entries: UnsafeMutableBufferPointer<FastEntry>
 
   struct FastEntry {
@@ -71,7 +73,7 @@ final class BlockWorker: @unchecked Sendable {
   private let cellClass: UnsafeMutableBufferPointer<Int>
   private let cellZeroMask: UnsafeMutableBufferPointer<Int32>
   private let cellBarMask: UnsafeMutableBufferPointer<Int32>
-  /// Counts per cell `[2, cells]`: even and odd positions of a row count apart, so that two neighbours in the
+  /// Counts per cell `[2, cells + 1]` (+ the slow cell): even and odd positions of a row count apart, so that two neighbours in the
   /// same cell do not wait on each other's increment.
   private let cellCounts: UnsafeMutableBufferPointer<Int32>
 
@@ -86,11 +88,18 @@ final class BlockWorker: @unchecked Sendable {
     jsA = .allocate(capacity: options.jsEdges.bins)
     jsB = .allocate(capacity: options.jsEdges.bins)
     cellTable = CellTable(binner: binner, thresholds: thresholds, bar: options.rowSparsityBar)
-    entries = .allocate(capacity: cellTable.entries.count)
-    _ = entries.initialize(from: cellTable.entries.map { e in
+    let slowCellIndex = Int32(cellTable.count)
+    var fast = cellTable.entries.map { e in
       let simple = e.base != BitStepTable.slowMarker && (e.split == .max || Int(e.next) == Int(e.base) + 1)
       return FastEntry(split: e.split, base: simple ? Int32(e.base) : -1)
-    })
+    }
+    // +inf's bucket: +inf is in the last cell; the NaN bits after it go to the slow cell.
+    let infBucket = Int(BitStepTable.lastBits >> BitStepTable.shift)
+    fast[infBucket] = FastEntry(split: BitStepTable.lastBits + 1, base: Int32(cellTable.cell(BitStepTable.lastBits)))
+    precondition(fast[infBucket].base == slowCellIndex - 1, "+inf must be in the last cell")
+    fast += Array(repeating: FastEntry(split: .max, base: slowCellIndex), count: 65536 - fast.count)
+    entries = .allocate(capacity: fast.count)
+    _ = entries.initialize(from: fast)
     let cells = cellTable.cells
     let bins = options.edges.bins
     cellBin = .allocate(capacity: cells.count)
@@ -101,7 +110,7 @@ final class BlockWorker: @unchecked Sendable {
     _ = cellZeroMask.initialize(from: cells.map { $0.isZero ? -1 : 0 })
     cellBarMask = .allocate(capacity: cells.count)
     _ = cellBarMask.initialize(from: cells.map { $0.atMostBar ? -1 : 0 })
-    cellCounts = .allocate(capacity: 2 * cells.count)
+    cellCounts = .allocate(capacity: 2 * (cells.count + 1))
     cellCounts.initialize(repeating: 0)
   }
 
@@ -126,7 +135,7 @@ final class BlockWorker: @unchecked Sendable {
   ) -> Int {
     let cellCount = cellTable.count
     let even = cellCounts.baseAddress!
-    let odd = even + cellCount
+    let odd = even + cellCount + 1
     var le: Int32 = 0
     var z: Int32 = 0
     for c in 0..<cellCount {
@@ -158,15 +167,14 @@ final class BlockWorker: @unchecked Sendable {
     _ row: UnsafePointer<Float>, n: Int, candidates: UnsafeMutablePointer<Float>?, cut: Float, kept: inout Int
   ) -> Bool {
     let e = UnsafePointer(entries.baseAddress!)
+    let slowCell = cellTable.count
     let even = cellCounts.baseAddress!
-    let odd = even + cellTable.count
-    let last = BitStepTable.lastBits
-    var slow = false
+    let odd = even + slowCell + 1
     /// Branch-free except for the rare buckets holding several steps.
     @inline(__always) func cell(_ b: UInt32) -> Int {
       let entry = e[Int(b >> BitStepTable.shift)]
       if _fastPath(entry.base >= 0) { return Int(entry.base) &+ (b >= entry.split ? 1 : 0) }
-      return slowCell(b)
+      return multiStepCell(b)
     }
     var i = 0
     if let candidates {
@@ -174,10 +182,8 @@ final class BlockWorker: @unchecked Sendable {
       while i + 1 < n {
         let v = row[i]
         let w = row[i + 1]
-        let a = v.bitPattern
-        let b = w.bitPattern
-        if a <= last { even[cell(a)] &+= 1 } else { slow = true }
-        if b <= last { odd[cell(b)] &+= 1 } else { slow = true }
+        even[cell(v.bitPattern)] &+= 1
+        odd[cell(w.bitPattern)] &+= 1
         candidates[k] = v  // branch-free: kept only when ≥ cut
         k &+= v >= cut ? 1 : 0
         candidates[k] = w
@@ -186,30 +192,28 @@ final class BlockWorker: @unchecked Sendable {
       }
       if i < n {
         let v = row[i]
-        if v.bitPattern <= last { even[cell(v.bitPattern)] &+= 1 } else { slow = true }
+        even[cell(v.bitPattern)] &+= 1
         candidates[k] = v
         k &+= v >= cut ? 1 : 0
       }
       kept = k
     } else {
       while i + 1 < n {
-        let a = row[i].bitPattern
-        let b = row[i + 1].bitPattern
-        if a <= last { even[cell(a)] &+= 1 } else { slow = true }
-        if b <= last { odd[cell(b)] &+= 1 } else { slow = true }
+        even[cell(row[i].bitPattern)] &+= 1
+        odd[cell(row[i + 1].bitPattern)] &+= 1
         i += 2
       }
-      if i < n {
-        let a = row[i].bitPattern
-        if a <= last { even[cell(a)] &+= 1 } else { slow = true }
-      }
+      if i < n { even[cell(row[i].bitPattern)] &+= 1 }
     }
+    let slow = even[slowCell] | odd[slowCell] != 0
+    even[slowCell] = 0
+    odd[slowCell] = 0
     return slow
   }
 
   /// The cell of bits in a bucket with several steps (binary search).
   @inline(never)
-  private func slowCell(_ b: UInt32) -> Int { cellTable.cell(b) }
+  private func multiStepCell(_ b: UInt32) -> Int { cellTable.cell(b) }
 
   /// Minimum and maximum of a row as the sequential `v < mn ? v : mn` loop gives them. Without slow values (no
   /// NaN, no -0.0, nothing negative) equal values are bit-identical, so eight lanes give the same answer.
