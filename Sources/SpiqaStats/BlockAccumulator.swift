@@ -70,6 +70,7 @@ final class BlockAccumulator {
     let lv = Double(levels)
     var cdf = 0.0
     var median = -1
+    let top = levels - 1
     for b in 0..<bins {
       let c = counts[b]
       histogram[b] &+= Int64(c)
@@ -79,8 +80,9 @@ final class BlockAccumulator {
       if median < 0 && cdf >= 0.5 { median = b }
       rowHistogramSum[b] += f
       rowCDFSum[b] += cdf
-      spread[b * levels + min(Int(f * lv), levels - 1)] &+= 1
-      cdfSpread[b * levels + min(Int(cdf * lv), levels - 1)] &+= 1
+      let row = b &* levels
+      spread[row &+ (c == 0 ? 0 : min(Int(f * lv), top))] &+= 1
+      cdfSpread[row &+ min(Int(cdf * lv), top)] &+= 1
     }
     return max(median, 0)
   }
