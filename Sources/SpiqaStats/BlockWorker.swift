@@ -76,6 +76,8 @@ final class BlockWorker: @unchecked Sendable {
   /// Counts per cell `[2, cells + 1]` (+ the slow cell): even and odd positions of a row count apart, so that two neighbours in the
   /// same cell do not wait on each other's increment.
   private let cellCounts: UnsafeMutableBufferPointer<Int32>
+  /// Counts per cell over the current block `[cells]` (n² < 2³¹).
+  private let blockCells: UnsafeMutableBufferPointer<Int32>
 
   init(options: StatsOptions, binner: Binner, jsBinner: Binner, thresholds: ThresholdClassifier) {
     self.options = options
@@ -112,6 +114,8 @@ final class BlockWorker: @unchecked Sendable {
     _ = cellBarMask.initialize(from: cells.map { $0.atMostBar ? -1 : 0 })
     cellCounts = .allocate(capacity: 2 * (cells.count + 1))
     cellCounts.initialize(repeating: 0)
+    blockCells = .allocate(capacity: cells.count)
+    blockCells.initialize(repeating: 0)
   }
 
   deinit {
@@ -125,30 +129,38 @@ final class BlockWorker: @unchecked Sendable {
     cellZeroMask.deallocate()
     cellBarMask.deallocate()
     cellCounts.deallocate()
+    blockCells.deallocate()
   }
 
-  /// Moves the cell counts (both halves) into bin counts, threshold classes and the zero count, and zeroes them;
-  /// returns the values ≤ the bar. Branch-free: one pass over the ~bins + thresholds cells.
+  /// Moves the cell counts (both halves) into bin counts and the block's cell counts, and zeroes them; returns
+  /// the values ≤ the bar. Branch-free: one pass over the ~bins + thresholds cells (per row with per-row statistics,
+  /// so threshold classes and zeros wait for `foldBlockCells`).
   @inline(__always)
-  private func reduceCells(
-    into counts: UnsafeMutableBufferPointer<Int32>, classes: UnsafeMutableBufferPointer<Int32>, zeros: inout Int64
-  ) -> Int {
+  private func reduceCells(into counts: UnsafeMutableBufferPointer<Int32>) -> Int {
     let cellCount = cellTable.count
     let even = cellCounts.baseAddress!
     let odd = even + cellCount + 1
+    let block = blockCells.baseAddress!
     var le: Int32 = 0
-    var z: Int32 = 0
     for c in 0..<cellCount {
       let m = even[c] &+ odd[c]
       even[c] = 0
       odd[c] = 0
       counts[cellBin[c]] &+= m
-      classes[cellClass[c]] &+= m
-      z &+= m & cellZeroMask[c]
+      block[c] &+= m
       le &+= m & cellBarMask[c]
     }
-    zeros &+= Int64(z)
     return Int(le)
+  }
+
+  /// Adds the block's cell counts to the threshold classes and the zero count, and zeroes them.
+  private func foldBlockCells(classes: UnsafeMutableBufferPointer<Int32>, zeros: inout Int64) {
+    for c in 0..<cellTable.count {
+      let m = blockCells[c]
+      classes[cellClass[c]] &+= m
+      zeros &+= Int64(m & cellZeroMask[c])
+      blockCells[c] = 0
+    }
   }
 
   /// Makes the scratch row buffer hold `n` floats.
@@ -471,7 +483,7 @@ final class BlockWorker: @unchecked Sendable {
         }
         var le = 0
         if slow { slowValues(rowStart, &le) }
-        le += reduceCells(into: counts, classes: classes, zeros: &zeros)
+        le += reduceCells(into: counts)
         // Row-level quantities.
         var total = 0
         for b in 0..<bins { total += Int(counts[b]) }
@@ -513,9 +525,10 @@ final class BlockWorker: @unchecked Sendable {
       r0 += g
     }
     if !perRow {
-      _ = reduceCells(into: counts, classes: classes, zeros: &zeros)
+      _ = reduceCells(into: counts)
       acc.addCounts(counts, bins: bins)
     }
+    foldBlockCells(classes: classes, zeros: &zeros)
     let classCount = thresholds.thresholds.count + 2
     hs.pointee.values += Int64(n * n)
     hs.pointee.zeros += zeros
