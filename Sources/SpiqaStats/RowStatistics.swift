@@ -46,35 +46,33 @@ public enum RowStatistics {
     var top: UInt32 = 0
     for i in 0..<count { top = max(top, p[i].bitPattern) }
     let topKey = Int(top >> 20)
-    var sums = (0..<64).map { _ in 0.0 }
-    var counts = [Int](repeating: 0, count: 64)
-    sums.withUnsafeMutableBufferPointer { s in
-      counts.withUnsafeMutableBufferPointer { c in
-        for i in 0..<count {
-          let v = p[i]
-          let j = min(topKey - Int(v.bitPattern >> 20), 63)
-          s[j] += Double(v)
-          c[j] += 1
+    // Per bucket (1/8 octave below the top): Σ values and count, on the stack (this runs once per row).
+    return withUnsafeTemporaryAllocation(of: (sum: Double, count: Int).self, capacity: 64) { b in
+      b.initialize(repeating: (0, 0))
+      for i in 0..<count {
+        let v = p[i]
+        let j = min(topKey - Int(v.bitPattern >> 20), 63)
+        b[j].sum += Double(v)
+        b[j].count += 1
+      }
+      var total = 0.0
+      var m = 0
+      for j in 0..<63 {
+        total += b[j].sum
+        m += b[j].count
+        // float32 cumulative sum of m values ≥ total·(1 − m·2⁻²⁴); demand twice that margin.
+        if total * (1 - Double(m) * 0x1p-23) > 0.5 {
+          let lowest = topKey - j
+          var k = 0
+          for i in 0..<count where Int(p[i].bitPattern >> 20) >= lowest {
+            p[k] = p[i]
+            k += 1
+          }
+          return k
         }
       }
+      return count
     }
-    var total = 0.0
-    var m = 0
-    for j in 0..<63 {
-      total += sums[j]
-      m += counts[j]
-      // float32 cumulative sum of m values ≥ total·(1 − m·2⁻²⁴); demand twice that margin.
-      if total * (1 - Double(m) * 0x1p-23) > 0.5 {
-        let lowest = topKey - j
-        var k = 0
-        for i in 0..<count where Int(p[i].bitPattern >> 20) >= lowest {
-          p[k] = p[i]
-          k += 1
-        }
-        return k
-      }
-    }
-    return count
   }
 
   /// Pops `buf[0..<count]` in descending order (max-heap) and returns the first index where the float32
