@@ -105,6 +105,22 @@ extension RecordReader {
 
   private func readSegment(_ n: Int, total: Int, before: Int) throws(DecodeFailure) -> [UInt8] {
     var failure: DecodeFailure?
+    if n == total && spare.count == n && n > 0 {
+      var out: [UInt8] = []
+      swap(&out, &spare)
+      var got = 0
+      do {
+        got = try out.withUnsafeMutableBytes { try decoderRead($0) }
+      } catch {
+        throw error as? DecodeFailure ?? DecodeFailure(.io, "\(error)")
+      }
+      guard got == n else {
+        throw DecodeFailure(
+          "truncated input: NPY data has \(before + got) of \(total) bytes", expected: "the complete data",
+          offset: byteOffsetForErrors)
+      }
+      return out
+    }
     let out = [UInt8](unsafeUninitializedCapacity: n) { buf, initialized in
       adviseHugePages(UnsafeMutableRawBufferPointer(buf))
       do {

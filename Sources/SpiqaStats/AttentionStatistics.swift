@@ -108,12 +108,14 @@ public final class AttentionStatistics {
     heads.withUnsafeMutableBufferPointer { all in
       guard let base = all.baseAddress else { return }
       let job = BlockJob(values: values, compare: compare, heads: base, rows: rowBuffers, n: n)
+      // Groups of 4 consecutive heads: a worker runs the squared-deviation pass of a group's blocks together.
+      let groups = (lh + 3) / 4
       let count = workers.count
       if count == 1 {
-        for h in 0..<lh { job.run(workers[0], head: h) }
+        for g in 0..<groups { job.run(workers[0], group: g, of: lh) }
       } else {
         DispatchQueue.concurrentPerform(iterations: count) { w in
-          for h in stride(from: w, to: lh, by: count) { job.run(workers[w], head: h) }
+          for g in stride(from: w, to: groups, by: count) { job.run(workers[w], group: g, of: lh) }
         }
       }
     }
@@ -145,12 +147,9 @@ struct BlockJob: @unchecked Sendable {
   let rows: RowBuffers?
   let n: Int
 
-  /// Processes block `head` (a flat layer × head index) with `worker`.
-  func run(_ worker: BlockWorker, head h: Int) {
-    let block = n * n
-    let start = h * block
-    let x = UnsafeBufferPointer(rebasing: values[start..<(start + block)])
-    let other = compare.map { UnsafeBufferPointer(rebasing: $0[start..<(start + block)]) }
-    worker.addBlock(x, n: n, head: h, compare: other, into: heads + h, rows: rows)
+  /// Processes heads `4g ..< min(4g + 4, heads)` (flat layer × head indices) with `worker`.
+  func run(_ worker: BlockWorker, group g: Int, of heads: Int) {
+    let range = (4 * g)..<min(4 * g + 4, heads)
+    worker.addBlocks(values, n: n, heads: range, compare: compare, into: self.heads, rows: rows)
   }
 }

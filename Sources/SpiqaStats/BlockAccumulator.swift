@@ -25,18 +25,21 @@ final class BlockAccumulator {
   }
 
   /// Zeroes the counters, (re)allocating them for the given sizes.
-  func reset(bins: Int, levels: Int, classes classCount: Int, sparsityBins: Int = 64) {
-    func fit<T: Numeric>(_ p: inout UnsafeMutableBufferPointer<T>, _ count: Int) {
+  /// Without `perRow` only the histogram and classes are zeroed (the per-row counters stay zero).
+  func reset(bins: Int, levels: Int, classes classCount: Int, sparsityBins: Int = 64, perRow: Bool = true) {
+    func fit<T: Numeric>(_ p: inout UnsafeMutableBufferPointer<T>, _ count: Int, always: Bool = false) {
       if p.count != count {
         p.deallocate()
         p = .allocate(capacity: count)
+        p.initialize(repeating: 0)
+      } else if perRow || always {
+        p.initialize(repeating: 0)
       }
-      p.initialize(repeating: 0)
     }
-    fit(&classes, classCount)
+    fit(&classes, classCount, always: true)
     fit(&sparsityHistogram, max(sparsityHistogram.count, sparsityBins))
     fit(&medianHistogram, bins)
-    fit(&histogram, bins)
+    fit(&histogram, bins, always: true)
     fit(&rowHistogramSum, bins)
     fit(&rowCDFSum, bins)
     fit(&spread, bins * levels)
@@ -59,22 +62,29 @@ final class BlockAccumulator {
   }
 
   /// Adds one non-empty row histogram: counts, normalised sums, CDF and spread levels (float64 like numpy's
-  /// `c / c.sum()` and `cumsum`).
+  /// `c / c.sum()` and `cumsum`). Returns the row's median bin (`RowStatistics.medianBin`: the first bin where the
+  /// same cumulative sum reaches 0.5, else 0).
   @inline(__always)
-  func addRow(_ counts: UnsafeMutableBufferPointer<Int32>, total: Int, bins: Int, levels: Int) {
+  func addRow(_ counts: UnsafeMutableBufferPointer<Int32>, total: Int, bins: Int, levels: Int) -> Int {
     let t = Double(total)
     let lv = Double(levels)
     var cdf = 0.0
+    var median = -1
+    let top = levels - 1
     for b in 0..<bins {
       let c = counts[b]
       histogram[b] &+= Int64(c)
-      let f = Double(c) / t
+      // An empty bin adds exactly 0.0 to every sum: skip its division (most bins of a row are empty).
+      let f = c == 0 ? 0.0 : Double(c) / t
       cdf += f
+      if median < 0 && cdf >= 0.5 { median = b }
       rowHistogramSum[b] += f
       rowCDFSum[b] += cdf
-      spread[b * levels + min(Int(f * lv), levels - 1)] &+= 1
-      cdfSpread[b * levels + min(Int(cdf * lv), levels - 1)] &+= 1
+      let row = b &* levels
+      spread[row &+ (c == 0 ? 0 : min(Int(f * lv), top))] &+= 1
+      cdfSpread[row &+ min(Int(cdf * lv), top)] &+= 1
     }
+    return max(median, 0)
   }
 
   /// Adds one row's bin counts only (no per-row statistics).
@@ -83,22 +93,30 @@ final class BlockAccumulator {
     for b in 0..<bins { histogram[b] &+= Int64(counts[b]) }
   }
 
-  /// Adds the block's counters to a head's statistics.
-  func merge(into hs: UnsafeMutablePointer<HeadStatistics>, bins: Int, levels: Int) {
-    for b in 0..<bins {
-      hs.pointee.histogram[b] += histogram[b]
-      hs.pointee.medianBinHistogram[b] += medianHistogram[b]
-      hs.pointee.rowHistogramSum[b] += rowHistogramSum[b]
-      hs.pointee.rowCDFSum[b] += rowCDFSum[b]
+  /// Adds the block's counters to a head's statistics (`perRow`: also the per-row histograms and spreads, which
+  /// stay zero without per-row statistics).
+  func merge(into hs: UnsafeMutablePointer<HeadStatistics>, bins: Int, levels: Int, perRow: Bool) {
+    func add<T: AdditiveArithmetic>(_ dst: inout [T], _ src: UnsafeMutableBufferPointer<T>, _ count: Int) {
+      dst.withUnsafeMutableBufferPointer { d in
+        for i in 0..<count { d[i] += src[i] }
+      }
     }
-    for i in 0..<(bins * levels) {
-      hs.pointee.rowHistogramSpread[i] += Int64(spread[i])
-      hs.pointee.rowCDFSpread[i] += Int64(cdfSpread[i])
+    func add(_ dst: inout [Int64], _ src: UnsafeMutableBufferPointer<Int32>, _ count: Int) {
+      dst.withUnsafeMutableBufferPointer { d in
+        for i in 0..<count { d[i] += Int64(src[i]) }
+      }
     }
-    for i in 0..<hs.pointee.rowSparsityHistogram.count { hs.pointee.rowSparsityHistogram[i] += sparsityHistogram[i] }
+    add(&hs.pointee.histogram, histogram, bins)
+    guard perRow else { return }
+    add(&hs.pointee.medianBinHistogram, medianHistogram, bins)
+    add(&hs.pointee.rowHistogramSum, rowHistogramSum, bins)
+    add(&hs.pointee.rowCDFSum, rowCDFSum, bins)
+    add(&hs.pointee.rowHistogramSpread, spread, bins * levels)
+    add(&hs.pointee.rowCDFSpread, cdfSpread, bins * levels)
+    add(&hs.pointee.rowSparsityHistogram, sparsityHistogram, hs.pointee.rowSparsityHistogram.count)
     if hs.pointee.tokensToMajorityHistogram.count < ttmUsed {
       hs.pointee.tokensToMajorityHistogram += Array(repeating: 0, count: ttmUsed - hs.pointee.tokensToMajorityHistogram.count)
     }
-    for i in 0..<ttmUsed { hs.pointee.tokensToMajorityHistogram[i] += ttmHistogram[i] }
+    add(&hs.pointee.tokensToMajorityHistogram, ttmHistogram, ttmUsed)
   }
 }

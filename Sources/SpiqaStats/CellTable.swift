@@ -57,6 +57,9 @@ struct CellTable: Sendable {
       initial: 0, steps: sorted.enumerated().dropFirst().map { (bits: $0.element, value: Int16($0.offset)) })
   }
 
+  /// The lookup table's buckets (for a raw copy in the per-value loop; `cell(_:)` for buckets marked slow).
+  var entries: [BitStepTable.Entry] { table.entries }
+
   /// Number of cells.
   var count: Int { cells.count }
 

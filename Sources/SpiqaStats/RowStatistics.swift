@@ -26,6 +26,7 @@ public enum RowStatistics {
   public static func tokensToMajority(
     _ row: UnsafeBufferPointer<Float>, candidates: UnsafeMutableBufferPointer<Float>, count: Int
   ) -> Int {
+    if let i = bucketedFirstExceeding(candidates, count: count) { return i }
     if let i = firstExceeding(candidates, count: count) { return i }
     var k = 0
     for v in row where !v.isNaN {
@@ -33,6 +34,89 @@ public enum RowStatistics {
       k += 1
     }
     return firstExceeding(candidates, count: k) ?? 0
+  }
+
+  /// `firstExceeding` without a heap, when the largest candidates provably hold the answer: 64 buckets of 1/8 octave
+  /// below the largest candidate find the smallest top set whose sum exceeds 0.5 with a margin for float32 rounding,
+  /// so the descending float32 cumulative sum exceeds 0.5 inside it. That set is sorted descending bucket by bucket
+  /// and summed in float32 in exactly the order the heap pops it. nil when there is no such set.
+  ///
+  /// `buf[0..<count]`: the candidates (positive, not NaN, so their bits order like their values); left unchanged.
+  static func bucketedFirstExceeding(_ buf: UnsafeMutableBufferPointer<Float>, count: Int) -> Int? {
+    guard count > 0, let p = buf.baseAddress else { return nil }
+    var top: UInt32 = 0
+    for i in 0..<count { top = max(top, p[i].bitPattern) }
+    let topKey = Int(top >> 20)  // exponent and 3 mantissa bits
+    // Per bucket, Σ values and count (on the stack: this runs once per row).
+    return withUnsafeTemporaryAllocation(of: (sum: Double, count: Int).self, capacity: 64) { b -> Int? in
+      b.initialize(repeating: (0, 0))
+      for i in 0..<count {
+        let v = p[i]
+        let j = min(topKey - Int(v.bitPattern >> 20), 63)
+        b[j].sum += Double(v)
+        b[j].count += 1
+      }
+      var total = 0.0
+      var m = 0
+      var last = -1
+      for j in 0..<63 {
+        total += b[j].sum
+        m += b[j].count
+        // float32 cumulative sum of m values ≥ total·(1 − m·2⁻²⁴); demand twice that margin.
+        if total * (1 - Double(m) * 0x1p-23) > 0.5 {
+          last = j
+          break
+        }
+      }
+      guard last >= 0 else { return nil }
+      return withUnsafeTemporaryAllocation(of: Float.self, capacity: m) { out -> Int? in
+        // Bucket j's values go to out[start_j ..< end_j]; `count` becomes the running write position.
+        var start = 0
+        for j in 0...last {
+          let c = b[j].count
+          b[j].count = start
+          start += c
+        }
+        for i in 0..<count {
+          let v = p[i]
+          let j = topKey - Int(v.bitPattern >> 20)
+          if j <= last {
+            out[b[j].count] = v
+            b[j].count += 1
+          }
+        }
+        var s: Float = 0
+        var lo = 0
+        for j in 0...last {
+          let hi = b[j].count
+          sortDescending(UnsafeMutableBufferPointer(rebasing: out[lo..<hi]))
+          for t in lo..<hi {
+            s += out[t]
+            if s > 0.5 { return t }
+          }
+          lo = hi
+        }
+        return nil
+      }
+    }
+  }
+
+  /// Sorts a few floats descending (insertion sort; the library sort for longer runs, e.g. a uniform row).
+  private static func sortDescending(_ a: UnsafeMutableBufferPointer<Float>) {
+    guard a.count > 16 else {
+      for i in a.indices.dropFirst() {
+        let v = a[i]
+        var k = i
+        while k > 0 && a[k - 1] < v {
+          a[k] = a[k - 1]
+          k -= 1
+        }
+        a[k] = v
+      }
+      return
+    }
+    var a = a
+    a.sort(by: >)
   }
 
   /// Pops `buf[0..<count]` in descending order (max-heap) and returns the first index where the float32

@@ -2,6 +2,12 @@ import SpiqaCLI
 import SpiqaIO
 import SpiqaStats
 
+/// A flag that does not fit the stream (e.g. `--layers` naming a layer it lacks): a usage error (64), one line.
+struct HistUsageError: ToolError {
+  var description: String
+  var exitCode: Int32 { 64 }
+}
+
 /// One pass over an attention stream (and optionally a second stream to compare with): decodes each record,
 /// keeps the requested layers/heads, feeds `AttentionStatistics`, and writes per-row arrays when asked.
 final class HistRun {
@@ -66,7 +72,7 @@ final class HistRun {
     let rowWriter = try perRowPath.map { try RecordWriter(path: $0, compression: .fast) }
     var progress = Progress(label: "spiqa-hist", unit: "records", enabled: !quiet)
     var skipped = 0
-    while let decoded = try nextAttention(reader, skipped: &skipped) {
+    while var decoded = try nextAttention(reader, skipped: &skipped) {
       var second: Decoded?
       if let other {
         guard let d = try nextAttention(other, skipped: &skipped) else {
@@ -97,6 +103,11 @@ final class HistRun {
           to: rowWriter)
       }
       progress.advance()
+      // Give an in-place record's bytes back to the reader so the next record reuses them.
+      if var raw = decoded.raw {
+        decoded.raw = nil
+        reader.recycle(&raw.bytes)
+      }
     }
     if let other, try nextAttention(other, skipped: &skipped) != nil {
       throw SpiqaIOError(
@@ -166,7 +177,9 @@ final class HistRun {
       guard let want else { return Array(have.indices) }
       return try want.map { w in
         guard let i = have.firstIndex(of: w) else {
-          throw bad("--\(what) asks for \(what.dropLast()) \(w) but the stream has \(what) \(have)", "indices present in the stream")
+          throw HistUsageError(
+            description: "--\(what) asks for \(what.dropLast()) \(w), but \(sourceName) has \(what) "
+              + have.map(String.init).joined(separator: ","))
         }
         return i
       }

@@ -118,6 +118,18 @@ import Testing
     #expect(r.status == 64, "\(flags): \(r.stderr)")
   }
 
+  /// `--layers`/`--heads` naming an index the stream lacks is a usage error (64) with one line naming it and the
+  /// stream's indices.
+  @Test func missingLayerExits64() throws {
+    let r = try Self.run([try Self.fixture("sample.npy.gz"), "--quiet", "--layers", "2,99"])
+    #expect(r.status == 64, "\(r.stderr)")
+    let lines = r.stderr.split(separator: "\n")
+    #expect(lines.count == 1 && lines[0].hasPrefix("spiqa-hist: --layers asks for layer 99, but "), "\(r.stderr)")
+    #expect(r.stderr.hasSuffix(" has layers 2,5\n"), "\(r.stderr)")
+    let h = try Self.run([try Self.fixture("sample.npy.gz"), "--quiet", "--heads", "77"])
+    #expect(h.status == 64 && h.stderr.contains("--heads asks for head 77"), "\(h.stderr)")
+  }
+
   /// `--npy` arrays are a plain record stream whose histogram sums to the values counted in the TSV.
   @Test func npyArraysAreReadable() throws {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hist-npy-\(getpid())")

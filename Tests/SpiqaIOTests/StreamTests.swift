@@ -38,6 +38,40 @@ struct StreamTests {
     }
   }
 
+  @Test("with recycled record bytes every array still reads correctly, and truncation still fails",
+        arguments: [StreamCompression.none, .fast])
+  func recycledBytes(compression: StreamCompression) throws {
+    let records = [attention(0, n: 20), attention(1, n: 7), attention(2, n: 20), attention(3, n: 20)]
+    let bytes = try writeStream(compression, records)
+    for maxRead in [Int.max, 4093] {
+      let r = RecordReader(bytes: bytes, source: "test", maxRead: maxRead)
+      var got: [NPYArray] = []
+      while let rec = try r.next() {
+        guard case .tensor(_, var a) = rec else { continue }
+        got.append(a)
+        var spare = a.bytes  // a second reference: recycling must not overwrite `got`'s copy
+        a.bytes = []
+        r.recycle(&spare)
+        #expect(spare.isEmpty)
+      }
+      #expect(got == records.map(\.1))
+    }
+    // A truncated last tensor is still a truncation error when read into recycled bytes.
+    let plain = try writeStream(.none, records)
+    let r = RecordReader(bytes: Array(plain.dropLast(10)), source: "cut")
+    var count = 0
+    let e = #expect(throws: SpiqaIOError.self) {
+      while let rec = try r.next() {
+        guard case .tensor(_, var a) = rec else { continue }
+        count += 1
+        var b = a.bytes
+        a.bytes = []
+        r.recycle(&b)
+      }
+    }
+    #expect(count == 3 && e?.kind == .badData && "\(e!)".contains("truncated"), "\(String(describing: e))")
+  }
+
   @Test("the uncompressed stream is exactly repeated numpy.save output")
   func plainIsRepeatedSave() throws {
     let (meta, array) = attention(0, n: 4)
