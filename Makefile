@@ -11,7 +11,7 @@ CONFIG     ?= release
 BIN         = .build/$(CONFIG)
 SHARED     ?= ../shared
 MODEL_DIR   = models/all-MiniLM-L6-v2
-APT_PKGS    = zlib1g-dev libopenblas-dev pkg-config
+APT_PKGS    = zlib1g-dev libdeflate-dev libopenblas-dev pkg-config
 
 .PHONY: setup apt-deps python-deps model build test bench demo clean fuzz check-eval hist-figures
 

@@ -21,12 +21,13 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
   ],
   targets: [
-    // System libraries (Debian: zlib1g-dev, libopenblas-dev).
+    // System libraries (Debian: zlib1g-dev, libdeflate-dev, libopenblas-dev).
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+    .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
     .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
     // Libraries: all the logic lives here.
-    .target(name: "SpiqaIO", dependencies: ["CZlib"]),
+    .target(name: "SpiqaIO", dependencies: ["CZlib", "CDeflate"]),
     .target(name: "SpiqaQuant"),
     .target(name: "SpiqaStats"),
     // Element-wise kernels in C with runtime AVX-512 / AVX2 / portable dispatch (no global -march flags).

@@ -1,3 +1,4 @@
+import CDeflate
 import CZlib
 import Dispatch
 
@@ -25,17 +26,11 @@ enum Gzip {
     return h
   }
 
-  /// CRC-32 (the gzip polynomial) of `bytes`, continuing from `crc`.
+  /// CRC-32 (the gzip polynomial) of `bytes`, continuing from `crc` (libdeflate's: carry-less multiply, several
+  /// times faster than zlib 1.2's tables).
   static func crc(_ crc: UInt, _ bytes: UnsafeRawBufferPointer) -> UInt {
     guard let p = bytes.baseAddress, bytes.count > 0 else { return crc }
-    var c = crc
-    var offset = 0
-    while offset < bytes.count {
-      let n = min(bytes.count - offset, 1 << 30)
-      c = CZlib.crc32(c, p.assumingMemoryBound(to: Bytef.self) + offset, uInt(n))
-      offset += n
-    }
-    return c
+    return UInt(libdeflate_crc32(UInt32(truncatingIfNeeded: crc), p, bytes.count))
   }
 
   /// What a member header said, once parsed.
