@@ -4,7 +4,8 @@
   python3 scripts/bench_hist.py [BIN_DIR] [--mb 400] [--pipe-gb 0]
       BIN_DIR holds spiqa-hist (default .build/release). Writes a synthetic attention stream (softmax rows,
       [6, 12, 384, 384] f32 per record) to a temp dir, plain and gzip, then times on the same data:
-        numpy  np.histogram(x + 1e-8, bins=E) per record (whole tensor; the fastest numpy way), read included
+        numpy  np.histogram(x + 1e-8, bins=E) per record (whole tensor; the fastest numpy way), read included,
+               on the plain file, a Python gzip -1 file and the stream as spiqa writes it (spiqa-quantize copy)
         numpy  np.histogram per row (the reference's §3.3 per-row loop), on a slice
         spiqa-hist (every statistic: histograms, per-row histograms, sparsity, thresholds, moments,
                     tokens-to-majority, diversity), plain and gzip input, with peak RSS
@@ -89,14 +90,16 @@ def read_records(path):
 
 
 def numpy_whole(path):
+    """np.histogram of every record, read included: (bytes, CPU seconds, wall seconds)."""
     E = edges()
     t = time.process_time()
+    w = time.perf_counter()
     nbytes = 0
     c = np.zeros(100, np.int64)
     for x in read_records(path):
         c += np.histogram(x + 1e-8, bins=E)[0]
         nbytes += x.nbytes
-    return nbytes, time.process_time() - t
+    return nbytes, time.process_time() - t, time.perf_counter() - w
 
 
 def numpy_rows(path, rows=20000):
@@ -164,32 +167,40 @@ def main(argv):
                 if not b:
                     break
                 dst.write(b)
+        # The stream as the spiqa tools write it (default `fast` gzip, members with the SQ field); numpy reads
+        # it with gzip.open like any gzip file, so both sides see exactly the same bytes.
+        sq = os.path.join(d, "bench-spiqa.npy.gz")
+        subprocess.run([os.path.join(a.bin, "spiqa-quantize"), plain, "--quiet", "--output", sq], check=True)
         mb = size / 1e6
-        print(f"data: {recs} records [6,12,384,384] f32, {mb:.0f} MB (gzip -1: {os.path.getsize(gz) / 1e6:.0f} MB)")
+        print(f"data: {recs} records [6,12,384,384] f32, {mb:.0f} MB (Python gzip -1: {os.path.getsize(gz) / 1e6:.0f} MB, "
+              f"spiqa fast: {os.path.getsize(sq) / 1e6:.0f} MB)")
+        inputs = [("plain", plain), ("Python gzip -1", gz), ("spiqa gzip", sq)]
         rows = []
-        for name, path in [("plain", plain), ("gzip", gz)]:
-            nb, dt = numpy_whole(path)
-            rows.append((f"numpy np.histogram per record ({name}, read included)", nb / 1e6 / dt, float("nan")))
+        for name, path in inputs:
+            nb, cpu, wall = numpy_whole(path)
+            rows.append((f"numpy np.histogram per record ({name})", nb / 1e6 / cpu, nb / 1e6 / wall, float("nan")))
         nb, dt = numpy_rows(plain)
-        rows.append(("numpy np.histogram per row (reference §3.3 loop)", nb / 1e6 / dt, float("nan")))
+        rows.append(("numpy np.histogram per row (reference §3.3 loop)", nb / 1e6 / dt, nb / 1e6 / dt, float("nan")))
         runs = [("every statistic", []), ("--no-row-stats", ["--no-row-stats"])]
         for label, flags in runs:
-            for name, path in [("plain", plain), ("gzip", gz)]:
+            for name, path in inputs:
                 for threads in ["1", "2"]:
                     dt, cpu, rss = run_timed([hist, path, "--quiet", "--threads", threads] + flags)
-                    rows.append((f"spiqa-hist {label} ({name}, {threads} thread(s))", mb / cpu, rss))
-        print("rates are MB of f32 attention per CPU-second (wall time is unreliable on a shared machine)")
-        print(f"{'what':<58} {'MB/s':>8} {'peak RSS MB':>12}")
-        for what, rate, rss in rows:
-            print(f"{what:<58} {rate:8.0f} {rss:12.0f}")
-        r = {w: v for w, v, _ in rows}
-        np_plain = rows[0][1]
-        np_rows = rows[2][1]
-        print(f"spiqa-hist every statistic (plain, 1 thread) vs numpy np.histogram per record: "
-              f"{r['spiqa-hist every statistic (plain, 1 thread(s))'] / np_plain:.1f}x, vs numpy per-row loop: "
-              f"{r['spiqa-hist every statistic (plain, 1 thread(s))'] / np_rows:.1f}x")
-        print(f"spiqa-hist --no-row-stats (plain, 1 thread) vs numpy np.histogram per record: "
-              f"{r['spiqa-hist --no-row-stats (plain, 1 thread(s))'] / np_plain:.1f}x")
+                    rows.append((f"spiqa-hist {label} ({name}, {threads} thread(s))", mb / cpu, mb / dt, rss))
+        print("MB of f32 attention per CPU-second and per wall second (numpy is single-threaded: both equal; wall")
+        print("rates need a quiet machine); numpy reads with np.load (gzip.open for gzip), records read included")
+        print(f"{'what':<62} {'MB/CPU-s':>9} {'MB/s wall':>10} {'peak RSS MB':>12}")
+        for what, rate, wall, rss in rows:
+            print(f"{what:<62} {rate:9.0f} {wall:10.0f} {rss:12.0f}")
+        r = {w: (c, wl) for w, c, wl, _ in rows}
+        for name, _ in inputs:
+            npw = r[f"numpy np.histogram per record ({name})"][1]
+            for label, _ in runs:
+                ours = r[f"spiqa-hist {label} ({name}, 2 thread(s))"][1]
+                print(f"{name}: spiqa-hist {label} (2 threads) vs numpy np.histogram per record, wall: {ours / npw:.1f}x")
+        np_rows = r["numpy np.histogram per row (reference §3.3 loop)"][0]
+        print(f"plain: spiqa-hist every statistic (1 thread) vs numpy per-row loop, per CPU-second: "
+              f"{r['spiqa-hist every statistic (plain, 1 thread(s))'][0] / np_rows:.1f}x")
     if a.pipe_gb > 0:
         for gb in [a.pipe_gb / 10, a.pipe_gb]:
             dt, cpu, rss = pipe_run(hist, gb)
