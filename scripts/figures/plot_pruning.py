@@ -74,7 +74,7 @@ def main():
         base = R.baseline(a.results, t)
         sp = np.array([100 * r["sparsity"] for _, r in data[t]])
         top, bottom = axes[0, c], axes[1, c]
-        lowest = -2.0
+        lowest, highest = -2.0, 1.0
         for key, name in R.metrics(t):
             y = np.array([R.pct(r, key) for _, r in data[t]])
             top.plot(sp, y, marker="o", color=COLORS[key], label=name)
@@ -83,6 +83,7 @@ def main():
                 rel = 100 * (y - b) / b if b else np.zeros_like(y)
                 bottom.plot(sp, rel, marker="o", color=COLORS[key], label=f"{name} relative change")
                 lowest = min(lowest, float(rel.min()))
+                highest = max(highest, float(rel.max()))
         for (th, r), s, yv in zip(data[t], sp, [R.pct(r, R.metrics(t)[0][0]) for _, r in data[t]]):
             top.annotate(f"t={th:g}", (s, yv), textcoords="offset points", xytext=(3, 5), fontsize=7, color="dimgrey")
         for ax in (top, bottom):
@@ -101,8 +102,9 @@ def main():
         # Linear within ±1% (the paper's bound), logarithmic beyond, so both small and large losses show.
         bottom.set_yscale("symlog", linthresh=1.0, linscale=0.6)
         lo = max(lowest * 1.3, -100)
-        bottom.set_ylim(lo, 1.5)
-        ticks = [v for v in (1, 0, -1, -2, -5, -10, -20, -50, -100) if v >= lo]
+        hi = min(highest * 1.3, 100) if highest > 1 else 1.5  # gains above the ±1% band stay in view
+        bottom.set_ylim(lo, hi)
+        ticks = [v for v in (100, 50, 20, 10, 5, 2, 1, 0, -1, -2, -5, -10, -20, -50, -100) if lo <= v <= hi]
         bottom.set_yticks(ticks, [f"{v:g}" for v in ticks])
         bottom.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     fig.suptitle("Attention pruning: score against the fraction of attention values set to zero", fontsize=11)
