@@ -27,7 +27,7 @@ let package = Package(
     .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
     // Libraries: all the logic lives here.
-    .target(name: "SpiqaIO", dependencies: ["CZlib", "CDeflate"]),
+    .target(name: "SpiqaIO", dependencies: ["CZlib", "CDeflate", "CKernels"]),
     .target(name: "SpiqaQuant"),
     .target(name: "SpiqaStats"),
     // Element-wise kernels in C with runtime AVX-512 / AVX2 / portable dispatch (no global -march flags).
@@ -46,7 +46,7 @@ let package = Package(
     .executableTarget(name: "spiqa-bench", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaModel", "SpiqaQuant", "SpiqaStats", "SpiqaTasks", "COpenBLAS", argumentParser]),
 
     // Tests.
-    .testTarget(name: "SpiqaIOTests", dependencies: ["SpiqaIO", "SpiqaCLI"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "SpiqaIOTests", dependencies: ["SpiqaIO", "SpiqaCLI", "CKernels"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SpiqaQuantTests", dependencies: ["SpiqaQuant"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SpiqaStatsTests", dependencies: ["SpiqaStats"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SpiqaModelTests", dependencies: ["SpiqaModel", "CKernels"], resources: [.copy("Fixtures")]),

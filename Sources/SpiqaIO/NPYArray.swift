@@ -1,3 +1,4 @@
+import CKernels
 /// One n-dimensional array as stored in an NPY record: element type, shape and raw little-endian C-order bytes.
 public struct NPYArray: Sendable, Equatable {
   /// Element type.
@@ -106,9 +107,10 @@ func convertFromHalf(_ raw: UnsafeRawBufferPointer, into out: UnsafeMutableBuffe
 
 /// Converts Floats to little-endian Float16 bytes (round to nearest even), writing `2 * values.count` bytes.
 func convertToHalf(_ values: UnsafeBufferPointer<Float>, into raw: UnsafeMutableRawBufferPointer) {
-  for i in 0..<values.count {
-    raw.storeBytes(of: Float16(values[i]).bitPattern, toByteOffset: 2 * i, as: UInt16.self)
-  }
+  // CKernels: F16C when the CPU has it; Swift's Float16(x) is a libgcc call per element on baseline x86-64.
+  guard let src = values.baseAddress, let dst = raw.baseAddress, values.count > 0 else { return }
+  precondition(raw.count >= 2 * values.count)
+  spiqa_f32_to_f16(src, dst, values.count)
 }
 
 extension NPYArray {

@@ -53,6 +53,11 @@ void spiqa_add_layer_norm_rows(float *x, const float *bias, const float *residua
 /// which the softmax's reassociated sum would otherwise hide.
 void spiqa_exp_inplace(float *x, ptrdiff_t n);
 
+/// `out[j]` = the IEEE binary16 bits of `x[j]` rounded to nearest even (Swift's `Float16(x)`, numpy's
+/// `astype(float16)`), for `n` floats; `out` needs no alignment. F16C when the CPU has it (with AVX2), else a
+/// per-element conversion.
+void spiqa_f32_to_f16(const float *x, void *out, ptrdiff_t n);
+
 #ifdef __cplusplus
 }
 #endif
