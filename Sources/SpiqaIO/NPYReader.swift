@@ -104,40 +104,38 @@ extension RecordReader {
   }
 
   private func readSegment(_ n: Int, total: Int, before: Int) throws(DecodeFailure) -> [UInt8] {
-    var failure: DecodeFailure?
-    if n == total && spare.count == n && n > 0 {
+    if n == total && spare.count == n && n > 0 {  // a whole array into the bytes handed back by `recycle`
       var out: [UInt8] = []
       swap(&out, &spare)
-      var got = 0
-      do {
-        got = try out.withUnsafeMutableBytes { try decoderRead($0) }
-      } catch {
-        throw error as? DecodeFailure ?? DecodeFailure(.io, "\(error)")
-      }
-      guard got == n else {
-        throw DecodeFailure(
-          "truncated input: NPY data has \(before + got) of \(total) bytes", expected: "the complete data",
-          offset: byteOffsetForErrors)
+      try out.withUnsafeMutableBufferPointer { (b) throws(DecodeFailure) in
+        try readFully(UnsafeMutableRawBufferPointer(b), total: total, before: before)
       }
       return out
     }
+    var failure: DecodeFailure?
     let out = [UInt8](unsafeUninitializedCapacity: n) { buf, initialized in
       adviseHugePages(UnsafeMutableRawBufferPointer(buf))
-      do {
-        let got = try decoderRead(UnsafeMutableRawBufferPointer(buf))
-        if got < n {
-          failure = DecodeFailure(
-            "truncated input: NPY data has \(before + got) of \(total) bytes", expected: "the complete data",
-            offset: byteOffsetForErrors)
-        }
-        initialized = got
+      do throws(DecodeFailure) {
+        try readFully(UnsafeMutableRawBufferPointer(buf), total: total, before: before)
+        initialized = n
       } catch {
-        failure = error as? DecodeFailure ?? DecodeFailure(.io, "\(error)")
+        failure = error
         initialized = 0
       }
     }
     if let failure { throw failure }
     return out
+  }
+
+  /// Fills `buffer` with the next NPY data bytes (`before` of the array's `total` already read); a short read
+  /// is a truncated input.
+  private func readFully(_ buffer: UnsafeMutableRawBufferPointer, total: Int, before: Int) throws(DecodeFailure) {
+    let got = try decoderRead(buffer)
+    guard got == buffer.count else {
+      throw DecodeFailure(
+        "truncated input: NPY data has \(before + got) of \(total) bytes", expected: "the complete data",
+        offset: byteOffsetForErrors)
+    }
   }
 }
 

@@ -29,8 +29,8 @@ struct ExtractBench: ParsableCommand {
     let modelPath = try ExtractionDefaults.resolveModel(env["SPIQA_MODEL"])
     let squadPath = try ExtractionDefaults.resolveData(nil, task: .squad)
     let tokenizer = try loadTaskTokenizer(directory: modelPath)
-    let inputs = try Self.selectFeatures(
-      squad: SquadDataset(path: squadPath), tokenizer: tokenizer, count: sequences, tokens: tokens)
+    let squad = try SquadDataset(path: squadPath)
+    let inputs = try Self.selectFeatures(squad: squad, tokenizer: tokenizer, count: sequences, tokens: tokens)
     let meanN = Double(inputs.map(\.count).reduce(0, +)) / Double(max(1, inputs.count))
     print("extract bench: \(inputs.count) SQuAD features, mean n = \(String(format: "%.1f", meanN)), "
       + "model \(modelPath), \(threads) threads, OpenBLAS kernel \(OpenBLASRuntime.coreName)")
@@ -79,7 +79,6 @@ struct ExtractBench: ParsableCommand {
       // Peak RSS follows the largest record (a 320-token feature holds 29 MB of f32 attention), so the small run
       // starts at the first question with a full-length feature: both runs then hold the same largest record
       // and the ratio shows growth with the number of features alone.
-      let squad = try SquadDataset(path: squadPath)
       let featurizer = SquadFeaturizer()
       var offset = 0
       for q in squad.questions.prefix(rssFeatures) {
