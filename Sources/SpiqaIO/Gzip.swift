@@ -149,5 +149,13 @@ final class MemberJob: @unchecked Sendable {
     }
   }
 
+  /// Runs `work` on several jobs as one work item of the pool; each job's `wait()` returns once it finished.
+  static func run(_ jobs: [MemberJob], _ work: @escaping @Sendable ([MemberJob]) -> Void) {
+    WorkerPool.shared.async {
+      work(jobs)
+      for job in jobs { job.done.signal() }
+    }
+  }
+
   func wait() { done.wait() }
 }

@@ -1,12 +1,14 @@
 import CDeflate
+import CKernels
 import CZlib
 import Dispatch
 
 /// The uncompressed byte stream of an input: plain bytes, or gzip members (any number, concatenated).
 ///
 /// Members carrying the `SQ` subfield (written by `RecordWriter`) are cut without inflating and inflated
-/// ahead on worker threads, `lookahead` at a time; other members (from `gzip`, Python) are inflated as a
-/// stream on the calling thread. Memory stays bounded by `lookahead` members.
+/// ahead on worker threads, up to `lookahead` at a time, `membersPerJob` consecutive members per job (see
+/// `inflateIndexed`); other members (from `gzip`, Python) are inflated as a stream on the calling thread.
+/// Memory stays bounded by `lookahead` members.
 final class StreamDecoder {
   private enum Mode { case undetermined, plain, gzip }
 
@@ -24,12 +26,17 @@ final class StreamDecoder {
   private var streaming = false
   private var endReached = false
   private var scheduleFailed = false
-  private var bodies = BlockCache(keep: 6)
-  private var outputs = BlockCache(keep: 6)
+  private var bodies = BlockCache(keep: 4 * StreamDecoder.membersPerJob)
+  private var outputs = BlockCache(keep: 4 * StreamDecoder.membersPerJob)
 
-  init(input: ByteInput, lookahead: Int = 3) {
+  /// Members one worker inflates together: `spiqa_inflate_literals` interleaves up to 4 streams, and 3 keeps
+  /// its hot loop in registers.
+  static let membersPerJob = 3
+
+  /// Four jobs ahead: the workers keep inflating while the caller is busy with a record (12 MiB at most).
+  init(input: ByteInput, lookahead: Int = 4 * StreamDecoder.membersPerJob) {
     buffer = InputBuffer(input: input)
-    self.lookahead = max(1, lookahead)
+    self.lookahead = max(StreamDecoder.membersPerJob, lookahead)
   }
 
   /// Offset in the raw input (compressed bytes for gzip).
@@ -91,49 +98,86 @@ final class StreamDecoder {
     return done
   }
 
-  /// Reads member headers and starts inflating indexed members until `lookahead` are pending.
+  /// Reads member headers and starts inflating indexed members, `membersPerJob` per job, while a whole job
+  /// fits under `lookahead` (fewer at the end of the input or before a member without the `SQ` field).
   private func scheduleMore() throws(DecodeFailure) {
-    while pending.count < lookahead && !streamingWaiting && !endReached && !scheduleFailed {
+    while lookahead - pending.count >= Self.membersPerJob && !streamingWaiting && !endReached && !scheduleFailed {
+      var batch: [(job: MemberJob, size: Int)] = []
+      var failure: DecodeFailure?
       do throws(DecodeFailure) {
-        guard let header = try Gzip.parseHeader(buffer) else {
-          endReached = true
-          return
+        while batch.count < Self.membersPerJob {
+          guard let header = try Gzip.parseHeader(buffer) else {
+            endReached = true
+            break
+          }
+          guard let (csize, usize) = header.indexed else {
+            streamingWaiting = true
+            break
+          }
+          let body = bodies.take(capacity: csize + 8)
+          let got = try buffer.read(into: UnsafeMutableRawBufferPointer(start: body.base, count: csize + 8))
+          body.count = got
+          guard got == csize + 8 else {
+            throw DecodeFailure(
+              "truncated gzip member: \(got) of \(csize + 8) bytes after its header", expected: "the complete member")
+          }
+          let job = MemberJob(input: body)
+          job.output = outputs.take(capacity: usize)
+          batch.append((job, usize))
         }
-        guard let (csize, usize) = header.indexed else {
-          streamingWaiting = true
-          return
-        }
-        let body = bodies.take(capacity: csize + 8)
-        let got = try buffer.read(into: UnsafeMutableRawBufferPointer(start: body.base, count: csize + 8))
-        body.count = got
-        guard got == csize + 8 else {
-          throw DecodeFailure(
-            "truncated gzip member: \(got) of \(csize + 8) bytes after its header", expected: "the complete member")
-        }
-        let job = MemberJob(input: body)
-        job.output = outputs.take(capacity: usize)
-        job.run { job in StreamDecoder.inflateIndexed(job, uncompressedSize: usize) }
-        pending.append(job)
       } catch {
         scheduleFailed = true
-        if !pending.isEmpty {
-          pending.append(MemberJob.failed(error))
-        } else {
-          throw error
-        }
-        return
+        failure = error
+      }
+      if !batch.isEmpty {
+        let jobs = batch.map(\.job), sizes = batch.map(\.size)
+        MemberJob.run(jobs) { jobs in StreamDecoder.inflateIndexed(jobs, uncompressedSizes: sizes) }
+        pending.append(contentsOf: jobs)
+      }
+      if let failure {
+        // Members before the failure are still served first, so errors come in stream order.
+        guard !pending.isEmpty else { throw failure }
+        pending.append(MemberJob.failed(failure))
       }
     }
   }
 
-  /// Inflates one whole member body (deflate data + 8-byte trailer) of known uncompressed size.
-  static func inflateIndexed(_ job: MemberJob, uncompressedSize usize: Int) {
-    guard let body = job.input else { return }
-    var out = job.output ?? ByteBlock(capacity: usize)
-    if out.capacity < usize { out = ByteBlock(capacity: usize) }
+  /// Inflates whole member bodies (deflate data + 8-byte trailer) of known uncompressed sizes, and checks
+  /// their trailers.
+  ///
+  /// Literal-only members (what spiqa writes by default) go through `spiqa_inflate_literals`, all at once: it
+  /// interleaves them, about 2× libdeflate's speed on such data. Any member it does not take (LZ77 matches,
+  /// a fixed-code block, bad data) is inflated by libdeflate, which reports the errors.
+  static func inflateIndexed(_ jobs: [MemberJob], uncompressedSizes: [Int]) {
+    var streams: [spiqa_lit_stream] = []
+    for (job, usize) in zip(jobs, uncompressedSizes) {
+      if job.output == nil || job.output!.capacity < usize { job.output = ByteBlock(capacity: usize) }
+      let body = job.input!, out = job.output!
+      streams.append(
+        spiqa_lit_stream(
+          in: body.base.assumingMemoryBound(to: UInt8.self), in_size: max(0, body.count - 8),
+          out: out.base.assumingMemoryBound(to: UInt8.self), out_size: usize, in_used: 0, out_made: 0,
+          status: Int32(SPIQA_LIT_OTHER)))
+    }
+    if spiqa_inflate_literals(&streams, Int32(streams.count)) != 0 {
+      for i in streams.indices { streams[i].status = Int32(SPIQA_LIT_OTHER) }
+    }
+    for (i, job) in jobs.enumerated() {
+      let s = streams[i]
+      let done = s.status == Int32(SPIQA_LIT_DONE) && s.in_used == s.in_size && s.out_made == s.out_size
+      if done {
+        job.output!.count = s.out_made
+      } else {
+        inflateWithLibdeflate(job, uncompressedSize: uncompressedSizes[i])
+      }
+      if job.failure == nil { checkTrailer(job) }
+    }
+  }
+
+  /// Inflates one member body with libdeflate (any DEFLATE data), setting `job.failure` on errors.
+  static func inflateWithLibdeflate(_ job: MemberJob, uncompressedSize usize: Int) {
+    guard let body = job.input, let out = job.output else { return }
     out.count = 0
-    // libdeflate inflates a whole buffer about 2× faster than zlib's streaming inflate; the SQ field gives both
-    // sizes, so the member can be inflated in one call.
     guard let inflater = libdeflate_alloc_decompressor() else {
       job.failure = DecodeFailure(.io, "libdeflate: cannot allocate a decompressor")
       return
@@ -161,7 +205,12 @@ final class StreamDecoder {
       return
     }
     out.count = produced
-    let trailer = body.base + csize
+  }
+
+  /// Checks an inflated member against its trailer (CRC-32 and length).
+  static func checkTrailer(_ job: MemberJob) {
+    guard let body = job.input, let out = job.output else { return }
+    let trailer = body.base + (body.count - 8)
     let crcWant = UInt(trailer.loadUnaligned(as: UInt32.self).littleEndian)
     let sizeWant = UInt32(littleEndian: (trailer + 4).loadUnaligned(as: UInt32.self))
     let crcGot = Gzip.crc(0, out.bytes)
@@ -169,11 +218,10 @@ final class StreamDecoder {
       job.failure = DecodeFailure("gzip CRC mismatch in a member", expected: "CRC-32 \(crcWant), got \(crcGot)")
       return
     }
-    guard sizeWant == UInt32(truncatingIfNeeded: produced) else {
-      job.failure = DecodeFailure("gzip length mismatch: trailer says \(sizeWant)", expected: "\(produced)")
+    guard sizeWant == UInt32(truncatingIfNeeded: out.count) else {
+      job.failure = DecodeFailure("gzip length mismatch: trailer says \(sizeWant)", expected: "\(out.count)")
       return
     }
-    job.output = out
   }
 }
 

@@ -125,7 +125,7 @@ struct HuffmanDeflateTests {
 }
 
 /// xorshift64: a tiny deterministic generator for test data.
-private struct XorShift {
+struct XorShift {
   var state: UInt64
   init(_ seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
   mutating func next() -> UInt64 {
