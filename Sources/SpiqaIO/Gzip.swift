@@ -130,6 +130,8 @@ final class MemberJob: @unchecked Sendable {
   var input: ByteBlock?
   var output: ByteBlock?
   var failure: DecodeFailure?
+  /// Bytes the job holds, for a reader's memory bound.
+  var byteCount = 0
 
   init(input: ByteBlock?) { self.input = input }
 

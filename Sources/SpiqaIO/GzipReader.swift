@@ -8,7 +8,7 @@ import Dispatch
 /// Members carrying the `SQ` subfield (written by `RecordWriter`) are cut without inflating and inflated
 /// ahead on worker threads, up to `lookahead` at a time, `membersPerJob` consecutive members per job (see
 /// `inflateIndexed`); other members (from `gzip`, Python) are inflated as a stream on the calling thread.
-/// Memory stays bounded by `lookahead` members.
+/// Memory stays bounded by `lookahead` members and about `lookaheadBytes`.
 final class StreamDecoder {
   private enum Mode { case undetermined, plain, gzip }
 
@@ -17,6 +17,11 @@ final class StreamDecoder {
   private let lookahead: Int
   /// Members being inflated by workers, in stream order.
   private var pending: [MemberJob] = []
+  /// Compressed plus uncompressed bytes of the `pending` members.
+  private var pendingBytes = 0
+  /// Bytes ahead at most (besides the members of one job): members may announce up to 64 MiB each, and a few
+  /// such members ahead must not multiply memory.
+  private let lookaheadBytes = 24 << 20
   /// The inflated member being served and the read position in it.
   private var current: ByteBlock?
   private var currentPos = 0
@@ -75,6 +80,7 @@ final class StreamDecoder {
       }
       if !pending.isEmpty {
         let job = pending.removeFirst()
+        pendingBytes -= job.byteCount
         try scheduleMore()
         job.wait()
         if let f = job.failure { throw f }
@@ -101,11 +107,13 @@ final class StreamDecoder {
   /// Reads member headers and starts inflating indexed members, `membersPerJob` per job, while a whole job
   /// fits under `lookahead` (fewer at the end of the input or before a member without the `SQ` field).
   private func scheduleMore() throws(DecodeFailure) {
-    while lookahead - pending.count >= Self.membersPerJob && !streamingWaiting && !endReached && !scheduleFailed {
+    while lookahead - pending.count >= Self.membersPerJob && pendingBytes < lookaheadBytes && !streamingWaiting
+      && !endReached && !scheduleFailed
+    {
       var batch: [(job: MemberJob, size: Int)] = []
       var failure: DecodeFailure?
       do throws(DecodeFailure) {
-        while batch.count < Self.membersPerJob {
+        while batch.count < Self.membersPerJob && pendingBytes < lookaheadBytes {
           guard let header = try Gzip.parseHeader(buffer) else {
             endReached = true
             break
@@ -123,6 +131,8 @@ final class StreamDecoder {
           }
           let job = MemberJob(input: body)
           job.output = outputs.take(capacity: usize)
+          job.byteCount = csize + usize
+          pendingBytes += job.byteCount
           batch.append((job, usize))
         }
       } catch {
