@@ -512,8 +512,11 @@ F16C static void f32_to_f16_f16c(const float *x, void *out, ptrdiff_t n) {
 
 // MARK: - Dispatch
 
-/// -1 until first use; then an SPIQA_ISA_* level. Racing first calls store the same value.
-static int current_isa = -1;
+/// -1 until first use; then the best SPIQA_ISA_* level. Racing first calls store the same value.
+static int best_isa = -1;
+/// The calling thread's choice from `spiqa_kernels_set_isa`, -1 for none. Per thread, so a test that walks the
+/// levels never changes the kernels another thread (another test) is running.
+static _Thread_local int thread_isa = -1;
 
 int spiqa_kernels_best_isa(void) {
 #if SPIQA_X86
@@ -525,17 +528,18 @@ int spiqa_kernels_best_isa(void) {
 }
 
 int spiqa_kernels_isa(void) {
-  int isa = __atomic_load_n(&current_isa, __ATOMIC_RELAXED);
+  if (thread_isa >= 0) return thread_isa;
+  int isa = __atomic_load_n(&best_isa, __ATOMIC_RELAXED);
   if (isa < 0) {
     isa = spiqa_kernels_best_isa();
-    __atomic_store_n(&current_isa, isa, __ATOMIC_RELAXED);
+    __atomic_store_n(&best_isa, isa, __ATOMIC_RELAXED);
   }
   return isa;
 }
 
 int spiqa_kernels_set_isa(int isa) {
   if (isa < SPIQA_ISA_PORTABLE || isa > spiqa_kernels_best_isa()) return -1;
-  __atomic_store_n(&current_isa, isa, __ATOMIC_RELAXED);
+  thread_isa = isa;
   return 0;
 }
 

@@ -26,11 +26,11 @@ enum {
 /// The best level this CPU supports.
 int spiqa_kernels_best_isa(void);
 
-/// The level in use (the best one unless changed by `spiqa_kernels_set_isa`).
+/// The level the calling thread uses (the best one unless changed by `spiqa_kernels_set_isa`).
 int spiqa_kernels_isa(void);
 
-/// Uses `isa` from now on (for tests and benchmarks; not synchronised with kernels running on other threads).
-/// Returns 0, or -1 and changes nothing when the CPU lacks it.
+/// Uses `isa` from now on on the calling thread only (for tests and benchmarks: other threads keep the best
+/// level). Returns 0, or -1 and changes nothing when the CPU lacks it.
 int spiqa_kernels_set_isa(int isa);
 
 /// In-place masked softmax of `rows` score rows of `t` floats, row `r` at `s + r * stride`, the reference way
