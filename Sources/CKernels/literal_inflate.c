@@ -277,6 +277,8 @@ static inline size_t fast_iterations(const lit_state *s) {
   return a < b ? a : b;
 }
 
+static inline size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
 // Branch-free refill to 56..63 bits; needs 8 readable bytes at `in`. Looks at the low 6 bits of bitcount
 // only and leaves them exact.
 #define REFILL(k)                                              \
@@ -309,7 +311,7 @@ static inline size_t fast_iterations(const lit_state *s) {
   bitcount[k] = st[k].bitcount;   \
   in[k] = st[k].in;               \
   out[k] = st[k].out;             \
-  if (fast_iterations(&st[k]) < iterations) iterations = fast_iterations(&st[k]);
+  iterations = min_size(iterations, fast_iterations(&st[k]));
 #define SAVE_STATE(k)             \
   st[k].bitbuf = bitbuf[k];       \
   st[k].bitcount = bitcount[k] & 0xFF; \
@@ -383,26 +385,15 @@ static void finish(lit_state *s, spiqa_lit_stream *result) {
 // Advances state `s` with the careful path until the fast loop can run on it (returns 1) or it ends
 // (returns 0, result set).
 static int prepare(lit_state *s, spiqa_lit_stream *result) {
-  while (s->failed || fast_iterations(s) == 0) {
-    if (s->failed) {
-      result->status = SPIQA_LIT_OTHER;
-      return 0;
-    }
-    int ok;
-    if (s->in_block) {
-      ok = careful_symbol(s);
-    } else if (s->final_block) {  // the final block has ended
+  while (!s->failed && fast_iterations(s) == 0) {
+    if (!s->in_block && s->final_block) {  // the final block has ended
       finish(s, result);
       return 0;
-    } else {
-      ok = next_block(s);
     }
-    if (!ok) {
-      result->status = SPIQA_LIT_OTHER;
-      return 0;
-    }
+    if (!(s->in_block ? careful_symbol(s) : next_block(s))) s->failed = 1;
   }
-  return 1;
+  if (s->failed) result->status = SPIQA_LIT_OTHER;
+  return !s->failed;
 }
 
 int spiqa_inflate_literals(spiqa_lit_stream *streams, int count) {

@@ -27,6 +27,26 @@ struct HuffmanDeflateTests {
     return Array(out[0..<Int(zs.total_out)])
   }
 
+  /// Raw-deflates `bytes` with zlib (windowBits −15, memLevel 8) at `level` with `strategy`.
+  static func zlibDeflate(_ bytes: [UInt8], level: Int32, strategy: Int32) -> [UInt8] {
+    var zs = z_stream()
+    #expect(spiqa_deflateInit2(&zs, level, -15, 8, strategy) == Z_OK)
+    defer { deflateEnd(&zs) }
+    var out = [UInt8](repeating: 0, count: bytes.count + bytes.count / 8 + 1024)
+    var input = bytes
+    let ret = input.withUnsafeMutableBufferPointer { i in
+      out.withUnsafeMutableBufferPointer { o in
+        zs.next_in = i.baseAddress
+        zs.avail_in = uInt(i.count)
+        zs.next_out = o.baseAddress
+        zs.avail_out = uInt(o.count)
+        return deflate(&zs, Z_FINISH)
+      }
+    }
+    #expect(ret == Z_STREAM_END)
+    return Array(out[0..<Int(zs.total_out)])
+  }
+
   static func compress(_ bytes: [UInt8]) -> [UInt8] {
     var out = [UInt8](repeating: 0, count: HuffmanDeflate.bound(bytes.count))
     let n = bytes.withUnsafeBytes { i in out.withUnsafeMutableBytes { o in HuffmanDeflate.compress(i, into: o.baseAddress!) } }
@@ -84,21 +104,7 @@ struct HuffmanDeflateTests {
   func ratioAgainstZlib() throws {
     let bytes = Self.floatRows(1 << 20, seed: 11)
     let ours = Self.compress(bytes).count
-    var zs = z_stream()
-    #expect(spiqa_deflateInit2(&zs, 1, -15, 8, Z_HUFFMAN_ONLY) == Z_OK)
-    var out = [UInt8](repeating: 0, count: bytes.count * 2)
-    var input = bytes
-    input.withUnsafeMutableBufferPointer { i in
-      out.withUnsafeMutableBufferPointer { o in
-        zs.next_in = i.baseAddress
-        zs.avail_in = uInt(i.count)
-        zs.next_out = o.baseAddress
-        zs.avail_out = uInt(o.count)
-        _ = deflate(&zs, Z_FINISH)
-      }
-    }
-    let zlib = Int(zs.total_out)
-    deflateEnd(&zs)
+    let zlib = Self.zlibDeflate(bytes, level: 1, strategy: Z_HUFFMAN_ONLY).count
     // Both code bytes alone; ours adapts per 64 KiB block, zlib per 16 Ki literals.
     #expect(Double(ours) < Double(zlib) * 1.01, "ours \(ours) bytes, zlib Huffman-only \(zlib)")
     #expect(ours < bytes.count, "float rows should compress at all")

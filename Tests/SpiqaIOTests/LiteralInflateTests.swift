@@ -41,25 +41,6 @@ struct LiteralInflateTests {
     }
   }
 
-  static func zlibDeflate(_ bytes: [UInt8], level: Int32, strategy: Int32) -> [UInt8] {
-    var zs = z_stream()
-    #expect(spiqa_deflateInit2(&zs, level, -15, 9, strategy) == Z_OK)
-    defer { deflateEnd(&zs) }
-    var out = [UInt8](repeating: 0, count: bytes.count + bytes.count / 8 + 1024)
-    var input = bytes
-    let ret = input.withUnsafeMutableBufferPointer { i in
-      out.withUnsafeMutableBufferPointer { o in
-        zs.next_in = i.baseAddress
-        zs.avail_in = uInt(i.count)
-        zs.next_out = o.baseAddress
-        zs.avail_out = uInt(o.count)
-        return deflate(&zs, Z_FINISH)
-      }
-    }
-    #expect(ret == Z_STREAM_END)
-    return Array(out[0..<Int(zs.total_out)])
-  }
-
   static let encoded: [(name: String, plain: [UInt8], packed: [UInt8])] = HuffmanDeflateTests.cases.map {
     ($0.0, $0.1, HuffmanDeflateTests.compress($0.1))
   }
@@ -94,7 +75,7 @@ struct LiteralInflateTests {
     let deep = HuffmanDeflateTests.cases.first { $0.0 == "deep code" }!.1
     let floats = HuffmanDeflateTests.floatRows(400_000, seed: 9)
     for plain in [deep, floats] {
-      let packed = Self.zlibDeflate(plain, level: 6, strategy: Z_HUFFMAN_ONLY)
+      let packed = HuffmanDeflateTests.zlibDeflate(plain, level: 6, strategy: Z_HUFFMAN_ONLY)
       let r = Self.decode([packed, packed], capacities: [plain.count, plain.count])
       for x in r {
         #expect(x.status == Int32(SPIQA_LIT_DONE) && x.output == plain && x.inUsed == packed.count)
@@ -102,19 +83,17 @@ struct LiteralInflateTests {
     }
     // Text with repeats: zlib's default strategy writes matches, which this decoder does not take.
     let text = Array(String(repeating: "attention is all you need; ", count: 4000).utf8)
-    let lz = Self.zlibDeflate(text, level: 6, strategy: Z_DEFAULT_STRATEGY)
-    let huffman = Self.compress(text)
+    let lz = HuffmanDeflateTests.zlibDeflate(text, level: 6, strategy: Z_DEFAULT_STRATEGY)
+    let huffman = HuffmanDeflateTests.compress(text)
     let r = Self.decode([lz, huffman], capacities: [text.count, text.count])
     #expect(r[0].status == Int32(SPIQA_LIT_OTHER), "matches must go to the general inflater")
     #expect(r[1].status == Int32(SPIQA_LIT_DONE) && r[1].output == text, "the other stream is unaffected")
   }
 
-  static func compress(_ bytes: [UInt8]) -> [UInt8] { HuffmanDeflateTests.compress(bytes) }
-
   @Test("too little output room, truncated input and corrupt bytes are handed back or stay in bounds")
   func badInput() {
     let plain = HuffmanDeflateTests.floatRows(150_000, seed: 4)
-    let packed = Self.compress(plain)
+    let packed = HuffmanDeflateTests.compress(plain)
     // One byte too little room.
     #expect(Self.decode([packed], capacities: [plain.count - 1])[0].status == Int32(SPIQA_LIT_OTHER))
     // Input cut short anywhere: never DONE with bytes it does not have.
@@ -129,7 +108,7 @@ struct LiteralInflateTests {
       var bad = packed
       let at = Int(rng.next() % UInt64(min(bad.count, 4000)))
       bad[at] ^= UInt8(1 << (rng.next() % 8))
-      let other = Self.compress(Array(plain[0..<5000]))
+      let other = HuffmanDeflateTests.compress(Array(plain[0..<5000]))
       let r = Self.decode([bad, other], capacities: [plain.count, 5000])
       #expect(r[1].status == Int32(SPIQA_LIT_DONE) && r[1].output == Array(plain[0..<5000]))
     }
