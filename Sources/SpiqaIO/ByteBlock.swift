@@ -5,13 +5,24 @@ final class ByteBlock: @unchecked Sendable {
   let base: UnsafeMutableRawPointer
   let capacity: Int
   var count = 0
+  /// Whether `base` was allocated here (and is freed with the block) or belongs to someone else.
+  let isOwned: Bool
 
   init(capacity: Int) {
     self.capacity = max(capacity, 1)
     base = UnsafeMutableRawPointer.allocate(byteCount: self.capacity, alignment: 64)
+    isOwned = true
   }
 
-  deinit { base.deallocate() }
+  /// A block over `capacity` bytes at `base` that someone else owns and keeps alive while the block is used
+  /// (a reader's destination, which a worker inflates into directly).
+  init(borrowing base: UnsafeMutableRawPointer, capacity: Int) {
+    self.base = base
+    self.capacity = capacity
+    isOwned = false
+  }
+
+  deinit { if isOwned { base.deallocate() } }
 
   var free: Int { capacity - count }
   var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
@@ -51,9 +62,9 @@ struct BlockCache {
     return ByteBlock(capacity: capacity)
   }
 
-  /// Returns a block for reuse (dropped when enough are kept).
+  /// Returns a block for reuse (dropped when enough are kept, or when it is borrowed memory).
   mutating func give(_ block: ByteBlock?) {
-    guard let block, blocks.count < keep else { return }
+    guard let block, block.isOwned, blocks.count < keep else { return }
     blocks.append(block)
   }
 }

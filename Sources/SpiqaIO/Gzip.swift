@@ -132,6 +132,8 @@ final class MemberJob: @unchecked Sendable {
   var failure: DecodeFailure?
   /// Bytes the job holds, for a reader's memory bound.
   var byteCount = 0
+  /// Bytes the member inflates to (a reader's job).
+  var outputSize = 0
 
   init(input: ByteBlock?) { self.input = input }
 

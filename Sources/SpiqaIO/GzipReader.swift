@@ -17,7 +17,7 @@ final class StreamDecoder {
   private let lookahead: Int
   /// Members being inflated by workers, in stream order.
   private var pending: [MemberJob] = []
-  /// Compressed plus uncompressed bytes of the `pending` members.
+  /// Compressed bytes of the `pending` members, plus the uncompressed bytes of those with their own buffers.
   private var pendingBytes = 0
   /// Bytes ahead at most (besides the members of one job): members may announce up to 64 MiB each, and a few
   /// such members ahead must not multiply memory.
@@ -33,6 +33,15 @@ final class StreamDecoder {
   private var scheduleFailed = false
   private var bodies = BlockCache(keep: 4 * StreamDecoder.membersPerJob)
   private var outputs = BlockCache(keep: 4 * StreamDecoder.membersPerJob)
+  /// During `read(into:)`: where the next member scheduled would land in the caller's destination, and the room
+  /// left there. A member that fits is inflated straight into it (no copy out of a member buffer, the way a
+  /// record's payload is read); `read(into:)` waits for every such member before it returns or throws.
+  private var direct: (next: UnsafeMutableRawPointer, room: Int)?
+  /// Set when a read failed while members were still inflating into its destination (they were waited for and
+  /// abandoned, so the stream cannot go on): every later read throws it.
+  private var abandoned: DecodeFailure?
+  /// Members served from the caller's destination (inflated in place), for tests and curiosity.
+  private(set) var membersInflatedInPlace = 0
 
   /// Members one worker inflates together: `spiqa_inflate_literals` interleaves up to 4 streams, and 3 keeps
   /// its hot loop in registers.
@@ -57,11 +66,33 @@ final class StreamDecoder {
       mode = buffer.count >= 2 && buffer.byte(at: 0) == Gzip.id1 && buffer.byte(at: 1) == Gzip.id2 ? .gzip : .plain
     }
     if mode == .plain { return try buffer.read(into: dst) }
+    if let abandoned { throw abandoned }
     guard let base = dst.baseAddress else { return 0 }
+    // Members scheduled from here on land after what the current member and the pending ones hold.
+    if !streaming && !streamingWaiting {
+      let ahead = (current.map { $0.count - currentPos } ?? 0) + pending.reduce(0) { $0 + $1.outputSize }
+      if ahead < dst.count { direct = (base + ahead, dst.count - ahead) }
+    }
+    defer { direct = nil }
+    do {
+      return try readMembers(into: base, count: dst.count)
+    } catch {
+      // Workers may still be inflating into dst: the caller gets it back only once they are done.
+      let inPlace = pending.filter { !($0.output?.isOwned ?? true) }
+      if !inPlace.isEmpty {
+        for job in inPlace { job.wait() }
+        abandoned = error
+      }
+      throw error
+    }
+  }
+
+  /// The gzip part of `read(into:)`.
+  private func readMembers(into base: UnsafeMutableRawPointer, count: Int) throws(DecodeFailure) -> Int {
     var done = 0
-    while done < dst.count {
+    while done < count {
       if let cur = current {
-        let n = min(cur.count - currentPos, dst.count - done)
+        let n = min(cur.count - currentPos, count - done)
         if n > 0 {
           (base + done).copyMemory(from: cur.base + currentPos, byteCount: n)
           currentPos += n
@@ -72,7 +103,7 @@ final class StreamDecoder {
         current = nil
       }
       if streaming, let s = streamer {
-        let rest = UnsafeMutableRawBufferPointer(start: base + done, count: dst.count - done)
+        let rest = UnsafeMutableRawBufferPointer(start: base + done, count: count - done)
         let (n, ended) = try s.inflate(from: buffer, into: rest)
         done += n
         if ended { streaming = false }
@@ -81,10 +112,20 @@ final class StreamDecoder {
       if !pending.isEmpty {
         let job = pending.removeFirst()
         pendingBytes -= job.byteCount
-        try scheduleMore()
+        do { try scheduleMore() } catch {
+          job.wait()  // (it may be inflating into the destination)
+          throw error
+        }
         job.wait()
         if let f = job.failure { throw f }
         bodies.give(job.input)
+        if let out = job.output, !out.isOwned {
+          // Inflated in place.
+          precondition(out.base == base + done && out.count == job.outputSize, "member inflated out of place")
+          done += out.count
+          membersInflatedInPlace += 1
+          continue
+        }
         current = job.output
         currentPos = 0
         continue
@@ -120,6 +161,7 @@ final class StreamDecoder {
           }
           guard let (csize, usize) = header.indexed else {
             streamingWaiting = true
+            direct = nil  // its size is unknown: what follows it cannot be placed
             break
           }
           let body = bodies.take(capacity: csize + 8)
@@ -130,8 +172,16 @@ final class StreamDecoder {
               "truncated gzip member: \(got) of \(csize + 8) bytes after its header", expected: "the complete member")
           }
           let job = MemberJob(input: body)
-          job.output = outputs.take(capacity: usize)
-          job.byteCount = csize + usize
+          job.outputSize = usize
+          if let d = direct, usize <= d.room {
+            job.output = ByteBlock(borrowing: d.next, capacity: usize)
+            job.byteCount = csize
+            direct = (d.next + usize, d.room - usize)
+          } else {
+            direct = nil  // the destination ends inside this member
+            job.output = outputs.take(capacity: usize)
+            job.byteCount = csize + usize
+          }
           pendingBytes += job.byteCount
           batch.append((job, usize))
         }
