@@ -49,7 +49,10 @@ final class StreamDecoder {
 
   /// Four jobs ahead: the workers keep inflating while the caller is busy with a record (12 MiB at most).
   init(input: ByteInput, lookahead: Int = 4 * StreamDecoder.membersPerJob) {
-    buffer = InputBuffer(input: input)
+    // A small buffer: member headers are read through it, but most of each member body then comes straight
+    // from the input into the body's block (`InputBuffer.read` bypasses the buffer for large reads) instead of
+    // being copied twice.
+    buffer = InputBuffer(input: input, capacity: 64 << 10)
     self.lookahead = max(StreamDecoder.membersPerJob, lookahead)
   }
 
