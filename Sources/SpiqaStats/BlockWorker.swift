@@ -1,3 +1,5 @@
+import CKernels
+
 /// Raw per-row output buffers of one record (see `RowArrays`), written by several workers at disjoint offsets.
 struct RowBuffers: @unchecked Sendable {
   var histogram: UnsafeMutableBufferPointer<Int32>
@@ -258,105 +260,20 @@ final class BlockWorker: @unchecked Sendable {
 
   /// Row sums `[rows]` of `rows` consecutive rows of `n` starting at `x`, one float64 chain per row — or, with
   /// `pairs`, two chains per row (even and odd positions, added at the end), the two orders the statistics define.
-  /// The rows' chains run side by side (up to 8 at once) so their addition latencies overlap.
-  private static func rowSums(
+  /// `spiqa_row_sums_f64` (CKernels) runs 16 rows' chains side by side, one per vector lane, so their addition
+  /// latencies overlap; the sums are those of the plain loops.
+  static func rowSums(
     _ x: UnsafePointer<Float>, n: Int, rows: Int, pairs: Bool, into out: UnsafeMutablePointer<Double>
   ) {
-    var r = 0
-    if pairs {
-      while r + 4 <= rows {
-        let (p0, p1, p2, p3) = (x + r * n, x + (r + 1) * n, x + (r + 2) * n, x + (r + 3) * n)
-        var (e0, e1, e2, e3) = (0.0, 0.0, 0.0, 0.0)
-        var (o0, o1, o2, o3) = (0.0, 0.0, 0.0, 0.0)
-        var i = 0
-        while i + 1 < n {
-          e0 += Double(p0[i])
-          e1 += Double(p1[i])
-          e2 += Double(p2[i])
-          e3 += Double(p3[i])
-          o0 += Double(p0[i + 1])
-          o1 += Double(p1[i + 1])
-          o2 += Double(p2[i + 1])
-          o3 += Double(p3[i + 1])
-          i += 2
-        }
-        if i < n {
-          e0 += Double(p0[i])
-          e1 += Double(p1[i])
-          e2 += Double(p2[i])
-          e3 += Double(p3[i])
-        }
-        (out[r], out[r + 1], out[r + 2], out[r + 3]) = (e0 + o0, e1 + o1, e2 + o2, e3 + o3)
-        r += 4
-      }
-      while r < rows {
-        let p = x + r * n
-        var e = 0.0
-        var o = 0.0
-        var i = 0
-        while i + 1 < n {
-          e += Double(p[i])
-          o += Double(p[i + 1])
-          i += 2
-        }
-        if i < n { e += Double(p[i]) }
-        out[r] = e + o
-        r += 1
-      }
-    } else {
-      while r + 8 <= rows {
-        let p = (0..<8).map { x + (r + $0) * n }
-        let (p0, p1, p2, p3, p4, p5, p6, p7) = (p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7])
-        var (s0, s1, s2, s3, s4, s5, s6, s7) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-        for i in 0..<n {
-          s0 += Double(p0[i])
-          s1 += Double(p1[i])
-          s2 += Double(p2[i])
-          s3 += Double(p3[i])
-          s4 += Double(p4[i])
-          s5 += Double(p5[i])
-          s6 += Double(p6[i])
-          s7 += Double(p7[i])
-        }
-        (out[r], out[r + 1], out[r + 2], out[r + 3]) = (s0, s1, s2, s3)
-        (out[r + 4], out[r + 5], out[r + 6], out[r + 7]) = (s4, s5, s6, s7)
-        r += 8
-      }
-      while r < rows {
-        let p = x + r * n
-        var s = 0.0
-        for i in 0..<n { s += Double(p[i]) }
-        out[r] = s
-        r += 1
-      }
-    }
+    spiqa_row_sums_f64(x, n, rows, pairs ? 1 : 0, out)
   }
 
-  /// Σ (Double(v) − mean)² over each block, in element order (the same float64 rounding as one loop per block),
-  /// four blocks side by side so their addition chains overlap. `blocks` and `means` have the same count.
+  /// Σ (Double(v) − mean)² over each block, in element order (the same float64 rounding as one loop per block);
+  /// `spiqa_squared_deviations_f64` runs up to eight blocks side by side. `blocks` and `means` have the same count.
   static func squaredDeviations(_ blocks: [UnsafePointer<Float>], count: Int, means: [Double]) -> [Double] {
-    var out: [Double] = []
-    var g = 0
-    while g < blocks.count {
-      let m = min(4, blocks.count - g)
-      // Missing lanes repeat the first block; their results are dropped.
-      let p = (0..<4).map { blocks[g + ($0 < m ? $0 : 0)] }
-      let mean = (0..<4).map { means[g + ($0 < m ? $0 : 0)] }
-      let (p0, p1, p2, p3) = (p[0], p[1], p[2], p[3])
-      let (m0, m1, m2, m3) = (mean[0], mean[1], mean[2], mean[3])
-      var (a0, a1, a2, a3) = (0.0, 0.0, 0.0, 0.0)
-      for i in 0..<count {
-        let d0 = Double(p0[i]) - m0
-        let d1 = Double(p1[i]) - m1
-        let d2 = Double(p2[i]) - m2
-        let d3 = Double(p3[i]) - m3
-        a0 += d0 * d0
-        a1 += d1 * d1
-        a2 += d2 * d2
-        a3 += d3 * d3
-      }
-      out += [a0, a1, a2, a3].prefix(m)
-      g += m
+    var out = [Double](repeating: 0, count: blocks.count)
+    blocks.map { Optional($0) }.withUnsafeBufferPointer { b in
+      spiqa_squared_deviations_f64(b.baseAddress, means, blocks.count, count, &out)
     }
     return out
   }
