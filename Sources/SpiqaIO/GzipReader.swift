@@ -78,7 +78,10 @@ final class StreamDecoder {
     }
     defer { direct = nil }
     do {
-      return try readMembers(into: base, count: dst.count)
+      let n = try readMembers(into: base, count: dst.count)
+      // Members in place end inside dst, so a read that returns has served them all.
+      precondition(pending.allSatisfy { $0.output?.isOwned ?? true }, "a member still inflating into a returned buffer")
+      return n
     } catch {
       // Workers may still be inflating into dst: the caller gets it back only once they are done.
       let inPlace = pending.filter { !($0.output?.isOwned ?? true) }
