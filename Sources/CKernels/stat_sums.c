@@ -26,13 +26,42 @@ static double row_sum_tail(const float *p, ptrdiff_t from, ptrdiff_t n, int pair
   return pairs ? even + odd : even;
 }
 
+// Scalar: four rows' chains interleaved (their latencies overlap), then any rows left one by one.
 static void row_sums_scalar(const float *x, ptrdiff_t n, ptrdiff_t rows, int pairs, double *out) {
-  for (ptrdiff_t r = 0; r < rows; r++) out[r] = row_sum_tail(x + r * n, 0, n, pairs, 0.0, 0.0);
+  ptrdiff_t r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const float *p = x + r * n;
+    double e[4] = {0, 0, 0, 0}, o[4] = {0, 0, 0, 0};
+    ptrdiff_t i = 0;
+    if (pairs) {
+      for (; i + 2 <= n; i += 2)
+        for (int k = 0; k < 4; k++) {
+          e[k] += (double)p[k * n + i];
+          o[k] += (double)p[k * n + i + 1];
+        }
+    } else {
+      for (; i < n; i++)
+        for (int k = 0; k < 4; k++) e[k] += (double)p[k * n + i];
+    }
+    for (int k = 0; k < 4; k++) out[r + k] = row_sum_tail(p + k * n, i, n, pairs, e[k], o[k]);
+  }
+  for (; r < rows; r++) out[r] = row_sum_tail(x + r * n, 0, n, pairs, 0.0, 0.0);
 }
 
+// Scalar: four blocks' chains interleaved, then any blocks left one by one.
 static void squared_deviations_scalar(const float *const *blocks, const double *means, ptrdiff_t count,
                                       ptrdiff_t n, double *out) {
-  for (ptrdiff_t b = 0; b < count; b++) {
+  ptrdiff_t b = 0;
+  for (; b + 4 <= count; b += 4) {
+    double a[4] = {0, 0, 0, 0};
+    for (ptrdiff_t i = 0; i < n; i++)
+      for (int k = 0; k < 4; k++) {
+        double d = (double)blocks[b + k][i] - means[b + k];
+        a[k] += d * d;
+      }
+    for (int k = 0; k < 4; k++) out[b + k] = a[k];
+  }
+  for (; b < count; b++) {
     double a = 0;
     for (ptrdiff_t i = 0; i < n; i++) {
       double d = (double)blocks[b][i] - means[b];

@@ -19,9 +19,8 @@ enum HuffmanDeflate {
   /// Longest code: four codes (4 · 14 bits) plus 7 pending bits fit one 64-bit store.
   static let maxCodeLength = 14
 
-  /// Largest output for `n` input bytes: everything stored (5 header bytes per stored block; cutting into equal
-  /// blocks adds at most one stored block per Huffman-sized block), plus room for the 8-byte stores of the bit
-  /// writer.
+  /// Largest output for `n` input bytes: everything stored, 5 header bytes per stored block (at most 8 per block
+  /// of at most `blockSize`, so at most n / 65535 + 8 of them), plus room for the 8-byte stores of the bit writer.
   static func bound(_ n: Int) -> Int { n + 5 * (n / storedBlockSize + 8) + 16 }
 
   /// Compresses `input` as a complete raw DEFLATE stream into `out`, which must hold `bound(input.count)` bytes.
