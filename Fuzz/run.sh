@@ -5,9 +5,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-600}
 out=.build-fuzz
-mkdir -p "$out/corpus" "$out/seeds"
-swiftc -sanitize=fuzzer,address -parse-as-library -O -I Sources/CZlib \
-  Sources/SpiqaIO/*.swift Fuzz/StreamReaderFuzz.swift -o "$out/spiqa-fuzz-stream" 2>&1 \
+mkdir -p "$out/corpus" "$out/seeds" "$out/CKernels"
+# SpiqaIO's C dependencies: the system-library shims (zlib, libdeflate) and the CKernels target, compiled here
+# with the same sanitizers (SwiftPM would write CKernels' module map; this is its equivalent).
+printf 'module CKernels {\n  umbrella "%s"\n  export *\n}\n' "$PWD/Sources/CKernels/include" > "$out/CKernels/module.modulemap"
+objects=()
+for c in Sources/CKernels/*.c; do
+  o="$out/CKernels/$(basename "$c" .c).o"
+  clang -O1 -g -fsanitize=fuzzer-no-link,address -I Sources/CKernels/include -c "$c" -o "$o"
+  objects+=("$o")
+done
+swiftc -sanitize=fuzzer,address -parse-as-library -O -I Sources/CZlib -I Sources/CDeflate -I "$out/CKernels" \
+  Sources/SpiqaIO/*.swift Fuzz/StreamReaderFuzz.swift "${objects[@]}" -o "$out/spiqa-fuzz-stream" 2>&1 \
   | grep -v "Cannot export local symbol" || true
 # Seeds: the numpy-written fixtures (arrays, streams, gzip from Python) and Fuzz/seeds (streams written by
 # SpiqaIO with SQ members, plain, and by the gzip CLI).
