@@ -15,12 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define SPIQA_X86 1
-#else
-#define SPIQA_X86 0
-#endif
+#include "x86.h"
 
 // Constants of VectorMath.exp / VectorMath.erf (checked to round to the same floats as the Swift literals).
 #define EXP_LO (-87.3365447504019f)

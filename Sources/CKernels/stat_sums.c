@@ -7,12 +7,7 @@
 
 #include "ckernels.h"
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define SPIQA_X86 1
-#else
-#define SPIQA_X86 0
-#endif
+#include "x86.h"
 
 // The tail of row sums from element `from` on, continuing the chains `even` (all of them without `pairs`) and
 // `odd`.
