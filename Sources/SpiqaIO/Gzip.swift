@@ -134,6 +134,8 @@ final class MemberJob: @unchecked Sendable {
   var byteCount = 0
   /// Bytes the member inflates to (a reader's job).
   var outputSize = 0
+  /// Whether the output is borrowed memory (a reader's destination the member is inflated straight into).
+  var inflatesInPlace: Bool { !(output?.isOwned ?? true) }
 
   init(input: ByteBlock?) { self.input = input }
 

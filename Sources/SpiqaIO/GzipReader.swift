@@ -80,11 +80,11 @@ final class StreamDecoder {
     do {
       let n = try readMembers(into: base, count: dst.count)
       // Members in place end inside dst, so a read that returns has served them all.
-      precondition(pending.allSatisfy { $0.output?.isOwned ?? true }, "a member still inflating into a returned buffer")
+      precondition(!pending.contains { $0.inflatesInPlace }, "a member still inflating into a returned buffer")
       return n
     } catch {
       // Workers may still be inflating into dst: the caller gets it back only once they are done.
-      let inPlace = pending.filter { !($0.output?.isOwned ?? true) }
+      let inPlace = pending.filter(\.inflatesInPlace)
       if !inPlace.isEmpty {
         for job in inPlace { job.wait() }
         abandoned = error
@@ -125,7 +125,7 @@ final class StreamDecoder {
         job.wait()
         if let f = job.failure { throw f }
         bodies.give(job.input)
-        if let out = job.output, !out.isOwned {
+        if job.inflatesInPlace, let out = job.output {
           // Inflated in place.
           precondition(out.base == base + done && out.count == job.outputSize, "member inflated out of place")
           done += out.count
