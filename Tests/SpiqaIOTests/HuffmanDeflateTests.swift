@@ -7,22 +7,29 @@ import Testing
 /// `HuffmanDeflate` must produce DEFLATE that zlib inflates back to the input, for any bytes.
 @Suite("Huffman-only DEFLATE encoder")
 struct HuffmanDeflateTests {
+  /// Runs one zlib call (`inflate` or `deflate`) over all of `input` into `out`; returns its result.
+  static func run(
+    _ zs: inout z_stream, _ input: [UInt8], _ out: inout [UInt8], _ call: (UnsafeMutablePointer<z_stream>) -> Int32
+  ) -> Int32 {
+    var input = input
+    return input.withUnsafeMutableBufferPointer { i in
+      out.withUnsafeMutableBufferPointer { o in
+        zs.next_in = i.baseAddress
+        zs.avail_in = uInt(i.count)
+        zs.next_out = o.baseAddress
+        zs.avail_out = uInt(o.count)
+        return call(&zs)
+      }
+    }
+  }
+
   /// Raw-inflates `data` with zlib (windowBits −15); nil when zlib reports an error or leaves input unread.
   static func inflate(_ data: [UInt8], expected: Int) -> [UInt8]? {
     var zs = z_stream()
     guard spiqa_inflateInit2(&zs, -15) == Z_OK else { return nil }
     defer { inflateEnd(&zs) }
     var out = [UInt8](repeating: 0, count: expected + 64)
-    var input = data
-    let ret = input.withUnsafeMutableBufferPointer { i in
-      out.withUnsafeMutableBufferPointer { o in
-        zs.next_in = i.baseAddress
-        zs.avail_in = uInt(i.count)
-        zs.next_out = o.baseAddress
-        zs.avail_out = uInt(o.count)
-        return CZlib.inflate(&zs, Z_FINISH)
-      }
-    }
+    let ret = run(&zs, data, &out) { CZlib.inflate($0, Z_FINISH) }
     guard ret == Z_STREAM_END, zs.avail_in == 0 else { return nil }
     return Array(out[0..<Int(zs.total_out)])
   }
@@ -33,16 +40,7 @@ struct HuffmanDeflateTests {
     #expect(spiqa_deflateInit2(&zs, level, -15, 8, strategy) == Z_OK)
     defer { deflateEnd(&zs) }
     var out = [UInt8](repeating: 0, count: bytes.count + bytes.count / 8 + 1024)
-    var input = bytes
-    let ret = input.withUnsafeMutableBufferPointer { i in
-      out.withUnsafeMutableBufferPointer { o in
-        zs.next_in = i.baseAddress
-        zs.avail_in = uInt(i.count)
-        zs.next_out = o.baseAddress
-        zs.avail_out = uInt(o.count)
-        return deflate(&zs, Z_FINISH)
-      }
-    }
+    let ret = run(&zs, bytes, &out) { deflate($0, Z_FINISH) }
     #expect(ret == Z_STREAM_END)
     return Array(out[0..<Int(zs.total_out)])
   }
