@@ -26,7 +26,7 @@ PAPER_3BIT = ("“quantizing the attention values to only a 3-bit format, withou
               "accuracy reduction on question answering with fine-tuned RoBERTa” (abstract); the code prints this "
               "as the relative EM drop of linear_slog_clamped_midval at 3 bits")
 PAPER_2BIT_SST2 = ("no number recovered; the authors' comparator prints the relative accuracy drop of the same "
-                   "quantizer at 2 bits for SST-2 (spiqa-reference.md §4.1), and the README says 3-bit log "
+                   "quantizer at 2 bits for SST-2 (reference §4.1, docs/reference-behaviour.md), and the README says 3-bit log "
                    "quantization stays within 1% of full precision")
 LOG_PRUNED = "linear_slog_clamped_midval"
 
