@@ -10,8 +10,8 @@ public struct QuantizeSettings: Sendable {
     case codes
   }
 
-  /// Pruning and quantization; `scope` must be `record` or `example` (a stream has no batches), and neither
-  /// hidden states nor a layer/head selection are transformed offline.
+  /// Pruning and quantization; the scope of a data-dependent quantizer must be `record` or `example` (a stream has
+  /// no batches), and neither hidden states nor a layer/head selection are transformed offline.
   public var transform: AttentionTransform
   public var output: Output
   /// Also compute the Jensen–Shannon distance between original and transformed rows (into the report).
@@ -29,7 +29,7 @@ public struct QuantizeSettings: Sendable {
   /// - Throws: `QuantError` (usage) for settings the stream quantizer cannot honour.
   public func validate() throws {
     try transform.validate()
-    guard Self.scopes.contains(transform.scope) else {
+    guard !transform.dependsOnPadding || Self.scopes.contains(transform.scope) else {
       throw QuantError(
         "scope \(transform.scope.rawValue) does not exist in a stream; expected one of: "
           + Self.scopes.map(\.rawValue).joined(separator: ", "), isUsage: true)
