@@ -24,12 +24,12 @@ import SpiqaTasks
   static let featurizer = SquadFeaturizer(maxSeqLen: 40, docStride: 12, maxQueryLen: 8)
 
   func run(
-    _ model: FakeModel, _ qs: [SquadQuestion], settings: AttentionSettings = AttentionSettings(),
+    _ model: FakeModel, _ qs: [SquadQuestion], transform: AttentionTransform = .identity,
     replay: ReplayStore? = nil
   ) throws -> ([SquadPrediction], SquadEvaluation) {
     var preds: [SquadPrediction] = []
     let ev = SquadEvaluator(
-      model: model, tokenizer: ToyTokenizer(), featurizer: Self.featurizer, settings: settings, replay: replay)
+      model: model, tokenizer: ToyTokenizer(), featurizer: Self.featurizer, transform: transform, replay: replay)
     let result = try ev.evaluate(qs, perExample: { preds.append($0) })
     return (preds, result)
   }
@@ -70,7 +70,7 @@ import SpiqaTasks
   @Test func pruningCountsZeros() throws {
     let qs = try Self.questions()
     let model = FakeModel()
-    let (_, result) = try run(model, qs, settings: AttentionSettings(threshold: 0.05))
+    let (_, result) = try run(model, qs, transform: AttentionTransform(threshold: 0.05))
     // Recount from what the model actually used.
     var zeros = 0
     var total = 0
@@ -114,7 +114,7 @@ import SpiqaTasks
     let qs = try Self.questions()
     let q = try AttentionQuantizer(method: method, bits: 3)
     let onTheFly = FakeModel()
-    let (live, _) = try run(onTheFly, qs, settings: AttentionSettings(quantizer: q))
+    let (live, _) = try run(onTheFly, qs, transform: AttentionTransform(quantizer: q))
     let base = FakeModel()
     _ = try run(base, qs)
     let quantized = try records(base, qs) { try q.apply(&$0) }
@@ -183,7 +183,7 @@ import SpiqaTasks
   @Test func hiddenStateHooks() throws {
     let qs = try Self.questions()
     let model = FakeModel()
-    _ = try run(model, Array(qs.prefix(1)), settings: AttentionSettings(hsThreshold: 0.1, hsBits: 8))
+    _ = try run(model, Array(qs.prefix(1)), transform: AttentionTransform(hsThreshold: 0.1, hsBits: 8))
     #expect(model.hiddenCalls == model.layerCount)
   }
 }

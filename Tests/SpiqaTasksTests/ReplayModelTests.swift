@@ -80,12 +80,12 @@ struct ReplayModelTests {
     return (qs, try loadTaskTokenizer(directory: dir), dir)
   }
 
-  func evaluate(_ dir: String, _ qs: [SquadQuestion], _ tok: TaskTokenizer, settings: AttentionSettings = AttentionSettings(),
+  func evaluate(_ dir: String, _ qs: [SquadQuestion], _ tok: TaskTokenizer, transform: AttentionTransform = .identity,
                 replay: ReplayStore? = nil, record: Bool = false) throws -> ([SquadPrediction], RecordingModel)
   {
     let model = RecordingModel(try EncoderTaskModel(directory: dir, maxBatch: 4, maxSeqLen: 320))
     var preds: [SquadPrediction] = []
-    _ = try SquadEvaluator(model: model, tokenizer: tok, settings: settings, replay: replay)
+    _ = try SquadEvaluator(model: model, tokenizer: tok, transform: transform, replay: replay)
       .evaluate(qs, perExample: { preds.append($0) })
     return (preds, model)
   }
@@ -111,7 +111,7 @@ struct ReplayModelTests {
   @Test func quantizedRecordingReplaysOnTheFlyExactly() throws {
     let (qs, tok, dir) = try Self.setup()
     let q = try AttentionQuantizer(method: .linearSlogClampedMidval, bits: 3)
-    let (live, liveRec) = try evaluate(dir, qs, tok, settings: AttentionSettings(quantizer: q))
+    let (live, liveRec) = try evaluate(dir, qs, tok, transform: AttentionTransform(quantizer: q))
     let (exact, exactRec) = try evaluate(dir, qs, tok)
     #expect(live != exact)
     // Layer 0: offline quantization of the exact record == what the on-the-fly run used, bit for bit.
