@@ -95,18 +95,23 @@ import SpiqaTasks
     #expect(abs(result.sparsity.overall - Double(zeros) / Double(total)) < 1e-12)
   }
 
-  @Test func replayUnchangedGivesExactBaseline() throws {
+  /// Attention recorded while pruning, replayed into a run that prunes nothing, gives the pruned run (not the exact
+  /// one the model would compute).
+  @Test func replayOfPrunedAttentionGivesThePrunedRun() throws {
     let qs = try Self.questions()
-    let base = FakeModel()
-    let (exact, _) = try run(base, qs)
+    let (exact, _) = try run(FakeModel(), qs)
+    let live = FakeModel()
+    let (pruned, prunedResult) = try run(live, qs, transform: AttentionTransform(threshold: 0.05))
+    #expect(pruned != exact)
     let replayed = FakeModel()
-    let (preds, _) = try run(replayed, qs, replay: store(try records(base, qs)))
-    #expect(preds == exact)
-    #expect(replayed.seen == base.seen)
+    let (preds, result) = try run(replayed, qs, replay: store(try records(live, qs)))
+    #expect(preds == pruned)
+    #expect(replayed.seen == live.seen)
+    #expect(result.sparsity.overall == prunedResult.sparsity.overall)
     // Any order of records works.
     let shuffled = FakeModel()
-    let (preds2, _) = try run(shuffled, qs, replay: store(try records(base, qs).reversed()))
-    #expect(preds2 == exact)
+    let (preds2, _) = try run(shuffled, qs, replay: store(try records(live, qs).reversed()))
+    #expect(preds2 == pruned)
   }
 
   @Test(arguments: [QuantMethod.linearSlogClampedMidval, .linearSlinear, .linearSlogMidval])
@@ -157,8 +162,13 @@ import SpiqaTasks
         .joined(separator: "\n"))
     let model = FakeModel()
     var preds: [SST2Prediction] = []
-    let ev = SST2Evaluator(model: model, tokenizer: ToyTokenizer(), batchSize: 3)
+    let pruning = AttentionTransform(threshold: 0.1)
+    let ev = SST2Evaluator(model: model, tokenizer: ToyTokenizer(), transform: pruning, batchSize: 3)
     let result = try ev.evaluate(ds.examples, perExample: { preds.append($0) })
+    var exact: [SST2Prediction] = []
+    _ = try SST2Evaluator(model: FakeModel(), tokenizer: ToyTokenizer(), batchSize: 3)
+      .evaluate(ds.examples, perExample: { exact.append($0) })
+    #expect(exact != preds)
     #expect(model.calls.map { $0.lengths.count } == [3, 3, 1])
     #expect(model.calls[0].t == model.calls[0].lengths.max())
     #expect(result.n == 7)
@@ -177,7 +187,8 @@ import SpiqaTasks
     _ = try SST2Evaluator(
       model: replayed, tokenizer: ToyTokenizer(), replay: ReplayStore(source: "t") { it.next() }, batchSize: 3
     ).evaluate(ds.examples, perExample: { preds2.append($0) })
-    #expect(preds2 == preds)
+    #expect(preds2 == preds)  // the pruned run's logits, from an evaluator that prunes nothing
+    #expect(replayed.seen == model.seen)
   }
 
   @Test func hiddenStateHooks() throws {
