@@ -14,8 +14,8 @@ extension Extract {
     guard ExtractionTask(rawValue: task) != nil else {
       throw ValidationError("--task must be squad, sst2 or text, got '\(task)'")
     }
-    _ = try transform()
     _ = try options()
+    _ = try transform()
     if !list, output.output == nil || output.output == "-", isatty(1) != 0 {
       throw ValidationError("refusing to write a binary stream to a terminal; use --output FILE or a pipe")
     }
