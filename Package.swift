@@ -28,8 +28,8 @@ let package = Package(
 
     // Libraries: all the logic lives here.
     .target(name: "SpiqaIO", dependencies: ["CZlib", "CDeflate", "CKernels"]),
-    .target(name: "SpiqaQuant"),
-    .target(name: "SpiqaStats", dependencies: ["CKernels"]),
+    .target(name: "SpiqaQuant", dependencies: ["SpiqaIO"]),
+    .target(name: "SpiqaStats", dependencies: ["SpiqaIO", "CKernels"]),
     // Element-wise kernels in C with runtime AVX-512 / AVX2 / portable dispatch (no global -march flags).
     .target(name: "CKernels"),
     .target(name: "SpiqaModel", dependencies: ["COpenBLAS", "CKernels", realModule]),
@@ -47,8 +47,8 @@ let package = Package(
 
     // Tests.
     .testTarget(name: "SpiqaIOTests", dependencies: ["SpiqaIO", "SpiqaCLI", "CKernels"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "SpiqaQuantTests", dependencies: ["SpiqaQuant"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "SpiqaStatsTests", dependencies: ["SpiqaStats", "CKernels"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "SpiqaQuantTests", dependencies: ["SpiqaQuant", "SpiqaIO"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "SpiqaStatsTests", dependencies: ["SpiqaStats", "SpiqaIO", "CKernels"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SpiqaModelTests", dependencies: ["SpiqaModel", "CKernels"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SpiqaTasksTests", dependencies: ["SpiqaTasks", "SpiqaIO", "SpiqaQuant"], resources: [.copy("Fixtures")]),
     .testTarget(

@@ -49,7 +49,7 @@ func dataDependentStatistics(method: QuantMethod, bits: Int, parts: [UnsafeMutab
       var i = step
       while i < n { t.append(sv(i)); i += step }
       if t.count < 2 {
-        throw QuantError("\(method.rawValue): \(n) value(s) > 1e-3 in the scope give no threshold (the reference raises IndexError); use a larger --scope", isUsage: false)
+        throw QuantError("\(method.rawValue): \(n) value(s) > 1e-3 in the scope give no threshold (the reference raises IndexError); use a larger scope", isUsage: false)
       }
       for j in 0..<(t.count - 1) { values.append((t[j] + t[j + 1]) / 2.0) }
       thresholds = Array(t.dropFirst())
@@ -71,7 +71,7 @@ func dataDependentStatistics(method: QuantMethod, bits: Int, parts: [UnsafeMutab
         } else if let previous = values.last {
           values.append(previous)
         } else {
-          throw QuantError("\(method.rawValue): \(n) value(s) in the scope leave the first bin empty (the reference raises IndexError); use a larger --scope or fewer bits", isUsage: false)
+          throw QuantError("\(method.rawValue): \(n) value(s) in the scope leave the first bin empty (the reference raises IndexError); use a larger scope or fewer bits", isUsage: false)
         }
         thresholds.append(sv(c))
         start = c
@@ -138,7 +138,7 @@ func applyBinarization(_ parts: [UnsafeMutableBufferPointer<Float>], corrected: 
 {
   if corrected {
     guard let len = rowLength, len > 0 else {
-      throw QuantError("binarization --variant corrected needs the row length (normalises per row)", isUsage: true)
+      throw QuantError("binarization's corrected variant needs the row length (it normalises per row)", isUsage: true)
     }
     var total = 0
     var levels: Set<Float> = [0]

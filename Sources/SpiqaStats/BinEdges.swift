@@ -66,6 +66,23 @@ public struct BinEdges: Sendable, Equatable {
     self.name = name
   }
 
+  /// Edge values from a comma list, or from a file of numbers (separated by commas or whitespace).
+  /// - Throws: `StatsError` when the file cannot be read or an item is not a number.
+  public static func readList(_ spec: String) throws -> [Double] {
+    var text = spec
+    if !spec.contains(","), FileManager.default.fileExists(atPath: spec) {
+      guard let data = FileManager.default.contents(atPath: spec) else {
+        throw StatsError("cannot read '\(spec)'")
+      }
+      text = String(decoding: data, as: UTF8.self)
+    }
+    let items = text.split(whereSeparator: { $0 == "," || $0.isWhitespace })
+    return try items.map { item in
+      guard let v = Double(item) else { throw StatsError("'\(item)' is not a number") }
+      return v
+    }
+  }
+
   /// Parses a preset name (`log`, `log20`, `js`, `linear`, optionally `name:BINS`) or a comma-separated list of
   /// edges (`0,1e-8,1e-4,1`).
   public init(parsing spec: String, offset: Float? = nil) throws {

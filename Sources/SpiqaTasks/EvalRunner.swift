@@ -14,12 +14,8 @@ public struct EvalRequest: Sendable {
   public var modelDirectory: String
   public var dataPath: String
   public var selection: Selection = .all
-  public var threshold: Double = 0
-  public var method: QuantMethod?
-  public var bits: Int?
-  public var variant: QuantVariant = .reference
-  public var hsThreshold: Double = 0
-  public var hsBits: Int = 0
+  /// What happens to attention and hidden states (statistics over one layer of the whole batch).
+  public var transform = AttentionTransform.identity
   public var replayPath: String?
   public var featurizer = SquadFeaturizer()
   public var maxAnswerLen = 15
@@ -42,40 +38,23 @@ public struct EvalRequest: Sendable {
     case .sst2: return sharedFolder + "/data/glue/SST-2/dev.tsv"
     }
   }
-
-  /// The attention settings these values select.
-  /// - Throws: `TasksError.usage` for bits without a usable method or hidden-state bits below 7.
-  public func attentionSettings() throws -> AttentionSettings {
-    var quantizer: AttentionQuantizer?
-    if let m = method {
-      guard let b = bits ?? (m == .binarization ? 1 : nil) else {
-        throw TasksError.usage("--method \(m.rawValue) needs --bits")
-      }
-      do {
-        quantizer = try AttentionQuantizer(method: m, bits: b, variant: variant)
-      } catch {
-        throw TasksError.usage("--bits: \(error)")
-      }
-    }
-    guard threshold >= 0, hsThreshold >= 0 else { throw TasksError.usage("thresholds must be ≥ 0") }
-    guard hsBits == 0 || hsBits >= 7 else {
-      throw TasksError.usage("--hs-bits \(hsBits): the fixed-point hidden-state quantizer needs ≥ 7 bits (1 sign + 5 integer + fraction)")
-    }
-    return AttentionSettings(
-      threshold: Float(threshold), quantizer: quantizer, hsThreshold: Float(hsThreshold), hsBits: hsBits)
-  }
 }
 
 /// Runs an `EvalRequest`: loads data, tokenizer and model, evaluates, and describes the result as JSON.
 public enum EvalRunner {
-  /// The result line (sorted-key JSON object) of a run.
+  /// The result line (sorted-key JSON object) of a run; the transform's keys are `TransformMetadata.evalResult`.
   /// - Parameters:
   ///   - perExample: receives one JSON object per question / sentence.
   ///   - progress: (done, total) after each question / batch.
+  /// - Throws: `TasksError` (usage for an invalid transform), the data sets', model's and replay stream's errors.
   public static func run(
     _ r: EvalRequest, perExample: ((JSONObject) throws -> Void)? = nil, progress: ((Int, Int) -> Void)? = nil
   ) throws -> JSONObject {
-    let settings = try r.attentionSettings()
+    do {
+      try r.transform.validate()
+    } catch {
+      throw TasksError.usage("\(error)")
+    }
     // Data first (its errors do not need a model), then tokenizer, model and replay stream.
     var squad: [SquadQuestion] = []
     var sst2: [SST2Example] = []
@@ -93,11 +72,9 @@ public enum EvalRunner {
     let replay = try r.replayPath.map { try ReplayStore(streamPath: $0) }
     var out: JSONObject = [
       "task": .string(r.task.rawValue), "model": .string(r.modelDirectory), "data": .string(r.dataPath),
-      "threshold": .double(r.threshold), "method": r.method.map { .string($0.rawValue) } ?? .null,
-      "bits": r.method != nil ? (r.bits ?? 1).json : .null, "hs_threshold": .double(r.hsThreshold),
-      "hs_bits": .int(r.hsBits), "replay": r.replayPath.map { .string($0) } ?? .null,
+      "replay": r.replayPath.map { .string($0) } ?? .null,
     ]
-    if r.method != nil { out["variant"] = .string(r.variant.rawValue) }
+    TransformMetadata.evalResult.write(r.transform, into: &out)
     switch r.selection {
     case .all: out["selection"] = "all"
     case .slice(let o, let c): out["offset"] = .int(o); out["limit"] = c.map { .int($0) } ?? .null
@@ -109,7 +86,7 @@ public enum EvalRunner {
       let model = try EncoderTaskModel(directory: modelDirectory, maxBatch: 4, maxSeqLen: r.featurizer.maxSeqLen)
       let ev = SquadEvaluator(
         model: model, tokenizer: tokenizer, featurizer: r.featurizer, decoder: SquadDecoder(maxAnswerLen: r.maxAnswerLen),
-        settings: settings, replay: replay)
+        transform: r.transform, replay: replay)
       let res = try ev.evaluate(questions, progress: progress) { p in try perExample?(p.json) }
       out["n"] = .int(res.n)
       out["em"] = .double(res.em)
@@ -122,7 +99,7 @@ public enum EvalRunner {
       let examples = sst2
       let model = try EncoderTaskModel(directory: modelDirectory, maxBatch: r.batchSize, maxSeqLen: 128)
       let ev = SST2Evaluator(
-        model: model, tokenizer: tokenizer, settings: settings, replay: replay, batchSize: r.batchSize,
+        model: model, tokenizer: tokenizer, transform: r.transform, replay: replay, batchSize: r.batchSize,
         maxLength: min(r.maxLength, model.maxPositions))
       let res = try ev.evaluate(examples, progress: progress) { p in try perExample?(p.json) }
       out["n"] = .int(res.n)
@@ -136,10 +113,6 @@ public enum EvalRunner {
   }
 
   static func rounded(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
-}
-
-extension Int {
-  var json: JSONValue { .int(self) }
 }
 
 extension SquadPrediction {

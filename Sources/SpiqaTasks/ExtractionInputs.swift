@@ -108,8 +108,8 @@ public struct ExtractionSource {
     task: ExtractionTask, items: [(id: String, index: Int, text: String)], selection: Selection,
     tokenizer: TaskTokenizer, batchSize: Int, maxLength: Int
   ) throws {
-    guard batchSize >= 1 else { throw TasksError.usage("--batch-size must be ≥ 1, got \(batchSize)") }
-    guard maxLength >= 2 else { throw TasksError.usage("--max-length must be ≥ 2, got \(maxLength)") }
+    guard batchSize >= 1 else { throw TasksError.usage("the batch size must be ≥ 1, got \(batchSize)") }
+    guard maxLength >= 2 else { throw TasksError.usage("the sequence length must be ≥ 2 tokens ([CLS] and [SEP]), got \(maxLength)") }
     let picked = try selection.indices(count: items.count)
     self.task = task
     datasetCount = items.count

@@ -1,288 +1,110 @@
-import Foundation
 import SpiqaIO
 import SpiqaModel
 import SpiqaQuant
 
-/// One recorded sequence, handed to the sink of `AttentionExtractor.run`. Buffers are valid only during the call.
-public struct ExtractedFeature {
-  public let sequence: ExtractionSequence
-  /// Real tokens n.
-  public var n: Int { sequence.count }
-  /// [layers, heads, n, n] row-major: the selected layers and heads, real query rows and key columns only.
-  public let attention: UnsafeBufferPointer<Float>
-  /// [layers, heads, n, n].
-  public let attentionShape: [Int]
-  /// [modelLayers + 1, n, hidden]: the embeddings output, then every layer's output (only with `hiddenStates`).
-  public let hiddenStates: UnsafeBufferPointer<Float>?
-  /// [modelLayers + 1, n, hidden] (empty without hidden states).
-  public let hiddenShape: [Int]
+/// Everything one `spiqa-extract` run needs, as plain values (the command line maps its flags onto this).
+public struct ExtractionRequest: Sendable {
+  public var task: ExtractionTask
+  /// Checkpoint folder and data file (already resolved; `-` = standard input for text).
+  public var modelPath: String
+  public var dataPath: String
+  public var selection: Selection = .all
+  /// What happens to attention and hidden states in every layer.
+  public var transform = AttentionTransform.identity
+  /// What is recorded.
+  public var options = ExtractionOptions()
+  /// SQuAD featurization (one batch per question).
+  public var featurizer = SquadFeaturizer()
+  /// sst2/text: sentences per batch, and tokens per sequence including the special tokens (nil: the model's limit).
+  public var batchSize = 20
+  public var maxLength: Int?
+  /// Compute threads (nil: the encoder's choice).
+  public var threads: Int?
+  /// `producer` and `version` of the stream header.
+  public var producer = "spiqa-extract"
+  public var version = ""
+
+  public init(task: ExtractionTask, modelPath: String, dataPath: String) {
+    self.task = task
+    self.modelPath = modelPath
+    self.dataPath = dataPath
+  }
 }
 
-/// Runs a BERT/RoBERTa encoder over groups of sequences and records each sequence's attention `[layers, heads, n, n]`
-/// (and optionally hidden states) through the forward pass's attention hook.
-///
-/// In every layer the hook prunes (`p > t` kept), then quantizes (statistics per `scope`), exactly where the
-/// reference does, so the model continues with — and the record holds — the attention actually used
-/// (spiqa-reference.md §1.1). Buffers are reused across groups: memory is bounded by the largest group.
-public final class AttentionExtractor {
-  public let checkpoint: Checkpoint
-  public let settings: ExtractionSettings
-  /// Model layers and heads recorded (sorted).
-  public let layers: [Int]
-  public let heads: [Int]
-  public var config: ModelConfig { checkpoint.config }
-  /// BLAS / kernel threads of the encoder (defaults to the encoder's choice).
-  public var threads: Int? {
-    didSet { if let t = threads { encoder.threads = max(1, t) } }
+/// Runs an `ExtractionRequest`: loads tokenizer, model and data, and writes the attention stream (or lists the
+/// sequences it would record).
+public enum ExtractionRunner {
+  /// Progress of a run: `done` of `total` units (SQuAD questions, or sst2/text sequences).
+  public typealias Progress = (_ done: Int, _ total: Int) -> Void
+
+  /// Writes the header and every record to `writer` (the caller closes it).
+  /// - Parameter progress: called once with 0 done before the first group, then after each group.
+  /// - Returns: the number of attention records written.
+  /// - Throws: `TasksError`, `SelectionError` for requests the model or data cannot honour,
+  ///   the data sets', model's and writer's errors.
+  @discardableResult
+  public static func run(_ r: ExtractionRequest, into writer: RecordWriter, progress: Progress? = nil) throws -> Int {
+    let (source, tokenizer, checkpoint, maxLength) = try open(r)
+    let squad = r.task == .squad
+    let padded = r.transform.dependsOnPadding
+    let extractor = try AttentionExtractor(
+      checkpoint: checkpoint, transform: r.transform, options: r.options,
+      maxBatch: squad ? (padded ? 4 : 1) : r.batchSize,
+      maxSeqLen: squad ? r.featurizer.maxSeqLen : min(128, maxLength))
+    if let threads = r.threads {
+      OpenBLASRuntime.threads = threads
+      extractor.threads = threads
+    }
+    let job = ExtractionJob(source: source, extractor: extractor, tokenizer: tokenizer)
+    let featurization: JSONObject =
+      squad
+      ? [
+        "max_seq_len": .int(r.featurizer.maxSeqLen), "doc_stride": .int(r.featurizer.docStride),
+        "max_query_len": .int(r.featurizer.maxQueryLen), "padding": padded ? "max_seq_len" : "longest",
+      ]
+      : ["batch_size": .int(r.batchSize), "max_length": .int(maxLength), "padding": "longest"]
+    try writer.writeHeader(
+      job.header(
+        producer: r.producer, version: r.version, modelPath: r.modelPath, dataPath: r.dataPath,
+        selection: r.selection, extra: ["featurization": .object(featurization)]))
+    // SQuAD counts questions (one group each); sst2/text count sequences.
+    let total = squad ? source.groupCount : source.selected.count
+    progress?(0, total)
+    return try job.run(into: writer) { groups, _, records in progress?(squad ? groups : records, total) }
   }
 
-  private var encoder: Encoder
-  /// The batch rows' [layers, heads, n, n] records back to back (grown on demand, reused).
-  private let arena: GrowableFloats
-  /// Start of each batch row's record in `arena`.
-  private var rowOffsets: [Int] = []
-  private var hidden = GrowableFloats()
-  /// Model layer → position in `layers` (or -1 when not recorded).
-  private let layerSlot: [Int]
-
-  /// Opens `checkpoint` for groups of up to `maxBatch` sequences of up to `maxSeqLen` tokens (grown when needed).
-  /// - Throws: `TasksError.usage` for layer/head indices the model does not have; the model's errors.
-  public init(checkpoint: Checkpoint, settings: ExtractionSettings, maxBatch: Int = 4, maxSeqLen: Int = 384) throws {
-    let c = checkpoint.config
-    self.checkpoint = checkpoint
-    self.settings = settings
-    let layers = settings.layers ?? Array(0..<c.numLayers)
-    let heads = settings.heads ?? Array(0..<c.numHeads)
-    if let bad = layers.first(where: { $0 < 0 || $0 >= c.numLayers }) {
-      throw TasksError.usage("--layers: layer \(bad) does not exist (the model has \(c.numLayers): 0-\(c.numLayers - 1))")
-    }
-    if let bad = heads.first(where: { $0 < 0 || $0 >= c.numHeads }) {
-      throw TasksError.usage("--heads: head \(bad) does not exist (the model has \(c.numHeads): 0-\(c.numHeads - 1))")
-    }
-    guard !layers.isEmpty, !heads.isEmpty else { throw TasksError.usage("--layers/--heads select nothing") }
-    guard settings.dtype == .float32 || settings.dtype == .float16 else {
-      throw TasksError.usage("dtype \(settings.dtype.rawValue) is not supported; expected f4 or f2")
-    }
-    self.layers = layers
-    self.heads = heads
-    var slot = [Int](repeating: -1, count: c.numLayers)
-    for (i, l) in layers.enumerated() { slot[l] = i }
-    layerSlot = slot
-    encoder = try Encoder(
-      checkpoint: checkpoint, maxBatch: max(1, maxBatch), maxSeqLen: min(max(1, maxSeqLen), c.maxSequenceLength))
-    encoder.head = .none
-    // One arena for a full-budget sub-batch, touched now so peak memory does not depend on which records come.
-    arena = GrowableFloats(capacity: layers.count * heads.count * Self.rowBudget)
-    arena.base.initialize(repeating: 0, count: arena.capacity)
+  /// The `--list` table of the sequences `run` would record (`ExtractionSource.listing`), model not run.
+  public static func list(_ r: ExtractionRequest, _ emit: (String) throws -> Void) throws {
+    try open(r).source.listing(emit)
   }
 
-  /// Opens the checkpoint folder `directory` (config.json + weights).
-  public convenience init(directory: String, settings: ExtractionSettings, maxBatch: Int = 4, maxSeqLen: Int = 384)
-    throws
+  /// Tokenizer, checkpoint and the featurized source, and the sst2/text sequence length.
+  private static func open(_ r: ExtractionRequest) throws
+    -> (source: ExtractionSource, tokenizer: TaskTokenizer, checkpoint: Checkpoint, maxLength: Int)
   {
-    try self.init(
-      checkpoint: Checkpoint(directory: directory), settings: settings, maxBatch: maxBatch, maxSeqLen: maxSeqLen)
-  }
-
-  /// Runs one group as one batch and calls `sink` for each of its sequences, in order.
-  /// - Throws: `TasksError` (sequences longer than the model allows, quantizer failures), the model's and the sink's errors.
-  ///
-  /// When nothing batch-dependent runs (no data-dependent quantizer, `padTo` unset), the group is split into
-  /// sub-batches of at most `rowBudget` query×key positions per head (one ~320-token SQuAD feature, or dozens of
-  /// short sentences): the recorded values are the same, and the per-row buffers stay within one fixed arena.
-  public func run(_ group: ExtractionGroup, sink: (ExtractedFeature) throws -> Void) throws {
-    guard !group.sequences.isEmpty else { return }
-    if settings.dependsOnPadding || group.padTo != nil {
-      return try runBatch(group, sink: sink)
-    }
-    var start = 0
-    let seqs = group.sequences
-    while start < seqs.count {
-      var end = start + 1
-      var longest = seqs[start].count
-      while end < seqs.count {
-        let t = max(longest, seqs[end].count)
-        guard (end - start + 1) * t * t <= Self.rowBudget else { break }
-        longest = t
-        end += 1
+    let tokenizer = try loadTaskTokenizer(directory: r.modelPath)
+    let checkpoint = try Checkpoint(directory: r.modelPath)
+    let positions = checkpoint.config.maxSequenceLength
+    let maxLength = min(r.maxLength ?? positions, positions)
+    let source: ExtractionSource
+    switch r.task {
+    case .squad:
+      guard r.featurizer.maxSeqLen <= positions else {
+        throw TasksError.usage(
+          "SQuAD features of \(r.featurizer.maxSeqLen) tokens (max_seq_len) exceed the model's \(positions) positions")
       }
-      try runBatch(ExtractionGroup(sequences: Array(seqs[start..<end])), sink: sink)
-      start = end
+      source = try ExtractionSource(
+        squad: SquadDataset(path: r.dataPath), selection: r.selection, tokenizer: tokenizer,
+        featurizer: r.featurizer, padToMax: r.transform.dependsOnPadding)
+    case .sst2:
+      source = try ExtractionSource(
+        sst2: SST2Dataset(path: r.dataPath), selection: r.selection, tokenizer: tokenizer, batchSize: r.batchSize,
+        maxLength: maxLength)
+    case .text:
+      source = try ExtractionSource(
+        text: TextLines(path: r.dataPath), selection: r.selection, tokenizer: tokenizer, batchSize: r.batchSize,
+        maxLength: maxLength)
     }
+    return (source, tokenizer, checkpoint, maxLength)
   }
-
-  /// Query×key positions per head a split sub-batch may hold (320², one full SQuAD feature).
-  public static let rowBudget = 320 * 320
-
-  private func runBatch(_ group: ExtractionGroup, sink: (ExtractedFeature) throws -> Void) throws {
-    let seqs = group.sequences
-    let t = group.seqLen
-    let c = config
-    guard t <= c.maxSequenceLength else {
-      let worst = seqs.max { $0.count < $1.count }
-      throw TasksError.usage(
-        "\(worst?.exampleId ?? "?"): \(t) tokens exceed the model's \(c.maxSequenceLength) positions; use --max-length")
-    }
-    try ensureEncoder(batch: seqs.count, seqLen: t)
-    let pad = c.padTokenId
-    let batch = EncoderBatch(
-      inputIds: seqs.map { $0.ids + Array(repeating: pad, count: t - $0.count) },
-      lengths: seqs.map(\.count),
-      tokenTypeIds: seqs.contains { $0.tokenTypes != nil }
-        ? seqs.map { ($0.tokenTypes ?? Array(repeating: 0, count: $0.count)) + Array(repeating: 0, count: t - $0.count) }
-        : nil)
-    let lc = layers.count, hc = heads.count
-    rowOffsets = []
-    var total = 0
-    for s in seqs {
-      rowOffsets.append(total)
-      total += lc * hc * s.count * s.count
-    }
-    arena.reserve(total)
-    let output = try encoder.forward(batch, hooks: hooks(for: seqs), outputHiddenStates: settings.hiddenStates)
-    for (b, s) in seqs.enumerated() {
-      let n = s.count
-      var hiddenPointer: UnsafeBufferPointer<Float>?
-      var hiddenShape: [Int] = []
-      if let states = output.hiddenStates {
-        let hsz = output.hiddenSize
-        hidden.reserve(states.count * n * hsz)
-        for (k, layer) in states.enumerated() {
-          layer.withUnsafeBufferPointer { src in
-            (hidden.base + k * n * hsz).update(from: src.baseAddress! + b * t * hsz, count: n * hsz)
-          }
-        }
-        hiddenPointer = UnsafeBufferPointer(start: hidden.base, count: states.count * n * hsz)
-        hiddenShape = [states.count, n, hsz]
-      }
-      try sink(
-        ExtractedFeature(
-          sequence: s, attention: UnsafeBufferPointer(start: arena.base + rowOffsets[b], count: lc * hc * n * n),
-          attentionShape: [lc, hc, n, n], hiddenStates: hiddenPointer, hiddenShape: hiddenShape))
-    }
-  }
-
-  /// The metadata record of an attention tensor (CONTRACTS.md attention keys); `tokens` when asked for.
-  public func attentionMeta(_ f: ExtractedFeature, tokens: [String]?) -> JSONObject {
-    var m = settings.appliedJSON
-    m["kind"] = "attention"
-    m["example_id"] = .string(f.sequence.exampleId)
-    m["example_index"] = .int(f.sequence.exampleIndex)
-    m["feature"] = .int(f.sequence.feature)
-    m["n"] = .int(f.n)
-    m["shape"] = JSONValue(f.attentionShape)
-    m["layers"] = JSONValue(layers)
-    m["heads"] = JSONValue(heads)
-    m["dtype"] = .string(settings.dtype.rawValue)
-    if settings.tokens {
-      m["token_ids"] = JSONValue(f.sequence.ids)
-      if let tokens { m["tokens"] = JSONValue(tokens) }
-    }
-    return m
-  }
-
-  /// The metadata record of a hidden-state tensor.
-  public func hiddenMeta(_ f: ExtractedFeature) -> JSONObject {
-    [
-      "kind": "hidden_states", "example_id": .string(f.sequence.exampleId),
-      "example_index": .int(f.sequence.exampleIndex), "feature": .int(f.sequence.feature), "n": .int(f.n),
-      "shape": JSONValue(f.hiddenShape), "layers": JSONValue(Array(0...config.numLayers)),
-      "dtype": .string(settings.dtype.rawValue),
-    ]
-  }
-
-  /// Rebuilds the encoder (same mmapped checkpoint) when a group needs larger buffers.
-  private func ensureEncoder(batch: Int, seqLen: Int) throws {
-    guard batch > encoder.maxBatch || seqLen > encoder.maxSeqLen else { return }
-    let threads = encoder.threads
-    encoder = try Encoder(
-      checkpoint: checkpoint, maxBatch: max(batch, encoder.maxBatch),
-      maxSeqLen: min(max(seqLen, encoder.maxSeqLen), config.maxSequenceLength))
-    encoder.head = .none
-    encoder.threads = threads
-  }
-
-  /// The attention hook (prune → quantize → record) and hidden-state hooks for one batch.
-  private func hooks(for seqs: [ExtractionSequence]) -> ForwardHooks {
-    let s = settings
-    let groups = scopeGroups(seqs)
-    let rowPointers = rowOffsets.map { arena.base + $0 }
-    let heads = self.heads, slots = layerSlot, hc = heads.count
-    var fh = ForwardHooks()
-    fh.attention = { layer, probs, shape in
-      if s.threshold > 0 { prune(probs, threshold: s.threshold) }
-      if let q = s.quantizer {
-        let block = shape.heads * shape.seqLen * shape.seqLen
-        do {
-          if s.scope == .batch {
-            try q.apply(probs, rowLength: shape.seqLen)
-          } else {
-            for rowsOfGroup in groups {
-              let parts = rowsOfGroup.map { UnsafeMutableBufferPointer(rebasing: probs[($0 * block)..<(($0 + 1) * block)]) }
-              try q.apply(parts, rowLength: shape.seqLen)
-            }
-          }
-        } catch {
-          throw TasksError.badData("quantizer \(q.method.rawValue) at layer \(layer): \(error)")
-        }
-      }
-      let slot = slots[layer]
-      guard slot >= 0, let src = probs.baseAddress else { return }
-      let t = shape.seqLen
-      for b in 0..<shape.batch {
-        let n = shape.lengths[b]
-        for (hi, h) in heads.enumerated() {
-          let from = src + shape.offset(item: b, head: h)
-          let to = rowPointers[b] + ((slot * hc + hi) * n * n)
-          for r in 0..<n { (to + r * n).update(from: from + r * t, count: n) }
-        }
-      }
-    }
-    if s.hsBits > 0 {
-      let bits = s.hsBits
-      fh.layerInput = { _, states, _ in try HiddenStateQuantizer.fixed(states, bits: bits) }
-    }
-    if s.hsThreshold > 0 {
-      let t = s.hsThreshold
-      fh.layerOutput = { _, states, _ in pruneHidden(states, threshold: t) }
-    }
-    return fh
-  }
-
-  /// Batch rows that share quantizer statistics under `settings.scope` (record: one row each; example: same id).
-  private func scopeGroups(_ seqs: [ExtractionSequence]) -> [[Int]] {
-    switch settings.scope {
-    case .batch: return [Array(seqs.indices)]
-    case .record: return seqs.indices.map { [$0] }
-    case .example:
-      var order: [String] = []
-      var byId: [String: [Int]] = [:]
-      for (i, s) in seqs.enumerated() {
-        if byId[s.exampleId] == nil { order.append(s.exampleId) }
-        byId[s.exampleId, default: []].append(i)
-      }
-      return order.map { byId[$0] ?? [] }
-    }
-  }
-}
-
-/// A grow-only float buffer reused across batches (keeps peak memory at the largest record seen).
-final class GrowableFloats {
-  private(set) var base: UnsafeMutablePointer<Float>
-  private(set) var capacity: Int
-
-  init(capacity: Int = 1) {
-    self.capacity = max(1, capacity)
-    base = .allocate(capacity: self.capacity)
-  }
-
-  /// Makes room for `count` floats (contents are not preserved when it grows).
-  func reserve(_ count: Int) {
-    guard count > capacity else { return }
-    base.deallocate()
-    capacity = count
-    base = .allocate(capacity: count)
-  }
-
-  deinit { base.deallocate() }
 }

@@ -45,11 +45,12 @@ public struct ExtractionJob {
       "producer": .string(producer), "version": .string(version), "model": .object(model),
       "task": .string(source.task.rawValue), "data": .string(dataPath), "selection": .object(selection.headerJSON),
       "examples": .int(source.selected.count), "dataset_size": .int(source.datasetCount),
-      "settings": .object(extractor.settings.headerJSON), "layers": JSONValue(extractor.layers),
-      "heads": JSONValue(extractor.heads), "dtype": .string(extractor.settings.dtype.rawValue),
+      "settings": .object(extractor.options.headerJSON(transform: extractor.transform)),
+      "layers": JSONValue(extractor.layers), "heads": JSONValue(extractor.heads),
+      "dtype": .string(extractor.options.dtype.rawValue),
       "layout": "attention [layers, heads, n, n] per sequence (real tokens only)",
     ]
-    if extractor.settings.hiddenStates {
+    if extractor.options.hiddenStates {
       h["hidden_layout"] = "hidden_states [layers + 1, n, hidden] after the attention record of the same sequence"
     }
     for (k, v) in extra { h[k] = v }
@@ -62,8 +63,8 @@ public struct ExtractionJob {
   @discardableResult
   public func run(into writer: RecordWriter, progress: ((Int, Int, Int) -> Void)? = nil) throws -> Int {
     var records = 0
-    let dtype = extractor.settings.dtype
-    let wantTokens = extractor.settings.tokens
+    let dtype = extractor.options.dtype
+    let wantTokens = extractor.options.tokens
     for g in 0..<source.groupCount {
       let group = try source.group(g)
       try extractor.run(group) { f in

@@ -105,7 +105,7 @@ public final class ReplayStore {
     }
     throw TasksError.badData(
       "\(source): no attention record for \(key); expected the stream to cover the selected examples "
-        + "(extract with the same --task/--data/--samples/--limit/--offset)")
+        + "(extracted with the same task, data and selection)")
   }
 
   /// Copy `record`'s layer `layer` into `probs` for batch row `row` (replacing the model's probabilities), after

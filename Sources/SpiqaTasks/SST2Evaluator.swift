@@ -1,4 +1,5 @@
 import Foundation
+import SpiqaQuant
 
 /// The outcome of one SST-2 sentence.
 public struct SST2Prediction: Sendable, Equatable {
@@ -25,16 +26,17 @@ public final class SST2Evaluator {
   public let tokenizer: TaskTokenizer
   public var batchSize = 20
   public var maxLength = 512
-  public let settings: AttentionSettings
+  /// What happens to attention and hidden states in every layer (statistics over the whole batch by default).
+  public let transform: AttentionTransform
   public let replay: ReplayStore?
 
   public init(
-    model: TaskModel, tokenizer: TaskTokenizer, settings: AttentionSettings = AttentionSettings(),
+    model: TaskModel, tokenizer: TaskTokenizer, transform: AttentionTransform = .identity,
     replay: ReplayStore? = nil, batchSize: Int = 20, maxLength: Int = 512
   ) {
     self.model = model
     self.tokenizer = tokenizer
-    self.settings = settings
+    self.transform = transform
     self.replay = replay
     self.batchSize = batchSize
     self.maxLength = maxLength
@@ -63,8 +65,8 @@ public final class SST2Evaluator {
       throw TasksError.usage("max length \(maxLength) must be in 2...\(model.maxPositions)")
     }
     let started = Date()
-    let pipeline = AttentionPipeline(
-      settings: settings, replay: replay, layers: model.layerCount, heads: model.headCount)
+    let pipeline = AttentionHooks(
+      transform: transform, replay: replay, layers: model.layerCount, heads: model.headCount, countSparsity: true)
     var correct = 0
     var done = 0
     for start in stride(from: 0, to: examples.count, by: batchSize) {

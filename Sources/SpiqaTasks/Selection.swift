@@ -7,18 +7,19 @@ public enum Selection: Sendable, Equatable {
   /// Python `random.seed(seed); random.sample(items, count)`, in the order drawn (the paper: seed 123).
   case sample(count: Int, seed: Int)
 
-  /// Build from the command-line flags; `samples` ≤ 0 means no sampling (the reference's `-sa -1`).
+  /// Build from a sample size, or a slice's limit and offset; `samples` ≤ 0 means no sampling (the reference's
+  /// `-sa -1`).
   /// - Throws: `TasksError.usage` when sampling is combined with a slice or numbers are negative.
   public init(samples: Int?, limit: Int?, offset: Int?, seed: Int = 123) throws {
     if let s = samples, s > 0 {
       if limit != nil || (offset ?? 0) != 0 {
-        throw TasksError.usage("--samples cannot be combined with --limit/--offset")
+        throw TasksError.usage("a sample cannot be combined with a limit or an offset")
       }
       self = .sample(count: s, seed: seed)
       return
     }
-    if let l = limit, l < 0 { throw TasksError.usage("--limit must be ≥ 0, got \(l)") }
-    if let o = offset, o < 0 { throw TasksError.usage("--offset must be ≥ 0, got \(o)") }
+    if let l = limit, l < 0 { throw TasksError.usage("the limit must be ≥ 0, got \(l)") }
+    if let o = offset, o < 0 { throw TasksError.usage("the offset must be ≥ 0, got \(o)") }
     if limit == nil && (offset ?? 0) == 0 {
       self = .all
     } else {

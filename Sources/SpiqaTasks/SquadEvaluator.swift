@@ -1,4 +1,5 @@
 import Foundation
+import SpiqaQuant
 
 /// The outcome of one SQuAD question.
 public struct SquadPrediction: Sendable, Equatable {
@@ -25,25 +26,26 @@ public struct SquadEvaluation: Sendable {
 }
 
 /// SQuAD v1.1 evaluation exactly as the reference pipeline (§3.2): featurize, run all features of a question as one
-/// batch (padded to maxSeqLen) through the model with the attention settings, decode, score.
+/// batch (padded to maxSeqLen) through the model with the attention transform, decode, score.
 public final class SquadEvaluator {
   public let model: TaskModel
   public let tokenizer: TaskTokenizer
   public var featurizer: SquadFeaturizer
   public var decoder: SquadDecoder
-  public let settings: AttentionSettings
+  /// What happens to attention and hidden states in every layer (statistics over the whole batch by default).
+  public let transform: AttentionTransform
   public let replay: ReplayStore?
 
   public init(
     model: TaskModel, tokenizer: TaskTokenizer, featurizer: SquadFeaturizer = SquadFeaturizer(),
-    decoder: SquadDecoder = SquadDecoder(), settings: AttentionSettings = AttentionSettings(),
+    decoder: SquadDecoder = SquadDecoder(), transform: AttentionTransform = .identity,
     replay: ReplayStore? = nil
   ) {
     self.model = model
     self.tokenizer = tokenizer
     self.featurizer = featurizer
     self.decoder = decoder
-    self.settings = settings
+    self.transform = transform
     self.replay = replay
   }
 
@@ -60,8 +62,8 @@ public final class SquadEvaluator {
       throw TasksError.usage("max_seq_len \(featurizer.maxSeqLen) exceeds the model's \(model.maxPositions) positions")
     }
     let started = Date()
-    let pipeline = AttentionPipeline(
-      settings: settings, replay: replay, layers: model.layerCount, heads: model.headCount)
+    let pipeline = AttentionHooks(
+      transform: transform, replay: replay, layers: model.layerCount, heads: model.headCount, countSparsity: true)
     var emSum = 0.0
     var f1Sum = 0.0
     var featureCount = 0

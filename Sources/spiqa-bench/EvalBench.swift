@@ -40,13 +40,13 @@ struct EvalBench: ParsableCommand {
     let taskModel = try EncoderTaskModel(directory: dir, maxBatch: 4, maxSeqLen: 320)
     taskModel.encoder.threads = threads
     print("eval: OpenBLAS \(OpenBLASRuntime.coreName) kernel, \(threads) threads, \(dir)")
-    let configs: [(String, AttentionSettings)] = [
-      ("exact", AttentionSettings()),
-      ("log-pruned 3 bits", AttentionSettings(quantizer: try AttentionQuantizer(method: .linearSlogClampedMidval, bits: 3))),
-      ("threshold 0.01", AttentionSettings(threshold: 0.01)),
+    let configs: [(String, AttentionTransform)] = [
+      ("exact", .identity),
+      ("log-pruned 3 bits", AttentionTransform(quantizer: try AttentionQuantizer(method: .linearSlogClampedMidval, bits: 3))),
+      ("threshold 0.01", AttentionTransform(threshold: 0.01)),
     ]
-    for (name, settings) in configs {
-      let ev = SquadEvaluator(model: taskModel, tokenizer: tokenizer, settings: settings)
+    for (name, transform) in configs {
+      let ev = SquadEvaluator(model: taskModel, tokenizer: tokenizer, transform: transform)
       _ = try ev.evaluate(Array(qs.prefix(1)))  // warm-up
       let t0 = DispatchTime.now().uptimeNanoseconds
       let r = try ev.evaluate(Array(qs.dropFirst()))

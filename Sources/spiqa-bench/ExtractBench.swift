@@ -47,9 +47,9 @@ struct ExtractBench: ParsableCommand {
     print(String(repeating: "-", count: 78))
     print(pad("setting", 40) + pad("seq/s", 10) + pad("MB/s out", 12) + "bytes")
     for ((label, compression, dtype), key) in zip(settings, keys) {
-      var s = ExtractionSettings()
-      s.dtype = dtype
-      let extractor = try AttentionExtractor(checkpoint: checkpoint, settings: s, maxBatch: 1, maxSeqLen: 320)
+      var options = ExtractionOptions()
+      options.dtype = dtype
+      let extractor = try AttentionExtractor(checkpoint: checkpoint, options: options, maxBatch: 1, maxSeqLen: 320)
       OpenBLASRuntime.threads = threads
       extractor.threads = threads
       try extractor.run(ExtractionGroup(sequences: [inputs[0]])) { _ in }  // warm-up

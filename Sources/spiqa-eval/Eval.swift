@@ -95,46 +95,6 @@ struct Eval: ParsableCommand {
   @Flag(help: "No progress on standard error.")
   var quiet = false
 
-  static func wholeNumber(_ text: String?, _ flag: String) throws -> Int? {
-    guard let text else { return nil }
-    guard let d = Double(text), d.isFinite, d == d.rounded(), d >= 0, d <= 64 else {
-      throw ValidationError("\(flag) expects a whole number of bits, got '\(text)'")
-    }
-    return Int(d)
-  }
-
-  mutating func validate() throws {
-    guard maxSeqLen > 0, docStride > 0, maxQueryLen > 0, maxAnswerLen > 0, batchSize > 0 else {
-      throw ValidationError(
-        "--max-seq-len, --doc-stride, --max-query-len, --max-answer-len and --batch-size must be positive")
-    }
-    if let m = method, QuantMethod(name: m) == nil {
-      throw ValidationError("--method '\(m)' is unknown; expected one of \(QuantMethod.validNames)")
-    }
-    guard QuantVariant(rawValue: variant) != nil else {
-      throw ValidationError("--variant must be reference or corrected")
-    }
-    _ = try Self.wholeNumber(bits, "--bits")
-    _ = try Self.wholeNumber(hsBits, "--hs-bits")
-  }
-
-  func request() throws -> EvalRequest {
-    var r = EvalRequest(task: task, modelDirectory: model, dataPath: data ?? EvalRequest.defaultData(for: task))
-    r.selection = try Selection(samples: samples, limit: limit, offset: offset, seed: seed)
-    r.threshold = threshold
-    let b = try Self.wholeNumber(bits, "--bits")
-    r.method = method.flatMap { QuantMethod(name: $0) } ?? (b != nil && b != 0 ? .linearSlogClampedMidval : nil)
-    r.bits = b
-    r.variant = QuantVariant(rawValue: variant) ?? .reference
-    r.hsThreshold = hsThreshold
-    r.hsBits = try Self.wholeNumber(hsBits, "--hs-bits") ?? 0
-    r.replayPath = replay
-    r.featurizer = SquadFeaturizer(maxSeqLen: maxSeqLen, docStride: docStride, maxQueryLen: maxQueryLen)
-    r.maxAnswerLen = maxAnswerLen
-    r.batchSize = batchSize
-    return r
-  }
-
   func run() throws {
     OpenBLASRuntime.reexecWithRecommendedCoreIfNeeded()
     try runTool {

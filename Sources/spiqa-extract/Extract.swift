@@ -110,131 +110,31 @@ struct Extract: ParsableCommand {
 
   @OptionGroup var output: OutputOptions
 
-  mutating func validate() throws {
-    guard ExtractionTask(rawValue: task) != nil else {
-      throw ValidationError("--task must be squad, sst2 or text, got '\(task)'")
-    }
-    _ = try settings()
-    if !list, output.output == nil || output.output == "-", isatty(1) != 0 {
-      throw ValidationError("refusing to write a binary stream to a terminal; use --output FILE or a pipe")
-    }
-    if let s = samples, s <= 0 { throw ValidationError("--samples must be ≥ 1, got \(s)") }
-    do { _ = try selection() } catch let e as TasksError { throw ValidationError(e.description) }
-    for (name, v) in [("--batch-size", batchSize), ("--max-seq-len", maxSeqLen), ("--doc-stride", docStride),
-                      ("--max-query-len", maxQueryLen), ("--max-length", maxLength ?? 2), ("--threads", threads ?? 1)]
-    where v < 1 {
-      throw ValidationError("\(name) must be ≥ 1, got \(v)")
-    }
-  }
-
-  func selection() throws -> Selection { try Selection(samples: samples, limit: limit, offset: offset) }
-
-  /// The flags as `ExtractionSettings` (argument errors become usage errors).
-  func settings() throws -> ExtractionSettings {
-    var s = ExtractionSettings()
-    s.layers = try layers.map { try parseIndexList($0) }
-    s.heads = try heads.map { try parseIndexList($0) }
-    switch dtype {
-    case "f32", "f4", "float32": s.dtype = .float32
-    case "f16", "f2", "float16": s.dtype = .float16
-    default: throw ValidationError("--dtype must be f32 or f16, got '\(dtype)'")
-    }
-    guard threshold >= 0, threshold < 1 else { throw ValidationError("--threshold must be in [0, 1), got \(threshold)") }
-    s.threshold = Float(threshold)
-    guard let sc = QuantScope(rawValue: scope) else {
-      throw ValidationError("--scope must be batch, example or record, got '\(scope)'")
-    }
-    s.scope = sc
-    guard let v = QuantVariant(rawValue: variant) else {
-      throw ValidationError("--variant must be reference or corrected, got '\(variant)'")
-    }
-    if let method, bits == nil { throw ValidationError("--method \(method) needs --bits B") }
-    if let bits {
-      let name = method ?? "log-pruned"
-      guard let m = QuantMethod(name: name) else {
-        throw ValidationError("--method: unknown quantizer '\(name)'; expected one of \(QuantMethod.validNames)")
-      }
-      do {
-        s.quantizer = try AttentionQuantizer(method: m, bits: bits, variant: v)
-      } catch let e as QuantError {
-        throw ValidationError("--bits: \(e.description)")
-      }
-    }
-    guard hsThreshold >= 0 else { throw ValidationError("--hs-threshold must be ≥ 0, got \(hsThreshold)") }
-    guard hsBits == 0 || hsBits >= 7 else { throw ValidationError("--hs-bits must be 0 or ≥ 7, got \(hsBits)") }
-    s.hsThreshold = Float(hsThreshold)
-    s.hsBits = hsBits
-    s.hiddenStates = hiddenStates
-    s.tokens = tokens
-    return s
-  }
-
   func run() throws {
     // OpenBLAS 0.3.21 falls back to its slow generic kernel on CPUs newer than it knows: restart with the right one.
     OpenBLASRuntime.reexecWithRecommendedCoreIfNeeded()
     try runTool {
       let task = ExtractionTask(rawValue: self.task) ?? .squad
-      let settings = try settings()
-      let selection = try selection()
       // Open the output first: an unwritable path fails before any work.
       let writer = list ? nil : try output.makeWriter()
-      let modelPath = try ExtractionDefaults.resolveModel(model)
-      let dataPath = try ExtractionDefaults.resolveData(data, task: task)
-      let tokenizer = try loadTaskTokenizer(directory: modelPath)
-      let checkpoint = try Checkpoint(directory: modelPath)
-      let featurizer = SquadFeaturizer(maxSeqLen: maxSeqLen, docStride: docStride, maxQueryLen: maxQueryLen)
-      let maxLen = min(maxLength ?? checkpoint.config.maxSequenceLength, checkpoint.config.maxSequenceLength)
-      let source: ExtractionSource
-      switch task {
-      case .squad:
-        guard maxSeqLen <= checkpoint.config.maxSequenceLength else {
-          throw TasksError.usage("--max-seq-len \(maxSeqLen) exceeds the model's \(checkpoint.config.maxSequenceLength) positions")
+      var r = ExtractionRequest(
+        task: task, modelPath: try ExtractionDefaults.resolveModel(model),
+        dataPath: try ExtractionDefaults.resolveData(data, task: task))
+      try configure(&r)
+      try namingFlags {
+        guard let writer else { return try ExtractionRunner.list(r) { print($0) } }
+        var progress: SpiqaCLI.Progress?
+        try ExtractionRunner.run(r, into: writer) { done, total in
+          if progress == nil {
+            progress = SpiqaCLI.Progress(
+              label: "spiqa-extract", total: total, unit: task == .squad ? "questions" : "sequences", enabled: !quiet)
+          }
+          let seen = progress?.count ?? 0
+          if done > seen { progress?.advance(by: done - seen) }
         }
-        source = try ExtractionSource(
-          squad: SquadDataset(path: dataPath), selection: selection, tokenizer: tokenizer, featurizer: featurizer,
-          padToMax: settings.dependsOnPadding)
-      case .sst2:
-        source = try ExtractionSource(
-          sst2: SST2Dataset(path: dataPath), selection: selection, tokenizer: tokenizer, batchSize: batchSize,
-          maxLength: maxLen)
-      case .text:
-        source = try ExtractionSource(
-          text: TextLines(path: dataPath), selection: selection, tokenizer: tokenizer, batchSize: batchSize,
-          maxLength: maxLen)
+        try writer.close()
+        progress?.finish()
       }
-      guard let writer else { return try source.listing { print($0) } }
-
-      let extractor = try AttentionExtractor(
-        checkpoint: checkpoint, settings: settings,
-        maxBatch: task == .squad ? (settings.dependsOnPadding ? 4 : 1) : batchSize,
-        maxSeqLen: task == .squad ? maxSeqLen : min(128, maxLen))
-      if let threads {
-        OpenBLASRuntime.threads = threads
-        extractor.threads = threads
-      }
-      let job = ExtractionJob(source: source, extractor: extractor, tokenizer: tokenizer)
-      var extra: JSONObject = [:]
-      if task == .squad {
-        extra["featurization"] = [
-          "max_seq_len": .int(maxSeqLen), "doc_stride": .int(docStride), "max_query_len": .int(maxQueryLen),
-          "padding": settings.dependsOnPadding ? "max_seq_len" : "longest",
-        ]
-      } else {
-        extra["featurization"] = ["batch_size": .int(batchSize), "max_length": .int(maxLen), "padding": "longest"]
-      }
-      try writer.writeHeader(
-        job.header(
-          producer: "spiqa-extract", version: Extract.version, modelPath: modelPath, dataPath: dataPath,
-          selection: selection, extra: extra))
-      // SQuAD counts questions (one batch each); sst2/text count sentences.
-      var progress = Progress(
-        label: "spiqa-extract", total: task == .squad ? source.groupCount : source.selected.count,
-        unit: task == .squad ? "questions" : "sequences", enabled: !quiet)
-      try job.run(into: writer) { _, _, records in
-        progress.advance(by: task == .squad ? 1 : records - progress.count)
-      }
-      try writer.close()
-      progress.finish()
     }
   }
 }

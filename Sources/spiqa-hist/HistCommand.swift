@@ -9,6 +9,12 @@ extension StatsError: ToolError {
   public var exitCode: Int32 { 65 }
 }
 
+/// A flag that does not fit the stream (e.g. `--layers` naming a layer it lacks): a usage error (64), one line.
+struct HistUsageError: ToolError {
+  var description: String
+  var exitCode: Int32 { 64 }
+}
+
 /// `spiqa-hist`: distributions, sparsity and per-row statistics of an attention stream (TSV on stdout).
 @main
 struct SpiqaHist: ParsableCommand {
@@ -76,81 +82,21 @@ struct SpiqaHist: ParsableCommand {
   @Flag(help: "No progress on standard error.")
   var quiet = false
 
-  /// Options after parsing the flag strings.
-  struct Parsed {
-    var options = StatsOptions()
-    var layers: [Int]?
-    var heads: [Int]?
-  }
-
-  /// Turns the flag strings into statistics options; `ValidationError` (64) on bad values.
-  func parsed() throws -> Parsed {
-    var p = Parsed()
-    do {
-      if let edges {
-        p.options.edges = try BinEdges(edges: try Self.readEdges(edges), offset: offset ?? 0, name: "custom")
-      } else {
-        p.options.edges = try BinEdges(parsing: bins, offset: offset)
-      }
-      p.options.jsEdges = try BinEdges(parsing: jsBins)
-      let ts = try thresholds.split(separator: ",", omittingEmptySubsequences: false).map { item -> Float in
-        guard let v = Float(item.trimmingCharacters(in: .whitespaces)), v.isFinite, v >= 0 else {
-          throw StatsError("--thresholds: '\(item)' is not a number ≥ 0")
-        }
-        return v
-      }
-      _ = try ThresholdClassifier(ts)
-      p.options.thresholds = ts
-    } catch let e as StatsError {
-      throw ValidationError(e.description)
-    }
-    guard rowSparsityBar.isFinite else { throw ValidationError("--row-sparsity-bar must be finite") }
-    p.options.rowSparsityBar = rowSparsityBar
-    guard padRows >= 0, padRows <= 1 << 20 else { throw ValidationError("--pad-rows must be in 0...1048576") }
-    p.options.padRows = padRows
-    guard levels >= 1, levels <= 10000 else { throw ValidationError("--levels must be in 1...10000") }
-    p.options.spreadLevels = levels
-    p.options.perRowStatistics = !noRowStats
-    let t = threads ?? ProcessInfo.processInfo.activeProcessorCount
-    guard t >= 1, t <= 64 else { throw ValidationError("--threads must be in 1...64") }
-    p.options.threads = t
-    p.layers = try layers.map { try parseIndexList($0) }
-    p.heads = try heads.map { try parseIndexList($0) }
-    return p
-  }
-
-  func validate() throws {
-    if edges != nil && bins != "log" { throw ValidationError("give either --bins or --edges, not both") }
-    for t in tables where !HistTables.names.contains(t) {
-      throw ValidationError("--table '\(t)': expected one of \(HistTables.names.joined(separator: ", "))")
-    }
-    if json && !tables.isEmpty { throw ValidationError("--json prints a summary instead of tables; drop --table") }
-    _ = try parsed()
-  }
-
-  /// Edges from a comma list or a file of numbers.
-  static func readEdges(_ spec: String) throws -> [Double] {
-    var text = spec
-    if !spec.contains(","), FileManager.default.fileExists(atPath: spec) {
-      guard let data = FileManager.default.contents(atPath: spec) else {
-        throw StatsError("--edges: cannot read '\(spec)'")
-      }
-      text = String(decoding: data, as: UTF8.self)
-    }
-    let items = text.split(whereSeparator: { $0 == "," || $0.isWhitespace })
-    return try items.map { item in
-      guard let v = Double(item) else { throw StatsError("--edges: '\(item)' is not a number") }
-      return v
-    }
-  }
-
   func run() throws {
     try runTool {
       let p = try parsed()
       let run = HistRun(
-        input: input, compare: compare, options: p.options, layers: p.layers, heads: p.heads,
-        perRowPath: perRow, quiet: quiet)
-      try run.process()
+        input: input, compare: compare, options: p.options, layers: p.layers, heads: p.heads, perRowPath: perRow)
+      var progress = SpiqaCLI.Progress(label: "spiqa-hist", unit: "records", enabled: !quiet)
+      do {
+        try run.process { progress.advance() }
+      } catch let e as SelectionError {
+        let what = e.axis.rawValue
+        throw HistUsageError(
+          description: "--\(what)s asks for \(what) \(e.index), but \(e.source) has \(what)s \(e.availableList)")
+      }
+      progress.finish()
+      if run.skipped > 0 && !quiet { printError("spiqa-hist: skipped \(run.skipped) non-attention records") }
       guard let stats = run.stats else { throw StatsError("\(run.sourceName): no attention records in the stream") }
       let tables = HistTables(stats: stats, layers: run.layerIndices, heads: run.headIndices, compared: compare != nil)
       if let npy { try HistOutputs.writeArrays(tables, path: npy, input: input) }
@@ -161,7 +107,26 @@ struct SpiqaHist: ParsableCommand {
         let names = self.tables.isEmpty ? ["heads"] : self.tables
         out = try names.map { try tables.table(named: $0) }.joined(separator: "\n")
       }
-      try HistOutputs.writeStdout(out)
+      try Self.writeStdout(out)
     }
+  }
+
+  /// Writes text to standard output, mapping a closed pipe to the quiet SIGPIPE exit.
+  static func writeStdout(_ text: String) throws {
+    var bytes = Array(text.utf8)
+    var off = 0
+    while off < bytes.count {
+      let n = bytes.withUnsafeMutableBytes { buf -> Int in
+        guard let base = buf.baseAddress else { return 0 }
+        return write(1, base + off, buf.count - off)
+      }
+      if n < 0 {
+        if errno == EINTR { continue }
+        if errno == EPIPE { exitQuietlyOnBrokenPipe() }
+        throw SpiqaIOError(.io, source: "stdout", what: "write failed (errno \(errno))")
+      }
+      off += n
+    }
+    bytes.removeAll()
   }
 }

@@ -3,10 +3,6 @@ import SpiqaCLI
 import SpiqaIO
 import SpiqaQuant
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 extension QuantError: ToolError {
   /// 64 for bad parameters, 65 when the data defeats the method (as the reference would fail).
   public var exitCode: Int32 { isUsage ? 64 : 65 }
@@ -69,11 +65,11 @@ struct SpiqaQuantize: ParsableCommand {
     guard let v = QuantVariant(rawValue: variant) else {
       throw ValidationError("--variant must be one of: \(QuantVariant.allCases.map(\.rawValue).joined(separator: ", "))")
     }
-    guard let out = OutputDType(rawValue: outputDtype) else {
-      throw ValidationError("--output-dtype must be one of: \(OutputDType.allCases.map(\.rawValue).joined(separator: ", "))")
+    guard let out = QuantizeSettings.Output(rawValue: outputDtype) else {
+      throw ValidationError("--output-dtype must be one of: \(QuantizeSettings.Output.allCases.map(\.rawValue).joined(separator: ", "))")
     }
-    guard let sc = Scope(rawValue: scope) else {
-      throw ValidationError("--scope must be one of: \(Scope.allCases.map(\.rawValue).joined(separator: ", "))")
+    guard let sc = QuantScope(rawValue: scope), QuantizeSettings.scopes.contains(sc) else {
+      throw ValidationError("--scope must be one of: \(QuantizeSettings.scopes.map(\.rawValue).joined(separator: ", "))")
     }
     var quantizer: AttentionQuantizer?
     if method != nil || bits != nil {
@@ -99,7 +95,8 @@ struct SpiqaQuantize: ParsableCommand {
     if out == .codes && quantizer == nil {
       throw ValidationError("--output-dtype codes needs --method/--bits")
     }
-    return QuantizeSettings(threshold: threshold, quantizer: quantizer, scope: sc, output: out, js: js)
+    let transform = AttentionTransform(threshold: threshold, quantizer: quantizer, scope: sc)
+    return QuantizeSettings(transform: transform, output: out, js: js)
   }
 
   func validate() throws { _ = try settings() }
@@ -112,7 +109,7 @@ struct SpiqaQuantize: ParsableCommand {
       let stream = QuantizeStream(settings: s, reader: reader, writer: writer)
       try stream.run()
       try writer.close()
-      let summary = ReportText(report: stream.report, settings: s)
+      let summary = QuantizeReport(report: stream.report, settings: s)
       if let path = report { try summary.writeJSON(to: path) }
       if !quiet { printError(summary.line) }
     }

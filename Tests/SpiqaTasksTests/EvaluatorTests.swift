@@ -24,12 +24,12 @@ import SpiqaTasks
   static let featurizer = SquadFeaturizer(maxSeqLen: 40, docStride: 12, maxQueryLen: 8)
 
   func run(
-    _ model: FakeModel, _ qs: [SquadQuestion], settings: AttentionSettings = AttentionSettings(),
+    _ model: FakeModel, _ qs: [SquadQuestion], transform: AttentionTransform = .identity,
     replay: ReplayStore? = nil
   ) throws -> ([SquadPrediction], SquadEvaluation) {
     var preds: [SquadPrediction] = []
     let ev = SquadEvaluator(
-      model: model, tokenizer: ToyTokenizer(), featurizer: Self.featurizer, settings: settings, replay: replay)
+      model: model, tokenizer: ToyTokenizer(), featurizer: Self.featurizer, transform: transform, replay: replay)
     let result = try ev.evaluate(qs, perExample: { preds.append($0) })
     return (preds, result)
   }
@@ -70,7 +70,7 @@ import SpiqaTasks
   @Test func pruningCountsZeros() throws {
     let qs = try Self.questions()
     let model = FakeModel()
-    let (_, result) = try run(model, qs, settings: AttentionSettings(threshold: 0.05))
+    let (_, result) = try run(model, qs, transform: AttentionTransform(threshold: 0.05))
     // Recount from what the model actually used.
     var zeros = 0
     var total = 0
@@ -95,18 +95,23 @@ import SpiqaTasks
     #expect(abs(result.sparsity.overall - Double(zeros) / Double(total)) < 1e-12)
   }
 
-  @Test func replayUnchangedGivesExactBaseline() throws {
+  /// Attention recorded while pruning, replayed into a run that prunes nothing, gives the pruned run (not the exact
+  /// one the model would compute).
+  @Test func replayOfPrunedAttentionGivesThePrunedRun() throws {
     let qs = try Self.questions()
-    let base = FakeModel()
-    let (exact, _) = try run(base, qs)
+    let (exact, _) = try run(FakeModel(), qs)
+    let live = FakeModel()
+    let (pruned, prunedResult) = try run(live, qs, transform: AttentionTransform(threshold: 0.05))
+    #expect(pruned != exact)
     let replayed = FakeModel()
-    let (preds, _) = try run(replayed, qs, replay: store(try records(base, qs)))
-    #expect(preds == exact)
-    #expect(replayed.seen == base.seen)
+    let (preds, result) = try run(replayed, qs, replay: store(try records(live, qs)))
+    #expect(preds == pruned)
+    #expect(replayed.seen == live.seen)
+    #expect(result.sparsity.overall == prunedResult.sparsity.overall)
     // Any order of records works.
     let shuffled = FakeModel()
-    let (preds2, _) = try run(shuffled, qs, replay: store(try records(base, qs).reversed()))
-    #expect(preds2 == exact)
+    let (preds2, _) = try run(shuffled, qs, replay: store(try records(live, qs).reversed()))
+    #expect(preds2 == pruned)
   }
 
   @Test(arguments: [QuantMethod.linearSlogClampedMidval, .linearSlinear, .linearSlogMidval])
@@ -114,7 +119,7 @@ import SpiqaTasks
     let qs = try Self.questions()
     let q = try AttentionQuantizer(method: method, bits: 3)
     let onTheFly = FakeModel()
-    let (live, _) = try run(onTheFly, qs, settings: AttentionSettings(quantizer: q))
+    let (live, _) = try run(onTheFly, qs, transform: AttentionTransform(quantizer: q))
     let base = FakeModel()
     _ = try run(base, qs)
     let quantized = try records(base, qs) { try q.apply(&$0) }
@@ -157,8 +162,13 @@ import SpiqaTasks
         .joined(separator: "\n"))
     let model = FakeModel()
     var preds: [SST2Prediction] = []
-    let ev = SST2Evaluator(model: model, tokenizer: ToyTokenizer(), batchSize: 3)
+    let pruning = AttentionTransform(threshold: 0.1)
+    let ev = SST2Evaluator(model: model, tokenizer: ToyTokenizer(), transform: pruning, batchSize: 3)
     let result = try ev.evaluate(ds.examples, perExample: { preds.append($0) })
+    var exact: [SST2Prediction] = []
+    _ = try SST2Evaluator(model: FakeModel(), tokenizer: ToyTokenizer(), batchSize: 3)
+      .evaluate(ds.examples, perExample: { exact.append($0) })
+    #expect(exact != preds)
     #expect(model.calls.map { $0.lengths.count } == [3, 3, 1])
     #expect(model.calls[0].t == model.calls[0].lengths.max())
     #expect(result.n == 7)
@@ -177,13 +187,14 @@ import SpiqaTasks
     _ = try SST2Evaluator(
       model: replayed, tokenizer: ToyTokenizer(), replay: ReplayStore(source: "t") { it.next() }, batchSize: 3
     ).evaluate(ds.examples, perExample: { preds2.append($0) })
-    #expect(preds2 == preds)
+    #expect(preds2 == preds)  // the pruned run's logits, from an evaluator that prunes nothing
+    #expect(replayed.seen == model.seen)
   }
 
   @Test func hiddenStateHooks() throws {
     let qs = try Self.questions()
     let model = FakeModel()
-    _ = try run(model, Array(qs.prefix(1)), settings: AttentionSettings(hsThreshold: 0.1, hsBits: 8))
+    _ = try run(model, Array(qs.prefix(1)), transform: AttentionTransform(hsThreshold: 0.1, hsBits: 8))
     #expect(model.hiddenCalls == model.layerCount)
   }
 }

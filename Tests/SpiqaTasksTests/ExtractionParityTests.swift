@@ -1,4 +1,5 @@
 import Foundation
+import SpiqaIO
 import SpiqaQuant
 import Testing
 
@@ -116,17 +117,21 @@ let extractModel: String? = {
 @Suite(.enabled(if: extractModel != nil, "all-MiniLM-L6-v2 not found (set SPIQA_MODEL or run make setup)"))
 struct ExtractionParityTests {
   /// Runs `groups` and returns the largest error over every record of the fixture.
-  func check(_ name: String, settings: ExtractionSettings, padTo: Int? = nil, perExample: Bool) throws -> Float {
-    try checkRows(name, settings: settings, padTo: padTo, perExample: perExample).max
+  func check(
+    _ name: String, transform: AttentionTransform = .identity, options: ExtractionOptions = ExtractionOptions(),
+    padTo: Int? = nil, perExample: Bool
+  ) throws -> Float {
+    try checkRows(name, transform: transform, options: options, padTo: padTo, perExample: perExample).max
   }
 
   /// Like `check`, also returning every query row's projection error.
-  func checkRows(_ name: String, settings: ExtractionSettings, padTo: Int? = nil, perExample: Bool) throws
-    -> (max: Float, rows: [Float])
-  {
+  func checkRows(
+    _ name: String, transform: AttentionTransform = .identity, options: ExtractionOptions = ExtractionOptions(),
+    padTo: Int? = nil, perExample: Bool
+  ) throws -> (max: Float, rows: [Float]) {
     var rows: [Float] = []
     let fx = try ExtractFixture(name)
-    let ex = try AttentionExtractor(directory: try #require(extractModel), settings: settings)
+    let ex = try AttentionExtractor(directory: try #require(extractModel), transform: transform, options: options)
     let groups = perExample ? fx.groupsByExample : [fx.records.map(\.sequence)]
     var err: Float = 0
     var seen = 0
@@ -153,27 +158,25 @@ struct ExtractionParityTests {
   }
 
   @Test func squadFeaturesMatchTransformers() throws {
-    let err = try check("squad", settings: ExtractionSettings(), perExample: true)
+    let err = try check("squad", perExample: true)
     #expect(err <= 1e-5, "max abs error \(err)")
   }
 
   @Test func squadFeaturesPaddedTo320MatchToo() throws {
-    let err = try check("squad", settings: ExtractionSettings(), padTo: 320, perExample: true)
+    let err = try check("squad", padTo: 320, perExample: true)
     #expect(err <= 1e-5, "max abs error \(err)")
   }
 
   @Test func sst2SentencesAndHiddenStatesMatchTransformers() throws {
-    var s = ExtractionSettings()
-    s.hiddenStates = true
-    let err = try check("sst2", settings: s, perExample: false)
+    var o = ExtractionOptions()
+    o.hiddenStates = true
+    let err = try check("sst2", options: o, perExample: false)
     #expect(err <= 1e-5, "max abs error \(err)")
   }
 
   @Test func prunedAndQuantizedOnTheFlyMatchTheReferenceOrder() throws {
-    var s = ExtractionSettings()
-    s.threshold = 0.05
-    s.quantizer = try AttentionQuantizer(method: .linearSlogClampedMidval, bits: 3)
-    let err = try check("sst2-pruned", settings: s, perExample: false)
+    let t = AttentionTransform(threshold: 0.05, quantizer: try AttentionQuantizer(method: .linearSlogClampedMidval, bits: 3))
+    let err = try check("sst2-pruned", transform: t, perExample: false)
     #expect(err <= 1e-5, "max abs error \(err)")
   }
 
@@ -182,26 +185,25 @@ struct ExtractionParityTests {
   /// sits on a threshold to the neighbouring bin; nearly every row must still match to 1e-5, and padding only to the
   /// longest sequence (138) must not.
   @Test func dataDependentQuantizerSeesThe320Padding() throws {
-    var s = ExtractionSettings()
-    s.quantizer = try AttentionQuantizer(method: .uniformSlogMean, bits: 2)
-    let padded = try checkRows("squad-uniform", settings: s, padTo: 320, perExample: true)
+    let t = AttentionTransform(quantizer: try AttentionQuantizer(method: .uniformSlogMean, bits: 2))
+    let padded = try checkRows("squad-uniform", transform: t, padTo: 320, perExample: true)
     let off = padded.rows.filter { $0 > 1e-5 }.count
     #expect(Double(off) <= 0.01 * Double(padded.rows.count), "\(off) of \(padded.rows.count) rows differ > 1e-5")
     #expect(padded.max <= 0.01, "max abs error \(padded.max)")
-    let unpadded = try checkRows("squad-uniform", settings: s, padTo: nil, perExample: true)
+    let unpadded = try checkRows("squad-uniform", transform: t, padTo: nil, perExample: true)
     #expect(unpadded.rows.filter { $0 > 1e-5 }.count > 10 * max(1, off), "padding to the longest should differ")
   }
 
   @Test func layerAndHeadSubsetsAreSlicesOfTheFullTensor() throws {
     let fx = try ExtractFixture("sst2")
     let seqs = Array(fx.records.map(\.sequence).prefix(2))
-    let full = try AttentionExtractor(directory: try #require(extractModel), settings: ExtractionSettings())
+    let full = try AttentionExtractor(directory: try #require(extractModel))
     var all: [[Float]] = []
     try full.run(ExtractionGroup(sequences: seqs)) { all.append(Array($0.attention)) }
-    var s = ExtractionSettings()
-    s.layers = [1, 4]
-    s.heads = [0, 3, 11]
-    let sub = try AttentionExtractor(directory: try #require(extractModel), settings: s)
+    var o = ExtractionOptions()
+    o.layers = [1, 4]
+    o.heads = [0, 3, 11]
+    let sub = try AttentionExtractor(directory: try #require(extractModel), options: o)
     var b = 0
     try sub.run(ExtractionGroup(sequences: seqs)) { f in
       let n = f.n
@@ -228,10 +230,8 @@ struct ExtractionParityTests {
     let fx = try ExtractFixture("sst2")
     var seqs = Array(fx.records.map(\.sequence).prefix(3))
     seqs[1].exampleId = seqs[0].exampleId  // rows 0 and 1 form one example
-    var s = ExtractionSettings()
-    s.quantizer = try AttentionQuantizer(method: .binarization, bits: 1)
-    s.scope = scope
-    let ex = try AttentionExtractor(directory: try #require(extractModel), settings: s)
+    let t = AttentionTransform(quantizer: try AttentionQuantizer(method: .binarization, bits: 1), scope: scope)
+    let ex = try AttentionExtractor(directory: try #require(extractModel), transform: t)
     var kept: [Int] = []  // non-zeros of layer 0 per record
     var values: [Set<Float>] = []
     try ex.run(ExtractionGroup(sequences: seqs)) { f in
@@ -250,9 +250,10 @@ struct ExtractionParityTests {
     }
   }
 
-  @Test func badLayerIndicesAreUsageErrors() throws {
-    var s = ExtractionSettings()
-    s.layers = [6]
-    #expect(throws: TasksError.self) { try AttentionExtractor(directory: try #require(extractModel), settings: s) }
+  @Test func badLayerIndicesAreSelectionErrors() throws {
+    var o = ExtractionOptions()
+    o.layers = [6]
+    let e = #expect(throws: SelectionError.self) { try AttentionExtractor(directory: try #require(extractModel), options: o) }
+    #expect(e == SelectionError(.layer, index: 6, available: Array(0..<6), source: "the model"))
   }
 }

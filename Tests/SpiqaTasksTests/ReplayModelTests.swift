@@ -69,7 +69,8 @@ final class RecordingModel: TaskModel {
   }
 }
 
-/// Extract → replay with the real checkpoint: unchanged gives the exact baseline; quantized offline equals on the fly.
+/// Extract → replay with the real checkpoint. Every replayed stream holds attention the exact model does not compute
+/// (pruned or quantized on the fly), so a replay that did nothing would give the exact scores and fail.
 @Suite(.enabled(if: Heavy.squadReady, "needs ../shared models and data (SPIQA_SHARED)"))
 struct ReplayModelTests {
   static func setup() throws -> (questions: [SquadQuestion], tokenizer: TaskTokenizer, dir: String) {
@@ -80,12 +81,12 @@ struct ReplayModelTests {
     return (qs, try loadTaskTokenizer(directory: dir), dir)
   }
 
-  func evaluate(_ dir: String, _ qs: [SquadQuestion], _ tok: TaskTokenizer, settings: AttentionSettings = AttentionSettings(),
+  func evaluate(_ dir: String, _ qs: [SquadQuestion], _ tok: TaskTokenizer, transform: AttentionTransform = .identity,
                 replay: ReplayStore? = nil, record: Bool = false) throws -> ([SquadPrediction], RecordingModel)
   {
     let model = RecordingModel(try EncoderTaskModel(directory: dir, maxBatch: 4, maxSeqLen: 320))
     var preds: [SquadPrediction] = []
-    _ = try SquadEvaluator(model: model, tokenizer: tok, settings: settings, replay: replay)
+    _ = try SquadEvaluator(model: model, tokenizer: tok, transform: transform, replay: replay)
       .evaluate(qs, perExample: { preds.append($0) })
     return (preds, model)
   }
@@ -94,15 +95,22 @@ struct ReplayModelTests {
     FileManager.default.temporaryDirectory.appendingPathComponent("spiqa-tasks-\(UUID()).spq.gz").path
   }
 
-  @Test func unchangedReplayGivesTheExactBaseline() throws {
+  /// Attention recorded while pruning on the fly, replayed into a run that prunes nothing: the model uses the
+  /// replayed attention in every layer, so the scores are the pruned run's, not the exact ones.
+  @Test func replayedPrunedAttentionGivesThePrunedRun() throws {
     let (qs, tok, dir) = try Self.setup()
-    let (exact, rec) = try evaluate(dir, qs, tok)
+    let (exact, _) = try evaluate(dir, qs, tok)
+    let (pruned, prunedRec) = try evaluate(dir, qs, tok, transform: AttentionTransform(threshold: 0.05))
     #expect(exact.contains { $0.features > 1 })
+    #expect(pruned != exact)
     let path = tempPath()
     defer { try? FileManager.default.removeItem(atPath: path) }
-    try rec.writeStream(questions: qs, to: path)
-    let (replayed, _) = try evaluate(dir, qs, tok, replay: try ReplayStore(streamPath: path))
-    #expect(replayed == exact)  // same spans and bit-identical scores
+    try prunedRec.writeStream(questions: qs, to: path)
+    let (replayed, replayedRec) = try evaluate(dir, qs, tok, replay: try ReplayStore(streamPath: path))
+    #expect(replayed == pruned)  // same spans and bit-identical scores
+    #expect(replayed != exact)
+    // What the model used is the recording, value for value (the recorder sees it after the hooks).
+    #expect(replayedRec.calls.map { $0.map(\.values) } == prunedRec.calls.map { $0.map(\.values) })
   }
 
   /// Offline quantization of exact attention equals on-the-fly quantization only where the inputs agree: layer 0.
@@ -111,7 +119,7 @@ struct ReplayModelTests {
   @Test func quantizedRecordingReplaysOnTheFlyExactly() throws {
     let (qs, tok, dir) = try Self.setup()
     let q = try AttentionQuantizer(method: .linearSlogClampedMidval, bits: 3)
-    let (live, liveRec) = try evaluate(dir, qs, tok, settings: AttentionSettings(quantizer: q))
+    let (live, liveRec) = try evaluate(dir, qs, tok, transform: AttentionTransform(quantizer: q))
     let (exact, exactRec) = try evaluate(dir, qs, tok)
     #expect(live != exact)
     // Layer 0: offline quantization of the exact record == what the on-the-fly run used, bit for bit.
@@ -129,12 +137,17 @@ struct ReplayModelTests {
     try liveRec.writeStream(questions: qs, to: path)
     let (replayed, _) = try evaluate(dir, qs, tok, replay: try ReplayStore(streamPath: path))
     #expect(replayed == live)
+    #expect(replayed != exact)
     // Re-quantizing that stream offline changes nothing (the log-pruned levels are fixed points).
     let path2 = tempPath()
     defer { try? FileManager.default.removeItem(atPath: path2) }
     try liveRec.writeStream(questions: qs, to: path2) { try q.apply(&$0) }
     let (requantized, _) = try evaluate(dir, qs, tok, replay: try ReplayStore(streamPath: path2))
     #expect(requantized == live)
+    // Replay comes before the transform: the live recording replayed with the quantizer on again is a fixed point.
+    let (again, _) = try evaluate(
+      dir, qs, tok, transform: AttentionTransform(quantizer: q), replay: try ReplayStore(streamPath: path))
+    #expect(again == live)
   }
 
   @Test func mismatchedStreamIsRejected() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import SpiqaIO
+import SpiqaQuant
 import Testing
 
 import SpiqaTasks
@@ -27,18 +28,22 @@ import SpiqaTasks
     try w.close()
   }
 
+  /// Quantized attention through a file replays to the quantized run, not the exact one.
   @Test func roundTripThroughAFile() throws {
     let qs = try EvaluatorTests.questions()
     let t = EvaluatorTests()
-    let base = FakeModel()
-    let (exact, _) = try t.run(base, qs)
+    let (exact, _) = try t.run(FakeModel(), qs)
+    let live = FakeModel()
+    let q = try AttentionQuantizer(method: .linearSlogClampedMidval, bits: 2)
+    let (quantized, _) = try t.run(live, qs, transform: AttentionTransform(quantizer: q))
+    #expect(quantized != exact)
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("spiqa-replay-\(UUID()).spq").path
     defer { try? FileManager.default.removeItem(atPath: path) }
-    try write(try t.records(base, qs), to: path)
+    try write(try t.records(live, qs), to: path)
     let replayed = FakeModel()
     let (preds, _) = try t.run(replayed, qs, replay: try ReplayStore(streamPath: path))
-    #expect(preds == exact)
-    #expect(replayed.seen == base.seen)
+    #expect(preds == quantized)
+    #expect(replayed.seen == live.seen)
   }
 
   @Test func shapeDisagreesWithMetadata() throws {

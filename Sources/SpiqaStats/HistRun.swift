@@ -1,40 +1,37 @@
-import SpiqaCLI
 import SpiqaIO
-import SpiqaStats
 
-/// A flag that does not fit the stream (e.g. `--layers` naming a layer it lacks): a usage error (64), one line.
-struct HistUsageError: ToolError {
-  var description: String
-  var exitCode: Int32 { 64 }
-}
-
-/// One pass over an attention stream (and optionally a second stream to compare with): decodes each record,
-/// keeps the requested layers/heads, feeds `AttentionStatistics`, and writes per-row arrays when asked.
-final class HistRun {
-  let input: String
-  let compare: String?
-  let options: StatsOptions
-  let wantLayers: [Int]?
-  let wantHeads: [Int]?
-  let perRowPath: String?
-  let quiet: Bool
+/// spiqa-hist's pass over an attention stream (and optionally a second stream to compare with): decodes each
+/// record, keeps the requested layers/heads, feeds `AttentionStatistics`, and writes per-row arrays when asked.
+public final class HistRun {
+  /// The stream (`-` = standard input) and the compared stream.
+  public let input: String
+  public let compare: String?
+  public let options: StatsOptions
+  /// Model layers and heads to keep (nil = all the stream has).
+  public let wantLayers: [Int]?
+  public let wantHeads: [Int]?
+  /// Where to write the per-row arrays (`HistOutputs.writeRows`), if anywhere.
+  public let perRowPath: String?
 
   /// Statistics after `process()`, nil if the stream held no attention record.
-  private(set) var stats: AttentionStatistics?
+  public private(set) var stats: AttentionStatistics?
   /// Model indices of the kept layers and heads.
-  private(set) var layerIndices: [Int] = []
-  private(set) var headIndices: [Int] = []
+  public private(set) var layerIndices: [Int] = []
+  public private(set) var headIndices: [Int] = []
   /// Name of the input for messages.
-  private(set) var sourceName = "stdin"
+  public private(set) var sourceName = "stdin"
+  /// Attention records read, and other tensor records skipped (both streams).
+  public private(set) var records = 0
+  public private(set) var skipped = 0
 
   private var streamLayers: [Int] = []
   private var streamHeads: [Int] = []
   private var layerPositions: [Int] = []
   private var headPositions: [Int] = []
 
-  init(
-    input: String, compare: String?, options: StatsOptions, layers: [Int]?, heads: [Int]?, perRowPath: String?,
-    quiet: Bool
+  public init(
+    input: String, compare: String? = nil, options: StatsOptions, layers: [Int]? = nil, heads: [Int]? = nil,
+    perRowPath: String? = nil
   ) {
     self.input = input
     self.compare = compare
@@ -42,7 +39,6 @@ final class HistRun {
     wantLayers = layers
     wantHeads = heads
     self.perRowPath = perRowPath
-    self.quiet = quiet
   }
 
   /// One decoded attention record, already reduced to the kept layers and heads: `[layers, heads, n, n]`.
@@ -65,20 +61,21 @@ final class HistRun {
   }
 
   /// Reads both streams to the end.
-  func process() throws {
+  /// - Parameter progress: called after each attention record.
+  /// - Throws: `SelectionError` for a kept layer or head the stream lacks; `SpiqaIOError` for bad or mismatched
+  ///   records (65) and I/O (74); `StatsError`.
+  public func process(progress: (() -> Void)? = nil) throws {
     let reader = try RecordReader(path: input)
     sourceName = reader.source
     let other = try compare.map { try RecordReader(path: $0) }
     let rowWriter = try perRowPath.map { try RecordWriter(path: $0, compression: .fast) }
-    var progress = Progress(label: "spiqa-hist", unit: "records", enabled: !quiet)
-    var skipped = 0
     while var decoded = try nextAttention(reader, skipped: &skipped) {
       var second: Decoded?
       if let other {
         guard let d = try nextAttention(other, skipped: &skipped) else {
           throw SpiqaIOError(
             .badData, source: other.source, recordIndex: other.recordIndex,
-            what: "the compared stream ends after \(progress.count) attention records", expected: "one record per record of \(reader.source)")
+            what: "the compared stream ends after \(records) attention records", expected: "one record per record of \(reader.source)")
         }
         try check(decoded, matches: d, in: other)
         second = d
@@ -102,7 +99,8 @@ final class HistRun {
           rows, meta: decoded.meta, n: decoded.n, layers: layerIndices, heads: headIndices, bins: options.edges.bins,
           to: rowWriter)
       }
-      progress.advance()
+      records += 1
+      progress?()
       // Give an in-place record's bytes back to the reader so the next record reuses them.
       if var raw = decoded.raw {
         decoded.raw = nil
@@ -112,12 +110,10 @@ final class HistRun {
     if let other, try nextAttention(other, skipped: &skipped) != nil {
       throw SpiqaIOError(
         .badData, source: other.source, recordIndex: other.recordIndex,
-        what: "the compared stream has more attention records than \(reader.source) (\(progress.count))",
+        what: "the compared stream has more attention records than \(reader.source) (\(records))",
         expected: "the same records in the same order")
     }
     try rowWriter?.close()
-    progress.finish()
-    if skipped > 0 && !quiet { printError("spiqa-hist: skipped \(skipped) non-attention records") }
   }
 
   /// The next attention record of `reader`, decoded and reduced to the kept layers/heads; nil at the end.
@@ -169,23 +165,21 @@ final class HistRun {
     return nil
   }
 
-  /// Fixes the kept positions from the first record and the `--layers`/`--heads` lists.
+  /// Fixes the kept positions from the first record and the wanted layers/heads.
   private func configure(layers: [Int], heads: [Int], bad: (String, String) -> SpiqaIOError) throws {
     streamLayers = layers
     streamHeads = heads
-    func positions(_ want: [Int]?, _ have: [Int], _ what: String) throws -> [Int] {
+    func positions(_ want: [Int]?, _ have: [Int], _ axis: SelectionError.Axis) throws -> [Int] {
       guard let want else { return Array(have.indices) }
       return try want.map { w in
         guard let i = have.firstIndex(of: w) else {
-          throw HistUsageError(
-            description: "--\(what) asks for \(what.dropLast()) \(w), but \(sourceName) has \(what) "
-              + have.map(String.init).joined(separator: ","))
+          throw SelectionError(axis, index: w, available: have, source: sourceName)
         }
         return i
       }
     }
-    layerPositions = try positions(wantLayers, layers, "layers")
-    headPositions = try positions(wantHeads, heads, "heads")
+    layerPositions = try positions(wantLayers, layers, .layer)
+    headPositions = try positions(wantHeads, heads, .head)
     layerIndices = layerPositions.map { layers[$0] }
     headIndices = headPositions.map { heads[$0] }
   }

@@ -1,21 +1,26 @@
-import SpiqaCLI
 import SpiqaIO
-import SpiqaQuant
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The spiqa-quantize report as a stderr line and as JSON.
-struct ReportText {
-  let report: QuantReport
-  let settings: QuantizeSettings
+/// The report of a `QuantizeStream` run as one summary line (spiqa-quantize's standard error) and as JSON
+/// (`--report`).
+public struct QuantizeReport {
+  public let report: QuantReport
+  public let settings: QuantizeSettings
 
-  var json: JSONObject {
+  public init(report: QuantReport, settings: QuantizeSettings) {
+    self.report = report
+    self.settings = settings
+  }
+
+  /// The JSON object: counts, sparsity, errors, the transform (`TransformMetadata.quantizeReport`) and, with `js`,
+  /// the Jensen–Shannon distance.
+  public var json: JSONObject {
     var o: JSONObject = [
       "tensors": .int(report.tensors),
       "values": .int(report.values),
-      "threshold": .double(settings.threshold),
       "sparsity_before": .double(report.sparsityBefore),
       "sparsity_after": .double(report.sparsityAfter),
       "mean_abs_error": .double(report.meanAbsError),
@@ -23,14 +28,7 @@ struct ReportText {
       "distinct_values": report.distinct.map { .int($0.count) } ?? .null,
       "output_dtype": .string(settings.output.rawValue),
     ]
-    if let q = settings.quantizer {
-      o["method"] = .string(q.method.rawValue)
-      o["bits"] = .int(q.bits)
-      o["variant"] = .string(q.variant.rawValue)
-      o["scope"] = q.method.isElementwise ? .null : .string(settings.scope.rawValue)
-    } else {
-      o["method"] = .null
-    }
+    TransformMetadata.quantizeReport.write(settings.transform, into: &o)
     if settings.js {
       o["js_distance_mean"] = report.meanJS.map { .double($0) } ?? .null
       o["js_rows"] = .int(report.jsRows)
@@ -41,7 +39,7 @@ struct ReportText {
   }
 
   /// One summary line for standard error.
-  var line: String {
+  public var line: String {
     func f(_ x: Double) -> String {
       let r = (x * 1e6).rounded() / 1e6
       return String(r)
@@ -54,7 +52,7 @@ struct ReportText {
   }
 
   /// Writes the JSON report (a temporary file renamed into place).
-  func writeJSON(to path: String) throws {
+  public func writeJSON(to path: String) throws {
     let text = JSONValue.object(json).jsonText + "\n"
     let tmp = path + ".tmp-report"
     guard let fp = fopen(tmp, "w") else {

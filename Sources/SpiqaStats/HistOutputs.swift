@@ -1,14 +1,12 @@
 import Foundation
-import SpiqaCLI
 import SpiqaIO
-import SpiqaStats
 
-/// The non-TSV outputs: named arrays (`--npy`), per-row arrays (`--per-row`) and the JSON summary (`--json`).
+/// spiqa-hist's non-TSV outputs: named arrays (`--npy`), per-row arrays (`--per-row`) and the JSON summary (`--json`).
 ///
 /// Both array files are record streams (docs/stream-format.md): a header, then per array a metadata record
 /// `{"spiqa":1,"kind":"hist_array"|"hist_rows","name":...}` followed by the array. numpy reads them with
 /// `np.load` in a loop (`--npy` is written without gzip; `--per-row` with gzip: wrap in `gzip.open`).
-enum HistOutputs {
+public enum HistOutputs {
   /// Little-endian float64 array.
   static func float64(_ v: [Double], _ shape: [Int]) -> NPYArray {
     NPYArray(dtype: .float64, shape: shape, bytes: v.withUnsafeBytes { Array($0) })
@@ -20,7 +18,7 @@ enum HistOutputs {
   }
 
   /// Options and edges recorded in file headers and the JSON summary.
-  static func describe(_ o: StatsOptions) -> JSONObject {
+  public static func describe(_ o: StatsOptions) -> JSONObject {
     [
       "bins": .string(o.edges.name), "edges": JSONValue(o.edges.edges), "offset": .double(Double(o.edges.offset)),
       "thresholds": JSONValue(o.thresholds.sorted().map(Double.init)), "row_sparsity_bar": .double(Double(o.rowSparsityBar)),
@@ -29,14 +27,14 @@ enum HistOutputs {
   }
 
   /// Header of the `--per-row` stream.
-  static func perRowHeader(options: StatsOptions, input: String) -> JSONObject {
+  public static func perRowHeader(options: StatsOptions, input: String) -> JSONObject {
     var h: JSONObject = ["spiqa": 1, "kind": "stream", "producer": "spiqa-hist", "content": "per-row", "input": .string(input)]
     for (k, v) in describe(options) { h[k] = v }
     return h
   }
 
   /// Writes one record's per-row arrays, each `[layers, heads, n(, bins)]`.
-  static func writeRows(
+  public static func writeRows(
     _ rows: RowArrays, meta: JSONObject, n: Int, layers: [Int], heads: [Int], bins: Int, to w: RecordWriter
   ) throws {
     var base: JSONObject = ["spiqa": 1, "kind": "hist_rows", "n": .int(n), "layers": JSONValue(layers), "heads": JSONValue(heads)]
@@ -57,7 +55,7 @@ enum HistOutputs {
   }
 
   /// Writes every accumulated array as named records (plain, uncompressed stream).
-  static func writeArrays(_ t: HistTables, path: String, input: String) throws {
+  public static func writeArrays(_ t: HistTables, path: String, input: String) throws {
     let s = t.stats
     let (L, H) = (t.layers.count, t.heads.count)
     let lh = [L, H]
@@ -124,10 +122,10 @@ enum HistOutputs {
   }
 
   /// A JSON number, or null for NaN/±inf.
-  static func num(_ x: Double) -> JSONValue { x.isFinite ? .double(x) : .null }
+  public static func num(_ x: Double) -> JSONValue { x.isFinite ? .double(x) : .null }
 
   /// Scalar statistics of one head (or a merged set of heads).
-  static func scalars(_ h: HeadStatistics, thresholds: [Float], compared: Bool) -> JSONObject {
+  public static func scalars(_ h: HeadStatistics, thresholds: [Float], compared: Bool) -> JSONObject {
     var o: JSONObject = [
       "values": .int(Int(h.values)), "zeros": .int(Int(h.zeros)), "sparsity": num(h.sparsity),
       "fraction_le": .object(Dictionary(uniqueKeysWithValues: zip(thresholds, h.atMostThreshold).map {
@@ -151,7 +149,7 @@ enum HistOutputs {
   }
 
   /// The `--json` summary: options, per head, per layer (with diversity) and overall scalars.
-  static func summary(_ t: HistTables, input: String) -> JSONValue {
+  public static func summary(_ t: HistTables, input: String) -> JSONValue {
     let s = t.stats
     let th = s.sortedThresholds
     var perHead: [JSONValue] = []
@@ -180,24 +178,5 @@ enum HistOutputs {
     root["per_layer"] = .array(perLayer)
     root["all"] = .object(all)
     return .object(root)
-  }
-
-  /// Writes text to standard output, mapping a closed pipe to the quiet SIGPIPE exit.
-  static func writeStdout(_ text: String) throws {
-    var bytes = Array(text.utf8)
-    var off = 0
-    while off < bytes.count {
-      let n = bytes.withUnsafeMutableBytes { buf -> Int in
-        guard let base = buf.baseAddress else { return 0 }
-        return write(1, base + off, buf.count - off)
-      }
-      if n < 0 {
-        if errno == EINTR { continue }
-        if errno == EPIPE { exitQuietlyOnBrokenPipe() }
-        throw SpiqaIOError(.io, source: "stdout", what: "write failed (errno \(errno))")
-      }
-      off += n
-    }
-    bytes.removeAll()
   }
 }

@@ -1,0 +1,112 @@
+/// Which attention values a data-dependent quantizer takes its statistics over, per layer.
+///
+/// Each tool accepts the values that make sense for it: spiqa-extract all three, spiqa-quantize `record` and
+/// `example` (a stream has no batches), spiqa-eval always `batch` (the reference's forward pass).
+public enum QuantScope: String, Sendable, CaseIterable {
+  /// Each sequence on its own (its `[heads, T, T]` block, padding zeros included).
+  case record
+  /// All sequences of the same example (SQuAD: a question's features; in a stream: consecutive records with the
+  /// same `example_id`).
+  case example
+  /// The whole layer tensor `[batch, heads, T, T]` — what the reference's forward pass does.
+  case batch
+}
+
+/// What happens to attention and hidden states in every layer: the one settings type of extraction, evaluation
+/// and offline quantization.
+///
+/// In the reference order (docs/quantizers.md): attention is pruned (`p > threshold` kept, the rest 0), then
+/// quantized (statistics per `scope` for data-dependent methods); each layer's input hidden states are quantized
+/// to `hsBits` fixed-point bits and each layer's output has `|h| <= hsThreshold` zeroed. The kernels are pure
+/// functions of the buffers they are given; the forward-pass hooks (SpiqaTasks `AttentionHooks`) and the stream
+/// quantizer (`QuantizeStream`) decide which buffers form one scope. How a transform is written into record and
+/// header metadata is `TransformMetadata`.
+public struct AttentionTransform: Sendable {
+  /// Pruning threshold as given (0 = off). Applied in float32 (`Float(threshold)`), like the reference.
+  public var threshold: Double
+  /// Quantizer applied after pruning (nil = off).
+  public var quantizer: AttentionQuantizer?
+  /// Statistics scope of data-dependent quantizers.
+  public var scope: QuantScope
+  /// Hidden-state threshold on each layer's output, as given (`|h| <= t` → 0; 0 = off). Applied in float32.
+  public var hsThreshold: Double
+  /// Fixed-point bits for each layer's input hidden states (0 = off; needs ≥ 7).
+  public var hsBits: Int
+  /// Model layers whose attention is transformed (nil = all). Only the forward-pass hooks honour a selection; no
+  /// tool sets one yet, and nothing about it is written into metadata.
+  public var layers: Set<Int>?
+  /// Heads whose attention is transformed (nil = all); like `layers`. With a selection, a data-dependent
+  /// quantizer takes its statistics over the selected heads of its scope only.
+  public var heads: Set<Int>?
+
+  /// - Parameters: see the properties; the defaults change nothing.
+  public init(
+    threshold: Double = 0, quantizer: AttentionQuantizer? = nil, scope: QuantScope = .batch,
+    hsThreshold: Double = 0, hsBits: Int = 0
+  ) {
+    self.threshold = threshold
+    self.quantizer = quantizer
+    self.scope = scope
+    self.hsThreshold = hsThreshold
+    self.hsBits = hsBits
+  }
+
+  /// The transform that changes nothing (exact attention and hidden states).
+  public static let identity = AttentionTransform()
+
+  /// True when attention is pruned or quantized.
+  public var changesAttention: Bool { threshold > 0 || quantizer != nil }
+
+  /// True when nothing is changed (exact attention and hidden states).
+  public var isIdentity: Bool { !changesAttention && hsThreshold == 0 && hsBits == 0 }
+
+  /// True when a data-dependent quantizer runs, so padding (and grouping) changes the transformed values.
+  public var dependsOnPadding: Bool { quantizer.map { !$0.method.isElementwise } ?? false }
+
+  /// Checks the values against what the kernels accept.
+  /// - Throws: `QuantError` (usage) for negative or non-finite thresholds and hidden-state bits 1…6.
+  public func validate() throws {
+    guard threshold.isFinite, threshold >= 0 else {
+      throw QuantError("the pruning threshold must be a number ≥ 0, got \(threshold)", isUsage: true)
+    }
+    guard hsThreshold.isFinite, hsThreshold >= 0 else {
+      throw QuantError("the hidden-state threshold must be a number ≥ 0, got \(hsThreshold)", isUsage: true)
+    }
+    guard hsBits == 0 || hsBits >= 7 else {
+      throw QuantError(
+        "the fixed-point hidden-state quantizer needs 0 (off) or ≥ 7 bits (1 sign + 5 integer + fraction), got \(hsBits)",
+        isUsage: true)
+    }
+  }
+
+  /// True when `layer`'s attention is transformed (see `layers`).
+  @inline(__always)
+  public func transforms(layer: Int) -> Bool { layers?.contains(layer) ?? true }
+
+  /// Prunes, then quantizes `parts` in place, as one scope (a data-dependent quantizer takes its statistics over
+  /// all of them together).
+  /// - Parameter rowLength: length of one attention row (binarization's corrected variant normalises per row).
+  /// - Returns: the statistics of a data-dependent quantizer, nil otherwise.
+  /// - Throws: `QuantError` when the data defeats the quantizer (as the reference would fail).
+  @discardableResult
+  public func transformAttention(_ parts: [UnsafeMutableBufferPointer<Float>], rowLength: Int) throws
+    -> QuantStatistics?
+  {
+    if threshold > 0 {
+      let t = Float(threshold)
+      for p in parts { prune(p, threshold: t) }
+    }
+    return try quantizer?.apply(parts, rowLength: rowLength)
+  }
+
+  /// A layer's input hidden states `[batch, T, hidden]`, in place: fixed-point quantization (nothing when off).
+  /// - Throws: `QuantError` (usage) for bits the quantizer refuses.
+  public func transformLayerInput(_ states: UnsafeMutableBufferPointer<Float>) throws {
+    if hsBits > 0 { try HiddenStateQuantizer.fixed(states, bits: hsBits) }
+  }
+
+  /// A layer's output hidden states `[batch, T, hidden]`, in place: the threshold (nothing when off).
+  public func transformLayerOutput(_ states: UnsafeMutableBufferPointer<Float>) {
+    if hsThreshold > 0 { pruneHidden(states, threshold: Float(hsThreshold)) }
+  }
+}

@@ -1,0 +1,59 @@
+import SpiqaIO
+
+/// Output levels for `codes` records: a sorted level list (binary search) plus extra values in a dictionary.
+struct CodeTable {
+  let sorted: [Float]
+  private(set) var extras: [UInt32: Int] = [:]
+  private(set) var extraList: [Float] = []
+
+  init(sorted: [Float]) { self.sorted = sorted }
+
+  var count: Int { sorted.count + extraList.count }
+  /// The level of each code.
+  var levels: [Float] { sorted + extraList }
+
+  mutating func addExtra(_ v: Float) {
+    extras[v.bitPattern] = count
+    extraList.append(v)
+  }
+
+  /// The code of `v` (bit-exact), or nil.
+  @inline(__always)
+  func code(_ v: Float) -> Int? {
+    var lo = 0, hi = sorted.count
+    while lo < hi {
+      let mid = (lo + hi) >> 1
+      if sorted[mid] < v { lo = mid + 1 } else { hi = mid }
+    }
+    if lo < sorted.count && sorted[lo].bitPattern == v.bitPattern { return lo }
+    return extras.isEmpty ? nil : extras[v.bitPattern]
+  }
+
+  /// The table of `levels` (sorted) plus every value of `values` not among them (NaN, values outside [0, 1]), in
+  /// order of appearance, and each value's code; nil beyond 65536 distinct values.
+  static func encode(_ values: UnsafeMutableBufferPointer<Float>, levels: [Float]) -> (table: CodeTable, codes: [UInt16])? {
+    var table = CodeTable(sorted: levels)
+    var codes = [UInt16](repeating: 0, count: values.count)
+    for (i, v) in values.enumerated() {
+      if let c = table.code(v) {
+        codes[i] = UInt16(truncatingIfNeeded: c)
+      } else {
+        if table.count >= 65536 { return nil }
+        codes[i] = UInt16(table.count)
+        table.addExtra(v)
+      }
+    }
+    return (table, codes)
+  }
+
+  /// Codes as a u1 (≤ 256 levels) or u2 (little-endian) NPY array of `shape`.
+  static func codeArray(_ codes: [UInt16], count: Int, shape: [Int]) -> NPYArray {
+    if count <= 256 { return NPYArray(uint8: codes.map { UInt8(truncatingIfNeeded: $0) }, shape: shape) }
+    var bytes = [UInt8](repeating: 0, count: codes.count * 2)
+    for (i, c) in codes.enumerated() {
+      bytes[2 * i] = UInt8(c & 0xFF)
+      bytes[2 * i + 1] = UInt8(c >> 8)
+    }
+    return NPYArray(dtype: .uint16, shape: shape, bytes: bytes)
+  }
+}

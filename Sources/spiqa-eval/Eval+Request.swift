@@ -1,0 +1,70 @@
+import ArgumentParser
+import SpiqaQuant
+import SpiqaTasks
+
+/// The flags as an `EvalRequest`: validation and the transform, with the flag named in every message.
+extension Eval {
+  static func wholeNumber(_ text: String?, _ flag: String) throws -> Int? {
+    guard let text else { return nil }
+    guard let d = Double(text), d.isFinite, d == d.rounded(), d >= 0, d <= 64 else {
+      throw ValidationError("\(flag) expects a whole number of bits, got '\(text)'")
+    }
+    return Int(d)
+  }
+
+  mutating func validate() throws {
+    guard maxSeqLen > 0, docStride > 0, maxQueryLen > 0, maxAnswerLen > 0, batchSize > 0 else {
+      throw ValidationError(
+        "--max-seq-len, --doc-stride, --max-query-len, --max-answer-len and --batch-size must be positive")
+    }
+    if let m = method, QuantMethod(name: m) == nil {
+      throw ValidationError("--method '\(m)' is unknown; expected one of \(QuantMethod.validNames)")
+    }
+    guard QuantVariant(rawValue: variant) != nil else {
+      throw ValidationError("--variant must be reference or corrected")
+    }
+    _ = try Self.wholeNumber(bits, "--bits")
+    _ = try Self.wholeNumber(hsBits, "--hs-bits")
+  }
+
+  /// The flags as an `EvalRequest`.
+  /// - Throws: `TasksError.usage` naming the flag.
+  func request() throws -> EvalRequest {
+    var r = EvalRequest(task: task, modelDirectory: model, dataPath: data ?? EvalRequest.defaultData(for: task))
+    do {
+      r.selection = try Selection(samples: samples, limit: limit, offset: offset, seed: seed)
+    } catch let e as TasksError {
+      throw TasksError.usage("--samples/--limit/--offset: \(e.description)")
+    }
+    r.transform = try transform()
+    r.replayPath = replay
+    r.featurizer = SquadFeaturizer(maxSeqLen: maxSeqLen, docStride: docStride, maxQueryLen: maxQueryLen)
+    r.maxAnswerLen = maxAnswerLen
+    r.batchSize = batchSize
+    return r
+  }
+
+  /// The transform flags; `-aq B` alone selects the paper's quantizer, binarization needs no bits.
+  /// - Throws: `TasksError.usage` naming the flag.
+  func transform() throws -> AttentionTransform {
+    let b = try Self.wholeNumber(bits, "--bits")
+    let hsBits = try Self.wholeNumber(self.hsBits, "--hs-bits") ?? 0
+    var quantizer: AttentionQuantizer?
+    if let m = method.flatMap({ QuantMethod(name: $0) }) ?? (b != nil && b != 0 ? .linearSlogClampedMidval : nil) {
+      guard let b = b ?? (m == .binarization ? 1 : nil) else {
+        throw TasksError.usage("--method \(m.rawValue) needs --bits")
+      }
+      do {
+        quantizer = try AttentionQuantizer(method: m, bits: b, variant: QuantVariant(rawValue: variant) ?? .reference)
+      } catch {
+        throw TasksError.usage("--bits: \(error)")
+      }
+    }
+    guard threshold >= 0, hsThreshold >= 0 else { throw TasksError.usage("thresholds must be ≥ 0") }
+    guard hsBits == 0 || hsBits >= 7 else {
+      throw TasksError.usage(
+        "--hs-bits \(hsBits): the fixed-point hidden-state quantizer needs ≥ 7 bits (1 sign + 5 integer + fraction)")
+    }
+    return AttentionTransform(threshold: threshold, quantizer: quantizer, hsThreshold: hsThreshold, hsBits: hsBits)
+  }
+}

@@ -1,0 +1,104 @@
+import ArgumentParser
+import SpiqaCLI
+import SpiqaIO
+import SpiqaQuant
+import SpiqaTasks
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The flags as an `ExtractionRequest`: parsing and validation, with the flag named in every message.
+extension Extract {
+  mutating func validate() throws {
+    guard ExtractionTask(rawValue: task) != nil else {
+      throw ValidationError("--task must be squad, sst2 or text, got '\(task)'")
+    }
+    _ = try options()
+    _ = try transform()
+    if !list, output.output == nil || output.output == "-", isatty(1) != 0 {
+      throw ValidationError("refusing to write a binary stream to a terminal; use --output FILE or a pipe")
+    }
+    if let s = samples, s <= 0 { throw ValidationError("--samples must be ≥ 1, got \(s)") }
+    _ = try selection()
+    for (name, v) in [("--batch-size", batchSize), ("--max-seq-len", maxSeqLen), ("--doc-stride", docStride),
+                      ("--max-query-len", maxQueryLen), ("--max-length", maxLength ?? 2), ("--threads", threads ?? 1)]
+    where v < 1 {
+      throw ValidationError("\(name) must be ≥ 1, got \(v)")
+    }
+  }
+
+  func selection() throws -> Selection {
+    do {
+      return try Selection(samples: samples, limit: limit, offset: offset)
+    } catch let e as TasksError {
+      throw ValidationError("--samples/--limit/--offset: \(e.description)")
+    }
+  }
+
+  /// The recording flags (argument errors become usage errors).
+  func options() throws -> ExtractionOptions {
+    var o = ExtractionOptions()
+    o.layers = try layers.map { try parseIndexList($0) }
+    o.heads = try heads.map { try parseIndexList($0) }
+    switch dtype {
+    case "f32", "f4", "float32": o.dtype = .float32
+    case "f16", "f2", "float16": o.dtype = .float16
+    default: throw ValidationError("--dtype must be f32 or f16, got '\(dtype)'")
+    }
+    o.hiddenStates = hiddenStates
+    o.tokens = tokens
+    return o
+  }
+
+  /// The transform flags (argument errors become usage errors).
+  func transform() throws -> AttentionTransform {
+    guard threshold >= 0, threshold < 1 else { throw ValidationError("--threshold must be in [0, 1), got \(threshold)") }
+    guard let sc = QuantScope(rawValue: scope) else {
+      throw ValidationError("--scope must be batch, example or record, got '\(scope)'")
+    }
+    guard let v = QuantVariant(rawValue: variant) else {
+      throw ValidationError("--variant must be reference or corrected, got '\(variant)'")
+    }
+    if let method, bits == nil { throw ValidationError("--method \(method) needs --bits B") }
+    var quantizer: AttentionQuantizer?
+    if let bits {
+      let name = method ?? "log-pruned"
+      guard let m = QuantMethod(name: name) else {
+        throw ValidationError("--method: unknown quantizer '\(name)'; expected one of \(QuantMethod.validNames)")
+      }
+      do {
+        quantizer = try AttentionQuantizer(method: m, bits: bits, variant: v)
+      } catch let e as QuantError {
+        throw ValidationError("--bits: \(e.description)")
+      }
+    }
+    guard hsThreshold >= 0 else { throw ValidationError("--hs-threshold must be ≥ 0, got \(hsThreshold)") }
+    guard hsBits == 0 || hsBits >= 7 else { throw ValidationError("--hs-bits must be 0 or ≥ 7, got \(hsBits)") }
+    return AttentionTransform(
+      threshold: threshold, quantizer: quantizer, scope: sc, hsThreshold: hsThreshold, hsBits: hsBits)
+  }
+
+  /// Fills in everything but the task and paths.
+  func configure(_ r: inout ExtractionRequest) throws {
+    r.selection = try selection()
+    r.transform = try transform()
+    r.options = try options()
+    r.featurizer = SquadFeaturizer(maxSeqLen: maxSeqLen, docStride: docStride, maxQueryLen: maxQueryLen)
+    r.batchSize = batchSize
+    r.maxLength = maxLength
+    r.threads = threads
+    r.version = Extract.version
+  }
+
+  /// Runs `body`, naming the flag of a layer or head the model lacks.
+  func namingFlags(_ body: () throws -> Void) throws {
+    do {
+      try body()
+    } catch let e as SelectionError {
+      let what = e.axis.rawValue
+      throw TasksError.usage(
+        "--\(what)s: \(what) \(e.index) does not exist (the model has \(e.available.count): 0-\(e.available.count - 1))")
+    }
+  }
+}
