@@ -7,6 +7,7 @@ let realModule = Target.Dependency.product(name: "RealModule", package: "swift-n
 let package = Package(
   name: "spiqa",
   products: [
+    .library(name: "SpiqaCore", targets: ["SpiqaCore"]),
     .library(name: "SpiqaIO", targets: ["SpiqaIO"]),
     .library(name: "SpiqaQuant", targets: ["SpiqaQuant"]),
     .library(name: "SpiqaModel", targets: ["SpiqaModel"]),
@@ -27,15 +28,17 @@ let package = Package(
     .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
     // Libraries: all the logic lives here.
-    .target(name: "SpiqaIO", dependencies: ["CZlib", "CDeflate", "CKernels"]),
-    .target(name: "SpiqaQuant"),
-    .target(name: "SpiqaStats", dependencies: ["CKernels"]),
+    // The error kinds and their exit codes, the JSON value/parser/writer, SplitMix64 (no dependencies).
+    .target(name: "SpiqaCore"),
+    .target(name: "SpiqaIO", dependencies: ["SpiqaCore", "CZlib", "CDeflate", "CKernels"]),
+    .target(name: "SpiqaQuant", dependencies: ["SpiqaCore"]),
+    .target(name: "SpiqaStats", dependencies: ["SpiqaCore", "CKernels"]),
     // Element-wise kernels in C with runtime AVX-512 / AVX2 / portable dispatch (no global -march flags).
     .target(name: "CKernels"),
-    .target(name: "SpiqaModel", dependencies: ["COpenBLAS", "CKernels", realModule]),
+    .target(name: "SpiqaModel", dependencies: ["SpiqaCore", "COpenBLAS", "CKernels", realModule]),
     .target(name: "SpiqaTasks", dependencies: ["SpiqaModel", "SpiqaQuant", "SpiqaIO"]),
     // Option groups, exit-code mapping and progress shared by the command-line tools.
-    .target(name: "SpiqaCLI", dependencies: ["SpiqaIO", argumentParser]),
+    .target(name: "SpiqaCLI", dependencies: ["SpiqaCore", "SpiqaIO", argumentParser]),
 
     // Thin command-line tools.
     .executableTarget(name: "spiqa-extract", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaModel", "SpiqaQuant", "SpiqaTasks", argumentParser]),

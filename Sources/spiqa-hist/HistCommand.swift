@@ -4,11 +4,6 @@ import SpiqaCLI
 import SpiqaIO
 import SpiqaStats
 
-/// Errors of the statistics library are data errors (65) once the flags have been validated.
-extension StatsError: ToolError {
-  public var exitCode: Int32 { 65 }
-}
-
 /// `spiqa-hist`: distributions, sparsity and per-row statistics of an attention stream (TSV on stdout).
 @main
 struct SpiqaHist: ParsableCommand {

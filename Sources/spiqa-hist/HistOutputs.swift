@@ -1,5 +1,6 @@
 import Foundation
 import SpiqaCLI
+import SpiqaCore
 import SpiqaIO
 import SpiqaStats
 

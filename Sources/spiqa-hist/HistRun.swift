@@ -1,11 +1,12 @@
 import SpiqaCLI
+import SpiqaCore
 import SpiqaIO
 import SpiqaStats
 
 /// A flag that does not fit the stream (e.g. `--layers` naming a layer it lacks): a usage error (64), one line.
-struct HistUsageError: ToolError {
+struct HistUsageError: SpiqaError {
   var description: String
-  var exitCode: Int32 { 64 }
+  var kind: SpiqaErrorKind { .usage }
 }
 
 /// One pass over an attention stream (and optionally a second stream to compare with): decodes each record,

@@ -7,11 +7,6 @@ import SpiqaQuant
 import Glibc
 #endif
 
-extension QuantError: ToolError {
-  /// 64 for bad parameters, 65 when the data defeats the method (as the reference would fail).
-  public var exitCode: Int32 { isUsage ? 64 : 65 }
-}
-
 /// `spiqa-quantize`: prune and quantize the attention records of a stream, offline.
 @main
 struct SpiqaQuantize: ParsableCommand {

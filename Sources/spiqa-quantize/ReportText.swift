@@ -1,4 +1,5 @@
 import SpiqaCLI
+import SpiqaCore
 import SpiqaIO
 import SpiqaQuant
 

@@ -1,4 +1,5 @@
 import Foundation
+import SpiqaCore
 import Testing
 
 import SpiqaModel
@@ -46,7 +47,7 @@ struct CheckpointTests {
   func modelError(_ body: () throws -> Void) throws -> SpiqaModelError {
     do { try body() } catch let e as SpiqaModelError { return e }
     Issue.record("expected a SpiqaModelError")
-    return SpiqaModelError(exitCode: 0, "")
+    return SpiqaModelError(.other, "")
   }
 
   @Test("config.json of all-MiniLM-L6-v2 and the tiny RoBERTa")

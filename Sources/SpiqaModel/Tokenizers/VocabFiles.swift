@@ -1,4 +1,5 @@
 import Foundation
+import SpiqaCore
 
 // Reading vocab.txt, vocab.json, merges.txt and tokenizer_config.json the way the Python
 // reference tokenizers read them.
@@ -6,10 +7,10 @@ import Foundation
 enum VocabFiles {
   static func readText(_ path: String) throws -> String {
     guard let data = FileManager.default.contents(atPath: path) else {
-      throw TokenizerError(exitCode: 74, "\(path): cannot read file")
+      throw TokenizerError(.io, "\(path): cannot read file")
     }
     guard let text = String(data: data, encoding: .utf8) else {
-      throw TokenizerError(exitCode: 65, "\(path): not valid UTF-8")
+      throw TokenizerError(.badData, "\(path): not valid UTF-8")
     }
     return text
   }
@@ -41,31 +42,31 @@ enum VocabFiles {
   /// BERT `load_vocab`: line i → id i; a repeated token keeps its LAST id.
   static func loadWordPieceVocab(_ path: String) throws -> [String] {
     let lines = pythonLines(try readText(path))
-    guard !lines.isEmpty else { throw TokenizerError(exitCode: 65, "\(path): empty vocabulary") }
+    guard !lines.isEmpty else { throw TokenizerError(.badData, "\(path): empty vocabulary") }
     return lines
   }
 
   /// `vocab.json`: {"token": id, ...}.
   static func loadJSONVocab(_ path: String) throws -> [String: Int] {
     guard let data = FileManager.default.contents(atPath: path) else {
-      throw TokenizerError(exitCode: 74, "\(path): cannot read file")
+      throw TokenizerError(.io, "\(path): cannot read file")
     }
     let object: Any
     do { object = try JSONSerialization.jsonObject(with: data) } catch {
-      throw TokenizerError(exitCode: 65, "\(path): invalid JSON; expected {\"token\": id, ...}")
+      throw TokenizerError(.badData, "\(path): invalid JSON; expected {\"token\": id, ...}")
     }
     guard let dict = object as? [String: Any] else {
-      throw TokenizerError(exitCode: 65, "\(path): not a JSON object; expected {\"token\": id, ...}")
+      throw TokenizerError(.badData, "\(path): not a JSON object; expected {\"token\": id, ...}")
     }
     var vocab: [String: Int] = [:]
     vocab.reserveCapacity(dict.count)
     for (k, v) in dict {
       guard let n = v as? NSNumber, let id = Int(exactly: n.doubleValue), id >= 0 else {
-        throw TokenizerError(exitCode: 65, "\(path): token \(k.debugDescription) has id \(v); expected an integer ≥ 0")
+        throw TokenizerError(.badData, "\(path): token \(k.debugDescription) has id \(v); expected an integer ≥ 0")
       }
       vocab[k] = id
     }
-    guard !vocab.isEmpty else { throw TokenizerError(exitCode: 65, "\(path): empty vocabulary") }
+    guard !vocab.isEmpty else { throw TokenizerError(.badData, "\(path): empty vocabulary") }
     return vocab
   }
 
@@ -89,10 +90,10 @@ enum VocabFiles {
     let path = (directory as NSString).appendingPathComponent("tokenizer_config.json")
     guard FileManager.default.fileExists(atPath: path) else { return [:] }
     guard let data = FileManager.default.contents(atPath: path) else {
-      throw TokenizerError(exitCode: 74, "\(path): cannot read file")
+      throw TokenizerError(.io, "\(path): cannot read file")
     }
     guard let obj = try? JSONSerialization.jsonObject(with: data), let dict = obj as? [String: Any] else {
-      throw TokenizerError(exitCode: 65, "\(path): not a JSON object")
+      throw TokenizerError(.badData, "\(path): not a JSON object")
     }
     return dict
   }
@@ -101,7 +102,7 @@ enum VocabFiles {
   static func bool(_ config: [String: Any], _ key: String, in path: String) throws -> Bool? {
     guard let v = config[key], !(v is NSNull) else { return nil }
     if let b = v as? Bool { return b }
-    throw TokenizerError(exitCode: 65, "\(path): \(key) is \(v); expected true, false or null")
+    throw TokenizerError(.badData, "\(path): \(key) is \(v); expected true, false or null")
   }
 
   /// A special token given as "text" or {"content": "text", ...}.
