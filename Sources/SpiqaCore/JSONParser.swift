@@ -135,6 +135,13 @@ private struct JSONParser {
       if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
       guard digits(&self) > 0 else { throw fail("bad number") }
     }
+    // Up to 18 digits cannot overflow: no text needed (offsets and ids in large files are mostly these).
+    let negative = b[start] == UInt8(ascii: "-")
+    if isInt, i - start - (negative ? 1 : 0) <= 18 {
+      var v = 0
+      for k in (negative ? start + 1 : start)..<i { v = v * 10 + Int(b[k] &- 0x30) }
+      return .int(negative ? -v : v)
+    }
     let text = String(decoding: UnsafeRawBufferPointer(rebasing: b[start..<i]), as: UTF8.self)
     if isInt, let v = Int(text) { return .int(v) }
     guard let d = Double(text) else { throw fail("bad number") }

@@ -1,7 +1,7 @@
 import Foundation
-import SpiqaCore
 import Testing
 
+import SpiqaCore
 import SpiqaIO
 
 /// Streams written here, read by real numpy: `np.load` in a loop (plain file, `gzip.open`), and the

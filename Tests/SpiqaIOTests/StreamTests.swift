@@ -1,7 +1,7 @@
 import Foundation
-import SpiqaCore
 import Testing
 
+import SpiqaCore
 import SpiqaIO
 
 @Suite("Record streams")

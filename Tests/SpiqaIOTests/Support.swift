@@ -1,7 +1,7 @@
 import Foundation
-import SpiqaCore
 import Testing
 
+import SpiqaCore
 import SpiqaIO
 
 /// The numpy-written fixtures (scripts/make_npy_fixtures.py).

@@ -1,7 +1,7 @@
 import Foundation
-import SpiqaCore
 import Testing
 
+import SpiqaCore
 @testable import SpiqaModel
 
 @Suite("Tokenizer: byte-level BPE")
@@ -17,8 +17,8 @@ struct TokenizerBPETests {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spiqa-bpe-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
-    let vocab = Dictionary(uniqueKeysWithValues: toyVocab.enumerated().map { ($1, $0) })
-    try JSONSerialization.data(withJSONObject: vocab).write(to: dir.appendingPathComponent("vocab.json"))
+    let vocab = JSONValue.object(Dictionary(uniqueKeysWithValues: toyVocab.enumerated().map { ($1, .int($0)) }))
+    try Data(vocab.jsonBytes).write(to: dir.appendingPathComponent("vocab.json"))
     try toyMerges.joined(separator: "\n").write(to: dir.appendingPathComponent("merges.txt"), atomically: true, encoding: .utf8)
     try "{\"add_prefix_space\": \(prefix)}".write(
       to: dir.appendingPathComponent("tokenizer_config.json"), atomically: true, encoding: .utf8)

@@ -1,8 +1,8 @@
 import Foundation
-import SpiqaCore
 import SpiqaIO
 import Testing
 
+import SpiqaCore
 import SpiqaTasks
 
 /// Replay from a real SpiqaIO record stream (written with RecordWriter, read back through ReplayStore).
