@@ -1,6 +1,7 @@
 import CKernels
 import Testing
 
+import SpiqaCore
 @testable import SpiqaModel
 
 /// The CKernels kernels at every ISA level this CPU has, against the Swift reference (`VectorMath`, `Kernels`):

@@ -134,7 +134,7 @@ struct TokenizerBPETests {
   @Test(.enabled(if: TokFixtures.roberta != nil, "needs ../shared/data/roberta-base (SPIQA_SHARED)"))
   func heapMergeEqualsReferenceLoop() throws {
     let t = try #require(TokFixtures.roberta)
-    var rng = TokSplitMix64(seed: 7)
+    var rng = SplitMix64(seed: 7)
     let alphabets: [[UInt8]] = [
       Array("a".utf8), Array("ab".utf8), Array("aeinrst".utf8), Array("ĠthequickbrownfoxÃ©".utf8),
       (0..<256).map(UInt8.init),
@@ -203,15 +203,3 @@ final class TokResultBox: @unchecked Sendable {
   func get(_ i: Int) -> [Token] { lock.lock(); defer { lock.unlock() }; return slots[i] }
 }
 
-/// Deterministic generator for the tests.
-struct TokSplitMix64 {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-}
