@@ -48,15 +48,25 @@ let package = Package(
     // Benchmarks behind `make bench` (never run by the tests).
     .executableTarget(name: "spiqa-bench", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaModel", "SpiqaQuant", "SpiqaStats", "SpiqaTasks", "COpenBLAS", argumentParser]),
 
-    // Tests.
-    .testTarget(name: "SpiqaIOTests", dependencies: ["SpiqaIO", "SpiqaCLI", "CKernels"], resources: [.copy("Fixtures")]),
+    // Tests. SpiqaTestSupport: the process runner, paths (package, shared folder, model, built tools), python3,
+    // the ISA-level walker.
+    .target(name: "SpiqaTestSupport", dependencies: ["CKernels"], path: "Tests/SpiqaTestSupport"),
+    .testTarget(
+      name: "SpiqaIOTests", dependencies: ["SpiqaIO", "SpiqaCLI", "CKernels", "SpiqaTestSupport"],
+      resources: [.copy("Fixtures")]),
     .testTarget(name: "SpiqaQuantTests", dependencies: ["SpiqaQuant"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "SpiqaStatsTests", dependencies: ["SpiqaStats", "CKernels"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "SpiqaModelTests", dependencies: ["SpiqaModel", "CKernels"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "SpiqaTasksTests", dependencies: ["SpiqaTasks", "SpiqaIO", "SpiqaQuant"], resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "SpiqaStatsTests", dependencies: ["SpiqaStats", "SpiqaTestSupport"],
+      resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "SpiqaModelTests", dependencies: ["SpiqaModel", "CKernels", "SpiqaTestSupport"],
+      resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "SpiqaTasksTests", dependencies: ["SpiqaTasks", "SpiqaIO", "SpiqaQuant", "SpiqaTestSupport"],
+      resources: [.copy("Fixtures")]),
     .testTarget(
       name: "CLITests",
-      dependencies: ["SpiqaIO", "spiqa-extract", "spiqa-quantize", "spiqa-hist", "spiqa-eval"],
+      dependencies: ["SpiqaIO", "SpiqaTestSupport", "spiqa-extract", "spiqa-quantize", "spiqa-hist", "spiqa-eval"],
       resources: [.copy("Fixtures")]),
   ],
   swiftLanguageModes: [.v6]
