@@ -36,6 +36,7 @@ struct ExtractCLITests {
         #expect(stream.tensors[i + 1].meta["example_id"] == stream.tensors[i].meta["example_id"])
       }
       var err: Float = 0
+      #expect(fx.records.count == attention.count)
       for (rec, t) in zip(fx.records, attention) {
         let n = try #require(rec["n"] as? Int)
         #expect(t.meta["example_id"]?.stringValue == rec["example_id"] as? String)

@@ -116,6 +116,7 @@ struct TokenizerBPETests {
     let edge = try TokFixtures.edge()
     for (tok, config) in [(t, "roberta"), (prefixed, "roberta_prefix_space")] {
       let rows = try #require(edge.configs[config])
+      #expect(rows.count == edge.texts.count, "\(config): \(rows.count) reference rows for \(edge.texts.count) texts")
       for (text, row) in zip(edge.texts, rows) {
         let got = tok.tokenize(text)
         #expect(got.map(\.text) == row.tokens, "\(config) \(text.debugDescription)")

@@ -242,6 +242,7 @@ struct ExtractionParityTests {
     case .example: expectedK = [kept[0] + kept[1], kept[0] + kept[1], kept[2]]
     case .batch: expectedK = Array(repeating: kept.reduce(0, +), count: 3)
     }
+    #expect(values.count == expectedK.count, "\(scope): \(values.count) records")
     for (v, k) in zip(values, expectedK) {
       #expect(v == [Float(1.0 / Double(k))], "\(scope): values \(v), expected 1/\(k)")
     }
