@@ -185,7 +185,9 @@ private struct JSONParser {
     var s = String()
     func flush(_ out: inout [UInt8], _ s: inout String) throws(JSONSyntaxError) {
       guard !out.isEmpty else { return }
-      guard let t = String(validating: out, as: UTF8.self) else { throw JSONSyntaxError(offset: i, what: "invalid UTF-8 in string") }
+      guard let t = String(validating: out, as: UTF8.self) else {
+        throw JSONSyntaxError(offset: i, what: "invalid UTF-8 in string")
+      }
       s += t
       out.removeAll(keepingCapacity: true)
     }
