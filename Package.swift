@@ -7,6 +7,7 @@ let realModule = Target.Dependency.product(name: "RealModule", package: "swift-n
 let package = Package(
   name: "spiqa",
   products: [
+    .library(name: "SpiqaCore", targets: ["SpiqaCore"]),
     .library(name: "SpiqaIO", targets: ["SpiqaIO"]),
     .library(name: "SpiqaQuant", targets: ["SpiqaQuant"]),
     .library(name: "SpiqaModel", targets: ["SpiqaModel"]),
@@ -27,15 +28,17 @@ let package = Package(
     .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
     // Libraries: all the logic lives here.
-    .target(name: "SpiqaIO", dependencies: ["CZlib", "CDeflate", "CKernels"]),
-    .target(name: "SpiqaQuant", dependencies: ["SpiqaIO"]),
-    .target(name: "SpiqaStats", dependencies: ["SpiqaIO", "CKernels"]),
+    // The error kinds and their exit codes, the JSON value/parser/writer, SplitMix64 (no dependencies).
+    .target(name: "SpiqaCore"),
+    .target(name: "SpiqaIO", dependencies: ["SpiqaCore", "CZlib", "CDeflate", "CKernels"]),
+    .target(name: "SpiqaQuant", dependencies: ["SpiqaCore", "SpiqaIO"]),
+    .target(name: "SpiqaStats", dependencies: ["SpiqaCore", "SpiqaIO", "CKernels"]),
     // Element-wise kernels in C with runtime AVX-512 / AVX2 / portable dispatch (no global -march flags).
     .target(name: "CKernels"),
-    .target(name: "SpiqaModel", dependencies: ["COpenBLAS", "CKernels", realModule]),
+    .target(name: "SpiqaModel", dependencies: ["SpiqaCore", "COpenBLAS", "CKernels", realModule]),
     .target(name: "SpiqaTasks", dependencies: ["SpiqaModel", "SpiqaQuant", "SpiqaIO"]),
     // Option groups, exit-code mapping and progress shared by the command-line tools.
-    .target(name: "SpiqaCLI", dependencies: ["SpiqaIO", argumentParser]),
+    .target(name: "SpiqaCLI", dependencies: ["SpiqaCore", "SpiqaIO", argumentParser]),
 
     // Thin command-line tools.
     .executableTarget(name: "spiqa-extract", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaModel", "SpiqaQuant", "SpiqaTasks", argumentParser]),
@@ -45,15 +48,25 @@ let package = Package(
     // Benchmarks behind `make bench` (never run by the tests).
     .executableTarget(name: "spiqa-bench", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaModel", "SpiqaQuant", "SpiqaStats", "SpiqaTasks", "COpenBLAS", argumentParser]),
 
-    // Tests.
-    .testTarget(name: "SpiqaIOTests", dependencies: ["SpiqaIO", "SpiqaCLI", "CKernels"], resources: [.copy("Fixtures")]),
+    // Tests. SpiqaTestSupport: the process runner, paths (package, shared folder, model, built tools), python3,
+    // the ISA-level walker.
+    .target(name: "SpiqaTestSupport", dependencies: ["CKernels"], path: "Tests/SpiqaTestSupport"),
+    .testTarget(
+      name: "SpiqaIOTests", dependencies: ["SpiqaIO", "SpiqaCLI", "CKernels", "SpiqaTestSupport"],
+      resources: [.copy("Fixtures")]),
     .testTarget(name: "SpiqaQuantTests", dependencies: ["SpiqaQuant", "SpiqaIO"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "SpiqaStatsTests", dependencies: ["SpiqaStats", "SpiqaIO", "CKernels"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "SpiqaModelTests", dependencies: ["SpiqaModel", "CKernels"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "SpiqaTasksTests", dependencies: ["SpiqaTasks", "SpiqaIO", "SpiqaQuant"], resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "SpiqaStatsTests", dependencies: ["SpiqaStats", "SpiqaIO", "SpiqaTestSupport"],
+      resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "SpiqaModelTests", dependencies: ["SpiqaModel", "CKernels", "SpiqaTestSupport"],
+      resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "SpiqaTasksTests", dependencies: ["SpiqaTasks", "SpiqaIO", "SpiqaQuant", "SpiqaTestSupport"],
+      resources: [.copy("Fixtures")]),
     .testTarget(
       name: "CLITests",
-      dependencies: ["SpiqaIO", "spiqa-extract", "spiqa-quantize", "spiqa-hist", "spiqa-eval"],
+      dependencies: ["SpiqaIO", "SpiqaTestSupport", "spiqa-extract", "spiqa-quantize", "spiqa-hist", "spiqa-eval"],
       resources: [.copy("Fixtures")]),
   ],
   swiftLanguageModes: [.v6]

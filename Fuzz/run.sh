@@ -15,9 +15,14 @@ for c in Sources/CKernels/*.c; do
   clang -O1 -g -fsanitize=fuzzer-no-link,address -I Sources/CKernels/include -c "$c" -o "$o"
   objects+=("$o")
 done
+# SpiqaCore (JSON, error kinds), which SpiqaIO imports: a module and a static library of its own.
+mkdir -p "$out/SpiqaCore"
+swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name SpiqaCore -emit-library -static \
+  -emit-module -emit-module-path "$out/SpiqaCore/SpiqaCore.swiftmodule" Sources/SpiqaCore/*.swift \
+  -o "$out/SpiqaCore/libSpiqaCore.a"
 swiftc -sanitize=fuzzer,address -parse-as-library -O -I Sources/CZlib -I Sources/CDeflate -I "$out/CKernels" \
-  Sources/SpiqaIO/*.swift Fuzz/StreamReaderFuzz.swift "${objects[@]}" -o "$out/spiqa-fuzz-stream" 2>&1 \
-  | grep -v "Cannot export local symbol" || true
+  -I "$out/SpiqaCore" Sources/SpiqaIO/*.swift Fuzz/StreamReaderFuzz.swift "${objects[@]}" \
+  "$out/SpiqaCore/libSpiqaCore.a" -o "$out/spiqa-fuzz-stream" 2>&1 | grep -v "Cannot export local symbol" || true
 # Seeds: the numpy-written fixtures (arrays, streams, gzip from Python) and Fuzz/seeds (streams written by
 # SpiqaIO with SQ members, plain, and by the gzip CLI).
 cp Tests/SpiqaIOTests/Fixtures/*.npy Tests/SpiqaIOTests/Fixtures/*.gz Fuzz/seeds/* "$out/seeds/"

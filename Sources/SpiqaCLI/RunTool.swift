@@ -1,5 +1,5 @@
 import ArgumentParser
-import SpiqaIO
+import SpiqaCore
 
 #if canImport(Glibc)
 import Glibc
@@ -8,16 +8,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-/// An error that knows the exit code its tool should end with (65 bad data, 74 I/O, ...).
-///
-/// Other libraries' error types can conform in the executables: `extension ModelError: ToolError {}`.
-public protocol ToolError: Error, CustomStringConvertible {
-  /// The process exit code.
-  var exitCode: Int32 { get }
-}
-
-extension SpiqaIOError: ToolError {}
 
 /// The tool's name for messages: the last path component of `argv[0]`.
 public var toolName: String {
@@ -36,16 +26,16 @@ public func printError(_ line: String) {
 
 /// Runs a tool's body and maps its errors to a one-line `<tool>: message` on standard error and an exit code.
 ///
-/// `SpiqaIOError` and other `ToolError`s use their own exit code (65 bad data, 74 I/O); a closed output pipe
-/// ends the process quietly the way `SIGPIPE` does; `ExitCode`, `CleanExit` and `ValidationError` pass
-/// through to argument-parser; anything else prints its description and exits 1.
+/// Every library error is a `SpiqaError`: it ends the tool with its kind's exit code (64 usage, 65 bad data,
+/// 74 I/O), except a closed output pipe (`.brokenPipe`), which ends the process quietly the way `SIGPIPE` does.
+/// `ExitCode`, `CleanExit` and `ValidationError` pass through to argument-parser; anything else prints its
+/// description and exits 1.
 public func runTool(_ body: () throws -> Void) throws {
   signal(SIGPIPE, SIG_DFL)
   do {
     try body()
-  } catch let e as SpiqaIOError where e.kind == .brokenPipe {
-    exitQuietlyOnBrokenPipe()
-  } catch let e as ToolError {
+  } catch let e as any SpiqaError {
+    if e.kind == .brokenPipe { exitQuietlyOnBrokenPipe() }
     printError("\(toolName): \(oneLine(e.description))")
     throw ExitCode(e.exitCode)
   } catch let e as ExitCode {
@@ -56,7 +46,7 @@ public func runTool(_ body: () throws -> Void) throws {
     throw e
   } catch {
     printError("\(toolName): \(oneLine(String(describing: error)))")
-    throw ExitCode(1)
+    throw ExitCode(SpiqaErrorKind.other.exitCode)
   }
 }
 

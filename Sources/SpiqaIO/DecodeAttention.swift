@@ -1,3 +1,5 @@
+import SpiqaCore
+
 /// Decodes a tensor record to Floats: f2/f4/f8 payloads, or `"encoding": "codes"` (u1/u2 indices into the
 /// meta's `"levels"` list).
 ///

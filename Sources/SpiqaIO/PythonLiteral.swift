@@ -2,7 +2,7 @@
 ///
 /// NPY headers are Python dict literals: `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }`.
 /// numpy evaluates them with `ast.literal_eval` and then checks the types, so `(5)` (an int, not a tuple),
-/// `[5]` (a list) and `0` (not a bool) parse here but are refused by `NPYHeader`.
+/// `[5]` (a list) and `0` (not a bool) parse here but are refused by `NPY.parseHeaderDict`.
 enum PythonLiteral: Equatable {
   case string(String)
   case bool(Bool)

@@ -1,3 +1,5 @@
+import SpiqaCore
+
 /// Reads a record stream lazily, one `StreamRecord` at a time, from a file, standard input or memory.
 ///
 /// The input may be plain NPY records or gzip (one or many members, e.g. `cat a.gz b.gz`), detected by magic.
@@ -90,20 +92,18 @@ public final class RecordReader {
         "a \(a.dtype.descr) array of shape \(a.shape) where a metadata record belongs",
         "a 1-D |u1 array of JSON (stream header or metadata) before each tensor")
     }
-    let parsed = a.bytes.withUnsafeBytes { JSONValue.parse($0) }
-    switch parsed {
-    case .failure(let e):
-      throw bad("metadata record is not valid JSON (\(e.what) at byte \(e.offset) of the JSON)", "UTF-8 JSON text")
-    case .success(let v):
-      guard let o = v.objectValue else { throw bad("metadata JSON is not an object", "a JSON object") }
-      guard o["spiqa"]?.intValue == spiqaStreamVersion else {
-        throw bad("metadata JSON has spiqa = \(o["spiqa"]?.jsonText ?? "nothing")", "\"spiqa\": 1")
-      }
-      guard let kind = o["kind"]?.stringValue, !kind.isEmpty else {
-        throw bad("metadata JSON has no \"kind\" string", "\"kind\": \"stream\", \"attention\", ...")
-      }
-      return o
+    let v: JSONValue
+    do { v = try JSONValue(parsing: a.bytes) } catch {
+      throw bad("metadata record is not valid JSON (\(error.what) at byte \(error.offset) of the JSON)", "UTF-8 JSON text")
     }
+    guard let o = v.objectValue else { throw bad("metadata JSON is not an object", "a JSON object") }
+    guard o["spiqa"]?.intValue == spiqaStreamVersion else {
+      throw bad("metadata JSON has spiqa = \(o["spiqa"]?.jsonText ?? "nothing")", "\"spiqa\": 1")
+    }
+    guard let kind = o["kind"]?.stringValue, !kind.isEmpty else {
+      throw bad("metadata JSON has no \"kind\" string", "\"kind\": \"stream\", \"attention\", ...")
+    }
+    return o
   }
 
   /// Reads from the uncompressed stream, advancing `byteOffset`.

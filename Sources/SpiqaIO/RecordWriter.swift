@@ -1,3 +1,5 @@
+import SpiqaCore
+
 /// Writes a record stream: a header record, then metadata + tensor record pairs, as NPY arrays, plain or gzip.
 ///
 /// A file is written as `<path>.tmp-XXXXXX` and renamed into place by `close()`; without `close()` the
@@ -107,7 +109,7 @@ public final class RecordWriter {
   // MARK: - Internals
 
   private func misuse(_ what: String, _ expected: String) -> SpiqaIOError {
-    SpiqaIOError(.misuse, source: file.name, recordIndex: recordIndex, byteOffset: byteOffset, what: what, expected: expected)
+    SpiqaIOError(.other, source: file.name, recordIndex: recordIndex, byteOffset: byteOffset, what: what, expected: expected)
   }
 
   private func writeMeta(_ meta: JSONObject, shape: [Int], dtype: NPYDType) throws {

@@ -1,22 +1,12 @@
+import SpiqaCore
+
 /// An error reading or writing NPY records and record streams.
 ///
 /// The description is one line: `<source>: record <i> (byte <off>): <what>; expected <what>`, where the
 /// record index counts NPY arrays from 0 and the byte offset is in the uncompressed stream.
-public struct SpiqaIOError: Error, CustomStringConvertible, Sendable {
-  /// What kind of failure this is; decides the exit code.
-  public enum Kind: Sendable, Equatable {
-    /// Malformed, truncated or inconsistent input data (exit code 65, `EX_DATAERR`).
-    case badData
-    /// The operating system refused a read, write, open or rename (exit code 74, `EX_IOERR`).
-    case io
-    /// The reader of our output went away (`EPIPE`); tools end quietly.
-    case brokenPipe
-    /// The API was used in a way that can never work (exit code 1).
-    case misuse
-  }
-
-  /// What kind of failure this is.
-  public var kind: Kind
+public struct SpiqaIOError: SpiqaError, Sendable {
+  /// What kind of failure this is (`.badData`, `.io`, `.brokenPipe`, `.other`); decides the exit code.
+  public var kind: SpiqaErrorKind
   /// The file name, `stdin` or `stdout`.
   public var source: String
   /// Index of the NPY record (0-based, counting every array in the stream) being read or written, if known.
@@ -30,7 +20,7 @@ public struct SpiqaIOError: Error, CustomStringConvertible, Sendable {
 
   /// Creates an error; usually built by the readers and writers of this module.
   public init(
-    _ kind: Kind, source: String, recordIndex: Int? = nil, byteOffset: Int? = nil, what: String,
+    _ kind: SpiqaErrorKind, source: String, recordIndex: Int? = nil, byteOffset: Int? = nil, what: String,
     expected: String? = nil
   ) {
     self.kind = kind
@@ -39,16 +29,6 @@ public struct SpiqaIOError: Error, CustomStringConvertible, Sendable {
     self.byteOffset = byteOffset
     self.what = what
     self.expected = expected
-  }
-
-  /// The process exit code a tool should end with: 65 bad data, 74 I/O, 141 broken pipe, 1 misuse.
-  public var exitCode: Int32 {
-    switch kind {
-    case .badData: return 65
-    case .io: return 74
-    case .brokenPipe: return 141
-    case .misuse: return 1
-    }
   }
 
   /// `<source>: record <i> (byte <off>): <what>; expected <what>`.
@@ -68,7 +48,7 @@ public struct SpiqaIOError: Error, CustomStringConvertible, Sendable {
 
 /// A failure found below the record layer, before the source, record and offset are known.
 struct DecodeFailure: Error {
-  var kind: SpiqaIOError.Kind
+  var kind: SpiqaErrorKind
   var what: String
   var expected: String?
   /// Offset in the uncompressed stream, when the thrower knows better than the reader's position.
@@ -78,7 +58,7 @@ struct DecodeFailure: Error {
     self.init(.badData, what, expected: expected, offset: offset)
   }
 
-  init(_ kind: SpiqaIOError.Kind, _ what: String, expected: String? = nil, offset: Int? = nil) {
+  init(_ kind: SpiqaErrorKind, _ what: String, expected: String? = nil, offset: Int? = nil) {
     self.kind = kind
     self.what = what
     self.expected = expected

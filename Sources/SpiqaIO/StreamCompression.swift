@@ -36,7 +36,7 @@ public struct StreamCompression: Sendable, Equatable, CustomStringConvertible {
   /// Parses a flag value: `none`, `fast` (= `1:huffman`), `best` (= `9`), `gzip` (= `6`), a level `0`...`9`,
   /// or `level:strategy` with strategy `default`, `filtered`, `huffman` (`huffman-only`) or `rle`.
   ///
-  /// - Throws: `SpiqaIOError` (`.misuse`) describing the accepted spellings.
+  /// - Throws: `SpiqaIOError` (`.other`) describing the accepted spellings.
   public init(parsing spec: String) throws {
     let s = spec.lowercased()
     switch s {
@@ -65,7 +65,7 @@ public struct StreamCompression: Sendable, Equatable, CustomStringConvertible {
 
   private static func syntaxError(_ spec: String) -> SpiqaIOError {
     SpiqaIOError(
-      .misuse, source: "compression", what: "unknown setting '\(spec)'",
+      .other, source: "compression", what: "unknown setting '\(spec)'",
       expected: "none, fast, best, gzip, a level 0-9, or level:strategy with default|filtered|huffman|rle (e.g. 1:rle)")
   }
 

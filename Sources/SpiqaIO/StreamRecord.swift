@@ -1,3 +1,5 @@
+import SpiqaCore
+
 /// One logical item of a record stream.
 public enum StreamRecord: Sendable, Equatable {
   /// A stream header: `{"spiqa":1,"kind":"stream",...}`; no tensor follows.

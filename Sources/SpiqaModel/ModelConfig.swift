@@ -1,4 +1,5 @@
 import Foundation
+import SpiqaCore
 
 /// Activation function of the feed-forward block (`hidden_act` in config.json).
 public enum HiddenActivation: String, Sendable {
@@ -71,33 +72,36 @@ public struct ModelConfig: Sendable, Equatable {
   }
 
   /// Parses the bytes of a config.json; `source` names it in errors.
+  ///
+  /// Sizes may be written as integers or integral floats (`384.0`); absent or null optional fields take their
+  /// defaults, and a string field of another type counts as absent.
   public init(json data: Data, source: String = "config.json") throws {
-    let any: Any
-    do { any = try JSONSerialization.jsonObject(with: data) } catch {
-      throw SpiqaModelError.badData("\(source): not valid JSON (\(error.localizedDescription))")
+    let root: JSONValue
+    do { root = try JSONValue(parsing: [UInt8](data)) } catch {
+      throw SpiqaModelError.badData("\(source): not valid JSON (\(error.what) at byte \(error.offset))")
     }
-    guard let obj = any as? [String: Any] else {
+    guard let obj = root.objectValue else {
       throw SpiqaModelError.badData("\(source): expected a JSON object at the top level")
     }
     func int(_ key: String, _ fallback: Int? = nil) throws -> Int {
-      if let v = obj[key] as? NSNumber, let i = Int(exactly: v.doubleValue) { return i }
-      if obj[key] == nil || obj[key] is NSNull, let fallback { return fallback }
+      if let i = obj[key]?.intValue { return i }
+      if obj[key] == nil || obj[key] == .null, let fallback { return fallback }
       throw SpiqaModelError.badData("\(source): \"\(key)\" missing or not an integer")
     }
-    let typeName = obj["model_type"] as? String ?? ""
+    let typeName = obj["model_type"]?.stringValue ?? ""
     guard let type = ModelType(rawValue: typeName) else {
       throw SpiqaModelError.badData(
         "\(source): model_type \"\(typeName)\" is not supported; expected \"bert\" or \"roberta\"")
     }
-    let positionType = obj["position_embedding_type"] as? String ?? "absolute"
+    let positionType = obj["position_embedding_type"]?.stringValue ?? "absolute"
     guard positionType == "absolute" else {
       throw SpiqaModelError.badData(
         "\(source): position_embedding_type \"\(positionType)\" is not supported; only \"absolute\"")
     }
-    if obj["is_decoder"] as? Bool == true {
+    if obj["is_decoder"]?.boolValue == true {
       throw SpiqaModelError.badData("\(source): decoder models (is_decoder: true) are not supported")
     }
-    let actName = obj["hidden_act"] as? String ?? "gelu"
+    let actName = obj["hidden_act"]?.stringValue ?? "gelu"
     let act: HiddenActivation
     switch actName {
     case "gelu": act = .gelu
@@ -107,21 +111,20 @@ public struct ModelConfig: Sendable, Equatable {
       throw SpiqaModelError.badData(
         "\(source): hidden_act \"\(actName)\" is not supported; expected gelu, gelu_new or relu")
     }
-    let eps: Float
-    if let v = obj["layer_norm_eps"] as? NSNumber { eps = v.floatValue } else { eps = 1e-12 }
+    let eps = obj["layer_norm_eps"]?.doubleValue.map(Float.init) ?? 1e-12
     var labels: [String] = []
-    if let map = obj["id2label"] as? [String: Any] {
-      let pairs = map.compactMap { k, v in Int(k).map { ($0, "\(v)") } }.sorted { $0.0 < $1.0 }
+    if let map = obj["id2label"]?.objectValue {
+      let pairs = map.compactMap { k, v in Int(k).map { ($0, v.stringValue ?? v.jsonText) } }.sorted { $0.0 < $1.0 }
       if pairs.map(\.0) == Array(0..<pairs.count) { labels = pairs.map(\.1) }
     }
-    if labels.isEmpty, let n = obj["num_labels"] as? Int, n > 0 { labels = (0..<n).map { "LABEL_\($0)" } }
+    if labels.isEmpty, let n = obj["num_labels"]?.intValue, n > 0 { labels = (0..<n).map { "LABEL_\($0)" } }
     self.init(
       modelType: type, hiddenSize: try int("hidden_size"), numLayers: try int("num_hidden_layers"),
       numHeads: try int("num_attention_heads"), intermediateSize: try int("intermediate_size"),
       layerNormEps: eps, maxPositions: try int("max_position_embeddings"),
       typeVocabSize: try int("type_vocab_size", 2), padTokenId: try int("pad_token_id", type == .roberta ? 1 : 0),
       vocabSize: try int("vocab_size"), hiddenAct: act,
-      architectures: obj["architectures"] as? [String] ?? [], labels: labels)
+      architectures: obj["architectures"]?.stringArray ?? [], labels: labels)
     try validate(source: source)
   }
 

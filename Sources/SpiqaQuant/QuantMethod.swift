@@ -1,3 +1,5 @@
+import SpiqaCore
+
 /// The attention quantizers of the reference (F `modeling_bert.py`, `BertSelfAttention.quantize_attention_*`).
 ///
 /// Raw values are the reference function names without the `quantize_attention_` prefix.
@@ -77,8 +79,9 @@ public enum QuantVariant: String, CaseIterable, Sendable {
   case corrected
 }
 
-/// Errors of SpiqaQuant. `isUsage` errors are bad parameters (exit 64 in the tools); the rest are data problems.
-public struct QuantError: Error, CustomStringConvertible, Sendable, Equatable {
+/// Errors of SpiqaQuant. `isUsage` errors are bad parameters (`.usage`); the rest are data the method cannot
+/// handle (`.badData`, as the reference would fail).
+public struct QuantError: SpiqaError, Sendable, Equatable {
   public var description: String
   /// True when the error comes from bad parameters rather than data.
   public var isUsage: Bool
@@ -86,6 +89,8 @@ public struct QuantError: Error, CustomStringConvertible, Sendable, Equatable {
     self.description = description
     self.isUsage = isUsage
   }
+
+  public var kind: SpiqaErrorKind { isUsage ? .usage : .badData }
 }
 
 /// Supported bit widths: 1…16 (the reference is used with 1…8; beyond 16 the level tables get large).

@@ -1,3 +1,4 @@
+import SpiqaCore
 import SpiqaIO
 
 /// What spiqa-quantize applies to every attention record of a stream, and how it writes the result.

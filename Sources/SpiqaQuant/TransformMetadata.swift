@@ -1,3 +1,4 @@
+import SpiqaCore
 import SpiqaIO
 
 /// How an `AttentionTransform` is written into metadata, and read back: the record keys `threshold`, `method`,

@@ -1,44 +1,3 @@
-import CKernels
-
-/// Raw per-row output buffers of one record (see `RowArrays`), written by several workers at disjoint offsets.
-struct RowBuffers: @unchecked Sendable {
-  var histogram: UnsafeMutableBufferPointer<Int32>
-  var sparsity: UnsafeMutableBufferPointer<Double>
-  var tokensToMajority: UnsafeMutableBufferPointer<Int32>
-  var medianBin: UnsafeMutableBufferPointer<Int32>
-  var jensenShannon: UnsafeMutableBufferPointer<Double>
-
-  /// Zeroed buffers for `heads` blocks of `n` rows.
-  init(heads: Int, n: Int, bins: Int, compare: Bool) {
-    histogram = .allocate(capacity: heads * n * bins)
-    histogram.initialize(repeating: 0)
-    sparsity = .allocate(capacity: heads * n)
-    sparsity.initialize(repeating: 0)
-    tokensToMajority = .allocate(capacity: heads * n)
-    tokensToMajority.initialize(repeating: 0)
-    medianBin = .allocate(capacity: heads * n)
-    medianBin.initialize(repeating: 0)
-    jensenShannon = .allocate(capacity: compare ? heads * n : 0)
-    jensenShannon.initialize(repeating: 0)
-  }
-
-  /// Copies into arrays and frees the buffers.
-  func finish(compare: Bool) -> RowArrays {
-    var r = RowArrays()
-    r.histogram = Array(histogram)
-    r.sparsity = Array(sparsity)
-    r.tokensToMajority = Array(tokensToMajority)
-    r.medianBin = Array(medianBin)
-    r.jensenShannon = compare ? Array(jensenShannon) : []
-    histogram.deallocate()
-    sparsity.deallocate()
-    tokensToMajority.deallocate()
-    medianBin.deallocate()
-    jensenShannon.deallocate()
-    return r
-  }
-}
-
 /// The per-(layer, head) work of `AttentionStatistics`, with its own scratch buffers so that several workers can
 /// process different heads of one record on different threads. A worker is used by one thread at a time.
 ///
@@ -59,27 +18,27 @@ final class BlockWorker: @unchecked Sendable {
   private let jsA: UnsafeMutableBufferPointer<Int32>
   private let jsB: UnsafeMutableBufferPointer<Int32>
   private let blockScratch = BlockAccumulator()
-  private let cellTable: CellTable
+  let cellTable: CellTable
   /// The cell table's buckets as `(split, base)` for every `bits >> 16` (65,536; only the few used stay in cache):
   /// the cell is `base + (bits ≥ split)` (cells are numbered in value order, so a bucket's one step always goes to
   /// the next cell); `base < 0` marks a bucket for `cellTable`. Slow values (sign bit or NaN bits) go to the extra
   /// cell `cellTable.count`, right after +inf's, which flags the row for the one-by-one path.
-  private let entries: UnsafeMutableBufferPointer<FastEntry>
+  let entries: UnsafeMutableBufferPointer<FastEntry>
 
   struct FastEntry {
     var split: UInt32
     var base: Int32
   }
   /// Per cell: bin (`bins` when not counted), threshold class, and all-ones masks for "is +0" and "≤ bar".
-  private let cellBin: UnsafeMutableBufferPointer<Int>
-  private let cellClass: UnsafeMutableBufferPointer<Int>
-  private let cellZeroMask: UnsafeMutableBufferPointer<Int32>
-  private let cellBarMask: UnsafeMutableBufferPointer<Int32>
+  let cellBin: UnsafeMutableBufferPointer<Int>
+  let cellClass: UnsafeMutableBufferPointer<Int>
+  let cellZeroMask: UnsafeMutableBufferPointer<Int32>
+  let cellBarMask: UnsafeMutableBufferPointer<Int32>
   /// Counts per cell `[2, cells + 1]` (+ the slow cell): even and odd positions of a row count apart, so that two neighbours in the
   /// same cell do not wait on each other's increment.
-  private let cellCounts: UnsafeMutableBufferPointer<Int32>
+  let cellCounts: UnsafeMutableBufferPointer<Int32>
   /// Counts per cell over the current block `[cells]` (n² < 2³¹).
-  private let blockCells: UnsafeMutableBufferPointer<Int32>
+  let blockCells: UnsafeMutableBufferPointer<Int32>
 
   init(options: StatsOptions, binner: Binner, jsBinner: Binner, thresholds: ThresholdClassifier) {
     self.options = options
@@ -134,148 +93,12 @@ final class BlockWorker: @unchecked Sendable {
     blockCells.deallocate()
   }
 
-  /// Moves the cell counts (both halves) into bin counts and the block's cell counts, and zeroes them; returns
-  /// the values ≤ the bar. Branch-free: one pass over the ~bins + thresholds cells (per row with per-row statistics,
-  /// so threshold classes and zeros wait for `foldBlockCells`).
-  @inline(__always)
-  private func reduceCells(into counts: UnsafeMutableBufferPointer<Int32>) -> Int {
-    let cellCount = cellTable.count
-    let even = cellCounts.baseAddress!
-    let odd = even + cellCount + 1
-    let block = blockCells.baseAddress!
-    var le: Int32 = 0
-    for c in 0..<cellCount {
-      let m = even[c] &+ odd[c]
-      even[c] = 0
-      odd[c] = 0
-      counts[cellBin[c]] &+= m
-      block[c] &+= m
-      le &+= m & cellBarMask[c]
-    }
-    return Int(le)
-  }
-
-  /// Adds the block's cell counts to the threshold classes and the zero count, and zeroes them.
-  private func foldBlockCells(classes: UnsafeMutableBufferPointer<Int32>, zeros: inout Int64) {
-    for c in 0..<cellTable.count {
-      let m = blockCells[c]
-      classes[cellClass[c]] &+= m
-      zeros &+= Int64(m & cellZeroMask[c])
-      blockCells[c] = 0
-    }
-  }
-
   /// Makes the scratch row buffer hold `n` floats.
   func reserve(_ n: Int) {
     if scratch.count < n {
       scratch.deallocate()
       scratch = .allocate(capacity: n)
     }
-  }
-
-  /// Counts the cells of one row `[n]` (even/odd positions apart); with `candidates`, also copies the values
-  /// `≥ cut` there and returns how many in `kept`. Returns whether the row holds slow values (sign bit or NaN bits),
-  /// which are left out here.
-  @inline(__always)
-  private func countCells(
-    _ row: UnsafePointer<Float>, n: Int, candidates: UnsafeMutablePointer<Float>?, cut: Float, kept: inout Int
-  ) -> Bool {
-    let e = UnsafePointer(entries.baseAddress!)
-    let slowCell = cellTable.count
-    let even = cellCounts.baseAddress!
-    let odd = even + slowCell + 1
-    /// Branch-free except for the rare buckets holding several steps.
-    @inline(__always) func cell(_ b: UInt32) -> Int {
-      let entry = e[Int(b >> BitStepTable.shift)]
-      if _fastPath(entry.base >= 0) { return Int(entry.base) &+ (b >= entry.split ? 1 : 0) }
-      return multiStepCell(b)
-    }
-    var i = 0
-    if let candidates {
-      var k = 0
-      while i + 1 < n {
-        let v = row[i]
-        let w = row[i + 1]
-        even[cell(v.bitPattern)] &+= 1
-        odd[cell(w.bitPattern)] &+= 1
-        candidates[k] = v  // branch-free: kept only when ≥ cut
-        k &+= v >= cut ? 1 : 0
-        candidates[k] = w
-        k &+= w >= cut ? 1 : 0
-        i += 2
-      }
-      if i < n {
-        let v = row[i]
-        even[cell(v.bitPattern)] &+= 1
-        candidates[k] = v
-        k &+= v >= cut ? 1 : 0
-      }
-      kept = k
-    } else {
-      while i + 1 < n {
-        even[cell(row[i].bitPattern)] &+= 1
-        odd[cell(row[i + 1].bitPattern)] &+= 1
-        i += 2
-      }
-      if i < n { even[cell(row[i].bitPattern)] &+= 1 }
-    }
-    let slow = even[slowCell] | odd[slowCell] != 0
-    even[slowCell] = 0
-    odd[slowCell] = 0
-    return slow
-  }
-
-  /// The cell of bits in a bucket with several steps (binary search).
-  @inline(never)
-  private func multiStepCell(_ b: UInt32) -> Int { cellTable.cell(b) }
-
-  /// Minimum and maximum of a row as the sequential `v < mn ? v : mn` loop gives them. Without slow values (no
-  /// NaN, no -0.0, nothing negative) equal values are bit-identical, so eight lanes give the same answer.
-  @inline(__always)
-  private static func rowMinMax(_ row: UnsafePointer<Float>, n: Int, slow: Bool) -> (Float, Float) {
-    var mn = Float.infinity
-    var mx = -Float.infinity
-    var i = 0
-    if !slow {
-      var mn8 = SIMD8<Float>(repeating: .infinity)
-      var mx8 = SIMD8<Float>(repeating: -.infinity)
-      let raw = UnsafeRawPointer(row)
-      while i + 8 <= n {
-        let v = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
-        mn8.replace(with: v, where: v .< mn8)  // (pointwiseMin is not inlined: 10× slower)
-        mx8.replace(with: v, where: v .> mx8)
-        i += 8
-      }
-      mn = mn8.min()
-      mx = mx8.max()
-    }
-    while i < n {
-      let v = row[i]
-      mn = v < mn ? v : mn
-      mx = v > mx ? v : mx
-      i += 1
-    }
-    return (mn, mx)
-  }
-
-  /// Row sums `[rows]` of `rows` consecutive rows of `n` starting at `x`, one float64 chain per row — or, with
-  /// `pairs`, two chains per row (even and odd positions, added at the end), the two orders the statistics define.
-  /// `spiqa_row_sums_f64` (CKernels) runs 16 rows' chains side by side, one per vector lane, so their addition
-  /// latencies overlap; the sums are those of the plain loops.
-  static func rowSums(
-    _ x: UnsafePointer<Float>, n: Int, rows: Int, pairs: Bool, into out: UnsafeMutablePointer<Double>
-  ) {
-    spiqa_row_sums_f64(x, n, rows, pairs ? 1 : 0, out)
-  }
-
-  /// Σ (Double(v) − mean)² over each block, in element order (the same float64 rounding as one loop per block);
-  /// `spiqa_squared_deviations_f64` runs up to eight blocks side by side. `blocks` and `means` have the same count.
-  static func squaredDeviations(_ blocks: [UnsafePointer<Float>], count: Int, means: [Double]) -> [Double] {
-    var out = [Double](repeating: 0, count: blocks.count)
-    blocks.map { Optional($0) }.withUnsafeBufferPointer { b in
-      spiqa_squared_deviations_f64(b.baseAddress, means, blocks.count, count, &out)
-    }
-    return out
   }
 
   /// What the per-value pass leaves for the float64 moments of a block (they need the block's mean first).

@@ -1,4 +1,5 @@
 import Foundation
+import SpiqaCore
 import SpiqaIO
 
 /// spiqa-hist's non-TSV outputs: named arrays (`--npy`), per-row arrays (`--per-row`) and the JSON summary (`--json`).

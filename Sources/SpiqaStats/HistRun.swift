@@ -1,3 +1,4 @@
+import SpiqaCore
 import SpiqaIO
 
 /// spiqa-hist's pass over an attention stream (and optionally a second stream to compare with): decodes each

@@ -1,5 +1,5 @@
 /// Running count, mean and sum of squared deviations (population std, numpy's `ddof=0`), mergeable (Chan et al.).
-public struct Moments: Sendable, Equatable, Codable {
+public struct Moments: Sendable, Equatable {
   /// Number of observations.
   public var count: Double = 0
   /// Mean of the observations (0 when empty).
@@ -50,7 +50,7 @@ public struct Moments: Sendable, Equatable, Codable {
 
 /// Minimum, maximum and moments of a per-feature quantity over features (one column of the reference's
 /// `get_stat_features` table: min/max/avg/std over instances).
-public struct Summary: Sendable, Equatable, Codable {
+public struct Summary: Sendable, Equatable {
   /// Smallest value seen (+inf when empty).
   public var min: Double = .infinity
   /// Largest value seen (−inf when empty).

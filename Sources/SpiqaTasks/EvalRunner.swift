@@ -1,4 +1,5 @@
 import Foundation
+import SpiqaCore
 import SpiqaIO
 import SpiqaModel
 import SpiqaQuant

@@ -1,3 +1,4 @@
+import SpiqaCore
 import SpiqaIO
 import SpiqaModel
 

@@ -1,4 +1,5 @@
 import Foundation
+import SpiqaCore
 
 /// One SQuAD question as the evaluation sees it (spiqa-reference.md §3.2 steps 1–2).
 public struct SquadQuestion: Sendable, Equatable {
@@ -22,48 +23,58 @@ public struct SquadDataset: Sendable {
   public var paragraphCount: Int
   public var mergedContexts: Int
 
-  private struct File: Decodable {
-    struct Article: Decodable { var paragraphs: [Paragraph] }
-    struct Paragraph: Decodable {
-      var context: String
-      var qas: [QA]
-    }
-    struct QA: Decodable {
-      var id: String
-      var question: String
-      var answers: [Answer]
-    }
-    struct Answer: Decodable { var text: String }
-    var data: [Article]
+  /// One paragraph's questions as read from the file.
+  private struct QA {
+    var id: String
+    var question: String
+    var answers: [String]
   }
 
   /// Parse SQuAD v1.1 JSON bytes; `source` names the input in errors.
+  ///
+  /// Fields are read in file order and, within an object, in the order `context, qas` / `id, question, answers`;
+  /// the first missing key or wrong type is reported with its path (`.data[0].paragraphs[3].context`). Other keys
+  /// are ignored.
   public init(json: Data, source: String = "squad") throws {
-    let file: File
-    do {
-      file = try JSONDecoder().decode(File.self, from: json)
-    } catch let DecodingError.keyNotFound(key, ctx) {
-      throw TasksError.badData("\(source): missing key \"\(key.stringValue)\" at \(Self.path(ctx)); expected SQuAD v1.1 JSON")
-    } catch let DecodingError.typeMismatch(_, ctx) {
-      throw TasksError.badData("\(source): wrong type at \(Self.path(ctx)); expected SQuAD v1.1 JSON")
-    } catch {
-      throw TasksError.badData("\(source): not valid JSON (\(error.localizedDescription)); expected SQuAD v1.1 JSON")
+    let root: JSONValue
+    do { root = try JSONValue(parsing: [UInt8](json)) } catch {
+      throw TasksError.badData(
+        "\(source): not valid JSON (\(error.what) at byte \(error.offset)); expected SQuAD v1.1 JSON")
     }
+    let r = SquadFields(source: source)
     var order: [String] = []
-    var byContext: [String: [File.QA]] = [:]
+    var byContext: [String: [QA]] = [:]
     var paragraphs = 0
     var merged = 0
-    for article in file.data {
-      for p in article.paragraphs {
+    // Paths are built only for an error message: the autoclosures keep the 4.8 MB dev set fast.
+    for (a, article) in try r.array(r.member("data", of: root, at: ""), at: ".data").enumerated() {
+      let ap = { ".data[\(a)]" }
+      for (p, paragraph) in try r.array(r.member("paragraphs", of: article, at: ap()), at: ap() + ".paragraphs")
+        .enumerated()
+      {
+        let pp = { ap() + ".paragraphs[\(p)]" }
+        let context = try r.string(r.member("context", of: paragraph, at: pp()), at: pp() + ".context")
+        var qas: [QA] = []
+        for (q, qa) in try r.array(r.member("qas", of: paragraph, at: pp()), at: pp() + ".qas").enumerated() {
+          let qp = { pp() + ".qas[\(q)]" }
+          let id = try r.string(r.member("id", of: qa, at: qp()), at: qp() + ".id")
+          let question = try r.string(r.member("question", of: qa, at: qp()), at: qp() + ".question")
+          var answers: [String] = []
+          for (k, answer) in try r.array(r.member("answers", of: qa, at: qp()), at: qp() + ".answers").enumerated() {
+            let kp = { qp() + ".answers[\(k)]" }
+            answers.append(try r.string(r.member("text", of: answer, at: kp()), at: kp() + ".text"))
+          }
+          qas.append(QA(id: id, question: question, answers: answers))
+        }
         paragraphs += 1
-        if byContext[p.context] == nil { order.append(p.context) } else { merged += 1 }
-        byContext[p.context] = p.qas
+        if byContext[context] == nil { order.append(context) } else { merged += 1 }
+        byContext[context] = qas
       }
     }
     var questions: [SquadQuestion] = []
     for context in order {
       for qa in byContext[context] ?? [] {
-        let golds = qa.answers.map(\.text).filter { !SquadMetric.normalize($0).isEmpty }
+        let golds = qa.answers.filter { !SquadMetric.normalize($0).isEmpty }
         questions.append(
           SquadQuestion(
             index: questions.count, id: qa.id, question: qa.question, context: context,
@@ -85,9 +96,35 @@ public struct SquadDataset: Sendable {
     }
     try self.init(json: data, source: path)
   }
+}
 
-  private static func path(_ ctx: DecodingError.Context) -> String {
-    let p = ctx.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-    return p.isEmpty ? "top level" : p
+/// Typed access to the SQuAD JSON fields, with errors naming the path of the bad field.
+private struct SquadFields {
+  let source: String
+
+  /// `value[key]`, where `value` (at `path`, "" for the top level) must be an object holding `key`.
+  func member(_ key: String, of value: JSONValue, at path: @autoclosure () -> String) throws -> JSONValue {
+    guard case .object(let o) = value else { throw wrongType(path()) }
+    guard let v = o[key] else {
+      throw TasksError.badData("\(source): missing key \"\(key)\" at \(place(path())); expected SQuAD v1.1 JSON")
+    }
+    return v
   }
+
+  func array(_ value: JSONValue, at path: @autoclosure () -> String) throws -> [JSONValue] {
+    guard case .array(let a) = value else { throw wrongType(path()) }
+    return a
+  }
+
+  func string(_ value: JSONValue, at path: @autoclosure () -> String) throws -> String {
+    guard case .string(let s) = value else { throw wrongType(path()) }
+    return s
+  }
+
+  private func wrongType(_ path: String) -> TasksError {
+    TasksError.badData("\(source): wrong type at \(place(path)); expected SQuAD v1.1 JSON")
+  }
+
+  /// The path for a message: `top level` for the root.
+  private func place(_ path: String) -> String { path.isEmpty ? "top level" : path }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SpiqaCore
 import SpiqaIO
 import SpiqaModel
 import SpiqaTasks
@@ -88,8 +89,7 @@ struct ExtractBench: ParsableCommand {
       try measureRSS(modelPath: modelPath, squad: squadPath, smallOffset: offset, into: &results)
     }
     let json = JSONValue.object(results)
-    let data = try JSONEncoder().encode(json)
-    try data.write(to: URL(fileURLWithPath: out + "/extract-swift.json"))
+    try Data(json.jsonBytes).write(to: URL(fileURLWithPath: out + "/extract-swift.json"))
     print("(numbers saved to \(out)/extract-swift.json; scripts/bench_extract.py prints the PyTorch comparison)")
   }
 

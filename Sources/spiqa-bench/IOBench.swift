@@ -1,4 +1,5 @@
 import ArgumentParser
+import SpiqaCore
 import SpiqaIO
 
 #if canImport(Glibc)
@@ -116,10 +117,7 @@ struct IOBench: ParsableCommand {
 
 /// splitmix64 of `seed·φ + x` (the same function in scripts/bench_io.py).
 private func splitmix(_ seed: UInt64, _ x: UInt64) -> UInt64 {
-  var z = seed &* 0x9E37_79B9_7F4A_7C15 &+ x &* 0xD1B5_4A32_D192_ED03
-  z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-  z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-  return z ^ (z >> 31)
+  SplitMix64.mix(seed &* 0x9E37_79B9_7F4A_7C15 &+ x &* 0xD1B5_4A32_D192_ED03)
 }
 
 private func now() -> Double {

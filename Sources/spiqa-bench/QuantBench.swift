@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SpiqaCore
 import SpiqaIO
 import SpiqaQuant
 

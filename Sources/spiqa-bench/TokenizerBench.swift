@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SpiqaCore
 import SpiqaModel
 
 /// `spiqa-bench tokenizers`: time WordPiece and byte-level BPE over all SQuAD v1.1 dev questions and
@@ -64,16 +65,15 @@ struct TokenizerBench: ParsableCommand {
     guard let data = FileManager.default.contents(atPath: path) else {
       throw ValidationError("\(path): cannot read SQuAD file")
     }
-    guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-      let articles = root["data"] as? [[String: Any]]
+    guard let root = try? JSONValue(parsing: [UInt8](data)), let articles = root.objectValue?["data"]?.arrayValue
     else { throw ValidationError("\(path): not SQuAD v1.1 JSON") }
     var contexts: [String] = []
     var questions: [String] = []
     for a in articles {
-      for p in a["paragraphs"] as? [[String: Any]] ?? [] {
-        if let c = p["context"] as? String { contexts.append(c) }
-        for q in p["qas"] as? [[String: Any]] ?? [] {
-          if let s = q["question"] as? String { questions.append(s) }
+      for p in a.objectValue?["paragraphs"]?.arrayValue ?? [] {
+        if let c = p.objectValue?["context"]?.stringValue { contexts.append(c) }
+        for q in p.objectValue?["qas"]?.arrayValue ?? [] {
+          if let s = q.objectValue?["question"]?.stringValue { questions.append(s) }
         }
       }
     }

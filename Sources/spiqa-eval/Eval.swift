@@ -1,14 +1,11 @@
 import ArgumentParser
 import Foundation
 import SpiqaCLI
+import SpiqaCore
 import SpiqaIO
 import SpiqaModel
 import SpiqaQuant
 import SpiqaTasks
-
-extension TasksError: ToolError {}
-extension SpiqaModelError: ToolError {}
-extension TokenizerError: ToolError {}
 
 extension EvalTask: ExpressibleByArgument {}
 

@@ -1,14 +1,11 @@
 import ArgumentParser
 import Foundation
 import SpiqaCLI
+import SpiqaCore
 import SpiqaIO
 import SpiqaModel
 import SpiqaQuant
 import SpiqaTasks
-
-extension TasksError: ToolError {}
-extension SpiqaModelError: ToolError {}
-extension TokenizerError: ToolError {}
 
 /// `spiqa-extract`: run a BERT/RoBERTa model over SQuAD, SST-2 or text lines and stream its attention.
 @main

@@ -1,18 +1,14 @@
 import ArgumentParser
 import Foundation
 import SpiqaCLI
+import SpiqaCore
 import SpiqaIO
 import SpiqaStats
 
-/// Errors of the statistics library are data errors (65) once the flags have been validated.
-extension StatsError: ToolError {
-  public var exitCode: Int32 { 65 }
-}
-
 /// A flag that does not fit the stream (e.g. `--layers` naming a layer it lacks): a usage error (64), one line.
-struct HistUsageError: ToolError {
+struct HistUsageError: SpiqaError {
   var description: String
-  var exitCode: Int32 { 64 }
+  var kind: SpiqaErrorKind { .usage }
 }
 
 /// `spiqa-hist`: distributions, sparsity and per-row statistics of an attention stream (TSV on stdout).

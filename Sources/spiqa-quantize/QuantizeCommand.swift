@@ -3,10 +3,9 @@ import SpiqaCLI
 import SpiqaIO
 import SpiqaQuant
 
-extension QuantError: ToolError {
-  /// 64 for bad parameters, 65 when the data defeats the method (as the reference would fail).
-  public var exitCode: Int32 { isUsage ? 64 : 65 }
-}
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `spiqa-quantize`: prune and quantize the attention records of a stream, offline.
 @main

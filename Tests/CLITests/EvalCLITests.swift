@@ -1,74 +1,43 @@
 import Foundation
+import SpiqaCore
+import SpiqaTestSupport
 import Testing
 
 /// Runs the built `spiqa-eval` (and `spiqa-extract` for replay round trips).
 enum EvalCLI {
-  static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
-
   /// A built tool next to the test bundle.
-  static func tool(_ name: String) -> String? {
-    let dirs = [Bundle.main.bundleURL.path, URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path]
-    return dirs.map { $0 + "/" + name }.first { FileManager.default.isExecutableFile(atPath: $0) }
-  }
+  static func tool(_ name: String) -> String? { TestPaths.tool(name) }
 
-  static var sharedRoot: String {
-    ProcessInfo.processInfo.environment["SPIQA_SHARED"]
-      ?? packageRoot.deletingLastPathComponent().appendingPathComponent("shared").path
-  }
+  static func shared(_ rel: String) -> String? { TestPaths.shared(rel) }
 
-  static func shared(_ rel: String) -> String? {
-    let p = sharedRoot + "/" + rel
-    return FileManager.default.fileExists(atPath: p) ? p : nil
-  }
-
-  static var squadModel: String? { shared("models/minilm-squad/model.safetensors").map { _ in sharedRoot + "/models/minilm-squad" } }
-  static var sst2Model: String? { shared("models/minilm-sst2/model.safetensors").map { _ in sharedRoot + "/models/minilm-sst2" } }
+  static var squadModel: String? { shared("models/minilm-squad/model.safetensors").flatMap { _ in shared("models/minilm-squad") } }
+  static var sst2Model: String? { shared("models/minilm-sst2/model.safetensors").flatMap { _ in shared("models/minilm-sst2") } }
   static var canRun: Bool { tool("spiqa-eval") != nil }
   static var canRunModels: Bool {
     canRun && squadModel != nil && sst2Model != nil && shared("data/squad/dev-v1.1.json") != nil
       && shared("data/glue/SST-2/dev.tsv") != nil
   }
 
-  struct Result {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-    /// The JSON result line.
-    var json: [String: Any] {
-      (try? JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any]) ?? [:]
-    }
-  }
-
-  static func run(_ tool: String, _ args: [String]) throws -> Result {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: try #require(Self.tool(tool), "\(tool) not built"))
-    p.arguments = args
-    var env = ProcessInfo.processInfo.environment
-    env["SPIQA_SHARED"] = sharedRoot
-    p.environment = env
-    let out = Pipe()
-    let err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return Result(
-      status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+  /// Runs a built tool with `SPIQA_SHARED` set to the shared folder the tests use.
+  static func run(_ tool: String, _ args: [String]) throws -> ProcessResult {
+    try runProcess(
+      try #require(Self.tool(tool), "\(tool) not built"), args,
+      environment: TestPaths.shared.map { ["SPIQA_SHARED": $0] } ?? [:])
   }
 
   static func temp(_ suffix: String) -> String {
     FileManager.default.temporaryDirectory.appendingPathComponent("spiqa-eval-cli-\(UUID())\(suffix)").path
   }
 
-  static func lines(_ path: String) throws -> [[String: Any]] {
+  static func lines(_ path: String) throws -> [JSONObject] {
     let text = try String(contentsOfFile: path, encoding: .utf8)
-    return text.split(separator: "\n").compactMap {
-      try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-    }
+    return text.split(separator: "\n").compactMap { (try? JSONValue(parsing: Array($0.utf8)))?.objectValue }
   }
+}
+
+extension ProcessResult {
+  /// The JSON result line of spiqa-eval.
+  var json: JSONObject { (try? JSONValue(parsing: Array(stdout)))?.objectValue ?? [:] }
 }
 
 /// Exit codes and one-line errors that need no model.
@@ -117,19 +86,19 @@ struct EvalCLIModelTests {
     let r = try EvalCLI.run("spiqa-eval", ["--model", model, "--limit", "3", "--per-example", per, "--quiet"])
     #expect(r.status == 0, "\(r.stderr)")
     let j = r.json
-    #expect(j["task"] as? String == "squad")
-    #expect(j["n"] as? Int == 3)
-    #expect((j["em"] as? Double).map { abs($0 - 100.0) < 1e-9 } == true)  // reference: first 3 all exact
+    #expect(j["task"]?.stringValue == "squad")
+    #expect(j["n"]?.intValue == 3)
+    #expect((j["em"]?.doubleValue).map { abs($0 - 100.0) < 1e-9 } == true)  // reference: first 3 all exact
     let rows = try EvalCLI.lines(per)
-    #expect(rows.map { $0["prediction"] as? String } == ["Denver Broncos", "Carolina Panthers", "Levi's Stadium"])
+    #expect(rows.map { $0["prediction"]?.stringValue } == ["Denver Broncos", "Carolina Panthers", "Levi's Stadium"])
     let pruned = try EvalCLI.run("spiqa-eval", ["--model", model, "--limit", "3", "-at", "0.05", "--quiet"])
     #expect(pruned.status == 0)
-    #expect((pruned.json["sparsity"] as? Double).map { $0 > 0.5 } == true)
-    #expect(pruned.json["threshold"] as? Double == 0.05)
+    #expect((pruned.json["sparsity"]?.doubleValue).map { $0 > 0.5 } == true)
+    #expect(pruned.json["threshold"]?.doubleValue == 0.05)
     let quant = try EvalCLI.run("spiqa-eval", ["--model", model, "--limit", "2", "-aq", "3.0", "--quiet"])
     #expect(quant.status == 0)
-    #expect(quant.json["method"] as? String == "linear_slog_clamped_midval")
-    #expect(quant.json["bits"] as? Int == 3)
+    #expect(quant.json["method"]?.stringValue == "linear_slog_clamped_midval")
+    #expect(quant.json["bits"]?.intValue == 3)
   }
 
   @Test func missingModelExits74() throws {
@@ -142,9 +111,9 @@ struct EvalCLIModelTests {
     let model = try #require(EvalCLI.sst2Model)
     let r = try EvalCLI.run("spiqa-eval", ["--model", model, "--task", "sst2", "--limit", "20", "--quiet"])
     #expect(r.status == 0, "\(r.stderr)")
-    #expect(r.json["n"] as? Int == 20)
+    #expect(r.json["n"]?.intValue == 20)
     // transformers on the same 20 sentences (Tests/SpiqaTasksTests/Fixtures/sst2_reference_predictions.jsonl): 19.
-    #expect(r.json["correct"] as? Int == 19)
+    #expect(r.json["correct"]?.intValue == 19)
   }
 
   @Test(.enabled(if: EvalCLI.tool("spiqa-extract") != nil, "spiqa-extract not built"))
@@ -161,11 +130,11 @@ struct EvalCLIModelTests {
     let pruned = try EvalCLI.run("spiqa-eval", ["--model", model, "--limit", "3", "-at", "0.05", "--quiet"])
     let replay = try EvalCLI.run("spiqa-eval", ["--model", model, "--limit", "3", "--replay", stream, "--quiet"])
     #expect(replay.status == 0, "\(replay.stderr)")
-    #expect(replay.json["em"] as? Double == pruned.json["em"] as? Double)
-    #expect(replay.json["f1"] as? Double == pruned.json["f1"] as? Double)
+    #expect(replay.json["em"]?.doubleValue == pruned.json["em"]?.doubleValue)
+    #expect(replay.json["f1"]?.doubleValue == pruned.json["f1"]?.doubleValue)
     // The model used the replayed (pruned) attention: its zeros are counted; exact attention has next to none.
-    #expect((exact.json["sparsity"] as? Double).map { $0 < 0.001 } == true, "\(exact.json)")
-    #expect((replay.json["sparsity"] as? Double).map { $0 > 0.5 } == true, "\(replay.json)")
+    #expect((exact.json["sparsity"]?.doubleValue).map { $0 < 0.001 } == true, "\(exact.json)")
+    #expect((replay.json["sparsity"]?.doubleValue).map { $0 > 0.5 } == true, "\(replay.json)")
     // The stream does not cover question 3: a one-line error, exit 65.
     let short = try EvalCLI.run("spiqa-eval", ["--model", model, "--offset", "2", "--limit", "2", "--replay", stream, "--quiet"])
     #expect(short.status == 65)

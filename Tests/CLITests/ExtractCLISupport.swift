@@ -1,5 +1,7 @@
 import Foundation
+import SpiqaCore
 import SpiqaIO
+import SpiqaTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -8,33 +10,14 @@ import Glibc
 
 /// Runs the built `spiqa-extract` and reads what it wrote (helpers of ExtractCLITests).
 enum ExtractCLI {
-  /// Package root (three levels above this file).
-  static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
-
   /// The built tool next to the test bundle (`.build/<triple>/<config>/spiqa-extract`).
-  static var binary: String? {
-    let dir = Bundle.main.bundleURL.path
-    for candidate in [dir + "/spiqa-extract", URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path + "/spiqa-extract"] {
-      if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-    }
-    return nil
-  }
+  static var binary: String? { TestPaths.tool("spiqa-extract") }
 
   /// all-MiniLM-L6-v2: $SPIQA_MODEL, else models/all-MiniLM-L6-v2 under the package root.
-  static var model: String? {
-    let env = ProcessInfo.processInfo.environment["SPIQA_MODEL"]
-    let path = env ?? packageRoot.appendingPathComponent("models/all-MiniLM-L6-v2").path
-    return FileManager.default.fileExists(atPath: path + "/model.safetensors") ? path : nil
-  }
+  static var model: String? { TestPaths.miniLM }
 
   /// A file under the shared folder ($SPIQA_SHARED, else ../shared beside the package root).
-  static func shared(_ relative: String) -> String? {
-    let env = ProcessInfo.processInfo.environment["SPIQA_SHARED"]
-    let root = env ?? packageRoot.deletingLastPathComponent().appendingPathComponent("shared").path
-    let p = root + "/" + relative
-    return FileManager.default.fileExists(atPath: p) ? p : nil
-  }
+  static func shared(_ relative: String) -> String? { TestPaths.shared(relative) }
 
   static var squad: String? { shared("data/squad/dev-v1.1.json") }
   static var sst2: String? { shared("data/glue/SST-2/dev.tsv") }
@@ -43,42 +26,12 @@ enum ExtractCLI {
   /// Fixture folder Tests/CLITests/Fixtures/extract in the test bundle.
   static var fixtures: String {
     (Bundle.module.resourceURL?.appendingPathComponent("Fixtures/extract").path)
-      ?? packageRoot.appendingPathComponent("Tests/CLITests/Fixtures/extract").path
-  }
-
-  struct Result {
-    var status: Int32
-    /// True when the process ended by a signal (`status` is then the signal number).
-    var signaled: Bool
-    var stdout: Data
-    var stderr: String
+      ?? TestPaths.packageRoot.appendingPathComponent("Tests/CLITests/Fixtures/extract").path
   }
 
   /// Runs the tool; `readLimit` closes standard output after that many bytes (like `| head -c N`).
-  static func run(_ args: [String], readLimit: Int? = nil) throws -> Result {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: try #require(binary, "spiqa-extract not built"))
-    p.arguments = args
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    var stdout = Data()
-    if let limit = readLimit {
-      while stdout.count < limit, let chunk = try out.fileHandleForReading.read(upToCount: limit - stdout.count),
-        !chunk.isEmpty
-      {
-        stdout.append(chunk)
-      }
-      try out.fileHandleForReading.close()
-    } else {
-      stdout = out.fileHandleForReading.readDataToEndOfFile()
-    }
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return Result(
-      status: p.terminationStatus, signaled: p.terminationReason == .uncaughtSignal, stdout: stdout,
-      stderr: String(decoding: errData, as: UTF8.self))
+  static func run(_ args: [String], readLimit: Int? = nil) throws -> ProcessResult {
+    try runProcess(try #require(binary, "spiqa-extract not built"), args, stdoutLimit: readLimit)
   }
 
   /// Every record of a stream file as (meta, floats, shape); headers have no floats.

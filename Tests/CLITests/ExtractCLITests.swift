@@ -1,5 +1,7 @@
+import SpiqaCore
 import Foundation
 import SpiqaIO
+import SpiqaTestSupport
 import Testing
 
 /// `spiqa-extract` end to end: the built binary against transformers fixtures, numpy, errors and pipes.
@@ -35,6 +37,7 @@ struct ExtractCLITests {
         #expect(stream.tensors[i + 1].meta["example_id"] == stream.tensors[i].meta["example_id"])
       }
       var err: Float = 0
+      #expect(fx.records.count == attention.count)
       for (rec, t) in zip(fx.records, attention) {
         let n = try #require(rec["n"] as? Int)
         #expect(t.meta["example_id"]?.stringValue == rec["example_id"] as? String)
@@ -103,9 +106,9 @@ struct ExtractCLITests {
       #expect(err <= 5e-4, "max abs error \(err)")
     }
 
-    @Test(.enabled(if: ExtractCLI.hasNumpy, "python3 with numpy is not available"))
+    @Test(.enabled(if: TestPython.hasNumpy, "python3 with numpy is not available"))
     func numpyReadsTheGzipStream() throws {
-      let python = "/usr/bin/env"
+      let python = try #require(TestPython.executable)
       let dir = try ExtractCLI.tempDir()
       defer { try? FileManager.default.removeItem(atPath: dir) }
       let out = dir + "/s.npy.gz"
@@ -129,9 +132,9 @@ struct ExtractCLITests {
             assert np.all(t >= 0) and np.allclose(t.sum(-1), 1, atol=1e-5)
         print(len(out))
         """
-      let py = try ExtractCLI.shell(python, ["python3", "-c", script, out])
+      let py = try runProcess(python, ["-c", script, out])
       #expect(py.status == 0, "\(py.stderr)")
-      #expect(py.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "7")
+      #expect(py.text.trimmingCharacters(in: .whitespacesAndNewlines) == "7")
     }
 
     @Test func brokenPipeExitsQuietly() throws {
@@ -186,25 +189,5 @@ struct ExtractCLITests {
   func badFlagValuesAreUsageErrors(_ args: [String]) throws {
     let r = try ExtractCLI.run(args + ["--list"])
     #expect(r.status == 64, "\(args): \(r.stderr)")
-  }
-}
-
-extension ExtractCLI {
-  /// True when `python3 -c "import numpy"` works.
-  static let hasNumpy: Bool = (try? shell("/usr/bin/env", ["python3", "-c", "import numpy"]).status) == 0
-
-  /// Runs any program and captures its output.
-  static func shell(_ program: String, _ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: program)
-    p.arguments = args
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
   }
 }

@@ -1,66 +1,25 @@
+import SpiqaCore
 import Foundation
 import SpiqaIO
+import SpiqaTestSupport
 import Testing
 
 /// Runs the built `spiqa-hist` (next to the test bundle) on the committed sample streams and compares its TSV with
 /// the tables scripts/hist_reference.py computed with numpy (Tests/CLITests/Fixtures/hist).
 @Suite struct HistCLITests {
-  struct Result {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-  }
-
   static func fixture(_ name: String) throws -> String {
     let url = try #require(Bundle.module.url(forResource: "Fixtures/hist/\(name)", withExtension: nil), "missing fixture \(name)")
     return url.path
   }
 
   /// The `spiqa-hist` binary in the build products folder (where the test bundle's resources also live).
-  static func binary() throws -> URL {
-    var candidates = [Bundle.module.bundleURL.deletingLastPathComponent()]
-    if let arg0 = CommandLine.arguments.first {
-      var dir = URL(fileURLWithPath: arg0).deletingLastPathComponent()
-      for _ in 0..<4 {
-        candidates.append(dir)
-        dir = dir.deletingLastPathComponent()
-      }
-    }
-    for dir in candidates {
-      let url = dir.appendingPathComponent("spiqa-hist")
-      if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-    }
-    throw BinaryMissing(searched: candidates.map(\.path))
+  static func binary() throws -> String {
+    try #require(TestPaths.tool("spiqa-hist"), "spiqa-hist not built next to the tests")
   }
 
-  struct BinaryMissing: Error, CustomStringConvertible {
-    var searched: [String]
-    var description: String { "spiqa-hist not built next to the tests; searched \(searched)" }
-  }
-
-  static func run(_ args: [String], stdin: String? = nil) throws -> Result {
-    let p = Process()
-    p.executableURL = try binary()
-    p.arguments = args
-    // Outputs go to temporary files: no pipe can fill up and block the process.
-    let dir = FileManager.default.temporaryDirectory
-    let tag = UUID().uuidString
-    let outURL = dir.appendingPathComponent("hist-out-\(tag)")
-    let errURL = dir.appendingPathComponent("hist-err-\(tag)")
-    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    defer {
-      try? FileManager.default.removeItem(at: outURL)
-      try? FileManager.default.removeItem(at: errURL)
-    }
-    p.standardOutput = try FileHandle(forWritingTo: outURL)
-    p.standardError = try FileHandle(forWritingTo: errURL)
-    if let stdin { p.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: stdin)) }
-    try p.run()
-    p.waitUntilExit()
-    return Result(
-      status: p.terminationStatus, stdout: try String(contentsOf: outURL, encoding: .utf8),
-      stderr: try String(contentsOf: errURL, encoding: .utf8))
+  /// Runs spiqa-hist; `stdin` is a file to read standard input from.
+  static func run(_ args: [String], stdin: String? = nil) throws -> ProcessResult {
+    try runProcess(try binary(), args, stdinFile: stdin)
   }
 
   static func expected(_ name: String) throws -> String {
@@ -81,13 +40,13 @@ import Testing
     let args = try flags.map { $0.hasSuffix(".npy.gz") ? try Self.fixture($0) : $0 }
     let r = try Self.run(args)
     #expect(r.status == 0, "stderr: \(r.stderr)")
-    #expect(r.stdout == (try Self.expected(expectedFile)))
+    #expect(r.text == (try Self.expected(expectedFile)))
   }
 
   @Test func readsStandardInput() throws {
     let r = try Self.run(["-", "--quiet"], stdin: try Self.fixture("sample.npy.gz"))
     #expect(r.status == 0, "stderr: \(r.stderr)")
-    #expect(r.stdout == (try Self.expected("sample_heads.tsv")))
+    #expect(r.text == (try Self.expected("sample_heads.tsv")))
   }
 
   @Test func corruptInputExits65() throws {

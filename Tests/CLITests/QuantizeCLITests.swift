@@ -1,59 +1,21 @@
 import Foundation
+import SpiqaCore
 import SpiqaIO
+import SpiqaTestSupport
 import Testing
 
 /// Runs the built spiqa-quantize binary (found next to the test bundle, in .build/<config>/).
 private enum QuantizeTool {
-  static var binary: URL? {
-    var dirs: [URL] = []
-    if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-      dirs.append(URL(fileURLWithPath: exe).deletingLastPathComponent())
-    }
-    dirs.append(Bundle.main.bundleURL)
-    dirs.append(Bundle.main.bundleURL.deletingLastPathComponent())
-    for d in dirs {
-      let u = d.appendingPathComponent("spiqa-quantize")
-      if FileManager.default.isExecutableFile(atPath: u.path) { return u }
-    }
-    return nil
-  }
+  static var binary: String? { TestPaths.tool("spiqa-quantize") }
 
-  struct Result {
-    var status: Int32
-    var stdout: Data
-    var stderr: String
-  }
-
-  static func run(_ args: [String]) throws -> Result {
+  static func run(_ args: [String]) throws -> ProcessResult {
     guard let binary else { throw CLIError("spiqa-quantize binary not found next to the test bundle") }
-    let p = Process()
-    p.executableURL = binary
-    p.arguments = args
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return Result(status: p.terminationStatus, stdout: o, stderr: String(decoding: e, as: UTF8.self))
+    return try runProcess(binary, args)
   }
 
-  static func python(_ script: String, _ args: [String]) throws -> (Int32, String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", "-c", script] + args
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = out
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self))
-  }
-
-  static var hasNumpy: Bool {
-    (try? python("import numpy", []).0 == 0) ?? false
+  /// Runs a python3 script (`-c`) with arguments.
+  static func python(_ script: String, _ args: [String]) throws -> ProcessResult {
+    try runProcess(try #require(TestPython.executable, "python3 not found"), ["-c", script] + args)
   }
 
   static func tempDir() throws -> URL {
@@ -124,7 +86,7 @@ private let readBack = """
 @Suite(.serialized) struct QuantizeCLITests {
   @Test func streamReadBackByNumpy() throws {
     try #require(QuantizeTool.binary != nil, "spiqa-quantize not built")
-    guard QuantizeTool.hasNumpy else {
+    guard TestPython.hasNumpy else {
       print("skipping streamReadBackByNumpy: python3 with numpy not available")
       return
     }
@@ -137,9 +99,9 @@ private let readBack = """
       let r = try QuantizeTool.run([input, "-at", "0.01", "--method", "log-pruned", "-aq", "3.0",
                                     "--output-dtype", dtype, "-o", output, "--report", output + ".json"])
       #expect(r.status == 0, "\(r.stderr)")
-      let (status, text) = try QuantizeTool.python(readBack, [output])
-      #expect(status == 0, "\(text)")
-      let records = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])
+      let py = try QuantizeTool.python(readBack, [output])
+      #expect(py.status == 0, "\(py.stderr)")
+      let records = try #require(try JSONSerialization.jsonObject(with: py.stdout) as? [[String: Any]])
       #expect(records.count == tensors.count)
       for (rec, original) in zip(records, tensors) {
         #expect(rec["method"] as? String == "linear_slog_clamped_midval")
@@ -161,7 +123,7 @@ private let readBack = """
 
   @Test func exampleScopeMatchesJointStatistics() throws {
     try #require(QuantizeTool.binary != nil, "spiqa-quantize not built")
-    guard QuantizeTool.hasNumpy else {
+    guard TestPython.hasNumpy else {
       print("skipping exampleScopeMatchesJointStatistics: python3 with numpy not available")
       return
     }
@@ -175,9 +137,9 @@ private let readBack = """
       let r = try QuantizeTool.run([input, "--method", "uniform_slog_clamped_mean", "--bits", "2", "--scope", scope,
                                     "-o", output, "--report", output + ".json"])
       #expect(r.status == 0, "\(r.stderr)")
-      let (status, text) = try QuantizeTool.python(readBack, [output])
-      #expect(status == 0, "\(text)")
-      let records = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])
+      let py = try QuantizeTool.python(readBack, [output])
+      #expect(py.status == 0, "\(py.stderr)")
+      let records = try #require(try JSONSerialization.jsonObject(with: py.stdout) as? [[String: Any]])
       #expect(records.allSatisfy { $0["scope"] as? String == scope })
       let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output + ".json"))) as? [String: Any])
       distinct[scope] = report["distinct_values"] as? Int

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SpiqaCLI
+import SpiqaCore
 import SpiqaIO
 import Testing
 
@@ -48,6 +49,12 @@ struct CLISupportTests {
     }
     #expect(code(SpiqaIOError(.badData, source: "s", what: "bad")) == 65)
     #expect(code(SpiqaIOError(.io, source: "s", what: "io")) == 74)
+    struct Usage: SpiqaError {
+      var kind: SpiqaErrorKind { .usage }
+      var description: String { "usage" }
+    }
+    #expect(code(Usage()) == 64)
+    #expect(code(JSONSyntaxError(offset: 0, what: "x")) == 65)
     #expect(code(CocoaError(.fileReadUnknown)) == 1)
     #expect(code(ExitCode(3)) == 3)
     #expect(code(ValidationError("usage")) == -1)  // passed through for argument-parser (exit 64)

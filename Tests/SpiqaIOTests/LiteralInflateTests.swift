@@ -62,6 +62,7 @@ struct LiteralInflateTests {
       for start in cases.indices {
         let group = (0..<count).map { cases[(start + $0 * 3) % cases.count] }
         let results = Self.decode(group.map(\.packed), capacities: group.map(\.plain.count))
+        #expect(results.count == group.count)
         for (c, r) in zip(group, results) {
           #expect(r.status == Int32(SPIQA_LIT_DONE) && r.output == c.plain && r.inUsed == c.packed.count,
                   "\(count) streams from \(start): \(c.name)")

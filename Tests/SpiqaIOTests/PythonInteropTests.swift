@@ -1,11 +1,13 @@
 import Foundation
 import Testing
 
+import SpiqaCore
 import SpiqaIO
+import SpiqaTestSupport
 
 /// Streams written here, read by real numpy: `np.load` in a loop (plain file, `gzip.open`), and the
 /// pipe recipe of docs/stream-format.md.
-@Suite("numpy reads our streams", .enabled(if: pythonWithNumpy != nil, "python3 with numpy not found (CI installs it)"))
+@Suite("numpy reads our streams", .enabled(if: TestPython.hasNumpy, "python3 with numpy not found (CI installs it)"))
 struct PythonInteropTests {
   static let script = """
     import gzip, json, sys
@@ -52,7 +54,7 @@ struct PythonInteropTests {
 
   @Test("np.load loop, gzip.open and a plain pipe read every record", arguments: ["plain", "gzip", "pipe", "pipe-gzip"])
   func numpyReads(mode: String) throws {
-    let env = try #require(pythonWithNumpy)
+    let python = try #require(TestPython.executable)
     let dir = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
     let compressed = mode.hasSuffix("gzip")
@@ -62,9 +64,9 @@ struct PythonInteropTests {
     try Data(bytes).write(to: URL(fileURLWithPath: path))
     let scriptPath = dir.appendingPathComponent("read.py").path
     try Self.script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
-    let (status, out, err) = try run(env, ["python3", scriptPath, path, mode], stdin: mode.hasPrefix("pipe") ? Data(bytes) : nil)
-    #expect(status == 0, "\(err)")
-    let list = try #require(try JSONValue(parsing: Array(out)).arrayValue)
+    let r = try runProcess(python, [scriptPath, path, mode], stdin: mode.hasPrefix("pipe") ? Data(bytes) : nil)
+    #expect(r.status == 0, "\(r.stderr)")
+    let list = try #require(try JSONValue(parsing: Array(r.stdout)).arrayValue)
     #expect(list.count == 1 + 2 * records.count)
     #expect(list.first?.objectValue?["tokens"]?.stringArray == ["é", "x"])
     for (i, (_, a)) in records.enumerated() {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+import SpiqaCore
 import SpiqaIO
 
 @Suite("Record streams")
@@ -222,7 +223,7 @@ struct StreamTests {
     #expect(v.jsonText == "{\"a\":null,\"b\":[1,2.5,\"x\\\"\\n\\u0001é\"],\"c\":{\"y\":-3,\"z\":true}}")
     #expect(try JSONValue(parsing: v.jsonBytes) == v)
     for bad in ["{", "[1,]", "{\"a\" 1}", "01", "nul", "\"\\x\"", "1 2", "{\"a\":1,}", "\u{1}"] {
-      let e = #expect(throws: SpiqaIOError.self, "\(bad)") { try JSONValue(parsing: Array(bad.utf8)) }
+      let e = #expect(throws: JSONSyntaxError.self, "\(bad)") { try JSONValue(parsing: Array(bad.utf8)) }
       #expect(e?.exitCode == 65)
     }
     #expect(try JSONValue(parsing: Array("\"\\ud83d\\ude00\"".utf8)) == "😀")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+import SpiqaCore
 import SpiqaIO
 
 /// The numpy-written fixtures (scripts/make_npy_fixtures.py).
@@ -43,37 +44,6 @@ func temporaryDirectory() throws -> URL {
   try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
   return url
 }
-
-/// Runs a program and returns (status, stdout, stderr).
-@discardableResult
-func run(_ executable: String, _ args: [String], stdin: Data? = nil) throws -> (Int32, Data, String) {
-  let p = Process()
-  p.executableURL = URL(fileURLWithPath: executable)
-  p.arguments = args
-  let out = Pipe()
-  let err = Pipe()
-  p.standardOutput = out
-  p.standardError = err
-  let inPipe = Pipe()
-  if stdin != nil { p.standardInput = inPipe }
-  try p.run()
-  if let stdin {
-    inPipe.fileHandleForWriting.write(stdin)
-    try inPipe.fileHandleForWriting.close()
-  }
-  let o = out.fileHandleForReading.readDataToEndOfFile()
-  let e = err.fileHandleForReading.readDataToEndOfFile()
-  p.waitUntilExit()
-  return (p.terminationStatus, o, String(decoding: e, as: UTF8.self))
-}
-
-/// `python3` with numpy, if this machine has it (CI installs numpy; elsewhere the interop tests skip).
-let pythonWithNumpy: String? = {
-  for candidate in ["/usr/bin/env"] {
-    if let r = try? run(candidate, ["python3", "-c", "import numpy"]), r.0 == 0 { return candidate }
-  }
-  return nil
-}()
 
 /// Reads every record of a stream in memory.
 func readAll(_ bytes: [UInt8], maxRead: Int = Int.max) throws -> [StreamRecord] {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+import SpiqaCore
 import SpiqaModel
 
 /// Checkpoint folders: config.json fields, safetensors parsing, name mapping and the errors users see.
@@ -9,7 +10,7 @@ struct CheckpointTests {
   /// A scratch copy of the tiny BERT checkpoint with `edit` applied to its tensors and `configEdit` to its config.
   static func variant(
     _ edit: (inout [(name: String, dtype: String, shape: [Int], bytes: [UInt8])]) -> Void = { _ in },
-    configEdit: (inout [String: Any]) -> Void = { _ in }
+    configEdit: (inout JSONObject) -> Void = { _ in }
   ) throws -> String {
     let src = try #require(fixtureDirectory) + "/tiny-bert-qa-f32"
     let file = try SafetensorsFile(path: src + "/model.safetensors")
@@ -21,20 +22,27 @@ struct CheckpointTests {
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     try writeSafetensors(tensors, to: dir + "/model.safetensors")
     let configData = try Data(contentsOf: URL(fileURLWithPath: src + "/config.json"))
-    var config = try #require(try JSONSerialization.jsonObject(with: configData) as? [String: Any])
+    var config = try #require(try JSONValue(parsing: [UInt8](configData)).objectValue)
     configEdit(&config)
-    try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/config.json"))
+    try Data(JSONValue.object(config).jsonBytes).write(to: URL(fileURLWithPath: dir + "/config.json"))
     return dir
   }
 
   static func writeSafetensors(_ tensors: [(name: String, dtype: String, shape: [Int], bytes: [UInt8])], to path: String) throws {
-    var header: [String: Any] = ["__metadata__": ["format": "pt"]]
+    var header: JSONObject = ["__metadata__": ["format": "pt"]]
     var data: [UInt8] = []
     for t in tensors {
-      header[t.name] = ["dtype": t.dtype, "shape": t.shape, "data_offsets": [data.count, data.count + t.bytes.count]]
+      header[t.name] = [
+        "dtype": .string(t.dtype), "shape": JSONValue(t.shape), "data_offsets": [.int(data.count), .int(data.count + t.bytes.count)],
+      ]
       data += t.bytes
     }
-    var json = try JSONSerialization.data(withJSONObject: header, options: .sortedKeys)
+    try writeSafetensors(header: JSONValue.object(header).jsonBytes, data: data, to: path)
+  }
+
+  /// A safetensors file of a given header text (spaces pad it to 8 bytes, as the writers do).
+  static func writeSafetensors(header: [UInt8], data: [UInt8], to path: String) throws {
+    var json = header
     while json.count % 8 != 0 { json.append(0x20) }
     var out = withUnsafeBytes(of: UInt64(json.count).littleEndian) { Array($0) }
     out += json
@@ -46,7 +54,7 @@ struct CheckpointTests {
   func modelError(_ body: () throws -> Void) throws -> SpiqaModelError {
     do { try body() } catch let e as SpiqaModelError { return e }
     Issue.record("expected a SpiqaModelError")
-    return SpiqaModelError(exitCode: 0, "")
+    return SpiqaModelError(.other, "")
   }
 
   @Test("config.json of all-MiniLM-L6-v2 and the tiny RoBERTa")
@@ -66,6 +74,28 @@ struct CheckpointTests {
     }
   }
 
+  @Test("config.json: integral floats are integers; absent or null fields take defaults; bad JSON is bad data")
+  func configNumbers() throws {
+    let base = #""model_type": "bert", "hidden_size": 64.0, "num_hidden_layers": 2, "num_attention_heads": 4, "#
+      + #""intermediate_size": 128, "max_position_embeddings": 66, "vocab_size": 512"#
+    let c = try ModelConfig(json: Data(("{" + base + #", "pad_token_id": null, "layer_norm_eps": 1e-5, "#
+      + #""num_labels": 2.0, "id2label": {"1": "B", "0": "A"}}"#).utf8))
+    #expect(c.hiddenSize == 64 && c.padTokenId == 0 && c.typeVocabSize == 2 && c.layerNormEps == 1e-5)
+    #expect(c.labels == ["A", "B"] && c.hiddenAct == .gelu)
+    #expect(try ModelConfig(json: Data(("{" + base + #", "num_labels": 3}"#).utf8)).labels.count == 3)
+    for (bad, message) in [
+      (#", "type_vocab_size": 2.5}"#, #"c.json: "type_vocab_size" missing or not an integer"#),
+      (#", "is_decoder": true}"#, "c.json: decoder models (is_decoder: true) are not supported"),
+      (#", }"#, "c.json: not valid JSON (object key is not a string at byte "),
+    ] {
+      let e = #expect(throws: SpiqaModelError.self) { try ModelConfig(json: Data(("{" + base + bad).utf8), source: "c.json") }
+      #expect(e?.description.hasPrefix(message) == true, "\(e?.description ?? "")")
+      #expect(e?.exitCode == 65)
+    }
+    let top = #expect(throws: SpiqaModelError.self) { try ModelConfig(json: Data("[]".utf8), source: "c.json") }
+    #expect(top?.description == "c.json: expected a JSON object at the top level")
+  }
+
   @Test("safetensors: names, dtypes and shapes from the header; non-float tensors listed but not served")
   func safetensors() throws {
     let dir = try Self.variant { $0.append((name: "bert.embeddings.position_ids", dtype: "I64", shape: [1, 2], bytes: Array(repeating: 0, count: 16))) }
@@ -77,6 +107,20 @@ struct CheckpointTests {
     #expect(f.rawTensor("bert.embeddings.position_ids") == nil)
     #expect(f.otherDTypes["bert.embeddings.position_ids"] == "I64")
     _ = try Encoder(directory: dir, maxBatch: 1, maxSeqLen: 8)
+  }
+
+  @Test("safetensors header: integral float shapes and offsets are integers; other JSON is an error")
+  func safetensorsHeader() throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("spiqa-\(UUID().uuidString).safetensors").path
+    let header = #"{"a": {"dtype": "F32", "shape": [2.0, 1], "data_offsets": [0, 8.0]}, "__metadata__": {"x": "y"}}"#
+    try Self.writeSafetensors(header: Array(header.utf8), data: [UInt8](repeating: 0, count: 8), to: path)
+    let f = try SafetensorsFile(path: path)
+    #expect(f.tensorNames == ["a"] && f.rawTensor("a")?.shape == [2, 1])
+    for bad in [#"{"a": {"dtype": "F32", "shape": [2.5], "data_offsets": [0, 8]}}"#, #"[1, 2]"#, #"{"a": 1,}"#] {
+      try Self.writeSafetensors(header: Array(bad.utf8), data: [UInt8](repeating: 0, count: 8), to: path)
+      let e = try modelError { _ = try SafetensorsFile(path: path) }
+      #expect(e.exitCode == 65 && e.description.hasPrefix(path + ": "), "\(e)")
+    }
   }
 
   @Test("F16 and BF16 upcasts are exact")

@@ -141,7 +141,9 @@ struct ForwardHookTests {
     let free = try encoder.forward(batch, outputHiddenStates: true)
     let hooked = try encoder.forward(batch, hooks: ForwardHooks(attention: { _, _, _ in }), outputHiddenStates: true)
     var d = Deviation()
-    for (a, b) in zip(try #require(free.hiddenStates), try #require(hooked.hiddenStates)) { d.add(a, b) }
+    let (freeStates, hookedStates) = (try #require(free.hiddenStates), try #require(hooked.hiddenStates))
+    #expect(freeStates.count == hookedStates.count)
+    for (a, b) in zip(freeStates, hookedStates) { d.add(a, b) }
     d.add(try #require(free.startLogits).flatMap { $0 }, try #require(hooked.startLogits).flatMap { $0 })
     #expect(d.maxRel <= 1e-5, "\(d)")  // k = n vs k = T changes the GEMM summation order
   }

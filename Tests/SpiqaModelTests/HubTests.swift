@@ -6,15 +6,7 @@ import FoundationNetworking
 #endif
 
 @testable import SpiqaModel
-
-/// The python3 executable on PATH, if any (the fake hub is a committed Python script).
-private let python3: String? = {
-  let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-  for dir in path.split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(dir)/python3") {
-    return "\(dir)/python3"
-  }
-  return nil
-}()
+import SpiqaTestSupport
 
 /// A fake Hub on 127.0.0.1 (Fixtures/hub/fake_hub.py) serving repos built from the PyTorch fixtures.
 private final class FakeHub {
@@ -45,7 +37,7 @@ private final class FakeHub {
     try repo("org/no-config", from: "bert-qa-bin", files: ["vocab.txt", "pytorch_model.bin"])
     try repo("org/no-weights", from: "bert-qa-bin", files: ["config.json", "vocab.txt"])
 
-    let python = try #require(python3)
+    let python = try #require(TestPython.executable)
     process = Process()
     process.executableURL = URL(fileURLWithPath: python)
     process.arguments = [fixtures.appendingPathComponent("hub/fake_hub.py").path, repos.path]
@@ -108,7 +100,7 @@ private func blobNames(_ cache: String, _ repo: String) -> [String] {
   return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
 }
 
-@Suite("Hub", .enabled(if: python3 != nil, "python3 is needed for the fake hub server"), .timeLimit(.minutes(1)))
+@Suite("Hub", .enabled(if: TestPython.executable != nil, "python3 is needed for the fake hub server"), .timeLimit(.minutes(1)))
 struct HubTests {
   @Test("download into the huggingface_hub cache layout; the .bin snapshot loads")
   func download() throws {
@@ -286,44 +278,22 @@ struct HubTests {
 }
 
 /// Whether Python's huggingface_hub is importable (for the cache interoperability test).
-private let huggingfaceHub: Bool = {
-  guard let python = python3 else { return false }
-  let p = Process()
-  p.executableURL = URL(fileURLWithPath: python)
-  p.arguments = ["-c", "import huggingface_hub"]
-  p.standardError = FileHandle.nullDevice
-  p.standardInput = FileHandle.nullDevice
-  guard (try? p.run()) != nil else { return false }
-  p.waitUntilExit()
-  return p.terminationStatus == 0
-}()
+private let huggingfaceHub = TestPython.canImport("huggingface_hub")
 
 @Suite("HubInterop", .enabled(if: huggingfaceHub, "Python's huggingface_hub is needed"), .timeLimit(.minutes(1)))
 struct HubInteropTests {
   /// Runs huggingface_hub's `hf_hub_download` for `files` of `repo`; returns the local paths it prints.
   fileprivate func pythonDownload(_ hub: FakeHub, cache: String, repo: String, files: [String], offline: Bool) throws -> [String] {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: try #require(python3))
-    p.arguments = [
-      "-c",
-      "import sys\nfrom huggingface_hub import hf_hub_download\n"
-        + "for f in sys.argv[2:]: print(hf_hub_download(sys.argv[1], f))",
-      repo,
-    ] + files
-    var env = ProcessInfo.processInfo.environment
-    env["HF_ENDPOINT"] = hub.endpoint
-    env["HF_HUB_CACHE"] = cache
-    env["HF_HUB_OFFLINE"] = offline ? "1" : "0"
-    env["HF_HUB_DISABLE_TELEMETRY"] = "1"
-    p.environment = env
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardInput = FileHandle.nullDevice
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    #expect(p.terminationStatus == 0, "hf_hub_download failed")
-    return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+    let script = "import sys\nfrom huggingface_hub import hf_hub_download\n"
+      + "for f in sys.argv[2:]: print(hf_hub_download(sys.argv[1], f))"
+    let r = try runProcess(
+      try #require(TestPython.executable), ["-c", script, repo] + files,
+      environment: [
+        "HF_ENDPOINT": hub.endpoint, "HF_HUB_CACHE": cache, "HF_HUB_OFFLINE": offline ? "1" : "0",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+      ])
+    #expect(r.status == 0, "hf_hub_download failed: \(r.stderr)")
+    return r.text.split(separator: "\n").map(String.init)
   }
 
   @Test("a cache filled by huggingface_hub is reused without downloads, and huggingface_hub reads ours offline")

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 import SpiqaModel
+import SpiqaTestSupport
 
 /// A reference case written by scripts/make_model_fixtures.py: `<name>.json` (inputs, index) + `<name>.bin`
 /// (raw little-endian f32 arrays).
@@ -49,22 +50,11 @@ struct ReferenceBundle {
 let fixtureDirectory: String? = Bundle.module.resourceURL.map { $0.appendingPathComponent("Fixtures/model").path }
   .flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
 
-/// The package root (three levels above this file).
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-  .deletingLastPathComponent().path
-
 /// all-MiniLM-L6-v2: $SPIQA_MODEL, else models/all-MiniLM-L6-v2 under the package root; nil when absent.
-let miniLMDirectory: String? = {
-  let env = ProcessInfo.processInfo.environment["SPIQA_MODEL"]
-  let path = env ?? packageRoot + "/models/all-MiniLM-L6-v2"
-  return FileManager.default.fileExists(atPath: path + "/model.safetensors") ? path : nil
-}()
+let miniLMDirectory = TestPaths.miniLM
 
-/// The shared folder: $SPIQA_SHARED, else ../shared beside the package root; nil when absent.
-let sharedDirectory: String? = {
-  let path = ProcessInfo.processInfo.environment["SPIQA_SHARED"] ?? packageRoot + "/../shared"
-  return FileManager.default.fileExists(atPath: path + "/models") ? path : nil
-}()
+/// The shared folder ($SPIQA_SHARED, else ../shared beside the package root) when it holds models/.
+let sharedDirectory = TestPaths.shared("models") == nil ? nil : TestPaths.shared
 
 /// Largest |a − b| and largest |a − b| / max(|b|, 1) over two equally long arrays.
 struct Deviation: CustomStringConvertible {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+import SpiqaCore
 import SpiqaModel
 
 /// Parity with Hugging Face transformers (eager attention), references from scripts/make_model_fixtures.py.
@@ -108,9 +109,9 @@ struct ModelParityTests {
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     try FileManager.default.copyItem(atPath: src + "/model.safetensors", toPath: dir + "/model.safetensors")
     let data = try Data(contentsOf: URL(fileURLWithPath: src + "/config.json"))
-    var config = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-    config["hidden_act"] = act
-    try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/config.json"))
+    var config = try #require(try JSONValue(parsing: [UInt8](data)).objectValue)
+    config["hidden_act"] = .string(act)
+    try Data(JSONValue.object(config).jsonBytes).write(to: URL(fileURLWithPath: dir + "/config.json"))
     let encoder = try Encoder(directory: dir, maxBatch: 4, maxSeqLen: 32)
     #expect(encoder.config.hiddenAct == (act == "relu" ? .relu : .geluTanh))
     let name = "tiny-bert-qa-f32-" + act.replacingOccurrences(of: "_", with: "-")

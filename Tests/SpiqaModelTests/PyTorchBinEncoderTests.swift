@@ -28,8 +28,10 @@ struct PyTorchBinEncoderTests {
     return (checkpoint, try encoder.forward(batch, outputHiddenStates: true))
   }
 
+  /// Largest |a − b|; infinite when the lengths differ.
   static func maxDiff(_ a: [Float], _ b: [Float]) -> Float {
-    zip(a, b).map { abs($0 - $1) }.max() ?? 0
+    guard a.count == b.count else { return .infinity }
+    return zip(a, b).map { abs($0 - $1) }.max() ?? 0
   }
 
   @Test(".bin and safetensors twins give the same outputs; both match transformers", arguments: ["bert-qa", "roberta-cls"])
@@ -42,7 +44,9 @@ struct PyTorchBinEncoderTests {
     #expect(binCheckpoint.weights is PyTorchBinFile)
     #expect(Self.maxDiff(bin.lastHiddenState, st.lastHiddenState) <= 1e-6)
     #expect(bin.lastHiddenState.count == st.lastHiddenState.count && !bin.lastHiddenState.isEmpty)
-    for (a, b) in zip(bin.hiddenStates ?? [], st.hiddenStates ?? []) { #expect(Self.maxDiff(a, b) <= 1e-6) }
+    let (binStates, stStates) = (try #require(bin.hiddenStates), try #require(st.hiddenStates))
+    #expect(binStates.count == stStates.count && !binStates.isEmpty)
+    for (a, b) in zip(binStates, stStates) { #expect(Self.maxDiff(a, b) <= 1e-6) }
     for (b, n) in ref.lengths.enumerated() {
       if let start = ref.start_logits, let end = ref.end_logits {
         let s = try #require(bin.startLogits), e = try #require(bin.endLogits)

@@ -1,7 +1,9 @@
 import CKernels
 import Testing
 
+import SpiqaCore
 @testable import SpiqaModel
+import SpiqaTestSupport
 
 /// The CKernels kernels at every ISA level this CPU has, against the Swift reference (`VectorMath`, `Kernels`):
 /// bit-identical except where a sum is reassociated (softmax denominator, LayerNorm mean and variance).
@@ -17,17 +19,6 @@ struct SIMDKernelTests {
     -1e4, 1e4, 1e30, -1e30, .infinity, -.infinity, .leastNonzeroMagnitude, -.leastNonzeroMagnitude,
     .leastNormalMagnitude, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 1e-20, -1e-20,
   ]
-
-  /// Runs `body` once per ISA level the CPU supports (the portable one at least), then restores the best level.
-  func forEachISA(_ body: (Int32) throws -> Void) rethrows {
-    let best = spiqa_kernels_best_isa()
-    defer { #expect(spiqa_kernels_set_isa(best) == 0) }
-    for isa in Int32(SPIQA_ISA_PORTABLE)...best {
-      #expect(spiqa_kernels_set_isa(isa) == 0)
-      #expect(spiqa_kernels_isa() == isa)
-      try body(isa)
-    }
-  }
 
   /// `count` values: mostly normal with standard deviation `scale`, every 5th one from `extremes` (if given).
   func values(_ count: Int, scale: Float, rng: inout SplitMix64, extremes: [Float] = []) -> [Float] {
@@ -55,9 +46,9 @@ struct SIMDKernelTests {
   }
 
   @Test("exp is bit-identical to VectorMath.exp")
-  func expMatches() {
+  func expMatches() throws {
     var rng = SplitMix64(seed: 11)
-    forEachISA { isa in
+    try forEachISA { isa in
       for n in Self.lengths + [Self.extremes.count] {
         let x = n == Self.extremes.count ? Self.extremes : values(n, scale: 40, rng: &rng, extremes: Self.extremes)
         var y = x
@@ -71,9 +62,9 @@ struct SIMDKernelTests {
   }
 
   @Test("bias + erf GELU is bit-identical to VectorMath.biasGELU")
-  func gelu() {
+  func gelu() throws {
     var rng = SplitMix64(seed: 12)
-    forEachISA { isa in
+    try forEachISA { isa in
       for (n, rows) in (Self.lengths + [1536]).flatMap({ n in [(n, 1), (n, 3)] }) {
         let x = values(rows * n, scale: 3, rng: &rng, extremes: Self.extremes)
         let bias = values(n, scale: 0.5, rng: &rng)
@@ -123,9 +114,9 @@ struct SIMDKernelTests {
   }
 
   @Test("masked softmax rows match Kernels.maskedSoftmaxRow (valid < t, row stride, extremes)")
-  func softmax() {
+  func softmax() throws {
     var rng = SplitMix64(seed: 13)
-    forEachISA { isa in
+    try forEachISA { isa in
       for t in Self.lengths {
         for valid in Set([1, max(1, t / 2), max(1, t - 1), t]).sorted() {
           for maskValue in [Float(-10000), -.greatestFiniteMagnitude] {
@@ -152,9 +143,9 @@ struct SIMDKernelTests {
   }
 
   @Test("addLayerNorm matches the Swift reference (with and without bias/residual, aliased output)")
-  func layerNorm() {
+  func layerNorm() throws {
     var rng = SplitMix64(seed: 14)
-    forEachISA { isa in
+    try forEachISA { isa in
       for n in Self.lengths + [1536] {
         let rows = 3
         let gamma = values(n, scale: 1, rng: &rng), beta = values(n, scale: 1, rng: &rng)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+import SpiqaCore
 @testable import SpiqaModel
 
 @Suite("Tokenizer: byte-level BPE")
@@ -16,8 +17,8 @@ struct TokenizerBPETests {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spiqa-bpe-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
-    let vocab = Dictionary(uniqueKeysWithValues: toyVocab.enumerated().map { ($1, $0) })
-    try JSONSerialization.data(withJSONObject: vocab).write(to: dir.appendingPathComponent("vocab.json"))
+    let vocab = JSONValue.object(Dictionary(uniqueKeysWithValues: toyVocab.enumerated().map { ($1, .int($0)) }))
+    try Data(vocab.jsonBytes).write(to: dir.appendingPathComponent("vocab.json"))
     try toyMerges.joined(separator: "\n").write(to: dir.appendingPathComponent("merges.txt"), atomically: true, encoding: .utf8)
     try "{\"add_prefix_space\": \(prefix)}".write(
       to: dir.appendingPathComponent("tokenizer_config.json"), atomically: true, encoding: .utf8)
@@ -115,6 +116,7 @@ struct TokenizerBPETests {
     let edge = try TokFixtures.edge()
     for (tok, config) in [(t, "roberta"), (prefixed, "roberta_prefix_space")] {
       let rows = try #require(edge.configs[config])
+      #expect(rows.count == edge.texts.count, "\(config): \(rows.count) reference rows for \(edge.texts.count) texts")
       for (text, row) in zip(edge.texts, rows) {
         let got = tok.tokenize(text)
         #expect(got.map(\.text) == row.tokens, "\(config) \(text.debugDescription)")
@@ -133,7 +135,7 @@ struct TokenizerBPETests {
   @Test(.enabled(if: TokFixtures.roberta != nil, "needs ../shared/data/roberta-base (SPIQA_SHARED)"))
   func heapMergeEqualsReferenceLoop() throws {
     let t = try #require(TokFixtures.roberta)
-    var rng = TokSplitMix64(seed: 7)
+    var rng = SplitMix64(seed: 7)
     let alphabets: [[UInt8]] = [
       Array("a".utf8), Array("ab".utf8), Array("aeinrst".utf8), Array("ĠthequickbrownfoxÃ©".utf8),
       (0..<256).map(UInt8.init),
@@ -202,15 +204,3 @@ final class TokResultBox: @unchecked Sendable {
   func get(_ i: Int) -> [Token] { lock.lock(); defer { lock.unlock() }; return slots[i] }
 }
 
-/// Deterministic generator for the tests.
-struct TokSplitMix64 {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-}

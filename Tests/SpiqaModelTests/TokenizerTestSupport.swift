@@ -2,13 +2,10 @@ import Foundation
 import Testing
 
 @testable import SpiqaModel
+import SpiqaTestSupport
 
 /// Shared helpers of the tokenizer tests: fixture and data locations, the fixture hash, SQuAD text.
 enum TokFixtures {
-  /// Package root, from this file's location (Tests/SpiqaModelTests/<file>).
-  static let packageRoot: URL = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
   /// Tests/SpiqaModelTests/Fixtures/tokenizers (bundle copy if present, else the source tree).
   static let directory: URL = {
     if let r = Bundle.module.resourceURL?.appendingPathComponent("Fixtures/tokenizers"),
@@ -16,7 +13,7 @@ enum TokFixtures {
     {
       return r
     }
-    return packageRoot.appendingPathComponent("Tests/SpiqaModelTests/Fixtures/tokenizers")
+    return TestPaths.packageRoot.appendingPathComponent("Tests/SpiqaModelTests/Fixtures/tokenizers")
   }()
 
   static func data(_ name: String) throws -> Data {
@@ -24,18 +21,10 @@ enum TokFixtures {
   }
 
   /// SPIQA_SHARED, else ../shared next to the package root.
-  static var shared: String? {
-    let p = ProcessInfo.processInfo.environment["SPIQA_SHARED"]
-      ?? packageRoot.deletingLastPathComponent().appendingPathComponent("shared").path
-    return FileManager.default.fileExists(atPath: p) ? p : nil
-  }
+  static var shared: String? { TestPaths.shared }
 
   /// SPIQA_MODEL, else models/all-MiniLM-L6-v2 under the package root.
-  static var model: String? {
-    let p = ProcessInfo.processInfo.environment["SPIQA_MODEL"]
-      ?? packageRoot.appendingPathComponent("models/all-MiniLM-L6-v2").path
-    return FileManager.default.fileExists(atPath: p + "/vocab.txt") ? p : nil
-  }
+  static var model: String? { TestPaths.miniLM }
 
   static var robertaDir: String? {
     guard let s = shared else { return nil }

@@ -148,6 +148,7 @@ struct TokenizerWordPieceTests {
     let edge = try TokFixtures.edge()
     for (tok, config) in [(t, "bert"), (perScalar, "bert_per_scalar_lower")] {
       let rows = try #require(edge.configs[config])
+      #expect(rows.count == edge.texts.count, "\(config): \(rows.count) reference rows for \(edge.texts.count) texts")
       for (text, row) in zip(edge.texts, rows) {
         let got = tok.tokenize(text)
         #expect(got.map(\.text) == row.tokens, "\(config) \(text.debugDescription)")

@@ -1,4 +1,5 @@
 import Foundation
+import SpiqaCore
 import SpiqaQuant
 
 /// Loads the JSON fixtures written by scripts/make_quant_fixtures.py (PyTorch float32 reference outputs).
@@ -53,15 +54,8 @@ func agrees(_ a: Float, _ b: Float, method: QuantMethod) -> Bool {
 
 /// Deterministic softmax rows (SplitMix64 + Box–Muller), [rows, n] row-major; `scale` spreads the logits.
 func randomSoftmax(rows: Int, n: Int, seed: UInt64, scale: Double = 3) -> [Float] {
-  var state = seed
-  func next() -> Double {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    z ^= z >> 31
-    return (Double(z >> 11) + 0.5) / Double(1 << 53)
-  }
+  var rng = SplitMix64(seed: seed)
+  func next() -> Double { (Double(rng.next() >> 11) + 0.5) / Double(1 << 53) }
   var out = [Float](repeating: 0, count: rows * n)
   for r in 0..<rows {
     var logits = (0..<n).map { _ in scale * sqrt(-2 * log(next())) * cos(2 * Double.pi * next()) }

@@ -1,3 +1,4 @@
+import SpiqaCore
 import Foundation
 import Testing
 import SpiqaQuant

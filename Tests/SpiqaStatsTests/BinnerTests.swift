@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+import SpiqaCore
 @testable import SpiqaStats
 
 /// The table-driven binner against the float64 binary search (numpy semantics) and against numpy's edges.
@@ -27,7 +28,7 @@ import Testing
   @Test(arguments: presets)
   func tableMatchesSearchOnRandomValues(_ edges: BinEdges) {
     let binner = Binner(edges)
-    var rng = SplitMix(seed: 7)
+    var rng = SplitMix64(seed: 7)
     for _ in 0..<200_000 {
       let bits = UInt32(truncatingIfNeeded: rng.next()) % 0x3F80_0001
       let x = Float(bitPattern: bits)
@@ -93,15 +94,3 @@ import Testing
   }
 }
 
-/// Small deterministic generator for tests.
-struct SplitMix {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-}

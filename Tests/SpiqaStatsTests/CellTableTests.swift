@@ -1,5 +1,6 @@
 import Testing
 
+import SpiqaCore
 @testable import SpiqaStats
 
 /// The merged per-value classification equals the separate binner, threshold, zero and bar checks.
@@ -32,7 +33,7 @@ import Testing
       if g > 0 { for d in 0..<8 { probes.append(g.bitPattern &- 4 &+ UInt32(d)) } }
     }
     for t in ts + [bar] where t > 0 { for d in 0..<5 { probes.append(t.bitPattern &- 2 &+ UInt32(d)) } }
-    var rng = SplitMix(seed: UInt64(i) + 11)
+    var rng = SplitMix64(seed: UInt64(i) + 11)
     for _ in 0..<100_000 { probes.append(UInt32(truncatingIfNeeded: rng.next()) % (BitStepTable.lastBits + 1)) }
     for b in probes where b <= BitStepTable.lastBits { check(b) }
   }

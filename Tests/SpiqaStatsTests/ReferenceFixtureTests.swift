@@ -64,6 +64,7 @@ import Testing
       #expect(rows.tokensToMajority == e.ttm, "record \(i) tokens-to-majority")
       #expect(rows.medianBin == e.median, "record \(i) median bins")
       #expect(rows.sparsity == e.sparsity, "record \(i) row sparsity")
+      #expect(rows.jensenShannon.count == e.js.count, "record \(i) JS rows")
       for (a, b) in zip(rows.jensenShannon, e.js) { close(a, b, "record \(i) JS", rtol: 1e-12) }
     }
     #expect(offset == x.count)
@@ -130,6 +131,7 @@ import Testing
     let one = try run(threads: 1, perRow: true)
     for (threads, perRow) in [(3, true), (2, false)] {
       let other = try run(threads: threads, perRow: perRow)
+      #expect(one.heads.count == other.heads.count)
       for (a, b) in zip(one.heads, other.heads) {
         #expect(a.histogram == b.histogram && a.thresholdClasses == b.thresholdClasses && a.zeros == b.zeros)
         #expect(a.moments == b.moments && a.reference == b.reference)

@@ -1,8 +1,8 @@
-import CKernels
 import Foundation
 import Testing
 
 @testable import SpiqaStats
+import SpiqaTestSupport
 
 /// The float64 sums of the moments (`spiqa_row_sums_f64`, `spiqa_squared_deviations_f64`) give exactly the bits
 /// of the plain loops that define them, at every ISA level, for any row length and any number of rows or blocks
@@ -30,21 +30,11 @@ import Testing
     return pairs ? even + odd : even
   }
 
-  /// Runs `body` at every ISA level this CPU has (on this thread only), then restores the best one.
-  static func atEveryISA(_ body: (Int32) -> Void) {
-    let best = spiqa_kernels_best_isa()
-    defer { #expect(spiqa_kernels_set_isa(best) == 0) }
-    for isa in 0...best {
-      #expect(spiqa_kernels_set_isa(isa) == 0)
-      body(isa)
-    }
-  }
-
   @Test(arguments: [1, 7, 8, 9, 64, 100, 384])
-  func rowSumsMatchThePlainLoops(n: Int) {
+  func rowSumsMatchThePlainLoops(n: Int) throws {
     let rows = 37  // two groups of 16 and 5 rows left over
     let x = Self.values(rows * n, seed: UInt64(n))
-    Self.atEveryISA { isa in
+    try forEachISA { isa in
       for pairs in [false, true] {
         var out = [Double](repeating: .nan, count: rows)
         BlockWorker.rowSums(x, n: n, rows: rows, pairs: pairs, into: &out)
@@ -57,7 +47,7 @@ import Testing
   }
 
   @Test(arguments: [1, 3, 4, 5, 8, 13])
-  func squaredDeviationsMatchThePlainLoop(blocks: Int) {
+  func squaredDeviationsMatchThePlainLoop(blocks: Int) throws {
     let count = 1003  // not a multiple of 4
     let flat = Self.values(blocks * count, seed: UInt64(100 + blocks))
     var means: [Double] = []
@@ -73,7 +63,7 @@ import Testing
       means.append(m)
       want.append(a)
     }
-    Self.atEveryISA { isa in
+    try forEachISA { isa in
       flat.withUnsafeBufferPointer { f in
         let pointers = (0..<blocks).map { f.baseAddress! + $0 * count }
         let got = BlockWorker.squaredDeviations(pointers, count: count, means: means)

@@ -31,6 +31,28 @@ import SpiqaTasks
     #expect(throws: TasksError.self) { try SquadDataset(path: "/nonexistent/dev.json") }
   }
 
+  /// The first bad field in file order, named by its path (the messages of the former Codable reader).
+  @Test("SQuAD field errors name the path", arguments: [
+    (#"[]"#, "wrong type at top level"),
+    (#"{}"#, #"missing key "data" at top level"#),
+    (#"{"data": {}}"#, "wrong type at .data"),
+    (#"{"data": [1]}"#, "wrong type at .data[0]"),
+    (#"{"data": [{}, {"paragraphs": 1}]}"#, #"missing key "paragraphs" at .data[0]"#),
+    (#"{"data": [{"paragraphs": [{"qas": []}]}]}"#, #"missing key "context" at .data[0].paragraphs[0]"#),
+    (#"{"data": [{"paragraphs": [{"context": 3, "qas": []}]}]}"#, "wrong type at .data[0].paragraphs[0].context"),
+    (#"{"data": [{"paragraphs": [{"context": "c", "qas": [{"id": "1", "answers": [{}]}]}]}]}"#,
+     #"missing key "question" at .data[0].paragraphs[0].qas[0]"#),
+    (#"{"data": [{"paragraphs": []}, {"paragraphs": [{"context": "c", "qas": [{"id": "1", "question": "q", "answers": [{}]}]}]}]}"#,
+     #"missing key "text" at .data[1].paragraphs[0].qas[0].answers[0]"#),
+    (#"{"data": [{"paragraphs": [{"context": "c", "qas": [{"id": "1", "question": "q", "answers": [{"text": 5}]}]}]}]}"#,
+     "wrong type at .data[0].paragraphs[0].qas[0].answers[0].text"),
+  ])
+  func squadFieldErrors(json: String, message: String) {
+    let e = #expect(throws: TasksError.self) { try SquadDataset(json: Data(json.utf8), source: "s.json") }
+    #expect(e?.description == "s.json: \(message); expected SQuAD v1.1 JSON")
+    #expect(e?.exitCode == 65)
+  }
+
   @Test(.enabled(if: TestSupport.sharedFile("data/squad/dev-v1.1.json") != nil, "needs ../shared (SPIQA_SHARED)"))
   func squadDev() throws {
     let path = try #require(TestSupport.sharedFile("data/squad/dev-v1.1.json"))

@@ -4,6 +4,7 @@ import SpiqaQuant
 import Testing
 
 @testable import SpiqaTasks
+import SpiqaTestSupport
 
 /// A case of scripts/make_extract_fixtures.py (Tests/CLITests/Fixtures/extract/<case>.json + .bin), read from the
 /// source tree: the same fixtures serve the CLI tests and these library tests.
@@ -20,7 +21,7 @@ struct ExtractFixture {
   private let data: [Float]
 
   static var directory: String {
-    TestSupport.packageRoot.appendingPathComponent("Tests/CLITests/Fixtures/extract").path
+    TestPaths.packageRoot.appendingPathComponent("Tests/CLITests/Fixtures/extract").path
   }
 
   init(_ name: String) throws {
@@ -106,11 +107,7 @@ struct ExtractFixture {
 }
 
 /// The model every extraction test runs: all-MiniLM-L6-v2 from $SPIQA_MODEL or models/ under the package root.
-let extractModel: String? = {
-  let env = ProcessInfo.processInfo.environment["SPIQA_MODEL"]
-  let path = env ?? TestSupport.packageRoot.appendingPathComponent("models/all-MiniLM-L6-v2").path
-  return FileManager.default.fileExists(atPath: path + "/model.safetensors") ? path : nil
-}()
+let extractModel = TestPaths.miniLM
 
 /// `AttentionExtractor` against transformers (scripts/make_extract_fixtures.py): exact, pruned + quantized and
 /// data-dependent quantized attention of real SQuAD features and SST-2 sentences, ≤ 1e-5.
@@ -245,6 +242,7 @@ struct ExtractionParityTests {
     case .example: expectedK = [kept[0] + kept[1], kept[0] + kept[1], kept[2]]
     case .batch: expectedK = Array(repeating: kept.reduce(0, +), count: 3)
     }
+    #expect(values.count == expectedK.count, "\(scope): \(values.count) records")
     for (v, k) in zip(values, expectedK) {
       #expect(v == [Float(1.0 / Double(k))], "\(scope): values \(v), expected 1/\(k)")
     }

@@ -118,8 +118,10 @@ struct SST2ModelTests {
     let res = try SST2Evaluator(model: model, tokenizer: loadTaskTokenizer(directory: dir))
       .evaluate(Array(data.examples.prefix(40)), perExample: { preds.append($0) })
     let ref = try Heavy.lines("sst2_reference_predictions.jsonl", as: ReferenceSST2.self).prefix(40)
+    #expect(preds.count == ref.count)
     for (p, r) in zip(preds, ref) {
       #expect(p.prediction == r.prediction, "sentence \(r.index)")
+      #expect(p.logits.count == r.logits.count, "sentence \(r.index)")
       for (a, b) in zip(p.logits, r.logits) { #expect(abs(a - b) < 1e-3, "sentence \(r.index)") }
     }
     #expect(res.correct == ref.filter { $0.prediction == $0.label }.count)

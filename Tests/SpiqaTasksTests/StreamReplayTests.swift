@@ -3,6 +3,7 @@ import SpiqaIO
 import SpiqaQuant
 import Testing
 
+import SpiqaCore
 import SpiqaTasks
 
 /// Replay from a real SpiqaIO record stream (written with RecordWriter, read back through ReplayStore).

@@ -1,4 +1,5 @@
 import Foundation
+import SpiqaTestSupport
 
 /// Paths and resources shared by the SpiqaTasks tests.
 enum TestSupport {
@@ -10,24 +11,11 @@ enum TestSupport {
     return try Data(contentsOf: dir.appendingPathComponent(name))
   }
 
-  /// Package root (two levels above this file's folder).
-  static var packageRoot: URL {
-    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-      .deletingLastPathComponent()
-  }
-
   /// The shared folder: $SPIQA_SHARED, else ../shared beside the package root, when it exists.
-  static var shared: String? {
-    let env = ProcessInfo.processInfo.environment["SPIQA_SHARED"]
-    let path = env ?? packageRoot.deletingLastPathComponent().appendingPathComponent("shared").path
-    return FileManager.default.fileExists(atPath: path) ? path : nil
-  }
+  static var shared: String? { TestPaths.shared }
 
-  static func sharedFile(_ relative: String) -> String? {
-    guard let s = shared else { return nil }
-    let p = s + "/" + relative
-    return FileManager.default.fileExists(atPath: p) ? p : nil
-  }
+  /// A file under the shared folder, when it exists.
+  static func sharedFile(_ relative: String) -> String? { TestPaths.shared(relative) }
 }
 
 struct FixtureError: Error, CustomStringConvertible {

@@ -1,4 +1,5 @@
 import Foundation
+import SpiqaCore
 
 /// Picks the tokenizer of a Hugging Face model folder by the files present:
 /// `vocab.json` + `merges.txt` → byte-level BPE (RoBERTa/GPT-2), else `vocab.txt` → WordPiece (BERT).
@@ -8,7 +9,7 @@ public enum AutoTokenizer {
     let dir = directory as NSString
     var isDir: ObjCBool = false
     guard fm.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
-      throw TokenizerError(exitCode: 74, "\(directory): no such directory")
+      throw TokenizerError(.io, "\(directory): no such directory")
     }
     if fm.fileExists(atPath: dir.appendingPathComponent("vocab.json"))
       && fm.fileExists(atPath: dir.appendingPathComponent("merges.txt"))
@@ -19,6 +20,6 @@ public enum AutoTokenizer {
       return try WordPieceTokenizer.load(directory: directory)
     }
     throw TokenizerError(
-      exitCode: 65, "\(directory): no tokenizer files; expected vocab.txt (WordPiece) or vocab.json + merges.txt (BPE)")
+      .badData, "\(directory): no tokenizer files; expected vocab.txt (WordPiece) or vocab.json + merges.txt (BPE)")
   }
 }

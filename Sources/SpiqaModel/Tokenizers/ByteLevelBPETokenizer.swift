@@ -1,4 +1,5 @@
 import Foundation
+import SpiqaCore
 
 /// RoBERTa / GPT-2 byte-level BPE: GPT-2 pre-tokenizer regex, UTF-8 bytes mapped to printable
 /// characters (`bytes_to_unicode`), then merges by rank (lowest first, all non-overlapping
@@ -61,7 +62,7 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
     vocab = vocabulary
     let maxId = vocabulary.values.max() ?? -1
     guard maxId < max(1 << 20, vocabulary.count * 4) else {
-      throw TokenizerError(exitCode: 65, "vocabulary ids go up to \(maxId) for \(vocabulary.count) tokens; expected dense ids")
+      throw TokenizerError(.badData, "vocabulary ids go up to \(maxId) for \(vocabulary.count) tokens; expected dense ids")
     }
     var idToToken = [String?](repeating: nil, count: maxId + 1)
     for (t, i) in vocabulary { idToToken[i] = t }
@@ -90,7 +91,7 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
 
     // Like HF `convert_tokens_to_ids`: a special missing from the vocabulary maps to <unk>.
     guard let unkId = vocabulary[options.unkToken] else {
-      throw TokenizerError(exitCode: 65, "vocabulary has no unknown token \(options.unkToken)")
+      throw TokenizerError(.badData, "vocabulary has no unknown token \(options.unkToken)")
     }
     func id(_ name: String) -> Int { vocabulary[name] ?? unkId }
     specials = SpecialTokens(
@@ -105,7 +106,7 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
     let v = try VocabFiles.loadJSONVocab(vocabFile)
     let m = try VocabFiles.loadMerges(mergesFile)
     do { try self.init(vocabulary: v, merges: m, options: options) } catch let e as TokenizerError {
-      throw TokenizerError(exitCode: e.exitCode, "\(vocabFile): \(e.description)")
+      throw TokenizerError(e.kind, "\(vocabFile): \(e.description)")
     }
   }
 

@@ -4,6 +4,8 @@
 // indices and Hugging Face fast tokenizers' `offset_mapping`). Use `TokenOffsets` to turn them into
 // `String.Index` / UTF-16 ranges.
 
+import SpiqaCore
+
 /// One token of a tokenized text.
 public struct Token: Sendable, Hashable {
   /// Vocabulary id.
@@ -62,12 +64,12 @@ public enum TruncationStrategy: String, Sendable {
   case onlySecond = "only_second"
 }
 
-public struct TokenizerError: Error, CustomStringConvertible, Sendable {
-  /// 65 bad data, 74 I/O.
-  public var exitCode: Int32
+/// An error loading a tokenizer: unreadable (`.io`) or malformed (`.badData`) vocabulary and config files.
+public struct TokenizerError: SpiqaError, Sendable {
+  public var kind: SpiqaErrorKind
   public var description: String
-  public init(exitCode: Int32, _ description: String) {
-    self.exitCode = exitCode
+  public init(_ kind: SpiqaErrorKind, _ description: String) {
+    self.kind = kind
     self.description = description
   }
 }

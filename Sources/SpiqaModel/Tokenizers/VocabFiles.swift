@@ -1,4 +1,5 @@
 import Foundation
+import SpiqaCore
 
 // Reading vocab.txt, vocab.json, merges.txt and tokenizer_config.json the way the Python
 // reference tokenizers read them.
@@ -6,10 +7,10 @@ import Foundation
 enum VocabFiles {
   static func readText(_ path: String) throws -> String {
     guard let data = FileManager.default.contents(atPath: path) else {
-      throw TokenizerError(exitCode: 74, "\(path): cannot read file")
+      throw TokenizerError(.io, "\(path): cannot read file")
     }
     guard let text = String(data: data, encoding: .utf8) else {
-      throw TokenizerError(exitCode: 65, "\(path): not valid UTF-8")
+      throw TokenizerError(.badData, "\(path): not valid UTF-8")
     }
     return text
   }
@@ -41,31 +42,31 @@ enum VocabFiles {
   /// BERT `load_vocab`: line i → id i; a repeated token keeps its LAST id.
   static func loadWordPieceVocab(_ path: String) throws -> [String] {
     let lines = pythonLines(try readText(path))
-    guard !lines.isEmpty else { throw TokenizerError(exitCode: 65, "\(path): empty vocabulary") }
+    guard !lines.isEmpty else { throw TokenizerError(.badData, "\(path): empty vocabulary") }
     return lines
   }
 
   /// `vocab.json`: {"token": id, ...}.
   static func loadJSONVocab(_ path: String) throws -> [String: Int] {
     guard let data = FileManager.default.contents(atPath: path) else {
-      throw TokenizerError(exitCode: 74, "\(path): cannot read file")
+      throw TokenizerError(.io, "\(path): cannot read file")
     }
-    let object: Any
-    do { object = try JSONSerialization.jsonObject(with: data) } catch {
-      throw TokenizerError(exitCode: 65, "\(path): invalid JSON; expected {\"token\": id, ...}")
+    let object: JSONValue
+    do { object = try JSONValue(parsing: [UInt8](data)) } catch {
+      throw TokenizerError(.badData, "\(path): invalid JSON; expected {\"token\": id, ...}")
     }
-    guard let dict = object as? [String: Any] else {
-      throw TokenizerError(exitCode: 65, "\(path): not a JSON object; expected {\"token\": id, ...}")
+    guard let dict = object.objectValue else {
+      throw TokenizerError(.badData, "\(path): not a JSON object; expected {\"token\": id, ...}")
     }
     var vocab: [String: Int] = [:]
     vocab.reserveCapacity(dict.count)
     for (k, v) in dict {
-      guard let n = v as? NSNumber, let id = Int(exactly: n.doubleValue), id >= 0 else {
-        throw TokenizerError(exitCode: 65, "\(path): token \(k.debugDescription) has id \(v); expected an integer ≥ 0")
+      guard let id = v.intValue, id >= 0 else {
+        throw TokenizerError(.badData, "\(path): token \(k.debugDescription) has id \(text(v)); expected an integer ≥ 0")
       }
       vocab[k] = id
     }
-    guard !vocab.isEmpty else { throw TokenizerError(exitCode: 65, "\(path): empty vocabulary") }
+    guard !vocab.isEmpty else { throw TokenizerError(.badData, "\(path): empty vocabulary") }
     return vocab
   }
 
@@ -85,31 +86,33 @@ enum VocabFiles {
   }
 
   /// tokenizer_config.json (optional) as a dictionary.
-  static func loadConfig(directory: String) throws -> [String: Any] {
+  static func loadConfig(directory: String) throws -> [String: JSONValue] {
     let path = (directory as NSString).appendingPathComponent("tokenizer_config.json")
     guard FileManager.default.fileExists(atPath: path) else { return [:] }
     guard let data = FileManager.default.contents(atPath: path) else {
-      throw TokenizerError(exitCode: 74, "\(path): cannot read file")
+      throw TokenizerError(.io, "\(path): cannot read file")
     }
-    guard let obj = try? JSONSerialization.jsonObject(with: data), let dict = obj as? [String: Any] else {
-      throw TokenizerError(exitCode: 65, "\(path): not a JSON object")
+    guard let dict = (try? JSONValue(parsing: [UInt8](data)))?.objectValue else {
+      throw TokenizerError(.badData, "\(path): not a JSON object")
     }
     return dict
   }
 
   /// A boolean setting (absent or null → nil).
-  static func bool(_ config: [String: Any], _ key: String, in path: String) throws -> Bool? {
-    guard let v = config[key], !(v is NSNull) else { return nil }
-    if let b = v as? Bool { return b }
-    throw TokenizerError(exitCode: 65, "\(path): \(key) is \(v); expected true, false or null")
+  static func bool(_ config: [String: JSONValue], _ key: String, in path: String) throws -> Bool? {
+    guard let v = config[key], v != .null else { return nil }
+    if let b = v.boolValue { return b }
+    throw TokenizerError(.badData, "\(path): \(key) is \(text(v)); expected true, false or null")
   }
 
   /// A special token given as "text" or {"content": "text", ...}.
-  static func tokenString(_ config: [String: Any], _ key: String) -> String? {
-    if let s = config[key] as? String { return s }
-    if let d = config[key] as? [String: Any], let s = d["content"] as? String { return s }
-    return nil
+  static func tokenString(_ config: [String: JSONValue], _ key: String) -> String? {
+    if let s = config[key]?.stringValue { return s }
+    return config[key]?.objectValue?["content"]?.stringValue
   }
+
+  /// A value for a message: a string as it is, anything else as JSON.
+  private static func text(_ v: JSONValue) -> String { v.stringValue ?? v.jsonText }
 }
 
 /// Splits text on occurrences of special-token strings (leftmost match, longest special first).

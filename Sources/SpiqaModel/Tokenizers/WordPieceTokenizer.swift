@@ -1,4 +1,5 @@
 import Foundation
+import SpiqaCore
 
 /// BERT tokenizer: basic tokenization (clean text, CJK spacing, lower-casing and accent stripping
 /// when uncased, punctuation split) followed by greedy longest-match-first WordPiece with `##`
@@ -55,7 +56,7 @@ public final class WordPieceTokenizer: Tokenizer, Sendable {
     continuation = cont
     // Like HF `convert_tokens_to_ids`: a special missing from the vocabulary maps to [UNK].
     guard let unkId = vocab[options.unkToken] else {
-      throw TokenizerError(exitCode: 65, "vocabulary has no unknown token \(options.unkToken)")
+      throw TokenizerError(.badData, "vocabulary has no unknown token \(options.unkToken)")
     }
     func id(_ name: String) -> Int { vocab[name] ?? unkId }
     specials = SpecialTokens(
@@ -70,7 +71,7 @@ public final class WordPieceTokenizer: Tokenizer, Sendable {
     do {
       try self.init(vocabulary: try VocabFiles.loadWordPieceVocab(vocabFile), options: options)
     } catch let e as TokenizerError where !e.description.hasPrefix(vocabFile) {
-      throw TokenizerError(exitCode: e.exitCode, "\(vocabFile): \(e.description)")
+      throw TokenizerError(e.kind, "\(vocabFile): \(e.description)")
     }
   }
 

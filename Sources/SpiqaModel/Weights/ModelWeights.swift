@@ -1,4 +1,5 @@
 import RealModule
+import SpiqaCore
 
 /// Weights of one encoder layer, PyTorch `Linear` layout ([out, in]).
 struct LayerWeights: Sendable {
@@ -168,20 +169,8 @@ extension ModelWeights {
   }
 }
 
-/// Small deterministic generator (SplitMix64) for random weights.
-struct SplitMix64 {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-  /// Uniform in (0, 1).
-  mutating func nextUniform() -> Float { (Float(next() >> 40) + 0.5) / Float(1 << 24) }
-  /// Standard normal (Box–Muller; one value per call).
+extension SplitMix64 {
+  /// Standard normal for random weights (Box–Muller; one value per call).
   mutating func nextNormal() -> Float {
     let u = nextUniform(), v = nextUniform()
     return (-2 * Float.log(u)).squareRoot() * Float.cos(2 * .pi * v)

@@ -1,4 +1,4 @@
-import Foundation
+import SpiqaCore
 
 #if canImport(Glibc)
   import Glibc
@@ -68,16 +68,18 @@ public final class SafetensorsFile: WeightSource {
       throw SpiqaModelError.badData(
         "\(path): header length \(n) exceeds the file (\(size) bytes); the file is truncated or not safetensors")
     }
-    let headerData = Data(bytes: base + 8, count: Int(n))
-    guard let obj = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
+    // Trailing spaces (the padding writers add to align the data) are JSON whitespace.
+    let header = try? JSONValue(parsing: UnsafeRawBufferPointer(start: base + 8, count: Int(n)))
+    guard let obj = header?.objectValue else {
       throw SpiqaModelError.badData("\(path): the safetensors header (byte 8, \(n) bytes) is not a JSON object")
     }
     let dataStart = 8 + Int(n)
     let dataSize = size - dataStart
     var names: [String] = []
     for (name, value) in obj where name != "__metadata__" {
-      guard let info = value as? [String: Any], let dtypeName = info["dtype"] as? String,
-            let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int], offsets.count == 2
+      // Integral floats (`2.0`) count as integers in shapes and offsets, as they did with Foundation's reader.
+      guard let info = value.objectValue, let dtypeName = info["dtype"]?.stringValue,
+            let shape = info["shape"]?.intArray, let offsets = info["data_offsets"]?.intArray, offsets.count == 2
       else {
         throw SpiqaModelError.badData("\(path): header entry \"\(name)\" lacks dtype, shape or data_offsets")
       }

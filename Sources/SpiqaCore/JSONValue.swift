@@ -1,5 +1,7 @@
-/// A JSON value, as carried by metadata records.
-public indirect enum JSONValue: Sendable, Equatable {
+/// A JSON value: stream metadata records, config.json, vocab.json, SQuAD files, result lines.
+///
+/// Not `indirect`: arrays and objects already live on the heap, and boxing every scalar made parsing slower.
+public enum JSONValue: Sendable, Equatable {
   case null
   case bool(Bool)
   case int(Int)
@@ -116,38 +118,4 @@ extension JSONValue {
   public init(_ doubles: [Double]) { self = .array(doubles.map { .double($0) }) }
   /// An array of strings.
   public init(_ strings: [String]) { self = .array(strings.map { .string($0) }) }
-}
-
-extension JSONValue: Codable {
-  public init(from decoder: any Decoder) throws {
-    let c = try decoder.singleValueContainer()
-    if c.decodeNil() {
-      self = .null
-    } else if let b = try? c.decode(Bool.self) {
-      self = .bool(b)
-    } else if let i = try? c.decode(Int.self) {
-      self = .int(i)
-    } else if let d = try? c.decode(Double.self) {
-      self = .double(d)
-    } else if let s = try? c.decode(String.self) {
-      self = .string(s)
-    } else if let a = try? c.decode([JSONValue].self) {
-      self = .array(a)
-    } else {
-      self = .object(try c.decode([String: JSONValue].self))
-    }
-  }
-
-  public func encode(to encoder: any Encoder) throws {
-    var c = encoder.singleValueContainer()
-    switch self {
-    case .null: try c.encodeNil()
-    case .bool(let b): try c.encode(b)
-    case .int(let i): try c.encode(i)
-    case .double(let d): try c.encode(d)
-    case .string(let s): try c.encode(s)
-    case .array(let a): try c.encode(a)
-    case .object(let o): try c.encode(o)
-    }
-  }
 }
