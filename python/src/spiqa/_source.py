@@ -130,8 +130,8 @@ class GzipSource:
                     return b""
                 if self.pending[:2] != GZIP_MAGIC:
                     raise StreamError(
-                        f"{len(self.pending)}{'+' if not self.raw_eof else ''} bytes after gzip member "
-                        f"{self.members} that are not another gzip member (they start {self.pending[:4].hex(' ')})",
+                        f"bytes after gzip member {self.members} that are not another gzip member "
+                        f"(they start {self.pending[:4].hex(' ')})",
                         "another member starting 1f 8b, or the end of the input")
                 self.member = zlib.decompressobj(31)
             if not self.pending:

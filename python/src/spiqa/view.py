@@ -118,7 +118,7 @@ def build(stream, compare=None, *, limit=20, max_mb=40.0, encoding="f16", layers
         size = sum(x.size * (2 if encoding == "f16" else 1) for x in pages) * 4 // 3 + 2000
         if total + size > cap:
             msg = (f"stopped after {len(records)} records: record {len(records)} ({meta.get('example_id')}, "
-                   f"n = {p.shape[2]}) would take the page's data to {(total + size) / 1e6:.1f} MB, over --max-mb "
+                   f"n = {p.shape[2]}) would take the page's data to {(total + size) / 1e6:.2f} MB, over --max-mb "
                    f"{max_mb:g}; use --limit, --example-id, --layers/--heads, --encoding u8 or a larger --max-mb")
             if not records:
                 raise SystemExit("spiqa-view: " + msg)
