@@ -125,7 +125,7 @@ def test_numpy_header_rules(header, message):
     "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), **{'a': __import__('os').system('touch {sentinel}')}}",
 ])
 def test_code_in_header_is_refused_not_run(header, tmp_path):
-    """The header eval() of the old scripts/spiqa_stream.py ran this; numpy and spiqa refuse it."""
+    """The old scripts/spiqa_stream.py evaluated headers as Python and ran this; numpy and spiqa refuse it."""
     sentinel = tmp_path / "ran"
     data = npy(header.replace("{sentinel}", str(sentinel)), b"\0" * 16)
     with pytest.raises(spiqa.StreamError, match="Python literal|not a dictionary|keys"):

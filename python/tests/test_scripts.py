@@ -1,4 +1,4 @@
-"""The repository's Python uses the package: no eval() on data anywhere, the figure scripts and the numpy
+"""The repository's Python uses the package: nothing evaluates data as code, the figure scripts and the numpy
 reference run on tool outputs."""
 import os
 import re
@@ -23,7 +23,7 @@ def tracked_files():
 
 
 def test_no_eval_in_the_repository():
-    """No Python (scripts, tests, snippets in Swift tests and docs) or JavaScript calls eval(); model.eval()
+    """No Python (scripts, tests, snippets in Swift tests and docs) or JavaScript calls the builtin eval; model.eval()
     (a method) is fine."""
     hits = []
     for path in tracked_files():
@@ -34,7 +34,7 @@ def test_no_eval_in_the_repository():
         for i, line in enumerate(text.splitlines(), 1):
             if EVAL_CALL.search(line):
                 hits.append(f"{path.relative_to(REPO)}:{i}: {line.strip()}")
-    assert not hits, "eval( calls:\n" + "\n".join(hits)
+    assert not hits, "calls of the builtin eval:\n" + "\n".join(hits)
     assert not (REPO / "scripts/spiqa_stream.py").exists()
 
 

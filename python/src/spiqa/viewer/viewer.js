@@ -17,8 +17,9 @@
     };
   }
 
-  var THUMB = 44;            // thumbnail size in CSS pixels
-  var MATRIX_PX = 420;       // the matrix's side without labels
+  var THUMB = 34;            // thumbnail size in CSS pixels
+  // The matrix's side without labels: smaller when two streams share the detail, so they fit side by side.
+  var MATRIX_PX = DATA.streams.length > 1 ? 300 : 420;
   var STREAM_COLOURS = ["#2f6fd6", "#e0702b"];
   var $ = function (id) { return document.getElementById(id); };
 
@@ -171,7 +172,7 @@
   function layout() {
     var cell = Math.max(1, Math.min(22, Math.floor(MATRIX_PX / n)));
     var labels = !!rec.tokens && cell >= 7 || n <= 40;
-    var margin = labels ? Math.min(110, 14 + 7 * maxTokenLength()) : 24;
+    var margin = labels ? Math.min(100, 14 + 7 * maxTokenLength()) : 24;
     var rowH = Math.max(4, Math.min(18, Math.floor(900 / n)));
     return { cell: cell, labels: labels, margin: margin, font: Math.min(12, Math.max(7, cell - 2)), rowH: rowH };
   }
@@ -235,7 +236,7 @@
       }
     });
     var c = document.createElement("canvas");
-    c.width = 200; c.height = n * g.rowH;
+    c.width = DATA.streams.length > 1 ? 150 : 200; c.height = n * g.rowH;
     c.addEventListener("click", function (e) {
       var r = c.getBoundingClientRect();
       pin(Math.min(n - 1, Math.max(0, Math.floor((e.clientY - r.top) / g.rowH))));
