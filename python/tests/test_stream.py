@@ -144,6 +144,16 @@ def test_failing_producer_raises(bin_dir, tmp_path):
     assert e.value.returncode == 74 and b"missing.npy.gz" in e.value.stderr
 
 
+def test_producer_dying_mid_stream_raises_its_error(streams):
+    """A tool that fails after part of a record: its exit status and stderr, not only "truncated input"."""
+    script = f"head -c 3000 {streams['f32_plain']}; echo 'spiqa-extract: out of memory' >&2; exit 3"
+    with pytest.raises(subprocess.CalledProcessError) as e:
+        with spiqa.pipe(["/bin/bash", "-c", script]) as s:
+            list(s)
+    assert e.value.returncode == 3 and b"out of memory" in e.value.stderr
+    assert isinstance(e.value.__cause__, spiqa.StreamError) and "truncated" in str(e.value.__cause__)
+
+
 def test_early_close_stops_the_producer(bin_dir, model_dir, shared_dir):
     """Breaking out of the loop closes the pipe; the producer ends (EPIPE) instead of hanging."""
     cmd = [bin_dir / "spiqa-extract", "--model", model_dir, "--task", "sst2", "--data",

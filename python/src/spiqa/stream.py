@@ -2,6 +2,7 @@
 import builtins
 import json
 import os
+import signal
 import subprocess
 import sys
 from typing import NamedTuple, Optional
@@ -85,6 +86,10 @@ class Stream:
             rec = self._read()
         except StreamError as e:
             self._error = e
+            failed = self._producer_failure()
+            if failed is not None:        # the producer died first: its exit status and stderr say why
+                self._error = failed
+                raise failed from e
             raise
         if rec is None:
             self._done = True
@@ -166,6 +171,20 @@ class Stream:
         code = p.wait()
         if code != 0:
             raise subprocess.CalledProcessError(code, p.args, stderr=err)
+
+    def _producer_failure(self):
+        """After bad data from a process: stops it (EPIPE) and returns CalledProcessError if it had failed."""
+        p = self._process
+        if p is None:
+            return None
+        self._process = None
+        if p.stdout is not None:
+            p.stdout.close()
+        err = p.stderr.read() if p.stderr is not None else None
+        code = p.wait()
+        if code in (0, -signal.SIGPIPE):
+            return None
+        return subprocess.CalledProcessError(code, p.args, stderr=err)
 
     def close(self):
         if self._closer is not None:

@@ -58,7 +58,7 @@ def _select(meta, p, layers, heads):
     li = list(range(len(ml))) if layers is None else [ml.index(x) for x in layers if x in ml]
     hi = list(range(len(mh))) if heads is None else [mh.index(x) for x in heads if x in mh]
     if not li or not hi:
-        raise SystemExit(f"spiqa-view: --layers/--heads select nothing from layers {ml}, heads {mh}")
+        raise ValueError(f"--layers/--heads select nothing from layers {ml}, heads {mh}")
     return [ml[i] for i in li], [mh[i] for i in hi], p[np.ix_(li, hi)]
 
 
@@ -80,7 +80,10 @@ def _stream_summary(name, header):
 
 def build(stream, compare=None, *, limit=20, max_mb=40.0, encoding="f16", layers=None, heads=None,
           example_ids=None, title=None, log=None):
-    """The page's data (a dict) from open streams; ``compare`` is an optional second open stream."""
+    """The page's data (a dict) from open streams; ``compare`` is an optional second open stream.
+
+    Raises StreamError for bad or mismatched data, ValueError when nothing fits (no record, or the first record
+    alone is over ``max_mb``)."""
     if encoding not in ENCODINGS:
         raise ValueError(f"encoding must be one of {ENCODINGS}")
     cap = int(max_mb * 1e6)
@@ -121,7 +124,7 @@ def build(stream, compare=None, *, limit=20, max_mb=40.0, encoding="f16", layers
                    f"n = {p.shape[2]}) would take the page's data to {(total + size) / 1e6:.2f} MB, over --max-mb "
                    f"{max_mb:g}; use --limit, --example-id, --layers/--heads, --encoding u8 or a larger --max-mb")
             if not records:
-                raise SystemExit("spiqa-view: " + msg)
+                raise ValueError(msg)
             notes.append(msg)
             break
         total += size
@@ -133,7 +136,7 @@ def build(stream, compare=None, *, limit=20, max_mb=40.0, encoding="f16", layers
             "layers": ls, "heads": hs, "tokens": tokens, "info": infos,
             "data": [base64.b64encode(encode(x, encoding)).decode("ascii") for x in pages]})
     if not records:
-        raise SystemExit(f"spiqa-view: no attention records in {stream.name}"
+        raise ValueError(f"no attention records in {stream.name}"
                          + (f" with example_id in {sorted(example_ids)}" if example_ids else ""))
     for n in notes:
         if log:
@@ -151,8 +154,8 @@ def _asset(name):
 
 def render(data):
     """The HTML page for ``build``'s data: one file, no external resources."""
-    blob = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    blob = blob.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    # ASCII JSON (any token survives, lone surrogates too) with "<" escaped: nothing in it can end the script.
+    blob = json.dumps(data, ensure_ascii=True, separators=(",", ":"), allow_nan=False).replace("<", "\\u003c")
     parts = {"TITLE": html.escape(data["title"]), "CSS": _asset("viewer.css"), "JS": _asset("viewer.js"), "DATA": blob}
     return re.sub(r"\{\{(TITLE|CSS|JS|DATA)\}\}", lambda m: parts[m.group(1)], _asset("template.html"))
 
@@ -186,9 +189,12 @@ def main(argv=None):
     except (StreamError, OSError) as e:
         print(f"spiqa-view: {e}", file=sys.stderr)
         return 65 if isinstance(e, StreamError) else 74
+    except ValueError as e:
+        print(f"spiqa-view: {e}", file=sys.stderr)
+        return 1
     page = render(data)
     tmp = a.output + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
+    with open(tmp, "w", encoding="utf-8", errors="replace") as f:
         f.write(page)
     os.replace(tmp, a.output)
     n = len(data["records"])
