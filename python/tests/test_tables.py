@@ -20,6 +20,10 @@ def test_heads_from_npy_equal_heads_from_tsv(streams, pd):
     b = spiqa.read_heads(streams["heads_tsv"])
     assert list(b.columns)[:5] == ["layer", "head", "values", "zeros", "sparsity"] and "js_mean" in b.columns
     assert list(a.columns) == list(b.columns) + ["nans", "empty_rows"]
+    assert a.equals(spiqa.read_heads(streams["hist_npy"].read_bytes()))
+    assert b.equals(spiqa.read_heads(streams["heads_tsv"].read_text()))
+    with open(streams["heads_tsv"]) as f:
+        assert b.equals(spiqa.read_heads(f))
     assert len(a) == len(b) == 72
     for c in b.columns:
         np.testing.assert_allclose(a[c].astype(float), b[c].astype(float), rtol=1e-7, atol=1e-12, equal_nan=True,

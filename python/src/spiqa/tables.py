@@ -63,6 +63,10 @@ def _is_stream(src):
     return head[:2] == b"\x1f\x8b" or head == b"\x93NUMPY"
 
 
+def _stream_source(src):
+    return io.BytesIO(bytes(src)) if isinstance(src, (bytes, bytearray)) else src
+
+
 def _table_name(columns):
     c = list(columns)
     if c[:2] == ["layer", "head"] and c[2:3] == ["bin"]:
@@ -121,11 +125,13 @@ def _one_table(src, name):
 
 def read_heads(src):
     """One row per (layer, head): the ``heads`` table, from spiqa-hist's TSV output or its ``--npy`` file
-    (the same columns, plus ``nans`` and ``empty_rows`` from the npy file)."""
+    (the same columns, plus ``nans`` and ``empty_rows`` from the npy file).
+
+    ``src``: a path, bytes, TSV text, or a text file object (TSV)."""
     pd = _pandas()
     if not _is_stream(src):
         return _one_table(src, "heads")
-    A = hist_arrays(src)
+    A = hist_arrays(_stream_source(src))
     layers, heads = A["layers"], A["heads"]
     L, H = len(layers), len(heads)
     values = A["values"].astype(np.float64)
@@ -157,7 +163,7 @@ def read_hist(src):
     pd = _pandas()
     if not _is_stream(src):
         return _one_table(src, "hist")
-    A = hist_arrays(src)
+    A = hist_arrays(_stream_source(src))
     layers, heads, edges, counts = A["layers"], A["heads"], A["edges"], A["histogram"].astype(np.int64)
     L, H, B = counts.shape
     total = counts.sum(axis=2, keepdims=True).astype(np.float64)
