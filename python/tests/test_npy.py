@@ -173,7 +173,7 @@ def test_huge_shape_in_gzip_stream():
                                 b"\0" * 5000)
     tracemalloc.start()
     try:
-        with pytest.raises(spiqa.StreamError, match=r"record 1 .*truncated input: NPY data has 5000 of 4000000000000000"):
+        with pytest.raises(spiqa.StreamError, match=r"record 1 .*truncated input: NPY data has 5000 of 40{15}\b"):
             list(spiqa.open(io.BytesIO(gzip.compress(body))))
         assert tracemalloc.get_traced_memory()[1] < 12 << 20
     finally:

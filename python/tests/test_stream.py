@@ -289,7 +289,7 @@ def test_errors_are_located_and_sticky():
         read_all(io.BytesIO(bytes(g)))
     with pytest.raises(spiqa.StreamError, match="truncated gzip member 0"):
         read_all(io.BytesIO(gzip.compress(ok)[:-3]))
-    with pytest.raises(spiqa.StreamError, match="bytes after gzip member 1 that are not another gzip member .they start 00 00 00"):
+    with pytest.raises(spiqa.StreamError, match="after gzip member 1 that are not another .*start 00 00 00"):
         read_all(io.BytesIO(gzip.compress(ok) + b"\0\0\0"))    # Python's gzip module would accept this
     assert read_all(io.BytesIO(b"")) == [] and read_all(io.BytesIO(gzip.compress(b""))) == []
 
