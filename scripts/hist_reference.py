@@ -18,9 +18,13 @@ taken in float64 (the reference's float32 numpy means differ by ~1e-7 relative; 
 import gzip
 import json
 import math
+import os
 import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "python", "src"))
+import spiqa  # noqa: E402  (this checkout's python/src: reads files and pipes, "-" included)
 
 
 # ---------------------------------------------------------------------------------------------- edges
@@ -55,29 +59,11 @@ def parse_bins(spec):
 
 
 # ---------------------------------------------------------------------------------------------- stream
-def open_stream(path):
-    f = sys.stdin.buffer if path == "-" else open(path, "rb")
-    head = f.peek(2)[:2] if hasattr(f, "peek") else b""
-    if head == b"\x1f\x8b":
-        return gzip.open(f)
-    return f
-
-
 def read_records(path):
-    """Yields (meta, float32 tensor) for every attention record (headers skipped)."""
-    f = open_stream(path)
-    while True:
-        try:
-            m = np.load(f)
-        except EOFError:
-            return
-        meta = json.loads(m.tobytes())
-        if meta.get("kind") == "stream":
-            continue
-        a = np.load(f)
-        if meta.get("encoding") == "codes":
-            a = np.asarray(meta["levels"], dtype=np.float32)[a]
-        yield meta, a.astype(np.float32)
+    """Yields (meta, float32 tensor) for every attention record (headers skipped), with the spiqa package."""
+    with spiqa.open(path) as stream:
+        for rec in stream:
+            yield rec.meta, rec.attention()
 
 
 def parse_index_list(s):
@@ -355,17 +341,7 @@ def make_fixture(stats_dir, cli_dir):
 
 # ---------------------------------------------------------------------------------------------- checks
 def read_named_arrays(path):
-    out = {}
-    f = open_stream(path)
-    while True:
-        try:
-            m = np.load(f)
-        except EOFError:
-            return out
-        meta = json.loads(m.tobytes())
-        if meta.get("kind") == "stream":
-            continue
-        out[meta["name"]] = np.load(f)
+    return spiqa.hist_arrays(path)
 
 
 def check_npy(stream, npy, compare=None):
@@ -393,19 +369,10 @@ def check_npy(stream, npy, compare=None):
 
 def check_per_row(stream, per_row, compare=None):
     s = compute(stream, compare=compare, per_row=True)
-    f = open_stream(per_row)
     ok = True
     recs = s["_rows"]
-    got = []
-    while True:
-        try:
-            m = np.load(f)
-        except EOFError:
-            break
-        meta = json.loads(m.tobytes())
-        if meta.get("kind") == "stream":
-            continue
-        got.append((meta, np.load(f)))
+    with spiqa.open(per_row) as stream:
+        got = [(r.meta, r.array) for r in stream]
     i = 0
     for meta, rec in recs:
         for key, name in [("hist", "row_histogram"), ("sparsity", "row_sparsity"), ("ttm", "tokens_to_majority"),

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Attention heatmaps of one feature, read straight from an attention stream (numpy + gzip, no spiqa needed).
+"""Attention heatmaps of one feature, read straight from an attention stream (with the spiqa package, python/).
 
   python3 scripts/plot_heatmap.py STREAM OUT_PREFIX --example-id ID [--feature 0] [--layer L] [--heads 0-11]
                                   [--scale linear|log|binary] [--bar 0.0005]
@@ -20,8 +20,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import spiqa_stream  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "python", "src"))
+import spiqa  # noqa: E402  (this checkout's python/src; `pip install ./python` installs the same package)
+import spiqa.plot  # noqa: E402
 
 
 def main():
@@ -36,10 +37,10 @@ def main():
     p.add_argument("--bar", type=float, default=0.0005, help="binary threshold (reference: 0.0005)")
     a = p.parse_args()
     found = None
-    for meta, arr in spiqa_stream.records(a.stream):
+    for meta, arr in spiqa.open(a.stream):
         if meta.get("kind") == "attention" and str(meta.get("example_id")) == a.example_id \
                 and int(meta.get("feature", 0)) == a.feature:
-            found = (meta, spiqa_stream.attention(meta, arr))
+            found = (meta, spiqa.decode_attention(meta, arr))
             break
     if found is None:
         sys.exit(f"plot_heatmap: no attention record with example_id {a.example_id!r} feature {a.feature}")
@@ -96,7 +97,7 @@ def main():
                   "binary": f"> {a.bar:g}"}[a.scale])
     fig.suptitle(f"Attention of {a.example_id} feature {a.feature}, layer {a.layer} (n = {n}; rows = queries, "
                  "columns = keys)", fontsize=9)
-    spiqa_stream.save(fig, a.out)
+    spiqa.plot.save_figure(fig, a.out)
 
 
 if __name__ == "__main__":

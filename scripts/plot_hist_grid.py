@@ -16,8 +16,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import spiqa_stream  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "python", "src"))
+import spiqa  # noqa: E402  (this checkout's python/src; `pip install ./python` installs the same package)
+import spiqa.plot  # noqa: E402
 
 
 def index_list(s, have):
@@ -37,8 +38,8 @@ def main():
     p.add_argument("--layers")
     p.add_argument("--heads")
     a = p.parse_args()
-    A = spiqa_stream.named_arrays(a.npy)
-    hdr = A["_header"]
+    A = spiqa.hist_arrays(a.npy)
+    hdr = A.header
     edges = A["edges"]
     log = hdr.get("bins") in ("log", "log20", "js") or (edges[0] > 0 and edges[-1] / edges[0] > 1e3)
     li = index_list(a.layers, A["layers"])
@@ -76,7 +77,7 @@ def main():
                   + (" (log-spaced bins)" if log else ""), fontsize=8)
     fig.supylabel("fraction of values per bin (own scale per panel)", fontsize=8)
     fig.tight_layout(rect=(0.012, 0, 1, 1))
-    spiqa_stream.save(fig, a.out)
+    spiqa.plot.save_figure(fig, a.out)
 
 
 if __name__ == "__main__":

@@ -20,8 +20,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import spiqa_stream  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "python", "src"))
+import spiqa  # noqa: E402  (this checkout's python/src; `pip install ./python` installs the same package)
+import spiqa.plot  # noqa: E402
 
 
 def quantile_from_levels(counts, q):
@@ -42,7 +43,7 @@ def main():
     p.add_argument("--max-rows", type=int, default=3000)
     p.add_argument("--ymax", type=float, default=None, help="upper limit of the fraction axis (reference: 0.2)")
     a = p.parse_args()
-    A = spiqa_stream.named_arrays(a.npy)
+    A = spiqa.hist_arrays(a.npy)
     layers, heads = list(A["layers"]), list(A["heads"])
     if a.layer not in layers or a.head not in heads:
         sys.exit(f"plot_row_spread: layer {a.layer} / head {a.head} not in layers {layers} heads {heads}")
@@ -67,7 +68,7 @@ def main():
     drawn = 0
     nonzero = []  # fractions > 0 of drawn rows, for the default y range
     if a.per_row:
-        for meta, arr in spiqa_stream.records(a.per_row):
+        for meta, arr in spiqa.open(a.per_row):
             if meta.get("name") != "row_histogram":
                 continue
             li, hi = meta["layers"].index(a.layer), meta["heads"].index(a.head)
@@ -107,7 +108,7 @@ def main():
     ax.set_ylim(0, ymax)
     ax2.set_ylim(0, 1.0)
     ax.set_xlim(edges[0], edges[-1])
-    ax.set_xlabel(f"attention value + {A['_header'].get('offset', 0):g} (log bins, left edges)")
+    ax.set_xlabel(f"attention value + {A.header.get('offset', 0):g} (log bins, left edges)")
     ax.set_ylabel("fraction of the row's values in the bin")
     ax2.set_ylabel("row CDF", color="tab:red")
     ax2.tick_params(axis="y", colors="tab:red")
@@ -127,11 +128,11 @@ def main():
     side.set_xlim(0, 1)
     side.yaxis.set_label_position("right")
     side.yaxis.tick_right()
-    side.set_ylabel(f"row sparsity (share of values ≤ {A['_header'].get('row_sparsity_bar', 1e-8):g})")
+    side.set_ylabel(f"row sparsity (share of values ≤ {A.header.get('row_sparsity_bar', 1e-8):g})")
     side.set_xlabel("share of rows")
     side.set_title(f"row sparsity\nmean {A['row_sparsity_mean'][l, h]:.2f}", fontsize=8)
     fig.subplots_adjust(left=0.07, right=0.93, bottom=0.12, top=0.9)
-    spiqa_stream.save(fig, a.out)
+    spiqa.plot.save_figure(fig, a.out)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import spiqa_stream  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "python", "src"))
+import spiqa  # noqa: E402  (this checkout's python/src; `pip install ./python` installs the same package)
+import spiqa.plot  # noqa: E402
 
 
 def main():
@@ -26,7 +27,7 @@ def main():
     p.add_argument("out")
     p.add_argument("--threshold", type=float)
     a = p.parse_args()
-    A = spiqa_stream.named_arrays(a.npy)
+    A = spiqa.hist_arrays(a.npy)
     values = A["values"].astype(float)
     if a.threshold is None:
         S = A["zeros"] / values
@@ -53,9 +54,9 @@ def main():
     cb.set_label(f"fraction of {what}")
     overall = (S * values).sum() / values.sum()
     ax.set_title(f"Sparsity per head: fraction of {what} (all heads: {overall:.3f}; "
-                 f"{A['_header'].get('records', '?')} records)", fontsize=9)
+                 f"{A.header.get('records', '?')} records)", fontsize=9)
     fig.tight_layout()
-    spiqa_stream.save(fig, a.out)
+    spiqa.plot.save_figure(fig, a.out)
 
 
 if __name__ == "__main__":

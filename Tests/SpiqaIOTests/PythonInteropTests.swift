@@ -21,16 +21,13 @@ struct PythonInteropTests {
                 return
 
     def records_pipe(f):
-        while True:
-            magic = f.read(6)
-            if not magic:
-                return
-            major, minor = f.read(2)
-            hlen = int.from_bytes(f.read(2 if major == 1 else 4), "little")
-            d = eval(f.read(hlen).decode("latin1"))  # the header is a Python literal
-            dt = np.dtype(d["descr"])
-            n = int(np.prod(d["shape"])) if d["shape"] else 1
-            yield np.frombuffer(f.read(n * dt.itemsize), dt).reshape(d["shape"])
+        from numpy.lib import format as npf
+        while f.peek(1):  # sys.stdin.buffer is a BufferedReader
+            major, minor = npf.read_magic(f)
+            read_header = npf.read_array_header_1_0 if major == 1 else npf.read_array_header_2_0
+            shape, fortran, dt = read_header(f)  # numpy's own checked header parser
+            n = int(np.prod(shape)) if shape else 1
+            yield np.frombuffer(f.read(n * dt.itemsize), dt).reshape(shape, order="F" if fortran else "C")
 
     def summary(arrays):
         out = []

@@ -4,7 +4,7 @@ figures of `make figures` say which task, model and sample they show.
 
   python3 scripts/figures/captioned.py "CAPTION" scripts/plot_sparsity_grid.py HIST.npy OUT [options]
 
-The plot script runs unchanged; only `spiqa_stream.save` is wrapped: the figure grows by one caption strip at the
+The plot script runs unchanged; only `spiqa.plot.save_figure` is wrapped: the figure grows by one caption strip at the
 top (every axes keeps its size and place) before it is written.
 """
 import os
@@ -12,8 +12,8 @@ import runpy
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))  # scripts/, where spiqa_stream.py lives
-import spiqa_stream  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, os.pardir, os.pardir, "python", "src"))  # this checkout's package
+import spiqa.plot  # noqa: E402
 
 STRIP_INCHES = 0.32
 
@@ -39,7 +39,7 @@ def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     caption, script = sys.argv[1], sys.argv[2]
-    original = spiqa_stream.save
+    original = spiqa.plot.save_figure
 
     def save(fig, out_prefix):
         # Layout engines would undo the manual positions.
@@ -47,7 +47,7 @@ def main():
         add_caption(fig, caption)
         original(fig, out_prefix)
 
-    spiqa_stream.save = save
+    spiqa.plot.save_figure = save
     sys.argv = [script] + sys.argv[3:]
     runpy.run_path(script, run_name="__main__")
 

@@ -1,0 +1,218 @@
+"""NPY records without trusting them: numpy's header rules, checked before anything is allocated.
+
+The header is a Python dict literal. It is parsed with `ast.literal_eval` (literals only: a header such as
+``__import__('os').system(...)`` is refused, never run) and then held to numpy's rules and the Swift reader's
+(Sources/SpiqaIO/NPYHeader.swift, NPYReader.swift, PythonLiteral.swift): format 1.0, 2.0 or 3.0; at most
+10000 header characters (numpy's ``max_header_size``), refused before the header is read; exactly the keys
+``descr``, ``fortran_order``, ``shape``; ``shape`` a tuple of non-negative ints, ``fortran_order`` a bool;
+``descr`` one of the stream's dtypes. A shape whose byte size does not fit 63 bits is refused before any
+allocation; data is read in pieces of at most 64 MiB, so a header claiming more than the input holds fails as
+truncated input without allocating what it claims (a regular file is checked against its remaining size first).
+"""
+import ast
+
+import numpy as np
+
+from ._errors import StreamError
+
+MAGIC = b"\x93NUMPY"
+MAX_HEADER_CHARS = 10000          # numpy's _MAX_HEADER_SIZE
+MAX_EAGER_ALLOCATION = 1 << 26    # bytes allocated before they have arrived (RecordReader.maxEagerAllocation)
+SCRATCH = 1 << 22                 # bytes per read of a payload larger than that
+_INT64_MAX = (1 << 63) - 1
+_MAX_BYTES = _INT64_MAX // 2
+
+#: The element types of a stream (NPYDType.swift): kind letter and size → numpy type.
+DTYPES = {
+    "f2": np.float16, "f4": np.float32, "f8": np.float64,
+    "i1": np.int8, "i2": np.int16, "i4": np.int32, "i8": np.int64,
+    "u1": np.uint8, "u2": np.uint16, "u4": np.uint32, "u8": np.uint64,
+    "b1": np.bool_,
+}
+
+
+def parse_descr(descr):
+    """``(numpy dtype in little-endian form, big_endian)`` for a descriptor such as ``'<f4'``, ``'>i8'``,
+    ``'|u1'``, ``'f2'`` or ``'?'``; None for anything else (complex, strings, structured, object)."""
+    if not isinstance(descr, str):
+        return None
+    body, big = descr, False
+    if body[:1] in ("<", ">", "|", "="):
+        big = body[0] == ">"
+        body = body[1:]
+    if body == "?":
+        return np.dtype(np.bool_), False
+    t = DTYPES.get(body)
+    if t is None:
+        return None
+    dt = np.dtype(t).newbyteorder("<")
+    if dt.itemsize == 1:
+        big = False
+    return dt, big
+
+
+def parse_header(text):
+    """Checks the header dict the way numpy does; returns ``(dtype, big_endian, fortran_order, shape)``.
+
+    Raises StreamError (without location) naming what is wrong.
+    """
+    try:
+        d = ast.literal_eval(text)
+    except Exception as e:  # SyntaxError, ValueError (code, names), MemoryError/RecursionError (nesting)
+        raise StreamError(f"NPY header is not a Python literal ({type(e).__name__}): {_quoted(text)}",
+                          "a dict like {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }") from None
+    if not isinstance(d, dict):
+        raise StreamError(f"NPY header is not a dictionary: {_quoted(text)}",
+                          "a dict with keys descr, fortran_order, shape")
+    keys = sorted(repr(k) if not isinstance(k, str) else k for k in d)
+    if keys != ["descr", "fortran_order", "shape"]:
+        raise StreamError(f"NPY header has keys [{', '.join(keys)}]",
+                          "exactly descr, fortran_order, shape (numpy refuses any other key)")
+    shape, fortran, descr = d["shape"], d["fortran_order"], d["descr"]
+    if type(shape) is not tuple or not all(type(x) is int for x in shape) or any(x > _INT64_MAX for x in shape):
+        raise StreamError(f"NPY shape is not valid: {_short(shape)}", "a tuple of ints such as (5,) or ()")
+    if any(x < 0 for x in shape):
+        raise StreamError(f"NPY shape has a negative dimension: {_short(shape)}", "dimensions ≥ 0")
+    if type(fortran) is not bool:
+        raise StreamError(f"NPY fortran_order is not a valid bool: {_short(fortran)}", "True or False")
+    if not isinstance(descr, str):
+        raise StreamError(f"NPY descr is not a valid dtype descriptor: {_short(descr)}", "a string such as '<f4'")
+    parsed = parse_descr(descr)
+    if parsed is None:
+        known = " ".join(DTYPES)
+        raise StreamError(f"unsupported NPY dtype {_short(descr)}", f"one of {known} with byte order <, > or |")
+    dtype, big = parsed
+    return dtype, big, fortran, shape
+
+
+def data_size(shape, itemsize):
+    """``(count, bytes)``, or None when either overflows 63 bits (counted in the Swift reader's order)."""
+    count = 1
+    for d in shape:
+        count *= d
+        if count > _INT64_MAX:
+            return None
+    nbytes = count * itemsize
+    if nbytes > _MAX_BYTES:
+        return None
+    return count, nbytes
+
+
+def _short(v):
+    s = repr(v)
+    return s if len(s) <= 120 else s[:117] + "..."
+
+
+def _quoted(text):
+    t = text.rstrip(" \n")
+    if len(t) > 120:
+        t = t[:117] + "..."
+    return '"' + "".join(c if 0x20 <= ord(c) != 0x7F else f"\\x{ord(c):02x}" for c in t) + '"'
+
+
+class ArrayReader:
+    """Reads NPY arrays one after another from a source (see _source.py), counting records and bytes."""
+
+    def __init__(self, source, name):
+        self.src = source
+        self.name = name
+        self.index = 0       # NPY arrays read so far
+        self.offset = 0      # uncompressed bytes consumed
+
+    def _fail(self, what, expected, offset=None):
+        return StreamError(what, expected, source=self.name, record=self.index,
+                           offset=self.offset if offset is None else offset)
+
+    def _read(self, n, what):
+        buf = bytearray(n)
+        got = self._fill(memoryview(buf))
+        if got != n:
+            raise self._fail(f"truncated input: {what} has {got} of {n} bytes", f"the complete {what}")
+        return bytes(buf)
+
+    def _fill(self, mv):
+        try:
+            got = self.src.readinto(mv)
+        except StreamError as e:
+            raise e.located(self.name, self.index, self.offset) from None
+        self.offset += got
+        return got
+
+    def read(self):
+        """The next array (writable, C order, little-endian), or None at the clean end of the input."""
+        start = self.offset
+        prefix = bytearray(8)
+        got = self._fill(memoryview(prefix))
+        if got == 0:
+            return None
+        if got < 8:
+            raise self._fail(f"truncated input: NPY magic and version has {got} of 8 bytes",
+                             "the complete NPY magic and version", start)
+        if bytes(prefix[:6]) != MAGIC:
+            raise self._fail(f"bad magic {prefix[:6].hex(' ')}",
+                             "an NPY record starting with 93 4e 55 4d 50 59 (\\x93NUMPY)", start)
+        major, minor = prefix[6], prefix[7]
+        if major not in (1, 2, 3) or minor != 0:
+            raise self._fail(f"NPY format version {major}.{minor}", "1.0, 2.0 or 3.0", start)
+        length_size = 2 if major == 1 else 4
+        hlen = int.from_bytes(self._read(length_size, "NPY header length"), "little")
+        # numpy counts characters after decoding: latin-1 has one byte per character, UTF-8 up to four.
+        max_bytes = MAX_HEADER_CHARS * 4 if major == 3 else MAX_HEADER_CHARS
+        if hlen > max_bytes:
+            raise self._fail(f"NPY header length {hlen} is larger than numpy's limit",
+                             f"at most {MAX_HEADER_CHARS} characters", start)
+        raw = self._read(hlen, "NPY header")
+        if major == 3:
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise self._fail("NPY 3.0 header is not valid UTF-8", "UTF-8 text", start) from None
+            if len(text) > MAX_HEADER_CHARS:
+                raise self._fail("NPY header longer than numpy's limit", f"at most {MAX_HEADER_CHARS} characters",
+                                 start)
+        else:
+            text = raw.decode("latin-1")
+        try:
+            dtype, big, fortran, shape = parse_header(text)
+        except StreamError as e:
+            raise e.located(self.name, self.index, start) from None
+        sizes = data_size(shape, dtype.itemsize)
+        if sizes is None:
+            raise self._fail(f"NPY shape {list(shape)} is too large", "a shape whose byte size fits in 63 bits",
+                             start)
+        count, nbytes = sizes
+        left = self.src.remaining()
+        if left is not None and left < nbytes:
+            raise self._fail(f"truncated input: NPY data has {left} of {nbytes} bytes (shape {list(shape)}, "
+                             f"{dtype.str})", "the complete data", self.offset + left)
+        data = self._payload(nbytes)
+        a = np.frombuffer(data, dtype=dtype.newbyteorder(">") if big else dtype, count=count)
+        if big:
+            a = a.byteswap().view(dtype)   # little-endian values in a fresh, writable array
+        if fortran:
+            a = np.ascontiguousarray(a.reshape(shape[::-1]).transpose())
+        else:
+            a = a.reshape(shape)
+        self.index += 1
+        return a
+
+    def _payload(self, n):
+        """n data bytes in a writable buffer; memory grows with the data that actually arrives."""
+        if n <= MAX_EAGER_ALLOCATION:
+            buf = bytearray(n)
+            got = self._fill(memoryview(buf))
+            if got != n:
+                raise self._fail(f"truncated input: NPY data has {got} of {n} bytes", "the complete data")
+            return buf
+        # Larger than any honest spiqa record needs at once: copy through a scratch piece, so a header that
+        # claims terabytes costs only what the input really holds.
+        buf = bytearray()
+        scratch = bytearray(SCRATCH)
+        with memoryview(scratch) as mv:
+            while len(buf) < n:
+                want = min(n - len(buf), SCRATCH)
+                got = self._fill(mv[:want])
+                buf += mv[:got]
+                if got != want:
+                    raise self._fail(f"truncated input: NPY data has {len(buf)} of {n} bytes", "the complete data")
+        return buf

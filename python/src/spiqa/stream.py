@@ -1,0 +1,288 @@
+"""Reading spiqa record streams (docs/stream-format.md): files, "-", file objects and subprocess pipes."""
+import builtins
+import json
+import os
+import signal
+import subprocess
+import sys
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+from ._errors import StreamError
+from ._source import RawInput, open_source
+from .npy import ArrayReader
+
+SPIQA_STREAM_VERSION = 1
+
+
+class Record(NamedTuple):
+    """One record: its metadata (a dict) and its tensor (a writable numpy array; None for a stream header).
+
+    Unpacks as ``meta, array = record``.
+    """
+
+    meta: dict
+    array: Optional[np.ndarray]
+
+    @property
+    def kind(self):
+        """``"stream"`` (header), ``"attention"``, ``"hidden_states"``, ``"hist_array"``, ``"hist_rows"``, ..."""
+        return self.meta.get("kind")
+
+    @property
+    def tokens(self):
+        """The record's tokens (``spiqa-extract --tokens``), or None."""
+        return self.meta.get("tokens")
+
+    def attention(self, dtype=np.float32):
+        """The tensor as probabilities: u1/u2 codes are looked up in ``levels``, f2/f4 are converted."""
+        return decode_attention(self.meta, self.array, dtype)
+
+
+def decode_attention(meta, array, dtype=np.float32):
+    """Attention values of a record: ``levels[codes]`` for ``"encoding": "codes"``, else ``array`` as dtype."""
+    if array is None:
+        raise ValueError("a stream header has no tensor")
+    if meta.get("encoding") == "codes":
+        levels = np.asarray(meta.get("levels", []), dtype=dtype)
+        if array.size and (levels.size == 0 or int(array.max()) >= levels.size):
+            raise StreamError(f"record codes reach {int(array.max())} but levels has {levels.size} entries",
+                              "codes < len(levels)")
+        return levels[array]
+    return array.astype(dtype, copy=False)
+
+
+class Stream:
+    """An open record stream; iterate it for ``Record`` s (tensors only, unless opened with ``headers=True``).
+
+    ``header`` is the first stream header (``{}`` if the stream has none), ``headers`` every header seen so far
+    (``cat a b`` repeats them). Use as a context manager, or call ``close()``.
+    """
+
+    def __init__(self, raw, name, closer=None, process=None, include_headers=False):
+        self.name = name
+        self._raw = raw
+        self._closer = closer
+        self._process = process
+        self._include_headers = include_headers
+        self._arrays = ArrayReader(open_source(raw), name)
+        self._lookahead = []          # records read to find the header, not yet handed out
+        self._done = False
+        self._error = None
+        self.headers = []
+        self.tensors = 0               # tensor records returned so far
+
+    # -- the low level: one logical record -------------------------------------------------------------------
+    def read(self):
+        """The next record (a header comes as ``Record(meta, None)``), or None at the end of the stream."""
+        if self._lookahead:
+            return self._lookahead.pop(0)
+        if self._error is not None:
+            raise self._error
+        if self._done:
+            return None
+        try:
+            rec = self._read()
+        except StreamError as e:
+            self._error = e
+            failed = self._producer_failure()
+            if failed is not None:        # the producer died first: its exit status and stderr say why
+                self._error = failed
+                raise failed from e
+            raise
+        if rec is None:
+            self._done = True
+            self._finish_process()
+        return rec
+
+    def _read(self):
+        arrays = self._arrays
+        start, index = arrays.offset, arrays.index
+        first = arrays.read()
+        if first is None:
+            return None
+        meta = self._parse_meta(first, index, start)
+        if meta["kind"] == "stream":
+            self.headers.append(meta)
+            return Record(meta, None)
+        tensor = arrays.read()
+        if tensor is None:
+            raise StreamError(f"the stream ends after a '{meta['kind']}' metadata record", "its tensor record",
+                              source=self.name, record=arrays.index, offset=arrays.offset)
+        self.tensors += 1
+        return Record(meta, tensor)
+
+    def _parse_meta(self, a, index, offset):
+        def bad(what, expected):
+            return StreamError(what, expected, source=self.name, record=index, offset=offset)
+        if a.dtype != np.uint8 or a.ndim != 1:
+            raise bad(f"a {a.dtype.str} array of shape {list(a.shape)} where a metadata record belongs",
+                      "a 1-D |u1 array of JSON (stream header or metadata) before each tensor")
+        try:
+            text = a.tobytes().decode("utf-8")
+            meta = json.loads(text, parse_constant=_refuse_constant)
+        except (UnicodeDecodeError, ValueError, RecursionError) as e:
+            raise bad(f"metadata record is not valid JSON ({type(e).__name__}: {str(e)[:120]})",
+                      "UTF-8 JSON text") from None
+        if not isinstance(meta, dict):
+            raise bad("metadata JSON is not an object", "a JSON object")
+        v = meta.get("spiqa")
+        if type(v) is not int or v != SPIQA_STREAM_VERSION:
+            raise bad(f"metadata JSON has spiqa = {json.dumps(v) if 'spiqa' in meta else 'nothing'}", '"spiqa": 1')
+        kind = meta.get("kind")
+        if not isinstance(kind, str) or not kind:
+            raise bad('metadata JSON has no "kind" string', '"kind": "stream", "attention", ...')
+        return meta
+
+    # -- the usual interface ---------------------------------------------------------------------------------
+    @property
+    def header(self):
+        """The first stream header, read ahead if needed; ``{}`` when the stream does not start with one."""
+        if self.headers:
+            return self.headers[0]
+        if not self._lookahead and not self._done:
+            rec = self.read()
+            if rec is not None:
+                self._lookahead.append(rec)
+        return self.headers[0] if self.headers else {}
+
+    def __iter__(self):
+        while True:
+            rec = self.read()
+            if rec is None:
+                return
+            if rec.array is None and not self._include_headers:
+                continue
+            yield rec
+
+    def records(self, kind=None):
+        """Tensor records, only those of ``kind`` if given (e.g. ``"attention"``)."""
+        for rec in self:
+            if kind is None or rec.kind == kind:
+                yield rec
+
+    def _finish_process(self):
+        p = self._process
+        if p is None:
+            return
+        self._process = None
+        err = p.stderr.read() if p.stderr is not None else None
+        code = p.wait()
+        if code != 0:
+            raise subprocess.CalledProcessError(code, p.args, stderr=err)
+
+    def _producer_failure(self):
+        """After bad data from a process: stops it (EPIPE) and returns CalledProcessError if it had failed."""
+        p = self._process
+        if p is None:
+            return None
+        self._process = None
+        if p.stdout is not None:
+            p.stdout.close()
+        err = p.stderr.read() if p.stderr is not None else None
+        code = p.wait()
+        if code in (0, -signal.SIGPIPE):
+            return None
+        return subprocess.CalledProcessError(code, p.args, stderr=err)
+
+    def close(self):
+        if self._closer is not None:
+            closer, self._closer = self._closer, None
+            closer()
+        if self._process is not None:
+            p, self._process = self._process, None
+            if p.stdout is not None:
+                p.stdout.close()   # an unfinished producer gets EPIPE and stops
+            if p.stderr is not None:
+                p.stderr.close()
+            p.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __repr__(self):
+        return f"<spiqa.Stream {self.name!r}: {self.tensors} tensor records read>"
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _raw_input(src):
+    """``(RawInput, name, closer, process)`` for a path, "-", a binary file object or a Popen."""
+    if isinstance(src, subprocess.Popen):
+        if src.stdout is None:
+            raise ValueError("the process was started without stdout=subprocess.PIPE")
+        return RawInput(src.stdout, _process_name(src)), _process_name(src), None, src
+    if src is None or (isinstance(src, str) and src == "-"):
+        return RawInput(sys.stdin.buffer, "stdin"), "stdin", None, None
+    if isinstance(src, (str, bytes, os.PathLike)):
+        path = os.fsdecode(src)
+        f = builtins.open(path, "rb")
+        try:
+            return RawInput(f, path), path, f.close, None
+        except BaseException:
+            f.close()
+            raise
+    if hasattr(src, "read"):
+        name = getattr(src, "name", None)
+        name = name if isinstance(name, str) else "<stream>"
+        return RawInput(src, name), name, None, None
+    raise TypeError(f"cannot read a stream from {type(src).__name__}: give a path, \"-\", a binary file object "
+                    "or a subprocess.Popen with stdout=PIPE")
+
+
+def _process_name(p):
+    args = p.args if isinstance(p.args, (list, tuple)) else [p.args]
+    return os.path.basename(os.fsdecode(args[0])) if args else "process"
+
+
+def open(src, *, headers=False):  # noqa: A001 - the package's entry point, spiqa.open
+    """Opens a record stream: a path, ``"-"`` (standard input), a binary file object (``sys.stdin.buffer``,
+    ``proc.stdout``, ``io.BytesIO``, ``gzip.open(...)``) or a ``subprocess.Popen`` started with
+    ``stdout=subprocess.PIPE`` (its exit status is checked at the end of the stream).
+
+    Plain and gzip input (one or many members) are recognised by their first bytes; concatenated streams and
+    repeated headers are fine. Records are read one at a time (memory: one record). Bad data raises
+    ``StreamError``.
+    """
+    raw, name, closer, process = _raw_input(src)
+    try:
+        return Stream(raw, name, closer, process, include_headers=headers)
+    except BaseException:
+        if closer:
+            closer()
+        raise
+
+
+def pipe(args, **popen_kwargs):
+    """Runs a command (the first word may be a spiqa tool name, found by ``find_tool``) and opens its standard
+    output as a stream; a non-zero exit raises ``subprocess.CalledProcessError`` at the end of the stream."""
+    from .tools import find_tool
+    args = [os.fspath(a) for a in args]
+    if args and os.sep not in args[0]:
+        args[0] = find_tool(args[0])
+    popen_kwargs.setdefault("stderr", subprocess.PIPE)
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, **popen_kwargs)
+    return open(proc)
+
+
+def arrays(src):
+    """Every NPY array of ``src`` in order, metadata records included (what a loop of ``np.load`` would give,
+    also for pipes and gzip); arrays are writable. Strict as ``open``."""
+    raw, name, closer, _ = _raw_input(src)
+    try:
+        reader = ArrayReader(open_source(raw), name)
+        while True:
+            a = reader.read()
+            if a is None:
+                return
+            yield a
+    finally:
+        if closer:
+            closer()

@@ -1,0 +1,207 @@
+"""spiqa-view: one self-contained HTML page to explore attention (no network: inline JS/CSS, data embedded).
+
+    python -m spiqa.view STREAM [--compare STREAM2] -o view.html [--limit 20] [--max-mb 40] [--encoding f16|u8]
+
+A layer × head grid of thumbnails per record; click a head for its token-labelled matrix and the bertviz-style
+"head view" (query tokens on the left, key tokens on the right, one line per pair, as opaque as the weight).
+With ``--compare`` the second stream (e.g. the same records pruned or quantized by spiqa-quantize) is shown
+side by side, and the grid can show |A − B|. Records are matched in order; their n (and example_id/feature when
+both carry them) must agree. Tokens come from the metadata (``spiqa-extract --tokens``), else positions.
+
+Data is embedded as base64 float16 (``--encoding f16``, default) or one byte per value (``u8``: round(255·√p),
+finer near 0). ``--limit`` bounds the records and ``--max-mb`` the page: the page ends before the record that
+would pass the cap, and says so (stderr and the page). docs/python.md shows it in use.
+"""
+import argparse
+import base64
+import contextlib
+import html
+import json
+import os
+import re
+import sys
+from importlib import resources
+
+import numpy as np
+
+from ._errors import StreamError
+from .stream import decode_attention
+from .stream import open as open_stream
+
+ENCODINGS = ("f16", "u8")
+
+
+def _parse_list(s):
+    out = []
+    for part in s.split(","):
+        a, _, b = part.partition("-")
+        out += list(range(int(a), int(b or a) + 1))
+    return out
+
+
+def _attention_records(stream):
+    for rec in stream:
+        if rec.kind == "attention":
+            yield rec
+
+
+def encode(p, encoding):
+    """float32 probabilities → the page's bytes (see the module doc)."""
+    if encoding == "f16":
+        return np.ascontiguousarray(p, dtype="<f2").tobytes()
+    return np.rint(np.sqrt(np.clip(p, 0, 1)) * 255).astype(np.uint8).tobytes()
+
+
+def _select(meta, p, layers, heads):
+    ml = meta.get("layers") or list(range(p.shape[0]))
+    mh = meta.get("heads") or list(range(p.shape[1]))
+    li = list(range(len(ml))) if layers is None else [ml.index(x) for x in layers if x in ml]
+    hi = list(range(len(mh))) if heads is None else [mh.index(x) for x in heads if x in mh]
+    if not li or not hi:
+        raise ValueError(f"--layers/--heads select nothing from layers {ml}, heads {mh}")
+    return [ml[i] for i in li], [mh[i] for i in hi], p[np.ix_(li, hi)]
+
+
+def _info(meta):
+    keys = ("method", "bits", "threshold", "encoding", "variant", "scope", "dtype")
+    return {k: meta[k] for k in keys if meta.get(k) is not None}
+
+
+def _stream_summary(name, header):
+    model = header.get("model") if isinstance(header.get("model"), dict) else {}
+    keep = {k: header[k] for k in ("producer", "task", "data", "dtype") if k in header}
+    if model:
+        keep["model"] = os.path.basename(str(model.get("path", ""))) or model.get("model_type")
+    for k in ("settings", "quantize"):
+        if isinstance(header.get(k), dict):
+            keep[k] = {kk: vv for kk, vv in header[k].items() if vv is not None}
+    return {"name": os.path.basename(name) if name not in ("stdin",) else name, "header": keep}
+
+
+def build(stream, compare=None, *, limit=20, max_mb=40.0, encoding="f16", layers=None, heads=None,
+          example_ids=None, title=None, log=None):
+    """The page's data (a dict) from open streams; ``compare`` is an optional second open stream.
+
+    Raises StreamError for bad or mismatched data, ValueError when nothing fits (no record, or the first record
+    alone is over ``max_mb``)."""
+    if encoding not in ENCODINGS:
+        raise ValueError(f"encoding must be one of {ENCODINGS}")
+    cap = int(max_mb * 1e6)
+    records, notes, total = [], [], 0
+    second = _attention_records(compare) if compare is not None else None
+    for rec in _attention_records(stream):
+        other = next(second, None) if second is not None else None
+        if second is not None and other is None:
+            notes.append(f"the compared stream ended after {len(records)} records")
+            break
+        if example_ids and str(rec.meta.get("example_id")) not in example_ids:
+            continue
+        if len(records) >= limit:
+            notes.append(f"stopped after {limit} records (--limit {limit})")
+            break
+        meta = rec.meta
+        p = decode_attention(meta, rec.array)
+        if p.ndim != 4 or p.shape[2] != p.shape[3]:
+            raise StreamError(f"attention record of shape {list(p.shape)}", "[layers, heads, n, n]",
+                              source=stream.name)
+        ls, hs, p = _select(meta, p, layers, heads)
+        pages = [p]
+        infos = [_info(meta)]
+        if other is not None:
+            q = decode_attention(other.meta, other.array)
+            for key in ("example_id", "feature"):
+                if key in meta and key in other.meta and meta[key] != other.meta[key]:
+                    raise StreamError(f"record {len(records)}: {key} {meta[key]!r} vs {other.meta[key]!r} in the "
+                                      "compared stream", "the same records in the same order", source=compare.name)
+            if q.shape != rec.array.shape:
+                raise StreamError(f"record {len(records)} ({meta.get('example_id')}): shape {list(rec.array.shape)} "
+                                  f"vs {list(q.shape)} in the compared stream", "equal shapes", source=compare.name)
+            pages.append(_select(other.meta, q, layers, heads)[2])
+            infos.append(_info(other.meta))
+        size = sum(x.size * (2 if encoding == "f16" else 1) for x in pages) * 4 // 3 + 2000
+        if total + size > cap:
+            msg = (f"stopped after {len(records)} records: record {len(records)} ({meta.get('example_id')}, "
+                   f"n = {p.shape[2]}) would take the page's data to {(total + size) / 1e6:.2f} MB, over --max-mb "
+                   f"{max_mb:g}; use --limit, --example-id, --layers/--heads, --encoding u8 or a larger --max-mb")
+            if not records:
+                raise ValueError(msg)
+            notes.append(msg)
+            break
+        total += size
+        tokens = meta.get("tokens")
+        if not (isinstance(tokens, list) and len(tokens) == p.shape[2]):
+            tokens = None
+        records.append({
+            "example_id": meta.get("example_id"), "feature": meta.get("feature"), "n": int(p.shape[2]),
+            "layers": ls, "heads": hs, "tokens": tokens, "info": infos,
+            "data": [base64.b64encode(encode(x, encoding)).decode("ascii") for x in pages]})
+    if not records:
+        raise ValueError(f"no attention records in {stream.name}"
+                         + (f" with example_id in {sorted(example_ids)}" if example_ids else ""))
+    for n in notes:
+        if log:
+            log("spiqa-view: " + n)
+    streams = [_stream_summary(stream.name, stream.header)]
+    if compare is not None:
+        streams.append(_stream_summary(compare.name, compare.header))
+    return {"version": 1, "title": title or " vs ".join(s["name"] for s in streams), "encoding": encoding,
+            "streams": streams, "records": records, "notes": notes}
+
+
+def _asset(name):
+    return resources.files("spiqa").joinpath("viewer", name).read_text(encoding="utf-8")
+
+
+def render(data):
+    """The HTML page for ``build``'s data: one file, no external resources."""
+    # ASCII JSON (any token survives, lone surrogates too) with "<" escaped: nothing in it can end the script.
+    blob = json.dumps(data, ensure_ascii=True, separators=(",", ":"), allow_nan=False).replace("<", "\\u003c")
+    parts = {"TITLE": html.escape(data["title"]), "CSS": _asset("viewer.css"), "JS": _asset("viewer.js"), "DATA": blob}
+    return re.sub(r"\{\{(TITLE|CSS|JS|DATA)\}\}", lambda m: parts[m.group(1)], _asset("template.html"))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="spiqa-view", description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog="Details: docs/python.md (the viewer section).")
+    ap.add_argument("stream", help="attention stream (file, or - for standard input; plain or gzip)")
+    ap.add_argument("--compare", metavar="STREAM2", help="a second stream with the same records (pruned/quantized)")
+    ap.add_argument("-o", "--output", default="spiqa-view.html", help="HTML file to write (default: %(default)s)")
+    ap.add_argument("--limit", type=int, default=20, help="at most N records (default: %(default)s)")
+    ap.add_argument("--max-mb", type=float, default=40.0, help="cap on the embedded data in MB (default: %(default)s)")
+    ap.add_argument("--encoding", choices=ENCODINGS, default="f16", help="embedded values (default: %(default)s)")
+    ap.add_argument("--layers", help="model layers to keep, e.g. 0,3-5")
+    ap.add_argument("--heads", help="heads to keep, e.g. 0-3")
+    ap.add_argument("--example-id", action="append", help="only these example ids (repeatable)")
+    ap.add_argument("--title", help="page title (default: the stream names)")
+    a = ap.parse_args(argv)
+    if a.limit < 1 or a.max_mb <= 0:
+        ap.error("--limit and --max-mb must be positive")
+    try:
+        with contextlib.ExitStack() as stack:
+            s = stack.enter_context(open_stream(a.stream))
+            c = stack.enter_context(open_stream(a.compare)) if a.compare else None
+            data = build(s, c, limit=a.limit, max_mb=a.max_mb, encoding=a.encoding,
+                         layers=_parse_list(a.layers) if a.layers else None,
+                         heads=_parse_list(a.heads) if a.heads else None,
+                         example_ids=set(a.example_id or []) or None, title=a.title,
+                         log=lambda m: print(m, file=sys.stderr))
+    except (StreamError, OSError) as e:
+        print(f"spiqa-view: {e}", file=sys.stderr)
+        return 65 if isinstance(e, StreamError) else 74
+    except ValueError as e:
+        print(f"spiqa-view: {e}", file=sys.stderr)
+        return 1
+    page = render(data)
+    tmp = a.output + ".tmp"
+    with open(tmp, "w", encoding="utf-8", errors="replace") as f:
+        f.write(page)
+    os.replace(tmp, a.output)
+    n = len(data["records"])
+    print(f"spiqa-view: wrote {a.output} ({len(page.encode('utf-8')) / 1e6:.2f} MB, {n} record{'s' * (n != 1)}"
+          f"{', 2 streams' if a.compare else ''})", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
