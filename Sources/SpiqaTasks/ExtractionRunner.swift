@@ -53,7 +53,6 @@ public enum ExtractionRunner {
       maxBatch: squad ? (padded ? 4 : 1) : r.batchSize,
       maxSeqLen: squad ? r.featurizer.maxSeqLen : min(128, maxLength))
     if let threads = r.threads {
-      OpenBLASRuntime.threads = threads
       extractor.threads = threads
     }
     let job = ExtractionJob(source: source, extractor: extractor, tokenizer: tokenizer)

@@ -25,7 +25,6 @@ struct EvalBench: ParsableCommand {
 
   func run() throws {
     OpenBLASRuntime.reexecWithRecommendedCoreIfNeeded()
-    OpenBLASRuntime.threads = threads
     let shared = EvalRequest.sharedFolder
     let dir = model ?? shared + "/models/minilm-squad"
     let path = data ?? EvalRequest.defaultData(for: .squad)
