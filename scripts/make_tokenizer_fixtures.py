@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference token ids for spiqa's Swift tokenizers (Tests/SpiqaModelTests/Fixtures/tokenizers/).
+"""Reference token ids for spiqa's Swift tokenizers (Tests/SpiqaTokenizersTests/Fixtures/tokenizers/).
 
 Reference Python pinned: CPython 3.11 (unicodedata 14.0.0), transformers 5.24, tokenizers 0.23,
 regex 2026.5.9. The script refuses other Python minor versions unless --any-python is given,
@@ -350,7 +350,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", default=os.environ.get("SPIQA_SHARED", "../shared"))
     ap.add_argument("--model", default=os.environ.get("SPIQA_MODEL", "models/all-MiniLM-L6-v2"))
-    ap.add_argument("--out", default="Tests/SpiqaModelTests/Fixtures/tokenizers")
+    ap.add_argument("--out", default="Tests/SpiqaTokenizersTests/Fixtures/tokenizers")
     ap.add_argument("--show", nargs=2, metavar=("SET", "INDEX"))
     ap.add_argument("--any-python", action="store_true")
     args = ap.parse_args()

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import SpiqaModel
+import SpiqaTokenizers
 
 /// `spiqa-bench tokenizers`: time WordPiece and byte-level BPE over all SQuAD v1.1 dev questions and
 /// contexts (whole texts, and contexts word by word as SQuAD featurization does).

@@ -5,6 +5,7 @@ import SpiqaIO
 import SpiqaModel
 import SpiqaQuant
 import SpiqaTasks
+import SpiqaTokenizers
 
 extension TasksError: ToolError {}
 extension SpiqaModelError: ToolError {}

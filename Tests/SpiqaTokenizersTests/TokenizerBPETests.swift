@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import SpiqaModel
+@testable import SpiqaTokenizers
 
 @Suite("Tokenizer: byte-level BPE")
 struct TokenizerBPETests {

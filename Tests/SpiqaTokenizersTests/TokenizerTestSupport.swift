@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import SpiqaModel
+@testable import SpiqaTokenizers
 
 /// Shared helpers of the tokenizer tests: fixture and data locations, the fixture hash, SQuAD text.
 enum TokFixtures {
@@ -9,14 +9,14 @@ enum TokFixtures {
   static let packageRoot: URL = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-  /// Tests/SpiqaModelTests/Fixtures/tokenizers (bundle copy if present, else the source tree).
+  /// Tests/SpiqaTokenizersTests/Fixtures/tokenizers (bundle copy if present, else the source tree).
   static let directory: URL = {
     if let r = Bundle.module.resourceURL?.appendingPathComponent("Fixtures/tokenizers"),
       FileManager.default.fileExists(atPath: r.path)
     {
       return r
     }
-    return packageRoot.appendingPathComponent("Tests/SpiqaModelTests/Fixtures/tokenizers")
+    return packageRoot.appendingPathComponent("Tests/SpiqaTokenizersTests/Fixtures/tokenizers")
   }()
 
   static func data(_ name: String) throws -> Data {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import SpiqaModel
+@testable import SpiqaTokenizers
 
 /// Every SQuAD v1.1 dev context and question, against the reference ids of
 /// scripts/make_tokenizer_fixtures.py (hashes per text; see squad_manifest.json).
