@@ -10,6 +10,7 @@ let package = Package(
     .library(name: "SpiqaIO", targets: ["SpiqaIO"]),
     .library(name: "SpiqaQuant", targets: ["SpiqaQuant"]),
     .library(name: "SpiqaTokenizers", targets: ["SpiqaTokenizers"]),
+    .library(name: "SpiqaHub", targets: ["SpiqaHub"]),
     .library(name: "SpiqaModel", targets: ["SpiqaModel"]),
     .library(name: "SpiqaTasks", targets: ["SpiqaTasks"]),
     .executable(name: "spiqa-extract", targets: ["spiqa-extract"]),
@@ -35,10 +36,13 @@ let package = Package(
     .target(name: "CKernels"),
     // WordPiece and byte-level BPE tokenizers, AutoTokenizer, vocabulary files.
     .target(name: "SpiqaTokenizers"),
+    // The Hugging Face Hub client and cache (the only target that uses the network).
+    .target(name: "SpiqaHub"),
+    // The encoder: no tokenizers, no networking.
     .target(name: "SpiqaModel", dependencies: ["COpenBLAS", "CKernels", realModule]),
     .target(name: "SpiqaTasks", dependencies: ["SpiqaModel", "SpiqaTokenizers", "SpiqaQuant", "SpiqaIO"]),
-    // Option groups, exit-code mapping and progress shared by the command-line tools.
-    .target(name: "SpiqaCLI", dependencies: ["SpiqaIO", argumentParser]),
+    // Option groups, exit-code mapping, progress, default paths and model resolution shared by the tools.
+    .target(name: "SpiqaCLI", dependencies: ["SpiqaIO", "SpiqaHub", argumentParser]),
 
     // Thin command-line tools.
     .executableTarget(name: "spiqa-extract", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaModel", "SpiqaTokenizers", "SpiqaQuant", "SpiqaTasks", argumentParser]),
@@ -52,12 +56,15 @@ let package = Package(
     .testTarget(name: "SpiqaIOTests", dependencies: ["SpiqaIO", "SpiqaCLI", "CKernels"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SpiqaQuantTests", dependencies: ["SpiqaQuant"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SpiqaStatsTests", dependencies: ["SpiqaStats", "CKernels"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "SpiqaModelTests", dependencies: ["SpiqaModel", "CKernels"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "SpiqaTokenizersTests", dependencies: ["SpiqaTokenizers"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "SpiqaTasksTests", dependencies: ["SpiqaTasks", "SpiqaIO", "SpiqaQuant"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "SpiqaModelTests", dependencies: ["SpiqaModel", "SpiqaCLI", "CKernels"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "SpiqaTokenizersTests", dependencies: ["SpiqaTokenizers", "SpiqaCLI"], resources: [.copy("Fixtures")]),
+    // The fake Hub serves SpiqaModelTests' checkpoint fixtures; SpiqaModel checks that a download loads.
+    .testTarget(name: "SpiqaHubTests", dependencies: ["SpiqaHub", "SpiqaModel"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "SpiqaCLITests", dependencies: ["SpiqaCLI"]),
+    .testTarget(name: "SpiqaTasksTests", dependencies: ["SpiqaTasks", "SpiqaCLI", "SpiqaIO", "SpiqaQuant"], resources: [.copy("Fixtures")]),
     .testTarget(
       name: "CLITests",
-      dependencies: ["SpiqaIO", "spiqa-extract", "spiqa-quantize", "spiqa-hist", "spiqa-eval"],
+      dependencies: ["SpiqaIO", "SpiqaCLI", "spiqa-extract", "spiqa-quantize", "spiqa-hist", "spiqa-eval"],
       resources: [.copy("Fixtures")]),
   ],
   swiftLanguageModes: [.v6]

@@ -43,6 +43,9 @@ import unicodedata
 
 import regex
 
+# The shared data folder when $SPIQA_SHARED is unset or empty: ../shared beside this package (DefaultPaths).
+SHARED_BESIDE_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared")
+
 MASK64 = (1 << 64) - 1
 
 
@@ -348,7 +351,7 @@ def bert_offsets_ok(fast, text, ids):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--shared", default=os.environ.get("SPIQA_SHARED", "../shared"))
+    ap.add_argument("--shared", default=os.environ.get("SPIQA_SHARED") or SHARED_BESIDE_ROOT)
     ap.add_argument("--model", default=os.environ.get("SPIQA_MODEL", "models/all-MiniLM-L6-v2"))
     ap.add_argument("--out", default="Tests/SpiqaTokenizersTests/Fixtures/tokenizers")
     ap.add_argument("--show", nargs=2, metavar=("SET", "INDEX"))

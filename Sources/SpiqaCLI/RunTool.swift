@@ -1,4 +1,5 @@
 import ArgumentParser
+import SpiqaHub
 import SpiqaIO
 
 #if canImport(Glibc)
@@ -18,6 +19,7 @@ public protocol ToolError: Error, CustomStringConvertible {
 }
 
 extension SpiqaIOError: ToolError {}
+extension HubError: ToolError {}
 
 /// The tool's name for messages: the last path component of `argv[0]`.
 public var toolName: String {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SpiqaCLI
 import SpiqaModel
 import SpiqaQuant
 import SpiqaTasks
@@ -26,9 +27,8 @@ struct EvalBench: ParsableCommand {
   func run() throws {
     OpenBLASRuntime.reexecWithRecommendedCoreIfNeeded()
     OpenBLASRuntime.threads = threads
-    let shared = EvalRequest.sharedFolder
-    let dir = model ?? shared + "/models/minilm-squad"
-    let path = data ?? EvalRequest.defaultData(for: .squad)
+    let dir = model ?? DefaultPaths.sharedFolder() + "/models/minilm-squad"
+    let path = try DefaultPaths.dataPath(data, task: EvalTask.squad.rawValue)
     guard FileManager.default.fileExists(atPath: dir + "/config.json"), FileManager.default.fileExists(atPath: path)
     else {
       print("eval: skipped (no \(dir) or \(path); set SPIQA_SHARED)")

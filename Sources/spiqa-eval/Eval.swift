@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SpiqaCLI
+import SpiqaHub
 import SpiqaIO
 import SpiqaModel
 import SpiqaQuant
@@ -120,7 +121,8 @@ struct Eval: ParsableCommand {
   }
 
   func request() throws -> EvalRequest {
-    var r = EvalRequest(task: task, modelDirectory: model, dataPath: data ?? EvalRequest.defaultData(for: task))
+    var r = EvalRequest(task: task, modelDirectory: model, dataPath: try DefaultPaths.dataPath(data, task: task.rawValue))
+    r.locateModel = resolveModelDirectory
     r.selection = try Selection(samples: samples, limit: limit, offset: offset, seed: seed)
     r.threshold = threshold
     let b = try Self.wholeNumber(bits, "--bits")

@@ -179,8 +179,8 @@ struct Extract: ParsableCommand {
       let selection = try selection()
       // Open the output first: an unwritable path fails before any work.
       let writer = list ? nil : try output.makeWriter()
-      let modelPath = try ExtractionDefaults.resolveModel(model)
-      let dataPath = try ExtractionDefaults.resolveData(data, task: task)
+      let modelPath = try DefaultPaths.resolveModel(model)
+      let dataPath = try DefaultPaths.resolveData(data, task: task.rawValue)
       let tokenizer = try loadTaskTokenizer(directory: modelPath)
       let checkpoint = try Checkpoint(directory: modelPath)
       let featurizer = SquadFeaturizer(maxSeqLen: maxSeqLen, docStride: docStride, maxQueryLen: maxQueryLen)

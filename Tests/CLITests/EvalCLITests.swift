@@ -1,21 +1,16 @@
 import Foundation
+import SpiqaCLI
 import Testing
 
 /// Runs the built `spiqa-eval` (and `spiqa-extract` for replay round trips).
 enum EvalCLI {
-  static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
-
   /// A built tool next to the test bundle.
   static func tool(_ name: String) -> String? {
     let dirs = [Bundle.main.bundleURL.path, URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path]
     return dirs.map { $0 + "/" + name }.first { FileManager.default.isExecutableFile(atPath: $0) }
   }
 
-  static var sharedRoot: String {
-    ProcessInfo.processInfo.environment["SPIQA_SHARED"]
-      ?? packageRoot.deletingLastPathComponent().appendingPathComponent("shared").path
-  }
+  static var sharedRoot: String { DefaultPaths.sharedFolder() }
 
   static func shared(_ rel: String) -> String? {
     let p = sharedRoot + "/" + rel

@@ -1,4 +1,5 @@
 import Foundation
+import SpiqaCLI
 import SpiqaIO
 import Testing
 
@@ -28,11 +29,9 @@ enum ExtractCLI {
     return FileManager.default.fileExists(atPath: path + "/model.safetensors") ? path : nil
   }
 
-  /// A file under the shared folder ($SPIQA_SHARED, else ../shared beside the package root).
+  /// A file under the shared folder (`DefaultPaths.sharedFolder`: $SPIQA_SHARED, else ../shared beside the package).
   static func shared(_ relative: String) -> String? {
-    let env = ProcessInfo.processInfo.environment["SPIQA_SHARED"]
-    let root = env ?? packageRoot.deletingLastPathComponent().appendingPathComponent("shared").path
-    let p = root + "/" + relative
+    let p = DefaultPaths.sharedFolder() + "/" + relative
     return FileManager.default.fileExists(atPath: p) ? p : nil
   }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+import SpiqaCLI
 import SpiqaModel
 
 /// A reference case written by scripts/make_model_fixtures.py: `<name>.json` (inputs, index) + `<name>.bin`
@@ -60,9 +61,9 @@ let miniLMDirectory: String? = {
   return FileManager.default.fileExists(atPath: path + "/model.safetensors") ? path : nil
 }()
 
-/// The shared folder: $SPIQA_SHARED, else ../shared beside the package root; nil when absent.
+/// The shared folder (`DefaultPaths.sharedFolder`: $SPIQA_SHARED, else ../shared beside the package); nil when absent.
 let sharedDirectory: String? = {
-  let path = ProcessInfo.processInfo.environment["SPIQA_SHARED"] ?? packageRoot + "/../shared"
+  let path = DefaultPaths.sharedFolder()
   return FileManager.default.fileExists(atPath: path + "/models") ? path : nil
 }()
 

@@ -1,4 +1,5 @@
 import Foundation
+import SpiqaCLI
 
 /// Paths and resources shared by the SpiqaTasks tests.
 enum TestSupport {
@@ -16,10 +17,9 @@ enum TestSupport {
       .deletingLastPathComponent()
   }
 
-  /// The shared folder: $SPIQA_SHARED, else ../shared beside the package root, when it exists.
+  /// The shared folder (`DefaultPaths.sharedFolder`: $SPIQA_SHARED, else ../shared beside the package), when it exists.
   static var shared: String? {
-    let env = ProcessInfo.processInfo.environment["SPIQA_SHARED"]
-    let path = env ?? packageRoot.deletingLastPathComponent().appendingPathComponent("shared").path
+    let path = DefaultPaths.sharedFolder()
     return FileManager.default.fileExists(atPath: path) ? path : nil
   }
 

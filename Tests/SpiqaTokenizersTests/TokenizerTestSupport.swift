@@ -1,4 +1,5 @@
 import Foundation
+import SpiqaCLI
 import Testing
 
 @testable import SpiqaTokenizers
@@ -23,10 +24,9 @@ enum TokFixtures {
     try Data(contentsOf: directory.appendingPathComponent(name))
   }
 
-  /// SPIQA_SHARED, else ../shared next to the package root.
+  /// The shared folder (`DefaultPaths.sharedFolder`: $SPIQA_SHARED, else ../shared beside the package).
   static var shared: String? {
-    let p = ProcessInfo.processInfo.environment["SPIQA_SHARED"]
-      ?? packageRoot.deletingLastPathComponent().appendingPathComponent("shared").path
+    let p = DefaultPaths.sharedFolder()
     return FileManager.default.fileExists(atPath: p) ? p : nil
   }
 

@@ -1,9 +1,15 @@
 import Foundation
 
-/// Resolves a model argument to a local folder: an existing folder as is, otherwise a Hugging Face Hub repo id
-/// (`org/name[@revision]`) downloaded into the huggingface_hub cache (see `HubConfiguration.fromEnvironment`).
+/// A local folder for a model argument: an existing path as is; a missing path (`/…`, `./…`, `~…`) or a name
+/// without `/` is an I/O error (74); anything else is taken as a Hugging Face Hub repo id (`org/name[@revision]`)
+/// and downloaded into the huggingface_hub cache (see `HubConfiguration.fromEnvironment`; `HF_HUB_OFFLINE=1`:
+/// cache only).
 public func resolveModelDirectory(_ spec: String) throws -> String {
-  try HubClient(configuration: .fromEnvironment()).resolveModelDirectory(spec)
+  if FileManager.default.fileExists(atPath: spec) { return spec }
+  if spec.hasPrefix("/") || spec.hasPrefix(".") || spec.hasPrefix("~") || !spec.contains("/") {
+    throw HubError.io("\(spec): no such model folder; expected a Hugging Face checkpoint folder or a Hub id (org/name)")
+  }
+  return try HubClient(configuration: .fromEnvironment()).resolveModelDirectory(spec)
 }
 
 /// Downloads model snapshots from a Hugging Face Hub endpoint into a huggingface_hub-compatible cache.
@@ -124,7 +130,7 @@ public final class HubClient {
     if !FileManager.default.fileExists(atPath: cache.blob(meta.etag)) {
       do {
         try download(meta, to: cache.blob(meta.etag), lock: cache.lock(meta.etag), label: "\(cache.repo)/\(file)")
-      } catch let error as SpiqaModelError {
+      } catch let error as HubError {
         throw error
       } catch {
         throw HubError.io("cannot write \(cache.blob(meta.etag)): \(error.localizedDescription)")

@@ -5,7 +5,8 @@ import Testing
 import FoundationNetworking
 #endif
 
-@testable import SpiqaModel
+import SpiqaModel
+@testable import SpiqaHub
 
 /// The python3 executable on PATH, if any (the fake hub is a committed Python script).
 private let python3: String? = {
@@ -15,6 +16,11 @@ private let python3: String? = {
   }
   return nil
 }()
+
+/// The checkpoint folders the fake Hub serves: SpiqaModelTests' PyTorch fixtures, read from the source tree (so
+/// `download` can check that a downloaded snapshot loads, without a second copy of the weights).
+private let checkpointFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  .appendingPathComponent("SpiqaModelTests/Fixtures/pytorch")
 
 /// A fake Hub on 127.0.0.1 (Fixtures/hub/fake_hub.py) serving repos built from the PyTorch fixtures.
 private final class FakeHub {
@@ -36,8 +42,7 @@ private final class FakeHub {
       try fm.createDirectory(at: dir, withIntermediateDirectories: true)
       try Data(Self.commit.utf8).write(to: dir.appendingPathComponent(".commit"))
       for f in files {
-        try fm.copyItem(
-          at: fixtures.appendingPathComponent("pytorch/\(folder)/\(f)"), to: dir.appendingPathComponent(f))
+        try fm.copyItem(at: checkpointFixtures.appendingPathComponent("\(folder)/\(f)"), to: dir.appendingPathComponent(f))
       }
     }
     try repo("org/tiny-bert", from: "bert-qa-bin", files: ["config.json", "vocab.txt", "tokenizer_config.json", "pytorch_model.bin"])
@@ -157,7 +162,7 @@ struct HubTests {
   @Test("offline mode uses the cache only and fails clearly when the model is absent")
   func offline() throws {
     let hub = try FakeHub()
-    let missing = try #require(throws: SpiqaModelError.self) { try hub.client(offline: true).resolveModelDirectory("org/tiny-bert") }
+    let missing = try #require(throws: HubError.self) { try hub.client(offline: true).resolveModelDirectory("org/tiny-bert") }
     #expect(missing.description.contains("HF_HUB_OFFLINE") && missing.description.contains("org/tiny-bert"))
     #expect(try hub.log().isEmpty)
     let online = try hub.client().resolveModelDirectory("org/tiny-bert")
@@ -174,13 +179,13 @@ struct HubTests {
   @Test("missing repo, missing config and missing weights give clear errors")
   func notFound() throws {
     let hub = try FakeHub()
-    let repo = try #require(throws: SpiqaModelError.self) { try hub.client().resolveModelDirectory("org/nope") }
+    let repo = try #require(throws: HubError.self) { try hub.client().resolveModelDirectory("org/nope") }
     #expect(repo.description.contains("repository not found"))
-    let config = try #require(throws: SpiqaModelError.self) { try hub.client().resolveModelDirectory("org/no-config") }
+    let config = try #require(throws: HubError.self) { try hub.client().resolveModelDirectory("org/no-config") }
     #expect(config.description.contains("has no config.json"))
-    let weights = try #require(throws: SpiqaModelError.self) { try hub.client().resolveModelDirectory("org/no-weights") }
+    let weights = try #require(throws: HubError.self) { try hub.client().resolveModelDirectory("org/no-weights") }
     #expect(weights.description.contains("neither model.safetensors nor pytorch_model.bin"))
-    let revision = try #require(throws: SpiqaModelError.self) { try hub.client().resolveModelDirectory("org/tiny-bert@v9") }
+    let revision = try #require(throws: HubError.self) { try hub.client().resolveModelDirectory("org/tiny-bert@v9") }
     #expect(revision.description.contains("revision 'v9' not found"))
     for error in [repo, config, weights, revision] { #expect(!error.description.contains("\n")) }
   }
@@ -189,7 +194,7 @@ struct HubTests {
   func droppedAndResumed() throws {
     let hub = try FakeHub()
     try Data(#"{"drop_after": 40000}"#.utf8).write(to: hub.faults)
-    let error = try #require(throws: SpiqaModelError.self) { try hub.client().resolveModelDirectory("org/tiny-bert") }
+    let error = try #require(throws: HubError.self) { try hub.client().resolveModelDirectory("org/tiny-bert") }
     #expect(error.description.contains("interrupted"))
     let blobs = blobNames(hub.cache, "org/tiny-bert")
     let partial = try #require(blobs.first { $0.hasSuffix(".incomplete") })
@@ -258,7 +263,7 @@ struct HubTests {
     let client = hub.client()
     #expect(try client.resolveModelDirectory(hub.root.path) == hub.root.path)
     for bad in ["./missing-folder", "/no/such/folder", "a/b/c", "org/na--me", "-org/x", "org/x@", "org/x@../y"] {
-      let error = try #require(throws: SpiqaModelError.self, "\(bad)") { try client.resolveModelDirectory(bad) }
+      let error = try #require(throws: HubError.self, "\(bad)") { try client.resolveModelDirectory(bad) }
       #expect(error.exitCode == 64)
     }
     #expect(try hub.log().isEmpty)
@@ -353,6 +358,20 @@ struct HubInteropTests {
     #expect(paths == names.map { ours + "/" + $0 })
     for (path, name) in zip(paths, names) {
       #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == hub.source("org/tiny-st", name))
+    }
+  }
+}
+
+@Suite("Model arguments")
+struct ModelArgumentTests {
+  @Test("resolveModelDirectory: an existing path as is; missing paths and bare names are I/O errors, no download")
+  func localOrMissing() throws {
+    let dir = FileManager.default.temporaryDirectory.path
+    #expect(try resolveModelDirectory(dir) == dir)
+    for bad in ["/no/such/folder", "./missing", "~nobody/x", "minilm"] {
+      let error = try #require(throws: HubError.self, "\(bad)") { try resolveModelDirectory(bad) }
+      #expect(error.exitCode == 74)
+      #expect(error.description == "\(bad): no such model folder; expected a Hugging Face checkpoint folder or a Hub id (org/name)")
     }
   }
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A tiny fake Hugging Face Hub for the loopback tests of Sources/SpiqaModel/Hub (127.0.0.1 only).
+"""A tiny fake Hugging Face Hub for the loopback tests of Sources/SpiqaHub (127.0.0.1 only).
 
 Usage: fake_hub.py ROOT      prints the chosen port on stdout, then serves until stdin closes (or 10 minutes).
 
