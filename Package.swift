@@ -29,17 +29,21 @@ let package = Package(
     .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
     // Libraries: all the logic lives here.
-    .target(name: "SpiqaIO", dependencies: ["CZlib", "CDeflate", "CKernels"]),
+    // C kernels with runtime AVX-512 / AVX2 / portable dispatch (no global -march flags): CCPU detects the CPU
+    // and holds the per-thread ISA override; each kernel target serves one library.
+    .target(name: "CCPU"),
+    .target(name: "CStreamKernels", dependencies: ["CCPU"]),
+    .target(name: "CStatKernels", dependencies: ["CCPU"]),
+    .target(name: "CModelKernels", dependencies: ["CCPU"]),
+    .target(name: "SpiqaIO", dependencies: ["CZlib", "CDeflate", "CStreamKernels"]),
     .target(name: "SpiqaQuant"),
-    .target(name: "SpiqaStats", dependencies: ["CKernels"]),
-    // Element-wise kernels in C with runtime AVX-512 / AVX2 / portable dispatch (no global -march flags).
-    .target(name: "CKernels"),
+    .target(name: "SpiqaStats", dependencies: ["CStatKernels"]),
     // WordPiece and byte-level BPE tokenizers, AutoTokenizer, vocabulary files.
     .target(name: "SpiqaTokenizers"),
     // The Hugging Face Hub client and cache (the only target that uses the network).
     .target(name: "SpiqaHub"),
     // The encoder: no tokenizers, no networking.
-    .target(name: "SpiqaModel", dependencies: ["COpenBLAS", "CKernels", realModule]),
+    .target(name: "SpiqaModel", dependencies: ["COpenBLAS", "CModelKernels", realModule]),
     .target(name: "SpiqaTasks", dependencies: ["SpiqaModel", "SpiqaTokenizers", "SpiqaQuant", "SpiqaIO"]),
     // Option groups, exit-code mapping, progress, default paths and model resolution shared by the tools.
     .target(name: "SpiqaCLI", dependencies: ["SpiqaIO", "SpiqaHub", argumentParser]),
@@ -53,10 +57,10 @@ let package = Package(
     .executableTarget(name: "spiqa-bench", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaModel", "SpiqaTokenizers", "SpiqaQuant", "SpiqaStats", "SpiqaTasks", "COpenBLAS", argumentParser]),
 
     // Tests.
-    .testTarget(name: "SpiqaIOTests", dependencies: ["SpiqaIO", "SpiqaCLI", "CKernels"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "SpiqaIOTests", dependencies: ["SpiqaIO", "SpiqaCLI", "CCPU", "CStreamKernels"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SpiqaQuantTests", dependencies: ["SpiqaQuant"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "SpiqaStatsTests", dependencies: ["SpiqaStats", "CKernels"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "SpiqaModelTests", dependencies: ["SpiqaModel", "SpiqaCLI", "CKernels"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "SpiqaStatsTests", dependencies: ["SpiqaStats", "CCPU", "CStatKernels"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "SpiqaModelTests", dependencies: ["SpiqaModel", "SpiqaCLI", "CCPU", "CModelKernels"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SpiqaTokenizersTests", dependencies: ["SpiqaTokenizers", "SpiqaCLI"], resources: [.copy("Fixtures")]),
     // The fake Hub serves SpiqaModelTests' checkpoint fixtures; SpiqaModel checks that a download loads.
     .testTarget(name: "SpiqaHubTests", dependencies: ["SpiqaHub", "SpiqaModel"], resources: [.copy("Fixtures")]),

@@ -1,4 +1,5 @@
-import CKernels
+import CCPU
+import CStatKernels
 import Foundation
 import Testing
 

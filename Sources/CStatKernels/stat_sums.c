@@ -5,8 +5,7 @@
 
 #include "stat_sums.h"
 
-#include "ckernels.h"
-
+#include "cpu_isa.h"
 #include "x86.h"
 
 // The tail of row sums from element `from` on, continuing the chains `even` (all of them without `pairs`) and

@@ -8,23 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-// 12 index bits: a 16 KiB root table per stream, three of which fit a 48 KiB L1 data cache (11 and 13 bits
-// measured within this machine's run-to-run noise of it).
-#define ROOT_BITS 12
-#define ROOT_SIZE (1u << ROOT_BITS)
-#define ROOT_MASK (ROOT_SIZE - 1)
-#define MAX_CODE_BITS 15
-// Codes longer than ROOT_BITS go through a subtable of at most 2^(15 - 12) entries under their root index,
-// at most one subtable per symbol (`build_table` checks the space anyway).
-#define SUB_SIZE (257u << (MAX_CODE_BITS - ROOT_BITS))
-
-// Table entries (uint32_t):
-//   literals:  bits 0-7 code bits to consume (the pair's total), bits 8-15 first literal, bits 16-23 second
-//              literal, bits 24-31 how many literals (1 or 2).
-//   specials (count 0): end of block: ENTRY_EOB set, bits 0-7 its code length.
-//              a long code (root only): ENTRY_SUB set, bits 0-7 subtable index bits, bits 8-18 subtable start.
-#define ENTRY_EOB (1u << 23)
-#define ENTRY_SUB (1u << 22)
+#include "literal_tables.h"
 
 typedef struct {
   const uint8_t *in, *in_begin, *in_end;
@@ -68,93 +52,6 @@ static uint32_t get_bits(lit_state *s, unsigned n) {
   return v;
 }
 
-static uint32_t reverse_bits(uint32_t code, unsigned len) {
-  uint32_t r = 0;
-  for (unsigned i = 0; i < len; i++) {
-    r = (r << 1) | (code & 1);
-    code >>= 1;
-  }
-  return r;
-}
-
-enum { CODE_OVERSUBSCRIBED, CODE_COMPLETE, CODE_INCOMPLETE };
-
-// Canonical codes (RFC 1951 §3.2.2), bit-reversed for LSB-first lookup, for `n` code lengths (0 = unused).
-static int canonical_codes(const uint8_t *lengths, unsigned n, uint32_t *codes) {
-  unsigned count[MAX_CODE_BITS + 1] = {0};
-  for (unsigned i = 0; i < n; i++) count[lengths[i]]++;
-  count[0] = 0;
-  int left = 1;
-  for (unsigned len = 1; len <= MAX_CODE_BITS; len++) {
-    left = 2 * left - (int)count[len];
-    if (left < 0) return CODE_OVERSUBSCRIBED;
-  }
-  uint32_t next[MAX_CODE_BITS + 1];
-  uint32_t code = 0;
-  for (unsigned len = 1; len <= MAX_CODE_BITS; len++) {
-    next[len] = code;
-    code = (code + count[len]) << 1;
-  }
-  for (unsigned i = 0; i < n; i++) codes[i] = lengths[i] ? reverse_bits(next[lengths[i]]++, lengths[i]) : 0;
-  return left == 0 ? CODE_COMPLETE : CODE_INCOMPLETE;
-}
-
-static inline uint32_t symbol_entry(unsigned sym, unsigned len) {
-  return sym == 256 ? ENTRY_EOB | len : (1u << 24) | (sym << 8) | len;
-}
-
-// Builds the decoding table of the literals and end-of-block of a literal/length code with `n` code lengths;
-// length symbols (257 ...) get no entry, so reaching one ends the fast path (the fixed code has them).
-// Returns 0 for a code that is not complete (the general inflater decides).
-static int build_table(lit_state *s, const uint8_t *len, unsigned n) {
-  uint32_t codes[288];
-  if (canonical_codes(len, n, codes) != CODE_COMPLETE) return 0;
-  uint32_t *root = s->table, *sub = s->table + ROOT_SIZE;
-  // A complete code reaches every root index through a short code or a long code's prefix, so only the
-  // fixed code (whose length symbols get no entry) needs the table cleared.
-  if (n > 257) memset(root, 0, ROOT_SIZE * sizeof *root);
-  for (unsigned sym = 0; sym < 257; sym++) {
-    unsigned l = len[sym];
-    if (l == 0 || l > ROOT_BITS) continue;
-    uint32_t e = symbol_entry(sym, l);
-    for (uint32_t i = codes[sym]; i < ROOT_SIZE; i += 1u << l) root[i] = e;
-  }
-  // Long codes: the longest code under each root index sizes its subtable (kept in the root entry first).
-  for (unsigned sym = 0; sym < 257; sym++)
-    if (len[sym] > ROOT_BITS) root[codes[sym] & ROOT_MASK] = 0;
-  for (unsigned sym = 0; sym < 257; sym++) {
-    unsigned l = len[sym];
-    uint32_t r = codes[sym] & ROOT_MASK;
-    if (l > ROOT_BITS && l - ROOT_BITS > root[r]) root[r] = l - ROOT_BITS;
-  }
-  unsigned used = 0;
-  for (unsigned sym = 0; sym < 257; sym++) {
-    unsigned l = len[sym];
-    if (l <= ROOT_BITS) continue;
-    uint32_t r = codes[sym] & ROOT_MASK;
-    if (!(root[r] & ENTRY_SUB)) {
-      unsigned bits = root[r];
-      if (used + (1u << bits) > SUB_SIZE) return 0;
-      root[r] = ENTRY_SUB | (used << 8) | bits;
-      used += 1u << bits;
-    }
-    uint32_t start = (root[r] >> 8) & 0x7FF, size = 1u << (root[r] & 0xFF);
-    uint32_t e = symbol_entry(sym, l);
-    for (uint32_t i = codes[sym] >> ROOT_BITS; i < size; i += 1u << (l - ROOT_BITS)) sub[start + i] = e;
-  }
-  // Pairs: where a literal's code leaves room in the index for the whole code of a second literal. The
-  // second one is read at index i >> l1 <= i, so going down reads single-literal entries only.
-  for (uint32_t i = ROOT_SIZE; i-- > 0;) {
-    uint32_t e = root[i];
-    if (e >> 24 != 1) continue;
-    unsigned l1 = e & 0xFF;
-    uint32_t e2 = root[i >> l1];
-    if (e2 >> 24 == 1 && l1 + (e2 & 0xFF) <= ROOT_BITS)
-      root[i] = (2u << 24) | ((e2 & 0xFF00) << 8) | (e & 0xFF00) | (l1 + (e2 & 0xFF));
-  }
-  return 1;
-}
-
 static const uint8_t precode_order[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
 
 // Reads block headers until a literal-only Huffman block starts (in_block) or the stream ends (returns 1 with
@@ -190,7 +87,7 @@ static int next_block(lit_state *s) {
       memset(fixed + 144, 9, 112);
       memset(fixed + 256, 7, 24);
       memset(fixed + 280, 8, 8);
-      if (!build_table(s, fixed, 288)) return 0;
+      if (!spiqa_lit_build_table(s->table, fixed, 288)) return 0;
       s->in_block = 1;
       return 1;
     }
@@ -199,7 +96,7 @@ static int next_block(lit_state *s) {
     uint8_t pre_len[19] = {0};
     for (unsigned i = 0; i < hclen; i++) pre_len[precode_order[i]] = (uint8_t)get_bits(s, 3);
     uint32_t pre_code[19];
-    if (canonical_codes(pre_len, 19, pre_code) == CODE_OVERSUBSCRIBED) return 0;
+    if (spiqa_lit_canonical_codes(pre_len, 19, pre_code) == CODE_OVERSUBSCRIBED) return 0;
     uint16_t pre_table[128] = {0};  // symbol | length << 8, 0 = no code
     for (unsigned sym = 0; sym < 19; sym++) {
       if (!pre_len[sym]) continue;
@@ -238,8 +135,8 @@ static int next_block(lit_state *s) {
       if (lens[i]) return 0;  // a length symbol: the block may hold matches
     if (!lens[256]) return 0;
     uint32_t dist_code[32];
-    if (canonical_codes(lens + hlit, hdist, dist_code) == CODE_OVERSUBSCRIBED) return 0;
-    if (!build_table(s, lens, 257)) return 0;
+    if (spiqa_lit_canonical_codes(lens + hlit, hdist, dist_code) == CODE_OVERSUBSCRIBED) return 0;
+    if (!spiqa_lit_build_table(s->table, lens, 257)) return 0;
     s->in_block = 1;
     return 1;
   }
