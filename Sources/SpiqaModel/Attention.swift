@@ -22,10 +22,6 @@ struct SelfAttention {
     let alpha = Float(1 / Double(d).squareRoot())
     let lengths = shape.lengths
     let maskValue = self.maskValue
-    let blasThreads = BLAS.threads
-    if threads > 1 { BLAS.threads = 1 }
-    defer { if threads > 1 { BLAS.threads = blasThreads } }
-
     Kernels.parallel(pairs, threads: threads) { range in
       for pair in range {
         let b = pair / heads, h = pair % heads, n = lengths[b]
@@ -36,11 +32,7 @@ struct SelfAttention {
         if n < t { (p + n * t).update(repeating: 0, count: (t - n) * t) }
       }
     }
-    if let hook {
-      if threads > 1 { BLAS.threads = blasThreads }
-      try hook(layer, UnsafeMutableBufferPointer(start: probs, count: shape.count), shape)
-      if threads > 1 { BLAS.threads = 1 }
-    }
+    if let hook { try hook(layer, UnsafeMutableBufferPointer(start: probs, count: shape.count), shape) }
     // Without a hook, padded rows and columns of P are exactly 0: only the real n×n block contributes and
     // padded context rows are 0. A hook may write anywhere, so then the whole T×T block is used.
     let whole = hook != nil

@@ -1,6 +1,7 @@
 import COpenBLAS
 
-/// Thin wrappers over OpenBLAS `cblas_sgemm` (row-major) and its thread count.
+/// Thin wrappers over OpenBLAS `cblas_sgemm` (row-major). OpenBLAS runs at one thread (`OpenBLASRuntime`); the
+/// parallelism is ours.
 enum BLAS {
   /// `C[m, n] = alpha · A[m, k] · B[n, k]ᵀ + beta · C` — a PyTorch `Linear` with weight B = [out, in].
   @inline(__always)
@@ -25,8 +26,7 @@ enum BLAS {
   /// `y[rows, out] = x[rows, in] · Wᵀ + bias` (bias broadcast over rows first, then GEMM with beta = 1).
   ///
   /// With `threads > 1` the product is split into `threads` independent single-threaded GEMMs (by rows when
-  /// there are more rows than outputs, else by output columns) run on `Kernels.parallel` workers; OpenBLAS must then be at one
-  /// thread (see `Encoder.forward`).
+  /// there are more rows than outputs, else by output columns) run on `Kernels.parallel` workers.
   static func linear(
     x: UnsafePointer<Float>, rows: Int, weight: Weight, bias: Weight?, y: UnsafeMutablePointer<Float>,
     threads: Int = 1
@@ -51,11 +51,5 @@ enum BLAS {
                c: y + r0 * out + c0, ldc: out, beta: beta)
       }
     }
-  }
-
-  /// OpenBLAS worker threads (process-wide).
-  static var threads: Int {
-    get { OpenBLASRuntime.threads }
-    set { OpenBLASRuntime.threads = newValue }
   }
 }

@@ -10,14 +10,13 @@ public final class Encoder {
   public var head: Head
   /// Additive score for padded key columns before the softmax (reference: −10000; see `SelfAttention`).
   public var maskValue: Float = -10000
-  /// Dense GEMMs split over our own workers with OpenBLAS at one thread (true), or OpenBLAS threads (false).
-  nonisolated(unsafe) public static var splitGEMMs = true
   /// Accumulate per-phase wall times into `timings` (for benchmarks).
   public var collectTimings = false
   /// Per-phase times of the forwards run while `collectTimings` was on.
   public var timings = ForwardTimings()
   /// Worker threads for the dense GEMM parts, the per-head attention loop and the element-wise kernels
-  /// (default: OpenBLAS's thread count at init).
+  /// (default: `OpenBLASRuntime.defaultThreads`). Each GEMM runs single-threaded OpenBLAS on one worker, so the
+  /// results depend on this count and the inputs only, never on other encoders.
   public var threads: Int
 
   let weights: ModelWeights
@@ -61,7 +60,8 @@ public final class Encoder {
     self.store = store
     self.maxBatch = maxBatch
     self.maxSeqLen = maxSeqLen
-    self.threads = max(1, BLAS.threads)
+    OpenBLASRuntime.useOneThread()
+    self.threads = OpenBLASRuntime.defaultThreads
     switch weights.head {
     case .questionAnswering: head = .questionAnswering
     case .bertClassifier(_, _, let c, _), .robertaClassifier(_, _, let c, _):
@@ -102,13 +102,9 @@ public final class Encoder {
     let hShape = HiddenShape(batch: bsz, seqLen: t, hidden: hsz, lengths: batch.lengths)
     let aShape = AttentionShape(batch: bsz, heads: c.numHeads, seqLen: t, lengths: batch.lengths)
     let hiddenBuffer = UnsafeMutableBufferPointer(start: buf.hidden, count: rows * hsz)
-    let threads = self.threads
-    // All parallelism on our workers: OpenBLAS at one thread, so its idle workers do not spin against ours.
-    let blasThreads = BLAS.threads
-    let splitGEMMs = threads > 1 && Self.splitGEMMs
-    if splitGEMMs { BLAS.threads = 1 }
-    defer { if splitGEMMs { BLAS.threads = blasThreads } }
-    let gemmThreads = splitGEMMs ? threads : 1
+    // All parallelism on our workers (OpenBLAS is at one thread for good, so its idle workers never spin
+    // against ours, and no other thread's setting reaches our GEMMs).
+    let threads = max(1, self.threads)
     var clock = PhaseClock(enabled: collectTimings)
     var tm = timings
     defer { if collectTimings { tm.forwards += 1; timings = tm } }
@@ -119,12 +115,12 @@ public final class Encoder {
     for (l, lw) in weights.layers.enumerated() {
       try hooks.layerInput?(l, hiddenBuffer, hShape)
       clock.lap(\.other, into: &tm)
-      BLAS.linear(x: buf.hidden, rows: rows, weight: lw.qkv, bias: lw.qkvBias, y: buf.qkv, threads: gemmThreads)
+      BLAS.linear(x: buf.hidden, rows: rows, weight: lw.qkv, bias: lw.qkvBias, y: buf.qkv, threads: threads)
       clock.lap(\.denseGEMM, into: &tm)
       try attention(qkv: buf.qkv, probs: buf.probs, context: buf.context, shape: aShape, layer: l,
                     hook: hooks.attention)
       clock.lap(\.attention, into: &tm)
-      BLAS.linear(x: buf.context, rows: rows, weight: lw.attnOut, bias: nil, y: buf.scratch, threads: gemmThreads)
+      BLAS.linear(x: buf.context, rows: rows, weight: lw.attnOut, bias: nil, y: buf.scratch, threads: threads)
       clock.lap(\.denseGEMM, into: &tm)
       Kernels.parallel(rows, threads: threads, minPerThread: 8) { r in
         Kernels.addLayerNorm(
@@ -132,14 +128,14 @@ public final class Encoder {
           gamma: lw.attnNormGamma.pointer, beta: lw.attnNormBeta.pointer, eps: c.layerNormEps)
       }
       clock.lap(\.elementwise, into: &tm)
-      BLAS.linear(x: buf.attended, rows: rows, weight: lw.inter, bias: nil, y: buf.intermediate, threads: gemmThreads)
+      BLAS.linear(x: buf.attended, rows: rows, weight: lw.inter, bias: nil, y: buf.intermediate, threads: threads)
       clock.lap(\.denseGEMM, into: &tm)
       Kernels.parallel(rows, threads: threads, minPerThread: 4) { r in
         Kernels.biasActivation(buf.intermediate, bias: lw.interBias.pointer, rows: r, n: c.intermediateSize,
                                act: c.hiddenAct)
       }
       clock.lap(\.elementwise, into: &tm)
-      BLAS.linear(x: buf.intermediate, rows: rows, weight: lw.out, bias: nil, y: buf.scratch, threads: gemmThreads)
+      BLAS.linear(x: buf.intermediate, rows: rows, weight: lw.out, bias: nil, y: buf.scratch, threads: threads)
       clock.lap(\.denseGEMM, into: &tm)
       Kernels.parallel(rows, threads: threads, minPerThread: 8) { r in
         Kernels.addLayerNorm(

@@ -7,6 +7,12 @@ import Foundation
 
 /// Process-wide OpenBLAS settings: threads and the GEMM kernel.
 ///
+/// Threads: OpenBLAS's thread count is one number for the whole process, so an encoder that changed it around
+/// its forward (as `Encoder` once did) changed it under every other thread's GEMMs too, and their bits with it
+/// (OpenBLAS partitions a threaded sgemm differently). So OpenBLAS is set to one thread once, before the first
+/// encoder exists, and never touched again; encoders split their GEMMs over their own workers (`BLAS.linear`).
+/// `defaultThreads` keeps the count OpenBLAS chose when it loaded, as the default worker count.
+///
 /// OpenBLAS 0.3.21 (Debian 12) picks its kernel from the CPU model when the library loads. CPUs newer than
 /// it knows (e.g. Intel family 6 model 207, "Intel Xeon Processor") fall back to the generic **Prescott**
 /// kernel, ~5× slower than the AVX-512 one. The only supported override is `OPENBLAS_CORETYPE`, read at load
@@ -15,11 +21,21 @@ public enum OpenBLASRuntime {
   /// Kernel OpenBLAS chose, e.g. "SkylakeX", "Haswell", "Prescott".
   public static var coreName: String { String(cString: openblas_get_corename()) }
 
-  /// OpenBLAS worker threads (process-wide; default: number of cores).
-  public static var threads: Int {
-    get { Int(openblas_get_num_threads()) }
-    set { openblas_set_num_threads(Int32(max(1, newValue))) }
-  }
+  /// The thread count OpenBLAS chose when it loaded (`OPENBLAS_NUM_THREADS`, else the number of cores): the
+  /// default `Encoder.threads`. Reading it sets OpenBLAS to one thread, like `useOneThread()`.
+  public static var defaultThreads: Int { threadsAtLoad }
+
+  /// Sets OpenBLAS to one thread for the rest of the process, once (later calls do nothing; safe from any
+  /// thread). `Encoder` calls it before its first GEMM.
+  public static func useOneThread() { _ = threadsAtLoad }
+
+  /// OpenBLAS's thread count before `useOneThread`. A static `let` is initialised exactly once, and threads that
+  /// reach it meanwhile wait, so no GEMM runs before OpenBLAS is at one thread.
+  private static let threadsAtLoad: Int = {
+    let loaded = Int(openblas_get_num_threads())
+    openblas_set_num_threads(1)
+    return max(1, loaded)
+  }()
 
   /// The `OPENBLAS_CORETYPE` this CPU should use when OpenBLAS fell back to Prescott: "SkylakeX" with
   /// AVX-512 (F, BW, DQ, VL), "Haswell" with AVX2 + FMA; nil when the kernel is already specific, the

@@ -26,7 +26,6 @@ struct EvalBench: ParsableCommand {
 
   func run() throws {
     OpenBLASRuntime.reexecWithRecommendedCoreIfNeeded()
-    OpenBLASRuntime.threads = threads
     let dir = model ?? DefaultPaths.sharedFolder() + "/models/minilm-squad"
     let path = try DefaultPaths.dataPath(data, task: EvalTask.squad.rawValue)
     guard FileManager.default.fileExists(atPath: dir + "/config.json"), FileManager.default.fileExists(atPath: path)

@@ -51,7 +51,6 @@ struct ExtractBench: ParsableCommand {
       var s = ExtractionSettings()
       s.dtype = dtype
       let extractor = try AttentionExtractor(checkpoint: checkpoint, settings: s, maxBatch: 1, maxSeqLen: 320)
-      OpenBLASRuntime.threads = threads
       extractor.threads = threads
       try extractor.run(ExtractionGroup(sequences: [inputs[0]])) { _ in }  // warm-up
       let path = out + "/extract-\(key).npy" + ((compression?.level ?? 0) > 0 ? ".gz" : "")

@@ -28,16 +28,11 @@ struct RuntimeBench: ParsableCommand {
   @Option(help: "Batch sizes for MiniLM (comma-separated).")
   var batches = "1,8"
 
-  @Flag(help: "Let OpenBLAS thread the dense GEMMs instead of splitting them over SpiqaModel's workers.")
-  var openblasThreads = false
-
   @Flag(help: "Skip the roberta-base-shaped model (saves ~0.5 GB and a minute).")
   var skipRoberta = false
 
   func run() throws {
     OpenBLASRuntime.reexecWithRecommendedCoreIfNeeded()
-    OpenBLASRuntime.threads = threads
-    Encoder.splitGEMMs = !openblasThreads
     let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? ""
     print("runtime: OpenBLAS \(OpenBLASRuntime.coreName) kernel\(forced), \(threads) threads")
     sgemmPeak()
@@ -59,7 +54,13 @@ struct RuntimeBench: ParsableCommand {
     return (times[0], times[times.count / 2])
   }
 
+  /// The machine's sgemm GFLOP/s on `threads` OpenBLAS threads. Encoders keep OpenBLAS at one thread and split
+  /// GEMMs over their own workers; this one measurement lends OpenBLAS the threads, on this thread alone, and
+  /// puts it back to one before any encoder runs.
   func sgemmPeak() {
+    OpenBLASRuntime.useOneThread()
+    openblas_set_num_threads(Int32(max(1, threads)))
+    defer { openblas_set_num_threads(1) }
     for (m, n, k) in [(384, 768, 768), (320, 1536, 384), (384, 3072, 768), (320, 768, 3072)] {
       let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: n * k)
       var c = [Float](repeating: 0, count: m * n)

@@ -210,7 +210,6 @@ struct Extract: ParsableCommand {
         maxBatch: task == .squad ? (settings.dependsOnPadding ? 4 : 1) : batchSize,
         maxSeqLen: task == .squad ? maxSeqLen : min(128, maxLen))
       if let threads {
-        OpenBLASRuntime.threads = threads
         extractor.threads = threads
       }
       let job = ExtractionJob(source: source, extractor: extractor, tokenizer: tokenizer)
