@@ -1,5 +1,15 @@
 import RealModule
 
+/// Task head of an encoder.
+public enum Head: Sendable, Equatable {
+  /// Encoder only (hidden states and the mean-pooled embedding).
+  case none
+  /// Extractive QA (`qa_outputs`): start and end logits per token.
+  case questionAnswering
+  /// Sequence classification: one logit per label (`labels` from config.json id2label).
+  case sequenceClassification(labels: [String])
+}
+
 extension Encoder {
   /// Evaluates `head` on the final hidden states in `buffers`, filling the logits of `output`.
   func applyHead(to output: inout EncoderOutput) throws {
