@@ -12,10 +12,10 @@ struct EvalBench: ParsableCommand {
     commandName: "eval",
     abstract: "Measure SQuAD evaluation throughput (questions/s) with exact and quantized attention.")
 
-  @Option(help: "QA checkpoint folder (default: $SPIQA_SHARED or ../shared: models/minilm-squad).")
+  @Option(help: "QA checkpoint folder (default: models/minilm-squad in the shared data folder).")
   var model: String?
 
-  @Option(help: "SQuAD v1.1 JSON (default: $SPIQA_SHARED or ../shared: data/squad/dev-v1.1.json).")
+  @Option(help: "SQuAD v1.1 JSON (default: data/squad/dev-v1.1.json in the shared data folder).")
   var data: String?
 
   @Option(help: "Questions per measurement (the first N of the dev set, after one warm-up question).")
