@@ -7,11 +7,11 @@ import Foundation
 
 /// Process-wide OpenBLAS settings: threads and the GEMM kernel.
 ///
-/// Threads: OpenBLAS's thread count is one number for the whole process, so an encoder that changed it around
-/// its forward (as `Encoder` once did) changed it under every other thread's GEMMs too, and their bits with it
-/// (OpenBLAS partitions a threaded sgemm differently). So OpenBLAS is set to one thread once, before the first
-/// encoder exists, and never touched again; encoders split their GEMMs over their own workers (`BLAS.linear`).
-/// `defaultThreads` keeps the count OpenBLAS chose when it loaded, as the default worker count.
+/// Threads: OpenBLAS's thread count is one number for the whole process, so changing it around one encoder's
+/// forward would change it under every other thread's GEMMs too, and their bits with it (OpenBLAS partitions a
+/// threaded sgemm differently). So OpenBLAS is set to one thread once, before the first encoder exists, and
+/// never touched again; encoders split their GEMMs over their own workers (`BLAS.linear`). `defaultThreads`
+/// keeps the count OpenBLAS chose when it loaded, as the default worker count.
 ///
 /// OpenBLAS 0.3.21 (Debian 12) picks its kernel from the CPU model when the library loads. CPUs newer than
 /// it knows (e.g. Intel family 6 model 207, "Intel Xeon Processor") fall back to the generic **Prescott**
