@@ -10,6 +10,8 @@ let package = Package(
     .library(name: "SpiqaCore", targets: ["SpiqaCore"]),
     .library(name: "SpiqaIO", targets: ["SpiqaIO"]),
     .library(name: "SpiqaQuant", targets: ["SpiqaQuant"]),
+    .library(name: "SpiqaTokenizers", targets: ["SpiqaTokenizers"]),
+    .library(name: "SpiqaHub", targets: ["SpiqaHub"]),
     .library(name: "SpiqaModel", targets: ["SpiqaModel"]),
     .library(name: "SpiqaTasks", targets: ["SpiqaTasks"]),
     .executable(name: "spiqa-extract", targets: ["spiqa-extract"]),
@@ -30,37 +32,54 @@ let package = Package(
     // Libraries: all the logic lives here.
     // The error kinds and their exit codes, the JSON value/parser/writer, SplitMix64 (no dependencies).
     .target(name: "SpiqaCore"),
-    .target(name: "SpiqaIO", dependencies: ["SpiqaCore", "CZlib", "CDeflate", "CKernels"]),
+    // C kernels with runtime AVX-512 / AVX2 / portable dispatch (no global -march flags): CCPU detects the CPU
+    // and holds the per-thread ISA override; each kernel target serves one library.
+    .target(name: "CCPU"),
+    .target(name: "CStreamKernels", dependencies: ["CCPU"]),
+    .target(name: "CStatKernels", dependencies: ["CCPU"]),
+    .target(name: "CModelKernels", dependencies: ["CCPU"]),
+    .target(name: "SpiqaIO", dependencies: ["SpiqaCore", "CZlib", "CDeflate", "CStreamKernels"]),
     .target(name: "SpiqaQuant", dependencies: ["SpiqaCore", "SpiqaIO"]),
-    .target(name: "SpiqaStats", dependencies: ["SpiqaCore", "SpiqaIO", "CKernels"]),
-    // Element-wise kernels in C with runtime AVX-512 / AVX2 / portable dispatch (no global -march flags).
-    .target(name: "CKernels"),
-    .target(name: "SpiqaModel", dependencies: ["SpiqaCore", "COpenBLAS", "CKernels", realModule]),
-    .target(name: "SpiqaTasks", dependencies: ["SpiqaModel", "SpiqaQuant", "SpiqaIO"]),
-    // Option groups, exit-code mapping and progress shared by the command-line tools.
-    .target(name: "SpiqaCLI", dependencies: ["SpiqaCore", "SpiqaIO", argumentParser]),
+    .target(name: "SpiqaStats", dependencies: ["SpiqaCore", "SpiqaIO", "CStatKernels"]),
+    // WordPiece and byte-level BPE tokenizers, AutoTokenizer, vocabulary files.
+    .target(name: "SpiqaTokenizers", dependencies: ["SpiqaCore"]),
+    // The Hugging Face Hub client and cache (the only target that uses the network).
+    .target(name: "SpiqaHub", dependencies: ["SpiqaCore"]),
+    // The encoder: no tokenizers, no networking.
+    .target(name: "SpiqaModel", dependencies: ["SpiqaCore", "COpenBLAS", "CModelKernels", realModule]),
+    .target(name: "SpiqaTasks", dependencies: ["SpiqaModel", "SpiqaTokenizers", "SpiqaQuant", "SpiqaIO"]),
+    // Option groups, exit-code mapping, progress, default paths and model resolution shared by the tools.
+    .target(name: "SpiqaCLI", dependencies: ["SpiqaCore", "SpiqaIO", "SpiqaHub", argumentParser]),
 
     // Thin command-line tools.
-    .executableTarget(name: "spiqa-extract", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaModel", "SpiqaQuant", "SpiqaTasks", argumentParser]),
+    .executableTarget(name: "spiqa-extract", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaModel", "SpiqaTokenizers", "SpiqaQuant", "SpiqaTasks", argumentParser]),
     .executableTarget(name: "spiqa-quantize", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaQuant", argumentParser]),
     .executableTarget(name: "spiqa-hist", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaStats", argumentParser]),
-    .executableTarget(name: "spiqa-eval", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaModel", "SpiqaQuant", "SpiqaTasks", argumentParser]),
+    .executableTarget(name: "spiqa-eval", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaModel", "SpiqaTokenizers", "SpiqaQuant", "SpiqaTasks", argumentParser]),
     // Benchmarks behind `make bench` (never run by the tests).
-    .executableTarget(name: "spiqa-bench", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaModel", "SpiqaQuant", "SpiqaStats", "SpiqaTasks", "COpenBLAS", argumentParser]),
+    .executableTarget(name: "spiqa-bench", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaModel", "SpiqaTokenizers", "SpiqaQuant", "SpiqaStats", "SpiqaTasks", "COpenBLAS", argumentParser]),
 
     // Tests. SpiqaTestSupport: the process runner, paths (package, shared folder, model, built tools), python3,
     // the ISA-level walker.
-    .target(name: "SpiqaTestSupport", dependencies: ["CKernels"], path: "Tests/SpiqaTestSupport"),
+    .target(name: "SpiqaTestSupport", dependencies: ["CCPU"], path: "Tests/SpiqaTestSupport"),
     .testTarget(
-      name: "SpiqaIOTests", dependencies: ["SpiqaIO", "SpiqaCLI", "CKernels", "SpiqaTestSupport"],
+      name: "SpiqaIOTests", dependencies: ["SpiqaIO", "SpiqaCLI", "CCPU", "CStreamKernels", "SpiqaTestSupport"],
       resources: [.copy("Fixtures")]),
     .testTarget(name: "SpiqaQuantTests", dependencies: ["SpiqaQuant", "SpiqaIO"], resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "SpiqaStatsTests", dependencies: ["SpiqaStats", "SpiqaIO", "SpiqaTestSupport"],
+      name: "SpiqaStatsTests", dependencies: ["SpiqaStats", "SpiqaIO", "CCPU", "CStatKernels", "SpiqaTestSupport"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "SpiqaModelTests", dependencies: ["SpiqaModel", "CKernels", "SpiqaTestSupport"],
+      name: "SpiqaModelTests", dependencies: ["SpiqaModel", "CCPU", "CModelKernels", "SpiqaTestSupport"],
       resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "SpiqaTokenizersTests", dependencies: ["SpiqaTokenizers", "SpiqaTestSupport"],
+      resources: [.copy("Fixtures")]),
+    // The fake Hub serves SpiqaModelTests' checkpoint fixtures; SpiqaModel checks that a download loads.
+    .testTarget(
+      name: "SpiqaHubTests", dependencies: ["SpiqaHub", "SpiqaModel", "SpiqaTestSupport"],
+      resources: [.copy("Fixtures")]),
+    .testTarget(name: "SpiqaCLITests", dependencies: ["SpiqaCLI", "SpiqaTestSupport"]),
     .testTarget(
       name: "SpiqaTasksTests", dependencies: ["SpiqaTasks", "SpiqaIO", "SpiqaQuant", "SpiqaTestSupport"],
       resources: [.copy("Fixtures")]),

@@ -9,9 +9,12 @@ import argparse, os, sys, time
 
 sys.path.insert(0, os.path.dirname(__file__))
 
+# The shared data folder when $SPIQA_SHARED is unset or empty: ../shared beside this package (DefaultPaths).
+SHARED_BESIDE_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared")
+
 
 def main():
-    shared = os.environ.get("SPIQA_SHARED", "../shared")
+    shared = os.environ.get("SPIQA_SHARED") or SHARED_BESIDE_ROOT
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=shared + "/models/minilm-squad")
     ap.add_argument("--data", default=shared + "/data/squad/dev-v1.1.json")

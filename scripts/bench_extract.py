@@ -51,7 +51,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     model_dir = os.environ.get("SPIQA_MODEL", os.path.join(root, "models/all-MiniLM-L6-v2"))
-    shared = os.environ.get("SPIQA_SHARED", os.path.join(root, "../shared"))
+    shared = os.environ.get("SPIQA_SHARED") or os.path.join(root, "../shared")
     out_dir = os.environ.get("BENCH_OUT", os.path.join(root, "bench-out"))
     os.makedirs(out_dir, exist_ok=True)
     torch.set_num_threads(a.threads)

@@ -14,12 +14,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_tokenizer_fixtures import SlowRoberta31, squad_texts, squad_words  # noqa: E402
+from make_tokenizer_fixtures import SHARED_BESIDE_ROOT, SlowRoberta31, squad_texts, squad_words  # noqa: E402
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--shared", default=os.environ.get("SPIQA_SHARED", "../shared"))
+    ap.add_argument("--shared", default=os.environ.get("SPIQA_SHARED") or SHARED_BESIDE_ROOT)
     ap.add_argument("--model", default=os.environ.get("SPIQA_MODEL", "models/all-MiniLM-L6-v2"))
     args = ap.parse_args()
 

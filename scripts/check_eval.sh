@@ -3,10 +3,11 @@
 #   scripts/check_eval.sh [BIN_DIR]          first 1000 SQuAD dev questions, the paper's 100, SST-2 (all 872) at
 #                                            thresholds 0, 1e-3, 1e-2, 5e-2
 #   FULL=1 scripts/check_eval.sh [BIN_DIR]   also all 10,570 SQuAD dev questions (MODELS.md: EM 60.8231 / F1 72.2336)
-# Needs $SPIQA_SHARED (default ../shared) with models/minilm-{squad,sst2} and the data; exits 1 on any mismatch.
+# Needs $SPIQA_SHARED (when empty: ../shared beside this package) with models/minilm-{squad,sst2} and the data;
+# exits 1 on any mismatch.
 set -euo pipefail
 BIN=${1:-.build/release}
-SHARED=${SPIQA_SHARED:-../shared}
+SHARED=${SPIQA_SHARED:-$(cd "$(dirname "$0")/../.." && pwd)/shared}
 FIX=Tests/SpiqaTasksTests/Fixtures
 OUT=${CHECK_OUT:-$(mktemp -d)}
 EVAL="$BIN/spiqa-eval"

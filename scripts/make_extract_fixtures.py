@@ -139,7 +139,7 @@ def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=os.path.join(root, "models/all-MiniLM-L6-v2"))
-    ap.add_argument("--shared", default=os.environ.get("SPIQA_SHARED", os.path.join(root, "../shared")))
+    ap.add_argument("--shared", default=os.environ.get("SPIQA_SHARED") or os.path.join(root, "../shared"))
     ap.add_argument("--out", default=os.path.join(root, "Tests/CLITests/Fixtures/extract"))
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)

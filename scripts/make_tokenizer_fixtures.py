@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference token ids for spiqa's Swift tokenizers (Tests/SpiqaModelTests/Fixtures/tokenizers/).
+"""Reference token ids for spiqa's Swift tokenizers (Tests/SpiqaTokenizersTests/Fixtures/tokenizers/).
 
 Reference Python pinned: CPython 3.11 (unicodedata 14.0.0), transformers 5.24, tokenizers 0.23,
 regex 2026.5.9. The script refuses other Python minor versions unless --any-python is given,
@@ -42,6 +42,9 @@ import sys
 import unicodedata
 
 import regex
+
+# The shared data folder when $SPIQA_SHARED is unset or empty: ../shared beside this package (DefaultPaths).
+SHARED_BESIDE_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared")
 
 MASK64 = (1 << 64) - 1
 
@@ -348,9 +351,9 @@ def bert_offsets_ok(fast, text, ids):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--shared", default=os.environ.get("SPIQA_SHARED", "../shared"))
+    ap.add_argument("--shared", default=os.environ.get("SPIQA_SHARED") or SHARED_BESIDE_ROOT)
     ap.add_argument("--model", default=os.environ.get("SPIQA_MODEL", "models/all-MiniLM-L6-v2"))
-    ap.add_argument("--out", default="Tests/SpiqaModelTests/Fixtures/tokenizers")
+    ap.add_argument("--out", default="Tests/SpiqaTokenizersTests/Fixtures/tokenizers")
     ap.add_argument("--show", nargs=2, metavar=("SET", "INDEX"))
     ap.add_argument("--any-python", action="store_true")
     args = ap.parse_args()

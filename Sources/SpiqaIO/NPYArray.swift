@@ -1,4 +1,4 @@
-import CKernels
+import CStreamKernels
 /// One n-dimensional array as stored in an NPY record: element type, shape and raw little-endian C-order bytes.
 public struct NPYArray: Sendable, Equatable {
   /// Element type.
@@ -107,7 +107,7 @@ func convertFromHalf(_ raw: UnsafeRawBufferPointer, into out: UnsafeMutableBuffe
 
 /// Converts Floats to little-endian Float16 bytes (round to nearest even), writing `2 * values.count` bytes.
 func convertToHalf(_ values: UnsafeBufferPointer<Float>, into raw: UnsafeMutableRawBufferPointer) {
-  // CKernels: F16C when the CPU has it; Swift's Float16(x) is a libgcc call per element on baseline x86-64.
+  // CStreamKernels: F16C when the CPU has it; Swift's Float16(x) is a libgcc call per element on baseline x86-64.
   guard let src = values.baseAddress, let dst = raw.baseAddress, values.count > 0 else { return }
   precondition(raw.count >= 2 * values.count)
   spiqa_f32_to_f16(src, dst, values.count)

@@ -1,5 +1,5 @@
 import CDeflate
-import CKernels
+import CStreamKernels
 import CZlib
 import Dispatch
 

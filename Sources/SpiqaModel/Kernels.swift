@@ -1,11 +1,11 @@
-import CKernels
+import CModelKernels
 import Dispatch
 import RealModule
 
 /// Element-wise and row-wise kernels of the forward pass (LayerNorm, activations, softmax), and the
 /// row-parallel loop that runs them on every core.
 ///
-/// The hot ones (`addLayerNorm`, exact-erf GELU, `maskedSoftmaxRows`) run in `CKernels` (AVX-512 / AVX2 /
+/// The hot ones (`addLayerNorm`, exact-erf GELU, `maskedSoftmaxRows`) run in `CModelKernels` (AVX-512 / AVX2 /
 /// portable C, picked at run time). The Swift `…Reference` / `maskedSoftmaxRow` / `VectorMath` versions are the
 /// definition they are tested against: same bits, except for the reassociated sums (softmax denominator,
 /// LayerNorm mean and variance).
@@ -71,7 +71,7 @@ enum Kernels {
   ) {
     switch act {
     case .gelu:
-      // Same bits as `VectorMath.biasGELU` per row, in CKernels.
+      // Same bits as `VectorMath.biasGELU` per row, in CModelKernels.
       if !rows.isEmpty { spiqa_bias_gelu_rows(x + rows.lowerBound * n, bias, rows.count, n) }
     case .geluTanh:
       for r in rows {
@@ -89,7 +89,7 @@ enum Kernels {
     }
   }
 
-  /// `maskedSoftmaxRow` on `rows` rows of `t` columns, row `r` at `s + r·stride`, in CKernels. Same bits as the
+  /// `maskedSoftmaxRow` on `rows` rows of `t` columns, row `r` at `s + r·stride`, in CModelKernels. Same bits as the
   /// Swift row except for the summation order of the denominator. Needs `1 <= valid <= t`.
   @inline(__always)
   static func maskedSoftmaxRows(

@@ -1,4 +1,4 @@
-import CKernels
+import CStatKernels
 
 /// Per-row and per-block float64 sums and row extrema, in the orders the statistics define.
 extension BlockWorker {
@@ -33,7 +33,7 @@ extension BlockWorker {
 
   /// Row sums `[rows]` of `rows` consecutive rows of `n` starting at `x`, one float64 chain per row — or, with
   /// `pairs`, two chains per row (even and odd positions, added at the end), the two orders the statistics define.
-  /// `spiqa_row_sums_f64` (CKernels) runs 16 rows' chains side by side, one per vector lane, so their addition
+  /// `spiqa_row_sums_f64` (CStatKernels) runs 16 rows' chains side by side, one per vector lane, so their addition
   /// latencies overlap; the sums are those of the plain loops.
   static func rowSums(
     _ x: UnsafePointer<Float>, n: Int, rows: Int, pairs: Bool, into out: UnsafeMutablePointer<Double>

@@ -12,7 +12,11 @@ public enum EvalTask: String, Sendable, CaseIterable {
 /// Everything one `spiqa-eval` run needs, as plain values (the command line maps its flags onto this).
 public struct EvalRequest: Sendable {
   public var task: EvalTask
+  /// The model as given (the result line's `model`); `locateModel` turns it into a local folder.
   public var modelDirectory: String
+  /// A local folder for `modelDirectory`, called once the data has loaded (so data errors come first). The
+  /// command line passes SpiqaHub's `resolveModelDirectory` (a Hub id is downloaded); by default the folder as is.
+  public var locateModel: @Sendable (String) throws -> String = { $0 }
   public var dataPath: String
   public var selection: Selection = .all
   /// What happens to attention and hidden states (statistics over one layer of the whole batch).
@@ -27,17 +31,6 @@ public struct EvalRequest: Sendable {
     self.task = task
     self.modelDirectory = modelDirectory
     self.dataPath = dataPath
-  }
-
-  /// The shared folder: `$SPIQA_SHARED`, else `../shared`.
-  public static var sharedFolder: String { ProcessInfo.processInfo.environment["SPIQA_SHARED"] ?? "../shared" }
-
-  /// Default data file of a task under the shared folder.
-  public static func defaultData(for task: EvalTask) -> String {
-    switch task {
-    case .squad: return sharedFolder + "/data/squad/dev-v1.1.json"
-    case .sst2: return sharedFolder + "/data/glue/SST-2/dev.tsv"
-    }
   }
 }
 
@@ -67,8 +60,7 @@ public enum EvalRunner {
       let data = try SST2Dataset(path: r.dataPath)
       sst2 = try r.selection.indices(count: data.examples.count).map { data.examples[$0] }
     }
-    // A Hub id (org/name[@revision]) is downloaded into the Hugging Face cache; a folder is used as is.
-    let modelDirectory = try ExtractionDefaults.modelDirectory(r.modelDirectory)
+    let modelDirectory = try r.locateModel(r.modelDirectory)
     let tokenizer = try loadTaskTokenizer(directory: modelDirectory)
     let replay = try r.replayPath.map { try ReplayStore(streamPath: $0) }
     var out: JSONObject = [

@@ -1,6 +1,6 @@
-import SpiqaModel
+import SpiqaTokenizers
 
-/// A SpiqaModel tokenizer (WordPiece or byte-level BPE) as the `TaskTokenizer` the featurizers use.
+/// A SpiqaTokenizers tokenizer (WordPiece or byte-level BPE) as the `TaskTokenizer` the featurizers use.
 public struct ModelTaskTokenizer: TaskTokenizer {
   public let base: any Tokenizer
 

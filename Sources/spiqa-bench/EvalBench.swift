@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SpiqaCLI
 import SpiqaModel
 import SpiqaQuant
 import SpiqaTasks
@@ -11,10 +12,10 @@ struct EvalBench: ParsableCommand {
     commandName: "eval",
     abstract: "Measure SQuAD evaluation throughput (questions/s) with exact and quantized attention.")
 
-  @Option(help: "QA checkpoint folder (default: $SPIQA_SHARED or ../shared: models/minilm-squad).")
+  @Option(help: "QA checkpoint folder (default: models/minilm-squad in the shared data folder).")
   var model: String?
 
-  @Option(help: "SQuAD v1.1 JSON (default: $SPIQA_SHARED or ../shared: data/squad/dev-v1.1.json).")
+  @Option(help: "SQuAD v1.1 JSON (default: data/squad/dev-v1.1.json in the shared data folder).")
   var data: String?
 
   @Option(help: "Questions per measurement (the first N of the dev set, after one warm-up question).")
@@ -25,9 +26,8 @@ struct EvalBench: ParsableCommand {
 
   func run() throws {
     OpenBLASRuntime.reexecWithRecommendedCoreIfNeeded()
-    let shared = EvalRequest.sharedFolder
-    let dir = model ?? shared + "/models/minilm-squad"
-    let path = data ?? EvalRequest.defaultData(for: .squad)
+    let dir = model ?? DefaultPaths.sharedFolder() + "/models/minilm-squad"
+    let path = try DefaultPaths.dataPath(data, task: EvalTask.squad.rawValue)
     guard FileManager.default.fileExists(atPath: dir + "/config.json"), FileManager.default.fileExists(atPath: path)
     else {
       print("eval: skipped (no \(dir) or \(path); set SPIQA_SHARED)")

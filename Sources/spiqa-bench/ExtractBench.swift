@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SpiqaCore
+import SpiqaCLI
 import SpiqaIO
 import SpiqaModel
 import SpiqaTasks
@@ -27,8 +28,8 @@ struct ExtractBench: ParsableCommand {
     let env = ProcessInfo.processInfo.environment
     let out = env["BENCH_OUT"] ?? "bench-out"
     try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-    let modelPath = try ExtractionDefaults.resolveModel(env["SPIQA_MODEL"])
-    let squadPath = try ExtractionDefaults.resolveData(nil, task: .squad)
+    let modelPath = try DefaultPaths.resolveModel(env["SPIQA_MODEL"])
+    let squadPath = try DefaultPaths.resolveData(nil, task: ExtractionTask.squad.rawValue)
     let tokenizer = try loadTaskTokenizer(directory: modelPath)
     let squad = try SquadDataset(path: squadPath)
     let inputs = try Self.selectFeatures(squad: squad, tokenizer: tokenizer, count: sequences, tokens: tokens)
@@ -97,7 +98,7 @@ struct ExtractBench: ParsableCommand {
   private func measureRSS(modelPath: String, squad: String, smallOffset: Int, into results: inout [String: JSONValue])
     throws
   {
-    guard let exe = ExtractionDefaults.executablePath() else { return }
+    guard let exe = DefaultPaths.executablePath() else { return }
     let tool = URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("spiqa-extract").path
     guard FileManager.default.isExecutableFile(atPath: tool) else {
       print("peak RSS: skipped (\(tool) not built)")

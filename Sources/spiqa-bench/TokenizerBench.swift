@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
+import SpiqaCLI
 import SpiqaCore
-import SpiqaModel
+import SpiqaTokenizers
 
 /// `spiqa-bench tokenizers`: time WordPiece and byte-level BPE over all SQuAD v1.1 dev questions and
 /// contexts (whole texts, and contexts word by word as SQuAD featurization does).
@@ -9,9 +10,11 @@ struct TokenizerBench: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "tokenizers", abstract: "Tokenizer speed on SQuAD v1.1 dev (questions, contexts, per word).")
 
-  @Option(help: "SQuAD v1.1 dev JSON.") var squad = "../shared/data/squad/dev-v1.1.json"
+  @Option(help: "SQuAD v1.1 dev JSON (in the shared data folder).")
+  var squad = DefaultPaths.sharedFolder() + "/data/squad/dev-v1.1.json"
   @Option(help: "Folder with a WordPiece vocab.txt (+ tokenizer_config.json).") var bert = "models/all-MiniLM-L6-v2"
-  @Option(help: "Folder with vocab.json + merges.txt.") var roberta = "../shared/data/roberta-base"
+  @Option(help: "Folder with vocab.json + merges.txt (in the shared data folder).")
+  var roberta = DefaultPaths.sharedFolder() + "/data/roberta-base"
   @Option(help: "Timed passes after the first (cold) one; the best is reported.") var repeats = 3
 
   func run() throws {

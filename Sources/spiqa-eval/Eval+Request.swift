@@ -1,4 +1,6 @@
 import ArgumentParser
+import SpiqaCLI
+import SpiqaHub
 import SpiqaQuant
 import SpiqaTasks
 
@@ -30,7 +32,9 @@ extension Eval {
   /// The flags as an `EvalRequest`.
   /// - Throws: `TasksError.usage` naming the flag.
   func request() throws -> EvalRequest {
-    var r = EvalRequest(task: task, modelDirectory: model, dataPath: data ?? EvalRequest.defaultData(for: task))
+    var r = EvalRequest(
+      task: task, modelDirectory: model, dataPath: try DefaultPaths.dataPath(data, task: task.rawValue))
+    r.locateModel = resolveModelDirectory
     do {
       r.selection = try Selection(samples: samples, limit: limit, offset: offset, seed: seed)
     } catch let e as TasksError {

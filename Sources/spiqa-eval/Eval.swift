@@ -2,10 +2,12 @@ import ArgumentParser
 import Foundation
 import SpiqaCLI
 import SpiqaCore
+import SpiqaHub
 import SpiqaIO
 import SpiqaModel
 import SpiqaQuant
 import SpiqaTasks
+import SpiqaTokenizers
 
 extension EvalTask: ExpressibleByArgument {}
 

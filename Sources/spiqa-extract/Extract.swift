@@ -6,6 +6,7 @@ import SpiqaIO
 import SpiqaModel
 import SpiqaQuant
 import SpiqaTasks
+import SpiqaTokenizers
 
 /// `spiqa-extract`: run a BERT/RoBERTa model over SQuAD, SST-2 or text lines and stream its attention.
 @main
@@ -115,8 +116,8 @@ struct Extract: ParsableCommand {
       // Open the output first: an unwritable path fails before any work.
       let writer = list ? nil : try output.makeWriter()
       var r = ExtractionRequest(
-        task: task, modelPath: try ExtractionDefaults.resolveModel(model),
-        dataPath: try ExtractionDefaults.resolveData(data, task: task))
+        task: task, modelPath: try DefaultPaths.resolveModel(model),
+        dataPath: try DefaultPaths.resolveData(data, task: task.rawValue))
       try configure(&r)
       try namingFlags {
         guard let writer else { return try ExtractionRunner.list(r) { print($0) } }

@@ -1,4 +1,5 @@
-import CKernels
+import CCPU
+import CStreamKernels
 import Testing
 
 @testable import SpiqaIO

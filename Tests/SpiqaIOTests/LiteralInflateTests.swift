@@ -1,11 +1,11 @@
-import CKernels
+import CStreamKernels
 import CZlib
 import Foundation
 import Testing
 
 @testable import SpiqaIO
 
-/// `spiqa_inflate_literals` (CKernels): the interleaved decoder for literal-only DEFLATE, checked against the
+/// `spiqa_inflate_literals` (CStreamKernels): the interleaved decoder for literal-only DEFLATE, checked against the
 /// encoder's inputs and zlib, alone and with up to four streams at once, and on data it must hand back.
 @Suite("Literal-only DEFLATE decoder")
 struct LiteralInflateTests {

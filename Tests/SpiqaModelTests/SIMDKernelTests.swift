@@ -1,11 +1,12 @@
-import CKernels
+import CCPU
+import CModelKernels
 import Testing
 
 import SpiqaCore
 @testable import SpiqaModel
 import SpiqaTestSupport
 
-/// The CKernels kernels at every ISA level this CPU has, against the Swift reference (`VectorMath`, `Kernels`):
+/// The CModelKernels kernels at every ISA level this CPU has, against the Swift reference (`VectorMath`, `Kernels`):
 /// bit-identical except where a sum is reassociated (softmax denominator, LayerNorm mean and variance).
 /// Serialized: the tests switch the process-wide ISA level.
 @Suite("SIMD kernels", .serialized)
@@ -39,7 +40,7 @@ struct SIMDKernelTests {
     #expect(spiqa_kernels_set_isa(best + 1) == -1)
     #expect(spiqa_kernels_isa() == best, "a refused level leaves the current one")
     #if arch(x86_64)
-      print("CKernels: best ISA level \(best) (0 portable, 1 AVX2+FMA, 2 AVX-512F)")
+      print("CCPU: best ISA level \(best) (0 portable, 1 AVX2+FMA, 2 AVX-512F)")
     #else
       #expect(best == Int32(SPIQA_ISA_PORTABLE))
     #endif

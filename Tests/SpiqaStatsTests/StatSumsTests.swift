@@ -1,3 +1,5 @@
+import CCPU
+import CStatKernels
 import Foundation
 import Testing
 

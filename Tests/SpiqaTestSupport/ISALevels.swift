@@ -1,4 +1,4 @@
-import CKernels
+import CCPU
 
 /// A kernel ISA level the CPU reports but `spiqa_kernels_set_isa` refused.
 public struct ISALevelRefused: Error, CustomStringConvertible {
