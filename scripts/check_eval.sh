@@ -2,7 +2,7 @@
 # The big spiqa-eval checks against the committed Python/transformers reference numbers.
 #   scripts/check_eval.sh [BIN_DIR]          first 1000 SQuAD dev questions, the paper's 100, SST-2 (all 872) at
 #                                            thresholds 0, 1e-3, 1e-2, 5e-2
-#   FULL=1 scripts/check_eval.sh [BIN_DIR]   also all 10,570 SQuAD dev questions (MODELS.md: EM 60.8231 / F1 72.2336)
+#   FULL=1 scripts/check_eval.sh [BIN_DIR]   also all 10,570 SQuAD dev questions (docs/evaluation.md: EM 60.8231 / F1 72.2336)
 # Needs $SPIQA_SHARED (when empty: ../shared beside this package) with models/minilm-{squad,sst2} and the data;
 # exits 1 on any mismatch.
 set -euo pipefail

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """numpy implementation of every spiqa-hist statistic, written from the reference definitions
-(../shared/reference/spiqa-reference.md §3.2-3.6), used to make and check fixtures.
+(docs/reference-behaviour.md §3.2-3.6), used to make and check fixtures.
 
 Subcommands:
   stats STREAM [--compare OTHER] [--layers 0,2] [--heads 1-2] [--thresholds ...] [--json OUT] [--tsv OUT]

@@ -174,7 +174,7 @@ def minilm_squad(shared, out):
 
 
 def reference_attention(transform):
-    """An eager attention in the SPIQA reference order (spiqa-reference.md §1.1): softmax → zero padded rows and
+    """An eager attention in the SPIQA reference order (docs/reference-behaviour.md §1.1): softmax → zero padded rows and
     columns (n_i = count of unmasked keys) → `transform(P, n)` → P·V, without renormalisation."""
 
     def attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):

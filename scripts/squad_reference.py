@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Python reference for spiqa-eval's SQuAD v1.1 scoring (spiqa-reference.md §3.2).
+"""Python reference for spiqa-eval's SQuAD v1.1 scoring (docs/reference-behaviour.md §3.2).
 
 Re-implements the paper's evaluation (HF 3.1 QuestionAnsweringPipeline + squad_convert_examples_to_features,
 non-training) on top of transformers 5.x / torch:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Python reference for spiqa-eval's SST-2 accuracy (spiqa-reference.md §3.8, models/MODELS.md).
+"""Python reference for spiqa-eval's SST-2 accuracy (docs/reference-behaviour.md §3.8, docs/evaluation.md).
 
 GLUE SST-2 dev TSV (header `sentence\\tlabel`, 872 rows) in file order, batches of 20 padded to the longest
 (`[CLS] s [SEP]`, truncation at 512), transformers eager attention, argmax of the logits == label.

@@ -40,7 +40,7 @@ public struct HiddenShape: Sendable, Equatable {
   public var count: Int { batch * seqLen * hidden }
 }
 
-/// Callbacks into the forward pass at the reference points (spiqa-reference.md §1.1, §1.3).
+/// Callbacks into the forward pass at the reference points (docs/reference-behaviour.md §1.1, §1.3).
 ///
 /// Buffers are only valid during the call; copy what you want to keep. Whatever a hook leaves in a buffer
 /// is what the forward pass continues with (no renormalisation).

@@ -1,4 +1,4 @@
-/// Multi-head self-attention over a fused Q/K/V buffer, in the reference order (spiqa-reference.md §1.1):
+/// Multi-head self-attention over a fused Q/K/V buffer, in the reference order (docs/reference-behaviour.md §1.1):
 /// scores = Q·Kᵀ/√d + mask → softmax (f32) → zero padded rows and columns → hook → P·V.
 struct SelfAttention {
   var heads: Int

@@ -24,7 +24,7 @@ public struct ExtractedFeature {
 ///
 /// In every layer the hooks (`AttentionHooks`) apply the transform — prune (`p > t` kept), then quantize
 /// (statistics per `scope`) — exactly where the reference does, so the model continues with, and the record holds,
-/// the attention actually used (spiqa-reference.md §1.1). Buffers are reused across groups: memory is bounded by
+/// the attention actually used (docs/reference-behaviour.md §1.1). Buffers are reused across groups: memory is bounded by
 /// the largest group.
 public final class AttentionExtractor {
   public let checkpoint: Checkpoint
@@ -182,7 +182,7 @@ public final class AttentionExtractor {
     }
   }
 
-  /// The metadata record of an attention tensor (CONTRACTS.md attention keys); `tokens` when asked for.
+  /// The metadata record of an attention tensor (docs/stream-format.md §3, attention keys); `tokens` when asked for.
   public func attentionMeta(_ f: ExtractedFeature, tokens: [String]?) -> JSONObject {
     var m = TransformMetadata.extractedRecord.object(transform)
     m["kind"] = "attention"

@@ -1,7 +1,7 @@
 import Foundation
 import SpiqaCore
 
-/// One SQuAD question as the evaluation sees it (spiqa-reference.md §3.2 steps 1–2).
+/// One SQuAD question as the evaluation sees it (docs/reference-behaviour.md §3.2 steps 1–2).
 public struct SquadQuestion: Sendable, Equatable {
   /// Position in the flattened data set (0-based, the index `--samples`/`--offset` refer to).
   public var index: Int

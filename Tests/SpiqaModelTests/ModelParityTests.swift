@@ -5,7 +5,7 @@ import SpiqaCore
 import SpiqaModel
 
 /// Parity with Hugging Face transformers (eager attention), references from scripts/make_model_fixtures.py.
-/// Tolerances (DESIGN.md): attention ≤ 1e-5 absolute; hidden states and logits ≤ 1e-4 relative
+/// Tolerances (docs/runtime.md): attention ≤ 1e-5 absolute; hidden states and logits ≤ 1e-4 relative
 /// (|a − b| ≤ 1e-4 · max(|b|, 1)).
 @Suite("ModelParity")
 struct ModelParityTests {

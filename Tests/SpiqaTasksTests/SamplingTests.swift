@@ -12,7 +12,7 @@ import SpiqaTasks
     var indices: [Int]
   }
 
-  /// The 100 indices listed in spiqa-reference.md §3.2 (N = 10,570, seed 123).
+  /// The 100 indices listed in docs/reference-behaviour.md §3.2 (N = 10,570, seed 123).
   static let paperIndices = [
     857, 4385, 1428, 6672, 4367, 1764, 625, 6211, 8785, 9213, 5442, 5583, 850, 2615, 2212, 5524, 9190, 5468, 4016,
     2683, 27, 7147, 1435, 9791, 6186, 1144, 108, 5168, 7345, 1671, 719, 1519, 2329, 2068, 347, 4780, 7055, 9394,

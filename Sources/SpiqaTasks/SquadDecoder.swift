@@ -11,7 +11,7 @@ public struct SquadSpan: Sendable, Equatable {
   public var score: Float
 }
 
-/// Span scoring of the HF 3.1 `QuestionAnsweringPipeline` (spiqa-reference.md §3.2 step 4).
+/// Span scoring of the HF 3.1 `QuestionAnsweringPipeline` (docs/reference-behaviour.md §3.2 step 4).
 public struct SquadDecoder: Sendable {
   /// Longest answer in tokens (`max_answer_len`): end ≤ start + maxAnswerLen − 1.
   public var maxAnswerLen = 15

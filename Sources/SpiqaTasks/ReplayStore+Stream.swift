@@ -24,7 +24,7 @@ extension ReplayStore {
 }
 
 extension ReplayRecord {
-  /// Parse an attention record (metadata keys of CONTRACTS.md: `example_id`, `example_index`, `feature`, `n`,
+  /// Parse an attention record (metadata keys of docs/stream-format.md §3: `example_id`, `example_index`, `feature`, `n`,
   /// `layers`, `heads`, optional `token_ids`; tensor [layers, heads, n, n]).
   /// - Throws: `TasksError.badData` for missing keys or a shape that disagrees with them.
   public init(meta: JSONObject, array: NPYArray, origin: String) throws {
