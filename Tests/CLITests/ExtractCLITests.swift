@@ -49,6 +49,7 @@ struct ExtractCLITests {
         err = max(err, try fx.maxError(record: rec, values: t.values))
       }
       #expect(err <= 1e-5, "max abs attention error \(err)")
+      #expect(hidden.count == fx.records.count)
       for (rec, t) in zip(fx.records, hidden) where rec["hidden"] as? Bool == true {
         let ref = try fx.array(try #require(rec["key"] as? String) + ".hidden")
         #expect(t.shape == [7, try #require(rec["n"] as? Int), 384])

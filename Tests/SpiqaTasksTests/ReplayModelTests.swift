@@ -51,6 +51,7 @@ final class RecordingModel: TaskModel {
   ) throws {
     let w = try RecordWriter(path: path, compression: .fast)
     try w.writeHeader(["spiqa": 1, "kind": "stream", "producer": "ReplayModelTests"])
+    #expect(questions.count == calls.count, "one recorded call per question")
     for (q, rows) in zip(questions, calls) {
       for (f, row) in rows.enumerated() {
         var values = row.values

@@ -128,6 +128,7 @@ enum TokFixtures {
   @discardableResult
   static func expectRows(_ t: any Tokenizer, _ texts: [String], _ rows: [Edge.RandomRow], _ label: String) -> Int {
     var withOffsets = 0
+    #expect(texts.count == rows.count, "\(label): \(texts.count) texts, \(rows.count) reference rows")
     for (text, row) in zip(texts, rows) {
       let got = t.tokenize(text)
       #expect(got.map(\.id) == row.ids, "\(label) \(text.debugDescription)")
