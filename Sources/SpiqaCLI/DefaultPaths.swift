@@ -76,10 +76,19 @@ public enum DefaultPaths {
   public static func dataPath(_ explicit: String?, task: String, shared: @autoclosure () -> String = sharedFolder())
     throws -> String
   {
+    try dataPath(
+      explicit, task: task, defaultFile: sharedDataFiles[task], hint: "one sequence per line, - for standard input",
+      shared: shared())
+  }
+
+  /// `explicit` when given, else `defaultFile` (a task's default, relative to the shared data folder).
+  /// - Throws: `CLIError.usage` (64) when neither is there; `hint` says what `--data` should hold.
+  public static func dataPath(
+    _ explicit: String?, task: String, defaultFile: String?, hint: String,
+    shared: @autoclosure () -> String = sharedFolder()
+  ) throws -> String {
     if let explicit { return explicit }
-    guard let file = sharedDataFiles[task] else {
-      throw CLIError.usage("--task \(task) needs --data FILE (one sequence per line, - for standard input)")
-    }
+    guard let file = defaultFile else { throw CLIError.usage("--task \(task) needs --data FILE (\(hint))") }
     return shared() + "/" + file
   }
 
@@ -87,7 +96,15 @@ public enum DefaultPaths {
   /// - Throws: `CLIError.usage` (64) for a task without a default and no `--data`, `CLIError.io` (74) for a
   ///   missing file.
   public static func resolveData(_ explicit: String?, task: String) throws -> String {
-    let path = try dataPath(explicit, task: task)
+    try resolveData(
+      explicit, task: task, defaultFile: sharedDataFiles[task], hint: "one sequence per line, - for standard input")
+  }
+
+  /// `dataPath(_:task:defaultFile:hint:)`, checked like `resolveData(_:task:)`.
+  public static func resolveData(_ explicit: String?, task: String, defaultFile: String?, hint: String) throws
+    -> String
+  {
+    let path = try dataPath(explicit, task: task, defaultFile: defaultFile, hint: hint)
     guard path == "-" || FileManager.default.fileExists(atPath: path) else {
       if explicit != nil { throw CLIError.io("\(path): no such file") }
       throw CLIError.io(

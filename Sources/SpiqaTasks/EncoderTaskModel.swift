@@ -13,6 +13,11 @@ public final class EncoderTaskModel: TaskModel {
   public var headCount: Int { checkpoint.config.numHeads }
   public var maxPositions: Int { checkpoint.config.maxSequenceLength }
   public var config: ModelConfig { checkpoint.config }
+  public var name: String { checkpoint.directory }
+  public var classifierLabels: [String]? {
+    if case .sequenceClassification(let labels) = nativeHead { return labels }
+    return nil
+  }
 
   /// Open `directory` for batches of up to `maxBatch` sequences of up to `maxSeqLen` tokens.
   public init(directory: String, maxBatch: Int, maxSeqLen: Int) throws {

@@ -4,14 +4,10 @@ import SpiqaIO
 import SpiqaModel
 import SpiqaQuant
 
-/// Which benchmark to score.
-public enum EvalTask: String, Sendable, CaseIterable {
-  case squad, sst2
-}
-
 /// Everything one `spiqa-eval` run needs, as plain values (the command line maps its flags onto this).
 public struct EvalRequest: Sendable {
-  public var task: EvalTask
+  /// A `TaskRegistry` name.
+  public var task: String
   /// The model as given (the result line's `model`); `locateModel` turns it into a local folder.
   public var modelDirectory: String
   /// A local folder for `modelDirectory`, called once the data has loaded (so data errors come first). The
@@ -22,25 +18,29 @@ public struct EvalRequest: Sendable {
   /// What happens to attention and hidden states (statistics over one layer of the whole batch).
   public var transform = AttentionTransform.identity
   public var replayPath: String?
-  public var featurizer = SquadFeaturizer()
-  public var maxAnswerLen = 15
-  public var batchSize = 20
-  public var maxLength = 512
+  /// Featurization, batching and decoding settings (sentences: 20 per batch, at most 512 tokens, as the reference).
+  public var settings: TaskSettings = {
+    var s = TaskSettings()
+    s.maxLength = 512
+    return s
+  }()
 
-  public init(task: EvalTask, modelDirectory: String, dataPath: String) {
+  public init(task: String, modelDirectory: String, dataPath: String) {
     self.task = task
     self.modelDirectory = modelDirectory
     self.dataPath = dataPath
   }
 }
 
-/// Runs an `EvalRequest`: loads data, tokenizer and model, evaluates, and describes the result as JSON.
+/// Runs an `EvalRequest`: loads data, tokenizer and model, runs the task's batches through the model with the
+/// attention hooks, scores them, and describes the result as JSON.
 public enum EvalRunner {
   /// The result line (sorted-key JSON object) of a run; the transform's keys are `TransformMetadata.evalResult`.
   /// - Parameters:
   ///   - perExample: receives one JSON object per question / sentence.
-  ///   - progress: (done, total) after each question / batch.
-  /// - Throws: `TasksError` (usage for an invalid transform), the data sets', model's and replay stream's errors.
+  ///   - progress: (done, total) examples after each batch.
+  /// - Throws: `TasksError` (usage for an unknown task or an invalid transform), the data sets', model's and replay
+  ///   stream's errors.
   public static func run(
     _ r: EvalRequest, perExample: ((JSONObject) throws -> Void)? = nil, progress: ((Int, Int) -> Void)? = nil
   ) throws -> JSONObject {
@@ -49,22 +49,17 @@ public enum EvalRunner {
     } catch {
       throw TasksError.usage("\(error)")
     }
+    let task = try TaskRegistry.task(named: r.task)
+    var settings = r.settings
+    settings.padQuestionsToMax = true
     // Data first (its errors do not need a model), then tokenizer, model and replay stream.
-    var squad: [SquadQuestion] = []
-    var sst2: [SST2Example] = []
-    switch r.task {
-    case .squad:
-      let data = try SquadDataset(path: r.dataPath)
-      squad = try r.selection.indices(count: data.questions.count).map { data.questions[$0] }
-    case .sst2:
-      let data = try SST2Dataset(path: r.dataPath)
-      sst2 = try r.selection.indices(count: data.examples.count).map { data.examples[$0] }
-    }
+    let data = try task.load(r.dataPath, settings: settings)
+    let selected = try r.selection.indices(count: data.count)
     let modelDirectory = try r.locateModel(r.modelDirectory)
     let tokenizer = try loadTaskTokenizer(directory: modelDirectory)
     let replay = try r.replayPath.map { try ReplayStore(streamPath: $0) }
     var out: JSONObject = [
-      "task": .string(r.task.rawValue), "model": .string(r.modelDirectory), "data": .string(r.dataPath),
+      "task": .string(task.name), "model": .string(r.modelDirectory), "data": .string(r.dataPath),
       "replay": r.replayPath.map { .string($0) } ?? .null,
     ]
     TransformMetadata.evalResult.write(r.transform, into: &out)
@@ -73,35 +68,30 @@ public enum EvalRunner {
     case .slice(let o, let c): out["offset"] = .int(o); out["limit"] = c.map { .int($0) } ?? .null
     case .sample(let k, let seed): out["samples"] = .int(k); out["seed"] = .int(seed)
     }
-    switch r.task {
-    case .squad:
-      let questions = squad
-      let model = try EncoderTaskModel(directory: modelDirectory, maxBatch: 4, maxSeqLen: r.featurizer.maxSeqLen)
-      let ev = SquadEvaluator(
-        model: model, tokenizer: tokenizer, featurizer: r.featurizer, decoder: SquadDecoder(maxAnswerLen: r.maxAnswerLen),
-        transform: r.transform, replay: replay)
-      let res = try ev.evaluate(questions, progress: progress) { p in try perExample?(p.json) }
-      out["n"] = .int(res.n)
-      out["em"] = .double(res.em)
-      out["f1"] = .double(res.f1)
-      out["features"] = .int(res.features)
-      out["sparsity"] = .double(res.sparsity.overall)
-      out["seconds"] = .double(rounded(res.seconds))
-      out["questions_per_second"] = .double(res.seconds > 0 ? rounded(Double(res.n) / res.seconds) : 0)
-    case .sst2:
-      let examples = sst2
-      let model = try EncoderTaskModel(directory: modelDirectory, maxBatch: r.batchSize, maxSeqLen: 128)
-      let ev = SST2Evaluator(
-        model: model, tokenizer: tokenizer, transform: r.transform, replay: replay, batchSize: r.batchSize,
-        maxLength: min(r.maxLength, model.maxPositions))
-      let res = try ev.evaluate(examples, progress: progress) { p in try perExample?(p.json) }
-      out["n"] = .int(res.n)
-      out["correct"] = .int(res.correct)
-      out["accuracy"] = .double(res.accuracy)
-      out["sparsity"] = .double(res.sparsity.overall)
-      out["seconds"] = .double(rounded(res.seconds))
-      out["sentences_per_second"] = .double(res.seconds > 0 ? rounded(Double(res.n) / res.seconds) : 0)
+    let positions = try ModelConfig(contentsOf: modelDirectory + "/config.json").maxSequenceLength
+    let capacity = data.capacity(settings, maxPositions: positions)
+    let model = try EncoderTaskModel(directory: modelDirectory, maxBatch: capacity.batch, maxSeqLen: capacity.seqLen)
+    let scorer = try data.scorer(model: model, settings: settings)
+    let batches = try data.batches(selected, tokenizer: tokenizer, settings: settings, maxPositions: positions)
+    let pipeline = AttentionHooks(
+      transform: r.transform, replay: replay, layers: model.layerCount, heads: model.headCount, countSparsity: true)
+    let started = Date()
+    var done = 0
+    for g in 0..<batches.count {
+      let group = try batches.group(g)
+      let batch = group.batch(padId: tokenizer.padId)
+      let seqs = group.sequences.sequences
+      let keys = seqs.map { RecordKey(exampleId: $0.exampleId, exampleIndex: $0.exampleIndex, feature: $0.feature) }
+      let hooks = seqs.isEmpty ? ForwardHooks() : try pipeline.hooks(keys: keys, inputIds: batch.inputIds)
+      for line in try scorer.score(group, batch: batch, model: model, hooks: hooks) { try perExample?(line) }
+      done += group.examples
+      progress?(done, selected.count)
     }
+    let seconds = Date().timeIntervalSince(started)
+    for (k, v) in scorer.result() { out[k] = v }
+    out["sparsity"] = .double(pipeline.sparsity.overall)
+    out["seconds"] = .double(rounded(seconds))
+    out["\(data.unit)_per_second"] = .double(seconds > 0 ? rounded(Double(selected.count) / seconds) : 0)
     return out
   }
 

@@ -44,7 +44,7 @@ public struct ExtractionJob {
     if !c.architectures.isEmpty { model["architectures"] = JSONValue(c.architectures) }
     var h: JSONObject = [
       "producer": .string(producer), "version": .string(version), "model": .object(model),
-      "task": .string(source.task.rawValue), "data": .string(dataPath), "selection": .object(selection.headerJSON),
+      "task": .string(source.task), "data": .string(dataPath), "selection": .object(selection.headerJSON),
       "examples": .int(source.selected.count), "dataset_size": .int(source.datasetCount),
       "settings": .object(extractor.options.headerJSON(transform: extractor.transform)),
       "layers": JSONValue(extractor.layers), "heads": JSONValue(extractor.heads),

@@ -5,7 +5,8 @@ import SpiqaQuant
 
 /// Everything one `spiqa-extract` run needs, as plain values (the command line maps its flags onto this).
 public struct ExtractionRequest: Sendable {
-  public var task: ExtractionTask
+  /// A `TaskRegistry` name.
+  public var task: String
   /// Checkpoint folder and data file (already resolved; `-` = standard input for text).
   public var modelPath: String
   public var dataPath: String
@@ -14,18 +15,16 @@ public struct ExtractionRequest: Sendable {
   public var transform = AttentionTransform.identity
   /// What is recorded.
   public var options = ExtractionOptions()
-  /// SQuAD featurization (one batch per question).
-  public var featurizer = SquadFeaturizer()
-  /// sst2/text: sentences per batch, and tokens per sequence including the special tokens (nil: the model's limit).
-  public var batchSize = 20
-  public var maxLength: Int?
+  /// Featurization and batching (SQuAD: one batch per question; sentences: `batchSize` per batch, `maxLength`
+  /// tokens including the special tokens, nil = the model's limit).
+  public var settings = TaskSettings()
   /// Compute threads (nil: the encoder's choice).
   public var threads: Int?
   /// `producer` and `version` of the stream header.
   public var producer = "spiqa-extract"
   public var version = ""
 
-  public init(task: ExtractionTask, modelPath: String, dataPath: String) {
+  public init(task: String, modelPath: String, dataPath: String) {
     self.task = task
     self.modelPath = modelPath
     self.dataPath = dataPath
@@ -35,7 +34,7 @@ public struct ExtractionRequest: Sendable {
 /// Runs an `ExtractionRequest`: loads tokenizer, model and data, and writes the attention stream (or lists the
 /// sequences it would record).
 public enum ExtractionRunner {
-  /// Progress of a run: `done` of `total` units (SQuAD questions, or sst2/text sequences).
+  /// Progress of a run: `done` of `total` examples (SQuAD questions, or sentences).
   public typealias Progress = (_ done: Int, _ total: Int) -> Void
 
   /// Writes the header and every record to `writer` (the caller closes it).
@@ -45,32 +44,24 @@ public enum ExtractionRunner {
   ///   the data sets', model's and writer's errors.
   @discardableResult
   public static func run(_ r: ExtractionRequest, into writer: RecordWriter, progress: Progress? = nil) throws -> Int {
-    let (source, tokenizer, checkpoint, maxLength) = try open(r)
-    let squad = r.task == .squad
-    let padded = r.transform.dependsOnPadding
+    let (source, data, settings, tokenizer, checkpoint) = try open(r)
+    let positions = checkpoint.config.maxSequenceLength
+    let capacity = data.capacity(settings, maxPositions: positions)
     let extractor = try AttentionExtractor(
-      checkpoint: checkpoint, transform: r.transform, options: r.options,
-      maxBatch: squad ? (padded ? 4 : 1) : r.batchSize,
-      maxSeqLen: squad ? r.featurizer.maxSeqLen : min(128, maxLength))
+      checkpoint: checkpoint, transform: r.transform, options: r.options, maxBatch: capacity.batch,
+      maxSeqLen: capacity.seqLen)
     if let threads = r.threads {
       extractor.threads = threads
     }
     let job = ExtractionJob(source: source, extractor: extractor, tokenizer: tokenizer)
-    let featurization: JSONObject =
-      squad
-      ? [
-        "max_seq_len": .int(r.featurizer.maxSeqLen), "doc_stride": .int(r.featurizer.docStride),
-        "max_query_len": .int(r.featurizer.maxQueryLen), "padding": padded ? "max_seq_len" : "longest",
-      ]
-      : ["batch_size": .int(r.batchSize), "max_length": .int(maxLength), "padding": "longest"]
     try writer.writeHeader(
       job.header(
         producer: r.producer, version: r.version, modelPath: r.modelPath, dataPath: r.dataPath,
-        selection: r.selection, extra: ["featurization": .object(featurization)]))
-    // SQuAD counts questions (one group each); sst2/text count sequences.
-    let total = squad ? source.groupCount : source.selected.count
+        selection: r.selection,
+        extra: ["featurization": .object(data.featurization(settings, maxPositions: positions))]))
+    let total = source.selected.count
     progress?(0, total)
-    return try job.run(into: writer) { groups, _, records in progress?(squad ? groups : records, total) }
+    return try job.run(into: writer) { groups, _, _ in progress?(min(total, groups * source.examplesPerGroup), total) }
   }
 
   /// The `--list` table of the sequences `run` would record (`ExtractionSource.listing`), model not run.
@@ -78,33 +69,20 @@ public enum ExtractionRunner {
     try open(r).source.listing(emit)
   }
 
-  /// Tokenizer, checkpoint and the featurized source, and the sst2/text sequence length.
+  /// The task, tokenizer, checkpoint, the task's data and the featurized source.
   private static func open(_ r: ExtractionRequest) throws
-    -> (source: ExtractionSource, tokenizer: TaskTokenizer, checkpoint: Checkpoint, maxLength: Int)
+    -> (source: ExtractionSource, data: any TaskData, settings: TaskSettings, tokenizer: TaskTokenizer,
+      checkpoint: Checkpoint)
   {
+    let task = try TaskRegistry.task(named: r.task)
+    var settings = r.settings
+    settings.padQuestionsToMax = r.transform.dependsOnPadding
     let tokenizer = try loadTaskTokenizer(directory: r.modelPath)
     let checkpoint = try Checkpoint(directory: r.modelPath)
-    let positions = checkpoint.config.maxSequenceLength
-    let maxLength = min(r.maxLength ?? positions, positions)
-    let source: ExtractionSource
-    switch r.task {
-    case .squad:
-      guard r.featurizer.maxSeqLen <= positions else {
-        throw TasksError.usage(
-          "SQuAD features of \(r.featurizer.maxSeqLen) tokens (max_seq_len) exceed the model's \(positions) positions")
-      }
-      source = try ExtractionSource(
-        squad: SquadDataset(path: r.dataPath), selection: r.selection, tokenizer: tokenizer,
-        featurizer: r.featurizer, padToMax: r.transform.dependsOnPadding)
-    case .sst2:
-      source = try ExtractionSource(
-        sst2: SST2Dataset(path: r.dataPath), selection: r.selection, tokenizer: tokenizer, batchSize: r.batchSize,
-        maxLength: maxLength)
-    case .text:
-      source = try ExtractionSource(
-        text: TextLines(path: r.dataPath), selection: r.selection, tokenizer: tokenizer, batchSize: r.batchSize,
-        maxLength: maxLength)
-    }
-    return (source, tokenizer, checkpoint, maxLength)
+    let data = try task.load(r.dataPath, settings: settings)
+    let source = try ExtractionSource(
+      task: task.name, data: data, selection: r.selection, tokenizer: tokenizer, settings: settings,
+      maxPositions: checkpoint.config.maxSequenceLength)
+    return (source, data, settings, tokenizer, checkpoint)
   }
 }

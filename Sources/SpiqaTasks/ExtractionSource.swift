@@ -1,11 +1,6 @@
-/// What `spiqa-extract` runs on: SQuAD questions, SST-2 sentences or plain text lines.
-public enum ExtractionTask: String, Sendable, CaseIterable {
-  case squad, sst2, text
-}
-
 /// One sequence (a SQuAD feature, an SST-2 sentence, a text line) to run through the model and record.
 public struct ExtractionSequence: Sendable, Equatable {
-  /// SQuAD question id, `sst2-<row>` or `text-<line>`.
+  /// SQuAD question id, `<task>-<row>` (e.g. `sst2-3`) or `text-<line>`.
   public var exampleId: String
   /// Index of the example in its data set (flattened SQuAD question, TSV row, 0-based line).
   public var exampleIndex: Int
@@ -43,43 +38,48 @@ public struct ExtractionGroup: Sendable, Equatable {
   public var seqLen: Int { max(padTo ?? 0, sequences.map(\.count).max() ?? 0) }
 }
 
-/// A data set plus a selection, turned into groups one at a time (featurization happens when a group is asked for,
-/// so memory does not grow with the number of examples).
+/// A task's data plus a selection, turned into groups one at a time (featurization happens when a group is asked
+/// for, so memory does not grow with the number of examples).
 ///
-/// Grouping follows the reference: SQuAD runs all features of one question as one batch (padded to the featurizer's
-/// `maxSeqLen` when `padSquadToMax` — needed for data-dependent quantizers to see the reference's padding zeros);
-/// SST-2 runs `batchSize` sentences padded to the longest; text does the same with one line per sequence.
+/// Grouping is the task's (`TaskData.batches`): SQuAD runs all features of one question as one batch (padded to the
+/// featurizer's `maxSeqLen` when `padQuestionsToMax` — needed for data-dependent quantizers to see the reference's
+/// padding zeros); sentence tasks run `batchSize` sequences padded to the longest.
 public struct ExtractionSource {
-  public let task: ExtractionTask
+  /// The task's name (the stream header's `task`).
+  public let task: String
   /// Examples in the data set, and how many the selection picked (in run order).
   public let datasetCount: Int
   public let selected: [Int]
   /// Number of groups `group(_:)` can build.
-  public let groupCount: Int
-  private let build: (Int) throws -> ExtractionGroup
+  public var groupCount: Int { batches.count }
+  /// Examples completed after each group (for progress).
+  public let examplesPerGroup: Int
+  private let batches: TaskBatches
+
+  /// The selected examples of `data` as the task batches them.
+  public init(
+    task: String, data: any TaskData, selection: Selection, tokenizer: TaskTokenizer, settings: TaskSettings,
+    maxPositions: Int
+  ) throws {
+    let picked = try selection.indices(count: data.count)
+    self.task = task
+    datasetCount = data.count
+    selected = picked
+    batches = try data.batches(picked, tokenizer: tokenizer, settings: settings, maxPositions: maxPositions)
+    examplesPerGroup = data is QuestionData ? 1 : settings.batchSize
+  }
 
   /// SQuAD v1.1 questions (`SquadDataset`), featurized like the reference pipeline.
   public init(
     squad dataset: SquadDataset, selection: Selection, tokenizer: TaskTokenizer,
     featurizer: SquadFeaturizer = SquadFeaturizer(), padToMax: Bool
   ) throws {
-    let questions = dataset.questions
-    let picked = try selection.indices(count: questions.count)
-    task = .squad
-    datasetCount = questions.count
-    selected = picked
-    groupCount = picked.count
-    let bert = tokenizer.layout == .bert
-    build = { g in
-      let q = questions[picked[g]]
-      let ex = try featurizer.featurize(question: q.question, context: q.context, tokenizer: tokenizer)
-      let seqs = ex.features.enumerated().map { f, feat in
-        ExtractionSequence(
-          exampleId: q.id, exampleIndex: q.index, feature: f, ids: Array(feat.inputIds.prefix(feat.length)),
-          tokenTypes: bert ? Array(feat.tokenTypeIds.prefix(feat.length)) : nil)
-      }
-      return ExtractionGroup(sequences: seqs, padTo: padToMax ? featurizer.maxSeqLen : nil)
-    }
+    var settings = TaskSettings()
+    settings.squad = featurizer
+    settings.padQuestionsToMax = padToMax
+    try self.init(
+      task: "squad", data: QuestionData(task: "squad", version: 1, questions: dataset.questions),
+      selection: selection, tokenizer: tokenizer, settings: settings, maxPositions: .max)
   }
 
   /// GLUE SST-2 sentences, `[CLS] s [SEP]` cut to `maxLength`, `batchSize` per group.
@@ -87,50 +87,40 @@ public struct ExtractionSource {
     sst2 dataset: SST2Dataset, selection: Selection, tokenizer: TaskTokenizer, batchSize: Int = 20,
     maxLength: Int = 512
   ) throws {
-    let examples = dataset.examples
-    let items = examples.map { (id: "sst2-\($0.index)", index: $0.index, text: $0.sentence) }
+    let examples = dataset.examples.map {
+      SequenceExample(index: $0.index, id: "sst2-\($0.index)", text: $0.sentence, target: .label($0.label))
+    }
     try self.init(
-      task: .sst2, items: items, selection: selection, tokenizer: tokenizer, batchSize: batchSize,
-      maxLength: maxLength)
+      sentences: SequenceData(task: "sst2", source: "sst2", examples: examples, scoring: .classes(SST2Task.labels)),
+      selection: selection, tokenizer: tokenizer, batchSize: batchSize, maxLength: maxLength)
   }
 
   /// Plain text, one non-empty line = one single-segment sequence, `batchSize` per group.
   public init(
     text lines: TextLines, selection: Selection, tokenizer: TaskTokenizer, batchSize: Int = 20, maxLength: Int = 512
   ) throws {
-    let items = lines.lines.map { (id: "text-\($0.line)", index: $0.line, text: $0.text) }
+    let examples = lines.lines.map { SequenceExample(index: $0.line, id: "text-\($0.line)", text: $0.text) }
     try self.init(
-      task: .text, items: items, selection: selection, tokenizer: tokenizer, batchSize: batchSize,
-      maxLength: maxLength)
+      sentences: SequenceData(task: "text", source: "text", examples: examples, scoring: .unlabelled(reason: "")),
+      selection: selection, tokenizer: tokenizer, batchSize: batchSize, maxLength: maxLength)
   }
 
   private init(
-    task: ExtractionTask, items: [(id: String, index: Int, text: String)], selection: Selection,
-    tokenizer: TaskTokenizer, batchSize: Int, maxLength: Int
+    sentences: SequenceData, selection: Selection, tokenizer: TaskTokenizer, batchSize: Int, maxLength: Int
   ) throws {
-    guard batchSize >= 1 else { throw TasksError.usage("the batch size must be ≥ 1, got \(batchSize)") }
-    guard maxLength >= 2 else { throw TasksError.usage("the sequence length must be ≥ 2 tokens ([CLS] and [SEP]), got \(maxLength)") }
-    let picked = try selection.indices(count: items.count)
-    self.task = task
-    datasetCount = items.count
-    selected = picked
-    groupCount = (picked.count + batchSize - 1) / batchSize
-    build = { g in
-      let chunk = picked[(g * batchSize)..<min(picked.count, (g + 1) * batchSize)]
-      let seqs = chunk.map { i in
-        let item = items[i]
-        let ids = [tokenizer.clsId] + tokenizer.ids(item.text).prefix(maxLength - 2) + [tokenizer.sepId]
-        return ExtractionSequence(exampleId: item.id, exampleIndex: item.index, feature: 0, ids: ids)
-      }
-      return ExtractionGroup(sequences: seqs)
-    }
+    var settings = TaskSettings()
+    settings.batchSize = batchSize
+    settings.maxLength = maxLength
+    try self.init(
+      task: sentences.task, data: sentences, selection: selection, tokenizer: tokenizer, settings: settings,
+      maxPositions: .max)
   }
 
   /// The `g`-th group (0 ≤ g < groupCount), featurized now.
   /// - Throws: `TasksError` from featurization.
   public func group(_ g: Int) throws -> ExtractionGroup {
     guard g >= 0, g < groupCount else { throw TasksError.usage("group \(g) outside 0..<\(groupCount)") }
-    return try build(g)
+    return try batches.group(g).sequences
   }
 }
 

@@ -11,6 +11,8 @@ public struct SquadQuestion: Sendable, Equatable {
   public var context: String
   /// Gold answers whose normalised text is non-empty, or `[""]` when none is.
   public var answers: [String]
+  /// The file lists at least one answer (SQuAD v2.0's `HasAns`; false for its unanswerable questions).
+  public var hasAnswer = true
 }
 
 /// SQuAD v1.1 JSON (`{"data": [{"paragraphs": [{"context", "qas": [{"id", "question", "answers": [{"text"}]}]}]}]}`)
@@ -78,7 +80,7 @@ public struct SquadDataset: Sendable {
         questions.append(
           SquadQuestion(
             index: questions.count, id: qa.id, question: qa.question, context: context,
-            answers: golds.isEmpty ? [""] : golds))
+            answers: golds.isEmpty ? [""] : golds, hasAnswer: !qa.answers.isEmpty))
       }
     }
     self.questions = questions

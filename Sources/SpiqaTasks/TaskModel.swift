@@ -30,4 +30,13 @@ public protocol TaskModel: AnyObject {
   func questionAnswering(_ batch: TaskBatch, hooks: ForwardHooks) throws -> (start: [[Float]], end: [[Float]])
   /// Sequence classification: logits [batch][labels].
   func classify(_ batch: TaskBatch, hooks: ForwardHooks) throws -> [[Float]]
+  /// The classifier's label names by output (`id2label`), or nil when the model has no classification head.
+  var classifierLabels: [String]? { get }
+  /// The model in messages (its folder).
+  var name: String { get }
+}
+
+extension TaskModel {
+  public var classifierLabels: [String]? { nil }
+  public var name: String { "the model" }
 }

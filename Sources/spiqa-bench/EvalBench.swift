@@ -27,7 +27,7 @@ struct EvalBench: ParsableCommand {
   func run() throws {
     OpenBLASRuntime.reexecWithRecommendedCoreIfNeeded()
     let dir = model ?? DefaultPaths.sharedFolder() + "/models/minilm-squad"
-    let path = try DefaultPaths.dataPath(data, task: EvalTask.squad.rawValue)
+    let path = try DefaultPaths.dataPath(data, task: "squad")
     guard FileManager.default.fileExists(atPath: dir + "/config.json"), FileManager.default.fileExists(atPath: path)
     else {
       print("eval: skipped (no \(dir) or \(path); set SPIQA_SHARED)")

@@ -29,7 +29,7 @@ struct ExtractBench: ParsableCommand {
     let out = env["BENCH_OUT"] ?? "bench-out"
     try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
     let modelPath = try DefaultPaths.resolveModel(env["SPIQA_MODEL"])
-    let squadPath = try DefaultPaths.resolveData(nil, task: ExtractionTask.squad.rawValue)
+    let squadPath = try DefaultPaths.resolveData(nil, task: "squad")
     let tokenizer = try loadTaskTokenizer(directory: modelPath)
     let squad = try SquadDataset(path: squadPath)
     let inputs = try Self.selectFeatures(squad: squad, tokenizer: tokenizer, count: sequences, tokens: tokens)

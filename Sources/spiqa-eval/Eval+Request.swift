@@ -15,6 +15,10 @@ extension Eval {
   }
 
   mutating func validate() throws {
+    guard TaskRegistry.names.contains(task) else {
+      throw ValidationError("--task '\(task)' is unknown; expected one of \(TaskRegistry.names.joined(separator: ", "))")
+    }
+    try columns.validate(task: task)
     guard maxSeqLen > 0, docStride > 0, maxQueryLen > 0, maxAnswerLen > 0, batchSize > 0 else {
       throw ValidationError(
         "--max-seq-len, --doc-stride, --max-query-len, --max-answer-len and --batch-size must be positive")
@@ -32,8 +36,10 @@ extension Eval {
   /// The flags as an `EvalRequest`.
   /// - Throws: `TasksError.usage` naming the flag.
   func request() throws -> EvalRequest {
+    let t = try TaskRegistry.task(named: task)
     var r = EvalRequest(
-      task: task, modelDirectory: model, dataPath: try DefaultPaths.dataPath(data, task: task.rawValue))
+      task: task, modelDirectory: model,
+      dataPath: try DefaultPaths.dataPath(data, task: task, defaultFile: t.defaultDataFile, hint: t.dataHint))
     r.locateModel = resolveModelDirectory
     do {
       r.selection = try Selection(samples: samples, limit: limit, offset: offset, seed: seed)
@@ -42,9 +48,14 @@ extension Eval {
     }
     r.transform = try transform()
     r.replayPath = replay
-    r.featurizer = SquadFeaturizer(maxSeqLen: maxSeqLen, docStride: docStride, maxQueryLen: maxQueryLen)
-    r.maxAnswerLen = maxAnswerLen
-    r.batchSize = batchSize
+    r.settings.squad = SquadFeaturizer(maxSeqLen: maxSeqLen, docStride: docStride, maxQueryLen: maxQueryLen)
+    r.settings.maxAnswerLen = maxAnswerLen
+    r.settings.nullScoreThreshold = nullThreshold
+    r.settings.batchSize = batchSize
+    r.settings.textColumn = columns.textColumn
+    r.settings.pairColumn = columns.pairColumn
+    r.settings.labelColumn = columns.labelColumn
+    r.settings.pairs = columns.pairs
     return r
   }
 

@@ -9,30 +9,33 @@ import SpiqaQuant
 import SpiqaTasks
 import SpiqaTokenizers
 
-extension EvalTask: ExpressibleByArgument {}
-
-/// `spiqa-eval`: score a checkpoint on SQuAD v1.1 (EM/F1) or SST-2 (accuracy) with exact, pruned, quantized or
-/// replayed attention, the way the paper's analyzers did (docs/evaluation.md).
+/// `spiqa-eval`: score a checkpoint on a task of `TaskRegistry` (SQuAD v1.1/v2.0, GLUE, your own data) with exact,
+/// pruned, quantized or replayed attention, the way the paper's analyzers did (docs/evaluation.md).
 @main
 struct Eval: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "spiqa-eval",
-    abstract: "Score a model on SQuAD v1.1 or SST-2 with exact, pruned, quantized or replayed attention.",
+    abstract: "Score a model on SQuAD, GLUE or your own data with exact, pruned, quantized or replayed attention.",
     discussion: """
-      Prints one JSON line (task, model, n, em/f1 or accuracy, sparsity, threshold, method, bits, seconds) on \
-      standard output; progress goes to standard error. Data defaults to $SPIQA_SHARED (else ../shared): \
-      data/squad/dev-v1.1.json or data/glue/SST-2/dev.tsv. The analyzer's spellings -at, -aq, -ht, -hq and -sa are \
-      accepted; -aq alone selects the paper's quantizer (linear_slog_clamped_midval).
+      Prints one JSON line (task, model, n, the task's metrics, sparsity, threshold, method, bits, seconds) on \
+      standard output; progress goes to standard error. Data defaults to the task's file under $SPIQA_SHARED \
+      (else ../shared), e.g. data/squad/dev-v1.1.json, data/glue/SST-2/dev.tsv. The analyzer's spellings -at, -aq, \
+      -ht, -hq and -sa are accepted; -aq alone selects the paper's quantizer (linear_slog_clamped_midval).
+
+      Tasks:
+      \(TaskRegistry.helpText)
       """)
 
-  @Option(help: ArgumentHelp("Hugging Face checkpoint folder (QA head for squad, classifier for sst2).", valueName: "dir"))
+  @Option(help: ArgumentHelp("Hugging Face checkpoint folder (QA head for squad, classifier for the others).", valueName: "dir"))
   var model: String
 
-  @Option(help: "Benchmark: squad or sst2.")
-  var task: EvalTask = .squad
+  @Option(help: ArgumentHelp("Task (see the list below): \(TaskRegistry.names.joined(separator: ", ")).", valueName: "name"))
+  var task: String = "squad"
 
-  @Option(help: ArgumentHelp("Data file (SQuAD v1.1 JSON or GLUE SST-2 TSV).", valueName: "path"))
+  @Option(help: ArgumentHelp("Data file in the task's layout (default: the task's file in the shared folder).", valueName: "path"))
   var data: String?
+
+  @OptionGroup var columns: DataColumnOptions
 
   @Option(
     name: [.long, .customLong("at", withSingleDash: true)],
@@ -88,7 +91,9 @@ struct Eval: ParsableCommand {
   var maxQueryLen: Int = 64
   @Option(help: "SQuAD: longest answer in tokens.")
   var maxAnswerLen: Int = 15
-  @Option(help: "SST-2: sentences per batch (padded to the longest).")
+  @Option(help: "SQuAD v2.0: predict no answer when null score - best span score exceeds this (run_qa's default 0).")
+  var nullThreshold: Double = 0
+  @Option(help: "Sentence tasks: sentences per batch (padded to the longest).")
   var batchSize: Int = 20
 
   @Flag(help: "No progress on standard error.")
@@ -98,6 +103,7 @@ struct Eval: ParsableCommand {
     OpenBLASRuntime.reexecWithRecommendedCoreIfNeeded()
     try runTool {
       let r = try request()
+      let unit = try TaskRegistry.task(named: r.task).unit
       let lines = try perExample.map { try AtomicFile(path: $0) }
       var progress: SpiqaCLI.Progress?
       let result = try EvalRunner.run(
@@ -106,7 +112,7 @@ struct Eval: ParsableCommand {
         progress: { done, total in
           if progress == nil {
             progress = SpiqaCLI.Progress(
-              label: "eval", total: total, unit: r.task == .squad ? "questions" : "sentences", enabled: !quiet)
+              label: "eval", total: total, unit: unit, enabled: !quiet)
           }
           let seen = progress?.count ?? 0
           progress?.advance(by: done - seen)

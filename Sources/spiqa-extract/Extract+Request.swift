@@ -11,9 +11,10 @@ import Glibc
 /// The flags as an `ExtractionRequest`: parsing and validation, with the flag named in every message.
 extension Extract {
   mutating func validate() throws {
-    guard ExtractionTask(rawValue: task) != nil else {
-      throw ValidationError("--task must be squad, sst2 or text, got '\(task)'")
+    guard TaskRegistry.names.contains(task) else {
+      throw ValidationError("--task must be one of \(TaskRegistry.names.joined(separator: ", ")), got '\(task)'")
     }
+    try columns.validate(task: task)
     _ = try options()
     _ = try transform()
     if !list, output.output == nil || output.output == "-", isatty(1) != 0 {
@@ -30,7 +31,7 @@ extension Extract {
 
   func selection() throws -> Selection {
     do {
-      return try Selection(samples: samples, limit: limit, offset: offset)
+      return try Selection(samples: samples, limit: limit, offset: offset, seed: seed)
     } catch let e as TasksError {
       throw ValidationError("--samples/--limit/--offset: \(e.description)")
     }
@@ -84,9 +85,13 @@ extension Extract {
     r.selection = try selection()
     r.transform = try transform()
     r.options = try options()
-    r.featurizer = SquadFeaturizer(maxSeqLen: maxSeqLen, docStride: docStride, maxQueryLen: maxQueryLen)
-    r.batchSize = batchSize
-    r.maxLength = maxLength
+    r.settings.squad = SquadFeaturizer(maxSeqLen: maxSeqLen, docStride: docStride, maxQueryLen: maxQueryLen)
+    r.settings.batchSize = batchSize
+    r.settings.maxLength = maxLength
+    r.settings.textColumn = columns.textColumn
+    r.settings.pairColumn = columns.pairColumn
+    r.settings.labelColumn = columns.labelColumn
+    r.settings.pairs = columns.pairs
     r.threads = threads
     r.version = Extract.version
   }

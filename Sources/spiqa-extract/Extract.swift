@@ -8,32 +8,41 @@ import SpiqaQuant
 import SpiqaTasks
 import SpiqaTokenizers
 
-/// `spiqa-extract`: run a BERT/RoBERTa model over SQuAD, SST-2 or text lines and stream its attention.
+/// `spiqa-extract`: run a BERT/RoBERTa model over a task's data (SQuAD, GLUE, your own file, text lines) and stream
+/// its attention.
 @main
 struct Extract: ParsableCommand {
   static let version = "0.1.0"
   static let configuration = CommandConfiguration(
     commandName: "spiqa-extract",
-    abstract: "Stream attention (and hidden states) out of a BERT/RoBERTa model over SQuAD, SST-2 or plain text.",
+    abstract: "Stream attention (and hidden states) out of a BERT/RoBERTa model over SQuAD, GLUE, your data or text.",
     discussion: """
-      Writes one record per sequence (SQuAD feature, SST-2 sentence, text line): attention [layers, heads, n, n] \
+      Writes one record per sequence (SQuAD feature, sentence or pair, text line): attention [layers, heads, n, n] \
       for the n real tokens, after any pruning/quantization applied on the fly (what the model used). The stream \
       format is in docs/stream-format.md; usage in docs/extract.md.
+
+      Tasks:
+      \(TaskRegistry.helpText)
       """,
     version: version)
 
   @Option(help: ArgumentHelp("Hugging Face checkpoint folder (default: models/all-MiniLM-L6-v2 from make setup).", valueName: "dir"))
   var model: String?
 
-  @Option(help: ArgumentHelp("What to run on: squad, sst2 or text (one sequence per line).", valueName: "task"))
+  @Option(help: ArgumentHelp("What to run on (see the list below), e.g. squad, sst2, mnli, classify, text.", valueName: "task"))
   var task: String = "squad"
 
-  @Option(help: ArgumentHelp("Data file (default: $SPIQA_SHARED or ../shared: data/squad/dev-v1.1.json, data/glue/SST-2/dev.tsv; - = stdin for text).", valueName: "path"))
+  @Option(help: ArgumentHelp("Data file (default: the task's file under $SPIQA_SHARED or ../shared; - = stdin for text).", valueName: "path"))
   var data: String?
+
+  @OptionGroup var columns: DataColumnOptions
 
   @Option(name: [.customLong("samples"), .customLong("sa", withSingleDash: true)],
           help: ArgumentHelp("Python-compatible random.seed(123); random.sample of N examples (the paper's -sa).", valueName: "n"))
   var samples: Int?
+
+  @Option(help: ArgumentHelp("Seed of --samples.", valueName: "s"))
+  var seed: Int = 123
 
   @Option(help: ArgumentHelp("Run at most N examples (from --offset).", valueName: "n"))
   var limit: Int?
@@ -112,12 +121,13 @@ struct Extract: ParsableCommand {
     // OpenBLAS 0.3.21 falls back to its slow generic kernel on CPUs newer than it knows: restart with the right one.
     OpenBLASRuntime.reexecWithRecommendedCoreIfNeeded()
     try runTool {
-      let task = ExtractionTask(rawValue: self.task) ?? .squad
+      let task = try TaskRegistry.task(named: self.task)
       // Open the output first: an unwritable path fails before any work.
       let writer = list ? nil : try output.makeWriter()
       var r = ExtractionRequest(
-        task: task, modelPath: try DefaultPaths.resolveModel(model),
-        dataPath: try DefaultPaths.resolveData(data, task: task.rawValue))
+        task: task.name, modelPath: try DefaultPaths.resolveModel(model),
+        dataPath: try DefaultPaths.resolveData(
+          data, task: task.name, defaultFile: task.defaultDataFile, hint: task.dataHint))
       try configure(&r)
       try namingFlags {
         guard let writer else { return try ExtractionRunner.list(r) { print($0) } }
@@ -125,7 +135,7 @@ struct Extract: ParsableCommand {
         try ExtractionRunner.run(r, into: writer) { done, total in
           if progress == nil {
             progress = SpiqaCLI.Progress(
-              label: "spiqa-extract", total: total, unit: task == .squad ? "questions" : "sequences", enabled: !quiet)
+              label: "spiqa-extract", total: total, unit: task.unit, enabled: !quiet)
           }
           let seen = progress?.count ?? 0
           if done > seen { progress?.advance(by: done - seen) }

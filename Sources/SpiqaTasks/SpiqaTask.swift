@@ -1,0 +1,122 @@
+import SpiqaCore
+import SpiqaModel
+
+/// What a task may need besides its data file (the tools map their flags onto this; each task reads what it uses).
+public struct TaskSettings: Sendable {
+  /// SQuAD featurization (one batch per question) and decoding.
+  public var squad = SquadFeaturizer()
+  public var maxAnswerLen = 15
+  /// SQuAD v2.0: predict "" when `null score − best span score` exceeds this (run_qa's `null_score_diff_threshold`).
+  public var nullScoreThreshold = 0.0
+  /// Pad every SQuAD feature to `squad.maxSeqLen` (evaluation always does, as the reference; extraction only for
+  /// quantizers whose statistics see the padding).
+  public var padQuestionsToMax = true
+  /// Sentence tasks: sequences per batch, and tokens per sequence including the special tokens (nil: the model's
+  /// position limit).
+  public var batchSize = 20
+  public var maxLength: Int?
+  /// `classify`: the columns (TSV/CSV header names or JSON-lines keys) of the text, the optional second segment
+  /// and the optional label.
+  public var textColumn: String?
+  public var pairColumn: String?
+  public var labelColumn: String?
+  /// `text`: each line is two tab-separated segments.
+  public var pairs = false
+
+  public init() {}
+}
+
+/// A benchmark or data layout: how its data is read, featurized and batched, which head runs, and how outputs are
+/// scored. Tools look tasks up by `name` in `TaskRegistry` (docs/architecture.md, "A task").
+public protocol SpiqaTask: Sendable {
+  /// The `--task` name.
+  var name: String { get }
+  /// One line for `--help`: the data layout and the metric.
+  var summary: String { get }
+  /// The default data file, relative to the shared data folder (nil: `--data` is required).
+  var defaultDataFile: String? { get }
+  /// What `--data` should hold, for the message when it is missing.
+  var dataHint: String { get }
+  /// What one example is called in progress lines ("questions", "sentences").
+  var unit: String { get }
+  /// Reads `path` (`-` = standard input where the task allows it). Data errors come before any model is loaded.
+  /// - Throws: `TasksError` (`.badData` naming the file and line, `.io`, `.usage` for missing settings).
+  func load(_ path: String, settings: TaskSettings) throws -> any TaskData
+}
+
+extension SpiqaTask {
+  public var unit: String { "sentences" }
+}
+
+/// One model batch of a task: the sequences (what extraction records and the hooks see), how many examples it
+/// completes, and what the scorer needs besides the token ids (e.g. a question's features; opaque to the runners).
+public struct TaskGroup {
+  public var sequences: ExtractionGroup
+  public var examples: Int
+  public var payload: Any?
+
+  public init(sequences: ExtractionGroup, examples: Int, payload: Any? = nil) {
+    self.sequences = sequences
+    self.examples = examples
+    self.payload = payload
+  }
+
+  /// The sequences as the model's batch: padded with `padId` to the group's length, token types when any sequence
+  /// has them.
+  public func batch(padId: Int) -> TaskBatch {
+    let seqs = sequences.sequences
+    let t = sequences.seqLen
+    let ids = seqs.map { $0.ids + Array(repeating: padId, count: t - $0.count) }
+    let types: [[Int]]? =
+      seqs.contains { $0.tokenTypes != nil }
+      ? seqs.map { ($0.tokenTypes ?? Array(repeating: 0, count: $0.count)) + Array(repeating: 0, count: t - $0.count) }
+      : nil
+    return TaskBatch(inputIds: ids, tokenTypeIds: types, lengths: seqs.map(\.count))
+  }
+}
+
+/// The selected examples of a task as model batches, featurized when a batch is asked for.
+public struct TaskBatches {
+  public let count: Int
+  private let build: (Int) throws -> TaskGroup
+
+  public init(count: Int, build: @escaping (Int) throws -> TaskGroup) {
+    self.count = count
+    self.build = build
+  }
+
+  /// The `g`-th batch (0 ≤ g < count).
+  public func group(_ g: Int) throws -> TaskGroup {
+    guard g >= 0, g < count else { throw TasksError.usage("batch \(g) outside 0..<\(count)") }
+    return try build(g)
+  }
+}
+
+/// A task's examples as read from one file.
+public protocol TaskData: AnyObject {
+  /// Examples in file order (what `--samples`, `--limit` and `--offset` index).
+  var count: Int { get }
+  /// What one example is called in progress lines ("questions", "sentences").
+  var unit: String { get }
+  /// The `featurization` object of a stream header.
+  func featurization(_ settings: TaskSettings, maxPositions: Int) -> JSONObject
+  /// Initial model buffers (batch rows, tokens); the model grows them when a batch needs more.
+  func capacity(_ settings: TaskSettings, maxPositions: Int) -> (batch: Int, seqLen: Int)
+  /// The selected examples (indices into the file order) as model batches.
+  /// - Throws: `TasksError.usage` for settings the model cannot honour.
+  func batches(
+    _ selected: [Int], tokenizer: TaskTokenizer, settings: TaskSettings, maxPositions: Int
+  ) throws -> TaskBatches
+  /// A scorer for one evaluation run on `model` (checks that the model's head and labels fit the task).
+  /// - Throws: `TasksError.usage` when the task has no labels or the checkpoint does not fit it.
+  func scorer(model: TaskModel, settings: TaskSettings) throws -> TaskScorer
+}
+
+/// Runs the head on a task's batches and accumulates the score.
+public protocol TaskScorer: AnyObject {
+  /// Runs the head on `group` (the hooks already built for it) and scores its examples.
+  /// - Returns: one per-example JSON object per example of the group, in order.
+  func score(_ group: TaskGroup, batch: TaskBatch, model: TaskModel, hooks: ForwardHooks) throws -> [JSONObject]
+  /// The metric keys of the result line (e.g. `n`, `accuracy`, `em`, `f1`).
+  func result() -> JSONObject
+}

@@ -1,0 +1,117 @@
+import SpiqaCore
+import SpiqaModel
+
+/// SQuAD extractive QA: v1.1 scored like the paper (HF 3.1 pipeline decoding, official EM/F1), v2.0 with
+/// unanswerable questions (run_qa's null-score rule, official v2 EM/F1). Both featurize with `SquadFeaturizer` and
+/// run all features of one question as one batch.
+public struct SquadTask: SpiqaTask {
+  /// 1 (SQuAD v1.1) or 2 (SQuAD v2.0).
+  public let version: Int
+
+  public init(version: Int) { self.version = version }
+
+  public var name: String { version == 2 ? "squad_v2" : "squad" }
+  public var summary: String {
+    version == 2
+      ? "SQuAD v2.0 JSON, unanswerable questions included (EM/F1, HasAns/NoAns, run_qa's null-score threshold)"
+      : "SQuAD v1.1 JSON (EM/F1, the paper's pipeline decoding)"
+  }
+  public var defaultDataFile: String? { version == 2 ? "data/squad/dev-v2.0.json" : "data/squad/dev-v1.1.json" }
+  public var dataHint: String { version == 2 ? "SQuAD v2.0 JSON" : "SQuAD v1.1 JSON" }
+  public var unit: String { "questions" }
+
+  public func load(_ path: String, settings: TaskSettings) throws -> any TaskData {
+    QuestionData(task: name, version: version, questions: try SquadDataset(path: path).questions)
+  }
+}
+
+/// The questions of a SQuAD file: one batch per question (all its features), padded to `max_seq_len` when asked.
+public final class QuestionData: TaskData {
+  public let task: String
+  public let version: Int
+  public let questions: [SquadQuestion]
+  public var count: Int { questions.count }
+  public var unit: String { "questions" }
+
+  public init(task: String, version: Int, questions: [SquadQuestion]) {
+    self.task = task
+    self.version = version
+    self.questions = questions
+  }
+
+  public func featurization(_ settings: TaskSettings, maxPositions: Int) -> JSONObject {
+    let f = settings.squad
+    return [
+      "max_seq_len": .int(f.maxSeqLen), "doc_stride": .int(f.docStride), "max_query_len": .int(f.maxQueryLen),
+      "padding": settings.padQuestionsToMax ? "max_seq_len" : "longest",
+    ]
+  }
+
+  public func capacity(_ settings: TaskSettings, maxPositions: Int) -> (batch: Int, seqLen: Int) {
+    (settings.padQuestionsToMax ? 4 : 1, settings.squad.maxSeqLen)
+  }
+
+  public func batches(
+    _ selected: [Int], tokenizer: TaskTokenizer, settings: TaskSettings, maxPositions: Int
+  ) throws -> TaskBatches {
+    let featurizer = settings.squad
+    guard featurizer.maxSeqLen <= maxPositions else {
+      throw TasksError.usage(
+        "SQuAD features of \(featurizer.maxSeqLen) tokens (max_seq_len) exceed the model's \(maxPositions) positions")
+    }
+    let questions = self.questions
+    let bert = tokenizer.layout == .bert
+    let padTo = settings.padQuestionsToMax ? featurizer.maxSeqLen : nil
+    return TaskBatches(count: selected.count) { g in
+      let q = questions[selected[g]]
+      let ex = try featurizer.featurize(question: q.question, context: q.context, tokenizer: tokenizer)
+      let seqs = ex.features.enumerated().map { f, feat in
+        ExtractionSequence(
+          exampleId: q.id, exampleIndex: q.index, feature: f, ids: Array(feat.inputIds.prefix(feat.length)),
+          tokenTypes: bert ? Array(feat.tokenTypeIds.prefix(feat.length)) : nil)
+      }
+      return TaskGroup(sequences: ExtractionGroup(sequences: seqs, padTo: padTo), examples: 1, payload: (q, ex))
+    }
+  }
+
+  public func scorer(model: TaskModel, settings: TaskSettings) throws -> TaskScorer {
+    version == 2
+      ? SquadV2Scorer(
+        decoder: SquadV2Decoder(maxAnswerLen: settings.maxAnswerLen), nullThreshold: settings.nullScoreThreshold)
+      : SquadScorer(decoder: SquadDecoder(maxAnswerLen: settings.maxAnswerLen))
+  }
+}
+
+/// SQuAD v1.1 scoring: the paper's decoding (`SquadDecoder`) and the official EM/F1 (`SquadMetric`).
+final class SquadScorer: TaskScorer {
+  let decoder: SquadDecoder
+  private var n = 0, features = 0
+  private var em = 0.0, f1 = 0.0
+
+  init(decoder: SquadDecoder) { self.decoder = decoder }
+
+  func score(_ group: TaskGroup, batch: TaskBatch, model: TaskModel, hooks: ForwardHooks) throws -> [JSONObject] {
+    guard let (q, ex) = group.payload as? (SquadQuestion, SquadExampleFeatures) else { return [] }
+    var span: SquadSpan?
+    if !ex.features.isEmpty {
+      let out = try model.questionAnswering(batch, hooks: hooks)
+      span = decoder.decode(ex, startLogits: out.start, endLogits: out.end)
+    }
+    let text = span.map { decoder.answerText(ex, span: $0) } ?? ""
+    let s = SquadMetric.score(prediction: text, golds: q.answers)
+    n += 1
+    features += ex.features.count
+    em += s.em
+    f1 += s.f1
+    let p = SquadPrediction(
+      index: q.index, id: q.id, prediction: text, em: s.em, f1: s.f1, span: span, features: ex.features.count)
+    return [p.json]
+  }
+
+  func result() -> JSONObject {
+    [
+      "n": .int(n), "em": .double(n > 0 ? 100 * em / Double(n) : 0), "f1": .double(n > 0 ? 100 * f1 / Double(n) : 0),
+      "features": .int(features),
+    ]
+  }
+}

@@ -1,0 +1,25 @@
+/// Every task the tools know, by name (docs/evaluation.md has the table). Adding a task: a type conforming to
+/// `SpiqaTask` in its own file, and its entry here.
+public enum TaskRegistry {
+  public static let all: [any SpiqaTask] =
+    [SquadTask(version: 1), SquadTask(version: 2), SST2Task()] + GLUETask.all.map { $0 as any SpiqaTask }
+    + [ClassifyTask(), TextTask()]
+
+  public static var names: [String] { all.map(\.name) }
+
+  /// The task called `name`.
+  /// - Throws: `TasksError.usage` listing the names there are.
+  public static func task(named name: String) throws -> any SpiqaTask {
+    guard let t = all.first(where: { $0.name == name }) else {
+      throw TasksError.usage("unknown task '\(name)'; expected one of \(names.joined(separator: ", "))")
+    }
+    return t
+  }
+
+  /// One line per task (`name  summary`), for `--help`.
+  public static var helpText: String {
+    let width = names.map(\.count).max() ?? 0
+    return all.map { $0.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + $0.summary }
+      .joined(separator: "\n")
+  }
+}
