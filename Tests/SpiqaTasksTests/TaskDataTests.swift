@@ -1,0 +1,160 @@
+import Foundation
+import SpiqaCore
+import Testing
+
+@testable import SpiqaTasks
+
+/// Reading task data (GLUE TSV, CSV, JSON lines, text pairs), laying out pairs, fitting labels, and the metrics.
+@Suite struct TaskDataTests {
+  /// A temporary file holding `text`, removed after `body`.
+  func withFile<T>(_ name: String, _ text: String, _ body: (String) throws -> T) throws -> T {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spiqa-tasks-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let path = dir.appendingPathComponent(name).path
+    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    return try body(path)
+  }
+
+  /// The error `load` throws for `text`, as (kind, message).
+  func loadError(_ task: String, _ name: String, _ text: String, settings: TaskSettings = TaskSettings()) throws
+    -> (SpiqaErrorKind, String)?
+  {
+    try withFile(name, text) { path in
+      do {
+        _ = try TaskRegistry.task(named: task).load(path, settings: settings)
+        return nil
+      } catch let e as TasksError {
+        return (e.kind, e.description.replacingOccurrences(of: path, with: name))
+      }
+    }
+  }
+
+  @Test func badGLUEDataNamesFileAndLine() throws {
+    let header = "index\tsentence1\tsentence2\tlabel\n"
+    let cases: [(String, String, String)] = [
+      ("rte", header + "0\ta\tb\tentailment\n1\ta\tb\n", "rte.tsv: line 3: 3 tab-separated field(s), expected 4"),
+      ("rte", header + "0\ta\tb\tentailment\n1\ta\tb\tmaybe\n", "rte.tsv: line 3: label 'maybe' is not one of"),
+      ("rte", "", "rte.tsv: empty"),
+      ("rte", "\n\n", "rte.tsv: empty"),
+      ("rte", "index\tpremise\thypothesis\tlabel\n0\ta\tb\tentailment\n", "rte.tsv: line 1: no column 'sentence1'"),
+      ("stsb", "sentence1\tsentence2\tscore\na\tb\tfive\n", "rte.tsv: line 2: label 'five' is not a number"),
+      ("cola", "s\t1\t\ta b\ns\t1\ta\n", "rte.tsv: line 2: 3 tab-separated field(s), expected 4"),
+    ]
+    for (task, text, message) in cases {
+      let e = try #require(try loadError(task, "rte.tsv", text), "\(message)")
+      #expect(e.0 == .badData)
+      #expect(e.1.hasPrefix(message), "\(e.1)")
+      #expect(!e.1.contains("\n"))
+    }
+  }
+
+  @Test func glueReadsByHeaderName() throws {
+    let text = "\u{FEFF}Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t1\t2\tfirst one\tsecond one\n\n0\t3\t4\tx\ty\n"
+    let data = try withFile("mrpc.tsv", text) { try TaskRegistry.task(named: "mrpc").load($0, settings: TaskSettings()) }
+    let ex = try #require(data as? SequenceData).examples
+    #expect(ex.map(\.text) == ["first one", "x"])
+    #expect(ex.map(\.pair) == ["second one", "y"])
+    #expect(ex.map(\.target) == [.label(1), .label(0)])
+    #expect(ex.map(\.id) == ["mrpc-0", "mrpc-1"])
+  }
+
+  @Test(.enabled(if: TestSupport.sharedFile("data/glue/STS-B/dev.tsv") != nil, "needs ../shared (SPIQA_SHARED)"))
+  func stsbDev() throws {
+    let path = try #require(TestSupport.sharedFile("data/glue/STS-B/dev.tsv"))
+    let ex = try #require(try TaskRegistry.task(named: "stsb").load(path, settings: TaskSettings()) as? SequenceData)
+      .examples
+    #expect(ex.count == 1500)
+    #expect(ex[0].text == "A man with a hard hat is dancing.")
+    #expect(ex[0].pair == "A man wearing a hard hat is dancing.")
+    #expect(ex[0].target == .value(5))
+  }
+
+  @Test func classifyFormats() throws {
+    var s = TaskSettings()
+    s.textColumn = "t"
+    s.pairColumn = "p"
+    s.labelColumn = "l"
+    let csv = "t,p,l\n\"a, \"\"quoted\"\"\",\"two\nlines\",yes\n\nplain,b,no\n"
+    let jsonl = "{\"t\": \"a\", \"p\": \"b\", \"l\": 1}\n\n{\"t\": \"c\", \"p\": \"d\", \"l\": \"no\"}\n"
+    let fromCSV = try withFile("d.csv", csv) { try ClassifyTask().load($0, settings: s) as? SequenceData }
+    #expect(fromCSV?.examples.map(\.text) == ["a, \"quoted\"", "plain"])
+    #expect(fromCSV?.examples.map(\.pair) == ["two\nlines", "b"])
+    #expect(fromCSV?.examples.map(\.target) == [.name("yes", line: 2), .name("no", line: 5)])
+    let fromJSONL = try withFile("d.jsonl", jsonl) { try ClassifyTask().load($0, settings: s) as? SequenceData }
+    #expect(fromJSONL?.examples.map(\.target) == [.name("1", line: 1), .name("no", line: 3)])
+    let bad: [(String, String, String)] = [
+      ("d.csv", "x,p,l\na,b,c\n", "d.csv: line 1: no column 't'"),
+      ("d.csv", "t,p,l\na,b\n", "d.csv: line 2: 2 comma-separated field(s), expected 3"),
+      ("d.csv", "t,p,l\n\"a,b,c\n", "d.csv: line 2: a quoted field is not closed"),
+      ("d.jsonl", "{\"t\": \"a\", \"p\": \"b\", \"l\": 0}\n{\"t\": \"a\", \"l\": 0}\n", "d.jsonl: line 2: no value for 'p'"),
+      ("d.jsonl", "{\"t\": \"a\", \"p\": \"b\", \"l\": 0}\n[1]\n", "d.jsonl: line 2: expected a JSON object"),
+      ("d.jsonl", "", "d.jsonl: empty"),
+      ("d.tsv", "t\tp\tl\na\tb\n", "d.tsv: line 2: 2 tab-separated field(s), expected 3"),
+    ]
+    for (name, text, message) in bad {
+      let e = try #require(try loadError("classify", name, text, settings: s), "\(message)")
+      #expect(e.0 == .badData)
+      #expect(e.1.hasPrefix(message), "\(e.1)")
+    }
+  }
+
+  @Test func textPairsKeepLineNumbers() throws {
+    var s = TaskSettings()
+    s.pairs = true
+    let data = try withFile("p.txt", "a\tb\n\n\nc d\te\n") { try TextTask().load($0, settings: s) as? SequenceData }
+    #expect(data?.examples.map(\.index) == [0, 3])
+    #expect(data?.examples.map(\.id) == ["text-0", "text-3"])
+    #expect(data?.examples.map(\.pair) == ["b", "e"])
+    let e = try #require(try loadError("text", "p.txt", "a\tb\n\nno tab\n", settings: s))
+    #expect(e.0 == .badData)
+    #expect(e.1.hasPrefix("p.txt: line 3: 1 tab-separated segment(s), expected 2"))
+  }
+
+  @Test func pairLayoutAndLongestFirst() throws {
+    let tok = ToyTokenizer()
+    let enc = SegmentEncoder(maxLength: 12)
+    let (ids, types) = try enc.encode("a b c", pair: "d e", tokenizer: tok)
+    #expect(ids.count == 3 + 2 + 3)
+    #expect(types == [0, 0, 0, 0, 0, 1, 1, 1])
+    // transformers' longest_first: (10, 3) minus 5 → (5, 3); (6, 6) minus 5 → (4, 3); (2, 9) minus 4 → (2, 5)
+    for (a, b, remove, want) in [(10, 3, 5, (5, 3)), (6, 6, 5, (4, 3)), (2, 9, 4, (2, 5)), (4, 4, 1, (4, 3))] {
+      var x = Array(0..<a), y = Array(0..<b)
+      SegmentEncoder.truncateLongestFirst(&x, &y, remove: remove)
+      #expect(x.count == want.0 && y.count == want.1, "\(a), \(b) − \(remove)")
+    }
+    let single = try enc.encode("a b c d e f g h i j k l m", pair: nil, tokenizer: tok)
+    #expect(single.ids.count == 12 && single.types == nil)
+  }
+
+  @Test func labelFitting() throws {
+    let nli = LabelSet([["entailment"], ["neutral"], ["contradiction"]])
+    #expect(try nli.fit(modelLabels: ["LABEL_0", "LABEL_1", "LABEL_2"], checkpoint: "m", task: "mnli") == [0, 1, 2])
+    #expect(try nli.fit(modelLabels: ["CONTRADICTION", "NEUTRAL", "ENTAILMENT"], checkpoint: "m", task: "mnli") == [2, 1, 0])
+    #expect(throws: TasksError.self) { try nli.fit(modelLabels: ["a", "b"], checkpoint: "m", task: "mnli") }
+    #expect(throws: TasksError.self) { try nli.fit(modelLabels: ["yes", "no", "maybe"], checkpoint: "m", task: "mnli") }
+    let sst2 = LabelSet([["0", "negative"], ["1", "positive"]])
+    #expect(try sst2.fit(modelLabels: ["Positive", "Negative"], checkpoint: "m", task: "sst2") == [1, 0])
+    #expect(throws: TasksError.self) { try sst2.fit(modelLabels: ["positive", "positive"], checkpoint: "m", task: "sst2") }
+  }
+
+  @Test func metricsEqualScikitLearnAndSciPy() throws {
+    let url = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("tasks/references.json")
+    let refs = try JSONValue(parsing: [UInt8](Data(contentsOf: url))).objectValue!
+    let cases = try #require(refs["metrics"]?.arrayValue)
+    #expect(cases.count == 6)
+    for c in cases.compactMap(\.objectValue) {
+      if let x = c["x"]?.arrayValue?.compactMap(\.doubleValue), let y = c["y"]?.arrayValue?.compactMap(\.doubleValue) {
+        #expect(abs(ClassificationMetrics.pearson(x, y) - c["pearson"]!.doubleValue!) < 1e-12)
+        #expect(abs(ClassificationMetrics.spearman(x, y) - c["spearmanr"]!.doubleValue!) < 1e-12)
+        continue
+      }
+      let l = c["labels"]!.arrayValue!.compactMap(\.intValue), p = c["predictions"]!.arrayValue!.compactMap(\.intValue)
+      #expect(abs(ClassificationMetrics.accuracy(labels: l, predictions: p) - c["accuracy"]!.doubleValue!) < 1e-12)
+      #expect(abs(ClassificationMetrics.matthews(labels: l, predictions: p) - c["matthews"]!.doubleValue!) < 1e-12)
+      if let f1 = c["f1"]?.doubleValue {
+        #expect(abs(ClassificationMetrics.f1(labels: l, predictions: p) - f1) < 1e-12)
+      }
+    }
+  }
+}
