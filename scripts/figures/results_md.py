@@ -238,7 +238,7 @@ def timing(rdir, out):
         rows = [r for r in rows if R.ok(r)]
         if not rows:
             continue
-        k = "questions_per_second" if t == "squad" else "sentences_per_second"
+        k = "questions_per_second" if R.is_qa(t) else "sentences_per_second"
         out.append(f"| {t} | {len(rows)} | {rows[0]['n']} | {g(sum(r['seconds'] for r in rows))} | "
                    f"{g(float(np.median([r[k] for r in rows])))} |")
     out.append("")

@@ -82,15 +82,27 @@ def grid(rdir, task, kind="bits"):
     return {m: sorted(v, key=lambda x: x[0]) for m, v in out.items()}
 
 
+# Score keys of spiqa-eval's result line per task (the task registry; docs/evaluation.md), the primary one first.
+METRICS = {
+    "squad": [("em", "EM"), ("f1", "F1")], "squad_v2": [("f1", "F1"), ("em", "EM")],
+    "cola": [("matthews_correlation", "Matthews corr.")], "mrpc": [("f1", "F1"), ("accuracy", "accuracy")],
+    "qqp": [("accuracy", "accuracy"), ("f1", "F1")], "stsb": [("pearson", "Pearson"), ("spearmanr", "Spearman")],
+}
+
+
+def is_qa(task):
+    return (task or "").startswith("squad")
+
+
 def metrics(task):
     """Score keys of a task's eval rows with a display name; all shown in percent."""
-    return [("em", "EM"), ("f1", "F1")] if task == "squad" else [("accuracy", "accuracy")]
+    return METRICS.get(task, [("accuracy", "accuracy")])
 
 
 def pct(row, key):
-    """A score in percent (SQuAD EM/F1 already are; SST-2 accuracy is a fraction)."""
+    """A score in percent (SQuAD EM/F1 already are; accuracy, F1 and correlations of the others are fractions)."""
     v = row[key]
-    return v if key in ("em", "f1") else 100.0 * v
+    return v if is_qa(row.get("task")) and key in ("em", "f1") else 100.0 * v
 
 
 def ok(row):
@@ -104,7 +116,7 @@ def model_name(row):
 
 def sample_text(row):
     """'300 questions (seed 123 sample)' from a row's selection fields."""
-    unit = "questions" if row.get("task") == "squad" else "sentences"
+    unit = "questions" if is_qa(row.get("task")) else "sentences"
     if "samples" in row:
         how = f"random.sample, seed {row.get('seed')}"
     elif row.get("selection") == "all":
