@@ -6,7 +6,7 @@ public struct ClassifyTask: SpiqaTask {
   public init() {}
   public var name: String { "classify" }
   public var summary: String {
-    "your .tsv/.csv/.jsonl: text column [+ pair column] [→ label column] (accuracy, or Pearson/Spearman)"
+    "your .tsv/.csv/.jsonl, columns by name (accuracy or Pearson)"
   }
   public var defaultDataFile: String? { nil }
   public var dataHint: String { "a .tsv, .csv or .jsonl file with the text column" }

@@ -36,8 +36,7 @@ public struct GLUETask: SpiqaTask {
   public var summary: String {
     let metric =
       labels == nil ? "Pearson, Spearman" : matthews ? "Matthews corr." : f1 ? "accuracy, F1" : "accuracy"
-    let columns = pair.map { "\(text) + \($0)" } ?? text
-    return "GLUE \(file): \(columns) → \(label) (\(metric))"
+    return "GLUE \(file), \(pair == nil ? "sentences" : "pairs") (\(metric))"
   }
 
   public func load(_ path: String, settings: TaskSettings) throws -> any TaskData {

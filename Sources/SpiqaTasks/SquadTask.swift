@@ -13,8 +13,8 @@ public struct SquadTask: SpiqaTask {
   public var name: String { version == 2 ? "squad_v2" : "squad" }
   public var summary: String {
     version == 2
-      ? "SQuAD v2.0 JSON, unanswerable questions included (EM/F1, HasAns/NoAns, run_qa's null-score threshold)"
-      : "SQuAD v1.1 JSON (EM/F1, the paper's pipeline decoding)"
+      ? "SQuAD v2.0 JSON (EM/F1, HasAns/NoAns; run_qa's null threshold)"
+      : "SQuAD v1.1 JSON (EM/F1; the paper's pipeline decoding)"
   }
   public var defaultDataFile: String? { version == 2 ? "data/squad/dev-v2.0.json" : "data/squad/dev-v1.1.json" }
   public var dataHint: String { version == 2 ? "SQuAD v2.0 JSON" : "SQuAD v1.1 JSON" }

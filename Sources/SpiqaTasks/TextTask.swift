@@ -3,7 +3,7 @@
 public struct TextTask: SpiqaTask {
   public init() {}
   public var name: String { "text" }
-  public var summary: String { "plain text, one sequence (or tab-separated pair) per line (no labels: extraction only)" }
+  public var summary: String { "plain text, one sequence (--pairs: a<TAB>b) per line; no labels" }
   public var defaultDataFile: String? { nil }
   public var dataHint: String { "one sequence per line, - for standard input" }
 

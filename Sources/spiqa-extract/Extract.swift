@@ -38,7 +38,7 @@ struct Extract: ParsableCommand {
   @OptionGroup var columns: DataColumnOptions
 
   @Option(name: [.customLong("samples"), .customLong("sa", withSingleDash: true)],
-          help: ArgumentHelp("Python-compatible random.seed(123); random.sample of N examples (the paper's -sa).", valueName: "n"))
+          help: ArgumentHelp("Python-compatible random.seed(SEED); random.sample of N examples (the paper's -sa).", valueName: "n"))
   var samples: Int?
 
   @Option(help: ArgumentHelp("Seed of --samples.", valueName: "s"))
