@@ -158,6 +158,37 @@ def build_vocab(out, texts):
     return vocab
 
 
+def tiny_roberta(out, texts):
+    """A tiny RoBERTa (pairs without token types) with a byte-level BPE trained on the fixture text."""
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import RobertaConfig, RobertaForSequenceClassification
+    folder = os.path.join(out, "tiny-roberta-nli2")
+    os.makedirs(folder, exist_ok=True)
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(texts, vocab_size=400, min_frequency=2,
+                            special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"], show_progress=False)
+    bpe.save_model(folder)
+    with open(os.path.join(folder, "vocab.json")) as f:
+        n = len(json.load(f))
+    model = RobertaForSequenceClassification(RobertaConfig(
+        vocab_size=n, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
+        max_position_embeddings=66, type_vocab_size=1, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+        layer_norm_eps=1e-5, hidden_act="gelu", attn_implementation="eager",
+        id2label={0: "not_entailment", 1: "entailment"}, label2id={"not_entailment": 0, "entailment": 1},
+        architectures=["RobertaForSequenceClassification"]))
+    g = torch.Generator().manual_seed(8)
+    with torch.no_grad():
+        for pname, p in model.named_parameters():
+            p.copy_(1 + 0.2 * torch.randn(p.shape, generator=g) if "LayerNorm.weight" in pname
+                    else 0.3 * torch.randn(p.shape, generator=g))
+    state = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
+    save_file(state, os.path.join(folder, "model.safetensors"), metadata={"format": "pt"})
+    c = model.config.to_dict()
+    c["dtype"] = "float16"
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump(c, f, indent=2, sort_keys=True)
+
+
 def tiny_models(out, vocab):
     from transformers import BertConfig, BertForQuestionAnswering, BertForSequenceClassification
     heads = {
@@ -202,8 +233,10 @@ def tiny_models(out, vocab):
 
 def load(folder, cls):
     """The stored F16 weights computed in f32 (what spiqa does)."""
+    from transformers import RobertaTokenizer
     from transformers.models.bert.tokenization_bert_legacy import BertTokenizerLegacy
-    return (BertTokenizerLegacy.from_pretrained(folder),
+    tok = RobertaTokenizer if "roberta" in folder else BertTokenizerLegacy
+    return (tok.from_pretrained(folder),
             cls.from_pretrained(folder, attn_implementation="eager", dtype=torch.float32).float().eval())
 
 
@@ -223,8 +256,8 @@ def patch_threshold(threshold):
 
 
 def glue_reference(out, name, rows, labels, model_name):
-    from transformers import BertForSequenceClassification
-    tok, model = load(os.path.join(out, f"tiny-{model_name}"), BertForSequenceClassification)
+    from transformers import AutoModelForSequenceClassification
+    tok, model = load(os.path.join(out, f"tiny-{model_name}"), AutoModelForSequenceClassification)
     id2label = [model.config.id2label[i] for i in range(model.config.num_labels)]
     preds, golds, logits_all = [], [], []
     for b in range(0, len(rows), BATCH):
@@ -352,6 +385,7 @@ def main():
                                                 for p in art["paragraphs"] for q in p["qas"]]
     vocab = build_vocab(a.out, texts)
     tiny_models(a.out, vocab)
+    tiny_roberta(a.out, texts)
     refs = {"batch_size": BATCH, "max_length": MAX_LENGTH, "glue": {}}
     for name, (rows, labels, model_name) in tasks.items():
         refs["glue"][name] = dict(glue_reference(a.out, name, rows, labels, model_name), model=f"tiny-{model_name}")
@@ -359,6 +393,8 @@ def main():
     # A threshold between the score differences, so some questions get no answer.
     diffs = sorted(p["score_diff"] for p in refs["squad_v2"]["predictions"])
     refs["squad_v2_threshold"] = squad_v2_reference(a.out, squad_path, round((diffs[len(diffs) // 2 - 1] + diffs[len(diffs) // 2]) / 2, 3))
+    refs["roberta_rte"] = dict(glue_reference(a.out, "rte", *tasks["rte"][:2], "roberta-nli2"),
+                               model="tiny-roberta-nli2")
     refs["metrics"] = metric_cases()
     patch_threshold(0.1)
     refs["mnli_pruned"] = dict(glue_reference(a.out, "mnli", *tasks["mnli"][:2], "nli3"), threshold=0.1)

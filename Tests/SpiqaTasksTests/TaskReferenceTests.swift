@@ -70,6 +70,12 @@ import SpiqaTasks
     for key in expected { #expect(got.result[key] != nil, "\(task) \(key)") }
   }
 
+  @Test func robertaPairsHaveNoTokenTypes() throws {
+    let ref = try #require(Self.references["roberta_rte"]?.objectValue)
+    let got = try Self.evaluate("rte", model: "tiny-roberta-nli2", data: Self.folder + "/glue/RTE.tsv")
+    Self.check("rte roberta", got, ref)
+  }
+
   @Test func pruningAppliesToPairs() throws {
     let ref = try #require(Self.references["mnli_pruned"]?.objectValue)
     let got = try Self.evaluate(
