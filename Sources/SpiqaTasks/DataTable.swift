@@ -21,7 +21,8 @@ public struct DataTable: Sendable {
   /// header line).
   /// - Throws: `TasksError.badData` naming the file and line (empty file, ragged row, bad JSON).
   public static func read(_ path: String, columns: [String]) throws -> DataTable {
-    let text = try readText(path)
+    var text = try readText(path)
+    if text.hasPrefix("\u{FEFF}") { text.removeFirst() }  // a byte-order mark (spreadsheet exports)
     switch format(of: path) {
     case .tsv: return try tsv(text, source: path)
     case .csv: return try csv(text, source: path)

@@ -75,7 +75,7 @@ import Testing
     s.textColumn = "t"
     s.pairColumn = "p"
     s.labelColumn = "l"
-    let csv = "t,p,l\n\"a, \"\"quoted\"\"\",\"two\nlines\",yes\n\nplain,b,no\n"
+    let csv = "\u{FEFF}t,p,l\n\"a, \"\"quoted\"\"\",\"two\nlines\",yes\n\nplain,b,no\n"
     let jsonl = "{\"t\": \"a\", \"p\": \"b\", \"l\": 1}\n\n{\"t\": \"c\", \"p\": \"d\", \"l\": \"no\"}\n"
     let fromCSV = try withFile("d.csv", csv) { try ClassifyTask().load($0, settings: s) as? SequenceData }
     #expect(fromCSV?.examples.map(\.text) == ["a, \"quoted\"", "plain"])
