@@ -52,8 +52,8 @@ public struct ExtractionSource {
   public let selected: [Int]
   /// Number of groups `group(_:)` can build.
   public var groupCount: Int { batches.count }
-  /// Examples completed after each group (for progress).
-  public let examplesPerGroup: Int
+  /// Examples per group (for progress; the last group may hold fewer).
+  public var examplesPerGroup: Int { batches.examplesPerBatch }
   private let batches: TaskBatches
 
   /// The selected examples of `data` as the task batches them.
@@ -66,7 +66,6 @@ public struct ExtractionSource {
     datasetCount = data.count
     selected = picked
     batches = try data.batches(picked, tokenizer: tokenizer, settings: settings, maxPositions: maxPositions)
-    examplesPerGroup = data is QuestionData ? 1 : settings.batchSize
   }
 
   /// SQuAD v1.1 questions (`SquadDataset`), featurized like the reference pipeline.

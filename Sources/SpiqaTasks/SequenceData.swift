@@ -88,7 +88,7 @@ public final class SequenceData: TaskData {
     }
     let encoder = SegmentEncoder(maxLength: maxLength)
     let examples = self.examples
-    return TaskBatches(count: (selected.count + batchSize - 1) / batchSize) { g in
+    return TaskBatches(count: (selected.count + batchSize - 1) / batchSize, examplesPerBatch: batchSize) { g in
       let chunk = selected[(g * batchSize)..<min(selected.count, (g + 1) * batchSize)].map { examples[$0] }
       let seqs = try chunk.map { ex in
         let (ids, types) = try encoder.encode(ex.text, pair: ex.pair, tokenizer: tokenizer)

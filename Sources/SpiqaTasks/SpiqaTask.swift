@@ -78,10 +78,13 @@ public struct TaskGroup {
 /// The selected examples of a task as model batches, featurized when a batch is asked for.
 public struct TaskBatches {
   public let count: Int
+  /// Examples per batch (the last may hold fewer): 1 question, or `batchSize` sentences.
+  public let examplesPerBatch: Int
   private let build: (Int) throws -> TaskGroup
 
-  public init(count: Int, build: @escaping (Int) throws -> TaskGroup) {
+  public init(count: Int, examplesPerBatch: Int, build: @escaping (Int) throws -> TaskGroup) {
     self.count = count
+    self.examplesPerBatch = examplesPerBatch
     self.build = build
   }
 

@@ -62,7 +62,7 @@ public final class QuestionData: TaskData {
     let questions = self.questions
     let bert = tokenizer.layout == .bert
     let padTo = settings.padQuestionsToMax ? featurizer.maxSeqLen : nil
-    return TaskBatches(count: selected.count) { g in
+    return TaskBatches(count: selected.count, examplesPerBatch: 1) { g in
       let q = questions[selected[g]]
       let ex = try featurizer.featurize(question: q.question, context: q.context, tokenizer: tokenizer)
       let seqs = ex.features.enumerated().map { f, feat in
