@@ -126,7 +126,10 @@ public final class SequenceData: TaskData {
           }
           resolved[ex.index] = .value(v)
         } else {
-          guard let k = outputs.firstIndex(of: s) ?? Int(s).flatMap({ (0..<outputs.count).contains($0) ? $0 : nil })
+          let folded = LabelSet.folded(s)
+          guard
+            let k = outputs.firstIndex(of: s) ?? outputs.firstIndex(where: { LabelSet.folded($0) == folded })
+              ?? Int(s).flatMap({ (0..<outputs.count).contains($0) ? $0 : nil })
           else {
             throw TasksError.badData(
               "\(source): line \(line): label '\(s)' is not one of the checkpoint's labels "

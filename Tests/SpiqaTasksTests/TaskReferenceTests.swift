@@ -103,6 +103,28 @@ import SpiqaTasks
     }
   }
 
+  @Test func classifyLabelsByNameOrIndex() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spiqa-classify-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let good = dir.appendingPathComponent("good.tsv").path, bad = dir.appendingPathComponent("bad.tsv").path
+    try Data("text\tlabel\nthe cat sat\tNot-Entailment\nbirds sing\t1\na dog\tentailment\n".utf8)
+      .write(to: URL(fileURLWithPath: good))
+    try Data("text\tlabel\nthe cat sat\tentailment\nbirds sing\tmaybe\n".utf8).write(to: URL(fileURLWithPath: bad))
+    let configure = { (r: inout EvalRequest) in
+      r.settings.textColumn = "text"
+      r.settings.labelColumn = "label"
+    }
+    let got = try Self.evaluate("classify", model: "tiny-nli2", data: good, configure: configure)
+    #expect(got.lines.compactMap { $0["label"]?.intValue } == [0, 1, 1])
+    #expect(got.result["n"]?.intValue == 3)
+    #expect {
+      _ = try Self.evaluate("classify", model: "tiny-nli2", data: bad, configure: configure)
+    } throws: { e in
+      (e as? TasksError)?.kind == .badData && "\(e)".hasPrefix("\(bad): line 3: label 'maybe'")
+    }
+  }
+
   @Test(arguments: ["squad_v2", "squad_v2_threshold"])
   func squadV2MatchesRunQA(name: String) throws {
     let ref = try #require(Self.references[name]?.objectValue)
