@@ -62,6 +62,8 @@ public enum EvalRunner {
     }
     let modelDirectory = try r.locateModel(r.modelDirectory)
     let tokenizer = try loadTaskTokenizer(directory: modelDirectory)
+    let config = try ModelConfig(contentsOf: modelDirectory + "/config.json")
+    try checkTokenizer(tokenizer, embeddingRows: config.vocabSize, directory: modelDirectory)
     let replay = try r.replayPath.map { try ReplayStore(streamPath: $0) }
     var out: JSONObject = [
       "task": .string(r.task.rawValue), "model": .string(r.modelDirectory), "data": .string(r.dataPath),
@@ -90,7 +92,9 @@ public enum EvalRunner {
       out["questions_per_second"] = .double(res.seconds > 0 ? rounded(Double(res.n) / res.seconds) : 0)
     case .sst2:
       let examples = sst2
-      let model = try EncoderTaskModel(directory: modelDirectory, maxBatch: r.batchSize, maxSeqLen: 128)
+      // Buffers sized for the batches there are, not for a --batch-size larger than the data.
+      let model = try EncoderTaskModel(
+        directory: modelDirectory, maxBatch: min(r.batchSize, max(1, examples.count)), maxSeqLen: 128)
       let ev = SST2Evaluator(
         model: model, tokenizer: tokenizer, transform: r.transform, replay: replay, batchSize: r.batchSize,
         maxLength: min(r.maxLength, model.maxPositions))

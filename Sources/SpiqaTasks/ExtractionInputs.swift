@@ -111,6 +111,7 @@ public struct ExtractionSource {
     guard batchSize >= 1 else { throw TasksError.usage("the batch size must be ≥ 1, got \(batchSize)") }
     guard maxLength >= 2 else { throw TasksError.usage("the sequence length must be ≥ 2 tokens ([CLS] and [SEP]), got \(maxLength)") }
     let picked = try selection.indices(count: items.count)
+    let batchSize = min(batchSize, max(1, picked.count))  // no group index arithmetic beyond the data
     self.task = task
     datasetCount = items.count
     selected = picked

@@ -50,7 +50,7 @@ public enum ExtractionRunner {
     let padded = r.transform.dependsOnPadding
     let extractor = try AttentionExtractor(
       checkpoint: checkpoint, transform: r.transform, options: r.options,
-      maxBatch: squad ? (padded ? 4 : 1) : r.batchSize,
+      maxBatch: squad ? (padded ? 4 : 1) : min(r.batchSize, max(1, source.selected.count)),
       maxSeqLen: squad ? r.featurizer.maxSeqLen : min(128, maxLength))
     if let threads = r.threads {
       extractor.threads = threads
@@ -84,6 +84,7 @@ public enum ExtractionRunner {
   {
     let tokenizer = try loadTaskTokenizer(directory: r.modelPath)
     let checkpoint = try Checkpoint(directory: r.modelPath)
+    try checkTokenizer(tokenizer, embeddingRows: checkpoint.config.vocabSize, directory: r.modelPath)
     let positions = checkpoint.config.maxSequenceLength
     let maxLength = min(r.maxLength ?? positions, positions)
     let source: ExtractionSource
