@@ -1,5 +1,6 @@
 import ArgumentParser
 import SpiqaCore
+import SpiqaIO
 
 #if canImport(Glibc)
 import Glibc
@@ -31,7 +32,7 @@ public func printError(_ line: String) {
 /// `ExitCode`, `CleanExit` and `ValidationError` pass through to argument-parser; anything else prints its
 /// description and exits 1.
 public func runTool(_ body: () throws -> Void) throws {
-  signal(SIGPIPE, SIG_DFL)
+  SignalCleanup.install()
   do {
     try body()
   } catch let e as any SpiqaError {
@@ -52,6 +53,7 @@ public func runTool(_ body: () throws -> Void) throws {
 
 /// Ends the process as `SIGPIPE` would (status 141 in a shell), printing nothing.
 public func exitQuietlyOnBrokenPipe() -> Never {
+  TempFiles.removeAll()
   signal(SIGPIPE, SIG_DFL)
   raise(SIGPIPE)
   exit(141)

@@ -6,36 +6,68 @@ import Musl
 import Darwin
 #endif
 
-/// A byte sink: a file being written under a temporary name, or standard output.
+/// A byte sink: a file being written under a temporary name, a device or FIFO written through, or standard output.
 ///
-/// A file is created at once as `<path>.tmp-XXXXXX` in the destination folder (so an unwritable path fails
-/// before any work starts), renamed to `path` by `commit()`, and removed if the object goes away uncommitted.
+/// What happens depends on what the path is (docs/robustness.md):
+/// - a new path or a regular file: written as `<file>.tmp-XXXXXX` beside it (so an unwritable path fails before
+///   any work starts) and renamed over it by `commit()`; an existing file's permission bits are kept; the
+///   temporary file is removed if the object goes away uncommitted, or by the tools' signal handlers;
+/// - a symbolic link: the file it points to is what gets written (as above); the link stays;
+/// - a character device (`/dev/null`) or a FIFO: opened for writing and written through, never replaced;
+/// - a directory, block device or socket: refused (74).
 public final class AtomicFile {
-  /// The final path, or nil for standard output.
+  /// The final path as given, or nil for standard output.
   public let path: String?
   /// `path`, or `stdout`; used in error messages.
   public let name: String
+  /// True when writing to a terminal (the tools refuse binary output there).
+  public var isTerminal: Bool { isatty(fd) != 0 }
   private let fd: Int32
+  /// The file renamed over (the symlink's target, else `path`), when writing under a temporary name.
+  private var target: String?
   private var tempPath: String?
+  private var tempSlot: Int?
   private var finished = false
+  private let ownsFD: Bool
 
-  /// Opens `path` for writing under a temporary name; nil or `-` means standard output.
+  /// Opens `path` for writing; nil or `-` means standard output.
   ///
-  /// - Throws: `SpiqaIOError` (74) if the temporary file cannot be created.
+  /// - Throws: `SpiqaIOError` (74) if the output cannot be created or opened.
   public init(path: String?) throws {
     guard let path, path != "-" else {
       self.path = nil
       name = "stdout"
       fd = 1
+      ownsFD = false
       return
     }
     self.path = path
     name = path
+    ownsFD = true
+    let resolved = try Self.resolveLinks(path)
     var st = stat()
-    if stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
-      throw SpiqaIOError(.io, source: path, what: "is a directory", expected: "a file path for the output")
+    var keepMode: mode_t?
+    if stat(resolved, &st) == 0 {
+      switch st.st_mode & S_IFMT {
+      case S_IFREG:
+        keepMode = st.st_mode & 0o7777
+      case S_IFCHR, S_IFIFO:
+        let fd = open(resolved, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+          throw SpiqaIOError(.io, source: path, what: "cannot open for writing: \(errnoText(errno))")
+        }
+        self.fd = fd
+        return
+      default:
+        let kind = (st.st_mode & S_IFMT) == S_IFDIR ? "a directory" : "not a regular file, device or FIFO"
+        throw SpiqaIOError(.io, source: path, what: "is \(kind)", expected: "a file path for the output")
+      }
     }
-    var template = Array((path + ".tmp-XXXXXX").utf8CString)
+    TempFiles.prepare()
+    // No signal between creating the file and registering it, or its handler would leave it behind.
+    let blocked = TempFiles.blockSignals()
+    defer { TempFiles.restoreSignals(blocked) }
+    var template = Array((resolved + ".tmp-XXXXXX").utf8CString)
     let fd = template.withUnsafeMutableBufferPointer { buf -> Int32 in
       guard let base = buf.baseAddress else { return -1 }
       return mkstemp(base)
@@ -44,18 +76,41 @@ public final class AtomicFile {
       throw SpiqaIOError(.io, source: path, what: "cannot create output file: \(errnoText(errno))")
     }
     self.fd = fd
-    tempPath = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    // mkstemp makes 0600; give the file the usual 0666 & ~umask.
-    let mask = umask(0)
-    umask(mask)
-    fchmod(fd, 0o666 & ~mask)
+    let temp = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    tempPath = temp
+    tempSlot = TempFiles.register(temp)
+    target = resolved
+    // mkstemp makes 0600: give a new file the usual 0666 & ~umask, an existing one its old permissions.
+    if let keepMode {
+      fchmod(fd, keepMode)
+    } else {
+      let mask = umask(0)
+      umask(mask)
+      fchmod(fd, 0o666 & ~mask)
+    }
   }
 
-  deinit {
-    if let tempPath, !finished {
-      close(fd)
-      unlink(tempPath)
+  deinit { discard() }
+
+  /// Follows symbolic links (also dangling ones) to the path that is to be written.
+  static func resolveLinks(_ path: String) throws -> String {
+    var p = path
+    for _ in 0..<40 {
+      var st = stat()
+      guard lstat(p, &st) == 0, (st.st_mode & S_IFMT) == S_IFLNK else { return p }
+      var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+      let n = readlink(p, &buf, buf.count - 1)
+      guard n > 0 else { throw SpiqaIOError(.io, source: path, what: "cannot read the link: \(errnoText(errno))") }
+      let link = String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+      if link.hasPrefix("/") {
+        p = link
+      } else if let slash = p.lastIndex(of: "/") {
+        p = String(p[...slash]) + link
+      } else {
+        p = link
+      }
     }
+    throw SpiqaIOError(.io, source: path, what: "too many levels of symbolic links")
   }
 
   /// Writes all bytes, retrying short writes and `EINTR`.
@@ -82,32 +137,40 @@ public final class AtomicFile {
     try bytes.withUnsafeBytes { try write($0) }
   }
 
-  /// Closes the file and renames it into place (for standard output: nothing to do).
+  /// Closes the file and renames it into place (a device or FIFO is closed; standard output: nothing to do).
   ///
   /// - Throws: `SpiqaIOError` (74) if closing or renaming fails.
   public func commit() throws {
     guard !finished else { return }
     finished = true
-    guard let tempPath, let path else { return }
+    guard ownsFD else { return }
     if close(fd) != 0 {
       let e = errno
-      unlink(tempPath)
-      throw SpiqaIOError(.io, source: path, what: "close failed: \(errnoText(e))")
+      removeTemp()
+      throw SpiqaIOError(.io, source: name, what: "close failed: \(errnoText(e))")
     }
-    if rename(tempPath, path) != 0 {
+    guard let tempPath, let target else { return }
+    let blocked = TempFiles.blockSignals()
+    defer { TempFiles.restoreSignals(blocked) }
+    if rename(tempPath, target) != 0 {
       let e = errno
-      unlink(tempPath)
-      throw SpiqaIOError(.io, source: path, what: "cannot rename \(tempPath) into place: \(errnoText(e))")
+      removeTemp()
+      throw SpiqaIOError(.io, source: name, what: "cannot rename \(tempPath) into place: \(errnoText(e))")
     }
+    TempFiles.unregister(tempSlot)
   }
 
-  /// Removes the temporary file without renaming it.
+  /// Removes the temporary file without renaming it (a device or FIFO is just closed).
   public func discard() {
     guard !finished else { return }
     finished = true
-    if let tempPath {
-      close(fd)
-      unlink(tempPath)
-    }
+    guard ownsFD else { return }
+    close(fd)
+    removeTemp()
+  }
+
+  private func removeTemp() {
+    if let tempPath { unlink(tempPath) }
+    TempFiles.unregister(tempSlot)
   }
 }

@@ -1,3 +1,5 @@
+import SpiqaCore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -32,7 +34,11 @@ extension RecordReader {
   }
 
   /// Reads the next array, or nil at the clean end of the stream.
-  func readArray() throws(DecodeFailure) -> NPYArray? {
+  ///
+  /// - Parameters:
+  ///   - limit: the largest data size accepted, checked from the header before any data is read.
+  ///   - metadata: whether a metadata record belongs here (only changes the message past `limit`).
+  func readArray(limit: Int = .max, metadata: Bool = false) throws(DecodeFailure) -> NPYArray? {
     let start = byteOffsetForErrors
     guard let prefix = try readExactly(8, what: "NPY magic and version", allowCleanEnd: true) else { return nil }
     guard Array(prefix[0..<6]) == npyMagic else {
@@ -78,6 +84,14 @@ extension RecordReader {
     }
     guard let (_, dataLength) = NPY.sizes(shape: shape, itemSize: dtype.itemSize) else {
       throw DecodeFailure("NPY shape \(shape) is too large", expected: "a shape whose byte size fits in 63 bits", offset: start)
+    }
+    guard dataLength <= limit else {
+      let (what, variable) = metadata
+        ? ("where a metadata record belongs", ResourceLimits.metadataBytesVariable)
+        : ("in one record", ResourceLimits.recordBytesVariable)
+      throw DecodeFailure(
+        "NPY shape \(shape) of \(dtype.descr) is \(dataLength) bytes \(what)",
+        expected: "at most \(limit) bytes (set \(variable) to change the limit)", offset: start)
     }
     var bytes = try readData(dataLength)
     if bigEndian { NPYArray.swapBytes(&bytes, itemSize: dtype.itemSize) }

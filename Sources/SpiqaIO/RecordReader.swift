@@ -17,6 +17,13 @@ public final class RecordReader {
   public private(set) var tensorCount = 0
   /// A finished record's bytes handed back by the caller (`recycle`), reused for the next array of the same size.
   var spare: [UInt8] = []
+  /// Largest tensor record accepted, checked from its NPY header before its data is read
+  /// (`ResourceLimits.recordBytesVariable`, docs/robustness.md).
+  public var maxRecordBytes = ResourceLimits.defaultRecordBytes
+  /// Largest metadata (JSON) record accepted, checked the same way.
+  public var maxMetadataBytes = ResourceLimits.defaultMetadataBytes
+  /// A limit variable that could not be read; thrown by the first `next()`.
+  private var limitError: LimitError?
 
   /// Opens a stream; nil or `-` reads standard input.
   ///
@@ -33,6 +40,7 @@ public final class RecordReader {
       source = "stdin"
       decoder = StreamDecoder(input: FileDescriptorInput(fd: 0, closeOnDeinit: false))
     }
+    readLimits()
   }
 
   /// Reads a stream held in memory (tests, fuzzing).
@@ -41,6 +49,17 @@ public final class RecordReader {
   public init(bytes: [UInt8], source: String = "memory", maxRead: Int = Int.max) {
     self.source = source
     decoder = StreamDecoder(input: MemoryInput(bytes, maxRead: maxRead))
+    readLimits()
+  }
+
+  /// The limits from the environment (`ResourceLimits`).
+  private func readLimits() {
+    do {
+      maxRecordBytes = try ResourceLimits.value(ResourceLimits.recordBytesVariable, default: maxRecordBytes)
+      maxMetadataBytes = try ResourceLimits.value(ResourceLimits.metadataBytesVariable, default: maxMetadataBytes)
+    } catch let e as LimitError {
+      limitError = e
+    } catch {}
   }
 
   /// The next header or tensor, or nil at the clean end of the stream.
@@ -48,8 +67,9 @@ public final class RecordReader {
   /// - Throws: `SpiqaIOError` for malformed, truncated or inconsistent input; the error repeats on later calls.
   public func next() throws -> StreamRecord? {
     if let stickyError { throw stickyError }
+    if let limitError { throw limitError }
     do {
-      guard let first = try nextArray() else { return nil }
+      guard let first = try nextArray(metadata: true) else { return nil }
       let metaIndex = recordIndex - 1
       let metaOffset = byteOffset - first.bytes.count
       let meta = try parseMeta(first, index: metaIndex, offset: metaOffset)
@@ -120,10 +140,10 @@ public final class RecordReader {
 
   var byteOffsetForErrors: Int { byteOffset }
 
-  /// Reads the next NPY array of the stream, or nil at its clean end.
-  func nextArray() throws -> NPYArray? {
+  /// Reads the next NPY array of the stream (a metadata record when `metadata`), or nil at its clean end.
+  func nextArray(metadata: Bool = false) throws -> NPYArray? {
     do {
-      let a = try readArray()
+      let a = try readArray(limit: metadata ? maxMetadataBytes : maxRecordBytes, metadata: metadata)
       if a != nil { recordIndex += 1 }
       return a
     } catch let f {

@@ -26,9 +26,13 @@ public final class RecordWriter {
 
   /// Opens the output; nil or `-` writes to standard output.
   ///
-  /// - Throws: `SpiqaIOError` (74) if the file cannot be created (checked now, before any work).
+  /// - Throws: `SpiqaIOError` (74) if the file cannot be created (checked now, before any work); 64 for a terminal.
   public init(path: String?, compression: StreamCompression = .fast) throws {
     file = try AtomicFile(path: path)
+    if file.isTerminal {
+      file.discard()
+      throw SpiqaIOError(.usage, source: file.name, what: "is a terminal", expected: "a file or a pipe for a binary stream")
+    }
     self.compression = compression
     gzip = compression.level == 0 ? nil : GzipMemberWriter(sink: file, compression: compression, chunkSize: RecordWriter.chunkSize)
     chunk = ByteBlock(capacity: RecordWriter.chunkSize)

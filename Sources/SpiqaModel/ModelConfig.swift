@@ -63,12 +63,22 @@ public struct ModelConfig: Sendable, Equatable {
     modelType: .roberta, hiddenSize: 768, numLayers: 12, numHeads: 12, intermediateSize: 3072,
     layerNormEps: 1e-5, maxPositions: 514, typeVocabSize: 1, padTokenId: 1, vocabSize: 50265)
 
-  /// Reads `config.json`.
+  /// The largest `config.json` read (a config is a few KiB).
+  public static let maxFileBytes = 16 << 20
+  /// Upper bounds of the sizes (far above any BERT/RoBERTa checkpoint; docs/robustness.md).
+  public static let sizeLimits: [String: Int] = [
+    "hidden_size": 1 << 16, "num_hidden_layers": 1024, "num_attention_heads": 1024, "intermediate_size": 1 << 18,
+    "max_position_embeddings": 1 << 20, "type_vocab_size": 1 << 16, "vocab_size": 1 << 24,
+  ]
+
+  /// Reads `config.json` (a regular file of at most `maxFileBytes`).
   public init(contentsOf path: String) throws {
-    guard let data = FileManager.default.contents(atPath: path) else {
+    let bytes: [UInt8]
+    do { bytes = try RegularFile.read(path, limit: Self.maxFileBytes) } catch let e as FileError {
+      guard e.kind == .io else { throw SpiqaModelError(e.kind, e.description) }
       throw SpiqaModelError.io("\(path): cannot read the model config; expected a Hugging Face config.json")
     }
-    try self.init(json: data, source: path)
+    try self.init(json: Data(bytes), source: path)
   }
 
   /// Parses the bytes of a config.json; `source` names it in errors.
@@ -135,6 +145,13 @@ public struct ModelConfig: Sendable, Equatable {
                  ("type_vocab_size", typeVocabSize), ("vocab_size", vocabSize)]
     for (name, v) in sizes where v <= 0 {
       throw SpiqaModelError.badData("\(source): \(name) = \(v); expected a positive integer")
+    }
+    // Sane bounds before anything is sized from them (a crafted config must not ask for terabytes).
+    for (name, v) in sizes {
+      let limit = Self.sizeLimits[name] ?? Int.max
+      guard v <= limit else {
+        throw SpiqaModelError.badData("\(source): \(name) = \(v) is beyond the supported \(limit)")
+      }
     }
     guard hiddenSize % numHeads == 0 else {
       throw SpiqaModelError.badData(

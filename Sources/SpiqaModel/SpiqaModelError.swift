@@ -18,4 +18,9 @@ public struct SpiqaModelError: SpiqaError, Sendable {
   static func io(_ message: String) -> SpiqaModelError { SpiqaModelError(.io, message) }
   /// The caller asked for something impossible.
   static func usage(_ message: String) -> SpiqaModelError { SpiqaModelError(.usage, message) }
+
+  /// Runs `body`, turning a `FileError` (a missing or non-regular file) into this type with the same kind.
+  static func mapping<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as FileError { throw SpiqaModelError(e.kind, e.description) }
+  }
 }

@@ -64,7 +64,7 @@ public struct AttentionTransform: Sendable {
   public var dependsOnPadding: Bool { quantizer.map { !$0.method.isElementwise } ?? false }
 
   /// Checks the values against what the kernels accept.
-  /// - Throws: `QuantError` (usage) for negative or non-finite thresholds and hidden-state bits 1…6.
+  /// - Throws: `QuantError` (usage) for negative or non-finite thresholds and hidden-state bits outside 0, 7…64.
   public func validate() throws {
     guard threshold.isFinite, threshold >= 0 else {
       throw QuantError("the pruning threshold must be a number ≥ 0, got \(threshold)", isUsage: true)
@@ -72,9 +72,9 @@ public struct AttentionTransform: Sendable {
     guard hsThreshold.isFinite, hsThreshold >= 0 else {
       throw QuantError("the hidden-state threshold must be a number ≥ 0, got \(hsThreshold)", isUsage: true)
     }
-    guard hsBits == 0 || hsBits >= 7 else {
+    guard hsBits == 0 || (hsBits >= 7 && hsBits <= 64) else {
       throw QuantError(
-        "the fixed-point hidden-state quantizer needs 0 (off) or ≥ 7 bits (1 sign + 5 integer + fraction), got \(hsBits)",
+        "the fixed-point hidden-state quantizer needs 0 (off) or 7-64 bits (1 sign + 5 integer + fraction), got \(hsBits)",
         isUsage: true)
     }
   }

@@ -1,9 +1,6 @@
 import SpiqaCore
 import SpiqaIO
 
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The report of a `QuantizeStream` run as one summary line (spiqa-quantize's standard error) and as JSON
 /// (`--report`).
@@ -52,19 +49,11 @@ public struct QuantizeReport {
     return s
   }
 
-  /// Writes the JSON report (a temporary file renamed into place).
+  /// Writes the JSON report: a file written under a temporary name and renamed into place, or `-` for standard
+  /// output (see `AtomicFile` for devices, FIFOs and links).
   public func writeJSON(to path: String) throws {
-    let text = JSONValue.object(json).jsonText + "\n"
-    let tmp = path + ".tmp-report"
-    guard let fp = fopen(tmp, "w") else {
-      throw SpiqaIOError(.io, source: path, what: "cannot create the report file (\(String(cString: strerror(errno))))", expected: "a writable path")
-    }
-    let bytes = Array(text.utf8)
-    let ok = fwrite(bytes, 1, bytes.count, fp) == bytes.count
-    let closed = fclose(fp) == 0
-    guard ok, closed, rename(tmp, path) == 0 else {
-      unlink(tmp)
-      throw SpiqaIOError(.io, source: path, what: "cannot write the report file", expected: "a writable path")
-    }
+    let file = try AtomicFile(path: path)
+    try file.write(Array((JSONValue.object(json).jsonText + "\n").utf8))
+    try file.commit()
   }
 }

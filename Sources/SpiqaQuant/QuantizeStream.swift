@@ -80,6 +80,10 @@ public final class QuantizeStream {
   /// Counts, errors and distances over the records written so far.
   public private(set) var report = QuantReport()
   private var pending: [PendingRecord] = []
+  /// Bytes held by `pending` (original and transformed floats).
+  private var pendingBytes = 0
+  /// Largest example buffered for the example scope (`ResourceLimits.exampleBytesVariable`); read by `run()`.
+  public var maxExampleBytes = ResourceLimits.defaultExampleBytes
   private var headerWritten = false
 
   public init(settings: QuantizeSettings, reader: RecordReader, writer: RecordWriter) {
@@ -96,6 +100,7 @@ public final class QuantizeStream {
   /// - Throws: `QuantError` for invalid settings or data that defeats the quantizer; `SpiqaIOError` (65/74).
   public func run() throws {
     try settings.validate()
+    maxExampleBytes = try ResourceLimits.value(ResourceLimits.exampleBytesVariable, default: maxExampleBytes)
     while let record = try reader.next() {
       switch record {
       case .header(let h):
@@ -108,11 +113,25 @@ public final class QuantizeStream {
           try writer.write(meta: meta, array: array)
           continue
         }
+        guard array.shape.allSatisfy({ $0 > 0 }) else {
+          throw SpiqaIOError(
+            .badData, source: reader.source, recordIndex: reader.recordIndex - 1,
+            what: "attention record of shape \(array.shape) holds no values",
+            expected: "[layers, heads, n, n] with every size ≥ 1")
+        }
         let values = try decodeAttention(meta: meta, array: array)
         let rec = PendingRecord(meta: meta, shape: array.shape, original: values, values: FloatBuffer(values))
         if buffersExamples, meta["example_id"] != nil {
           // Records without an id stand alone.
           if let last = pending.last, last.meta["example_id"] != meta["example_id"] { try flush() }
+          pendingBytes += 8 * values.count
+          guard pendingBytes <= maxExampleBytes else {
+            throw SpiqaIOError(
+              .badData, source: reader.source, recordIndex: reader.recordIndex - 1,
+              what: "example \(meta["example_id"]?.jsonText ?? "?") needs more than \(maxExampleBytes) bytes buffered "
+                + "for statistics over the whole example",
+              expected: "a smaller example, the record scope, or a larger \(ResourceLimits.exampleBytesVariable)")
+          }
           pending.append(rec)
         } else {
           try flush()
@@ -142,7 +161,10 @@ public final class QuantizeStream {
   /// Prunes and quantizes the pending records (jointly per layer for the example scope) and writes them.
   private func flush() throws {
     guard !pending.isEmpty else { return }
-    defer { pending.removeAll(keepingCapacity: true) }
+    defer {
+      pending.removeAll(keepingCapacity: true)
+      pendingBytes = 0
+    }
     if transform.quantizer == nil {
       for r in pending { try transform.transformAttention([r.values.p], rowLength: r.rowLength) }
     } else {

@@ -57,6 +57,8 @@ public enum EvalRunner {
     let selected = try r.selection.indices(count: data.count)
     let modelDirectory = try r.locateModel(r.modelDirectory)
     let tokenizer = try loadTaskTokenizer(directory: modelDirectory)
+    let config = try ModelConfig(contentsOf: modelDirectory + "/config.json")
+    try checkTokenizer(tokenizer, embeddingRows: config.vocabSize, directory: modelDirectory)
     let replay = try r.replayPath.map { try ReplayStore(streamPath: $0) }
     var out: JSONObject = [
       "task": .string(task.name), "model": .string(r.modelDirectory), "data": .string(r.dataPath),

@@ -79,6 +79,7 @@ public enum ExtractionRunner {
     settings.padQuestionsToMax = r.transform.dependsOnPadding
     let tokenizer = try loadTaskTokenizer(directory: r.modelPath)
     let checkpoint = try Checkpoint(directory: r.modelPath)
+    try checkTokenizer(tokenizer, embeddingRows: checkpoint.config.vocabSize, directory: r.modelPath)
     let data = try task.load(r.dataPath, settings: settings)
     let source = try ExtractionSource(
       task: task.name, data: data, selection: r.selection, tokenizer: tokenizer, settings: settings,

@@ -72,18 +72,19 @@ func splitLines(_ text: String) -> [String] {
   }
 }
 
+/// Read a data file (`-` = stdin) or throw a one-line `TasksError`.
+func readData(_ path: String) throws -> Data {
+  if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
+  do {
+    return try Data(contentsOf: URL(fileURLWithPath: path))
+  } catch {
+    throw TasksError.io("\(path): cannot read (\(error.localizedDescription))")
+  }
+}
+
 /// Read a UTF-8 text file (`-` = stdin) or throw a one-line `TasksError`.
 func readText(_ path: String) throws -> String {
-  let data: Data
-  if path == "-" {
-    data = FileHandle.standardInput.readDataToEndOfFile()
-  } else {
-    do {
-      data = try Data(contentsOf: URL(fileURLWithPath: path))
-    } catch {
-      throw TasksError.io("\(path): cannot read (\(error.localizedDescription))")
-    }
-  }
+  let data = try readData(path)
   guard let text = String(data: data, encoding: .utf8) else {
     throw TasksError.badData("\(path): not valid UTF-8")
   }

@@ -74,7 +74,8 @@ public final class SequenceData: TaskData {
   }
 
   public func capacity(_ settings: TaskSettings, maxPositions: Int) -> (batch: Int, seqLen: Int) {
-    (settings.batchSize, min(128, maxLength(settings, maxPositions: maxPositions)))
+    // Buffers sized for the batches there can be, not for a batch size larger than the data.
+    (min(settings.batchSize, max(1, examples.count)), min(128, maxLength(settings, maxPositions: maxPositions)))
   }
 
   public func batches(

@@ -88,15 +88,9 @@ public struct SquadDataset: Sendable {
     self.mergedContexts = merged
   }
 
-  /// Read and parse a SQuAD v1.1 JSON file.
+  /// Read and parse a SQuAD v1.1 JSON file (`-` = standard input).
   public init(path: String) throws {
-    let data: Data
-    do {
-      data = try Data(contentsOf: URL(fileURLWithPath: path))
-    } catch {
-      throw TasksError.io("\(path): cannot read (\(error.localizedDescription))")
-    }
-    try self.init(json: data, source: path)
+    try self.init(json: try readData(path), source: path)
   }
 }
 

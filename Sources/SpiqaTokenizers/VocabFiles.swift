@@ -5,10 +5,20 @@ import SpiqaCore
 // reference tokenizers read them.
 
 enum VocabFiles {
-  static func readText(_ path: String) throws -> String {
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw TokenizerError(.io, "\(path): cannot read file")
+  /// The largest vocabulary, merges or tokenizer config file read (a large vocab.json is ~10 MB).
+  static let maxFileBytes = 256 << 20
+
+  /// The bytes of a regular file (a FIFO or device in a model folder is refused, never read).
+  static func read(_ path: String) throws -> Data {
+    do {
+      return Data(try RegularFile.read(path, limit: maxFileBytes))
+    } catch let e as FileError {
+      throw TokenizerError(e.kind, e.kind == .io ? "\(path): cannot read file" : e.description)
     }
+  }
+
+  static func readText(_ path: String) throws -> String {
+    let data = try read(path)
     guard let text = String(data: data, encoding: .utf8) else {
       throw TokenizerError(.badData, "\(path): not valid UTF-8")
     }
@@ -48,9 +58,7 @@ enum VocabFiles {
 
   /// `vocab.json`: {"token": id, ...}.
   static func loadJSONVocab(_ path: String) throws -> [String: Int] {
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw TokenizerError(.io, "\(path): cannot read file")
-    }
+    let data = try read(path)
     let object: JSONValue
     do { object = try JSONValue(parsing: [UInt8](data)) } catch {
       throw TokenizerError(.badData, "\(path): invalid JSON; expected {\"token\": id, ...}")
@@ -89,9 +97,7 @@ enum VocabFiles {
   static func loadConfig(directory: String) throws -> [String: JSONValue] {
     let path = (directory as NSString).appendingPathComponent("tokenizer_config.json")
     guard FileManager.default.fileExists(atPath: path) else { return [:] }
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw TokenizerError(.io, "\(path): cannot read file")
-    }
+    let data = try read(path)
     guard let dict = (try? JSONValue(parsing: [UInt8](data)))?.objectValue else {
       throw TokenizerError(.badData, "\(path): not a JSON object")
     }

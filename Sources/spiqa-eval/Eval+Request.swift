@@ -19,10 +19,6 @@ extension Eval {
       throw ValidationError("--task '\(task)' is unknown; expected one of \(TaskRegistry.names.joined(separator: ", "))")
     }
     try columns.validate(task: task)
-    guard maxSeqLen > 0, docStride > 0, maxQueryLen > 0, maxAnswerLen > 0, batchSize > 0 else {
-      throw ValidationError(
-        "--max-seq-len, --doc-stride, --max-query-len, --max-answer-len and --batch-size must be positive")
-    }
     if let m = method, QuantMethod(name: m) == nil {
       throw ValidationError("--method '\(m)' is unknown; expected one of \(QuantMethod.validNames)")
     }
@@ -31,6 +27,18 @@ extension Eval {
     }
     _ = try Self.wholeNumber(bits, "--bits")
     _ = try Self.wholeNumber(hsBits, "--hs-bits")
+    if model == "-" { throw ValidationError("--model takes a folder or a Hub id, not - (standard input)") }
+    if data == "-" && replay == "-" {
+      throw ValidationError("--data - and --replay - both read standard input; give one of them as a file")
+    }
+    if perExample == "-" {
+      throw ValidationError("--per-example -: standard output carries the result line; give a file path")
+    }
+    try FlagLimits.check("--batch-size", batchSize, atMost: FlagLimits.batchSize)
+    for (flag, v) in [("--max-seq-len", maxSeqLen), ("--doc-stride", docStride), ("--max-query-len", maxQueryLen),
+                      ("--max-answer-len", maxAnswerLen)] {
+      try FlagLimits.check(flag, v, atMost: FlagLimits.tokens)
+    }
   }
 
   /// The flags as an `EvalRequest`.

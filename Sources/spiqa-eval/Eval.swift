@@ -39,7 +39,7 @@ struct Eval: ParsableCommand {
 
   @Option(
     name: [.long, .customLong("at", withSingleDash: true)],
-    help: "Prune attention probabilities: p > T is kept, the rest becomes 0 (0 = off).")
+    parsing: .unconditional, help: "Prune attention probabilities: p > T is kept, the rest becomes 0 (0 = off).")
   var threshold: Double = 0
 
   @Option(help: ArgumentHelp("Attention quantizer applied on the fly (\(QuantMethod.validNames)).", valueName: "name"))
@@ -47,7 +47,7 @@ struct Eval: ParsableCommand {
 
   @Option(
     name: [.long, .customLong("aq", withSingleDash: true)],
-    help: ArgumentHelp("Bits of the attention quantizer (-aq 3.0 is accepted).", valueName: "b"))
+    parsing: .unconditional, help: ArgumentHelp("Bits of the attention quantizer (-aq 3.0 is accepted).", valueName: "b"))
   var bits: String?
 
   @Option(help: "Quantizer variant: reference (the paper's code, quirks included) or corrected.")
@@ -58,42 +58,42 @@ struct Eval: ParsableCommand {
 
   @Option(
     name: [.customLong("hs-threshold"), .customLong("ht", withSingleDash: true)],
-    help: "Zero hidden-state values with |h| <= T after every layer (0 = off).")
+    parsing: .unconditional, help: "Zero hidden-state values with |h| <= T after every layer (0 = off).")
   var hsThreshold: Double = 0
 
   @Option(
     name: [.customLong("hs-bits"), .customLong("hq", withSingleDash: true)],
-    help: ArgumentHelp("Fixed-point hidden-state bits on every layer's input (needs >= 7; 0 = off).", valueName: "b"))
+    parsing: .unconditional, help: ArgumentHelp("Fixed-point hidden-state bits on every layer's input (needs >= 7; 0 = off).", valueName: "b"))
   var hsBits: String?
 
   @Option(
     name: [.long, .customLong("sa", withSingleDash: true)],
-    help: "Evaluate Python's random.seed(SEED); random.sample(items, N) (-1 = all; the paper: -sa 100).")
+    parsing: .unconditional, help: "Evaluate Python's random.seed(SEED); random.sample(items, N) (-1 = all; the paper: -sa 100).")
   var samples: Int?
 
-  @Option(help: "Seed of --samples.")
+  @Option(parsing: .unconditional, help: "Seed of --samples.")
   var seed: Int = 123
 
-  @Option(help: "Evaluate at most this many items (contiguous, from --offset).")
+  @Option(parsing: .unconditional, help: "Evaluate at most this many items (contiguous, from --offset).")
   var limit: Int?
 
-  @Option(help: "Skip this many items first.")
+  @Option(parsing: .unconditional, help: "Skip this many items first.")
   var offset: Int?
 
   @Option(help: ArgumentHelp("Write one JSON line per question / sentence to this file.", valueName: "path"))
   var perExample: String?
 
-  @Option(help: "SQuAD: tokens per feature (padding included).")
+  @Option(parsing: .unconditional, help: "SQuAD: tokens per feature (padding included).")
   var maxSeqLen: Int = 320
-  @Option(help: "SQuAD: context tokens between the starts of consecutive features.")
+  @Option(parsing: .unconditional, help: "SQuAD: context tokens between the starts of consecutive features.")
   var docStride: Int = 128
-  @Option(help: "SQuAD: question tokens kept.")
+  @Option(parsing: .unconditional, help: "SQuAD: question tokens kept.")
   var maxQueryLen: Int = 64
-  @Option(help: "SQuAD: longest answer in tokens.")
+  @Option(parsing: .unconditional, help: "SQuAD: longest answer in tokens.")
   var maxAnswerLen: Int = 15
   @Option(help: "SQuAD v2.0: predict no answer when null score - best span score exceeds this (run_qa's default 0).")
   var nullThreshold: Double = 0
-  @Option(help: "Sentence tasks: sentences per batch (padded to the longest).")
+  @Option(parsing: .unconditional, help: "Sentence tasks: sentences per batch (padded to the longest).")
   var batchSize: Int = 20
 
   @Flag(help: "No progress on standard error.")
@@ -119,7 +119,7 @@ struct Eval: ParsableCommand {
         })
       progress?.finish()
       try lines?.commit()
-      print(JSONValue.object(result).jsonText)
+      try StandardOutput.writeLine(JSONValue.object(result).jsonText)
     }
   }
 }

@@ -14,6 +14,7 @@ extension Extract {
     guard TaskRegistry.names.contains(task) else {
       throw ValidationError("--task must be one of \(TaskRegistry.names.joined(separator: ", ")), got '\(task)'")
     }
+    if model == "-" { throw ValidationError("--model takes a model folder, not - (standard input)") }
     try columns.validate(task: task)
     _ = try options()
     _ = try transform()
@@ -22,10 +23,11 @@ extension Extract {
     }
     if let s = samples, s <= 0 { throw ValidationError("--samples must be ≥ 1, got \(s)") }
     _ = try selection()
-    for (name, v) in [("--batch-size", batchSize), ("--max-seq-len", maxSeqLen), ("--doc-stride", docStride),
-                      ("--max-query-len", maxQueryLen), ("--max-length", maxLength ?? 2), ("--threads", threads ?? 1)]
-    where v < 1 {
-      throw ValidationError("\(name) must be ≥ 1, got \(v)")
+    try FlagLimits.check("--batch-size", batchSize, atMost: FlagLimits.batchSize)
+    try FlagLimits.check("--threads", threads, atMost: FlagLimits.threads)
+    for (flag, v) in [("--max-seq-len", maxSeqLen), ("--doc-stride", docStride), ("--max-query-len", maxQueryLen),
+                      ("--max-length", maxLength)] {
+      try FlagLimits.check(flag, v, atMost: FlagLimits.tokens)
     }
   }
 
@@ -75,7 +77,9 @@ extension Extract {
       }
     }
     guard hsThreshold >= 0 else { throw ValidationError("--hs-threshold must be ≥ 0, got \(hsThreshold)") }
-    guard hsBits == 0 || hsBits >= 7 else { throw ValidationError("--hs-bits must be 0 or ≥ 7, got \(hsBits)") }
+    guard hsBits == 0 || (hsBits >= 7 && hsBits <= 64) else {
+      throw ValidationError("--hs-bits must be 0 (off) or 7-64, got \(hsBits)")
+    }
     return AttentionTransform(
       threshold: threshold, quantizer: quantizer, scope: sc, hsThreshold: hsThreshold, hsBits: hsBits)
   }

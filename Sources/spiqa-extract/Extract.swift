@@ -38,16 +38,16 @@ struct Extract: ParsableCommand {
   @OptionGroup var columns: DataColumnOptions
 
   @Option(name: [.customLong("samples"), .customLong("sa", withSingleDash: true)],
-          help: ArgumentHelp("Python-compatible random.seed(SEED); random.sample of N examples (the paper's -sa).", valueName: "n"))
+          parsing: .unconditional, help: ArgumentHelp("Python-compatible random.seed(SEED); random.sample of N examples (the paper's -sa).", valueName: "n"))
   var samples: Int?
 
-  @Option(help: ArgumentHelp("Seed of --samples.", valueName: "s"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Seed of --samples.", valueName: "s"))
   var seed: Int = 123
 
-  @Option(help: ArgumentHelp("Run at most N examples (from --offset).", valueName: "n"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Run at most N examples (from --offset).", valueName: "n"))
   var limit: Int?
 
-  @Option(help: ArgumentHelp("Skip the first N examples.", valueName: "n"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Skip the first N examples.", valueName: "n"))
   var offset: Int?
 
   @Option(help: ArgumentHelp("Layers to record, e.g. 0,3-5 (default: all).", valueName: "list"))
@@ -60,14 +60,14 @@ struct Extract: ParsableCommand {
   var dtype: String = "f32"
 
   @Option(name: [.long, .customLong("at", withSingleDash: true)],
-          help: ArgumentHelp("Prune attention in every layer: p > T kept, the rest 0 (0 = off).", valueName: "t"))
+          parsing: .unconditional, help: ArgumentHelp("Prune attention in every layer: p > T kept, the rest 0 (0 = off).", valueName: "t"))
   var threshold: Double = 0
 
   @Option(help: ArgumentHelp("Attention quantizer (reference name or alias such as log-pruned; default with --bits: log-pruned).", valueName: "name"))
   var method: String?
 
   @Option(name: [.long, .customLong("aq", withSingleDash: true)],
-          help: ArgumentHelp("Quantize attention in every layer to B bits (1-16).", valueName: "b"))
+          parsing: .unconditional, help: ArgumentHelp("Quantize attention in every layer to B bits (1-16).", valueName: "b"))
   var bits: Int?
 
   @Option(help: ArgumentHelp("Statistics scope of data-dependent quantizers: batch (reference), example or record.", valueName: "scope"))
@@ -77,11 +77,11 @@ struct Extract: ParsableCommand {
   var variant: String = "reference"
 
   @Option(name: [.customLong("hs-threshold"), .customLong("ht", withSingleDash: true)],
-          help: ArgumentHelp("Hidden-state threshold on each layer's output: |h| <= T becomes 0 (0 = off).", valueName: "t"))
+          parsing: .unconditional, help: ArgumentHelp("Hidden-state threshold on each layer's output: |h| <= T becomes 0 (0 = off).", valueName: "t"))
   var hsThreshold: Double = 0
 
   @Option(name: [.customLong("hs-bits"), .customLong("hq", withSingleDash: true)],
-          help: ArgumentHelp("Fixed-point hidden-state bits on each layer's input (>= 7; 0 = off).", valueName: "b"))
+          parsing: .unconditional, help: ArgumentHelp("Fixed-point hidden-state bits on each layer's input (>= 7; 0 = off).", valueName: "b"))
   var hsBits: Int = 0
 
   @Flag(help: "Also write hidden_states records [layers + 1, n, hidden] after each attention record.")
@@ -94,22 +94,22 @@ struct Extract: ParsableCommand {
         help: "Print the selected examples and features (TSV) without running the model.")
   var list = false
 
-  @Option(help: ArgumentHelp("Sentences per batch for sst2 and text.", valueName: "n"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Sentences per batch for sst2 and text.", valueName: "n"))
   var batchSize: Int = 20
 
-  @Option(help: ArgumentHelp("SQuAD: tokens per feature (the reference: 320).", valueName: "n"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("SQuAD: tokens per feature (the reference: 320).", valueName: "n"))
   var maxSeqLen: Int = 320
 
-  @Option(help: ArgumentHelp("SQuAD: context tokens between feature starts.", valueName: "n"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("SQuAD: context tokens between feature starts.", valueName: "n"))
   var docStride: Int = 128
 
-  @Option(help: ArgumentHelp("SQuAD: question tokens kept.", valueName: "n"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("SQuAD: question tokens kept.", valueName: "n"))
   var maxQueryLen: Int = 64
 
-  @Option(help: ArgumentHelp("sst2/text: tokens per sequence including [CLS]/[SEP] (default: the model's limit).", valueName: "n"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("sst2/text: tokens per sequence including [CLS]/[SEP] (default: the model's limit).", valueName: "n"))
   var maxLength: Int?
 
-  @Option(help: ArgumentHelp("Compute threads (default: all cores).", valueName: "n"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Compute threads (default: all cores).", valueName: "n"))
   var threads: Int?
 
   @Flag(name: [.short, .long], help: "No progress on standard error.")
@@ -130,7 +130,7 @@ struct Extract: ParsableCommand {
           data, task: task.name, defaultFile: task.defaultDataFile, hint: task.dataHint))
       try configure(&r)
       try namingFlags {
-        guard let writer else { return try ExtractionRunner.list(r) { print($0) } }
+        guard let writer else { return try ExtractionRunner.list(r) { try StandardOutput.writeLine($0) } }
         var progress: SpiqaCLI.Progress?
         try ExtractionRunner.run(r, into: writer) { done, total in
           if progress == nil {

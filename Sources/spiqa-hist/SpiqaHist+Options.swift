@@ -60,6 +60,12 @@ extension SpiqaHist {
       throw ValidationError("--table '\(t)': expected one of \(HistTables.names.joined(separator: ", "))")
     }
     if json && !tables.isEmpty { throw ValidationError("--json prints a summary instead of tables; drop --table") }
+    for (flag, path) in [("--npy", npy), ("--per-row", perRow)] where path == "-" {
+      throw ValidationError("\(flag) -: standard output carries the tables; give a file path for the binary records")
+    }
+    if compare == "-" && input == "-" {
+      throw ValidationError("--compare -: the main stream already reads standard input; give one of them as a file")
+    }
     _ = try parsed()
   }
 }

@@ -27,22 +27,22 @@ struct SpiqaHist: ParsableCommand {
   @Option(help: ArgumentHelp("Bins: log (§3.3, default), log20 (§3.4 plot_dist), js (§3.6), linear, NAME:COUNT, or a comma list of edges.", valueName: "spec"))
   var bins: String = "log"
 
-  @Option(help: ArgumentHelp("Custom bin edges: a comma list, or a file of numbers (commas/whitespace).", valueName: "file|list"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Custom bin edges: a comma list, or a file of numbers (commas/whitespace).", valueName: "file|list"))
   var edges: String?
 
-  @Option(help: ArgumentHelp("Value offset added (in float32) before binning (default: the preset's, 0 for custom edges).", valueName: "x"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Value offset added (in float32) before binning (default: the preset's, 0 for custom edges).", valueName: "x"))
   var offset: Float?
 
   @Option(help: ArgumentHelp("Thresholds t for the fraction of values ≤ t (float32 comparison).", valueName: "list"))
   var thresholds: String = "1e-8,1e-4,1e-3,1e-2,1e-1"
 
-  @Option(help: ArgumentHelp("Row sparsity counts values ≤ this (§3.3 sparsity_bar).", valueName: "x"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Row sparsity counts values ≤ this (§3.3 sparsity_bar).", valueName: "x"))
   var rowSparsityBar: Float = 1e-8
 
-  @Option(help: ArgumentHelp("Rows of the reference's padded array for the ref_* stats (§3.2: 320); 0 = real tokens only.", valueName: "n"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Rows of the reference's padded array for the ref_* stats (§3.2: 320); 0 = real tokens only.", valueName: "n"))
   var padRows: Int = 320
 
-  @Option(help: ArgumentHelp("Levels of the per-row histogram spread in --npy.", valueName: "n"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Levels of the per-row histogram spread in --npy.", valueName: "n"))
   var levels: Int = 50
 
   @Option(help: ArgumentHelp("Model layers to keep, e.g. 0,3-5 (default: all in the stream).", valueName: "list"))
@@ -72,7 +72,7 @@ struct SpiqaHist: ParsableCommand {
   @Flag(help: "Skip the per-row statistics (tokens-to-majority, median bin, row sparsity, spreads): histograms, thresholds and moments only, faster.")
   var noRowStats = false
 
-  @Option(help: ArgumentHelp("Threads working on different heads (default: the number of processors). Results do not depend on it.", valueName: "n"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Threads working on different heads (default: the number of processors). Results do not depend on it.", valueName: "n"))
   var threads: Int?
 
   @Flag(help: "No progress on standard error.")
@@ -103,26 +103,7 @@ struct SpiqaHist: ParsableCommand {
         let names = self.tables.isEmpty ? ["heads"] : self.tables
         out = try names.map { try tables.table(named: $0) }.joined(separator: "\n")
       }
-      try Self.writeStdout(out)
+      try StandardOutput.write(out)
     }
-  }
-
-  /// Writes text to standard output, mapping a closed pipe to the quiet SIGPIPE exit.
-  static func writeStdout(_ text: String) throws {
-    var bytes = Array(text.utf8)
-    var off = 0
-    while off < bytes.count {
-      let n = bytes.withUnsafeMutableBytes { buf -> Int in
-        guard let base = buf.baseAddress else { return 0 }
-        return write(1, base + off, buf.count - off)
-      }
-      if n < 0 {
-        if errno == EINTR { continue }
-        if errno == EPIPE { exitQuietlyOnBrokenPipe() }
-        throw SpiqaIOError(.io, source: "stdout", what: "write failed (errno \(errno))")
-      }
-      off += n
-    }
-    bytes.removeAll()
   }
 }

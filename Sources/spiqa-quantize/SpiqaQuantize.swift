@@ -26,14 +26,14 @@ struct SpiqaQuantize: ParsableCommand {
   var input: String?
 
   @Option(name: [.long, .customLong("at", withSingleDash: true)],
-          help: ArgumentHelp("Prune: keep values strictly above T, zero the rest (0 = off).", valueName: "T"))
+          parsing: .unconditional, help: ArgumentHelp("Prune: keep values strictly above T, zero the rest (0 = off).", valueName: "T"))
   var threshold: Double = 0
 
   @Option(help: ArgumentHelp("Quantizer: a reference name or paper alias (linear, linear-pruned, log, log-pruned, boolean, ...).", valueName: "name"))
   var method: String?
 
   @Option(name: [.long, .customLong("aq", withSingleDash: true)],
-          help: ArgumentHelp("Bits (1-16). With -aq/--bits but no --method: linear_slog_clamped_midval, the reference's active quantizer.", valueName: "B"))
+          parsing: .unconditional, help: ArgumentHelp("Bits (1-16). With -aq/--bits but no --method: linear_slog_clamped_midval, the reference's active quantizer.", valueName: "B"))
   var bits: String?
 
   @Option(help: ArgumentHelp("reference (quirks included) or corrected.", valueName: "variant"))
@@ -45,7 +45,7 @@ struct SpiqaQuantize: ParsableCommand {
   @Option(help: ArgumentHelp("Statistics scope of data-dependent methods: record or example.", valueName: "scope"))
   var scope: String = "example"
 
-  @Option(help: ArgumentHelp("Write the report as JSON to this file (the summary on stderr is kept).", valueName: "path"))
+  @Option(help: ArgumentHelp("Write the report as JSON to this file (- = standard output, with --output FILE; the summary on stderr is kept).", valueName: "path"))
   var report: String?
 
   @Flag(help: "Also compute the Jensen–Shannon distance between original and quantized rows (reference §3.6).")
@@ -98,7 +98,16 @@ struct SpiqaQuantize: ParsableCommand {
     return QuantizeSettings(transform: transform, output: out, js: js)
   }
 
-  func validate() throws { _ = try settings() }
+  func validate() throws {
+    _ = try settings()
+    let streamToStdout = outputOptions.output == nil || outputOptions.output == "-"
+    if report == "-" && streamToStdout {
+      throw ValidationError("--report -: standard output carries the stream; give --output FILE or a report path")
+    }
+    if streamToStdout, isatty(1) != 0 {
+      throw ValidationError("refusing to write a binary stream to a terminal; use --output FILE or a pipe")
+    }
+  }
 
   func run() throws {
     try runTool {

@@ -1,3 +1,5 @@
+import SpiqaCore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -113,9 +115,12 @@ public final class PyTorchBinFile: WeightSource {
     for (size, stride) in zip(t.shape, t.strides) {
       let (c, o1) = count.multipliedReportingOverflow(by: size)
       let (span, o2) = (size > 0 ? size - 1 : 0).multipliedReportingOverflow(by: stride)
-      guard !o1, !o2 else { throw bad("shape \(t.shape) overflows") }
+      let (reach, o3) = last.addingReportingOverflow(span)
+      guard !o1, !o2, !o3 else {
+        throw bad("shape \(t.shape), strides \(t.strides), offset \(t.offset) overflow")
+      }
       count = c
-      last += span
+      last = reach
     }
     if count == 0 {
       return RawTensor(dtype: dtype, shape: t.shape, data: UnsafeRawBufferPointer(rebasing: storage[0..<0]))
@@ -165,15 +170,8 @@ final class PyTorchBinMapping {
   let bytes: UnsafeRawBufferPointer
 
   init(path: String) throws {
-    let fd = open(path, O_RDONLY)
-    guard fd >= 0 else { throw PyTorchBinError.io(path, "cannot open: \(String(cString: strerror(errno)))") }
+    let (fd, size) = try SpiqaModelError.mapping { try RegularFile.open(path) }
     defer { close(fd) }
-    var st = stat()
-    guard fstat(fd, &st) == 0 else {
-      throw PyTorchBinError.io(path, "cannot stat: \(String(cString: strerror(errno)))")
-    }
-    guard (st.st_mode & S_IFMT) == S_IFREG else { throw PyTorchBinError.io(path, "not a regular file") }
-    let size = Int(st.st_size)
     guard size > 0 else { throw PyTorchBinError.badData(path, "empty file") }
     let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
     guard let p, p != MAP_FAILED else {

@@ -26,16 +26,8 @@ public final class SafetensorsFile: WeightSource {
   /// offsets outside the file, or a byte count that does not match dtype × shape.
   public init(path: String) throws {
     self.path = path
-    let fd = open(path, O_RDONLY)
-    guard fd >= 0 else {
-      throw SpiqaModelError.io("\(path): cannot open (\(String(cString: strerror(errno))))")
-    }
+    let (fd, size) = try SpiqaModelError.mapping { try RegularFile.open(path) }
     defer { close(fd) }
-    var st = stat()
-    guard fstat(fd, &st) == 0 else {
-      throw SpiqaModelError.io("\(path): cannot stat (\(String(cString: strerror(errno))))")
-    }
-    let size = Int(st.st_size)
     guard size >= 8 else {
       throw SpiqaModelError.badData("\(path): \(size) bytes; a safetensors file starts with an 8-byte header length")
     }
@@ -93,10 +85,17 @@ public final class SafetensorsFile: WeightSource {
         other[name] = dtypeName
         continue
       }
-      let count = shape.reduce(1, *)
-      guard count * dtype.byteSize == end - begin else {
+      // Overflow-safe: a crafted shape must not trap; its byte count has to match the offsets exactly.
+      var bytes: Int? = dtype.byteSize
+      for d in shape {
+        guard let b = bytes else { break }
+        let (p, overflow) = b.multipliedReportingOverflow(by: d)
+        bytes = overflow ? nil : p
+      }
+      guard let bytes, bytes == end - begin else {
+        let needs = bytes.map { "needs \($0)" } ?? "overflows"
         throw SpiqaModelError.badData(
-          "\(path): tensor \"\(name)\" is \(end - begin) bytes; \(dtypeName) \(shape) needs \(count * dtype.byteSize)")
+          "\(path): tensor \"\(name)\" is \(end - begin) bytes; \(dtypeName) \(shape) \(needs)")
       }
       entries[name] = RawTensor(
         dtype: dtype, shape: shape, data: UnsafeRawBufferPointer(start: base + dataStart + begin, count: end - begin))

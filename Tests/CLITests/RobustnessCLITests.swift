@@ -1,0 +1,296 @@
+import Foundation
+import SpiqaCore
+import SpiqaIO
+import SpiqaTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The tools' guarantees of docs/robustness.md, checked on the built binaries: special output paths, write
+/// errors on standard output, temporary files on signals, `-`, crafted inputs, limits and exit codes.
+enum Hostile {
+  static func tool(_ name: String) -> String? { TestPaths.tool(name) }
+  static var canRun: Bool { ["spiqa-quantize", "spiqa-hist", "spiqa-extract", "spiqa-eval"].allSatisfy { tool($0) != nil } }
+
+  static func run(_ name: String, _ args: [String], environment: [String: String] = [:]) throws -> ProcessResult {
+    var env = environment
+    if let shared = TestPaths.shared { env["SPIQA_SHARED"] = shared }
+    return try runProcess(try #require(tool(name), "\(name) not built"), args, environment: env)
+  }
+
+  /// Runs a tool with standard output going to `path` (e.g. /dev/full); returns status and standard error.
+  static func run(_ name: String, _ args: [String], stdoutTo path: String) throws -> (status: Int32, stderr: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: try #require(tool(name), "\(name) not built"))
+    p.arguments = args
+    if let shared = TestPaths.shared {
+      p.environment = ProcessInfo.processInfo.environment.merging(["SPIQA_SHARED": shared]) { $1 }
+    }
+    p.standardOutput = try #require(FileHandle(forWritingAtPath: path))
+    p.standardInput = FileHandle.nullDevice
+    let err = Pipe()
+    p.standardError = err
+    try p.run()
+    let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    return (p.terminationStatus, text)
+  }
+
+  static func tempDir() throws -> URL {
+    let u = FileManager.default.temporaryDirectory.appendingPathComponent("spiqa-hostile-cli-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: u, withIntermediateDirectories: true)
+    return u
+  }
+
+  /// A small attention stream: `examples` examples of one [2, 2, 4, 4] record each (rows sum to 1).
+  static func stream(_ path: String, examples: Int = 3, shape: [Int] = [2, 2, 4, 4]) throws {
+    let w = try RecordWriter(path: path, compression: .fast)
+    try w.writeHeader(["producer": "RobustnessCLITests"])
+    let count = shape.reduce(1, *)
+    let n = max(1, shape.last ?? 1)
+    for e in 0..<examples {
+      let values = (0..<count).map { i in Float((i + e) % n + 1) / Float(n * (n + 1) / 2) }
+      try w.write(meta: ["kind": "attention", "example_id": .string("ex\(e)"), "feature": 0],
+                  array: NPYArray(float32: values, shape: shape))
+    }
+    try w.close()
+  }
+
+  static func fileType(_ path: String) -> mode_t {
+    var st = stat()
+    return lstat(path, &st) == 0 ? st.st_mode & S_IFMT : 0
+  }
+
+  static func temporaries(_ dir: URL) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).filter { $0.contains(".tmp-") }
+  }
+}
+
+@Suite("Robustness CLI", .enabled(if: Hostile.canRun, "the tools are not built"))
+struct RobustnessCLITests {
+  @Test("stream output through a symlink, to /dev/null, into a FIFO, over a 0600 file; --report likewise")
+  func specialOutputs() throws {
+    let dir = try Hostile.tempDir()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let input = dir.appendingPathComponent("in.npy").path
+    try Hostile.stream(input)
+    // Symlink: the target gets the stream, the link stays.
+    let target = dir.appendingPathComponent("target.npy").path
+    let link = dir.appendingPathComponent("link.npy").path
+    try Data("old".utf8).write(to: URL(fileURLWithPath: target))
+    try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+    let reportLink = dir.appendingPathComponent("report-link.json").path
+    try FileManager.default.createSymbolicLink(atPath: reportLink, withDestinationPath: "report.json")
+    var r = try Hostile.run("spiqa-quantize", [input, "-q", "--bits", "3", "-o", link, "--report", reportLink])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(Hostile.fileType(link) == S_IFLNK && Hostile.fileType(reportLink) == S_IFLNK)
+    let reader = try RecordReader(path: target)
+    var records = 0
+    while try reader.next() != nil { records += 1 }
+    #expect(records == 4)
+    #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("report.json").path))
+    // /dev/null: written through, still a character device (spiqa-bench passes it).
+    r = try Hostile.run("spiqa-quantize", [input, "-q", "--bits", "3", "-o", "/dev/null", "--report", "/dev/null"])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(Hostile.fileType("/dev/null") == S_IFCHR)
+    // FIFO: the reader gets the whole stream.
+    let fifo = dir.appendingPathComponent("fifo").path
+    #expect(mkfifo(fifo, 0o600) == 0)
+    let got = ReceivedData()
+    Thread { got.set(FileHandle(forReadingAtPath: fifo)?.readDataToEndOfFile() ?? Data()) }.start()
+    r = try Hostile.run("spiqa-quantize", [input, "-q", "--bits", "3", "-o", fifo])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(got.wait() == (try Data(contentsOf: URL(fileURLWithPath: target))))
+    #expect(Hostile.fileType(fifo) == S_IFIFO)
+    // 0600 stays 0600.
+    #expect(chmod(target, 0o600) == 0)
+    r = try Hostile.run("spiqa-quantize", [input, "-q", "-o", target])
+    var st = stat()
+    #expect(r.status == 0 && stat(target, &st) == 0 && st.st_mode & 0o777 == 0o600)
+    #expect(Hostile.temporaries(dir).isEmpty)
+  }
+
+  @Test("write errors on standard output (/dev/full) exit 74 with one line")
+  func standardOutputFull() throws {
+    let dir = try Hostile.tempDir()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let input = dir.appendingPathComponent("in.npy").path
+    try Hostile.stream(input)
+    let text = dir.appendingPathComponent("lines.txt").path
+    try "one line\nanother line\n".write(toFile: text, atomically: false, encoding: .utf8)
+    var runs: [(String, [String])] = [("spiqa-quantize", [input, "-q"]), ("spiqa-hist", [input, "--quiet"])]
+    if let model = TestPaths.miniLM {
+      runs.append(("spiqa-extract", ["--model", model, "--task", "text", "--data", text, "--list"]))
+    }
+    if let model = TestPaths.shared("models/minilm-sst2/model.safetensors").map({ ($0 as NSString).deletingLastPathComponent }),
+       TestPaths.shared("data/glue/SST-2/dev.tsv") != nil {
+      runs.append(("spiqa-eval", ["--model", model, "--task", "sst2", "--limit", "2", "--quiet"]))
+    }
+    for (tool, args) in runs {
+      let r = try Hostile.run(tool, args, stdoutTo: "/dev/full")
+      #expect(r.status == 74, "\(tool): \(r.stderr)")
+      #expect(r.stderr.split(separator: "\n").count == 1, "\(tool): \(r.stderr)")
+      #expect(r.stderr.contains("stdout"), "\(tool): \(r.stderr)")
+    }
+  }
+
+  @Test("SIGTERM, SIGINT and SIGHUP remove the temporary output file; the process dies of the signal",
+        arguments: [SIGTERM, SIGINT, SIGHUP])
+  func signalsRemoveTemporaries(signal: Int32) throws {
+    let dir = try Hostile.tempDir()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: try #require(Hostile.tool("spiqa-quantize")))
+    p.arguments = ["-", "-q", "-o", dir.appendingPathComponent("out.npy").path]
+    let input = Pipe()  // kept open: the tool waits for its stream
+    p.standardInput = input
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    var waited = 0
+    while Hostile.temporaries(dir).isEmpty && waited < 3000 {
+      usleep(10_000)
+      waited += 10
+    }
+    #expect(Hostile.temporaries(dir).count == 1)
+    kill(p.processIdentifier, signal)
+    p.waitUntilExit()
+    try input.fileHandleForWriting.close()
+    #expect(p.terminationReason == .uncaughtSignal && p.terminationStatus == signal)
+    #expect(Hostile.temporaries(dir).isEmpty)
+    #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out.npy").path))
+  }
+
+  @Test("- is standard input/output where it can be, refused (64) where standard output is taken")
+  func dashPaths() throws {
+    let dir = try Hostile.tempDir()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let input = dir.appendingPathComponent("in.npy").path
+    try Hostile.stream(input)
+    // --report - with the stream in a file: the JSON report on standard output, no file named '-'.
+    let out = dir.appendingPathComponent("out.npy").path
+    var r = try Hostile.run("spiqa-quantize", [input, "-q", "--bits", "3", "-o", out, "--report", "-"])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect((try? JSONValue(parsing: Array(r.stdout)))?.objectValue?["tensors"] == .int(3))
+    #expect(!FileManager.default.fileExists(atPath: FileManager.default.currentDirectoryPath + "/-"))
+    for (tool, args) in [
+      ("spiqa-quantize", [input, "--bits", "3", "--report", "-"]),
+      ("spiqa-hist", [input, "--npy", "-"]), ("spiqa-hist", [input, "--per-row", "-"]),
+      ("spiqa-hist", ["-", "--compare", "-"]), ("spiqa-eval", ["--model", "x", "--per-example", "-"]),
+      ("spiqa-eval", ["--model", "-"]), ("spiqa-extract", ["--model", "-", "--list"]),
+    ] {
+      r = try Hostile.run(tool, args)
+      #expect(r.status == 64, "\(tool) \(args): \(r.stderr)")
+      #expect(r.stdout.isEmpty, "\(tool) \(args)")
+    }
+  }
+
+  @Test("an attention record with a zero-sized dimension exits 65 with one line, never divides by zero",
+        arguments: [[0, 2, 8, 8], [2, 0, 8, 8], [2, 2, 0, 0]])
+  func zeroSizedDimension(shape: [Int]) throws {
+    let dir = try Hostile.tempDir()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let input = dir.appendingPathComponent("empty.npy").path
+    try Hostile.stream(input, examples: 1, shape: shape)
+    for args in [[input, "-q", "--bits", "3", "-o", "/dev/null"], [input, "-q", "--method", "uniform-log", "--bits", "2", "-o", "/dev/null"]] {
+      let r = try Hostile.run("spiqa-quantize", args)
+      #expect(r.status == 65, "\(shape) \(args): \(r.stderr)")
+      #expect(r.stderr.contains("holds no values"))
+    }
+  }
+
+  @Test("record, metadata and example limits: clear 65 past them, 64 for an unreadable limit variable")
+  func limits() throws {
+    let dir = try Hostile.tempDir()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let input = dir.appendingPathComponent("in.npy").path
+    try Hostile.stream(input, examples: 2, shape: [2, 2, 16, 16])
+    var r = try Hostile.run("spiqa-hist", [input, "--quiet"], environment: ["SPIQA_MAX_RECORD_BYTES": "1K"])
+    #expect(r.status == 65 && r.stderr.contains("SPIQA_MAX_RECORD_BYTES"), "\(r.stderr)")
+    r = try Hostile.run("spiqa-quantize", [input, "-q", "-o", "/dev/null"], environment: ["SPIQA_MAX_METADATA_BYTES": "10"])
+    #expect(r.status == 65 && r.stderr.contains("SPIQA_MAX_METADATA_BYTES"), "\(r.stderr)")
+    r = try Hostile.run("spiqa-quantize", [input, "-q", "--method", "uniform-log", "--bits", "2", "-o", "/dev/null"],
+                        environment: ["SPIQA_MAX_EXAMPLE_BYTES": "4K"])
+    #expect(r.status == 65 && r.stderr.contains("SPIQA_MAX_EXAMPLE_BYTES"), "\(r.stderr)")
+    r = try Hostile.run("spiqa-quantize", [input, "-q", "--method", "uniform-log", "--bits", "2", "--scope", "record",
+                                           "-o", "/dev/null"], environment: ["SPIQA_MAX_EXAMPLE_BYTES": "4K"])
+    #expect(r.status == 0, "the record scope buffers nothing: \(r.stderr)")
+    r = try Hostile.run("spiqa-hist", [input, "--quiet"], environment: ["SPIQA_MAX_RECORD_BYTES": "lots"])
+    #expect(r.status == 64 && r.stderr.contains("SPIQA_MAX_RECORD_BYTES"), "\(r.stderr)")
+  }
+
+  @Test("flag values: negative numbers get a real message, absurd sizes and --hs-bits 1000 exit 64")
+  func flagValues() throws {
+    let dir = try Hostile.tempDir()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let input = dir.appendingPathComponent("in.npy").path
+    try Hostile.stream(input)
+    for (tool, args, says) in [
+      ("spiqa-quantize", [input, "--threshold", "-5"], "-5"),
+      ("spiqa-hist", [input, "--levels", "-3"], "--levels"),
+      ("spiqa-extract", ["--list", "--batch-size", "-2"], "--batch-size"),
+      ("spiqa-extract", ["--list", "--batch-size", "1000000000"], "--batch-size"),
+      ("spiqa-extract", ["--list", "--max-seq-len", "100000000"], "--max-seq-len"),
+      ("spiqa-extract", ["--hs-bits", "1000", "-o", "/dev/null"], "--hs-bits"),
+      ("spiqa-eval", ["--model", "x", "--hs-bits", "1000"], "--hs-bits"),
+      ("spiqa-eval", ["--model", "x", "--batch-size", "1000000000"], "--batch-size"),
+      ("spiqa-eval", ["--model", "x", "--threshold", "-0.5"], "≥ 0"),
+    ] {
+      let r = try Hostile.run(tool, args)
+      #expect(r.status == 64, "\(tool) \(args): \(r.stderr)")
+      #expect(!r.stderr.contains("Missing value"), "\(tool) \(args): \(r.stderr)")
+      #expect(r.stderr.contains(says), "\(tool) \(args): \(r.stderr)")
+    }
+  }
+
+  @Test("a crafted model folder (10^12 layers, a FIFO as weights) exits 65 at once with one line")
+  func craftedModelFolder() throws {
+    guard let model = TestPaths.miniLM else { return }
+    let dir = try Hostile.tempDir()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let text = dir.appendingPathComponent("lines.txt").path
+    try "one line\n".write(toFile: text, atomically: false, encoding: .utf8)
+    let crafted = dir.appendingPathComponent("model")
+    try FileManager.default.createDirectory(at: crafted, withIntermediateDirectories: true)
+    try FileManager.default.copyItem(atPath: model + "/vocab.txt", toPath: crafted.appendingPathComponent("vocab.txt").path)
+    var config = try String(contentsOfFile: model + "/config.json", encoding: .utf8)
+    let fifo = crafted.appendingPathComponent("model.safetensors").path
+    #expect(mkfifo(fifo, 0o600) == 0)
+    try config.write(to: crafted.appendingPathComponent("config.json"), atomically: false, encoding: .utf8)
+    var r = try Hostile.run("spiqa-extract", ["--model", crafted.path, "--task", "text", "--data", text, "-q", "-o", "/dev/null"])
+    #expect(r.status == 65 && r.stderr.contains("FIFO"), "\(r.stderr)")
+    config = config.replacingOccurrences(of: "\"num_hidden_layers\": 6", with: "\"num_hidden_layers\": 1000000000000")
+    try config.write(to: crafted.appendingPathComponent("config.json"), atomically: false, encoding: .utf8)
+    r = try Hostile.run("spiqa-extract", ["--model", crafted.path, "--task", "text", "--data", text, "-q", "-o", "/dev/null"])
+    #expect(r.status == 65 && r.stderr.contains("num_hidden_layers"), "\(r.stderr)")
+    #expect(r.stderr.split(separator: "\n").count == 1)
+    // A vocabulary larger than the embedding matrix: bad data (65), found when the model is opened.
+    try FileManager.default.removeItem(atPath: fifo)
+    try FileManager.default.createSymbolicLink(atPath: fifo, withDestinationPath: model + "/model.safetensors")
+    try FileManager.default.copyItem(atPath: model + "/config.json", toPath: crafted.appendingPathComponent("config.json").path + ".x")
+    try FileManager.default.removeItem(at: crafted.appendingPathComponent("config.json"))
+    try FileManager.default.moveItem(atPath: crafted.appendingPathComponent("config.json").path + ".x",
+                                     toPath: crafted.appendingPathComponent("config.json").path)
+    let vocab = try String(contentsOfFile: model + "/vocab.txt", encoding: .utf8)
+    try (vocab + (0..<10).map { "extra\($0)\n" }.joined()).write(
+      to: crafted.appendingPathComponent("vocab.txt"), atomically: false, encoding: .utf8)
+    r = try Hostile.run("spiqa-extract", ["--model", crafted.path, "--task", "text", "--data", text, "-q", "-o", "/dev/null"])
+    #expect(r.status == 65 && r.stderr.contains("embedding matrix"), "\(r.stderr)")
+  }
+}
+
+/// Bytes handed from a reader thread to the test.
+final class ReceivedData: @unchecked Sendable {
+  private let done = DispatchSemaphore(value: 0)
+  private var data = Data()
+  func set(_ d: Data) {
+    data = d
+    done.signal()
+  }
+  func wait() -> Data {
+    done.wait()
+    return data
+  }
+}
