@@ -34,7 +34,8 @@ extension Eval {
   func request() throws -> EvalRequest {
     var r = EvalRequest(
       task: task, modelDirectory: model, dataPath: try DefaultPaths.dataPath(data, task: task.rawValue))
-    r.locateModel = resolveModelDirectory
+    let quiet = self.quiet
+    r.locateModel = { try resolveModelDirectory($0, quiet: quiet) }
     do {
       r.selection = try Selection(samples: samples, limit: limit, offset: offset, seed: seed)
     } catch let e as TasksError {

@@ -116,7 +116,7 @@ struct Extract: ParsableCommand {
       // Open the output first: an unwritable path fails before any work.
       let writer = list ? nil : try output.makeWriter()
       var r = ExtractionRequest(
-        task: task, modelPath: try DefaultPaths.resolveModel(model),
+        task: task, modelPath: try DefaultPaths.resolveModel(model, quiet: quiet),
         dataPath: try DefaultPaths.resolveData(data, task: task.rawValue))
       try configure(&r)
       try namingFlags {
