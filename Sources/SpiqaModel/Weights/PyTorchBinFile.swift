@@ -113,9 +113,12 @@ public final class PyTorchBinFile: WeightSource {
     for (size, stride) in zip(t.shape, t.strides) {
       let (c, o1) = count.multipliedReportingOverflow(by: size)
       let (span, o2) = (size > 0 ? size - 1 : 0).multipliedReportingOverflow(by: stride)
-      guard !o1, !o2 else { throw bad("shape \(t.shape) overflows") }
+      let (reach, o3) = last.addingReportingOverflow(span)
+      guard !o1, !o2, !o3 else {
+        throw bad("shape \(t.shape), strides \(t.strides), offset \(t.offset) overflow")
+      }
       count = c
-      last += span
+      last = reach
     }
     if count == 0 {
       return RawTensor(dtype: dtype, shape: t.shape, data: UnsafeRawBufferPointer(rebasing: storage[0..<0]))

@@ -93,10 +93,17 @@ public final class SafetensorsFile: WeightSource {
         other[name] = dtypeName
         continue
       }
-      let count = shape.reduce(1, *)
-      guard count * dtype.byteSize == end - begin else {
+      // Overflow-safe: a crafted shape must not trap; its byte count has to match the offsets exactly.
+      var bytes: Int? = dtype.byteSize
+      for d in shape {
+        guard let b = bytes else { break }
+        let (p, overflow) = b.multipliedReportingOverflow(by: d)
+        bytes = overflow ? nil : p
+      }
+      guard let bytes, bytes == end - begin else {
+        let needs = bytes.map { "needs \($0)" } ?? "overflows"
         throw SpiqaModelError.badData(
-          "\(path): tensor \"\(name)\" is \(end - begin) bytes; \(dtypeName) \(shape) needs \(count * dtype.byteSize)")
+          "\(path): tensor \"\(name)\" is \(end - begin) bytes; \(dtypeName) \(shape) \(needs)")
       }
       entries[name] = RawTensor(
         dtype: dtype, shape: shape, data: UnsafeRawBufferPointer(start: base + dataStart + begin, count: end - begin))

@@ -41,7 +41,9 @@ struct ZipArchive {
       cdSize = try reader.int64AsInt(at: recordOffset + 40, what: "ZIP64 central directory size")
       cdOffset = try reader.int64AsInt(at: recordOffset + 48, what: "ZIP64 central directory offset")
     }
-    guard cdOffset >= 0, cdSize >= 0, cdOffset + cdSize <= bytes.count, count <= cdSize / 46 + 1 else {
+    guard cdOffset >= 0, cdSize >= 0, cdOffset <= bytes.count, cdSize <= bytes.count - cdOffset,
+      count >= 0, count <= cdSize / 46 + 1
+    else {
       throw PyTorchBinError.badData(
         source, "zip central directory (\(count) entries, \(cdSize) bytes at \(cdOffset)) lies outside the "
           + "\(bytes.count)-byte file; the file is truncated or not a zip")
@@ -75,7 +77,9 @@ struct ZipArchive {
         source, "zip member '\(entry.name)' is compressed (method \(entry.method)); only stored members are "
           + "supported — torch.save never compresses, re-save the checkpoint with torch.save")
     }
-    guard entry.compressedSize == entry.uncompressedSize, start + entry.compressedSize <= bytes.count else {
+    guard entry.compressedSize == entry.uncompressedSize, start <= bytes.count,
+      entry.compressedSize <= bytes.count - start
+    else {
       throw PyTorchBinError.badData(
         source, "zip member '\(entry.name)' (\(entry.compressedSize) bytes at \(start)) runs past the end of the "
           + "\(bytes.count)-byte file; the file is truncated")
