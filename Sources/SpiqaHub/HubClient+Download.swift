@@ -95,9 +95,11 @@ extension HubClient {
     let lockFD = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
     guard lockFD >= 0 else { throw HubError.io("cannot create \(lock): \(String(cString: strerror(errno)))") }
     defer { close(lockFD) }
+    let waitStart = DispatchTime.now()
     while flock(lockFD, LOCK_EX) != 0 {
       guard errno == EINTR else { throw HubError.io("cannot lock \(lock): \(String(cString: strerror(errno)))") }
     }
+    http.extendClock(by: Double(DispatchTime.now().uptimeNanoseconds - waitStart.uptimeNanoseconds) / 1e9)
     if FileManager.default.fileExists(atPath: blob) { return }  // another process finished it meanwhile
 
     let partial = blob + ".incomplete"

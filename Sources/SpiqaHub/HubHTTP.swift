@@ -40,6 +40,11 @@ final class HubHTTP {
     deadline = .now() + timeouts.total
   }
 
+  /// Moves the deadline later by `seconds` (time spent waiting for another process's download is not ours).
+  func extendClock(by seconds: Double) {
+    if let d = deadline { deadline = d + seconds }
+  }
+
   /// (scheme, lower-cased host, port with the scheme's default) — what "same server" means for redirects.
   static func origin(_ url: URL) -> String {
     let scheme = url.scheme?.lowercased() ?? ""

@@ -1,14 +1,14 @@
 import Foundation
 
-/// How long the Hub client waits, in seconds (docs/hub.md). Every limit ends the run with one line and exit 74.
+/// How long the Hub client waits, in seconds (docs/checkpoints.md, "The Hub cache"). Every limit ends the run with one line and exit 74.
 ///
 /// - `connect`: for a server's answer (connection, request, status line and headers) to any request;
 ///   `SPIQA_HUB_CONNECT_TIMEOUT`, else huggingface_hub's `HF_HUB_ETAG_TIMEOUT`, default 10.
 /// - `idle`: for the next bytes of a body once the answer has begun; `SPIQA_HUB_IDLE_TIMEOUT`, else
 ///   huggingface_hub's `HF_HUB_DOWNLOAD_TIMEOUT`, default 10.
-/// - `total`: for a whole model resolution (every metadata request and download); `SPIQA_HUB_TIMEOUT`,
-///   default 3600. huggingface_hub has no such limit; a server that drips bytes just fast enough to beat `idle`
-///   would otherwise never end.
+/// - `total`: for a whole model resolution (every metadata request and download; time spent waiting on another
+///   process's lock does not count); `SPIQA_HUB_TIMEOUT`, default 3600. huggingface_hub has no such limit; a
+///   server that drips bytes just fast enough to beat `idle` would otherwise never end.
 public struct HubTimeouts: Sendable, Equatable {
   public var connect: Double
   public var idle: Double
