@@ -43,10 +43,11 @@ public enum DefaultPaths {
 
   /// `explicit` when given (a folder with config.json, or a Hub id such as `org/name`, downloaded into the
   /// Hugging Face cache by SpiqaHub's `resolveModelDirectory`), else the first default candidate.
+  /// `quiet` silences the download progress.
   /// - Throws: `CLIError.io` (74) naming what was tried, with a hint to run `make setup`; `HubError`s as they are.
-  public static func resolveModel(_ explicit: String?) throws -> String {
+  public static func resolveModel(_ explicit: String?, quiet: Bool = false) throws -> String {
     if let spec = explicit {
-      let folder = try resolveModelDirectory(spec)
+      let folder = try resolveModelDirectory(spec, quiet: quiet)
       guard FileManager.default.fileExists(atPath: folder + "/config.json") else {
         throw CLIError.io("\(folder): no config.json; expected a Hugging Face checkpoint folder")
       }

@@ -63,8 +63,7 @@ struct HubCache {
   /// Records that `file` does not exist at `commit`.
   func markMissing(_ commit: String, _ file: String) {
     let path = noExistMarker(commit, file)
-    try? FileManager.default.createDirectory(
-      atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    try? Self.makeDirectory((path as NSString).deletingLastPathComponent)
     _ = FileManager.default.createFile(atPath: path, contents: Data())
   }
 
@@ -76,7 +75,7 @@ struct HubCache {
     let target = String(repeating: "../", count: depth) + "blobs/" + etag
     let temporary = path + ".tmp-\(UUID().uuidString.prefix(8))"
     do {
-      try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+      try Self.makeDirectory(dir)
       try FileManager.default.createSymbolicLink(atPath: temporary, withDestinationPath: target)
     } catch {
       throw HubError.io("cannot create \(path): \(error.localizedDescription)")
@@ -92,7 +91,7 @@ struct HubCache {
     let dir = (path as NSString).deletingLastPathComponent
     let temporary = path + ".tmp-\(UUID().uuidString.prefix(8))"
     do {
-      try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+      try Self.makeDirectory(dir)
       try data.write(to: URL(fileURLWithPath: temporary))
     } catch {
       throw HubError.io("cannot write \(temporary): \(error.localizedDescription)")
@@ -100,6 +99,22 @@ struct HubCache {
     guard rename(temporary, path) == 0 else {
       try? FileManager.default.removeItem(atPath: temporary)
       throw HubError.io("cannot write \(path): \(String(cString: strerror(errno)))")
+    }
+  }
+
+  /// Creates `path` and its parents; another process creating the same folders at the same time is not an error
+  /// (FileManager fails when a folder appears between its check and its mkdir).
+  static func makeDirectory(_ path: String) throws {
+    var isDirectory: ObjCBool = false
+    for attempt in 0..<3 {
+      if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return }
+      do {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return
+      } catch {
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return }
+        if attempt == 2 { throw HubError.io("cannot create \(path): \(error.localizedDescription)") }
+      }
     }
   }
 }

@@ -22,7 +22,7 @@ extension HubClient {
   /// HEAD the resolve URL of `file`; nil when the server says the file does not exist (404 with the repo found).
   func metadata(repo: String, revision: String, file: String) throws -> HubFileMetadata? {
     var url = try resolveURL(repo: repo, revision: revision, file: file)
-    var response = try http.head(url, headers: authorization)
+    var response = try http.head(url, headers: headers(for: url))
     // Redirects that stay on the Hub (renamed repos) are followed, as huggingface_hub does; one to another origin
     // (the CDN) carries the file's metadata itself and is where the bytes are.
     var hops = 0
@@ -30,7 +30,7 @@ extension HubClient {
       let next = URL(string: location, relativeTo: url)?.absoluteURL, isHubOrigin(next, from: url), hops < 10
     {
       url = next
-      response = try http.head(url, headers: authorization)
+      response = try http.head(url, headers: headers(for: url))
       hops += 1
     }
     let what = "\(repo)/\(file) at \(revision)"
@@ -62,7 +62,10 @@ extension HubClient {
     guard HubCache.isCommitHash(commit) || commit.allSatisfy(\.isHexDigit), !etag.isEmpty,
       !etag.contains("/"), etag != ".", etag != ".."
     else { throw HubError.badData("\(what): unusable commit '\(commit)' or ETag '\(rawTag)'") }
-    let size = (response.header("X-Linked-Size") ?? response.header("Content-Length")).flatMap { Int64($0) }
+    // A redirect's Content-Length is the length of the redirect's own body, not the file's.
+    let redirected = (300..<400).contains(response.status)
+    let size = (response.header("X-Linked-Size") ?? (redirected ? nil : response.header("Content-Length")))
+      .flatMap { Int64($0) }.flatMap { $0 >= 0 ? $0 : nil }
     var target = url
     if (300..<400).contains(response.status), let location = response.header("Location"),
       let next = URL(string: location, relativeTo: url)
@@ -83,18 +86,20 @@ extension HubClient {
     return ([url] + hubs).contains { HubHTTP.origin($0) == HubHTTP.origin(target) }
   }
 
-  /// Downloads into `<blob>.incomplete` (resuming a partial one with a Range request), checks the size and
-  /// renames to `blob`. Another process downloading the same blob — spiqa or Python's huggingface_hub, which
-  /// flocks the same file — waits on `lock`.
+  /// Downloads into `<blob>.incomplete` (resuming a partial one with a Range request), checks it against the size
+  /// and the hash the Hub announced (`HubDownloadCheck`) and renames it to `blob`. Another process downloading the
+  /// same blob — spiqa or Python's huggingface_hub, which flocks the same file — waits on `lock`.
   func download(_ meta: HubFileMetadata, to blob: String, lock: String, label: String) throws {
-    let dir = (blob as NSString).deletingLastPathComponent
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    try FileManager.default.createDirectory(
-      atPath: (lock as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-    let lockFD = open(lock, O_RDWR | O_CREAT, 0o644)
+    try HubCache.makeDirectory((blob as NSString).deletingLastPathComponent)
+    try HubCache.makeDirectory((lock as NSString).deletingLastPathComponent)
+    let lockFD = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
     guard lockFD >= 0 else { throw HubError.io("cannot create \(lock): \(String(cString: strerror(errno)))") }
     defer { close(lockFD) }
-    _ = flock(lockFD, LOCK_EX)
+    let waitStart = DispatchTime.now()
+    while flock(lockFD, LOCK_EX) != 0 {
+      guard errno == EINTR else { throw HubError.io("cannot lock \(lock): \(String(cString: strerror(errno)))") }
+    }
+    http.extendClock(by: Double(DispatchTime.now().uptimeNanoseconds - waitStart.uptimeNanoseconds) / 1e9)
     if FileManager.default.fileExists(atPath: blob) { return }  // another process finished it meanwhile
 
     let partial = blob + ".incomplete"
@@ -104,8 +109,7 @@ extension HubClient {
       try file.truncate()
       have = 0
     }
-    var headers = authorization
-    if !isHubOrigin(meta.downloadURL, from: meta.hubURL) { headers["Authorization"] = nil }  // a signed CDN URL
+    var headers = headers(for: meta.downloadURL, hubURL: meta.hubURL)  // no token for a signed CDN URL
     if have > 0 { headers["Range"] = "bytes=\(have)-" }
     let start = have
     // Progress only for files worth waiting for (not the small config and tokenizer files).
@@ -130,19 +134,16 @@ extension HubClient {
         "download of \(label) interrupted after \(file.size) of \(meta.size.map(String.init) ?? "?") bytes "
           + "(\(error.message)); the partial file \(partial) will be resumed on the next run")
     }
-    meter.finish(failed: false)
-    if response.status == 416, let size = meta.size, have == size {
-      // Range not satisfiable: the partial file was already complete.
-    } else if response.status != 200 && response.status != 206 {
-      try? file.flush()
-      throw HubError.io("download of \(label): HTTP \(response.status) from \(response.url.absoluteString)")
-    }
     try file.sync()
-    if let size = meta.size, file.size != size {
-      throw HubError.io(
-        "download of \(label) ended after \(file.size) of \(size) bytes; the partial file \(partial) will be "
-          + "resumed on the next run")
+    let check = HubDownloadCheck(meta: meta, response: response, resumedAt: start, label: label, partial: partial)
+    do {
+      try check.verify(received: file.size)
+    } catch let failure as HubDownloadCheck.Failure {
+      meter.finish(failed: true)
+      if !failure.keepPartial { unlink(partial) }
+      throw failure.error
     }
+    meter.finish(failed: false)
     guard rename(partial, blob) == 0 else {
       throw HubError.io("cannot rename \(partial) to \(blob): \(String(cString: strerror(errno)))")
     }

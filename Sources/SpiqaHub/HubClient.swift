@@ -3,13 +3,15 @@ import Foundation
 /// A local folder for a model argument: an existing path as is; a missing path (`/…`, `./…`, `~…`) or a name
 /// without `/` is an I/O error (74); anything else is taken as a Hugging Face Hub repo id (`org/name[@revision]`)
 /// and downloaded into the huggingface_hub cache (see `HubConfiguration.fromEnvironment`; `HF_HUB_OFFLINE=1`:
-/// cache only).
-public func resolveModelDirectory(_ spec: String) throws -> String {
+/// cache only). `quiet` silences the download progress (warnings still go to stderr).
+public func resolveModelDirectory(_ spec: String, quiet: Bool = false) throws -> String {
   if FileManager.default.fileExists(atPath: spec) { return spec }
   if spec.hasPrefix("/") || spec.hasPrefix(".") || spec.hasPrefix("~") || !spec.contains("/") {
     throw HubError.io("\(spec): no such model folder; expected a Hugging Face checkpoint folder or a Hub id (org/name)")
   }
-  return try HubClient(configuration: .fromEnvironment()).resolveModelDirectory(spec)
+  var configuration = try HubConfiguration.fromEnvironment()
+  if quiet { configuration.showProgress = false }
+  return try HubClient(configuration: configuration).resolveModelDirectory(spec)
 }
 
 /// Downloads model snapshots from a Hugging Face Hub endpoint into a huggingface_hub-compatible cache.
@@ -33,8 +35,12 @@ public final class HubClient {
 
   public init(configuration: HubConfiguration) {
     self.configuration = configuration
-    http = HubHTTP(timeout: configuration.timeout)
+    http = HubHTTP(timeouts: configuration.timeouts)
   }
+
+  /// Where warnings and notes go (one line each, without the newline); standard error unless replaced.
+  public var report: (String) -> Void = { FileHandle.standardError.write(Data("spiqa: \($0)\n".utf8)) }
+  private var warnedPlainHTTP = false
 
   /// A local folder for `spec`: the folder itself if it exists, else the downloaded (or cached) Hub snapshot.
   public func resolveModelDirectory(_ spec: String) throws -> String {
@@ -55,6 +61,7 @@ public final class HubClient {
   /// The snapshot folder of `repo` at `revision`, downloading what is missing (or only looking in the cache when
   /// offline).
   public func snapshot(repo: String, revision: String = "main") throws -> String {
+    http.startClock()
     let cache = HubCache(root: configuration.cacheDirectory, repo: repo)
     if configuration.offline {
       if let dir = completeSnapshot(cache, revision) { return dir }
@@ -139,8 +146,19 @@ public final class HubClient {
     try cache.link(commit, file, etag: meta.etag)
   }
 
-  func note(_ message: String) {
-    FileHandle.standardError.write(Data("spiqa: \(message)\n".utf8))
+  func note(_ message: String) { report(message) }
+
+  /// The request headers for `url`: the token only goes to Hub origins; sending it over plain http warns once.
+  func headers(for url: URL, hubURL: URL? = nil) -> [String: String] {
+    var h = ["User-Agent": "spiqa/1 (swift)", "Accept-Encoding": "identity"]
+    guard let token = configuration.token, isHubOrigin(url, from: hubURL ?? url) else { return h }
+    h["Authorization"] = "Bearer \(token)"
+    if url.scheme?.lowercased() == "http", !warnedPlainHTTP {
+      warnedPlainHTTP = true
+      note("warning: sending the Hugging Face token over plain http to \(HubHTTP.hostPort(url)); anyone on the "
+        + "network path can read it (use an https HF_ENDPOINT, or unset HF_TOKEN)")
+    }
+    return h
   }
 
   /// The resolve URL of a file (revision percent-encoded, `/` included, as the Hub expects).
@@ -160,9 +178,4 @@ public final class HubClient {
     return revision.addingPercentEncoding(withAllowedCharacters: allowed) ?? revision
   }
 
-  var authorization: [String: String] {
-    var h = ["User-Agent": "spiqa/1 (swift)", "Accept-Encoding": "identity"]
-    if let token = configuration.token { h["Authorization"] = "Bearer \(token)" }
-    return h
-  }
 }

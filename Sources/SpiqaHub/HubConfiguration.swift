@@ -12,12 +12,12 @@ public struct HubConfiguration: Sendable {
   public var token: String?
   /// Print download progress on stderr (files of 1 MiB or more); off with `HF_HUB_DISABLE_PROGRESS_BARS=1`.
   public var showProgress: Bool
-  /// Idle timeout of one request, seconds.
-  public var timeout: Double
+  /// How long to wait for an answer, for the next bytes, and for the whole run (`HubTimeouts`).
+  public var timeouts: HubTimeouts
 
   public init(
     endpoint: String = "https://huggingface.co", cacheDirectory: String, offline: Bool = false,
-    token: String? = nil, showProgress: Bool = true, timeout: Double = 60
+    token: String? = nil, showProgress: Bool = true, timeouts: HubTimeouts = HubTimeouts()
   ) {
     var e = endpoint
     while e.hasSuffix("/") { e.removeLast() }
@@ -26,11 +26,12 @@ public struct HubConfiguration: Sendable {
     self.offline = offline
     self.token = token
     self.showProgress = showProgress
-    self.timeout = timeout
+    self.timeouts = timeouts
   }
 
   /// The configuration the environment describes.
-  public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment)
+  /// - Throws: `HubError.usage` (64) for a timeout variable that is not a number of seconds > 0.
+  public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws
     -> HubConfiguration
   {
     func value(_ key: String) -> String? { env[key].flatMap { $0.isEmpty ? nil : $0 } }
@@ -46,7 +47,7 @@ public struct HubConfiguration: Sendable {
     let quiet = ["1", "ON", "YES", "TRUE"].contains((value("HF_HUB_DISABLE_PROGRESS_BARS") ?? "").uppercased())
     return HubConfiguration(
       endpoint: value("HF_ENDPOINT") ?? "https://huggingface.co", cacheDirectory: expandTilde(cache, home: home),
-      offline: offline, token: token, showProgress: !quiet)
+      offline: offline, token: token, showProgress: !quiet, timeouts: try HubTimeouts.fromEnvironment(env))
   }
 
   private static func expandTilde(_ path: String, home: String) -> String {

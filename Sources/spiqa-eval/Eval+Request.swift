@@ -48,7 +48,8 @@ extension Eval {
     var r = EvalRequest(
       task: task, modelDirectory: model,
       dataPath: try DefaultPaths.dataPath(data, task: task, defaultFile: t.defaultDataFile, hint: t.dataHint))
-    r.locateModel = resolveModelDirectory
+    let quiet = self.quiet
+    r.locateModel = { try resolveModelDirectory($0, quiet: quiet) }
     do {
       r.selection = try Selection(samples: samples, limit: limit, offset: offset, seed: seed)
     } catch let e as TasksError {

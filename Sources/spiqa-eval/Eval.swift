@@ -96,7 +96,7 @@ struct Eval: ParsableCommand {
   @Option(parsing: .unconditional, help: "Sentence tasks: sentences per batch (padded to the longest).")
   var batchSize: Int = 20
 
-  @Flag(help: "No progress on standard error.")
+  @Flag(name: [.short, .long], help: "No progress on standard error.")
   var quiet = false
 
   func run() throws {

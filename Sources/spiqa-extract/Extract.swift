@@ -125,7 +125,7 @@ struct Extract: ParsableCommand {
       // Open the output first: an unwritable path fails before any work.
       let writer = list ? nil : try output.makeWriter()
       var r = ExtractionRequest(
-        task: task.name, modelPath: try DefaultPaths.resolveModel(model),
+        task: task.name, modelPath: try DefaultPaths.resolveModel(model, quiet: quiet),
         dataPath: try DefaultPaths.resolveData(
           data, task: task.name, defaultFile: task.defaultDataFile, hint: task.dataHint))
       try configure(&r)

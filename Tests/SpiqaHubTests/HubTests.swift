@@ -11,11 +11,11 @@ import SpiqaTestSupport
 
 /// The checkpoint folders the fake Hub serves: SpiqaModelTests' PyTorch fixtures, read from the source tree (so
 /// `download` can check that a downloaded snapshot loads, without a second copy of the weights).
-private let checkpointFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+let checkpointFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
   .appendingPathComponent("SpiqaModelTests/Fixtures/pytorch")
 
 /// A fake Hub on 127.0.0.1 (Fixtures/hub/fake_hub.py) serving repos built from the PyTorch fixtures.
-private final class FakeHub {
+final class FakeHub {
   static let commit = "0123456789abcdef0123456789abcdef01234567"
   let root: URL
   let cache: String
@@ -73,10 +73,20 @@ private final class FakeHub {
 
   var faults: URL { root.appendingPathComponent("repos/.faults.json") }
 
-  func client(offline: Bool = false, token: String? = nil, endpoint: String? = nil) -> HubClient {
-    HubClient(configuration: HubConfiguration(
+  func client(
+    offline: Bool = false, token: String? = nil, endpoint: String? = nil,
+    timeouts: HubTimeouts = HubTimeouts(connect: 10, idle: 10, total: 60)
+  ) -> HubClient {
+    let client = HubClient(configuration: HubConfiguration(
       endpoint: endpoint ?? self.endpoint, cacheDirectory: cache, offline: offline, token: token,
-      showProgress: false, timeout: 10))
+      showProgress: false, timeouts: timeouts))
+    client.report = { _ in }  // keep test output clean; tests that check warnings set their own
+    return client
+  }
+
+  /// Sets the server's faults (see fake_hub.py), or clears them with nil.
+  func setFaults(_ json: String?) throws {
+    if let json { try Data(json.utf8).write(to: faults) } else { try? FileManager.default.removeItem(at: faults) }
   }
 
   struct Request: Decodable, Equatable {
@@ -89,7 +99,7 @@ private final class FakeHub {
   /// Every request the server has seen (the log request itself excluded).
   func log() throws -> [Request] {
     var body = Data()
-    let http = HubHTTP(timeout: 10)
+    let http = HubHTTP(timeouts: HubTimeouts())
     let url = try #require(URL(string: endpoint + "/__log"))
     _ = try http.get(url, headers: [:], accept: { $0.status == 200 }, sink: { body.append($0) }, progress: nil)
     return try JSONDecoder().decode([Request].self, from: body).filter { $0.path != "/__log" }
@@ -100,7 +110,7 @@ private final class FakeHub {
   }
 }
 
-private func blobNames(_ cache: String, _ repo: String) -> [String] {
+func blobNames(_ cache: String, _ repo: String) -> [String] {
   let dir = cache + "/models--" + repo.replacingOccurrences(of: "/", with: "--") + "/blobs"
   return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
 }
@@ -264,21 +274,38 @@ struct HubTests {
   }
 
   @Test("configuration from the environment follows huggingface_hub")
-  func environment() {
-    let a = HubConfiguration.fromEnvironment(["HOME": "/home/u"])
+  func environment() throws {
+    let a = try HubConfiguration.fromEnvironment(["HOME": "/home/u"])
     #expect(a.endpoint == "https://huggingface.co" && a.cacheDirectory == "/home/u/.cache/huggingface/hub")
     #expect(!a.offline && a.token == nil && a.showProgress)
-    let b = HubConfiguration.fromEnvironment([
+    let b = try HubConfiguration.fromEnvironment([
       "HOME": "/home/u", "HF_HOME": "/data/hf", "HF_ENDPOINT": "http://mirror:8080/", "HF_HUB_OFFLINE": "1",
       "HF_TOKEN": "t",
     ])
     #expect(b.endpoint == "http://mirror:8080" && b.cacheDirectory == "/data/hf/hub" && b.offline && b.token == "t")
-    let c = HubConfiguration.fromEnvironment([
+    let c = try HubConfiguration.fromEnvironment([
       "HOME": "/home/u", "HF_HOME": "/data/hf", "HF_HUB_CACHE": "~/hc", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     ])
     #expect(c.cacheDirectory == "/home/u/hc" && !c.showProgress)
-    let d = HubConfiguration.fromEnvironment(["HOME": "/home/u", "XDG_CACHE_HOME": "/xdg"])
+    let d = try HubConfiguration.fromEnvironment(["HOME": "/home/u", "XDG_CACHE_HOME": "/xdg"])
     #expect(d.cacheDirectory == "/xdg/huggingface/hub")
+    // Timeouts: huggingface_hub's defaults (10 s) and variables, spiqa's own names first, a total limit.
+    #expect(a.timeouts == HubTimeouts(connect: 10, idle: 10, total: 3600))
+    let e = try HubConfiguration.fromEnvironment([
+      "HOME": "/h", "HF_HUB_ETAG_TIMEOUT": "3", "HF_HUB_DOWNLOAD_TIMEOUT": "4", "SPIQA_HUB_TIMEOUT": "0.5",
+    ])
+    #expect(e.timeouts == HubTimeouts(connect: 3, idle: 4, total: 0.5))
+    let f = try HubConfiguration.fromEnvironment([
+      "HOME": "/h", "HF_HUB_ETAG_TIMEOUT": "3", "SPIQA_HUB_CONNECT_TIMEOUT": "7", "SPIQA_HUB_IDLE_TIMEOUT": "8",
+      "HF_HUB_DOWNLOAD_TIMEOUT": "4",
+    ])
+    #expect(f.timeouts == HubTimeouts(connect: 7, idle: 8, total: 3600))
+    for bad in ["0", "-1", "abc", "inf", "nan"] {
+      let error = try #require(throws: HubError.self, "\(bad)") {
+        try HubConfiguration.fromEnvironment(["HOME": "/h", "SPIQA_HUB_IDLE_TIMEOUT": bad])
+      }
+      #expect(error.exitCode == 64 && error.description.contains("SPIQA_HUB_IDLE_TIMEOUT"))
+    }
   }
 }
 
@@ -311,11 +338,11 @@ struct HubInteropTests {
     #expect(pythonPaths.count == files.count)
     let before = try hub.log().filter { !$0.path.hasPrefix("/api/") }.count
     let offline = HubClient(configuration: HubConfiguration(
-      endpoint: hub.endpoint, cacheDirectory: pythonCache, offline: true, showProgress: false, timeout: 10))
+      endpoint: hub.endpoint, cacheDirectory: pythonCache, offline: true, showProgress: false, timeouts: HubTimeouts(connect: 10, idle: 10, total: 60)))
     let dir = try offline.resolveModelDirectory("org/tiny-bert")
     #expect(pythonPaths.allSatisfy { $0.hasPrefix(dir + "/") })
     let online = HubClient(configuration: HubConfiguration(
-      endpoint: hub.endpoint, cacheDirectory: pythonCache, showProgress: false, timeout: 10))
+      endpoint: hub.endpoint, cacheDirectory: pythonCache, showProgress: false, timeouts: HubTimeouts(connect: 10, idle: 10, total: 60)))
     #expect(try online.resolveModelDirectory("org/tiny-bert") == dir)
     let after = Array(try hub.log().filter { !$0.path.hasPrefix("/api/") }.dropFirst(before))
     #expect(after.allSatisfy { $0.method == "HEAD" }, "no file was downloaded again")

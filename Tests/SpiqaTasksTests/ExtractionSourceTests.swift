@@ -64,4 +64,50 @@ import Testing
   @Test func samplesCannotBeCombinedWithSlices() {
     #expect(throws: TasksError.self) { try Selection(samples: 3, limit: 2, offset: nil) }
   }
+
+  /// Counts `ids` calls of the toy tokenizer (a reference type, so copies of the tokenizer share the count).
+  final class CountingTokenizer: TaskTokenizer, @unchecked Sendable {
+    let base = ToyTokenizer()
+    var calls = 0
+    var clsId: Int { base.clsId }
+    var sepId: Int { base.sepId }
+    var padId: Int { base.padId }
+    var layout: PairLayout { base.layout }
+    func ids(_ text: String) -> [Int] {
+      calls += 1
+      return base.ids(text)
+    }
+    func tokens(_ ids: [Int]) -> [String]? { nil }
+  }
+
+  /// Issue 24 asked whether a text file of very many lines hangs or does quadratic work: neither (about 1 s for
+  /// `--list` of 200,000 lines, extraction at a steady rate). This keeps it so by counting work: reading is one
+  /// pass, building the source tokenizes nothing, a group tokenizes only its own lines, and the listing each line
+  /// once (a regression that re-featurized earlier groups, or rescanned the file per line, fails the counts).
+  @Test func manyTextLinesCostWorkInProportion() throws {
+    let n = 100_000
+    var text = ""
+    text.reserveCapacity(n * 12)
+    for i in 0..<n { text += i % 7 == 6 ? "\r\n" : "line \(i % 100)\n" }
+    let lines = TextLines(text: text)
+    let nonEmpty = n - n / 7
+    #expect(lines.lines.count == nonEmpty)
+    #expect(lines.lines.last?.line == n - 1)  // 99,999 % 7 != 6: the last line has text
+    let tok = CountingTokenizer()
+    let src = try ExtractionSource(text: lines, selection: .all, tokenizer: tok, batchSize: 20)
+    #expect(tok.calls == 0)
+    #expect(src.groupCount == (nonEmpty + 19) / 20)
+    let last = try src.group(src.groupCount - 1)
+    #expect(tok.calls == last.sequences.count)
+    tok.calls = 0
+    var rows = 0
+    try src.listing { _ in rows += 1 }
+    #expect(rows == nonEmpty + 1)
+    #expect(tok.calls == nonEmpty)
+    // A slice near the end and a sample touch only what they select.
+    tok.calls = 0
+    let tail = try ExtractionSource(text: lines, selection: .slice(offset: nonEmpty - 5, count: nil), tokenizer: tok)
+    try tail.listing { _ in }
+    #expect(tok.calls == 5)
+  }
 }

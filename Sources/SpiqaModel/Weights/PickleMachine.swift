@@ -34,7 +34,10 @@ struct PickleMachine {
     var stack: [PickleValue] = []
     var marks: [Int] = []
     var memo: [Int: PickleValue] = [:]
-    defer { PickleValue.dismantle(stack + Array(memo.values)) }
+    // Every list and dict made, also those a failed or POP opcode dropped from the stack: a list that contains
+    // itself and is no longer on the stack or in the memo would otherwise leak (found by Fuzz/CheckpointFuzz).
+    var containers: [PickleValue] = []
+    defer { PickleValue.dismantle(stack + Array(memo.values) + containers) }
 
     func fail(_ what: String) -> SpiqaModelError { PyTorchBinError.badData(source, "pickle byte \(pos): \(what)") }
     func need(_ n: Int) throws {
@@ -95,8 +98,10 @@ struct PickleMachine {
         return (try extract(stack[0]), pos)
       case 0x28: marks.append(stack.count)  // MARK
       case 0x29: stack.append(.tuple(PickleTuple([])))  // EMPTY_TUPLE
-      case 0x5D: stack.append(.list(PickleList()))  // EMPTY_LIST
-      case 0x7D: stack.append(.dict(PickleDict()))  // EMPTY_DICT
+      case 0x5D, 0x7D:  // EMPTY_LIST, EMPTY_DICT
+        let container: PickleValue = op == 0x5D ? .list(PickleList()) : .dict(PickleDict())
+        containers.append(container)
+        stack.append(container)
       case 0x4E: stack.append(.none)  // NONE
       case 0x88: stack.append(.bool(true))  // NEWTRUE
       case 0x89: stack.append(.bool(false))  // NEWFALSE
@@ -176,7 +181,9 @@ struct PickleMachine {
       case 0x52:  // REDUCE
         let args = try pop()
         let callable = try pop()
-        stack.append(try reduce(callable, args, fail: fail))
+        let value = try reduce(callable, args, fail: fail)
+        if case .dict = value { containers.append(value) }  // OrderedDict()
+        stack.append(value)
       case 0x62:  // BUILD: only the attribute dict of a state dict (`_metadata`), which is not needed.
         _ = try pop()
         guard case .dict = try top() else { throw fail("BUILD on a \(try top().kind) is not supported") }

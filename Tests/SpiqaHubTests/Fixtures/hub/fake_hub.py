@@ -13,8 +13,15 @@ ROOT/<org>/<name>/ holds a repo's files; ROOT/<org>/<name>/.commit its commit ha
   /old-<org>/<name>/resolve/...   → 307 with a relative Location /<org>/<name>/resolve/... (a renamed repo);
   /moved-<org>/<name>/resolve/... → 307 with an absolute Location on the same origin;
   GET /cdn/<sha256>               the blob, with Range support (206 + Content-Range);
-  ROOT/.faults.json {"drop_after": N}: a /cdn GET sends the full Content-Length but closes after N body bytes;
-                    {"ignore_range": true}: /cdn answers 200 with the whole file even to a Range request;
+  ROOT/.faults.json (read at every request; keys combine):
+      {"drop_after": N}      a /cdn GET sends the full Content-Length but closes after N body bytes;
+      {"ignore_range": true} /cdn answers 200 with the whole file even to a Range request;
+      {"drip_every": S}      /cdn sends the headers, then one body byte every S seconds;
+      {"cut_no_length": N}   /cdn sends no Content-Length, N body bytes, and closes (looks complete);
+      {"no_size": true}      the LFS redirect carries no X-Linked-Size (the size is unknown before the GET);
+      {"size_delta": D}      the LFS redirect announces X-Linked-Size D bytes off the real size;
+      {"wrong_sha": true}    the LFS redirect announces the sha256 of other bytes (the CDN still serves the file);
+      {"slow_start": S, "slow_where": "cdn"|"resolve"|"all"}   wait S seconds before answering (default all);
   GET /__log                      JSON list of the requests so far: method, path, range, authorization.
 """
 import hashlib
@@ -23,6 +30,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ROOT = sys.argv[1]
@@ -30,6 +38,14 @@ LOG = []
 LOCK = threading.Lock()
 BLOBS = {}  # sha256 -> path
 CDN_PORT = 0  # the second listener's port
+
+
+def load_faults():
+    try:
+        with open(os.path.join(ROOT, ".faults.json")) as f:
+            return json.load(f)
+    except OSError:
+        return {}
 
 
 def git_sha1(data):
@@ -66,8 +82,12 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/__log":
             with LOCK:
                 return self.send(200, {"Content-Type": "application/json"}, json.dumps(LOG).encode(), head)
-        if len(parts) == 3 and parts[1] == "cdn":
-            return self.cdn(parts[2], head)
+        faults = load_faults()
+        is_cdn = len(parts) == 3 and parts[1] == "cdn"
+        if faults.get("slow_start") and faults.get("slow_where", "all") in ("all", "cdn" if is_cdn else "resolve"):
+            time.sleep(faults["slow_start"])
+        if is_cdn:
+            return self.cdn(parts[2], head, faults)
         # /org/name/resolve/rev/file
         if len(parts) < 6 or parts[3] != "resolve":
             return self.send(404, {"X-Error-Code": "RepositoryNotFound"}, b"not found", head)
@@ -96,12 +116,16 @@ class Handler(BaseHTTPRequestHandler):
             sha = hashlib.sha256(data).hexdigest()
             with LOCK:
                 BLOBS[sha] = path
-            return self.send(302, {"Location": f"http://127.0.0.1:{CDN_PORT}/cdn/{sha}", "X-Repo-Commit": commit,
-                                   "X-Linked-Etag": f'"{sha}"', "X-Linked-Size": str(len(data)),
-                                   "ETag": '"not-the-blob-name"'}, b"", head)
+            faults = load_faults()
+            announced = hashlib.sha256(data + b"other").hexdigest() if faults.get("wrong_sha") else sha
+            headers = {"Location": f"http://127.0.0.1:{CDN_PORT}/cdn/{sha}", "X-Repo-Commit": commit,
+                       "X-Linked-Etag": f'"{announced}"', "ETag": '"not-the-blob-name"'}
+            if not faults.get("no_size"):
+                headers["X-Linked-Size"] = str(len(data) + faults.get("size_delta", 0))
+            return self.send(302, headers, b"", head)
         return self.send(200, {"X-Repo-Commit": commit, "ETag": f'"{git_sha1(data)}"'}, data, head)
 
-    def cdn(self, sha, head):
+    def cdn(self, sha, head, faults):
         with LOCK:
             path = BLOBS.get(sha)
         if path is None:
@@ -109,12 +133,6 @@ class Handler(BaseHTTPRequestHandler):
         with open(path, "rb") as f:
             data = f.read()
         start, status, headers = 0, 200, {}
-        faults = {}
-        try:
-            with open(os.path.join(ROOT, ".faults.json")) as f:
-                faults = json.load(f)
-        except OSError:
-            pass
         rng = None if faults.get("ignore_range") else self.headers.get("Range")
         if rng and rng.startswith("bytes=") and rng.endswith("-"):
             start = int(rng[6:-1])
@@ -123,6 +141,28 @@ class Handler(BaseHTTPRequestHandler):
             status = 206
             headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
         body = data[start:]
+        if not head and (faults.get("drip_every") is not None or faults.get("cut_no_length") is not None):
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            cut = faults.get("cut_no_length")
+            if cut is None:
+                self.send_header("Content-Length", str(len(body)))
+            else:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            try:
+                if cut is not None:
+                    self.wfile.write(body[:cut])
+                else:
+                    for i in range(len(body)):
+                        self.wfile.write(body[i:i + 1])
+                        self.wfile.flush()
+                        time.sleep(faults["drip_every"])
+            except OSError:
+                pass  # the client gave up
+            return
         drop = faults.get("drop_after")
         if drop is not None and not head:
             self.send_response(status)
