@@ -19,6 +19,9 @@ public struct EvalRequest: Sendable {
   public var locateModel: @Sendable (String) throws -> String = { $0 }
   public var dataPath: String
   public var selection: Selection = .all
+  /// Evaluate only this part of the selection (nil: all of it); the per-example output then ends with a shard line
+  /// (`EvalShardLine`) that `EvalMerge` needs.
+  public var shard: Shard?
   /// What happens to attention and hidden states (statistics over one layer of the whole batch).
   public var transform = AttentionTransform.identity
   public var replayPath: String?
@@ -52,17 +55,64 @@ public enum EvalRunner {
     // Data first (its errors do not need a model), then tokenizer, model and replay stream.
     var squad: [SquadQuestion] = []
     var sst2: [SST2Example] = []
+    var picked: [Int] = []
+    var part = 0..<0
     switch r.task {
     case .squad:
       let data = try SquadDataset(path: r.dataPath)
-      squad = try r.selection.indices(count: data.questions.count).map { data.questions[$0] }
+      picked = try r.selection.indices(count: data.questions.count)
+      part = r.shard?.range(of: picked.count) ?? picked.indices
+      squad = picked[part].map { data.questions[$0] }
     case .sst2:
       let data = try SST2Dataset(path: r.dataPath)
-      sst2 = try r.selection.indices(count: data.examples.count).map { data.examples[$0] }
+      picked = try r.selection.indices(count: data.examples.count)
+      part = r.shard?.itemRange(of: picked.count, batchSize: r.batchSize) ?? picked.indices
+      sst2 = picked[part].map { data.examples[$0] }
     }
     let modelDirectory = try r.locateModel(r.modelDirectory)
     let tokenizer = try loadTaskTokenizer(directory: modelDirectory)
     let replay = try r.replayPath.map { try ReplayStore(streamPath: $0) }
+    var out = runKeys(r)
+    var line: EvalShardLine?
+    switch r.task {
+    case .squad:
+      let questions = squad
+      let model = try EncoderTaskModel(directory: modelDirectory, maxBatch: 4, maxSeqLen: r.featurizer.maxSeqLen)
+      let ev = SquadEvaluator(
+        model: model, tokenizer: tokenizer, featurizer: r.featurizer, decoder: SquadDecoder(maxAnswerLen: r.maxAnswerLen),
+        transform: r.transform, replay: replay)
+      let res = try ev.evaluate(questions, progress: progress) { p in try perExample?(p.json) }
+      describe(res, into: &out)
+      line = r.shard.map {
+        EvalShardLine(
+          shard: $0, run: runIdentity(r), selected: picked, part: part, n: res.n, features: res.features,
+          sparsity: res.sparsity, seconds: res.seconds)
+      }
+    case .sst2:
+      let examples = sst2
+      let model = try EncoderTaskModel(directory: modelDirectory, maxBatch: r.batchSize, maxSeqLen: 128)
+      let ev = SST2Evaluator(
+        model: model, tokenizer: tokenizer, transform: r.transform, replay: replay, batchSize: r.batchSize,
+        maxLength: min(r.maxLength, model.maxPositions))
+      let res = try ev.evaluate(examples, progress: progress) { p in try perExample?(p.json) }
+      describe(res, into: &out)
+      line = r.shard.map {
+        EvalShardLine(
+          shard: $0, run: runIdentity(r), selected: picked, part: part, n: res.n, features: 0,
+          sparsity: res.sparsity, seconds: res.seconds)
+      }
+    }
+    if let line {
+      try perExample?(line.json)
+      out["shard"] = .string(line.shard.description)
+    }
+    return out
+  }
+
+  static func rounded(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
+
+  /// The result line's keys that name the run: task, model, data, replay, transform and selection.
+  static func runKeys(_ r: EvalRequest) -> JSONObject {
     var out: JSONObject = [
       "task": .string(r.task.rawValue), "model": .string(r.modelDirectory), "data": .string(r.dataPath),
       "replay": r.replayPath.map { .string($0) } ?? .null,
@@ -73,39 +123,41 @@ public enum EvalRunner {
     case .slice(let o, let c): out["offset"] = .int(o); out["limit"] = c.map { .int($0) } ?? .null
     case .sample(let k, let seed): out["samples"] = .int(k); out["seed"] = .int(seed)
     }
-    switch r.task {
-    case .squad:
-      let questions = squad
-      let model = try EncoderTaskModel(directory: modelDirectory, maxBatch: 4, maxSeqLen: r.featurizer.maxSeqLen)
-      let ev = SquadEvaluator(
-        model: model, tokenizer: tokenizer, featurizer: r.featurizer, decoder: SquadDecoder(maxAnswerLen: r.maxAnswerLen),
-        transform: r.transform, replay: replay)
-      let res = try ev.evaluate(questions, progress: progress) { p in try perExample?(p.json) }
-      out["n"] = .int(res.n)
-      out["em"] = .double(res.em)
-      out["f1"] = .double(res.f1)
-      out["features"] = .int(res.features)
-      out["sparsity"] = .double(res.sparsity.overall)
-      out["seconds"] = .double(rounded(res.seconds))
-      out["questions_per_second"] = .double(res.seconds > 0 ? rounded(Double(res.n) / res.seconds) : 0)
-    case .sst2:
-      let examples = sst2
-      let model = try EncoderTaskModel(directory: modelDirectory, maxBatch: r.batchSize, maxSeqLen: 128)
-      let ev = SST2Evaluator(
-        model: model, tokenizer: tokenizer, transform: r.transform, replay: replay, batchSize: r.batchSize,
-        maxLength: min(r.maxLength, model.maxPositions))
-      let res = try ev.evaluate(examples, progress: progress) { p in try perExample?(p.json) }
-      out["n"] = .int(res.n)
-      out["correct"] = .int(res.correct)
-      out["accuracy"] = .double(res.accuracy)
-      out["sparsity"] = .double(res.sparsity.overall)
-      out["seconds"] = .double(rounded(res.seconds))
-      out["sentences_per_second"] = .double(res.seconds > 0 ? rounded(Double(res.n) / res.seconds) : 0)
-    }
     return out
   }
 
-  static func rounded(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
+  /// What shards of one run share: the result line's run keys plus the settings that change numbers but are not in
+  /// the result line (featurization, answer length, batch size and sequence length).
+  static func runIdentity(_ r: EvalRequest) -> JSONObject {
+    var o = runKeys(r)
+    o["settings"] = .object([
+      "max_seq_len": .int(r.featurizer.maxSeqLen), "doc_stride": .int(r.featurizer.docStride),
+      "max_query_len": .int(r.featurizer.maxQueryLen), "max_answer_len": .int(r.maxAnswerLen),
+      "batch_size": .int(r.batchSize), "max_length": .int(r.maxLength),
+    ])
+    return o
+  }
+
+  /// The SQuAD metrics of the result line.
+  static func describe(_ res: SquadEvaluation, into out: inout JSONObject) {
+    out["n"] = .int(res.n)
+    out["em"] = .double(res.em)
+    out["f1"] = .double(res.f1)
+    out["features"] = .int(res.features)
+    out["sparsity"] = .double(res.sparsity.overall)
+    out["seconds"] = .double(rounded(res.seconds))
+    out["questions_per_second"] = .double(res.seconds > 0 ? rounded(Double(res.n) / res.seconds) : 0)
+  }
+
+  /// The SST-2 metrics of the result line.
+  static func describe(_ res: SST2Evaluation, into out: inout JSONObject) {
+    out["n"] = .int(res.n)
+    out["correct"] = .int(res.correct)
+    out["accuracy"] = .double(res.accuracy)
+    out["sparsity"] = .double(res.sparsity.overall)
+    out["seconds"] = .double(rounded(res.seconds))
+    out["sentences_per_second"] = .double(res.seconds > 0 ? rounded(Double(res.n) / res.seconds) : 0)
+  }
 }
 
 extension SquadPrediction {

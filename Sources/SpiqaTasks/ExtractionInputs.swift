@@ -56,6 +56,8 @@ public struct ExtractionSource {
   public let selected: [Int]
   /// Number of groups `group(_:)` can build.
   public let groupCount: Int
+  /// sst2/text: sequences per group (SQuAD: 1 question per group).
+  public let batchSize: Int
   private let build: (Int) throws -> ExtractionGroup
 
   /// SQuAD v1.1 questions (`SquadDataset`), featurized like the reference pipeline.
@@ -69,6 +71,7 @@ public struct ExtractionSource {
     datasetCount = questions.count
     selected = picked
     groupCount = picked.count
+    batchSize = 1
     let bert = tokenizer.layout == .bert
     build = { g in
       let q = questions[picked[g]]
@@ -115,6 +118,7 @@ public struct ExtractionSource {
     datasetCount = items.count
     selected = picked
     groupCount = (picked.count + batchSize - 1) / batchSize
+    self.batchSize = batchSize
     build = { g in
       let chunk = picked[(g * batchSize)..<min(picked.count, (g + 1) * batchSize)]
       let seqs = chunk.map { i in
@@ -135,11 +139,16 @@ public struct ExtractionSource {
 }
 
 extension ExtractionSource {
-  /// The `--list` table: a header line, then `example_index<TAB>example_id<TAB>feature<TAB>n` per sequence,
-  /// featurized but not run.
-  public func listing(_ emit: (String) throws -> Void) throws {
-    try emit("example_index\texample_id\tfeature\tn")
-    for g in 0..<groupCount {
+  /// sst2/text: the sequences of `groups` (whole batches; the last may be short).
+  public func sequenceCount(_ groups: Range<Int>) -> Int {
+    max(0, min(selected.count, groups.upperBound * batchSize) - groups.lowerBound * batchSize)
+  }
+
+  /// The `--list` table: a header line (when `header`), then `example_index<TAB>example_id<TAB>feature<TAB>n` per
+  /// sequence of `groups` (default: all), featurized but not run.
+  public func listing(groups: Range<Int>? = nil, header: Bool = true, _ emit: (String) throws -> Void) throws {
+    if header { try emit("example_index\texample_id\tfeature\tn") }
+    for g in groups ?? 0..<groupCount {
       for s in try group(g).sequences {
         try emit("\(s.exampleIndex)\t\(s.exampleId)\t\(s.feature)\t\(s.count)")
       }

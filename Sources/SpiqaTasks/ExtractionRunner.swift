@@ -10,6 +10,8 @@ public struct ExtractionRequest: Sendable {
   public var modelPath: String
   public var dataPath: String
   public var selection: Selection = .all
+  /// Run only this part of the selection (nil: all of it); shard 0 writes the stream header, the others none.
+  public var shard: Shard?
   /// What happens to attention and hidden states in every layer.
   public var transform = AttentionTransform.identity
   /// What is recorded.
@@ -63,19 +65,28 @@ public enum ExtractionRunner {
         "max_query_len": .int(r.featurizer.maxQueryLen), "padding": padded ? "max_seq_len" : "longest",
       ]
       : ["batch_size": .int(r.batchSize), "max_length": .int(maxLength), "padding": "longest"]
-    try writer.writeHeader(
-      job.header(
-        producer: r.producer, version: r.version, modelPath: r.modelPath, dataPath: r.dataPath,
-        selection: r.selection, extra: ["featurization": .object(featurization)]))
+    // The header describes the whole run, so shard 0's is the unsharded one and `cat` of the shards is the stream.
+    if (r.shard?.index ?? 0) == 0 {
+      try writer.writeHeader(
+        job.header(
+          producer: r.producer, version: r.version, modelPath: r.modelPath, dataPath: r.dataPath,
+          selection: r.selection, extra: ["featurization": .object(featurization)]))
+    } else {
+      writer.continueStream()
+    }
+    let groups = r.shard?.range(of: source.groupCount) ?? 0..<source.groupCount
     // SQuAD counts questions (one group each); sst2/text count sequences.
-    let total = squad ? source.groupCount : source.selected.count
+    let total = squad ? groups.count : source.sequenceCount(groups)
     progress?(0, total)
-    return try job.run(into: writer) { groups, _, records in progress?(squad ? groups : records, total) }
+    return try job.run(into: writer, groups: groups) { done, _, records in progress?(squad ? done : records, total) }
   }
 
   /// The `--list` table of the sequences `run` would record (`ExtractionSource.listing`), model not run.
   public static func list(_ r: ExtractionRequest, _ emit: (String) throws -> Void) throws {
-    try open(r).source.listing(emit)
+    let source = try open(r).source
+    try source.listing(
+      groups: r.shard?.range(of: source.groupCount) ?? 0..<source.groupCount, header: (r.shard?.index ?? 0) == 0,
+      emit)
   }
 
   /// Tokenizer, checkpoint and the featurized source, and the sst2/text sequence length.

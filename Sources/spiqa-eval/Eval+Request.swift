@@ -1,6 +1,8 @@
 import ArgumentParser
 import SpiqaCLI
+import SpiqaCore
 import SpiqaHub
+import SpiqaIO
 import SpiqaQuant
 import SpiqaTasks
 
@@ -15,6 +17,18 @@ extension Eval {
   }
 
   mutating func validate() throws {
+    if !merge.isEmpty {
+      guard shard == nil else { throw ValidationError("--merge takes the shards' files; it cannot be combined with --shard") }
+      return
+    }
+    guard model != nil else { throw ValidationError("Missing expected argument '--model <dir>'") }
+    if let shard {
+      do {
+        _ = try Shard(parsing: shard)
+      } catch let e as TasksError {
+        throw ValidationError("--shard: \(e.description)")
+      }
+    }
     guard maxSeqLen > 0, docStride > 0, maxQueryLen > 0, maxAnswerLen > 0, batchSize > 0 else {
       throw ValidationError(
         "--max-seq-len, --doc-stride, --max-query-len, --max-answer-len and --batch-size must be positive")
@@ -33,19 +47,31 @@ extension Eval {
   /// - Throws: `TasksError.usage` naming the flag.
   func request() throws -> EvalRequest {
     var r = EvalRequest(
-      task: task, modelDirectory: model, dataPath: try DefaultPaths.dataPath(data, task: task.rawValue))
+      task: task, modelDirectory: model ?? "", dataPath: try DefaultPaths.dataPath(data, task: task.rawValue))
     r.locateModel = resolveModelDirectory
     do {
       r.selection = try Selection(samples: samples, limit: limit, offset: offset, seed: seed)
     } catch let e as TasksError {
       throw TasksError.usage("--samples/--limit/--offset: \(e.description)")
     }
+    r.shard = try shard.map { try Shard(parsing: $0) }
     r.transform = try transform()
     r.replayPath = replay
     r.featurizer = SquadFeaturizer(maxSeqLen: maxSeqLen, docStride: docStride, maxQueryLen: maxQueryLen)
     r.maxAnswerLen = maxAnswerLen
     r.batchSize = batchSize
     return r
+  }
+
+  /// `--merge`: the unsharded result line from the shards' per-example files (and their merged lines).
+  func runMerge() throws {
+    let merged = try EvalMerge.merge(paths: merge)
+    if let perExample {
+      let file = try AtomicFile(path: perExample)
+      for line in merged.perExampleLines { try file.write(Array((line + "\n").utf8)) }
+      try file.commit()
+    }
+    print(JSONValue.object(merged.result).jsonText)
   }
 
   /// The transform flags; `-aq B` alone selects the paper's quantizer, binarization needs no bits.

@@ -21,6 +21,7 @@ extension Extract {
     }
     if let s = samples, s <= 0 { throw ValidationError("--samples must be ≥ 1, got \(s)") }
     _ = try selection()
+    _ = try parsedShard()
     for (name, v) in [("--batch-size", batchSize), ("--max-seq-len", maxSeqLen), ("--doc-stride", docStride),
                       ("--max-query-len", maxQueryLen), ("--max-length", maxLength ?? 2), ("--threads", threads ?? 1)]
     where v < 1 {
@@ -33,6 +34,14 @@ extension Extract {
       return try Selection(samples: samples, limit: limit, offset: offset)
     } catch let e as TasksError {
       throw ValidationError("--samples/--limit/--offset: \(e.description)")
+    }
+  }
+
+  func parsedShard() throws -> Shard? {
+    do {
+      return try shard.map { try Shard(parsing: $0) }
+    } catch let e as TasksError {
+      throw ValidationError("--shard: \(e.description)")
     }
   }
 
@@ -82,6 +91,7 @@ extension Extract {
   /// Fills in everything but the task and paths.
   func configure(_ r: inout ExtractionRequest) throws {
     r.selection = try selection()
+    r.shard = try parsedShard()
     r.transform = try transform()
     r.options = try options()
     r.featurizer = SquadFeaturizer(maxSeqLen: maxSeqLen, docStride: docStride, maxQueryLen: maxQueryLen)
