@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Run one spiqa-extract or spiqa-eval in N shards on a Slurm cluster and merge them (docs/scaling.md).
+#
+#   scripts/slurm/sharded.sh extract N OUTDIR -- [spiqa-extract flags]   → OUTDIR/attention.npy.gz (+ hist.tsv)
+#   scripts/slurm/sharded.sh eval    N OUTDIR -- [spiqa-eval flags]      → OUTDIR/result.json, OUTDIR/examples.jsonl
+#
+# Submits the shards that have no output yet as one job array (`sbatch --array`, task i runs `--shard i/N`), then a
+# merge job that depends on it (`--dependency=afterok`, cancelled if a shard fails), and waits for the merge job.
+# extract: the merge is `cat` of the shard streams (the whole run's stream; with --compression none byte for byte),
+# then `spiqa-hist` of it into hist.tsv. eval: `spiqa-eval --merge` of the shards' --per-example files (the
+# unsharded result line and per-example lines). Every output is written under a temporary name and renamed, so a
+# failed or cancelled shard leaves nothing behind and running the same command again submits only that shard.
+#
+# Environment: SPIQA_BIN (folder of the tools, default .build/release), and the site's sbatch options
+# SLURM_PARTITION (-p), SLURM_ACCOUNT (-A), SLURM_TIME (-t), SLURM_CPUS (--cpus-per-task); SLURM_EXTRA is added
+# to every sbatch as is. Job logs go to OUTDIR/slurm/. Exit status: 0 when the merged outputs exist, 1 otherwise.
+set -euo pipefail
+usage() { echo "usage: sharded.sh extract|eval N OUTDIR -- TOOL_FLAGS..." >&2; exit 64; }
+[ $# -ge 4 ] && [ "$4" = "--" ] || usage
+mode=$1; n=$2; out=$3; shift 4
+case $mode in extract|eval) ;; *) usage ;; esac
+[[ $n =~ ^[1-9][0-9]*$ ]] || { echo "sharded.sh: N must be a whole number ≥ 1, got '$n'" >&2; exit 64; }
+bin=$(cd "${SPIQA_BIN:-.build/release}" && pwd)
+mkdir -p "$out/slurm"
+out=$(cd "$out" && pwd)
+
+site=(--parsable)
+[ -n "${SLURM_PARTITION:-}" ] && site+=(--partition "$SLURM_PARTITION")
+[ -n "${SLURM_ACCOUNT:-}" ] && site+=(--account "$SLURM_ACCOUNT")
+[ -n "${SLURM_TIME:-}" ] && site+=(--time "$SLURM_TIME")
+[ -n "${SLURM_CPUS:-}" ] && site+=(--cpus-per-task "$SLURM_CPUS")
+# shellcheck disable=SC2206
+[ -n "${SLURM_EXTRA:-}" ] && site+=($SLURM_EXTRA)
+
+ext=.npy.gz
+for a in "$@"; do case $a in --no-gzip|none|--compression=none) ext=.npy ;; esac; done
+if [ "$mode" = extract ]; then
+  shard_file() { echo "$out/shard-$1-of-$n$ext"; }
+  merged=("$out/attention$ext" "$out/hist.tsv")
+else
+  shard_file() { echo "$out/shard-$1-of-$n.jsonl"; }
+  merged=("$out/result.json" "$out/examples.jsonl")
+fi
+done_all() { for f in "$@"; do [ -e "$f" ] || return 1; done; }
+if done_all "${merged[@]}"; then echo "sharded: $out is complete" >&2; exit 0; fi
+
+q() { local s; s=$(printf '%q ' "$@"); echo "${s% }"; }
+tool=$(q "$bin/spiqa-$mode" "$@")
+missing=()
+for ((i = 0; i < n; i++)); do
+  [ -e "$(shard_file $i)" ] || { missing+=("$i"); rm -f "$(shard_file $i)".tmp* "$(shard_file $i)".*tmp-* 2>/dev/null || true; }
+done
+
+dep=()
+if [ ${#missing[@]} -gt 0 ]; then
+  list=$(IFS=,; echo "${missing[*]}")
+  if [ "$mode" = extract ]; then
+    task="$tool --quiet --shard \$SLURM_ARRAY_TASK_ID/$n --output $(q "$out/shard-")\$SLURM_ARRAY_TASK_ID-of-$n$ext"
+  else
+    task="$tool --quiet --shard \$SLURM_ARRAY_TASK_ID/$n --per-example $(q "$out/shard-")\$SLURM_ARRAY_TASK_ID-of-$n.jsonl"
+    task+=" > $(q "$out/shard-")\$SLURM_ARRAY_TASK_ID-of-$n.json.tmp"
+    task+=" && mv $(q "$out/shard-")\$SLURM_ARRAY_TASK_ID-of-$n.json.tmp $(q "$out/shard-")\$SLURM_ARRAY_TASK_ID-of-$n.json"
+  fi
+  printf '#!/usr/bin/env bash\nset -euo pipefail\n%s\n' "$task" > "$out/slurm/shard.sh"
+  array=$(sbatch "${site[@]}" --job-name "spiqa-$mode-shard" --array "$list" \
+    --output "$out/slurm/shard-%a.log" "$out/slurm/shard.sh")
+  echo "sharded: job array $array submitted: shards $list of $n" >&2
+  dep=(--dependency "afterok:$array" --kill-on-invalid-dep=yes)
+fi
+
+files=()
+for ((i = 0; i < n; i++)); do files+=("$(shard_file $i)"); done
+if [ "$mode" = extract ]; then
+  merge="cat $(q "${files[@]}") > $(q "${merged[0]}.tmp") && $(q "$bin/spiqa-hist") --quiet $(q "${merged[0]}.tmp") > $(q "${merged[1]}.tmp")"
+  merge+=" && mv $(q "${merged[1]}.tmp") $(q "${merged[1]}") && mv $(q "${merged[0]}.tmp") $(q "${merged[0]}")"
+else
+  merge="$(q "$bin/spiqa-eval") --merge $(q "${files[@]}") --per-example $(q "${merged[1]}") > $(q "${merged[0]}.tmp")"
+  merge+=" && mv $(q "${merged[0]}.tmp") $(q "${merged[0]}")"
+fi
+printf '#!/usr/bin/env bash\nset -euo pipefail\n%s\n' "$merge" > "$out/slurm/merge.sh"
+set +e
+job=$(sbatch "${site[@]}" "${dep[@]}" --job-name "spiqa-$mode-merge" --output "$out/slurm/merge.log" --wait \
+  "$out/slurm/merge.sh")
+rc=$?
+set -e
+echo "sharded: merge job $job finished with exit status $rc" >&2
+if done_all "${merged[@]}"; then exit 0; fi
+absent=()
+for ((i = 0; i < n; i++)); do [ -e "$(shard_file $i)" ] || absent+=("$i"); done
+echo "sharded: incomplete: shards without output: ${absent[*]:-none} (logs in $out/slurm/); run the same command again" >&2
+exit 1
