@@ -11,7 +11,8 @@
 # unsharded result line and per-example lines). Every output is written under a temporary name and renamed, so a
 # failed or cancelled shard leaves nothing behind and running the same command again submits only that shard.
 #
-# Environment: SPIQA_BIN (folder of the tools, default .build/release), and the site's sbatch options
+# Environment: SPIQA_BIN (folder of the tools, default .build/release), SHARDED_HIST=0 (no hist.tsv), and the
+# site's sbatch options
 # SLURM_PARTITION (-p), SLURM_ACCOUNT (-A), SLURM_TIME (-t), SLURM_CPUS (--cpus-per-task); SLURM_EXTRA is added
 # to every sbatch as is. Job logs go to OUTDIR/slurm/. Exit status: 0 when the merged outputs exist, 1 otherwise.
 set -euo pipefail
@@ -36,7 +37,8 @@ ext=.npy.gz
 for a in "$@"; do case $a in --no-gzip|none|--compression=none) ext=.npy ;; esac; done
 if [ "$mode" = extract ]; then
   shard_file() { echo "$out/shard-$1-of-$n$ext"; }
-  merged=("$out/attention$ext" "$out/hist.tsv")
+  merged=("$out/attention$ext")
+  [ "${SHARDED_HIST:-1}" = 0 ] || merged+=("$out/hist.tsv")
 else
   shard_file() { echo "$out/shard-$1-of-$n.jsonl"; }
   merged=("$out/result.json" "$out/examples.jsonl")
@@ -71,8 +73,12 @@ fi
 files=()
 for ((i = 0; i < n; i++)); do files+=("$(shard_file $i)"); done
 if [ "$mode" = extract ]; then
-  merge="cat $(q "${files[@]}") > $(q "${merged[0]}.tmp") && $(q "$bin/spiqa-hist") --quiet $(q "${merged[0]}.tmp") > $(q "${merged[1]}.tmp")"
-  merge+=" && mv $(q "${merged[1]}.tmp") $(q "${merged[1]}") && mv $(q "${merged[0]}.tmp") $(q "${merged[0]}")"
+  merge="cat $(q "${files[@]}") > $(q "${merged[0]}.tmp")"
+  if [ ${#merged[@]} = 2 ]; then
+    merge+=" && $(q "$bin/spiqa-hist") --quiet $(q "${merged[0]}.tmp") > $(q "${merged[1]}.tmp")"
+    merge+=" && mv $(q "${merged[1]}.tmp") $(q "${merged[1]}")"
+  fi
+  merge+=" && mv $(q "${merged[0]}.tmp") $(q "${merged[0]}")"
 else
   merge="$(q "$bin/spiqa-eval") --merge $(q "${files[@]}") --per-example $(q "${merged[1]}") > $(q "${merged[0]}.tmp")"
   merge+=" && mv $(q "${merged[0]}.tmp") $(q "${merged[0]}")"
