@@ -5,7 +5,8 @@
 #   scripts/slurm/sharded.sh eval    N OUTDIR -- [spiqa-eval flags]      → OUTDIR/result.json, OUTDIR/examples.jsonl
 #
 # Submits the shards that have no output yet as one job array (`sbatch --array`, task i runs `--shard i/N`), then a
-# merge job that depends on it (`--dependency=afterok`, cancelled if a shard fails), and waits for the merge job.
+# merge job that depends on it (`--dependency=afterok`, cancelled if a shard fails), and waits until it has left
+# the queue (scripts/slurm/wait_jobs.sh).
 # extract: the merge is `cat` of the shard streams (the whole run's stream; with --compression none byte for byte),
 # then `spiqa-hist` of it into hist.tsv. eval: `spiqa-eval --merge` of the shards' --per-example files (the
 # unsharded result line and per-example lines). Every output is written under a temporary name and renamed, so a
@@ -84,12 +85,10 @@ else
   merge+=" && mv $(q "${merged[0]}.tmp") $(q "${merged[0]}")"
 fi
 printf '#!/usr/bin/env bash\nset -euo pipefail\n%s\n' "$merge" > "$out/slurm/merge.sh"
-set +e
-job=$(sbatch "${site[@]}" "${dep[@]}" --job-name "spiqa-$mode-merge" --output "$out/slurm/merge.log" --wait \
+job=$(sbatch "${site[@]}" "${dep[@]}" --job-name "spiqa-$mode-merge" --output "$out/slurm/merge.log" \
   "$out/slurm/merge.sh")
-rc=$?
-set -e
-echo "sharded: merge job $job finished with exit status $rc" >&2
+"$(dirname "$0")/wait_jobs.sh" "$job"
+echo "sharded: merge job $job has left the queue" >&2
 if done_all "${merged[@]}"; then exit 0; fi
 absent=()
 for ((i = 0; i < n; i++)); do [ -e "$(shard_file $i)" ] || absent+=("$i"); done

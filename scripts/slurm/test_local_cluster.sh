@@ -41,6 +41,8 @@ sys.exit(0 if load(sys.argv[1]) == load(sys.argv[2]) else 1)
 PY
 }
 
+# Ports of its own (two: slurmctld, slurmd), so a cluster started by hand or another test run is not disturbed.
+export SPIQA_SLURM_PORT=${SPIQA_SLURM_PORT:-$((20000 + RANDOM % 10000 * 2))}
 conf=$("$here/local_cluster.sh" start "$work/cluster")
 eval "$conf"
 export SLURM_CONF SPIQA_BIN=$bin
