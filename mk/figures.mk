@@ -81,7 +81,7 @@ ifeq ($(SLURM),1)
   SUBMIT = scripts/slurm/submit.sh $(R)/slurm/$(subst /,_,$(patsubst $(R)/%,%,$@)).log --
   SHARDED = $(if $(filter-out 0 1,$(FIG_SHARDS)),1)
 endif
-SHARDED_SH = SPIQA_BIN=$(FIG_BIN) SHARDED_HIST=0 scripts/slurm/sharded.sh
+SHARDED_SH = SPIQA_BIN=$(FIG_BIN) SHARDED_HIST=0 SHARDED_FAILURE_ROWS=1 scripts/slurm/sharded.sh
 ## An eval row: $(call eval_row,<task>,<flags>) (the target is $@; its per-example lines go beside it).
 eval_row = $(if $(SHARDED),$(SHARDED_SH) eval $(FIG_SHARDS) $(@:.json=.shards) -- $(EVAL_ARGS_$(1)) $(2) \
   && mv $(@:.json=.shards)/examples.jsonl $(@:.json=.examples.jsonl) && mv $(@:.json=.shards)/result.json $@,\

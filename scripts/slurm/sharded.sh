@@ -12,8 +12,9 @@
 # unsharded result line and per-example lines). Every output is written under a temporary name and renamed, so a
 # failed or cancelled shard leaves nothing behind and running the same command again submits only that shard.
 #
-# Environment: SPIQA_BIN (folder of the tools, default .build/release), SHARDED_HIST=0 (no hist.tsv), and the
-# site's sbatch options
+# Environment: SPIQA_BIN (folder of the tools, default .build/release), SHARDED_HIST=0 (no hist.tsv),
+# SHARDED_FAILURE_ROWS=1 (eval: a shard's exit 65 makes result.json a failure row, as scripts/figures/eval_row.py
+# does; `make figures` sets it), and the site's sbatch options
 # SLURM_PARTITION (-p), SLURM_ACCOUNT (-A), SLURM_TIME (-t), SLURM_CPUS (--cpus-per-task); SLURM_EXTRA is added
 # to every sbatch as is. Job logs go to OUTDIR/slurm/. Exit status: 0 when the merged outputs exist, 1 otherwise.
 set -euo pipefail
@@ -41,7 +42,7 @@ if [ "$mode" = extract ]; then
   merged=("$out/attention$ext")
   [ "${SHARDED_HIST:-1}" = 0 ] || merged+=("$out/hist.tsv")
 else
-  shard_file() { echo "$out/shard-$1-of-$n.jsonl"; }
+  shard_file() { [ -e "$out/shard-$1-of-$n.failed" ] && echo "$out/shard-$1-of-$n.failed" || echo "$out/shard-$1-of-$n.jsonl"; }
   merged=("$out/result.json" "$out/examples.jsonl")
 fi
 done_all() { for f in "$@"; do [ -e "$f" ] || return 1; done; }
@@ -60,9 +61,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$mode" = extract ]; then
     task="$tool --quiet --shard \$SLURM_ARRAY_TASK_ID/$n --output $(q "$out/shard-")\$SLURM_ARRAY_TASK_ID-of-$n$ext"
   else
-    task="$tool --quiet --shard \$SLURM_ARRAY_TASK_ID/$n --per-example $(q "$out/shard-")\$SLURM_ARRAY_TASK_ID-of-$n.jsonl"
-    task+=" > $(q "$out/shard-")\$SLURM_ARRAY_TASK_ID-of-$n.json.tmp"
-    task+=" && mv $(q "$out/shard-")\$SLURM_ARRAY_TASK_ID-of-$n.json.tmp $(q "$out/shard-")\$SLURM_ARRAY_TASK_ID-of-$n.json"
+    s="$(q "$out/shard-")\$SLURM_ARRAY_TASK_ID-of-$n"
+    task="rc=0; $tool --quiet --shard \$SLURM_ARRAY_TASK_ID/$n --per-example $s.jsonl > $s.json.tmp 2> $s.err || rc=\$?"
+    task+=$'\ncat '"$s.err"$' >&2\nif [ $rc = 0 ]; then mv '"$s.json.tmp $s.json; rm -f $s.err; exit 0; fi"
+    if [ "${SHARDED_FAILURE_ROWS:-0}" = 1 ]; then
+      task+=$'\nif [ $rc = 65 ]; then mv '"$s.err $s.failed; rm -f $s.json.tmp; exit 0; fi"
+    fi
+    task+=$'\nexit $rc'
   fi
   printf '#!/usr/bin/env bash\nset -euo pipefail\n%s\n' "$task" > "$out/slurm/shard.sh"
   array=$(sbatch "${site[@]}" --job-name "spiqa-$mode-shard" --array "$list" \
@@ -83,6 +88,15 @@ if [ "$mode" = extract ]; then
 else
   merge="$(q "$bin/spiqa-eval") --merge $(q "${files[@]}") --per-example $(q "${merged[1]}") > $(q "${merged[0]}.tmp")"
   merge+=" && mv $(q "${merged[0]}.tmp") $(q "${merged[0]}")"
+  if [ "${SHARDED_FAILURE_ROWS:-0}" = 1 ]; then
+    # A shard that exited 65 (a setting the method cannot handle) makes the row a failure row, as
+    # scripts/figures/eval_row.py records it for an unsharded run.
+    fail="python3 -c 'import json, sys; e = open(sys.argv[1]).read().strip().splitlines(); "
+    fail+="print(json.dumps({\"failed\": True, \"exit_code\": 65, \"error\": e[-1] if e else \"exit code 65\", "
+    fail+="\"command\": sys.argv[2:]}, sort_keys=True))' \"\${failed[0]}\" $tool > $(q "${merged[0]}.tmp")"
+    fail+=" && : > $(q "${merged[1]}") && mv $(q "${merged[0]}.tmp") $(q "${merged[0]}")"
+    merge=$'shopt -s nullglob\nfailed=('"$(q "$out")"$'/shard-*-of-'"$n"$'.failed)\nif [ ${#failed[@]} -gt 0 ]; then '"$fail"$'\nelse '"$merge"$'\nfi'
+  fi
 fi
 printf '#!/usr/bin/env bash\nset -euo pipefail\n%s\n' "$merge" > "$out/slurm/merge.sh"
 job=$(sbatch "${site[@]}" "${dep[@]}" --job-name "spiqa-$mode-merge" --output "$out/slurm/merge.log" \
