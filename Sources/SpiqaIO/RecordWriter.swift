@@ -47,6 +47,12 @@ public final class RecordWriter {
     headerWritten = true
   }
 
+  /// Starts without a header: the output continues a stream whose header another writer wrote (shard I > 0 of a
+  /// sharded run, docs/scaling.md), so that `cat` of the parts is the whole stream.
+  public func continueStream() {
+    headerWritten = true
+  }
+
   /// Writes a metadata record and its tensor.
   ///
   /// `meta` must have a `kind` other than `"stream"`; `"spiqa": 1` is added, and `shape`/`dtype` are filled

@@ -15,6 +15,9 @@ public struct EvalRequest: Sendable {
   public var locateModel: @Sendable (String) throws -> String = { $0 }
   public var dataPath: String
   public var selection: Selection = .all
+  /// Evaluate only this part of the selection (nil: all of it); the per-example output then ends with a shard line
+  /// (`EvalShardLine`) that `EvalMerge` needs.
+  public var shard: Shard?
   /// What happens to attention and hidden states (statistics over one layer of the whole batch).
   public var transform = AttentionTransform.identity
   public var replayPath: String?
@@ -60,8 +63,50 @@ public enum EvalRunner {
     let config = try ModelConfig(contentsOf: modelDirectory + "/config.json")
     try checkTokenizer(tokenizer, embeddingRows: config.vocabSize, directory: modelDirectory)
     let replay = try r.replayPath.map { try ReplayStore(streamPath: $0) }
+    var out = runKeys(r)
+    let positions = config.maxSequenceLength
+    let capacity = data.capacity(settings, maxPositions: positions)
+    let model = try EncoderTaskModel(directory: modelDirectory, maxBatch: capacity.batch, maxSeqLen: capacity.seqLen)
+    let scorer = try data.scorer(model: model, settings: settings)
+    let batches = try data.batches(selected, tokenizer: tokenizer, settings: settings, maxPositions: positions)
+    // A shard runs whole batches (a SQuAD question, or batch-size sentences), so each sees what it would unsharded.
+    let groups = r.shard?.range(of: batches.count) ?? 0..<batches.count
+    let items = r.shard?.itemRange(of: selected.count, batchSize: batches.examplesPerBatch) ?? selected.indices
+    let pipeline = AttentionHooks(
+      transform: r.transform, replay: replay, layers: model.layerCount, heads: model.headCount, countSparsity: true)
+    let started = Date()
+    var done = 0
+    for g in groups {
+      let group = try batches.group(g)
+      let batch = group.batch(padId: tokenizer.padId)
+      let seqs = group.sequences.sequences
+      let keys = seqs.map { RecordKey(exampleId: $0.exampleId, exampleIndex: $0.exampleIndex, feature: $0.feature) }
+      let hooks = seqs.isEmpty ? ForwardHooks() : try pipeline.hooks(keys: keys, inputIds: batch.inputIds)
+      for line in try scorer.score(group, batch: batch, model: model, hooks: hooks) { try perExample?(line) }
+      done += group.examples
+      progress?(done, items.count)
+    }
+    let seconds = Date().timeIntervalSince(started)
+    for (k, v) in scorer.result() { out[k] = v }
+    out["sparsity"] = .double(pipeline.sparsity.overall)
+    out["seconds"] = .double(rounded(seconds))
+    out["\(data.unit)_per_second"] = .double(seconds > 0 ? rounded(Double(items.count) / seconds) : 0)
+    if let shard = r.shard {
+      let line = EvalShardLine(
+        shard: shard, run: runIdentity(r), selected: selected, part: items, n: items.count,
+        features: out["features"]?.intValue ?? 0, sparsity: pipeline.sparsity, seconds: seconds)
+      try perExample?(line.json)
+      out["shard"] = .string(shard.description)
+    }
+    return out
+  }
+
+  static func rounded(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
+
+  /// The result line's keys that name the run: task, model, data, replay, transform and selection.
+  static func runKeys(_ r: EvalRequest) -> JSONObject {
     var out: JSONObject = [
-      "task": .string(task.name), "model": .string(r.modelDirectory), "data": .string(r.dataPath),
+      "task": .string(r.task), "model": .string(r.modelDirectory), "data": .string(r.dataPath),
       "replay": r.replayPath.map { .string($0) } ?? .null,
     ]
     TransformMetadata.evalResult.write(r.transform, into: &out)
@@ -70,34 +115,44 @@ public enum EvalRunner {
     case .slice(let o, let c): out["offset"] = .int(o); out["limit"] = c.map { .int($0) } ?? .null
     case .sample(let k, let seed): out["samples"] = .int(k); out["seed"] = .int(seed)
     }
-    let positions = try ModelConfig(contentsOf: modelDirectory + "/config.json").maxSequenceLength
-    let capacity = data.capacity(settings, maxPositions: positions)
-    let model = try EncoderTaskModel(directory: modelDirectory, maxBatch: capacity.batch, maxSeqLen: capacity.seqLen)
-    let scorer = try data.scorer(model: model, settings: settings)
-    let batches = try data.batches(selected, tokenizer: tokenizer, settings: settings, maxPositions: positions)
-    let pipeline = AttentionHooks(
-      transform: r.transform, replay: replay, layers: model.layerCount, heads: model.headCount, countSparsity: true)
-    let started = Date()
-    var done = 0
-    for g in 0..<batches.count {
-      let group = try batches.group(g)
-      let batch = group.batch(padId: tokenizer.padId)
-      let seqs = group.sequences.sequences
-      let keys = seqs.map { RecordKey(exampleId: $0.exampleId, exampleIndex: $0.exampleIndex, feature: $0.feature) }
-      let hooks = seqs.isEmpty ? ForwardHooks() : try pipeline.hooks(keys: keys, inputIds: batch.inputIds)
-      for line in try scorer.score(group, batch: batch, model: model, hooks: hooks) { try perExample?(line) }
-      done += group.examples
-      progress?(done, selected.count)
-    }
-    let seconds = Date().timeIntervalSince(started)
-    for (k, v) in scorer.result() { out[k] = v }
-    out["sparsity"] = .double(pipeline.sparsity.overall)
-    out["seconds"] = .double(rounded(seconds))
-    out["\(data.unit)_per_second"] = .double(seconds > 0 ? rounded(Double(selected.count) / seconds) : 0)
     return out
   }
 
-  static func rounded(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
+  /// What shards of one run share: the result line's run keys plus the settings that change numbers but are not in
+  /// the result line (featurization, answer length, batch size and sequence length).
+  static func runIdentity(_ r: EvalRequest) -> JSONObject {
+    var o = runKeys(r)
+    o["settings"] = .object([
+      "max_seq_len": .int(r.settings.squad.maxSeqLen), "doc_stride": .int(r.settings.squad.docStride),
+      "max_query_len": .int(r.settings.squad.maxQueryLen), "max_answer_len": .int(r.settings.maxAnswerLen),
+      "null_threshold": .double(r.settings.nullScoreThreshold), "batch_size": .int(r.settings.batchSize),
+      "max_length": r.settings.maxLength.map { .int($0) } ?? .null, "text_column": r.settings.textColumn.map { .string($0) } ?? .null,
+      "pair_column": r.settings.pairColumn.map { .string($0) } ?? .null,
+      "label_column": r.settings.labelColumn.map { .string($0) } ?? .null, "pairs": .bool(r.settings.pairs),
+    ])
+    return o
+  }
+
+  /// The SQuAD metrics of the result line.
+  static func describe(_ res: SquadEvaluation, into out: inout JSONObject) {
+    out["n"] = .int(res.n)
+    out["em"] = .double(res.em)
+    out["f1"] = .double(res.f1)
+    out["features"] = .int(res.features)
+    out["sparsity"] = .double(res.sparsity.overall)
+    out["seconds"] = .double(rounded(res.seconds))
+    out["questions_per_second"] = .double(res.seconds > 0 ? rounded(Double(res.n) / res.seconds) : 0)
+  }
+
+  /// The SST-2 metrics of the result line.
+  static func describe(_ res: SST2Evaluation, into out: inout JSONObject) {
+    out["n"] = .int(res.n)
+    out["correct"] = .int(res.correct)
+    out["accuracy"] = .double(res.accuracy)
+    out["sparsity"] = .double(res.sparsity.overall)
+    out["seconds"] = .double(rounded(res.seconds))
+    out["sentences_per_second"] = .double(res.seconds > 0 ? rounded(Double(res.n) / res.seconds) : 0)
+  }
 }
 
 extension SquadPrediction {

@@ -58,15 +58,18 @@ public struct ExtractionJob {
     return h
   }
 
-  /// Writes every group's records to `writer` (the header must already be written).
-  /// - Parameter progress: called after each group with (groups done, group count, records written so far).
+  /// Writes the records of `groups` (default: all) to `writer` (the header must already be written).
+  /// - Parameter progress: called after each group with (groups done, groups to run, records written so far).
   /// - Returns: the number of attention records written.
   @discardableResult
-  public func run(into writer: RecordWriter, progress: ((Int, Int, Int) -> Void)? = nil) throws -> Int {
+  public func run(
+    into writer: RecordWriter, groups: Range<Int>? = nil, progress: ((Int, Int, Int) -> Void)? = nil
+  ) throws -> Int {
     var records = 0
     let dtype = extractor.options.dtype
     let wantTokens = extractor.options.tokens
-    for g in 0..<source.groupCount {
+    let groups = groups ?? 0..<source.groupCount
+    for g in groups {
       let group = try source.group(g)
       try extractor.run(group) { f in
         let tokens = wantTokens ? tokenizer?.tokens(f.sequence.ids) : nil
@@ -77,7 +80,7 @@ public struct ExtractionJob {
         }
         records += 1
       }
-      progress?(g + 1, source.groupCount, records)
+      progress?(g + 1 - groups.lowerBound, groups.count, records)
     }
     return records
   }

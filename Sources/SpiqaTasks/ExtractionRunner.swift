@@ -11,6 +11,8 @@ public struct ExtractionRequest: Sendable {
   public var modelPath: String
   public var dataPath: String
   public var selection: Selection = .all
+  /// Run only this part of the selection (nil: all of it); shard 0 writes the stream header, the others none.
+  public var shard: Shard?
   /// What happens to attention and hidden states in every layer.
   public var transform = AttentionTransform.identity
   /// What is recorded.
@@ -54,19 +56,32 @@ public enum ExtractionRunner {
       extractor.threads = threads
     }
     let job = ExtractionJob(source: source, extractor: extractor, tokenizer: tokenizer)
-    try writer.writeHeader(
-      job.header(
-        producer: r.producer, version: r.version, modelPath: r.modelPath, dataPath: r.dataPath,
-        selection: r.selection,
-        extra: ["featurization": .object(data.featurization(settings, maxPositions: positions))]))
-    let total = source.selected.count
+    // The header describes the whole run, so shard 0's is the unsharded one and `cat` of the shards is the stream.
+    if (r.shard?.index ?? 0) == 0 {
+      try writer.writeHeader(
+        job.header(
+          producer: r.producer, version: r.version, modelPath: r.modelPath, dataPath: r.dataPath,
+          selection: r.selection,
+          extra: ["featurization": .object(data.featurization(settings, maxPositions: positions))]))
+    } else {
+      writer.continueStream()
+    }
+    let groups = r.shard?.range(of: source.groupCount) ?? 0..<source.groupCount
+    let items = r.shard?.itemRange(of: source.selected.count, batchSize: source.examplesPerGroup)
+      ?? 0..<source.selected.count
+    let total = items.count
     progress?(0, total)
-    return try job.run(into: writer) { groups, _, _ in progress?(min(total, groups * source.examplesPerGroup), total) }
+    return try job.run(into: writer, groups: groups) { done, _, _ in
+      progress?(min(total, done * source.examplesPerGroup), total)
+    }
   }
 
   /// The `--list` table of the sequences `run` would record (`ExtractionSource.listing`), model not run.
   public static func list(_ r: ExtractionRequest, _ emit: (String) throws -> Void) throws {
-    try open(r).source.listing(emit)
+    let source = try open(r).source
+    try source.listing(
+      groups: r.shard?.range(of: source.groupCount) ?? 0..<source.groupCount, header: (r.shard?.index ?? 0) == 0,
+      emit)
   }
 
   /// The task, tokenizer, checkpoint, the task's data and the featurized source.

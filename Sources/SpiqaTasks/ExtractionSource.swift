@@ -124,11 +124,11 @@ public struct ExtractionSource {
 }
 
 extension ExtractionSource {
-  /// The `--list` table: a header line, then `example_index<TAB>example_id<TAB>feature<TAB>n` per sequence,
-  /// featurized but not run.
-  public func listing(_ emit: (String) throws -> Void) throws {
-    try emit("example_index\texample_id\tfeature\tn")
-    for g in 0..<groupCount {
+  /// The `--list` table: a header line (when `header`), then `example_index<TAB>example_id<TAB>feature<TAB>n` per
+  /// sequence of `groups` (default: all), featurized but not run.
+  public func listing(groups: Range<Int>? = nil, header: Bool = true, _ emit: (String) throws -> Void) throws {
+    if header { try emit("example_index\texample_id\tfeature\tn") }
+    for g in groups ?? 0..<groupCount {
       for s in try group(g).sequences {
         try emit("\(s.exampleIndex)\t\(s.exampleId)\t\(s.feature)\t\(s.count)")
       }

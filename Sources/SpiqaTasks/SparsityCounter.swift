@@ -11,6 +11,20 @@ public struct SparsityCounter: Sendable {
     zeros = Array(repeating: Array(repeating: 0, count: heads), count: layers)
   }
 
+  /// Counts read back (a shard line, `EvalShardLine`).
+  init(zeros: [[Int]], total: Int) {
+    self.zeros = zeros
+    self.total = total
+  }
+
+  /// Adds another counter's counts (the same layers and heads).
+  mutating func merge(_ other: SparsityCounter) {
+    for l in zeros.indices where l < other.zeros.count {
+      for h in zeros[l].indices where h < other.zeros[l].count { zeros[l][h] += other.zeros[l][h] }
+    }
+    total += other.total
+  }
+
   /// Count one layer of a batch. - Parameter probs: [batch, heads, T, T].
   mutating func add(layer: Int, probs: UnsafeMutableBufferPointer<Float>, dims: AttentionShape) {
     guard layer < zeros.count else { return }

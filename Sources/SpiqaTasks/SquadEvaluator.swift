@@ -23,6 +23,9 @@ public struct SquadEvaluation: Sendable {
   public var sparsity: SparsityCounter
   public var features: Int
   public var seconds: Double
+
+  /// EM or F1 in percent from the sum of per-question scores (0 for no questions).
+  static func percent(_ sum: Double, _ n: Int) -> Double { n > 0 ? 100 * sum / Double(n) : 0 }
 }
 
 /// SQuAD v1.1 evaluation exactly as the reference pipeline (§3.2): featurize, run all features of a question as one
@@ -92,7 +95,7 @@ public final class SquadEvaluator {
     }
     let n = questions.count
     return SquadEvaluation(
-      n: n, em: n > 0 ? 100 * emSum / Double(n) : 0, f1: n > 0 ? 100 * f1Sum / Double(n) : 0,
+      n: n, em: SquadEvaluation.percent(emSum, n), f1: SquadEvaluation.percent(f1Sum, n),
       sparsity: pipeline.sparsity, features: featureCount, seconds: Date().timeIntervalSince(started))
   }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import SpiqaCLI
+import SpiqaCore
 import SpiqaHub
+import SpiqaIO
 import SpiqaQuant
 import SpiqaTasks
 
@@ -15,6 +17,18 @@ extension Eval {
   }
 
   mutating func validate() throws {
+    if !merge.isEmpty {
+      guard shard == nil else { throw ValidationError("--merge takes the shards' files; it cannot be combined with --shard") }
+      return
+    }
+    guard model != nil else { throw ValidationError("Missing expected argument '--model <dir>'") }
+    if let shard {
+      do {
+        _ = try Shard(parsing: shard)
+      } catch let e as TasksError {
+        throw ValidationError("--shard: \(e.description)")
+      }
+    }
     guard TaskRegistry.names.contains(task) else {
       throw ValidationError("--task '\(task)' is unknown; expected one of \(TaskRegistry.names.joined(separator: ", "))")
     }
@@ -46,7 +60,7 @@ extension Eval {
   func request() throws -> EvalRequest {
     let t = try TaskRegistry.task(named: task)
     var r = EvalRequest(
-      task: task, modelDirectory: model,
+      task: task, modelDirectory: model ?? "",
       dataPath: try DefaultPaths.dataPath(data, task: task, defaultFile: t.defaultDataFile, hint: t.dataHint))
     let quiet = self.quiet
     r.locateModel = { try resolveModelDirectory($0, quiet: quiet) }
@@ -55,6 +69,7 @@ extension Eval {
     } catch let e as TasksError {
       throw TasksError.usage("--samples/--limit/--offset: \(e.description)")
     }
+    r.shard = try shard.map { try Shard(parsing: $0) }
     r.transform = try transform()
     r.replayPath = replay
     r.settings.squad = SquadFeaturizer(maxSeqLen: maxSeqLen, docStride: docStride, maxQueryLen: maxQueryLen)
@@ -66,6 +81,17 @@ extension Eval {
     r.settings.labelColumn = columns.labelColumn
     r.settings.pairs = columns.pairs
     return r
+  }
+
+  /// `--merge`: the unsharded result line from the shards' per-example files (and their merged lines).
+  func runMerge() throws {
+    let merged = try EvalMerge.merge(paths: merge)
+    if let perExample {
+      let file = try AtomicFile(path: perExample)
+      for line in merged.perExampleLines { try file.write(Array((line + "\n").utf8)) }
+      try file.commit()
+    }
+    print(JSONValue.object(merged.result).jsonText)
   }
 
   /// The transform flags; `-aq B` alone selects the paper's quantizer, binarization needs no bits.

@@ -27,7 +27,7 @@ struct Eval: ParsableCommand {
       """)
 
   @Option(help: ArgumentHelp("Hugging Face checkpoint folder (QA head for squad, classifier for the others).", valueName: "dir"))
-  var model: String
+  var model: String?
 
   @Option(help: ArgumentHelp("Task (see the list below): \(TaskRegistry.names.joined(separator: ", ")).", valueName: "name"))
   var task: String = "squad"
@@ -83,6 +83,14 @@ struct Eval: ParsableCommand {
   @Option(help: ArgumentHelp("Write one JSON line per question / sentence to this file.", valueName: "path"))
   var perExample: String?
 
+  @Option(help: ArgumentHelp("Evaluate part I of N of the selection; --per-example then ends with a shard line for --merge (docs/scaling.md).", valueName: "I/N"))
+  var shard: String?
+
+  @Option(
+    parsing: .upToNextOption,
+    help: ArgumentHelp("Print the result line of the whole run from its shards' --per-example files (no model is run; --per-example writes the merged lines).", valueName: "files"))
+  var merge: [String] = []
+
   @Option(parsing: .unconditional, help: "SQuAD: tokens per feature (padding included).")
   var maxSeqLen: Int = 320
   @Option(parsing: .unconditional, help: "SQuAD: context tokens between the starts of consecutive features.")
@@ -102,6 +110,7 @@ struct Eval: ParsableCommand {
   func run() throws {
     OpenBLASRuntime.reexecWithRecommendedCoreIfNeeded()
     try runTool {
+      if !merge.isEmpty { return try runMerge() }
       let r = try request()
       let unit = try TaskRegistry.task(named: r.task).unit
       let lines = try perExample.map { try AtomicFile(path: $0) }

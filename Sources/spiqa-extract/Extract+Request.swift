@@ -23,6 +23,7 @@ extension Extract {
     }
     if let s = samples, s <= 0 { throw ValidationError("--samples must be ≥ 1, got \(s)") }
     _ = try selection()
+    _ = try parsedShard()
     try FlagLimits.check("--batch-size", batchSize, atMost: FlagLimits.batchSize)
     try FlagLimits.check("--threads", threads, atMost: FlagLimits.threads)
     for (flag, v) in [("--max-seq-len", maxSeqLen), ("--doc-stride", docStride), ("--max-query-len", maxQueryLen),
@@ -36,6 +37,14 @@ extension Extract {
       return try Selection(samples: samples, limit: limit, offset: offset, seed: seed)
     } catch let e as TasksError {
       throw ValidationError("--samples/--limit/--offset: \(e.description)")
+    }
+  }
+
+  func parsedShard() throws -> Shard? {
+    do {
+      return try shard.map { try Shard(parsing: $0) }
+    } catch let e as TasksError {
+      throw ValidationError("--shard: \(e.description)")
     }
   }
 
@@ -87,6 +96,7 @@ extension Extract {
   /// Fills in everything but the task and paths.
   func configure(_ r: inout ExtractionRequest) throws {
     r.selection = try selection()
+    r.shard = try parsedShard()
     r.transform = try transform()
     r.options = try options()
     r.settings.squad = SquadFeaturizer(maxSeqLen: maxSeqLen, docStride: docStride, maxQueryLen: maxQueryLen)

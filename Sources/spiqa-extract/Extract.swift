@@ -50,6 +50,9 @@ struct Extract: ParsableCommand {
   @Option(parsing: .unconditional, help: ArgumentHelp("Skip the first N examples.", valueName: "n"))
   var offset: Int?
 
+  @Option(help: ArgumentHelp("Run part I of N of the selection (0 ≤ I < N); only part 0 writes the stream header, so cat of the parts is the whole stream (docs/scaling.md).", valueName: "I/N"))
+  var shard: String?
+
   @Option(help: ArgumentHelp("Layers to record, e.g. 0,3-5 (default: all).", valueName: "list"))
   var layers: String?
 

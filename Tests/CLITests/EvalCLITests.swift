@@ -141,3 +141,67 @@ struct EvalCLIModelTests {
     #expect(short.stderr.contains("no attention record"))
   }
 }
+
+/// `--shard` and `--merge` of the tools (the Slurm runs are scripts/slurm/test_local_cluster.sh).
+@Suite(.enabled(if: EvalCLI.canRun, "spiqa-eval not built"))
+struct ShardCLITests {
+  @Test(arguments: ["2/2", "x", "1/0", "-1/3"])
+  func badShardExits64(_ shard: String) throws {
+    for (tool, extra) in [("spiqa-eval", ["--model", "x"]), ("spiqa-extract", ["--output", "/dev/null"])] {
+      let r = try EvalCLI.run(tool, extra + ["--shard", shard])
+      #expect(r.status == 64, "\(tool) --shard \(shard): \(r.stderr)")
+      #expect(r.stderr.contains("--shard"))
+    }
+  }
+
+  @Test func mergeOfAPlainFileExits65() throws {
+    let path = EvalCLI.temp(".jsonl")
+    try "{\"index\":0}\n".write(toFile: path, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let r = try EvalCLI.run("spiqa-eval", ["--merge", path])
+    #expect(r.status == 65)
+    #expect(r.stderr.split(separator: "\n").count == 1)
+  }
+
+  /// Two SST-2 shards of 5 sentences in batches of 2 (3 batches: shards of 1 and 2): cat of the plain streams is the
+  /// whole stream, and --merge prints the whole run's line.
+  @Test(.enabled(if: EvalCLI.canRunModels, "needs ../shared models and data"))
+  func shardsConcatenateAndMerge() throws {
+    let model = try #require(EvalCLI.sst2Model)
+    let data = try #require(EvalCLI.shared("data/glue/SST-2/dev.tsv"))
+    let common = ["--task", "sst2", "--model", model, "--data", data, "--limit", "5", "--batch-size", "2"]
+    let whole = EvalCLI.temp(".npy")
+    let parts = [EvalCLI.temp(".npy"), EvalCLI.temp(".npy")]
+    var temps = [whole] + parts
+    defer { for t in temps { try? FileManager.default.removeItem(atPath: t) } }
+    #expect(try EvalCLI.run("spiqa-extract", ["-q"] + common + ["--compression", "none", "--output", whole]).status == 0)
+    for (i, p) in parts.enumerated() {
+      let r = try EvalCLI.run(
+        "spiqa-extract", ["-q"] + common + ["--compression", "none", "--shard", "\(i)/2", "--output", p])
+      #expect(r.status == 0, "\(r.stderr)")
+    }
+    let cat = try parts.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }.reduce(Data(), +)
+    #expect(cat == (try Data(contentsOf: URL(fileURLWithPath: whole))))
+
+    let one = try EvalCLI.run("spiqa-eval", ["--quiet", "--threshold", "0.01"] + common)
+    var files: [String] = []
+    for i in 0..<2 {
+      let f = EvalCLI.temp(".jsonl")
+      files.append(f)
+      temps.append(f)
+      let r = try EvalCLI.run(
+        "spiqa-eval", ["--quiet", "--threshold", "0.01", "--shard", "\(i)/2", "--per-example", f] + common)
+      #expect(r.status == 0, "\(r.stderr)")
+      #expect(r.json["shard"] == .string("\(i)/2"))
+    }
+    let merged = try EvalCLI.run("spiqa-eval", ["--merge"] + files.reversed())
+    #expect(merged.status == 0, "\(merged.stderr)")
+    var a = one.json
+    var b = merged.json
+    for k in ["seconds", "sentences_per_second"] {
+      a[k] = nil
+      b[k] = nil
+    }
+    #expect(!a.isEmpty && a == b)
+  }
+}

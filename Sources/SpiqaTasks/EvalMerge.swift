@@ -1,0 +1,149 @@
+import Foundation
+import SpiqaCore
+
+/// Merges the per-example files of a sharded evaluation (`spiqa-eval --shard I/N --per-example F`) into the result
+/// line of the unsharded run: the same keys and values (EM/F1 or accuracy, features, sparsity), summed seconds.
+/// Shards that do not belong together are refused (docs/scaling.md).
+public enum EvalMerge {
+  /// The merged run: its result line and its per-example lines (the unsharded `--per-example` file's lines).
+  public struct Merged: Sendable {
+    public var result: JSONObject
+    public var perExampleLines: [String]
+  }
+
+  /// Reads and merges `paths` (any order).
+  /// - Throws: `TasksError.io` for an unreadable file, `TasksError.badData` for files that are not the complete
+  ///   shards of one run (different run or settings, missing or duplicate shards, incomplete files).
+  public static func merge(paths: [String]) throws -> Merged {
+    try merge(
+      files: paths.map { path in
+        guard let data = FileManager.default.contents(atPath: path) else {
+          throw TasksError.io("\(path): cannot read the file")
+        }
+        return (path, [UInt8](data))
+      })
+  }
+
+  /// Merges files given as (name, bytes).
+  public static func merge(files: [(name: String, bytes: [UInt8])]) throws -> Merged {
+    guard !files.isEmpty else { throw TasksError.usage("no shard files to merge") }
+    var shards: [(name: String, line: EvalShardLine, lines: [String])] = []
+    for (name, bytes) in files {
+      var lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        .map(String.init)
+      if lines.last == "" { lines.removeLast() }
+      guard let last = lines.last, case .object(let o)? = try? JSONValue(parsing: Array(last.utf8)),
+        o[EvalShardLine.key] != nil
+      else {
+        throw TasksError.badData(
+          "\(name): no shard line at the end; expected the --per-example file of a finished spiqa-eval --shard run")
+      }
+      let line = try EvalShardLine(json: o, source: name)
+      lines.removeLast()
+      guard lines.count == line.n else {
+        throw TasksError.badData("\(name): \(lines.count) per-example lines, but its shard line says \(line.n)")
+      }
+      shards.append((name, line, lines))
+    }
+    let first = shards[0]
+    for s in shards.dropFirst() {
+      if let why = difference(first.line, s.line) {
+        throw TasksError.badData(
+          "\(s.name): shard \(s.line.shard) is not of the same run as \(first.name) (shard \(first.line.shard)): \(why)")
+      }
+    }
+    let count = first.line.shard.count
+    var byIndex = [(name: String, line: EvalShardLine, lines: [String])?](repeating: nil, count: count)
+    for s in shards {
+      if let other = byIndex[s.line.shard.index] {
+        throw TasksError.badData("shard \(s.line.shard) given twice: \(other.name) and \(s.name)")
+      }
+      byIndex[s.line.shard.index] = s
+    }
+    let missing = byIndex.indices.filter { byIndex[$0] == nil }
+    guard missing.isEmpty else {
+      throw TasksError.badData(
+        "shard\(missing.count > 1 ? "s" : "") \(missing.map { "\($0)/\(count)" }.joined(separator: ", ")) missing "
+          + "(\(shards.count) of \(count) given)")
+    }
+    let ordered = byIndex.compactMap { $0 }
+    var next = 0
+    for s in ordered {
+      guard s.line.items.lowerBound == next else {
+        throw TasksError.badData(
+          "\(s.name): shard \(s.line.shard) covers items \(s.line.items) but the shards before it end at \(next)")
+      }
+      next = s.line.items.upperBound
+    }
+    guard next == first.line.selected else {
+      throw TasksError.badData("the shards cover \(next) of the run's \(first.line.selected) examples")
+    }
+    return try result(ordered.map { ($0.name, $0.line, $0.lines) })
+  }
+
+  /// The first key (or setting) in which two shard lines' runs differ, nil when they belong together.
+  static func difference(_ a: EvalShardLine, _ b: EvalShardLine) -> String? {
+    if a.shard.count != b.shard.count { return "it is one of \(b.shard.count) shards, not \(a.shard.count)" }
+    func show(_ v: JSONValue?) -> String { v.map { $0.jsonText } ?? "absent" }
+    for key in Set(a.run.keys).union(b.run.keys).sorted() where a.run[key] != b.run[key] {
+      return "\(key) \(show(b.run[key])) vs \(show(a.run[key]))"
+    }
+    if a.selected != b.selected || a.digest != b.digest {
+      return "its selection has \(b.selected) examples (digest \(b.digest)), not \(a.selected) (digest \(a.digest))"
+    }
+    return nil
+  }
+
+  /// The unsharded result line from shards in order.
+  static func result(_ shards: [(name: String, line: EvalShardLine, lines: [String])]) throws -> Merged {
+    var out = shards[0].line.run
+    out["settings"] = nil
+    var sparsity = shards[0].line.sparsity
+    for s in shards.dropFirst() { sparsity.merge(s.line.sparsity) }
+    let seconds = shards.reduce(0.0) { $0 + $1.line.seconds }
+    let lines = shards.flatMap(\.lines)
+    var rows: [JSONObject] = []
+    for s in shards {
+      for (i, text) in s.lines.enumerated() {
+        guard case .object(let o)? = try? JSONValue(parsing: Array(text.utf8)) else {
+          throw TasksError.badData("\(s.name): line \(i + 1) is not a JSON object")
+        }
+        rows.append(o)
+      }
+    }
+    switch out["task"]?.stringValue {
+    case "squad":
+      // The same sums in the same order as SquadEvaluator, so EM and F1 are the same bits.
+      var emSum = 0.0
+      var f1Sum = 0.0
+      for o in rows {
+        guard let em = o["em"]?.doubleValue, let f1 = o["f1"]?.doubleValue else {
+          throw TasksError.badData("a per-example line without em and f1: \(JSONValue.object(o).jsonText)")
+        }
+        emSum += em
+        f1Sum += f1
+      }
+      let n = rows.count
+      EvalRunner.describe(
+        SquadEvaluation(
+          n: n, em: SquadEvaluation.percent(emSum, n), f1: SquadEvaluation.percent(f1Sum, n), sparsity: sparsity,
+          features: shards.reduce(0) { $0 + $1.line.features }, seconds: seconds), into: &out)
+    case "sst2":
+      var correct = 0
+      for o in rows {
+        guard let p = o["prediction"]?.intValue, let l = o["label"]?.intValue else {
+          throw TasksError.badData("a per-example line without prediction and label: \(JSONValue.object(o).jsonText)")
+        }
+        if p == l { correct += 1 }
+      }
+      EvalRunner.describe(SST2Evaluation(n: rows.count, correct: correct, sparsity: sparsity, seconds: seconds), into: &out)
+    default:
+      // Other tasks' metrics (Matthews, F1, correlations, SQuAD v2's best thresholds) are not sums of per-example
+      // values; merging them needs the task's scorer over the per-example lines (not yet).
+      throw TasksError.usage(
+        "\(shards[0].name): merging shards is implemented for squad and sst2, not for task "
+          + "\(out["task"]?.stringValue ?? "?"); run it unsharded")
+    }
+    return Merged(result: out, perExampleLines: lines)
+  }
+}

@@ -1,0 +1,95 @@
+import SpiqaCore
+
+/// The last line of a sharded run's per-example file (`spiqa-eval --shard I/N --per-example F`): which part of
+/// which run the lines above it are, and the counts that per-example lines do not carry (sparsity, features), so
+/// that `EvalMerge` can rebuild the unsharded result line (docs/scaling.md).
+///
+/// `{"spiqa_shard": {"index", "count", "run", "selected", "digest", "items": [lo, hi], "n", "features",
+/// "sparsity_zeros": [layers][heads], "sparsity_total", "seconds"}}`
+public struct EvalShardLine: Sendable {
+  /// The top-level key that marks a shard line (per-example lines never have it).
+  public static let key = "spiqa_shard"
+
+  public var shard: Shard
+  /// What the shards of one run share: the result line's run keys plus `settings` (`EvalRunner.runIdentity`).
+  public var run: JSONObject
+  /// Examples in the whole selection, and a digest of their indices in run order.
+  public var selected: Int
+  public var digest: String
+  /// This shard's positions in the selection's run order.
+  public var items: Range<Int>
+  /// Examples scored here, SQuAD features run, exact-zero counts, seconds.
+  public var n: Int
+  public var features: Int
+  public var sparsity: SparsityCounter
+  public var seconds: Double
+
+  init(
+    shard: Shard, run: JSONObject, selected indices: [Int], part: Range<Int>, n: Int, features: Int,
+    sparsity: SparsityCounter, seconds: Double
+  ) {
+    self.shard = shard
+    self.run = run
+    selected = indices.count
+    digest = Self.digest(indices)
+    items = part
+    self.n = n
+    self.features = features
+    self.sparsity = sparsity
+    self.seconds = seconds
+  }
+
+  /// FNV-1a (64 bit) over the indices as 8-byte little-endian integers, as 16 hex digits: shards of different
+  /// samples of the same size differ here.
+  static func digest(_ indices: [Int]) -> String {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for i in indices {
+      var v = UInt64(bitPattern: Int64(i))
+      for _ in 0..<8 {
+        h = (h ^ (v & 0xff)) &* 0x100_0000_01b3
+        v >>= 8
+      }
+    }
+    let hex = String(h, radix: 16)
+    return String(repeating: "0", count: 16 - hex.count) + hex
+  }
+
+  /// The line as JSON.
+  public var json: JSONObject {
+    [
+      Self.key: .object([
+        "index": .int(shard.index), "count": .int(shard.count), "run": .object(run), "selected": .int(selected),
+        "digest": .string(digest), "items": JSONValue([items.lowerBound, items.upperBound]), "n": .int(n),
+        "features": .int(features), "sparsity_zeros": .array(sparsity.zeros.map { JSONValue($0) }),
+        "sparsity_total": .int(sparsity.total), "seconds": .double(seconds),
+      ])
+    ]
+  }
+
+  /// Reads a shard line back.
+  /// - Throws: `TasksError.badData` naming `source` when `json` is not a complete shard line.
+  public init(json: JSONObject, source: String) throws {
+    func bad(_ what: String) -> TasksError {
+      TasksError.badData("\(source): the shard line \(what)")
+    }
+    guard let o = json[Self.key]?.objectValue else { throw bad("is missing") }
+    guard let index = o["index"]?.intValue, let count = o["count"]?.intValue,
+      let run = o["run"]?.objectValue, let selected = o["selected"]?.intValue,
+      let digest = o["digest"]?.stringValue, let items = o["items"]?.intArray, items.count == 2,
+      items[0] <= items[1], let n = o["n"]?.intValue, let features = o["features"]?.intValue,
+      let zeros = o["sparsity_zeros"]?.arrayValue?.map({ $0.intArray }), let total = o["sparsity_total"]?.intValue,
+      let seconds = o["seconds"]?.doubleValue
+    else { throw bad("lacks a key or has a wrong type (expected index, count, run, selected, digest, items, n, …)") }
+    guard let shard = try? Shard(index: index, count: count) else { throw bad("has shard \(index)/\(count)") }
+    self.shard = shard
+    self.run = run
+    self.selected = selected
+    self.digest = digest
+    self.items = items[0]..<items[1]
+    self.n = n
+    self.features = features
+    guard zeros.allSatisfy({ $0 != nil }) else { throw bad("has non-integer sparsity counts") }
+    sparsity = SparsityCounter(zeros: zeros.map { $0 ?? [] }, total: total)
+    self.seconds = seconds
+  }
+}

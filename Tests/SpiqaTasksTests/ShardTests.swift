@@ -1,0 +1,120 @@
+import SpiqaCore
+import Testing
+
+@testable import SpiqaTasks
+
+/// `Shard`: parsing, and that the N shards' ranges tile the whole run in order.
+@Suite struct ShardTests {
+  @Test(arguments: ["0/1", "0/2", "1/2", "3/4"])
+  func parsesValid(_ text: String) throws {
+    #expect(try Shard(parsing: text).description == text)
+  }
+
+  @Test(arguments: ["", "1", "2/2", "-1/2", "0/0", "a/b", "1/2/3", "0/-1", " 0/2"])
+  func refusesInvalid(_ text: String) {
+    #expect(throws: TasksError.self) { try Shard(parsing: text) }
+  }
+
+  @Test func rangesTileTheRun() throws {
+    for units in [0, 1, 2, 3, 7, 100] {
+      for n in 1...9 {
+        var next = 0
+        for i in 0..<n {
+          let r = try Shard(index: i, count: n).range(of: units)
+          #expect(r.lowerBound == next)
+          #expect(r.count <= (units + n - 1) / n)
+          next = r.upperBound
+        }
+        #expect(next == units)
+      }
+    }
+  }
+
+  @Test func itemRangesAreWholeBatches() throws {
+    for items in [0, 1, 5, 6, 7, 20] {
+      for batch in [1, 3, 20] {
+        for n in 1...4 {
+          var next = 0
+          for i in 0..<n {
+            let r = try Shard(index: i, count: n).itemRange(of: items, batchSize: batch)
+            #expect(r.lowerBound == next)
+            #expect(r.lowerBound % batch == 0 || r.isEmpty)
+            next = r.upperBound
+          }
+          #expect(next == items)
+        }
+      }
+    }
+  }
+}
+
+/// `EvalMerge` over hand-made shard files: the unsharded result, and each refusal (exit 65, one line).
+@Suite struct EvalMergeTests {
+  /// An SST-2 shard file: per-example lines, then the shard line.
+  static func sst2Shard(
+    _ i: Int, of n: Int, examples: [(label: Int, prediction: Int)], items: Range<Int>, total: Int,
+    model: String = "m", digestOf indices: [Int]? = nil
+  ) -> (name: String, bytes: [UInt8]) {
+    var text = ""
+    for (k, e) in examples.enumerated() {
+      text += JSONValue.object(
+        ["index": .int(items.lowerBound + k), "label": .int(e.label), "prediction": .int(e.prediction), "logits": []]
+      ).jsonText + "\n"
+    }
+    var r = EvalRequest(task: "sst2", modelDirectory: model, dataPath: "d.tsv")
+    r.selection = .slice(offset: 0, count: total)
+    let line = EvalShardLine(
+      shard: try! Shard(index: i, count: n), run: EvalRunner.runIdentity(r), selected: indices ?? Array(0..<total),
+      part: items, n: examples.count, features: 0, sparsity: SparsityCounter(zeros: [[i + 1, 2]], total: 10),
+      seconds: 0.5)
+    text += JSONValue.object(line.json).jsonText + "\n"
+    return ("s\(i)-of-\(n)-\(model).jsonl", Array(text.utf8))
+  }
+
+  static let a = sst2Shard(0, of: 2, examples: [(1, 1), (0, 1)], items: 0..<2, total: 3)
+  static let b = sst2Shard(1, of: 2, examples: [(1, 1)], items: 2..<3, total: 3)
+
+  @Test func mergesInShardOrder() throws {
+    let m = try EvalMerge.merge(files: [Self.b, Self.a])
+    #expect(m.result["n"] == .int(3))
+    #expect(m.result["correct"] == .int(2))
+    #expect(m.result["accuracy"] == .double(2.0 / 3.0))
+    // zeros 1+2 and 2+2 of 20 per head, 2 heads: 7 / 40.
+    #expect(m.result["sparsity"] == .double(7.0 / 40.0))
+    #expect(m.result["settings"] == nil && m.result["shard"] == nil)
+    #expect(m.perExampleLines.count == 3)
+    #expect(m.perExampleLines.first?.contains("\"index\":0") == true)
+  }
+
+  func refused(_ files: [(name: String, bytes: [UInt8])], _ fragment: String) {
+    do {
+      _ = try EvalMerge.merge(files: files)
+      Issue.record("merged files that do not belong together")
+    } catch let e as TasksError {
+      #expect(e.kind == .badData)
+      #expect(e.kind.exitCode == 65)
+      #expect(e.description.contains(fragment), "\(e.description)")
+      #expect(!e.description.contains("\n"))
+    } catch {
+      Issue.record("unexpected \(error)")
+    }
+  }
+
+  @Test func refusesMissingDuplicateAndForeignShards() {
+    refused([Self.a], "shard 1/2 missing")
+    refused([Self.a, Self.a, Self.b], "given twice")
+    refused([Self.a, Self.sst2Shard(1, of: 2, examples: [(1, 1)], items: 2..<3, total: 3, model: "other")], "model")
+    refused([Self.a, Self.sst2Shard(1, of: 3, examples: [(1, 1)], items: 2..<3, total: 3)], "shards")
+    refused([Self.a, Self.sst2Shard(1, of: 2, examples: [(1, 1)], items: 2..<3, total: 3, digestOf: [5, 6, 7])],
+            "selection")
+  }
+
+  @Test func refusesIncompleteFiles() {
+    let noLine = (name: "plain.jsonl", bytes: Array("{\"index\":0,\"label\":1,\"prediction\":1}\n".utf8))
+    refused([Self.a, noLine], "no shard line")
+    var cut = Self.b
+    let text = String(decoding: cut.bytes, as: UTF8.self).split(separator: "\n").dropFirst().joined(separator: "\n")
+    cut.bytes = Array(text.utf8)
+    refused([Self.a, cut], "0 per-example lines")
+  }
+}
