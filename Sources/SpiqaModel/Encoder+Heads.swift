@@ -29,14 +29,10 @@ extension Encoder {
       output.startLogits = (0..<bsz).map { b in (0..<t).map { logits[(b * t + $0) * 2] } }
       output.endLogits = (0..<bsz).map { b in (0..<t).map { logits[(b * t + $0) * 2 + 1] } }
     case (.sequenceClassification, let hw?):
-      // The first token (<s> / [CLS]) of each sequence: [batch, hidden]
+      // The first token (<s> / [CLS]) of each sequence: [batch, hidden], through the family's classifier
       var first = [Float](repeating: 0, count: bsz * hsz)
       for b in 0..<bsz { for j in 0..<hsz { first[b * hsz + j] = last[b * t * hsz + j] } }
-      let (dense, denseBias, outW, outBias): (Weight, Weight, Weight, Weight)
-      switch hw {
-      case .bertClassifier(let p, let pb, let cw, let cb): (dense, denseBias, outW, outBias) = (p, pb, cw, cb)
-      case .robertaClassifier(let d, let db, let o, let ob): (dense, denseBias, outW, outBias) = (d, db, o, ob)
-      case .questionAnswering:
+      guard case .classifier(let dense, let denseBias, let activation, let outW, let outBias) = hw else {
         throw SpiqaModelError.usage("this checkpoint has a question-answering head, not a classifier")
       }
       let labels = outW.shape[0]
@@ -45,7 +41,16 @@ extension Encoder {
       first.withUnsafeBufferPointer { x in
         pooled.withUnsafeMutableBufferPointer { p in
           BLAS.linear(x: x.baseAddress!, rows: bsz, weight: dense, bias: denseBias, y: p.baseAddress!)
-          for k in 0..<p.count { p[k] = Float.tanh(p[k]) }
+          switch activation {
+          case .tanh: for k in 0..<p.count { p[k] = Float.tanh(p[k]) }
+          case .relu: for k in 0..<p.count { p[k] = max(0, p[k]) }
+          case .gelu:
+            // Exact GELU, x·Φ(x), in double (a few values per sequence).
+            for k in 0..<p.count {
+              let x = Double(p[k])
+              p[k] = Float(0.5 * x * (1 + Double.erf(x / 2.0.squareRoot())))
+            }
+          }
           logits.withUnsafeMutableBufferPointer { y in
             BLAS.linear(x: UnsafePointer(p.baseAddress!), rows: bsz, weight: outW, bias: outBias, y: y.baseAddress!)
           }

@@ -1,4 +1,5 @@
-/// A BERT or RoBERTa encoder with its optional task head, running in f32 on OpenBLAS.
+/// A transformer encoder of one of the `ModelFamily.supported` families with its optional task head, running in
+/// f32 on OpenBLAS.
 ///
 /// Activation buffers are allocated once for `(maxBatch, maxSeqLen)`; `forward` allocates nothing in the layer
 /// loop. Not thread-safe: one forward at a time per instance.
@@ -64,8 +65,8 @@ public final class Encoder {
     self.threads = OpenBLASRuntime.defaultThreads
     switch weights.head {
     case .questionAnswering: head = .questionAnswering
-    case .bertClassifier(_, _, let c, _), .robertaClassifier(_, _, let c, _):
-      let n = c.shape[0]
+    case .classifier(_, _, _, let out, _):
+      let n = out.shape[0]
       let labels = config.labels.count == n ? config.labels : (0..<n).map { "LABEL_\($0)" }
       head = .sequenceClassification(labels: labels)
     case nil: head = .none
@@ -76,15 +77,16 @@ public final class Encoder {
   /// Number of parameters (embedding tables, layers, head).
   public var parameterCount: Int {
     let w = weights
-    var n = w.wordEmbeddings.count + w.positionEmbeddings.count + w.tokenTypeEmbeddings.count
+    var n = w.wordEmbeddings.count + w.positionEmbeddings.count + (w.tokenTypeEmbeddings?.count ?? 0)
     n += w.embNormGamma.count + w.embNormBeta.count
+    if let p = w.embProjection { n += p.weight.count + p.bias.count }
     for l in w.layers {
       n += [l.qkv, l.qkvBias, l.attnOut, l.attnOutBias, l.attnNormGamma, l.attnNormBeta, l.inter, l.interBias,
             l.out, l.outBias, l.outNormGamma, l.outNormBeta].reduce(0) { $0 + $1.count }
     }
     switch w.head {
     case .questionAnswering(let a, let b)?: n += a.count + b.count
-    case .bertClassifier(let a, let b, let c, let d)?, .robertaClassifier(let a, let b, let c, let d)?:
+    case .classifier(let a, let b, _, let c, let d)?:
       n += a.count + b.count + c.count + d.count
     case nil: break
     }
@@ -112,7 +114,8 @@ public final class Encoder {
     var recorded: [[Float]] = []
     if outputHiddenStates { recorded.append(Array(hiddenBuffer)) }
     let attention = SelfAttention(heads: c.numHeads, headSize: c.headSize, maskValue: maskValue, threads: threads)
-    for (l, lw) in weights.layers.enumerated() {
+    for l in 0..<c.numLayers {
+      let lw = weights.layers[c.layerGroup(of: l)]
       try hooks.layerInput?(l, hiddenBuffer, hShape)
       clock.lap(\.other, into: &tm)
       BLAS.linear(x: buf.hidden, rows: rows, weight: lw.qkv, bias: lw.qkvBias, y: buf.qkv, threads: threads)
@@ -154,34 +157,43 @@ public final class Encoder {
     return output
   }
 
-  /// Word + token type + position embeddings, then LayerNorm, into `buffers.hidden`.
+  /// Word (+ token type) + position embeddings, then LayerNorm, into `buffers.hidden` — or, for factorized
+  /// embeddings, into `buffers.embedded` and projected to the hidden size.
   private func embed(_ batch: EncoderBatch) {
-    let c = config, hsz = c.hiddenSize, t = batch.seqLen, buf = buffers
+    let c = config, emb = c.embeddingSize, t = batch.seqLen, buf = buffers, rows = batch.batchSize * t
     let w = weights
+    let target = w.embProjection == nil ? buf.hidden : buf.embedded
+    let afterPadding = c.family.embeddings.positions == .afterPadding
     for b in 0..<batch.batchSize {
       var seen = 0
       for i in 0..<t {
         let id = batch.inputIds[b][i]
         let position: Int
-        if c.modelType == .roberta {
+        if afterPadding {
           // create_position_ids_from_input_ids: cumsum(ids != pad) * (ids != pad) + pad
           if id != c.padTokenId { seen += 1; position = seen + c.padTokenId } else { position = c.padTokenId }
         } else {
           position = i
         }
-        let type = batch.tokenTypeIds?[b][i] ?? 0
-        let row = buf.hidden + (b * t + i) * hsz
-        let rowBuffer = UnsafeMutableBufferPointer(start: row, count: hsz)
-        w.wordEmbeddings.convert(start: id * hsz, into: rowBuffer)
-        w.tokenTypeEmbeddings.convert(start: type * hsz, into: UnsafeMutableBufferPointer(start: buf.row, count: hsz))
-        for j in 0..<hsz { row[j] += buf.row[j] }
-        w.positionEmbeddings.convert(start: position * hsz, into: UnsafeMutableBufferPointer(start: buf.row, count: hsz))
-        for j in 0..<hsz { row[j] += buf.row[j] }
+        let row = target + (b * t + i) * emb
+        let rowBuffer = UnsafeMutableBufferPointer(start: row, count: emb)
+        w.wordEmbeddings.convert(start: id * emb, into: rowBuffer)
+        if let types = w.tokenTypeEmbeddings {
+          let type = batch.tokenTypeIds?[b][i] ?? 0
+          types.convert(start: type * emb, into: UnsafeMutableBufferPointer(start: buf.row, count: emb))
+          for j in 0..<emb { row[j] += buf.row[j] }
+        }
+        w.positionEmbeddings.convert(start: position * emb, into: UnsafeMutableBufferPointer(start: buf.row, count: emb))
+        for j in 0..<emb { row[j] += buf.row[j] }
       }
     }
-    Kernels.parallel(batch.batchSize * t, threads: threads, minPerThread: 8) { r in
-      Kernels.addLayerNorm(x: buf.hidden, bias: nil, residual: nil, out: buf.hidden, rows: r, n: hsz,
+    Kernels.parallel(rows, threads: threads, minPerThread: 8) { r in
+      Kernels.addLayerNorm(x: target, bias: nil, residual: nil, out: target, rows: r, n: emb,
                            gamma: w.embNormGamma.pointer, beta: w.embNormBeta.pointer, eps: c.layerNormEps)
+    }
+    if let p = w.embProjection {
+      // [rows, hidden] = embedded [rows, embedding] · projectionᵀ + b
+      BLAS.linear(x: target, rows: rows, weight: p.weight, bias: p.bias, y: buf.hidden, threads: max(1, threads))
     }
   }
 
@@ -224,7 +236,8 @@ public final class Encoder {
         guard types.count == bsz, types[b].count == t else {
           throw SpiqaModelError.usage("token type ids must be [\(bsz)][\(t)] like the input ids")
         }
-        if let bad = types[b].first(where: { $0 < 0 || $0 >= c.typeVocabSize }) {
+        // A family without token types ignores them (DistilBERT's forward takes none).
+        if c.family.hasTokenTypes, let bad = types[b].first(where: { $0 < 0 || $0 >= c.typeVocabSize }) {
           throw SpiqaModelError.usage("sequence \(b): token type \(bad) outside 0..<\(c.typeVocabSize)")
         }
       }
@@ -247,8 +260,10 @@ public final class Encoder {
     let attended: UnsafeMutablePointer<Float>
     /// [rows, intermediate]
     let intermediate: UnsafeMutablePointer<Float>
-    /// [hidden]: one embedding row being converted
+    /// [embedding]: one embedding row being converted
     let row: UnsafeMutablePointer<Float>
+    /// [rows, embedding]: factorized embeddings before their projection (1 float when unused)
+    let embedded: UnsafeMutablePointer<Float>
     private let all: [UnsafeMutablePointer<Float>]
 
     init(config c: ModelConfig, rows: Int, maxBatch: Int, maxSeqLen: Int) {
@@ -265,8 +280,9 @@ public final class Encoder {
       scratch = make(rows * h)
       attended = make(rows * h)
       intermediate = make(rows * c.intermediateSize)
-      row = make(h)
-      all = [hidden, qkv, probs, context, scratch, attended, intermediate, row]
+      row = make(max(h, c.embeddingSize))
+      embedded = make(c.embeddingSize == h && c.family.embeddings.projection == nil ? 1 : rows * c.embeddingSize)
+      all = [hidden, qkv, probs, context, scratch, attended, intermediate, row, embedded]
     }
 
     deinit { for p in all { p.deallocate() } }

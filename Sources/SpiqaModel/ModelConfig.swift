@@ -11,16 +11,15 @@ public enum HiddenActivation: String, Sendable {
   case relu
 }
 
-/// Encoder family: decides the embeddings (RoBERTa offsets positions by `padTokenId + 1`) and parameter names.
-public enum ModelType: String, Sendable {
-  case bert
-  case roberta
-}
-
-/// Every config.json field that changes the math of a BERT/RoBERTa encoder.
+/// Every config.json field that changes the math of an encoder; how each is spelled and defaulted comes from
+/// its `ModelFamily`.
 public struct ModelConfig: Sendable, Equatable {
-  public var modelType: ModelType
+  public var family: ModelFamily
   public var hiddenSize: Int
+  /// Width of the embedding tables (`embedding_size`; ELECTRA, ALBERT); equal to `hiddenSize` elsewhere.
+  public var embeddingSize: Int
+  /// Parameter sets shared across layers (ALBERT's `num_hidden_groups`); `numLayers` when nothing is shared.
+  public var layerGroups: Int
   public var numLayers: Int
   public var numHeads: Int
   public var intermediateSize: Int
@@ -39,12 +38,15 @@ public struct ModelConfig: Sendable, Equatable {
   public var headSize: Int { hiddenSize / numHeads }
 
   public init(
-    modelType: ModelType, hiddenSize: Int, numLayers: Int, numHeads: Int, intermediateSize: Int,
+    family: ModelFamily, hiddenSize: Int, numLayers: Int, numHeads: Int, intermediateSize: Int,
     layerNormEps: Float, maxPositions: Int, typeVocabSize: Int, padTokenId: Int, vocabSize: Int,
-    hiddenAct: HiddenActivation = .gelu, architectures: [String] = [], labels: [String] = []
+    hiddenAct: HiddenActivation = .gelu, architectures: [String] = [], labels: [String] = [],
+    embeddingSize: Int? = nil, layerGroups: Int? = nil
   ) {
-    self.modelType = modelType
+    self.family = family
     self.hiddenSize = hiddenSize
+    self.embeddingSize = embeddingSize ?? hiddenSize
+    self.layerGroups = layerGroups ?? numLayers
     self.numLayers = numLayers
     self.numHeads = numHeads
     self.intermediateSize = intermediateSize
@@ -60,7 +62,7 @@ public struct ModelConfig: Sendable, Equatable {
 
   /// The roberta-base shape (12 layers × 768, 12 heads, 3072, vocab 50265), used by the benchmark.
   public static let robertaBase = ModelConfig(
-    modelType: .roberta, hiddenSize: 768, numLayers: 12, numHeads: 12, intermediateSize: 3072,
+    family: .roberta, hiddenSize: 768, numLayers: 12, numHeads: 12, intermediateSize: 3072,
     layerNormEps: 1e-5, maxPositions: 514, typeVocabSize: 1, padTokenId: 1, vocabSize: 50265)
 
   /// The largest `config.json` read (a config is a few KiB).
@@ -93,15 +95,16 @@ public struct ModelConfig: Sendable, Equatable {
     guard let obj = root.objectValue else {
       throw SpiqaModelError.badData("\(source): expected a JSON object at the top level")
     }
-    func int(_ key: String, _ fallback: Int? = nil) throws -> Int {
+    let typeName = obj["model_type"]?.stringValue ?? ""
+    guard let family = ModelFamily.named(typeName) else {
+      throw SpiqaModelError.badData("\(source): \(ModelFamily.refusal(typeName))")
+    }
+    let d = family.defaults
+    func int(_ canonical: String, _ fallback: Int? = nil) throws -> Int {
+      let key = family.configKey(canonical)
       if let i = obj[key]?.intValue { return i }
       if obj[key] == nil || obj[key] == .null, let fallback { return fallback }
       throw SpiqaModelError.badData("\(source): \"\(key)\" missing or not an integer")
-    }
-    let typeName = obj["model_type"]?.stringValue ?? ""
-    guard let type = ModelType(rawValue: typeName) else {
-      throw SpiqaModelError.badData(
-        "\(source): model_type \"\(typeName)\" is not supported; expected \"bert\" or \"roberta\"")
     }
     let positionType = obj["position_embedding_type"]?.stringValue ?? "absolute"
     guard positionType == "absolute" else {
@@ -111,7 +114,8 @@ public struct ModelConfig: Sendable, Equatable {
     if obj["is_decoder"]?.boolValue == true {
       throw SpiqaModelError.badData("\(source): decoder models (is_decoder: true) are not supported")
     }
-    let actName = obj["hidden_act"]?.stringValue ?? "gelu"
+    let actKey = family.configKey("hidden_act")
+    let actName = obj[actKey]?.stringValue ?? d.hiddenAct
     let act: HiddenActivation
     switch actName {
     case "gelu": act = .gelu
@@ -119,22 +123,38 @@ public struct ModelConfig: Sendable, Equatable {
     case "relu": act = .relu
     default:
       throw SpiqaModelError.badData(
-        "\(source): hidden_act \"\(actName)\" is not supported; expected gelu, gelu_new or relu")
+        "\(source): \(actKey) \"\(actName)\" is not supported; expected gelu, gelu_new or relu")
     }
-    let eps = obj["layer_norm_eps"]?.doubleValue.map(Float.init) ?? 1e-12
+    let eps = obj["layer_norm_eps"]?.doubleValue.map(Float.init) ?? d.layerNormEps
     var labels: [String] = []
     if let map = obj["id2label"]?.objectValue {
       let pairs = map.compactMap { k, v in Int(k).map { ($0, v.stringValue ?? v.jsonText) } }.sorted { $0.0 < $1.0 }
       if pairs.map(\.0) == Array(0..<pairs.count) { labels = pairs.map(\.1) }
     }
     if labels.isEmpty, let n = obj["num_labels"]?.intValue, n > 0 { labels = (0..<n).map { "LABEL_\($0)" } }
+    let hidden = try int("hidden_size"), layers = try int("num_hidden_layers")
+    var groups = layers
+    if family.layers.sharing == .groups {
+      groups = try int("num_hidden_groups", 1)
+      let inner = try int("inner_group_num", 1)
+      guard inner == 1 else {
+        throw SpiqaModelError.badData("\(source): inner_group_num \(inner) is not supported; only 1")
+      }
+      guard groups >= 1, layers % groups == 0 else {
+        throw SpiqaModelError.badData(
+          "\(source): num_hidden_groups \(groups) does not divide num_hidden_layers \(layers)")
+      }
+    }
     self.init(
-      modelType: type, hiddenSize: try int("hidden_size"), numLayers: try int("num_hidden_layers"),
+      family: family, hiddenSize: hidden, numLayers: layers,
       numHeads: try int("num_attention_heads"), intermediateSize: try int("intermediate_size"),
       layerNormEps: eps, maxPositions: try int("max_position_embeddings"),
-      typeVocabSize: try int("type_vocab_size", 2), padTokenId: try int("pad_token_id", type == .roberta ? 1 : 0),
+      typeVocabSize: family.hasTokenTypes ? try int("type_vocab_size", d.typeVocabSize) : 0,
+      padTokenId: try int("pad_token_id", d.padTokenId),
       vocabSize: try int("vocab_size"), hiddenAct: act,
-      architectures: obj["architectures"]?.stringArray ?? [], labels: labels)
+      architectures: obj["architectures"]?.stringArray ?? [], labels: labels,
+      embeddingSize: family.embeddings.projection == nil ? hidden : try int("embedding_size", hidden),
+      layerGroups: groups)
     try validate(source: source)
   }
 
@@ -142,7 +162,8 @@ public struct ModelConfig: Sendable, Equatable {
   public func validate(source: String = "config") throws {
     let sizes = [("hidden_size", hiddenSize), ("num_hidden_layers", numLayers), ("num_attention_heads", numHeads),
                  ("intermediate_size", intermediateSize), ("max_position_embeddings", maxPositions),
-                 ("type_vocab_size", typeVocabSize), ("vocab_size", vocabSize)]
+                 ("vocab_size", vocabSize), ("embedding_size", embeddingSize), ("num_hidden_groups", layerGroups)]
+      + (family.hasTokenTypes ? [("type_vocab_size", typeVocabSize)] : [])
     for (name, v) in sizes where v <= 0 {
       throw SpiqaModelError.badData("\(source): \(name) = \(v); expected a positive integer")
     }
@@ -160,15 +181,25 @@ public struct ModelConfig: Sendable, Equatable {
     guard padTokenId >= 0, padTokenId < vocabSize else {
       throw SpiqaModelError.badData("\(source): pad_token_id \(padTokenId) outside the vocabulary (\(vocabSize))")
     }
-    if modelType == .roberta, padTokenId + 2 > maxPositions {
-      throw SpiqaModelError.badData("\(source): max_position_embeddings \(maxPositions) too small for RoBERTa")
+    guard numLayers % layerGroups == 0 else {
+      throw SpiqaModelError.badData("\(source): \(layerGroups) layer groups do not divide \(numLayers) layers")
+    }
+    if family.embeddings.positions == .afterPadding, padTokenId + 2 > maxPositions {
+      throw SpiqaModelError.badData(
+        "\(source): max_position_embeddings \(maxPositions) too small for \(family) (positions start after pad)")
     }
   }
 
   /// Longest sequence the position embeddings allow (RoBERTa loses `padTokenId + 1` positions).
   public var maxSequenceLength: Int {
-    modelType == .roberta ? maxPositions - padTokenId - 1 : maxPositions
+    family.embeddings.positions == .afterPadding ? maxPositions - padTokenId - 1 : maxPositions
   }
+
+  /// `model_type` of the family.
+  public var modelType: String { family.modelType }
+
+  /// The parameter set layer `layer` uses (its own, or its ALBERT group).
+  public func layerGroup(of layer: Int) -> Int { layer / (numLayers / layerGroups) }
 }
 
 extension ModelConfig {

@@ -36,7 +36,7 @@ public struct ExtractionJob {
   ) -> JSONObject {
     let c = extractor.config
     var model: JSONObject = [
-      "path": .string(modelPath), "model_type": .string(c.modelType.rawValue), "layers": .int(c.numLayers),
+      "path": .string(modelPath), "model_type": .string(c.modelType), "layers": .int(c.numLayers),
       "heads": .int(c.numHeads), "hidden": .int(c.hiddenSize), "intermediate": .int(c.intermediateSize),
       "vocab_size": .int(c.vocabSize), "max_positions": .int(c.maxSequenceLength),
       "weights": .string(extractor.checkpoint.weightsPath),

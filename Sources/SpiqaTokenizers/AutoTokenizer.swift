@@ -1,8 +1,9 @@
 import Foundation
 import SpiqaCore
 
-/// Picks the tokenizer of a Hugging Face model folder by the files present:
-/// `vocab.json` + `merges.txt` → byte-level BPE (RoBERTa/GPT-2), else `vocab.txt` → WordPiece (BERT).
+/// Picks the tokenizer of a Hugging Face model folder by the files present: `tokenizer.json` first (the tokenizers
+/// format, `TokenizerJSON`), else `vocab.json` + `merges.txt` → byte-level BPE (RoBERTa/GPT-2), else `vocab.txt` →
+/// WordPiece (BERT).
 public enum AutoTokenizer {
   public static func load(directory: String) throws -> any Tokenizer {
     let fm = FileManager.default
@@ -10,6 +11,10 @@ public enum AutoTokenizer {
     var isDir: ObjCBool = false
     guard fm.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
       throw TokenizerError(.io, "\(directory): no such directory")
+    }
+    if fm.fileExists(atPath: dir.appendingPathComponent("tokenizer.json")) {
+      return try TokenizerJSON.load(
+        path: dir.appendingPathComponent("tokenizer.json"), config: try VocabFiles.loadConfig(directory: directory))
     }
     if fm.fileExists(atPath: dir.appendingPathComponent("vocab.json"))
       && fm.fileExists(atPath: dir.appendingPathComponent("merges.txt"))
@@ -20,6 +25,6 @@ public enum AutoTokenizer {
       return try WordPieceTokenizer.load(directory: directory)
     }
     throw TokenizerError(
-      .badData, "\(directory): no tokenizer files; expected vocab.txt (WordPiece) or vocab.json + merges.txt (BPE)")
+      .badData, "\(directory): no tokenizer files; expected tokenizer.json, vocab.txt (WordPiece) or vocab.json + merges.txt (BPE)")
   }
 }

@@ -20,6 +20,17 @@ enum PyUnicode {
     return p.generalCategory
   }
 
+  /// Assigned in Python 3.11's Unicode (14.0); later code points are unassigned there and have no case
+  /// mapping, no Cased and no Case_Ignorable property.
+  static func isKnown(_ s: Unicode.Scalar) -> Bool {
+    guard let age = s.properties.age else { return false }
+    return age.major < pinnedVersion.major || (age.major == pinnedVersion.major && age.minor <= pinnedVersion.minor)
+  }
+
+  /// Python 3.11's Cased and Case_Ignorable (what `str.lower()`'s Final_Sigma rule reads).
+  static func isCased(_ s: Unicode.Scalar) -> Bool { isKnown(s) && s.properties.isCased }
+  static func isCaseIgnorable(_ s: Unicode.Scalar) -> Bool { isKnown(s) && s.properties.isCaseIgnorable }
+
   static func isOther(_ c: Unicode.GeneralCategory) -> Bool {
     switch c {
     case .control, .format, .surrogate, .privateUse, .unassigned: return true
@@ -100,12 +111,13 @@ final class ScalarMemo: @unchecked Sendable {
 
   static let shared = ScalarMemo()
 
-  /// Full lowercase mapping of one scalar (context-free; Python's per-character `lower()`).
+  /// Full lowercase mapping of one scalar (context-free; Python's per-character `lower()`), at Python 3.11's
+  /// Unicode 14.0: a code point assigned later maps to itself.
   func lowercase(_ s: Unicode.Scalar) -> [Unicode.Scalar] {
     lock.lock()
     if let r = lower[s.value] { lock.unlock(); return r }
     lock.unlock()
-    let r = Array(s.properties.lowercaseMapping.unicodeScalars)
+    let r = PyUnicode.isKnown(s) ? Array(s.properties.lowercaseMapping.unicodeScalars) : [s]
     lock.lock(); lower[s.value] = r; lock.unlock()
     return r
   }

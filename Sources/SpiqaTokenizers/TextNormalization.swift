@@ -42,11 +42,11 @@ enum TextNormalization {
   /// CPython `handle_capital_sigma`: cased (case-ignorable)* Σ !((case-ignorable)* cased).
   static func isFinalSigma(_ s: [Unicode.Scalar], at i: Int) -> Bool {
     var j = i - 1
-    while j >= 0 && s[j].properties.isCaseIgnorable { j -= 1 }
-    guard j >= 0 && s[j].properties.isCased else { return false }
+    while j >= 0 && PyUnicode.isCaseIgnorable(s[j]) { j -= 1 }
+    guard j >= 0 && PyUnicode.isCased(s[j]) else { return false }
     j = i + 1
-    while j < s.count && s[j].properties.isCaseIgnorable { j += 1 }
-    return j == s.count || !s[j].properties.isCased
+    while j < s.count && PyUnicode.isCaseIgnorable(s[j]) { j += 1 }
+    return j == s.count || !PyUnicode.isCased(s[j])
   }
 
   /// `unicodedata.normalize("NFD", w)` then drop category Mn (BERT `_run_strip_accents`).

@@ -62,13 +62,13 @@ struct CheckpointTests {
     let dir = try #require(fixtureDirectory)
     let r = try ModelConfig(contentsOf: dir + "/tiny-roberta-cls-f32/config.json")
     #expect(r == ModelConfig(
-      modelType: .roberta, hiddenSize: 64, numLayers: 2, numHeads: 4, intermediateSize: 128, layerNormEps: 1e-5,
+      family: .roberta, hiddenSize: 64, numLayers: 2, numHeads: 4, intermediateSize: 128, layerNormEps: 1e-5,
       maxPositions: 66, typeVocabSize: 1, padTokenId: 1, vocabSize: 512, hiddenAct: .gelu,
       architectures: ["RobertaForSequenceClassification"], labels: ["LABEL_0", "LABEL_1", "LABEL_2"]))
     #expect(r.maxSequenceLength == 64)
     if let m = miniLMDirectory {
       let c = try ModelConfig(contentsOf: m + "/config.json")
-      #expect(c.modelType == .bert && c.hiddenSize == 384 && c.numLayers == 6 && c.numHeads == 12)
+      #expect(c.family == .bert && c.hiddenSize == 384 && c.numLayers == 6 && c.numHeads == 12)
       #expect(c.intermediateSize == 1536 && c.layerNormEps == 1e-12 && c.typeVocabSize == 2 && c.vocabSize == 30522)
       #expect(c.architectures == ["BertModel"] && c.labels.isEmpty && c.maxSequenceLength == 512)
     }

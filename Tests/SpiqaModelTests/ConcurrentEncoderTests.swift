@@ -9,7 +9,7 @@ import SpiqaModel
 struct ConcurrentEncoderTests {
   /// A MiniLM-sized two-layer encoder with random weights: GEMMs large enough for OpenBLAS to thread them.
   static let config = ModelConfig(
-    modelType: .bert, hiddenSize: 384, numLayers: 2, numHeads: 12, intermediateSize: 1536, layerNormEps: 1e-12,
+    family: .bert, hiddenSize: 384, numLayers: 2, numHeads: 12, intermediateSize: 1536, layerNormEps: 1e-12,
     maxPositions: 512, typeVocabSize: 2, padTokenId: 0, vocabSize: 1000)
 
   /// One batch of `[4, 128]` token ids (a fixed scramble of 1..<1000), two of the four sequences padded.

@@ -34,9 +34,11 @@ public final class Checkpoint {
     } else {
       throw SpiqaModelError.io("\(directory): neither model.safetensors nor pytorch_model.bin found")
     }
-    for arch in config.architectures where !(arch.hasPrefix("Bert") || arch.hasPrefix("Roberta")) {
+    let family = config.family
+    for arch in config.architectures where !family.architecturePrefixes.contains(where: { arch.hasPrefix($0) }) {
       throw SpiqaModelError.badData(
-        "\(directory)/config.json: architecture \"\(arch)\" is not supported; expected Bert* or Roberta* models")
+        "\(directory)/config.json: architecture \"\(arch)\" does not belong to model_type \"\(family)\" "
+          + "(expected \(family.architecturePrefixes.map { $0 + "*" }.joined(separator: " or ")))")
     }
   }
 }

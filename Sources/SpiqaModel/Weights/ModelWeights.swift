@@ -23,40 +23,42 @@ struct LayerWeights: Sendable {
 enum HeadWeights: Sendable {
   /// `qa_outputs` [2, hidden] + [2]: start and end logits per token.
   case questionAnswering(weight: Weight, bias: Weight)
-  /// BERT: `pooler.dense` (tanh) on the first token, then `classifier` [labels, hidden].
-  case bertClassifier(pooler: Weight, poolerBias: Weight, classifier: Weight, classifierBias: Weight)
-  /// RoBERTa: `classifier.dense` (tanh) on `<s>`, then `classifier.out_proj` [labels, hidden].
-  case robertaClassifier(dense: Weight, denseBias: Weight, outProj: Weight, outProjBias: Weight)
+  /// First token → dense [hidden, hidden] → activation → out [labels, hidden] (the family's classifier layout).
+  case classifier(dense: Weight, denseBias: Weight, activation: ModelFamily.ClassifierActivation, out: Weight,
+                  outBias: Weight)
 }
 
-/// Every parameter of a BERT/RoBERTa encoder and its optional head.
+/// Every parameter of an encoder and its optional head.
 struct ModelWeights: @unchecked Sendable {
-  /// [vocab, hidden], [maxPositions, hidden], [typeVocab, hidden]; kept in their stored dtype and
-  /// converted a row at a time (a 50k-row F16 table stays F16 in memory).
+  /// [vocab, embedding], [maxPositions, embedding], [typeVocab, embedding] (nil without token types); kept in
+  /// their stored dtype and converted a row at a time (a 50k-row F16 table stays F16 in memory).
   var wordEmbeddings: RawTensor
   var positionEmbeddings: RawTensor
-  var tokenTypeEmbeddings: RawTensor
+  var tokenTypeEmbeddings: RawTensor?
+  /// [embedding]
   var embNormGamma: Weight, embNormBeta: Weight
+  /// [hidden, embedding] + [hidden]: factorized embeddings' projection (ELECTRA, ALBERT); nil when absent.
+  var embProjection: (weight: Weight, bias: Weight)?
+  /// One entry per parameter set: per layer, or per shared group (`ModelConfig.layerGroup(of:)`).
   var layers: [LayerWeights]
   var head: HeadWeights?
 }
 
 extension ModelWeights {
-  /// Maps the parameter names of BertModel / RobertaModel (with or without the `bert.` / `roberta.` prefix)
-  /// and their *ForQuestionAnswering / *ForSequenceClassification variants onto the encoder's weights.
+  /// Maps the family's parameter names (with or without its base-model prefix, e.g. `bert.`) of the base model
+  /// and its *ForQuestionAnswering / *ForSequenceClassification variants onto the encoder's weights.
   static func load(from source: WeightSource, config c: ModelConfig, store: WeightStore, origin: String) throws
     -> ModelWeights
   {
-    let family = c.modelType.rawValue
-    let prefixes = ["\(family).", ""]
-    guard let prefix = prefixes.first(where: { source.rawTensor("\($0)embeddings.word_embeddings.weight") != nil })
-    else {
+    let f = c.family, e = f.embeddings
+    let prefixes = [f.weightPrefix, ""]
+    guard let prefix = prefixes.first(where: { source.rawTensor($0 + e.word + ".weight") != nil }) else {
       throw SpiqaModelError.badData(
-        "\(origin): missing tensor \"\(family).embeddings.word_embeddings.weight\" (also tried without the "
-          + "\"\(family).\" prefix); is this a \(family) checkpoint?")
+        "\(origin): missing tensor \"\(f.weightPrefix)\(e.word).weight\" (also tried without the "
+          + "\"\(f.weightPrefix)\" prefix); is this a \(f) checkpoint?")
     }
-    func raw(_ name: String, _ shape: [Int], prefixed: Bool = true) throws -> RawTensor {
-      let full = prefixed ? prefix + name : name
+    func raw(_ name: String, _ shape: [Int]) throws -> RawTensor {
+      let full = prefix + name
       guard let t = source.rawTensor(full) else {
         throw SpiqaModelError.badData("\(origin): missing tensor \"\(full)\" (expected shape \(shape))")
       }
@@ -65,40 +67,44 @@ extension ModelWeights {
       }
       return t
     }
-    func w(_ name: String, _ shape: [Int], prefixed: Bool = true) throws -> Weight {
-      store.floats(try raw(name, shape, prefixed: prefixed))
+    func w(_ name: String, _ shape: [Int]) throws -> Weight { store.floats(try raw(name, shape)) }
+    let h = c.hiddenSize, i = c.intermediateSize, emb = c.embeddingSize
+    let word = try raw(e.word + ".weight", [c.vocabSize, emb])
+    let pos = try raw(e.position + ".weight", [c.maxPositions, emb])
+    let type = try e.tokenType.map { try raw($0 + ".weight", [c.typeVocabSize, emb]) }
+    var projection: (weight: Weight, bias: Weight)?
+    if let p = e.projection, emb != h || source.rawTensor(prefix + p + ".weight") != nil {
+      projection = (try w(p + ".weight", [h, emb]), try w(p + ".bias", [h]))
     }
-    let h = c.hiddenSize, i = c.intermediateSize
-    let word = try raw("embeddings.word_embeddings.weight", [c.vocabSize, h])
-    let pos = try raw("embeddings.position_embeddings.weight", [c.maxPositions, h])
-    let type = try raw("embeddings.token_type_embeddings.weight", [c.typeVocabSize, h])
+    let names = f.layers
     var layers: [LayerWeights] = []
-    for l in 0..<c.numLayers {
-      let p = "encoder.layer.\(l)."
-      let qkv = try ["query", "key", "value"].map { try raw(p + "attention.self.\($0).weight", [h, h]) }
-      let qkvBias = try ["query", "key", "value"].map { try raw(p + "attention.self.\($0).bias", [h]) }
+    for l in 0..<c.layerGroups {
+      let p = names.prefix.replacingOccurrences(of: "{i}", with: String(l))
+      let qkv = try [names.query, names.key, names.value].map { try raw(p + $0 + ".weight", [h, h]) }
+      let qkvBias = try [names.query, names.key, names.value].map { try raw(p + $0 + ".bias", [h]) }
       layers.append(LayerWeights(
         qkv: store.concatenate(qkv), qkvBias: store.concatenate(qkvBias),
-        attnOut: try w(p + "attention.output.dense.weight", [h, h]),
-        attnOutBias: try w(p + "attention.output.dense.bias", [h]),
-        attnNormGamma: try w(p + "attention.output.LayerNorm.weight", [h]),
-        attnNormBeta: try w(p + "attention.output.LayerNorm.bias", [h]),
-        inter: try w(p + "intermediate.dense.weight", [i, h]), interBias: try w(p + "intermediate.dense.bias", [i]),
-        out: try w(p + "output.dense.weight", [h, i]), outBias: try w(p + "output.dense.bias", [h]),
-        outNormGamma: try w(p + "output.LayerNorm.weight", [h]),
-        outNormBeta: try w(p + "output.LayerNorm.bias", [h])))
+        attnOut: try w(p + names.attentionOutput + ".weight", [h, h]),
+        attnOutBias: try w(p + names.attentionOutput + ".bias", [h]),
+        attnNormGamma: try w(p + names.attentionNorm + ".weight", [h]),
+        attnNormBeta: try w(p + names.attentionNorm + ".bias", [h]),
+        inter: try w(p + names.intermediate + ".weight", [i, h]),
+        interBias: try w(p + names.intermediate + ".bias", [i]),
+        out: try w(p + names.output + ".weight", [h, i]), outBias: try w(p + names.output + ".bias", [h]),
+        outNormGamma: try w(p + names.outputNorm + ".weight", [h]),
+        outNormBeta: try w(p + names.outputNorm + ".bias", [h])))
     }
     let head = try loadHead(source: source, config: c, prefix: prefix, store: store, origin: origin)
     return ModelWeights(
       wordEmbeddings: word, positionEmbeddings: pos, tokenTypeEmbeddings: type,
-      embNormGamma: try w("embeddings.LayerNorm.weight", [h]), embNormBeta: try w("embeddings.LayerNorm.bias", [h]),
-      layers: layers, head: head)
+      embNormGamma: try w(e.layerNorm + ".weight", [emb]), embNormBeta: try w(e.layerNorm + ".bias", [emb]),
+      embProjection: projection, layers: layers, head: head)
   }
 
   private static func loadHead(
     source: WeightSource, config c: ModelConfig, prefix: String, store: WeightStore, origin: String
   ) throws -> HeadWeights? {
-    let h = c.hiddenSize
+    let h = c.hiddenSize, heads = c.family.heads, cls = heads.classifier
     func w(_ name: String, _ shape: [Int]) throws -> Weight {
       guard let t = source.rawTensor(name) else {
         throw SpiqaModelError.badData("\(origin): missing tensor \"\(name)\" (expected shape \(shape))")
@@ -108,30 +114,20 @@ extension ModelWeights {
       }
       return store.floats(t)
     }
-    func labelCount(_ name: String) throws -> Int {
-      guard let t = source.rawTensor(name), t.shape.count == 2, t.shape[0] > 0 else {
-        throw SpiqaModelError.badData("\(origin): missing or malformed tensor \"\(name)\" ([labels, \(h)])")
-      }
-      return t.shape[0]
-    }
+    let qa = heads.questionAnswering, out = cls.out
     let wantsQA = c.architectures.contains { $0.hasSuffix("ForQuestionAnswering") }
     let wantsCls = c.architectures.contains { $0.hasSuffix("ForSequenceClassification") }
-    if wantsQA || (!wantsCls && source.rawTensor("qa_outputs.weight") != nil) {
-      return .questionAnswering(weight: try w("qa_outputs.weight", [2, h]), bias: try w("qa_outputs.bias", [2]))
+    if wantsQA || (!wantsCls && source.rawTensor(qa + ".weight") != nil) {
+      return .questionAnswering(weight: try w(qa + ".weight", [2, h]), bias: try w(qa + ".bias", [2]))
     }
-    let robertaStyle = source.rawTensor("classifier.out_proj.weight") != nil
-    let bertStyle = source.rawTensor("classifier.weight") != nil
-    guard wantsCls || robertaStyle || bertStyle else { return nil }
-    if c.modelType == .roberta || robertaStyle {
-      let n = try labelCount("classifier.out_proj.weight")
-      return .robertaClassifier(
-        dense: try w("classifier.dense.weight", [h, h]), denseBias: try w("classifier.dense.bias", [h]),
-        outProj: try w("classifier.out_proj.weight", [n, h]), outProjBias: try w("classifier.out_proj.bias", [n]))
+    guard wantsCls || source.rawTensor(out + ".weight") != nil else { return nil }
+    guard let t = source.rawTensor(out + ".weight"), t.shape.count == 2, t.shape[0] > 0 else {
+      throw SpiqaModelError.badData("\(origin): missing or malformed tensor \"\(out).weight\" ([labels, \(h)])")
     }
-    let n = try labelCount("classifier.weight")
-    return .bertClassifier(
-      pooler: try w(prefix + "pooler.dense.weight", [h, h]), poolerBias: try w(prefix + "pooler.dense.bias", [h]),
-      classifier: try w("classifier.weight", [n, h]), classifierBias: try w("classifier.bias", [n]))
+    let n = t.shape[0], dense = (cls.denseInBaseModel ? prefix : "") + cls.dense
+    return .classifier(
+      dense: try w(dense + ".weight", [h, h]), denseBias: try w(dense + ".bias", [h]), activation: cls.activation,
+      out: try w(out + ".weight", [n, h]), outBias: try w(out + ".bias", [n]))
   }
 
   /// Random weights (normal, std 0.02; LayerNorm γ = 1, β = 0) in owned memory, for benchmarks and tests
@@ -154,8 +150,8 @@ extension ModelWeights {
       return RawTensor(dtype: .float32, shape: shape,
                        data: UnsafeRawBufferPointer(start: w.pointer, count: w.count * 4))
     }
-    let h = c.hiddenSize, i = c.intermediateSize
-    let layers = (0..<c.numLayers).map { _ in
+    let h = c.hiddenSize, i = c.intermediateSize, e = c.embeddingSize
+    let layers = (0..<c.layerGroups).map { _ in
       LayerWeights(
         qkv: normal([3 * h, h]), qkvBias: normal([3 * h]), attnOut: normal([h, h]), attnOutBias: normal([h]),
         attnNormGamma: constant(h, 1), attnNormBeta: constant(h, 0), inter: normal([i, h]),
@@ -163,8 +159,10 @@ extension ModelWeights {
         outNormGamma: constant(h, 1), outNormBeta: constant(h, 0))
     }
     return ModelWeights(
-      wordEmbeddings: table([c.vocabSize, h]), positionEmbeddings: table([c.maxPositions, h]),
-      tokenTypeEmbeddings: table([c.typeVocabSize, h]), embNormGamma: constant(h, 1), embNormBeta: constant(h, 0),
+      wordEmbeddings: table([c.vocabSize, e]), positionEmbeddings: table([c.maxPositions, e]),
+      tokenTypeEmbeddings: c.family.hasTokenTypes ? table([c.typeVocabSize, e]) : nil,
+      embNormGamma: constant(e, 1), embNormBeta: constant(e, 0),
+      embProjection: e != h || c.family.embeddings.projection != nil ? (normal([h, e]), normal([h])) : nil,
       layers: layers, head: nil)
   }
 }

@@ -1,0 +1,154 @@
+import Foundation
+import SpiqaCore
+
+/// Reads a Hugging Face tokenizers `tokenizer.json` (the format the Hub ships today) into a SpiqaTokenizers
+/// tokenizer: the normalizer, pre-tokenizer, model and post-processor (special-token template) it describes.
+///
+/// Supported (docs/tokenizers.md): `WordPiece` with `BertNormalizer` + `BertPreTokenizer` and a `[CLS] A [SEP]
+/// (B [SEP])` template (`TemplateProcessing` or `BertProcessing`), and byte-level `BPE` with the `ByteLevel`
+/// pre-tokenizer and `<s> A </s>(</s> B </s>)` (`RobertaProcessing` or `TemplateProcessing`). Rust semantics
+/// where they differ from the Python slow tokenizers: lower-casing is per scalar (no Final_Sigma). Anything else —
+/// `Unigram` (SentencePiece) models included — is refused with one line naming what was found.
+public enum TokenizerJSON {
+  /// Loads `path`; `config` is the folder's tokenizer_config.json (pad / mask token names), may be empty.
+  public static func load(path: String, config: [String: JSONValue] = [:]) throws -> any Tokenizer {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw TokenizerError(.io, "\(path): cannot read file")
+    }
+    let root: [String: JSONValue]
+    do {
+      guard let obj = try JSONValue(parsing: [UInt8](data)).objectValue else { throw TokenizerError(.badData, "") }
+      root = obj
+    } catch {
+      throw TokenizerError(.badData, "\(path): not a JSON object; expected a Hugging Face tokenizer.json")
+    }
+    func fail(_ what: String) -> TokenizerError { TokenizerError(.badData, "\(path): \(what)") }
+    guard let model = root["model"]?.objectValue else { throw fail("no \"model\" object") }
+    let modelType = model["type"]?.stringValue ?? (model["merges"] != nil ? "BPE" : "")
+    let template = try Template(root["post_processor"], fail: fail)
+    switch modelType {
+    case "WordPiece":
+      return try wordPiece(root: root, model: model, template: template, config: config, fail: fail)
+    case "BPE":
+      return try bytePairs(root: root, model: model, template: template, config: config, fail: fail)
+    case "Unigram":
+      throw fail("Unigram (SentencePiece) tokenizer models are not supported yet; supported: WordPiece, byte-level BPE")
+    default:
+      throw fail("tokenizer model \"\(modelType)\" is not supported; supported: WordPiece, byte-level BPE")
+    }
+  }
+
+  /// The special-token frame of the post-processor: first and separator token names, and whether a pair puts two
+  /// separators between its segments.
+  struct Template {
+    var first: String?, separator: String?, doubleSeparator = false
+
+    init(_ value: JSONValue?, fail: (String) -> TokenizerError) throws {
+      guard let p = value?.objectValue else { return }
+      switch p["type"]?.stringValue ?? "" {
+      case "BertProcessing", "RobertaProcessing":
+        first = p["cls"]?.arrayValue?.first?.stringValue
+        separator = p["sep"]?.arrayValue?.first?.stringValue
+        doubleSeparator = p["type"]?.stringValue == "RobertaProcessing"
+      case "TemplateProcessing":
+        func pieces(_ key: String) -> [String] {
+          (p[key]?.arrayValue ?? []).map { piece in
+            if let s = piece.objectValue?["SpecialToken"]?.objectValue?["id"]?.stringValue { return s }
+            return "$" + (piece.objectValue?["Sequence"]?.objectValue?["id"]?.stringValue ?? "?")
+          }
+        }
+        let single = pieces("single"), pair = pieces("pair")
+        guard single.count == 3, single[1] == "$A", let f = single.first, let s = single.last else {
+          throw fail("post_processor template \(single) is not supported; expected <first> $A <separator>")
+        }
+        first = f; separator = s
+        if pair == [f, "$A", s, "$B", s] {
+          doubleSeparator = false
+        } else if pair == [f, "$A", s, s, "$B", s] {
+          doubleSeparator = true
+        } else {
+          throw fail("post_processor pair template \(pair) is not supported")
+        }
+      default:
+        throw fail("post_processor \"\(p["type"]?.stringValue ?? "?")\" is not supported")
+      }
+    }
+  }
+
+  private static func wordPiece(
+    root: [String: JSONValue], model: [String: JSONValue], template: Template, config: [String: JSONValue],
+    fail: (String) -> TokenizerError
+  ) throws -> WordPieceTokenizer {
+    guard let vocab = model["vocab"]?.objectValue else { throw fail("WordPiece model without a vocab") }
+    var byId = [String?](repeating: nil, count: vocab.count)
+    for (token, v) in vocab {
+      guard let id = v.intValue, id >= 0, id < vocab.count, byId[id] == nil else {
+        throw fail("WordPiece vocab ids must be 0..<\(vocab.count), each once; \(token.debugDescription) has \(v.jsonText)")
+      }
+      byId[id] = token
+    }
+    guard (model["continuing_subword_prefix"]?.stringValue ?? "##") == "##" else {
+      throw fail("WordPiece continuing_subword_prefix other than \"##\" is not supported")
+    }
+    var o = WordPieceTokenizer.Options()
+    o.finalSigma = false  // the Rust normalizer lower-cases one scalar at a time
+    if let n = model["max_input_chars_per_word"]?.intValue { o.maxInputCharsPerWord = n }
+    if let s = model["unk_token"]?.stringValue { o.unkToken = s }
+    let norm = root["normalizer"]?.objectValue
+    guard norm?["type"]?.stringValue == "BertNormalizer" else {
+      throw fail("WordPiece normalizer \(norm?["type"]?.stringValue ?? "null") is not supported; expected BertNormalizer")
+    }
+    guard norm?["clean_text"]?.boolValue ?? true else { throw fail("BertNormalizer clean_text false is not supported") }
+    o.doLowerCase = norm?["lowercase"]?.boolValue ?? true
+    o.tokenizeChineseChars = norm?["handle_chinese_chars"]?.boolValue ?? true
+    o.stripAccents = norm?["strip_accents"]?.boolValue
+    let pre = root["pre_tokenizer"]?.objectValue?["type"]?.stringValue
+    guard pre == "BertPreTokenizer" else {
+      throw fail("WordPiece pre_tokenizer \(pre ?? "null") is not supported; expected BertPreTokenizer")
+    }
+    guard !template.doubleSeparator else { throw fail("a WordPiece model with a <s> A </s></s> B </s> template") }
+    if let s = template.first { o.clsToken = s }
+    if let s = template.separator { o.sepToken = s }
+    if let s = VocabFiles.tokenString(config, "pad_token") { o.padToken = s }
+    if let s = VocabFiles.tokenString(config, "mask_token") { o.maskToken = s }
+    return try WordPieceTokenizer(vocabulary: byId.map { $0 ?? "" }, options: o)
+  }
+
+  private static func bytePairs(
+    root: [String: JSONValue], model: [String: JSONValue], template: Template, config: [String: JSONValue],
+    fail: (String) -> TokenizerError
+  ) throws -> ByteLevelBPETokenizer {
+    guard let vocabObject = model["vocab"]?.objectValue else { throw fail("BPE model without a vocab") }
+    var vocab: [String: Int] = [:]
+    for (token, v) in vocabObject {
+      guard let id = v.intValue, id >= 0 else { throw fail("BPE token \(token.debugDescription) has id \(v.jsonText)") }
+      vocab[token] = id
+    }
+    // Merges are "a b" strings (tokenizers < 0.20) or ["a", "b"] pairs.
+    let merges: [(String, String)?] = (model["merges"]?.arrayValue ?? []).map { m in
+      if let pair = m.arrayValue, pair.count == 2, let a = pair[0].stringValue, let b = pair[1].stringValue {
+        return (a, b)
+      }
+      let parts = (m.stringValue ?? "").split(separator: " ", omittingEmptySubsequences: false)
+      return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
+    }
+    let pre = root["pre_tokenizer"]?.objectValue
+    guard pre?["type"]?.stringValue == "ByteLevel" else {
+      throw fail("BPE pre_tokenizer \(pre?["type"]?.stringValue ?? "null") is not supported; expected ByteLevel")
+    }
+    guard root["normalizer"] == nil || root["normalizer"] == .null else {
+      throw fail("a normalizer before byte-level BPE is not supported")
+    }
+    guard template.first == nil || template.doubleSeparator else {
+      throw fail("a byte-level BPE model with a [CLS] A [SEP] B [SEP] template")
+    }
+    var o = ByteLevelBPETokenizer.Options()
+    o.addPrefixSpace = pre?["add_prefix_space"]?.boolValue ?? false
+    if let s = template.first { o.bosToken = s }
+    if let s = template.separator { o.eosToken = s }
+    if let s = model["unk_token"]?.stringValue { o.unkToken = s }
+    if let s = VocabFiles.tokenString(config, "pad_token") { o.padToken = s }
+    if let s = VocabFiles.tokenString(config, "mask_token") { o.maskToken = s }
+    return try ByteLevelBPETokenizer(vocabulary: vocab, merges: merges, options: o)
+  }
+}
