@@ -11,6 +11,9 @@ public struct ClassifyTask: SpiqaTask {
   public var defaultDataFile: String? { nil }
   public var dataHint: String { "a .tsv, .csv or .jsonl file with the text column" }
 
+  /// Classes (accuracy) or regression (Pearson, Spearman), as the per-example lines show.
+  public func mergingScorer(settings: TaskSettings) throws -> TaskScorer { SequenceScorer.merging() }
+
   public func load(_ path: String, settings: TaskSettings) throws -> any TaskData {
     guard let textColumn = settings.textColumn else {
       throw TasksError.usage("task classify needs the name of the text column")

@@ -2,7 +2,7 @@ import Foundation
 import SpiqaCore
 
 /// Merges the per-example files of a sharded evaluation (`spiqa-eval --shard I/N --per-example F`) into the result
-/// line of the unsharded run: the same keys and values (EM/F1 or accuracy, features, sparsity), summed seconds.
+/// line of the unsharded run: the same keys and values (every task's metrics, features, sparsity), summed seconds.
 /// Shards that do not belong together are refused (docs/scaling.md).
 public enum EvalMerge {
   /// The merged run: its result line and its per-example lines (the unsharded `--per-example` file's lines).
@@ -111,39 +111,19 @@ public enum EvalMerge {
         rows.append(o)
       }
     }
-    switch out["task"]?.stringValue {
-    case "squad":
-      // The same sums in the same order as SquadEvaluator, so EM and F1 are the same bits.
-      var emSum = 0.0
-      var f1Sum = 0.0
-      for o in rows {
-        guard let em = o["em"]?.doubleValue, let f1 = o["f1"]?.doubleValue else {
-          throw TasksError.badData("a per-example line without em and f1: \(JSONValue.object(o).jsonText)")
-        }
-        emSum += em
-        f1Sum += f1
-      }
-      let n = rows.count
-      EvalRunner.describe(
-        SquadEvaluation(
-          n: n, em: SquadEvaluation.percent(emSum, n), f1: SquadEvaluation.percent(f1Sum, n), sparsity: sparsity,
-          features: shards.reduce(0) { $0 + $1.line.features }, seconds: seconds), into: &out)
-    case "sst2":
-      var correct = 0
-      for o in rows {
-        guard let p = o["prediction"]?.intValue, let l = o["label"]?.intValue else {
-          throw TasksError.badData("a per-example line without prediction and label: \(JSONValue.object(o).jsonText)")
-        }
-        if p == l { correct += 1 }
-      }
-      EvalRunner.describe(SST2Evaluation(n: rows.count, correct: correct, sparsity: sparsity, seconds: seconds), into: &out)
-    default:
-      // Other tasks' metrics (Matthews, F1, correlations, SQuAD v2's best thresholds) are not sums of per-example
-      // values; merging them needs the task's scorer over the per-example lines (not yet).
-      throw TasksError.usage(
-        "\(shards[0].name): merging shards is implemented for squad and sst2, not for task "
-          + "\(out["task"]?.stringValue ?? "?"); run it unsharded")
-    }
+    // The task's own scorer, fed the lines in run order: the metrics come out as the unsharded run computes them.
+    let task = try TaskRegistry.task(named: out["task"]?.stringValue ?? "")
+    var settings = TaskSettings()
+    let recorded = shards[0].line.run["settings"]?.objectValue ?? [:]
+    if let t = recorded["null_threshold"]?.doubleValue { settings.nullScoreThreshold = t }
+    if let m = recorded["max_answer_len"]?.intValue { settings.maxAnswerLen = m }
+    let scorer = try task.mergingScorer(settings: settings)
+    for row in rows { try scorer.absorb(row) }
+    for (k, v) in scorer.result() { out[k] = v }
+    let n = shards.reduce(0) { $0 + $1.line.n }
+    out["sparsity"] = .double(sparsity.overall)
+    out["seconds"] = .double(EvalRunner.rounded(seconds))
+    out["\(task.unit)_per_second"] = .double(seconds > 0 ? EvalRunner.rounded(Double(n) / seconds) : 0)
     return Merged(result: out, perExampleLines: lines)
   }
 }

@@ -132,27 +132,6 @@ public enum EvalRunner {
     ])
     return o
   }
-
-  /// The SQuAD metrics of the result line.
-  static func describe(_ res: SquadEvaluation, into out: inout JSONObject) {
-    out["n"] = .int(res.n)
-    out["em"] = .double(res.em)
-    out["f1"] = .double(res.f1)
-    out["features"] = .int(res.features)
-    out["sparsity"] = .double(res.sparsity.overall)
-    out["seconds"] = .double(rounded(res.seconds))
-    out["questions_per_second"] = .double(res.seconds > 0 ? rounded(Double(res.n) / res.seconds) : 0)
-  }
-
-  /// The SST-2 metrics of the result line.
-  static func describe(_ res: SST2Evaluation, into out: inout JSONObject) {
-    out["n"] = .int(res.n)
-    out["correct"] = .int(res.correct)
-    out["accuracy"] = .double(res.accuracy)
-    out["sparsity"] = .double(res.sparsity.overall)
-    out["seconds"] = .double(rounded(res.seconds))
-    out["sentences_per_second"] = .double(res.seconds > 0 ? rounded(Double(res.n) / res.seconds) : 0)
-  }
 }
 
 extension SquadPrediction {

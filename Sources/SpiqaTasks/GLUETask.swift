@@ -39,6 +39,10 @@ public struct GLUETask: SpiqaTask {
     return "GLUE \(file), \(pair == nil ? "sentences" : "pairs") (\(metric))"
   }
 
+  public func mergingScorer(settings: TaskSettings) throws -> TaskScorer {
+    SequenceScorer.merging(f1: f1, matthews: matthews)
+  }
+
   public func load(_ path: String, settings: TaskSettings) throws -> any TaskData {
     let table = try DataTable.tsv(try readText(path), source: path, header: fixedHeader)
     let t = try table.column(text)

@@ -9,6 +9,8 @@ public struct SST2Task: SpiqaTask {
   /// SST-2's labels: 0 negative, 1 positive.
   public static let labels = LabelSet([["0", "negative"], ["1", "positive"]])
 
+  public func mergingScorer(settings: TaskSettings) throws -> TaskScorer { SequenceScorer.merging() }
+
   public func load(_ path: String, settings: TaskSettings) throws -> any TaskData {
     let examples = try SST2Dataset(path: path).examples.map {
       SequenceExample(index: $0.index, id: "sst2-\($0.index)", text: $0.sentence, target: .label($0.label))

@@ -14,9 +14,12 @@ public final class SequenceScorer: TaskScorer {
   private var predictions: [Int] = []
   private var values: [Double] = []
   private var outputs: [Double] = []
+  /// One regression output (no `map`), or, when merging, lines whose predictions are numbers, not classes.
+  private var regression: Bool
 
   init(map: [Int]?, f1: Bool = false, matthews: Bool = false, target: @escaping (SequenceExample) -> SequenceTarget?) {
     self.map = map
+    regression = map == nil
     self.f1 = f1
     self.matthews = matthews
     self.target = target
@@ -50,8 +53,31 @@ public final class SequenceScorer: TaskScorer {
     return lines
   }
 
+  /// An empty scorer for `EvalMerge`: classes (with the task's metrics) or regression, as the lines show.
+  static func merging(f1: Bool = false, matthews: Bool = false) -> SequenceScorer {
+    SequenceScorer(map: [], f1: f1, matthews: matthews) { _ in nil }
+  }
+
+  public func absorb(_ line: JSONObject) throws {
+    switch line["prediction"] {
+    case .int(let p)? where !regression:
+      guard let label = line["label"] else { return }
+      guard let k = label.intValue else { throw missing("an integer label", in: line) }
+      labels.append(k)
+      predictions.append(p)
+    case .double(let p)? where regression || labels.isEmpty:
+      regression = true
+      guard let label = line["label"] else { return }
+      guard let v = label.doubleValue else { throw missing("a numeric label", in: line) }
+      values.append(v)
+      outputs.append(p)
+    default:
+      throw missing(regression ? "a numeric prediction" : "a class prediction", in: line)
+    }
+  }
+
   public func result() -> JSONObject {
-    guard map != nil else {
+    guard !regression else {
       let finite = { (x: Double) -> JSONValue in x.isFinite ? .double(x) : .null }
       return [
         "n": .int(values.count), "pearson": finite(ClassificationMetrics.pearson(outputs, values)),

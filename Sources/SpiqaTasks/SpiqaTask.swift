@@ -42,10 +42,18 @@ public protocol SpiqaTask: Sendable {
   /// Reads `path` (`-` = standard input where the task allows it). Data errors come before any model is loaded.
   /// - Throws: `TasksError` (`.badData` naming the file and line, `.io`, `.usage` for missing settings).
   func load(_ path: String, settings: TaskSettings) throws -> any TaskData
+  /// An empty scorer that `EvalMerge` fills from the per-example lines of a sharded run (`TaskScorer.absorb`), so
+  /// the merged result line is the one the unsharded run prints. `settings` holds what the shard lines recorded.
+  /// - Throws: `TasksError.usage` when shards of this task cannot be merged.
+  func mergingScorer(settings: TaskSettings) throws -> TaskScorer
 }
 
 extension SpiqaTask {
   public var unit: String { "sentences" }
+
+  public func mergingScorer(settings: TaskSettings) throws -> TaskScorer {
+    throw TasksError.usage("merging shards is not implemented for task \(name); run it unsharded")
+  }
 }
 
 /// One model batch of a task: the sequences (what extraction records and the hooks see), how many examples it
@@ -122,4 +130,15 @@ public protocol TaskScorer: AnyObject {
   func score(_ group: TaskGroup, batch: TaskBatch, model: TaskModel, hooks: ForwardHooks) throws -> [JSONObject]
   /// The metric keys of the result line (e.g. `n`, `accuracy`, `em`, `f1`).
   func result() -> JSONObject
+  /// Adds one example back from the per-example line `score` wrote for it, as if it had been scored here (what
+  /// `EvalMerge` does with the lines of every shard, in run order, so sums come out in the same order and bits).
+  /// - Throws: `TasksError.badData` when `line` lacks what the metric needs.
+  func absorb(_ line: JSONObject) throws
+}
+
+extension TaskScorer {
+  /// The error for a per-example line without `keys`.
+  func missing(_ keys: String, in line: JSONObject) -> TasksError {
+    TasksError.badData("a per-example line without \(keys): \(JSONValue.object(line).jsonText)")
+  }
 }

@@ -20,6 +20,13 @@ public struct SquadTask: SpiqaTask {
   public var dataHint: String { version == 2 ? "SQuAD v2.0 JSON" : "SQuAD v1.1 JSON" }
   public var unit: String { "questions" }
 
+  public func mergingScorer(settings: TaskSettings) throws -> TaskScorer {
+    version == 2
+      ? SquadV2Scorer(
+        decoder: SquadV2Decoder(maxAnswerLen: settings.maxAnswerLen), nullThreshold: settings.nullScoreThreshold)
+      : SquadScorer(decoder: SquadDecoder(maxAnswerLen: settings.maxAnswerLen))
+  }
+
   public func load(_ path: String, settings: TaskSettings) throws -> any TaskData {
     QuestionData(task: name, version: version, questions: try SquadDataset(path: path).questions)
   }
@@ -106,6 +113,16 @@ final class SquadScorer: TaskScorer {
     let p = SquadPrediction(
       index: q.index, id: q.id, prediction: text, em: s.em, f1: s.f1, span: span, features: ex.features.count)
     return [p.json]
+  }
+
+  func absorb(_ line: JSONObject) throws {
+    guard let e = line["em"]?.doubleValue, let f = line["f1"]?.doubleValue, let k = line["features"]?.intValue else {
+      throw missing("em, f1 and features", in: line)
+    }
+    n += 1
+    features += k
+    em += e
+    f1 += f
   }
 
   func result() -> JSONObject {

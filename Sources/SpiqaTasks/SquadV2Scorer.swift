@@ -40,6 +40,14 @@ final class SquadV2Scorer: TaskScorer {
     return [o]
   }
 
+  func absorb(_ line: JSONObject) throws {
+    guard let has = line["has_answer"]?.boolValue, let text = line["prediction"]?.stringValue,
+      let em = line["em"]?.doubleValue, let f1 = line["f1"]?.doubleValue, let k = line["features"]?.intValue
+    else { throw missing("has_answer, prediction, em, f1 and features", in: line) }
+    features += k
+    rows.append((has, !text.isEmpty, em, f1))
+  }
+
   func result() -> JSONObject {
     func mean(_ v: [Double]) -> Double { v.isEmpty ? 0 : 100 * v.reduce(0, +) / Double(v.count) }
     let has = rows.filter(\.hasAnswer), no = rows.filter { !$0.hasAnswer }
