@@ -36,7 +36,7 @@ public enum EvalMerge {
         o[EvalShardLine.key] != nil
       else {
         throw TasksError.badData(
-          "\(name): no shard line at the end; expected the --per-example file of a finished spiqa-eval --shard run")
+          "\(name): no shard line at the end; expected the per-example file of a finished sharded evaluation")
       }
       let line = try EvalShardLine(json: o, source: name)
       lines.removeLast()

@@ -25,6 +25,6 @@ public struct TextTask: SpiqaTask {
     }
     return SequenceData(
       task: name, source: path, examples: examples,
-      scoring: .unlabelled(reason: "text has no labels; use --task classify with a label column"))
+      scoring: .unlabelled(reason: "text has no labels; the classify task scores a file with a label column"))
   }
 }

@@ -171,6 +171,30 @@ struct ExtractionParityTests {
     #expect(err <= 1e-5, "max abs error \(err)")
   }
 
+  /// `--task text` over the fixture's SST-2 sentences written one per line with empty lines between them: the
+  /// transformers token ids, ids `text-<line>` that count the empty lines, and the transformers attention.
+  @Test(.enabled(if: TestPaths.shared("data/glue/SST-2/dev.tsv") != nil, "SST-2 dev not found (../shared)"))
+  func textLinesMatchTransformers() throws {
+    let fx = try ExtractFixture("sst2")
+    let sst2 = try SST2Dataset(path: try #require(TestPaths.shared("data/glue/SST-2/dev.tsv")))
+    let sentences = fx.records.map { sst2.examples[$0.sequence.exampleIndex].sentence }
+    let src = try ExtractionSource(
+      text: TextLines(text: sentences.joined(separator: "\n\n") + "\n"), selection: .all,
+      tokenizer: loadTaskTokenizer(directory: try #require(extractModel)), batchSize: 8)
+    let seqs = try (0..<src.groupCount).flatMap { try src.group($0).sequences }
+    #expect(seqs.map(\.exampleId) == (0..<fx.records.count).map { "text-\(2 * $0)" })
+    #expect(seqs.count == fx.records.count && seqs.map(\.ids) == fx.records.map(\.sequence.ids))
+    let ex = try AttentionExtractor(directory: try #require(extractModel), transform: .identity)
+    var seen = 0, err: Float = 0
+    try ex.run(ExtractionGroup(sequences: seqs)) { f in
+      let e = try fx.errors(fx.records[seen].key, attention: f.attention, n: f.n, full: fx.records[seen].full)
+      err = max(err, e.max)
+      seen += 1
+    }
+    #expect(seen == fx.records.count)
+    #expect(err <= 1e-5, "max abs error \(err)")
+  }
+
   @Test func prunedAndQuantizedOnTheFlyMatchTheReferenceOrder() throws {
     let t = AttentionTransform(threshold: 0.05, quantizer: try AttentionQuantizer(method: .linearSlogClampedMidval, bits: 3))
     let err = try check("sst2-pruned", transform: t, perExample: false)
