@@ -17,7 +17,8 @@ public enum ResourceLimits {
   public static let metadataBytesVariable = "SPIQA_MAX_METADATA_BYTES"
   public static let defaultMetadataBytes = 16 << 20
   /// The records of one example buffered by a data-dependent quantizer with the example scope:
-  /// `SPIQA_MAX_EXAMPLE_BYTES`, default 4 GiB of float32 values (original and quantized copies counted).
+  /// `SPIQA_MAX_EXAMPLE_BYTES`, default 4 GiB, counted as 16 bytes per buffered value: the original and quantized
+  /// float32 copies and the statistics' sort keys with their radix-sort scratch (what peak RSS shows).
   public static let exampleBytesVariable = "SPIQA_MAX_EXAMPLE_BYTES"
   public static let defaultExampleBytes = 4 << 30
 

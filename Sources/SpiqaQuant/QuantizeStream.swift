@@ -124,7 +124,7 @@ public final class QuantizeStream {
         if buffersExamples, meta["example_id"] != nil {
           // Records without an id stand alone.
           if let last = pending.last, last.meta["example_id"] != meta["example_id"] { try flush() }
-          pendingBytes += 8 * values.count
+          pendingBytes += 16 * values.count  // see ResourceLimits.exampleBytesVariable
           guard pendingBytes <= maxExampleBytes else {
             throw SpiqaIOError(
               .badData, source: reader.source, recordIndex: reader.recordIndex - 1,
