@@ -9,9 +9,15 @@
 #
 # Every score is one spiqa-eval JSON row in its own file under results/<run>/, so make reruns only what changed.
 # Changing a model, data file or sample size (results/<run>/<task>/{eval,hist,js}.settings) reruns what uses it.
-# A rebuilt binary does NOT rerun anything (make figures-clean, or delete results/<run>, to start over). Safe with -j2.
+# A rebuilt binary does NOT rerun anything (make figures-clean, or delete results/<run>, to start over); every row
+# records the build that made it ("provenance") and results.md says when rows come from different builds.
+# A second `make figures` runs no recipe at all (`make -q figures` exits 0; `make figures-test` checks it). Safe with -j2.
 
 FIG_PYTHON  ?= $(or $(PYTHON),python3)
+## FIG_BIN given (command line or environment): those binaries are used as they are, nothing is built (NO_BUILD=1).
+ifneq ($(filter command line environment,$(origin FIG_BIN)),)
+  NO_BUILD ?= 1
+endif
 FIG_BIN     ?= $(or $(BIN),.build/release)
 FIG_SHARED  ?= $(or $(SHARED),../shared)
 MODEL_QA    ?= $(FIG_SHARED)/models/minilm-squad
@@ -38,15 +44,15 @@ else ifeq ($(SMOKE),1)
   FIG_JS_BITS    ?= 2 3
 else
   FIG_RUN      ?= default
-  SAMPLES_QA   ?= 100
+  SAMPLES_QA   ?= 1000
   SAMPLES_SST2 ?= all
 endif
 SAMPLES_HIST      ?= 100
 SAMPLES_HIST_SST2 ?= all
 SAMPLES_JS        ?= 10
 SAMPLES_JS_SST2   ?= 200
-## Pruning sweep: 0 (exact) and a log sweep 1e-4 … 1e-1.
-FIG_THRESHOLDS ?= 0 1e-4 3e-4 1e-3 3e-3 1e-2 3e-2 1e-1
+## Pruning sweep: 0 (exact) and a log sweep 1e-4 … 1e-1, finer (5e-3, 5e-2) around the paper's 80 % claim.
+FIG_THRESHOLDS ?= 0 1e-4 3e-4 1e-3 3e-3 5e-3 1e-2 3e-2 5e-2 1e-1
 ## Quantizers of panel (d): linear, linear-pruned, log, log-pruned, and the three uniform (data-dependent) ones;
 ## boolean (binarization) has no bit width and is the 1-bit point.
 FIG_METHODS ?= linear_slinear_midval linear_slinear_clamped_midval linear_slog_midval linear_slog_clamped_midval \
@@ -110,12 +116,26 @@ FIGURES = $(foreach t,$(FIG_TASKS),$(call fig,a_hist_grid_$(t)) \
             $(call fig,b_sparsity_1e-3_$(t)) $(call fig,d_bits_$(t))) \
           $(call fig,c_score_vs_threshold) $(call fig,c_score_vs_sparsity) $(call fig,e_js_distance)
 
-.PHONY: figures figures-tools figures-rows figures-claims figures-clean
+.PHONY: figures figures-setup figures-tools figures-rows figures-claims figures-clean figures-test
 .DELETE_ON_ERROR:
+## No file of the pipeline is ever deleted as an "intermediate" (a deleted stream or table would rerun its users).
+.SECONDARY:
 
 ## figures: every figure (PNG + PDF) under figures/<run>/ and the results tables (docs/results.md, not for SMOKE).
-figures: $(FIGURES) $(R)/results.md $(if $(filter smoke,$(FIG_RUN)),,docs/results.md)
-	@echo "figures: $(F)/ and $(R)/results.md are up to date"
+## No recipe of its own: when everything is up to date make says "Nothing to be done" and `make -q figures` is 0.
+figures: figures-setup $(FIGURES) $(ANALYSIS_FIGURES) $(R)/results.md $(if $(filter smoke,$(FIG_RUN)),,docs/results.md)
+
+## figures-setup: numpy and matplotlib for the plots, installed with pip when missing. Checked while make reads this
+## file (only for figures goals), so when both are present the target has no recipe and reruns nothing.
+FIG_GOALS := $(filter figures figures-% $(R)/% $(F)/% docs/results.md,$(or $(MAKECMDGOALS),none))
+ifneq ($(FIG_GOALS),)
+  FIG_HAVE_PLOT := $(shell $(FIG_PYTHON) -c 'import numpy, matplotlib' >/dev/null 2>&1 && echo yes)
+endif
+figures-setup:
+ifneq ($(FIG_HAVE_PLOT),yes)
+	@echo "figures-setup: installing numpy and matplotlib for $(FIG_PYTHON)"
+	PIP_ROOT_USER_ACTION=ignore $(FIG_PYTHON) -m pip install -q numpy matplotlib
+endif
 
 ## figures-rows: only the spiqa-eval result rows (no plotting). figures-claims: the rows behind the two claims
 ## (the pruning sweep, log-pruned at 2 and 3 bits), first; then results/<run>/results.md from whatever rows exist.
@@ -134,13 +154,19 @@ figures-clean:
 	rm -rf $(R) $(F)
 
 ## <task>/{eval,hist,js}.settings is rewritten (and reruns what depends on it) only when a model, data file or
-## sample size changes.
-## Kept (not deleted as intermediate files): a settings file made anew would rerun every row on the next make.
-.PRECIOUS: $(R)/%.settings
-$(R)/%.settings: FORCE
+## sample size changes. It is written while make reads this file (for figures goals only), not by a rule: a rule
+## forced to run every time (the old FORCE prerequisite) made `make -q` / `make -n` report every row as out of date.
+write_settings = $(shell mkdir -p $(dir $(1)) && { printf '%s\n' '$(2)' | cmp -s - $(1) || printf '%s\n' '$(2)' > $(1); })
+ifneq ($(FIG_GOALS),)
+  ifeq ($(filter figures-clean,$(MAKECMDGOALS)),)
+    $(foreach t,$(FIG_TASKS) $(ANALYSIS_TASKS),$(foreach k,eval hist js,$(if $(SETTINGS_$(t)_$(k)),\
+      $(call write_settings,$(R)/$(t)/$(k).settings,$(SETTINGS_$(t)_$(k))))))
+  endif
+endif
+## Fallback when a settings file is missing anyway (e.g. `make figures-clean figures`): made once, then up to date.
+$(R)/%.settings:
 	@mkdir -p $(@D)
-	@printf '%s\n' '$(SETTINGS_$(subst /,_,$*))' | cmp -s - $@ || printf '%s\n' '$(SETTINGS_$(subst /,_,$*))' > $@
-FORCE:
+	@printf '%s\n' '$(SETTINGS_$(subst /,_,$*))' > $@
 
 EVAL_ROW = $(FIG_PYTHON) $(FIG_SCRIPTS)/eval_row.py
 method_of = $(patsubst %/,%,$(dir $(1)))
@@ -169,7 +195,9 @@ $(R)/$(1)/attention.npy.gz: $(R)/$(1)/hist.settings | figures-tools
 $(R)/$(1)/attention-js.npy.gz: $(R)/$(1)/js.settings | figures-tools
 	$$(call extract_stream,$(1),$$(call sel,$$(SAMPLES_JS_$(1))))
 
-$(F)/d_bits_$(1).png $(F)/d_bits_$(1).pdf &: $$(filter $(R)/$(1)/%,$$(ROWS_bits)) $(FIG_SCRIPTS)/plot_bits.py $(FIG_SCRIPTS)/rows.py
+## (d) also draws the exact-attention row (threshold 0) as the dashed baseline, so it depends on that row too.
+$(F)/d_bits_$(1).png $(F)/d_bits_$(1).pdf &: $$(filter $(R)/$(1)/%,$$(ROWS_bits)) $(R)/$(1)/threshold/0.json \
+    $(FIG_SCRIPTS)/plot_bits.py $(FIG_SCRIPTS)/rows.py
 	@mkdir -p $$(@D)
 	$$(FIG_PYTHON) $(FIG_SCRIPTS)/plot_bits.py $(R) $(1) $(F)/d_bits_$(1)
 endef
@@ -226,5 +254,6 @@ $(F)/e_js_distance.png $(F)/e_js_distance.pdf &: $(ROWS_js) $(FIG_SCRIPTS)/plot_
 ## The results tables and the two claims, generated from the rows.
 $(R)/results.md: $(FIG_ROWS) $(ROWS_js) $(FIGURES) $(FIG_SCRIPTS)/results_md.py $(FIG_SCRIPTS)/rows.py
 	$(FIG_PYTHON) $(FIG_SCRIPTS)/results_md.py $(R) --figures $(F) --expected-rows $(words $(FIG_ROWS)) --output $@
+	@echo "figures: $(F)/ and $(R)/results.md are up to date"
 docs/results.md: $(R)/results.md
 	cp $< $@

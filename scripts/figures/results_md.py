@@ -244,6 +244,57 @@ def timing(rdir, out):
     out.append("")
 
 
+def all_rows(rdir):
+    """Every eval row and JS report of the run (failure rows included)."""
+    rows = []
+    for t in R.TASKS:
+        rows += [r for _, r in R.thresholds(rdir, t)]
+        for kind in ("bits", "js"):
+            rows += [r for v in R.grid(rdir, t, kind).values() for _, r in v]
+    return rows
+
+
+def tool_of(r):
+    pv = r.get("provenance") or {}
+    if pv.get("tool"):
+        return os.path.basename(pv["tool"])
+    return "spiqa-quantize" if "js_distance_mean" in r else "spiqa-eval"
+
+
+def builds(rdir, out):
+    """Which builds made the rows (eval_row.py's "provenance"), and a warning when one tool's rows mix builds."""
+    rows = all_rows(rdir)
+    if not rows:
+        return
+    by_tool = {}
+    for r in rows:
+        pv = r.get("provenance") or {}
+        tool = tool_of(r)
+        key = pv.get("tool_sha256") or "unrecorded"
+        by_tool.setdefault(tool, {}).setdefault(key, []).append(r)
+    mixed = {tool: b for tool, b in by_tool.items() if len(b) > 1}
+    out.append("## Builds\n")
+    if mixed:
+        out.append("**These rows come from different builds** of " + ", ".join(f"`{t}`" for t in sorted(mixed)) +
+                   ": compare across them with care (`make figures-clean` and a rerun give one build).\n")
+    else:
+        out.append("Every row of each tool was made by one build (rows record it in `provenance`, "
+                   "scripts/figures/eval_row.py).\n")
+    out.append("| tool | binary SHA-256 (16 hex) | binary modified (UTC) | source tree when the rows were made "
+               "(git describe) | rows | made (UTC) |")
+    out.append("|---|---|---|---|---|---|")
+    for tool in sorted(by_tool):
+        for key, rs in sorted(by_tool[tool].items(), key=lambda kv: -len(kv[1])):
+            pvs = [r.get("provenance") or {} for r in rs]
+            mtimes = sorted({p.get("tool_mtime") for p in pvs if p.get("tool_mtime")})
+            srcs = sorted({p.get("source") for p in pvs if p.get("source")})
+            made = sorted(p.get("made") for p in pvs if p.get("made"))
+            span = f"{made[0]} … {made[-1]}" if len(made) > 1 else (made[0] if made else "not recorded")
+            out.append(f"| `{tool}` | `{key}` | {', '.join(mtimes) or '?'} | "
+                       f"{', '.join(f'`{x}`' for x in srcs) or 'not recorded'} | {len(rs)} | {span} |")
+    out.append("")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("results")
@@ -273,6 +324,12 @@ def main():
                    "were not measured (yet). `make figures` with the same settings completes them.\n")
     else:
         out.append(f"{have} evaluation rows.\n")
+    nb = {}
+    for r in all_rows(a.results):
+        nb.setdefault(tool_of(r), set()).add((r.get("provenance") or {}).get("tool_sha256") or "unrecorded")
+    if any(len(v) > 1 for v in nb.values()):
+        out.append("**The rows come from different builds** (" + "; ".join(
+            f"`{t}`: {len(v)}" for t, v in sorted(nb.items()) if len(v) > 1) + "): see [Builds](#builds).\n")
     claims(a.results, out)
     for t in R.TASKS:
         out.append(f"## {R.TASK_TITLE[t]}\n")
@@ -280,6 +337,7 @@ def main():
         bits_table(a.results, t, out)
         js_table(a.results, t, out)
     timing(a.results, out)
+    builds(a.results, out)
     if a.figures:
         out.append("## Figures\n")
         out.append(f"In `{a.figures}/` (PNG and PDF; not committed):\n")
