@@ -62,8 +62,11 @@ FIG_JS_BITS ?= 1 2 3 4 5 6 7 8
 ## Heads whose per-row spread is drawn (LAYER.HEAD).
 FIG_ROW_HEADS ?= 0.0 2.5 5.11
 
-R := results/$(FIG_RUN)
-F := figures/$(FIG_RUN)
+## Output folders (FIG_RESULTS / FIG_FIGURES move them elsewhere, e.g. the scratch folder of figures-test).
+FIG_RESULTS ?= results/$(FIG_RUN)
+FIG_FIGURES ?= figures/$(FIG_RUN)
+R := $(FIG_RESULTS)
+F := $(FIG_FIGURES)
 FIG_SCRIPTS := scripts/figures
 FIG_TASKS := squad sst2
 
@@ -127,7 +130,7 @@ figures: figures-setup $(FIGURES) $(ANALYSIS_FIGURES) $(R)/results.md $(if $(fil
 
 ## figures-setup: numpy and matplotlib for the plots, installed with pip when missing. Checked while make reads this
 ## file (only for figures goals), so when both are present the target has no recipe and reruns nothing.
-FIG_GOALS := $(filter figures figures-% $(R)/% $(F)/% docs/results.md,$(or $(MAKECMDGOALS),none))
+FIG_GOALS := $(filter figures figures-setup figures-rows figures-claims $(R)/% $(F)/% docs/results.md,$(MAKECMDGOALS))
 ifneq ($(FIG_GOALS),)
   FIG_HAVE_PLOT := $(shell $(FIG_PYTHON) -c 'import numpy, matplotlib' >/dev/null 2>&1 && echo yes)
 endif
@@ -152,6 +155,12 @@ endif
 
 figures-clean:
 	rm -rf $(R) $(F)
+
+## figures-test: `make figures SMOKE=1` twice into a scratch folder; fails if the second run executes any recipe or
+## changes any file (scripts/figures/test_rerun.sh). Uses SPIQA_BIN, else FIG_BIN, else .build/release; skips,
+## saying why, without ../shared, the tools or numpy/matplotlib.
+figures-test:
+	scripts/figures/test_rerun.sh $(or $(SPIQA_BIN),$(FIG_BIN)) $(abspath $(FIG_SHARED)) $(FIG_PYTHON)
 
 ## <task>/{eval,hist,js}.settings is rewritten (and reruns what depends on it) only when a model, data file or
 ## sample size changes. It is written while make reads this file (for figures goals only), not by a rule: a rule
