@@ -61,6 +61,13 @@ FIG_BITS    ?= 1 2 3 4 5 6 7 8 16
 FIG_JS_BITS ?= 1 2 3 4 5 6 7 8
 ## Heads whose per-row spread is drawn (LAYER.HEAD).
 FIG_ROW_HEADS ?= 0.0 2.5 5.11
+## Clamp-threshold sweep (figure g): pruning at T, then this quantizer at these bits, for each T. The log-pruned
+## quantizer's own clamp (min_val = 1e-3) is hard-coded, as in the reference; T ≤ 1e-3 equals no extra pruning.
+FIG_CLAMP_THRESHOLDS ?= $(if $(filter 1,$(SMOKE)),1e-3 1e-2 1e-1,1e-3 3e-3 5e-3 1e-2 3e-2 5e-2 1e-1)
+FIG_CLAMP_METHOD     ?= linear_slog_clamped_midval
+FIG_CLAMP_BITS       ?= 3
+## Pretrained model of figure h (same examples as the distribution figures): the encoder the two were fine-tuned from.
+MODEL_PRETRAINED ?= $(or $(MODEL_DIR),models/all-MiniLM-L6-v2)
 
 ## Output folders (FIG_RESULTS / FIG_FIGURES move them elsewhere, e.g. the scratch folder of figures-test).
 FIG_RESULTS ?= results/$(FIG_RUN)
@@ -105,12 +112,18 @@ SETTINGS_squad_js   = model=$(MODEL_QA) data=$(SQUAD_JSON) samples=$(SAMPLES_JS)
 SETTINGS_sst2_eval  = model=$(MODEL_SST2) data=$(SST2_TSV) samples=$(SAMPLES_SST2)
 SETTINGS_sst2_hist  = model=$(MODEL_SST2) data=$(SST2_TSV) samples=$(SAMPLES_HIST_SST2)
 SETTINGS_sst2_js    = model=$(MODEL_SST2) data=$(SST2_TSV) samples=$(SAMPLES_JS_SST2)
+SETTINGS_squad_pre  = model=$(MODEL_PRETRAINED) data=$(SQUAD_JSON) samples=$(SAMPLES_HIST)
+SETTINGS_sst2_pre   = model=$(MODEL_PRETRAINED) data=$(SST2_TSV) samples=$(SAMPLES_HIST_SST2)
+SETTINGS_squad_grid = thresholds=$(FIG_THRESHOLDS)
+SETTINGS_sst2_grid  = thresholds=$(FIG_THRESHOLDS)
 
 ROWS_threshold = $(foreach t,$(FIG_TASKS),$(foreach x,$(FIG_THRESHOLDS),$(R)/$(t)/threshold/$(x).json))
 ROWS_bits = $(foreach t,$(FIG_TASKS),$(foreach m,$(FIG_METHODS),$(foreach b,$(FIG_BITS),$(R)/$(t)/bits/$(m)/$(b).json)) \
               $(R)/$(t)/bits/binarization/1.json)
 ROWS_js = $(foreach t,$(FIG_TASKS),$(foreach m,$(FIG_METHODS),$(foreach b,$(FIG_JS_BITS),$(R)/$(t)/js/$(m)/$(b).json)) \
             $(R)/$(t)/js/binarization/1.json)
+ROWS_clamp = $(foreach t,$(FIG_TASKS),$(foreach x,$(FIG_CLAMP_THRESHOLDS),\
+               $(R)/$(t)/clamp/$(FIG_CLAMP_METHOD)/$(FIG_CLAMP_BITS)/$(x).json))
 FIG_ROWS = $(ROWS_threshold) $(ROWS_bits)
 
 fig = $(F)/$(1).png $(F)/$(1).pdf
@@ -118,6 +131,10 @@ FIGURES = $(foreach t,$(FIG_TASKS),$(call fig,a_hist_grid_$(t)) \
             $(foreach lh,$(FIG_ROW_HEADS),$(call fig,a_row_spread_$(t)_L$(basename $(lh))_H$(subst .,,$(suffix $(lh))))) \
             $(call fig,b_sparsity_1e-3_$(t)) $(call fig,d_bits_$(t))) \
           $(call fig,c_score_vs_threshold) $(call fig,c_score_vs_sparsity) $(call fig,e_js_distance)
+## Analysis figures: head consistency (f), per-head sparsity against the threshold grid (f), the clamp-threshold
+## sweep of the log quantizer (g), pretrained against fine-tuned attention (h).
+ANALYSIS_FIGURES = $(foreach t,$(FIG_TASKS),$(call fig,f_head_consistency_$(t)) $(call fig,f_sparsity_vs_threshold_$(t)) \
+                     $(call fig,h_pretrained_vs_finetuned_$(t))) $(call fig,g_clamp_sweep)
 
 .PHONY: figures figures-setup figures-tools figures-rows figures-claims figures-clean figures-test
 .DELETE_ON_ERROR:
@@ -168,7 +185,7 @@ figures-test:
 write_settings = $(shell mkdir -p $(dir $(1)) && { printf '%s\n' '$(2)' | cmp -s - $(1) || printf '%s\n' '$(2)' > $(1); })
 ifneq ($(FIG_GOALS),)
   ifeq ($(filter figures-clean,$(MAKECMDGOALS)),)
-    $(foreach t,$(FIG_TASKS) $(ANALYSIS_TASKS),$(foreach k,eval hist js,$(if $(SETTINGS_$(t)_$(k)),\
+    $(foreach t,$(FIG_TASKS),$(foreach k,eval hist js pre grid,$(if $(SETTINGS_$(t)_$(k)),\
       $(call write_settings,$(R)/$(t)/$(k).settings,$(SETTINGS_$(t)_$(k))))))
   endif
 endif
@@ -204,12 +221,47 @@ $(R)/$(1)/attention.npy.gz: $(R)/$(1)/hist.settings | figures-tools
 $(R)/$(1)/attention-js.npy.gz: $(R)/$(1)/js.settings | figures-tools
 	$$(call extract_stream,$(1),$$(call sel,$$(SAMPLES_JS_$(1))))
 
+## (g) clamp-threshold sweep: pruning at T, then FIG_CLAMP_METHOD at FIG_CLAMP_BITS: clamp/<method>/<bits>/<T>.json.
+$(R)/$(1)/clamp/%.json: $(R)/$(1)/eval.settings | figures-tools
+	@mkdir -p $$(@D)
+	$$(call eval_row,$(1),--threshold $$(notdir $$*) --method $$(notdir $$(patsubst %/,%,$$(dir $$(patsubst %/,%,$$(dir $$*))))) \
+	  --bits $$(notdir $$(patsubst %/,%,$$(dir $$*))))
+
+## (h) the pretrained encoder's exact attention on the same examples as attention.npy.gz (spiqa-hist as below).
+$(R)/$(1)/pretrained/attention.npy.gz: $(R)/$(1)/pre.settings | figures-tools
+	@mkdir -p $$(@D)
+	$$(SUBMIT) $(FIG_BIN)/spiqa-extract $$(subst $$(MODEL_$(1)_ARG),--model $$(MODEL_PRETRAINED),$$(EXTRACT_ARGS_$(1))) \
+	  $$(call sel,$$(SAMPLES_HIST_$(1))) --output $$@
+
+## (f) per-head fraction ≤ t for every t of the pruning grid.
+$(R)/$(1)/heads-thresholds.tsv: $(R)/$(1)/attention.npy.gz $(R)/$(1)/grid.settings | figures-tools
+	$$(SUBMIT) bash -c '$(FIG_BIN)/spiqa-hist $$< --quiet --no-row-stats --table heads \
+	  --thresholds $$(subst $$(space),$$(comma),$$(strip $$(filter-out 0,$$(FIG_THRESHOLDS)))) > $$@.tmp' && mv $$@.tmp $$@
+
+$(F)/f_head_consistency_$(1).png $(F)/f_head_consistency_$(1).pdf &: $(R)/$(1)/head-stats.npz $(R)/$(1)/hist.npy \
+    $(R)/$(1)/threshold/0.json $(FIG_SCRIPTS)/plot_heads.py $(FIG_SCRIPTS)/rows.py
+	@mkdir -p $$(@D)
+	$$(FIG_PYTHON) $(FIG_SCRIPTS)/plot_heads.py consistency $(R) $(1) $(F)/f_head_consistency_$(1)
+$(F)/f_sparsity_vs_threshold_$(1).png $(F)/f_sparsity_vs_threshold_$(1).pdf &: $(R)/$(1)/heads-thresholds.tsv \
+    $(R)/$(1)/threshold/0.json $(FIG_SCRIPTS)/plot_heads.py $(FIG_SCRIPTS)/rows.py
+	@mkdir -p $$(@D)
+	$$(FIG_PYTHON) $(FIG_SCRIPTS)/plot_heads.py thresholds $(R) $(1) $(F)/f_sparsity_vs_threshold_$(1)
+$(F)/h_pretrained_vs_finetuned_$(1).png $(F)/h_pretrained_vs_finetuned_$(1).pdf &: $(R)/$(1)/head-stats.npz \
+    $(R)/$(1)/hist.npy $(R)/$(1)/pretrained/head-stats.npz $(R)/$(1)/pretrained/hist.npy $(R)/$(1)/threshold/0.json \
+    $(FIG_SCRIPTS)/plot_heads.py $(FIG_SCRIPTS)/rows.py
+	@mkdir -p $$(@D)
+	$$(FIG_PYTHON) $(FIG_SCRIPTS)/plot_heads.py pretrained $(R) $(1) $(F)/h_pretrained_vs_finetuned_$(1)
+
 ## (d) also draws the exact-attention row (threshold 0) as the dashed baseline, so it depends on that row too.
 $(F)/d_bits_$(1).png $(F)/d_bits_$(1).pdf &: $$(filter $(R)/$(1)/%,$$(ROWS_bits)) $(R)/$(1)/threshold/0.json \
     $(FIG_SCRIPTS)/plot_bits.py $(FIG_SCRIPTS)/rows.py
 	@mkdir -p $$(@D)
 	$$(FIG_PYTHON) $(FIG_SCRIPTS)/plot_bits.py $(R) $(1) $(F)/d_bits_$(1)
 endef
+MODEL_squad_ARG = --model $(MODEL_QA)
+MODEL_sst2_ARG = --model $(MODEL_SST2)
+comma := ,
+space := $(subst ,, )
 SAMPLES_HIST_squad = $(SAMPLES_HIST)
 SAMPLES_HIST_sst2 = $(SAMPLES_HIST_SST2)
 SAMPLES_JS_squad = $(SAMPLES_JS)
@@ -260,8 +312,18 @@ $(F)/e_js_distance.png $(F)/e_js_distance.pdf &: $(ROWS_js) $(FIG_SCRIPTS)/plot_
 	@mkdir -p $(@D)
 	$(FIG_PYTHON) $(FIG_SCRIPTS)/plot_js.py $(R) $(F)/e_js_distance
 
+## Per-example, per-head sparsity at 1e-3 and row entropy of a stream (fine-tuned and pretrained): figures f and h.
+$(R)/%/head-stats.npz: $(R)/%/attention.npy.gz $(FIG_SCRIPTS)/head_stats.py
+	$(SUBMIT) $(FIG_PYTHON) $(FIG_SCRIPTS)/head_stats.py $< $@
+
+## (g) the clamp-threshold sweep, both tasks.
+$(F)/g_clamp_sweep.png $(F)/g_clamp_sweep.pdf &: $(ROWS_clamp) $(ROWS_threshold) $(FIG_SCRIPTS)/plot_heads.py \
+    $(FIG_SCRIPTS)/rows.py
+	@mkdir -p $(@D)
+	$(FIG_PYTHON) $(FIG_SCRIPTS)/plot_heads.py clamp $(R) $(F)/g_clamp_sweep
+
 ## The results tables and the two claims, generated from the rows.
-$(R)/results.md: $(FIG_ROWS) $(ROWS_js) $(FIGURES) $(FIG_SCRIPTS)/results_md.py $(FIG_SCRIPTS)/rows.py
+$(R)/results.md: $(FIG_ROWS) $(ROWS_js) $(FIGURES) $(ANALYSIS_FIGURES) $(FIG_SCRIPTS)/results_md.py $(FIG_SCRIPTS)/rows.py
 	$(FIG_PYTHON) $(FIG_SCRIPTS)/results_md.py $(R) --figures $(F) --expected-rows $(words $(FIG_ROWS)) --output $@
 	@echo "figures: $(F)/ and $(R)/results.md are up to date"
 docs/results.md: $(R)/results.md

@@ -11,6 +11,7 @@ exact. Where per-example files exist, the paired 95% interval of a relative chan
 same questions / sentences (2,000 resamples, numpy seed 0).
 """
 import argparse
+import glob
 import json
 import os
 import sys
@@ -251,7 +252,33 @@ def all_rows(rdir):
         rows += [r for _, r in R.thresholds(rdir, t)]
         for kind in ("bits", "js"):
             rows += [r for v in R.grid(rdir, t, kind).values() for _, r in v]
+        rows += [R.read(p) for p in sorted(glob.glob(os.path.join(rdir, t, "clamp", "*", "*", "*.json")))]
     return rows
+
+
+def clamp_table(rdir, t, out):
+    """Figure g's rows: pruning at T, then the log quantizer, beside pruning alone at the same T."""
+    dirs = sorted(glob.glob(os.path.join(rdir, t, "clamp", "*", "*")))
+    base = R.baseline(rdir, t)
+    if not dirs or not R.ok(base):
+        return
+    key, name = R.metrics(t)[0]
+    prune = {x: r for x, r in R.thresholds(rdir, t)}
+    for d in dirs:
+        method, bits = d.split(os.sep)[-2], d.split(os.sep)[-1]
+        out.append(f"### Clamp-threshold sweep: pruning at T, then {R.label(method)} (`{method}`) at {bits} bits\n")
+        out.append(f"| T | sparsity | {name} | relative change | pruning alone at T: {name} | row |")
+        out.append("|---|---|---|---|---|---|")
+        for p in sorted(glob.glob(os.path.join(d, "*.json")), key=lambda p: float(os.path.basename(p)[:-5])):
+            x, r = float(os.path.basename(p)[:-5]), R.read(p)
+            alone = prune.get(x)
+            alone_txt = g(alone[key]) if R.ok(alone) else ""
+            if not R.ok(r):
+                out.append(f"| {x:g} | failed: {r.get('error')} | | | {alone_txt} | `{p}` |")
+                continue
+            out.append(f"| {x:g} | {g(r['sparsity'])} | {g(r[key])} | {relpct(r[key], base[key])} | {alone_txt} | "
+                       f"`{p}` |")
+        out.append("")
 
 
 def tool_of(r):
@@ -336,6 +363,7 @@ def main():
         sweep_table(a.results, t, out)
         bits_table(a.results, t, out)
         js_table(a.results, t, out)
+        clamp_table(a.results, t, out)
     timing(a.results, out)
     builds(a.results, out)
     if a.figures:
