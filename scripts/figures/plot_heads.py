@@ -76,7 +76,10 @@ def consistency(a):
     E, L, H = sp.shape
     x = np.arange(L * H)
     colors = [LAYER_COLORS(l / max(L - 1, 1)) for l in range(L) for _ in range(H)]
-    fig, axes = plt.subplots(3, 1, figsize=(13, 9.6), sharex=True)
+    fig = plt.figure(figsize=(13, 11.6))
+    gs = fig.add_gridspec(4, 1, height_ratios=[1, 1, 1, 0.8], hspace=0.28)
+    axes = [fig.add_subplot(gs[0])]
+    axes += [fig.add_subplot(gs[i], sharex=axes[0]) for i in (1, 2)]
     panels = [
         (sp.reshape(E, -1), f"fraction ≤ {float(stats['threshold']):g}\n(mean ± std over examples)", (0, 1)),
         (en.reshape(E, -1), "row entropy / ln n\n(mean ± std over examples)", (0, 1)),
@@ -97,11 +100,30 @@ def consistency(a):
     ax.set_ylim(0, max(0.05, float(np.nanmax(tm + ts)) * 1.08) if np.isfinite(tm).any() else 1)
     ax.grid(axis="y", alpha=0.3)
     head_axis(ax, L, H)
+    for ax in axes[:2]:
+        ax.tick_params(axis="x", labelbottom=False, length=0)
+        for l in range(1, L):
+            ax.axvline(l * H - 0.5, color="0.75", lw=0.8)
+    # The reference's "diversity" (tv.get_diversity, dist_spread.pdf): per layer, the mean over heads of the std over
+    # rows of the row's median bin (heads.tsv median_bin_std; = spiqa-hist --table layers' diversity column).
+    ax = fig.add_subplot(gs[3])
+    mb = grid_of(per_head(heads, "median_bin_std"))
+    if np.isfinite(mb).any():
+        ls = list(range(L))
+        dv = [float(np.nanmean(mb[l])) for l in ls]
+        ax.bar(ls, dv, color=[LAYER_COLORS(l / max(L - 1, 1)) for l in ls], width=0.6)
+        for l, v in zip(ls, dv):
+            ax.annotate(f"{v:.3g}", (l, v), textcoords="offset points", xytext=(0, 3), ha="center", fontsize=8)
+        ax.set_xticks(ls)
+        ax.set_xticklabels([f"layer {l}" for l in ls])
+        ax.set_ylim(0, max(dv) * 1.2 if max(dv) > 0 else 1)
+    ax.set_ylabel("diversity: std of the row\nmedian bin (mean of heads)")
+    ax.grid(axis="y", alpha=0.3)
     axes[0].set_title("Head consistency: a short error bar = the head behaves the same on every example (row); "
                       "bars differ across heads = diversity", fontsize=10)
     unit = "questions" if R.is_qa(a.task) else "sentences"
     caption(fig, sample_caption(a.results, a.task, f"exact attention of {E} {unit}; heads 0–{H - 1} within each layer"))
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.93, bottom=0.04)
     R.save(fig, a.out)
 
 
