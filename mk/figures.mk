@@ -182,13 +182,25 @@ figures-test:
 ## <task>/{eval,hist,js}.settings is rewritten (and reruns what depends on it) only when a model, data file or
 ## sample size changes. It is written while make reads this file (for figures goals only), not by a rule: a rule
 ## forced to run every time (the old FORCE prerequisite) made `make -q` / `make -n` report every row as out of date.
+## With -n or -q (a dry run) nothing is written: a settings file whose text would change is instead made to depend on
+## a phony target, so make -n lists it and everything that would rerun, and make -q exits 1.
+FIG_DRY_RUN := $(if $(findstring n,$(firstword -$(MAKEFLAGS))),1,$(if $(findstring q,$(firstword -$(MAKEFLAGS))),1))
 write_settings = $(shell mkdir -p $(dir $(1)) && { printf '%s\n' '$(2)' | cmp -s - $(1) || printf '%s\n' '$(2)' > $(1); })
+stale_settings = $(shell printf '%s\n' '$(2)' | cmp -s - $(1) 2>/dev/null || echo $(1))
 ifneq ($(FIG_GOALS),)
   ifeq ($(filter figures-clean,$(MAKECMDGOALS)),)
-    $(foreach t,$(FIG_TASKS),$(foreach k,eval hist js pre grid,$(if $(SETTINGS_$(t)_$(k)),\
-      $(call write_settings,$(R)/$(t)/$(k).settings,$(SETTINGS_$(t)_$(k))))))
+    ifeq ($(FIG_DRY_RUN),1)
+      FIG_STALE_SETTINGS := $(foreach t,$(FIG_TASKS),$(foreach k,eval hist js pre grid,$(if $(SETTINGS_$(t)_$(k)),\
+        $(call stale_settings,$(R)/$(t)/$(k).settings,$(SETTINGS_$(t)_$(k))))))
+    else
+      $(foreach t,$(FIG_TASKS),$(foreach k,eval hist js pre grid,$(if $(SETTINGS_$(t)_$(k)),\
+        $(call write_settings,$(R)/$(t)/$(k).settings,$(SETTINGS_$(t)_$(k))))))
+    endif
   endif
 endif
+.PHONY: figures-settings-changed
+figures-settings-changed:
+$(FIG_STALE_SETTINGS): figures-settings-changed
 ## Fallback when a settings file is missing anyway (e.g. `make figures-clean figures`): made once, then up to date.
 $(R)/%.settings:
 	@mkdir -p $(@D)
