@@ -3,6 +3,8 @@
 #   make test    set up and run the test suite (what CI runs)
 #   make bench   print the speed and memory numbers
 #   make lint    report style findings (swift format, .swift-format); make format rewrites the files
+#   make figures the paper's figures and results tables (mk/figures.mk); make figures-test checks that a second run
+#                runs nothing (not part of make test: about 5 minutes with SMOKE sizes on 2 cores)
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
