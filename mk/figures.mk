@@ -100,7 +100,8 @@ endif
 SHARDED_SH = SPIQA_BIN=$(FIG_BIN) SHARDED_HIST=0 SHARDED_FAILURE_ROWS=1 scripts/slurm/sharded.sh
 ## An eval row: $(call eval_row,<task>,<flags>) (the target is $@; its per-example lines go beside it).
 eval_row = $(if $(SHARDED),$(SHARDED_SH) eval $(FIG_SHARDS) $(@:.json=.shards) -- $(EVAL_ARGS_$(1)) $(2) \
-  && mv $(@:.json=.shards)/examples.jsonl $(@:.json=.examples.jsonl) && mv $(@:.json=.shards)/result.json $@,\
+  && mv $(@:.json=.shards)/examples.jsonl $(@:.json=.examples.jsonl) && mv $(@:.json=.shards)/result.json $@ \
+  && $(EVAL_ROW) --stamp $@ -- $(FIG_BIN)/spiqa-eval,\
   $(SUBMIT) $(EVAL_ROW) $@ -- $(EVAL_$(1)) $(2) --per-example $(@:.json=.examples.jsonl))
 ## An attention stream: $(call extract_stream,<task>,<flags>).
 extract_stream = $(if $(SHARDED),$(SHARDED_SH) extract $(FIG_SHARDS) $@.shards -- $(EXTRACT_ARGS_$(1)) $(2) \

@@ -69,12 +69,22 @@ def main():
     p.add_argument("out", help="result row file to write")
     p.add_argument("--report", action="store_true", help="the command writes OUT itself (spiqa-quantize --report)")
     p.add_argument("--keep-stderr", action="store_true", help="pass the tool's standard error through")
+    p.add_argument("--stamp", action="store_true",
+                   help="OUT was made by another step (a sharded merge): only add the provenance of the command's "
+                        "tool; the command is not run")
     p.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command line")
     a = p.parse_args()
     cmd = a.command[1:] if a.command[:1] == ["--"] else a.command
     if not cmd:
         p.error("no command given")
     tmp = a.out + ".tmp"
+    if a.stamp:
+        with open(a.out) as f:
+            text = _with_provenance(f.read(), provenance(cmd[0]))
+        with open(tmp, "w") as f:
+            f.write(text + "\n")
+        os.replace(tmp, a.out)
+        return 0
     started = time.time()
     proc = subprocess.run(cmd, stderr=None if a.keep_stderr else subprocess.PIPE,
                           stdout=subprocess.DEVNULL if a.report else subprocess.PIPE)
