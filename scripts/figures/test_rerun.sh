@@ -10,7 +10,8 @@
 #    and sizes of every file in the scratch folder compared before and after).
 # Prints the wall time of both runs. Skips (exit 0, saying why) when SHARED's models or data, the tools, or
 # numpy/matplotlib are missing. KEEP=1 keeps the scratch folder; FIGURES_TEST_DIR=DIR uses (and keeps) DIR instead,
-# so a repeated test only pays for the second run; FIGURES_TEST_MAKEFLAGS (e.g. -j2) is passed on.
+# so a repeated test only pays for the second run; FIGURES_TEST_MAKEFLAGS (default -j2, which also checks that the
+# pipeline is safe in parallel) is passed on.
 set -uo pipefail
 bin=${1:?usage: test_rerun.sh BIN SHARED [PYTHON]}
 shared=${2:?usage: test_rerun.sh BIN SHARED [PYTHON]}
@@ -35,7 +36,7 @@ fi
 mkdir -p "$work/results" "$work/figures"
 vars=(SMOKE=1 FIG_RUN=smoke FIG_RESULTS="$work/results" FIG_FIGURES="$work/figures" FIG_BIN="$bin" NO_BUILD=1
       SHARED="$shared" FIG_SHARED="$shared" FIG_PYTHON="$py")
-mk() { env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS ${MAKE:-make} --no-print-directory ${FIGURES_TEST_MAKEFLAGS:-} "$@"; }
+mk() { env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS ${MAKE:-make} --no-print-directory ${FIGURES_TEST_MAKEFLAGS--j2} "$@"; }
 snapshot() { find "$work/results" "$work/figures" -type f -printf '%P %s %T@\n' | sort; }
 
 t0=$(date +%s%N)
