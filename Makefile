@@ -3,6 +3,8 @@
 #   make test    set up and run the test suite (what CI runs)
 #   make bench   print the speed and memory numbers
 #   make lint    report style findings (swift format, .swift-format); make format rewrites the files
+#   make figures the paper's figures and results tables (mk/figures.mk); make figures-test (part of make test)
+#                checks that a second run runs nothing (about 3 minutes with SMOKE sizes and -j2 on 2 cores)
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
@@ -54,6 +56,7 @@ test: setup
 	  $(SWIFT) test $(TEST_FLAGS) --skip-build
 	$(MAKE) --no-print-directory python-test SPIQA_BIN=$(abspath .build-test/release)
 	$(MAKE) --no-print-directory slurm-test SPIQA_BIN=$(abspath .build-test/release)
+	$(MAKE) --no-print-directory figures-test SPIQA_BIN=$(abspath .build-test/release)
 
 ## slurm-test: shards and merges through a real single-node Slurm cluster started for the test (docs/scaling.md).
 ## Installs Debian's slurm-wlm and munge when missing; skips, saying why, when not root or ../shared is absent.

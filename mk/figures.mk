@@ -9,9 +9,15 @@
 #
 # Every score is one spiqa-eval JSON row in its own file under results/<run>/, so make reruns only what changed.
 # Changing a model, data file or sample size (results/<run>/<task>/{eval,hist,js}.settings) reruns what uses it.
-# A rebuilt binary does NOT rerun anything (make figures-clean, or delete results/<run>, to start over). Safe with -j2.
+# A rebuilt binary does NOT rerun anything (make figures-clean, or delete results/<run>, to start over); every row
+# records the build that made it ("provenance") and results.md says when rows come from different builds.
+# A second `make figures` runs no recipe at all (`make -q figures` exits 0; `make figures-test` checks it). Safe with -j2.
 
 FIG_PYTHON  ?= $(or $(PYTHON),python3)
+## FIG_BIN given (command line or environment): those binaries are used as they are, nothing is built (NO_BUILD=1).
+ifneq ($(filter command line environment,$(origin FIG_BIN)),)
+  NO_BUILD ?= 1
+endif
 FIG_BIN     ?= $(or $(BIN),.build/release)
 FIG_SHARED  ?= $(or $(SHARED),../shared)
 MODEL_QA    ?= $(FIG_SHARED)/models/minilm-squad
@@ -38,15 +44,15 @@ else ifeq ($(SMOKE),1)
   FIG_JS_BITS    ?= 2 3
 else
   FIG_RUN      ?= default
-  SAMPLES_QA   ?= 100
+  SAMPLES_QA   ?= 1000
   SAMPLES_SST2 ?= all
 endif
 SAMPLES_HIST      ?= 100
 SAMPLES_HIST_SST2 ?= all
 SAMPLES_JS        ?= 10
 SAMPLES_JS_SST2   ?= 200
-## Pruning sweep: 0 (exact) and a log sweep 1e-4 … 1e-1.
-FIG_THRESHOLDS ?= 0 1e-4 3e-4 1e-3 3e-3 1e-2 3e-2 1e-1
+## Pruning sweep: 0 (exact) and a log sweep 1e-4 … 1e-1, finer (5e-3, 5e-2) around the paper's 80 % claim.
+FIG_THRESHOLDS ?= 0 1e-4 3e-4 1e-3 3e-3 5e-3 1e-2 3e-2 5e-2 1e-1
 ## Quantizers of panel (d): linear, linear-pruned, log, log-pruned, and the three uniform (data-dependent) ones;
 ## boolean (binarization) has no bit width and is the 1-bit point.
 FIG_METHODS ?= linear_slinear_midval linear_slinear_clamped_midval linear_slog_midval linear_slog_clamped_midval \
@@ -55,9 +61,19 @@ FIG_BITS    ?= 1 2 3 4 5 6 7 8 16
 FIG_JS_BITS ?= 1 2 3 4 5 6 7 8
 ## Heads whose per-row spread is drawn (LAYER.HEAD).
 FIG_ROW_HEADS ?= 0.0 2.5 5.11
+## Clamp-threshold sweep (figure g): pruning at T, then this quantizer at these bits, for each T. The log-pruned
+## quantizer's own clamp (min_val = 1e-3) is hard-coded, as in the reference; T ≤ 1e-3 equals no extra pruning.
+FIG_CLAMP_THRESHOLDS ?= $(if $(filter 1,$(SMOKE)),1e-3 1e-2 1e-1,1e-3 3e-3 5e-3 1e-2 3e-2 5e-2 1e-1)
+FIG_CLAMP_METHOD     ?= linear_slog_clamped_midval
+FIG_CLAMP_BITS       ?= 3
+## Pretrained model of figure h (same examples as the distribution figures): the encoder the two were fine-tuned from.
+MODEL_PRETRAINED ?= $(or $(MODEL_DIR),models/all-MiniLM-L6-v2)
 
-R := results/$(FIG_RUN)
-F := figures/$(FIG_RUN)
+## Output folders (FIG_RESULTS / FIG_FIGURES move them elsewhere, e.g. the scratch folder of figures-test).
+FIG_RESULTS ?= results/$(FIG_RUN)
+FIG_FIGURES ?= figures/$(FIG_RUN)
+R := $(FIG_RESULTS)
+F := $(FIG_FIGURES)
 FIG_SCRIPTS := scripts/figures
 FIG_TASKS := squad sst2
 
@@ -84,7 +100,8 @@ endif
 SHARDED_SH = SPIQA_BIN=$(FIG_BIN) SHARDED_HIST=0 SHARDED_FAILURE_ROWS=1 scripts/slurm/sharded.sh
 ## An eval row: $(call eval_row,<task>,<flags>) (the target is $@; its per-example lines go beside it).
 eval_row = $(if $(SHARDED),$(SHARDED_SH) eval $(FIG_SHARDS) $(@:.json=.shards) -- $(EVAL_ARGS_$(1)) $(2) \
-  && mv $(@:.json=.shards)/examples.jsonl $(@:.json=.examples.jsonl) && mv $(@:.json=.shards)/result.json $@,\
+  && mv $(@:.json=.shards)/examples.jsonl $(@:.json=.examples.jsonl) && mv $(@:.json=.shards)/result.json $@ \
+  && $(EVAL_ROW) --stamp $@ -- $(FIG_BIN)/spiqa-eval,\
   $(SUBMIT) $(EVAL_ROW) $@ -- $(EVAL_$(1)) $(2) --per-example $(@:.json=.examples.jsonl))
 ## An attention stream: $(call extract_stream,<task>,<flags>).
 extract_stream = $(if $(SHARDED),$(SHARDED_SH) extract $(FIG_SHARDS) $@.shards -- $(EXTRACT_ARGS_$(1)) $(2) \
@@ -96,12 +113,18 @@ SETTINGS_squad_js   = model=$(MODEL_QA) data=$(SQUAD_JSON) samples=$(SAMPLES_JS)
 SETTINGS_sst2_eval  = model=$(MODEL_SST2) data=$(SST2_TSV) samples=$(SAMPLES_SST2)
 SETTINGS_sst2_hist  = model=$(MODEL_SST2) data=$(SST2_TSV) samples=$(SAMPLES_HIST_SST2)
 SETTINGS_sst2_js    = model=$(MODEL_SST2) data=$(SST2_TSV) samples=$(SAMPLES_JS_SST2)
+SETTINGS_squad_pre  = model=$(MODEL_PRETRAINED) data=$(SQUAD_JSON) samples=$(SAMPLES_HIST)
+SETTINGS_sst2_pre   = model=$(MODEL_PRETRAINED) data=$(SST2_TSV) samples=$(SAMPLES_HIST_SST2)
+SETTINGS_squad_grid = thresholds=$(FIG_THRESHOLDS)
+SETTINGS_sst2_grid  = thresholds=$(FIG_THRESHOLDS)
 
 ROWS_threshold = $(foreach t,$(FIG_TASKS),$(foreach x,$(FIG_THRESHOLDS),$(R)/$(t)/threshold/$(x).json))
 ROWS_bits = $(foreach t,$(FIG_TASKS),$(foreach m,$(FIG_METHODS),$(foreach b,$(FIG_BITS),$(R)/$(t)/bits/$(m)/$(b).json)) \
               $(R)/$(t)/bits/binarization/1.json)
 ROWS_js = $(foreach t,$(FIG_TASKS),$(foreach m,$(FIG_METHODS),$(foreach b,$(FIG_JS_BITS),$(R)/$(t)/js/$(m)/$(b).json)) \
             $(R)/$(t)/js/binarization/1.json)
+ROWS_clamp = $(foreach t,$(FIG_TASKS),$(foreach x,$(FIG_CLAMP_THRESHOLDS),\
+               $(R)/$(t)/clamp/$(FIG_CLAMP_METHOD)/$(FIG_CLAMP_BITS)/$(x).json))
 FIG_ROWS = $(ROWS_threshold) $(ROWS_bits)
 
 fig = $(F)/$(1).png $(F)/$(1).pdf
@@ -109,13 +132,31 @@ FIGURES = $(foreach t,$(FIG_TASKS),$(call fig,a_hist_grid_$(t)) \
             $(foreach lh,$(FIG_ROW_HEADS),$(call fig,a_row_spread_$(t)_L$(basename $(lh))_H$(subst .,,$(suffix $(lh))))) \
             $(call fig,b_sparsity_1e-3_$(t)) $(call fig,d_bits_$(t))) \
           $(call fig,c_score_vs_threshold) $(call fig,c_score_vs_sparsity) $(call fig,e_js_distance)
+## Analysis figures: head consistency (f), per-head sparsity against the threshold grid (f), the clamp-threshold
+## sweep of the log quantizer (g), pretrained against fine-tuned attention (h).
+ANALYSIS_FIGURES = $(foreach t,$(FIG_TASKS),$(call fig,f_head_consistency_$(t)) $(call fig,f_sparsity_vs_threshold_$(t)) \
+                     $(call fig,h_pretrained_vs_finetuned_$(t))) $(call fig,g_clamp_sweep)
 
-.PHONY: figures figures-tools figures-rows figures-claims figures-clean
+.PHONY: figures figures-setup figures-tools figures-rows figures-claims figures-clean figures-test
 .DELETE_ON_ERROR:
+## No file of the pipeline is ever deleted as an "intermediate" (a deleted stream or table would rerun its users).
+.SECONDARY:
 
 ## figures: every figure (PNG + PDF) under figures/<run>/ and the results tables (docs/results.md, not for SMOKE).
-figures: $(FIGURES) $(R)/results.md $(if $(filter smoke,$(FIG_RUN)),,docs/results.md)
-	@echo "figures: $(F)/ and $(R)/results.md are up to date"
+## No recipe of its own: when everything is up to date make says "Nothing to be done" and `make -q figures` is 0.
+figures: figures-setup $(FIGURES) $(ANALYSIS_FIGURES) $(R)/results.md $(if $(filter smoke,$(FIG_RUN)),,docs/results.md)
+
+## figures-setup: numpy and matplotlib for the plots, installed with pip when missing. Checked while make reads this
+## file (only for figures goals), so when both are present the target has no recipe and reruns nothing.
+FIG_GOALS := $(filter figures figures-setup figures-rows figures-claims $(R)/% $(F)/% docs/results.md,$(MAKECMDGOALS))
+ifneq ($(FIG_GOALS),)
+  FIG_HAVE_PLOT := $(shell $(FIG_PYTHON) -c 'import numpy, matplotlib' >/dev/null 2>&1 && echo yes)
+endif
+figures-setup:
+ifneq ($(FIG_HAVE_PLOT),yes)
+	@echo "figures-setup: installing numpy and matplotlib for $(FIG_PYTHON)"
+	PIP_ROOT_USER_ACTION=ignore $(FIG_PYTHON) -m pip install -q numpy matplotlib
+endif
 
 ## figures-rows: only the spiqa-eval result rows (no plotting). figures-claims: the rows behind the two claims
 ## (the pruning sweep, log-pruned at 2 and 3 bits), first; then results/<run>/results.md from whatever rows exist.
@@ -133,14 +174,38 @@ endif
 figures-clean:
 	rm -rf $(R) $(F)
 
+## figures-test: `make figures SMOKE=1` twice into a scratch folder; fails if the second run executes any recipe or
+## changes any file (scripts/figures/test_rerun.sh). Uses SPIQA_BIN, else FIG_BIN, else .build/release; skips,
+## saying why, without ../shared, the tools or numpy/matplotlib.
+figures-test:
+	scripts/figures/test_rerun.sh $(or $(SPIQA_BIN),$(FIG_BIN)) $(abspath $(FIG_SHARED)) $(FIG_PYTHON)
+
 ## <task>/{eval,hist,js}.settings is rewritten (and reruns what depends on it) only when a model, data file or
-## sample size changes.
-## Kept (not deleted as intermediate files): a settings file made anew would rerun every row on the next make.
-.PRECIOUS: $(R)/%.settings
-$(R)/%.settings: FORCE
+## sample size changes. It is written while make reads this file (for figures goals only), not by a rule: a rule
+## forced to run every time (the old FORCE prerequisite) made `make -q` / `make -n` report every row as out of date.
+## With -n or -q (a dry run) nothing is written: a settings file whose text would change is instead made to depend on
+## a phony target, so make -n lists it and everything that would rerun, and make -q exits 1.
+FIG_DRY_RUN := $(if $(findstring n,$(firstword -$(MAKEFLAGS))),1,$(if $(findstring q,$(firstword -$(MAKEFLAGS))),1))
+write_settings = $(shell mkdir -p $(dir $(1)) && { printf '%s\n' '$(2)' | cmp -s - $(1) || printf '%s\n' '$(2)' > $(1); })
+stale_settings = $(shell printf '%s\n' '$(2)' | cmp -s - $(1) 2>/dev/null || echo $(1))
+ifneq ($(FIG_GOALS),)
+  ifeq ($(filter figures-clean,$(MAKECMDGOALS)),)
+    ifeq ($(FIG_DRY_RUN),1)
+      FIG_STALE_SETTINGS := $(foreach t,$(FIG_TASKS),$(foreach k,eval hist js pre grid,$(if $(SETTINGS_$(t)_$(k)),\
+        $(call stale_settings,$(R)/$(t)/$(k).settings,$(SETTINGS_$(t)_$(k))))))
+    else
+      $(foreach t,$(FIG_TASKS),$(foreach k,eval hist js pre grid,$(if $(SETTINGS_$(t)_$(k)),\
+        $(call write_settings,$(R)/$(t)/$(k).settings,$(SETTINGS_$(t)_$(k))))))
+    endif
+  endif
+endif
+.PHONY: figures-settings-changed
+figures-settings-changed:
+$(FIG_STALE_SETTINGS): figures-settings-changed
+## Fallback when a settings file is missing anyway (e.g. `make figures-clean figures`): made once, then up to date.
+$(R)/%.settings:
 	@mkdir -p $(@D)
-	@printf '%s\n' '$(SETTINGS_$(subst /,_,$*))' | cmp -s - $@ || printf '%s\n' '$(SETTINGS_$(subst /,_,$*))' > $@
-FORCE:
+	@printf '%s\n' '$(SETTINGS_$(subst /,_,$*))' > $@
 
 EVAL_ROW = $(FIG_PYTHON) $(FIG_SCRIPTS)/eval_row.py
 method_of = $(patsubst %/,%,$(dir $(1)))
@@ -169,10 +234,47 @@ $(R)/$(1)/attention.npy.gz: $(R)/$(1)/hist.settings | figures-tools
 $(R)/$(1)/attention-js.npy.gz: $(R)/$(1)/js.settings | figures-tools
 	$$(call extract_stream,$(1),$$(call sel,$$(SAMPLES_JS_$(1))))
 
-$(F)/d_bits_$(1).png $(F)/d_bits_$(1).pdf &: $$(filter $(R)/$(1)/%,$$(ROWS_bits)) $(FIG_SCRIPTS)/plot_bits.py $(FIG_SCRIPTS)/rows.py
+## (g) clamp-threshold sweep: pruning at T, then FIG_CLAMP_METHOD at FIG_CLAMP_BITS: clamp/<method>/<bits>/<T>.json.
+$(R)/$(1)/clamp/%.json: $(R)/$(1)/eval.settings | figures-tools
+	@mkdir -p $$(@D)
+	$$(call eval_row,$(1),--threshold $$(notdir $$*) --method $$(notdir $$(patsubst %/,%,$$(dir $$(patsubst %/,%,$$(dir $$*))))) \
+	  --bits $$(notdir $$(patsubst %/,%,$$(dir $$*))))
+
+## (h) the pretrained encoder's exact attention on the same examples as attention.npy.gz (spiqa-hist as below).
+$(R)/$(1)/pretrained/attention.npy.gz: $(R)/$(1)/pre.settings | figures-tools
+	@mkdir -p $$(@D)
+	$$(SUBMIT) $(FIG_BIN)/spiqa-extract $$(subst $$(MODEL_$(1)_ARG),--model $$(MODEL_PRETRAINED),$$(EXTRACT_ARGS_$(1))) \
+	  $$(call sel,$$(SAMPLES_HIST_$(1))) --output $$@
+
+## (f) per-head fraction ≤ t for every t of the pruning grid.
+$(R)/$(1)/heads-thresholds.tsv: $(R)/$(1)/attention.npy.gz $(R)/$(1)/grid.settings | figures-tools
+	$$(SUBMIT) bash -c '$(FIG_BIN)/spiqa-hist $$< --quiet --no-row-stats --table heads \
+	  --thresholds $$(subst $$(space),$$(comma),$$(strip $$(filter-out 0,$$(FIG_THRESHOLDS)))) > $$@.tmp' && mv $$@.tmp $$@
+
+$(F)/f_head_consistency_$(1).png $(F)/f_head_consistency_$(1).pdf &: $(R)/$(1)/head-stats.npz $(R)/$(1)/hist.npy \
+    $(R)/$(1)/threshold/0.json $(FIG_SCRIPTS)/plot_heads.py $(FIG_SCRIPTS)/rows.py
+	@mkdir -p $$(@D)
+	$$(FIG_PYTHON) $(FIG_SCRIPTS)/plot_heads.py consistency $(R) $(1) $(F)/f_head_consistency_$(1)
+$(F)/f_sparsity_vs_threshold_$(1).png $(F)/f_sparsity_vs_threshold_$(1).pdf &: $(R)/$(1)/heads-thresholds.tsv \
+    $(R)/$(1)/threshold/0.json $(FIG_SCRIPTS)/plot_heads.py $(FIG_SCRIPTS)/rows.py
+	@mkdir -p $$(@D)
+	$$(FIG_PYTHON) $(FIG_SCRIPTS)/plot_heads.py thresholds $(R) $(1) $(F)/f_sparsity_vs_threshold_$(1)
+$(F)/h_pretrained_vs_finetuned_$(1).png $(F)/h_pretrained_vs_finetuned_$(1).pdf &: $(R)/$(1)/head-stats.npz \
+    $(R)/$(1)/hist.npy $(R)/$(1)/pretrained/head-stats.npz $(R)/$(1)/pretrained/hist.npy $(R)/$(1)/threshold/0.json \
+    $(FIG_SCRIPTS)/plot_heads.py $(FIG_SCRIPTS)/rows.py
+	@mkdir -p $$(@D)
+	$$(FIG_PYTHON) $(FIG_SCRIPTS)/plot_heads.py pretrained $(R) $(1) $(F)/h_pretrained_vs_finetuned_$(1)
+
+## (d) also draws the exact-attention row (threshold 0) as the dashed baseline, so it depends on that row too.
+$(F)/d_bits_$(1).png $(F)/d_bits_$(1).pdf &: $$(filter $(R)/$(1)/%,$$(ROWS_bits)) $(R)/$(1)/threshold/0.json \
+    $(FIG_SCRIPTS)/plot_bits.py $(FIG_SCRIPTS)/rows.py
 	@mkdir -p $$(@D)
 	$$(FIG_PYTHON) $(FIG_SCRIPTS)/plot_bits.py $(R) $(1) $(F)/d_bits_$(1)
 endef
+MODEL_squad_ARG = --model $(MODEL_QA)
+MODEL_sst2_ARG = --model $(MODEL_SST2)
+comma := ,
+space := $(subst ,, )
 SAMPLES_HIST_squad = $(SAMPLES_HIST)
 SAMPLES_HIST_sst2 = $(SAMPLES_HIST_SST2)
 SAMPLES_JS_squad = $(SAMPLES_JS)
@@ -223,8 +325,19 @@ $(F)/e_js_distance.png $(F)/e_js_distance.pdf &: $(ROWS_js) $(FIG_SCRIPTS)/plot_
 	@mkdir -p $(@D)
 	$(FIG_PYTHON) $(FIG_SCRIPTS)/plot_js.py $(R) $(F)/e_js_distance
 
+## Per-example, per-head sparsity at 1e-3 and row entropy of a stream (fine-tuned and pretrained): figures f and h.
+$(R)/%/head-stats.npz: $(R)/%/attention.npy.gz $(FIG_SCRIPTS)/head_stats.py
+	$(SUBMIT) $(FIG_PYTHON) $(FIG_SCRIPTS)/head_stats.py $< $@
+
+## (g) the clamp-threshold sweep, both tasks.
+$(F)/g_clamp_sweep.png $(F)/g_clamp_sweep.pdf &: $(ROWS_clamp) $(ROWS_threshold) $(FIG_SCRIPTS)/plot_heads.py \
+    $(FIG_SCRIPTS)/rows.py
+	@mkdir -p $(@D)
+	$(FIG_PYTHON) $(FIG_SCRIPTS)/plot_heads.py clamp $(R) $(F)/g_clamp_sweep
+
 ## The results tables and the two claims, generated from the rows.
-$(R)/results.md: $(FIG_ROWS) $(ROWS_js) $(FIGURES) $(FIG_SCRIPTS)/results_md.py $(FIG_SCRIPTS)/rows.py
+$(R)/results.md: $(FIG_ROWS) $(ROWS_js) $(FIGURES) $(ANALYSIS_FIGURES) $(FIG_SCRIPTS)/results_md.py $(FIG_SCRIPTS)/rows.py
 	$(FIG_PYTHON) $(FIG_SCRIPTS)/results_md.py $(R) --figures $(F) --expected-rows $(words $(FIG_ROWS)) --output $@
+	@echo "figures: $(F)/ and $(R)/results.md are up to date"
 docs/results.md: $(R)/results.md
 	cp $< $@

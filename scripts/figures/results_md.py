@@ -11,6 +11,7 @@ exact. Where per-example files exist, the paired 95% interval of a relative chan
 same questions / sentences (2,000 resamples, numpy seed 0).
 """
 import argparse
+import glob
 import json
 import os
 import sys
@@ -244,6 +245,83 @@ def timing(rdir, out):
     out.append("")
 
 
+def all_rows(rdir):
+    """Every eval row and JS report of the run (failure rows included)."""
+    rows = []
+    for t in R.TASKS:
+        rows += [r for _, r in R.thresholds(rdir, t)]
+        for kind in ("bits", "js"):
+            rows += [r for v in R.grid(rdir, t, kind).values() for _, r in v]
+        rows += [R.read(p) for p in sorted(glob.glob(os.path.join(rdir, t, "clamp", "*", "*", "*.json")))]
+    return rows
+
+
+def clamp_table(rdir, t, out):
+    """Figure g's rows: pruning at T, then the log quantizer, beside pruning alone at the same T."""
+    dirs = sorted(glob.glob(os.path.join(rdir, t, "clamp", "*", "*")))
+    base = R.baseline(rdir, t)
+    if not dirs or not R.ok(base):
+        return
+    key, name = R.metrics(t)[0]
+    prune = {x: r for x, r in R.thresholds(rdir, t)}
+    for d in dirs:
+        method, bits = d.split(os.sep)[-2], d.split(os.sep)[-1]
+        out.append(f"### Clamp-threshold sweep: pruning at T, then {R.label(method)} (`{method}`) at {bits} bits\n")
+        out.append(f"| T | sparsity | {name} | relative change | pruning alone at T: {name} | row |")
+        out.append("|---|---|---|---|---|---|")
+        for p in sorted(glob.glob(os.path.join(d, "*.json")), key=lambda p: float(os.path.basename(p)[:-5])):
+            x, r = float(os.path.basename(p)[:-5]), R.read(p)
+            alone = prune.get(x)
+            alone_txt = g(alone[key]) if R.ok(alone) else ""
+            if not R.ok(r):
+                out.append(f"| {x:g} | failed: {r.get('error')} | | | {alone_txt} | `{p}` |")
+                continue
+            out.append(f"| {x:g} | {g(r['sparsity'])} | {g(r[key])} | {relpct(r[key], base[key])} | {alone_txt} | "
+                       f"`{p}` |")
+        out.append("")
+
+
+def tool_of(r):
+    pv = r.get("provenance") or {}
+    if pv.get("tool"):
+        return os.path.basename(pv["tool"])
+    return "spiqa-quantize" if "js_distance_mean" in r else "spiqa-eval"
+
+
+def builds(rdir, out):
+    """Which builds made the rows (eval_row.py's "provenance"), and a warning when one tool's rows mix builds."""
+    rows = all_rows(rdir)
+    if not rows:
+        return
+    by_tool = {}
+    for r in rows:
+        pv = r.get("provenance") or {}
+        tool = tool_of(r)
+        key = pv.get("tool_sha256") or "unrecorded"
+        by_tool.setdefault(tool, {}).setdefault(key, []).append(r)
+    mixed = {tool: b for tool, b in by_tool.items() if len(b) > 1}
+    out.append("## Builds\n")
+    if mixed:
+        out.append("**These rows come from different builds** of " + ", ".join(f"`{t}`" for t in sorted(mixed)) +
+                   ": compare across them with care (`make figures-clean` and a rerun give one build).\n")
+    else:
+        out.append("Every row of each tool was made by one build (rows record it in `provenance`, "
+                   "scripts/figures/eval_row.py).\n")
+    out.append("| tool | binary SHA-256 (16 hex) | binary modified (UTC) | source tree when the rows were made "
+               "(git describe) | rows | made (UTC) |")
+    out.append("|---|---|---|---|---|---|")
+    for tool in sorted(by_tool):
+        for key, rs in sorted(by_tool[tool].items(), key=lambda kv: -len(kv[1])):
+            pvs = [r.get("provenance") or {} for r in rs]
+            mtimes = sorted({p.get("tool_mtime") for p in pvs if p.get("tool_mtime")})
+            srcs = sorted({p.get("source") for p in pvs if p.get("source")})
+            made = sorted(p.get("made") for p in pvs if p.get("made"))
+            span = f"{made[0]} … {made[-1]}" if len(made) > 1 else (made[0] if made else "not recorded")
+            out.append(f"| `{tool}` | `{key}` | {', '.join(mtimes) or '?'} | "
+                       f"{', '.join(f'`{x}`' for x in srcs) or 'not recorded'} | {len(rs)} | {span} |")
+    out.append("")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("results")
@@ -273,13 +351,21 @@ def main():
                    "were not measured (yet). `make figures` with the same settings completes them.\n")
     else:
         out.append(f"{have} evaluation rows.\n")
+    nb = {}
+    for r in all_rows(a.results):
+        nb.setdefault(tool_of(r), set()).add((r.get("provenance") or {}).get("tool_sha256") or "unrecorded")
+    if any(len(v) > 1 for v in nb.values()):
+        out.append("**The rows come from different builds** (" + "; ".join(
+            f"`{t}`: {len(v)}" for t, v in sorted(nb.items()) if len(v) > 1) + "): see [Builds](#builds).\n")
     claims(a.results, out)
     for t in R.TASKS:
         out.append(f"## {R.TASK_TITLE[t]}\n")
         sweep_table(a.results, t, out)
         bits_table(a.results, t, out)
         js_table(a.results, t, out)
+        clamp_table(a.results, t, out)
     timing(a.results, out)
+    builds(a.results, out)
     if a.figures:
         out.append("## Figures\n")
         out.append(f"In `{a.figures}/` (PNG and PDF; not committed):\n")
