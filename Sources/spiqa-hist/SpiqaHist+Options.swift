@@ -46,11 +46,9 @@ extension SpiqaHist {
     guard levels >= 1, levels <= 10000 else { throw ValidationError("--levels must be in 1...10000") }
     p.options.spreadLevels = levels
     p.options.perRowStatistics = !noRowStats
-    let t = threads ?? ProcessInfo.processInfo.activeProcessorCount
-    guard t >= 1, t <= 64 else { throw ValidationError("--threads must be in 1...64") }
-    p.options.threads = t
-    p.layers = try layers.map { try parseIndexList($0) }
-    p.heads = try heads.map { try parseIndexList($0) }
+    p.options.threads = threads.threads ?? ProcessInfo.processInfo.activeProcessorCount
+    p.layers = try selected.layerIndices()
+    p.heads = try selected.headIndices()
     return p
   }
 

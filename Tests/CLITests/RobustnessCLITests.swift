@@ -220,7 +220,9 @@ struct RobustnessCLITests {
       ("spiqa-extract", ["--hs-bits", "1000", "-o", "/dev/null"], "--hs-bits"),
       ("spiqa-eval", ["--model", "x", "--hs-bits", "1000"], "--hs-bits"),
       ("spiqa-eval", ["--model", "x", "--batch-size", "1000000000"], "--batch-size"),
-      ("spiqa-eval", ["--model", "x", "--threshold", "-0.5"], "≥ 0"),
+      ("spiqa-eval", ["--model", "x", "--threshold", "-0.5"], "[0, 1)"),
+      ("spiqa-quantize", [input, "--threshold", "1"], "[0, 1)"),
+      ("spiqa-quantize", [input, "--scope", "batch"], "no batches"),
     ] {
       let r = try Hostile.run(tool, args)
       #expect(r.status == 64, "\(tool) \(args): \(r.stderr)")
