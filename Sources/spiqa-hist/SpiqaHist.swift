@@ -69,9 +69,9 @@ struct SpiqaHist: ParsableCommand {
 
   func run() throws {
     try runTool {
-      let p = try parsed()
-      let run = HistRun(
-        input: input, compare: compare, options: p.options, layers: p.layers, heads: p.heads, perRowPath: perRow)
+      let run = try HistRun(
+        input: input, compare: compare, options: statsOptions(), layers: selected.layerIndices(),
+        heads: selected.headIndices(), perRowPath: perRow)
       var progress = SpiqaCLI.Progress(label: "spiqa-hist", unit: "records", enabled: !quiet)
       do {
         try run.process { progress.advance() }
@@ -85,14 +85,10 @@ struct SpiqaHist: ParsableCommand {
       guard let stats = run.stats else { throw StatsError("\(run.sourceName): no attention records in the stream") }
       let tables = HistTables(stats: stats, layers: run.layerIndices, heads: run.headIndices, compared: compare != nil)
       if let npy { try HistOutputs.writeArrays(tables, path: npy, input: input) }
-      var out = ""
-      if json {
-        out = HistOutputs.summary(tables, input: input).jsonText + "\n"
-      } else {
-        let names = self.tables.isEmpty ? ["heads"] : self.tables
-        out = try names.map { try tables.table(named: $0) }.joined(separator: "\n")
-      }
-      try StandardOutput.write(out)
+      let names = self.tables.isEmpty ? ["heads"] : self.tables
+      try StandardOutput.write(
+        json ? HistOutputs.summary(tables, input: input).jsonText + "\n"
+          : names.map { try tables.table(named: $0) }.joined(separator: "\n"))
     }
   }
 }
