@@ -49,13 +49,16 @@ let package = Package(
     .target(name: "SpiqaModel", dependencies: ["SpiqaCore", "COpenBLAS", "CModelKernels", realModule]),
     .target(name: "SpiqaTasks", dependencies: ["SpiqaModel", "SpiqaTokenizers", "SpiqaQuant", "SpiqaIO"]),
     // Option groups, exit-code mapping, progress, default paths and model resolution shared by the tools.
-    .target(name: "SpiqaCLI", dependencies: ["SpiqaCore", "SpiqaIO", "SpiqaHub", argumentParser]),
+    .target(name: "SpiqaCLI", dependencies: ["SpiqaCore", "SpiqaIO", "SpiqaHub", "SpiqaQuant", argumentParser]),
+    // The option groups over tasks (selection, task, SQuAD featurization): their own target, so spiqa-hist and
+    // spiqa-quantize do not link the model.
+    .target(name: "SpiqaTaskCLI", dependencies: ["SpiqaCLI", "SpiqaTasks", argumentParser]),
 
     // Thin command-line tools.
-    .executableTarget(name: "spiqa-extract", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaModel", "SpiqaTokenizers", "SpiqaQuant", "SpiqaTasks", argumentParser]),
+    .executableTarget(name: "spiqa-extract", dependencies: ["SpiqaCLI", "SpiqaTaskCLI", "SpiqaIO", "SpiqaModel", "SpiqaTokenizers", "SpiqaQuant", "SpiqaTasks", argumentParser]),
     .executableTarget(name: "spiqa-quantize", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaQuant", argumentParser]),
     .executableTarget(name: "spiqa-hist", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaStats", argumentParser]),
-    .executableTarget(name: "spiqa-eval", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaModel", "SpiqaTokenizers", "SpiqaQuant", "SpiqaTasks", argumentParser]),
+    .executableTarget(name: "spiqa-eval", dependencies: ["SpiqaCLI", "SpiqaTaskCLI", "SpiqaIO", "SpiqaModel", "SpiqaTokenizers", "SpiqaQuant", "SpiqaTasks", argumentParser]),
     // Benchmarks behind `make bench` (never run by the tests).
     .executableTarget(name: "spiqa-bench", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaModel", "SpiqaTokenizers", "SpiqaQuant", "SpiqaStats", "SpiqaTasks", "COpenBLAS", argumentParser]),
 

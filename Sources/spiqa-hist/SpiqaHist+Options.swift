@@ -5,16 +5,10 @@ import SpiqaStats
 
 /// The flag strings as statistics options, with the flag named in every message.
 extension SpiqaHist {
-  /// Options after parsing the flag strings.
-  struct Parsed {
-    var options = StatsOptions()
-    var layers: [Int]?
-    var heads: [Int]?
-  }
-
-  /// Turns the flag strings into statistics options; `ValidationError` (64) on bad values.
-  func parsed() throws -> Parsed {
-    var p = Parsed()
+  /// Turns the flag strings into statistics options; `ValidationError` (64) on bad values. (`--layers` and
+  /// `--heads` are `LayerHeadOptions`.)
+  func statsOptions() throws -> StatsOptions {
+    var o = StatsOptions()
     do {
       if let edges {
         let list: [Double]
@@ -23,11 +17,11 @@ extension SpiqaHist {
         } catch let e as StatsError {
           throw StatsError("--edges: \(e.description)")
         }
-        p.options.edges = try BinEdges(edges: list, offset: offset ?? 0, name: "custom")
+        o.edges = try BinEdges(edges: list, offset: offset ?? 0, name: "custom")
       } else {
-        p.options.edges = try BinEdges(parsing: bins, offset: offset)
+        o.edges = try BinEdges(parsing: bins, offset: offset)
       }
-      p.options.jsEdges = try BinEdges(parsing: jsBins)
+      o.jsEdges = try BinEdges(parsing: jsBins)
       let ts = try thresholds.split(separator: ",", omittingEmptySubsequences: false).map { item -> Float in
         guard let v = Float(item.trimmingCharacters(in: .whitespaces)), v.isFinite, v >= 0 else {
           throw StatsError("--thresholds: '\(item)' is not a number ≥ 0")
@@ -35,23 +29,19 @@ extension SpiqaHist {
         return v
       }
       _ = try ThresholdClassifier(ts)
-      p.options.thresholds = ts
+      o.thresholds = ts
     } catch let e as StatsError {
       throw ValidationError(e.description)
     }
     guard rowSparsityBar.isFinite else { throw ValidationError("--row-sparsity-bar must be finite") }
-    p.options.rowSparsityBar = rowSparsityBar
+    o.rowSparsityBar = rowSparsityBar
     guard padRows >= 0, padRows <= 1 << 20 else { throw ValidationError("--pad-rows must be in 0...1048576") }
-    p.options.padRows = padRows
+    o.padRows = padRows
     guard levels >= 1, levels <= 10000 else { throw ValidationError("--levels must be in 1...10000") }
-    p.options.spreadLevels = levels
-    p.options.perRowStatistics = !noRowStats
-    let t = threads ?? ProcessInfo.processInfo.activeProcessorCount
-    guard t >= 1, t <= 64 else { throw ValidationError("--threads must be in 1...64") }
-    p.options.threads = t
-    p.layers = try layers.map { try parseIndexList($0) }
-    p.heads = try heads.map { try parseIndexList($0) }
-    return p
+    o.spreadLevels = levels
+    o.perRowStatistics = !noRowStats
+    o.threads = threads.threads ?? ProcessInfo.processInfo.activeProcessorCount
+    return o
   }
 
   func validate() throws {
@@ -66,6 +56,6 @@ extension SpiqaHist {
     if compare == "-" && input == "-" {
       throw ValidationError("--compare -: the main stream already reads standard input; give one of them as a file")
     }
-    _ = try parsed()
+    _ = try statsOptions()
   }
 }

@@ -5,12 +5,6 @@ import SpiqaCore
 import SpiqaIO
 import SpiqaStats
 
-/// A flag that does not fit the stream (e.g. `--layers` naming a layer it lacks): a usage error (64), one line.
-struct HistUsageError: SpiqaError {
-  var description: String
-  var kind: SpiqaErrorKind { .usage }
-}
-
 /// `spiqa-hist`: distributions, sparsity and per-row statistics of an attention stream (TSV on stdout).
 @main
 struct SpiqaHist: ParsableCommand {
@@ -45,11 +39,7 @@ struct SpiqaHist: ParsableCommand {
   @Option(parsing: .unconditional, help: ArgumentHelp("Levels of the per-row histogram spread in --npy.", valueName: "n"))
   var levels: Int = 50
 
-  @Option(help: ArgumentHelp("Model layers to keep, e.g. 0,3-5 (default: all in the stream).", valueName: "list"))
-  var layers: String?
-
-  @Option(help: ArgumentHelp("Heads to keep, e.g. 0,3-5 (default: all).", valueName: "list"))
-  var heads: String?
+  @OptionGroup var selected: LayerHeadOptions
 
   @Option(help: ArgumentHelp("Second stream (e.g. quantized) for per-row Jensen–Shannon distances (§3.6); records matched in order and checked by example_id + feature.", valueName: "stream"))
   var compare: String?
@@ -72,38 +62,33 @@ struct SpiqaHist: ParsableCommand {
   @Flag(help: "Skip the per-row statistics (tokens-to-majority, median bin, row sparsity, spreads): histograms, thresholds and moments only, faster.")
   var noRowStats = false
 
-  @Option(parsing: .unconditional, help: ArgumentHelp("Threads working on different heads (default: the number of processors). Results do not depend on it.", valueName: "n"))
-  var threads: Int?
+  @OptionGroup var threads: ThreadsOption
 
-  @Flag(help: "No progress on standard error.")
-  var quiet = false
+  @OptionGroup var verbosity: QuietOption
+  var quiet: Bool { verbosity.quiet }
 
   func run() throws {
     try runTool {
-      let p = try parsed()
-      let run = HistRun(
-        input: input, compare: compare, options: p.options, layers: p.layers, heads: p.heads, perRowPath: perRow)
+      let run = try HistRun(
+        input: input, compare: compare, options: statsOptions(), layers: selected.layerIndices(),
+        heads: selected.headIndices(), perRowPath: perRow)
       var progress = SpiqaCLI.Progress(label: "spiqa-hist", unit: "records", enabled: !quiet)
       do {
         try run.process { progress.advance() }
       } catch let e as SelectionError {
         let what = e.axis.rawValue
-        throw HistUsageError(
-          description: "--\(what)s asks for \(what) \(e.index), but \(e.source) has \(what)s \(e.availableList)")
+        throw CLIError.usage(
+          "--\(what)s asks for \(what) \(e.index), but \(e.source) has \(what)s \(e.availableList)")
       }
       progress.finish()
       if run.skipped > 0 && !quiet { printError("spiqa-hist: skipped \(run.skipped) non-attention records") }
       guard let stats = run.stats else { throw StatsError("\(run.sourceName): no attention records in the stream") }
       let tables = HistTables(stats: stats, layers: run.layerIndices, heads: run.headIndices, compared: compare != nil)
       if let npy { try HistOutputs.writeArrays(tables, path: npy, input: input) }
-      var out = ""
-      if json {
-        out = HistOutputs.summary(tables, input: input).jsonText + "\n"
-      } else {
-        let names = self.tables.isEmpty ? ["heads"] : self.tables
-        out = try names.map { try tables.table(named: $0) }.joined(separator: "\n")
-      }
-      try StandardOutput.write(out)
+      let names = self.tables.isEmpty ? ["heads"] : self.tables
+      try StandardOutput.write(
+        json ? HistOutputs.summary(tables, input: input).jsonText + "\n"
+          : names.map { try tables.table(named: $0) }.joined(separator: "\n"))
     }
   }
 }

@@ -183,7 +183,7 @@ struct ExtractCLITests {
   }
 
   @Test(arguments: [
-    ["--dtype", "f8"], ["--task", "wiki"], ["--bits", "0"], ["--method", "log-pruned"], ["--method", "nope", "--bits", "3"],
+    ["--dtype", "f8"], ["--task", "wiki"], ["--method", "log", "--bits", "0"], ["--method", "log-pruned"], ["--method", "nope", "--bits", "3"],
     ["--layers", "3-1"], ["--samples", "5", "--limit", "2"], ["--threshold", "1.5"], ["--scope", "row"],
     ["--hs-bits", "3"],
   ])

@@ -22,20 +22,10 @@ enum Hostile {
 
   /// Runs a tool with standard output going to `path` (e.g. /dev/full); returns status and standard error.
   static func run(_ name: String, _ args: [String], stdoutTo path: String) throws -> (status: Int32, stderr: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: try #require(tool(name), "\(name) not built"))
-    p.arguments = args
-    if let shared = TestPaths.shared {
-      p.environment = ProcessInfo.processInfo.environment.merging(["SPIQA_SHARED": shared]) { $1 }
-    }
-    p.standardOutput = try #require(FileHandle(forWritingAtPath: path))
-    p.standardInput = FileHandle.nullDevice
-    let err = Pipe()
-    p.standardError = err
-    try p.run()
-    let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    p.waitUntilExit()
-    return (p.terminationStatus, text)
+    var env: [String: String] = [:]
+    if let shared = TestPaths.shared { env["SPIQA_SHARED"] = shared }
+    let r = try runProcess(try #require(tool(name), "\(name) not built"), args, environment: env, stdoutPath: path)
+    return (r.status, r.stderr)
   }
 
   static func tempDir() throws -> URL {
@@ -141,24 +131,18 @@ struct RobustnessCLITests {
   func signalsRemoveTemporaries(signal: Int32) throws {
     let dir = try Hostile.tempDir()
     defer { try? FileManager.default.removeItem(at: dir) }
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: try #require(Hostile.tool("spiqa-quantize")))
-    p.arguments = ["-", "-q", "-o", dir.appendingPathComponent("out.npy").path]
-    let input = Pipe()  // kept open: the tool waits for its stream
-    p.standardInput = input
-    p.standardOutput = FileHandle.nullDevice
-    p.standardError = FileHandle.nullDevice
-    try p.run()
+    // Standard input is a pipe kept open: the tool waits for its stream.
+    let p = try startProcess(
+      try #require(Hostile.tool("spiqa-quantize")), ["-", "-q", "-o", dir.appendingPathComponent("out.npy").path])
     var waited = 0
     while Hostile.temporaries(dir).isEmpty && waited < 3000 {
       usleep(10_000)
       waited += 10
     }
     #expect(Hostile.temporaries(dir).count == 1)
-    kill(p.processIdentifier, signal)
-    p.waitUntilExit()
-    try input.fileHandleForWriting.close()
-    #expect(p.terminationReason == .uncaughtSignal && p.terminationStatus == signal)
+    p.signal(signal)
+    let r = try p.wait()
+    #expect(r.signaled && r.status == signal)
     #expect(Hostile.temporaries(dir).isEmpty)
     #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out.npy").path))
   }
@@ -236,7 +220,9 @@ struct RobustnessCLITests {
       ("spiqa-extract", ["--hs-bits", "1000", "-o", "/dev/null"], "--hs-bits"),
       ("spiqa-eval", ["--model", "x", "--hs-bits", "1000"], "--hs-bits"),
       ("spiqa-eval", ["--model", "x", "--batch-size", "1000000000"], "--batch-size"),
-      ("spiqa-eval", ["--model", "x", "--threshold", "-0.5"], "≥ 0"),
+      ("spiqa-eval", ["--model", "x", "--threshold", "-0.5"], "[0, 1)"),
+      ("spiqa-quantize", [input, "--threshold", "1"], "[0, 1)"),
+      ("spiqa-quantize", [input, "--scope", "batch"], "no batches"),
     ] {
       let r = try Hostile.run(tool, args)
       #expect(r.status == 64, "\(tool) \(args): \(r.stderr)")

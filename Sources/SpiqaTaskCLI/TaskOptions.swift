@@ -1,0 +1,59 @@
+import ArgumentParser
+import SpiqaCLI
+import SpiqaTasks
+
+/// What spiqa-extract and spiqa-eval run on: `--task`, `--data`, the data columns, SQuAD featurization and
+/// `--batch-size`, mapped onto `TaskSettings`. `--model` stays with each tool (eval needs a checkpoint with the
+/// task's head; extract has a default).
+public struct TaskOptions: ParsableArguments {
+  @Option(help: ArgumentHelp("Task (see the list below): \(TaskRegistry.names.joined(separator: ", ")).", valueName: "task"))
+  public var task: String = "squad"
+
+  @Option(
+    help: ArgumentHelp(
+      "Data file in the task's layout (default: the task's file under $SPIQA_SHARED or ../shared; - = standard input).",
+      valueName: "path"))
+  public var data: String?
+
+  @OptionGroup public var columns: DataColumnOptions
+
+  @OptionGroup public var squad: SquadFeatureOptions
+
+  @Option(parsing: .unconditional, help: ArgumentHelp("Sentence tasks: sentences per batch (padded to the longest).", valueName: "n"))
+  public var batchSize: Int = 20
+
+  public init() {}
+
+  public func validate() throws {
+    guard TaskRegistry.names.contains(task) else {
+      throw ValidationError("--task must be one of \(TaskRegistry.names.joined(separator: ", ")), got '\(task)'")
+    }
+    try columns.validate(task: task)
+    try FlagLimits.check("--batch-size", batchSize, atMost: FlagLimits.batchSize)
+  }
+
+  /// The task `--task` names. - Throws: `TasksError.usage` for an unknown name.
+  public func resolvedTask() throws -> any SpiqaTask { try TaskRegistry.task(named: task) }
+
+  /// `--data`, else the task's default file (not checked for existence).
+  public func dataPath() throws -> String {
+    let t = try resolvedTask()
+    return try DefaultPaths.dataPath(data, task: task, defaultFile: t.defaultDataFile, hint: t.dataHint)
+  }
+
+  /// `--data`, else the task's default file, checked to exist (74 when missing).
+  public func resolvedData() throws -> String {
+    let t = try resolvedTask()
+    return try DefaultPaths.resolveData(data, task: t.name, defaultFile: t.defaultDataFile, hint: t.dataHint)
+  }
+
+  /// Sets the featurization, batching and column fields of `settings`.
+  public func apply(to settings: inout TaskSettings) {
+    settings.squad = squad.featurizer
+    settings.batchSize = batchSize
+    settings.textColumn = columns.textColumn
+    settings.pairColumn = columns.pairColumn
+    settings.labelColumn = columns.labelColumn
+    settings.pairs = columns.pairs
+  }
+}
