@@ -149,7 +149,7 @@ figures: figures-setup $(FIGURES) $(ANALYSIS_FIGURES) $(R)/results.md $(if $(fil
 ## figures-setup: numpy and matplotlib for the plots, installed with pip when missing. Checked while make reads this
 ## file (only for figures goals), so when both are present the target has no recipe and reruns nothing.
 FIG_GOALS := $(filter figures figures-setup figures-rows figures-claims $(R)/% $(F)/% docs/results.md,$(MAKECMDGOALS))
-ifneq ($(FIG_GOALS),)
+ifneq ($(FIG_GOALS)$(filter figures-test,$(MAKECMDGOALS)),)
   FIG_HAVE_PLOT := $(shell $(FIG_PYTHON) -c 'import numpy, matplotlib' >/dev/null 2>&1 && echo yes)
 endif
 figures-setup:
@@ -177,7 +177,7 @@ figures-clean:
 ## figures-test: `make figures SMOKE=1` twice into a scratch folder; fails if the second run executes any recipe or
 ## changes any file (scripts/figures/test_rerun.sh). Uses SPIQA_BIN, else FIG_BIN, else .build/release; skips,
 ## saying why, without ../shared, the tools or numpy/matplotlib.
-figures-test:
+figures-test: figures-setup
 	scripts/figures/test_rerun.sh $(or $(SPIQA_BIN),$(FIG_BIN)) $(abspath $(FIG_SHARED)) $(FIG_PYTHON)
 
 ## <task>/{eval,hist,js}.settings is rewritten (and reruns what depends on it) only when a model, data file or
