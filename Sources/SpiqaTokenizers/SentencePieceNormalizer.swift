@@ -25,12 +25,29 @@ struct AlignedScalars {
   mutating func copy(_ other: AlignedScalars, _ i: Int) { append(other.scalars[i], other.lo[i], other.hi[i]) }
 
   /// Graphemes (extended grapheme clusters) as runs of scalar indices: Swift's `Character`s.
+  /// Two adjacent ASCII scalars other than CR LF always have a grapheme break between them (and no rule looks back
+  /// across ASCII), so only the stretches between such breaks are handed to `Character` segmentation.
   func graphemes(_ body: (Range<Int>) -> Void) {
-    var i = 0
-    for ch in String(String.UnicodeScalarView(scalars)) {
-      let n = ch.unicodeScalars.count
-      body(i..<(i + n))
-      i += n
+    let n = scalars.count
+    var start = 0
+    while start < n {
+      var j = start + 1
+      while j < n {
+        let a = scalars[j - 1].value, b = scalars[j].value
+        if a < 0x80 && b < 0x80 && !(a == 0x0D && b == 0x0A) { break }
+        j += 1
+      }
+      if j - start == 1 {
+        body(start..<j)
+      } else {
+        var i = start
+        for ch in String(String.UnicodeScalarView(scalars[start..<j])) {
+          let k = ch.unicodeScalars.count
+          body(i..<(i + k))
+          i += k
+        }
+      }
+      start = j
     }
   }
 }
@@ -81,6 +98,10 @@ enum SentencePieceNormalizer: Sendable {
       var out = AlignedScalars()
       out.reserve(t.count)
       for i in 0..<t.count {
+        if t.scalars[i].value < 0x300 {  // no combining mark below U+0300
+          out.copy(t, i)
+          continue
+        }
         switch t.scalars[i].properties.generalCategory {
         case .nonspacingMark, .spacingMark, .enclosingMark: continue
         default: out.copy(t, i)

@@ -120,12 +120,12 @@ public final class UnigramTokenizer: Tokenizer, @unchecked Sendable {
       guard let i = s.specialIndex else { continue }
       if added[i].lstrip, k > 0, segments[k - 1].specialId == nil {
         var r = segments[k - 1].range
-        while !r.isEmpty && scalars[r.upperBound - 1].properties.isWhitespace { r = r.lowerBound..<(r.upperBound - 1) }
+        while !r.isEmpty && isWhiteSpace(scalars[r.upperBound - 1]) { r = r.lowerBound..<(r.upperBound - 1) }
         segments[k - 1].range = r
       }
       if added[i].rstrip, k + 1 < segments.count, segments[k + 1].specialId == nil {
         var r = segments[k + 1].range
-        while !r.isEmpty && scalars[r.lowerBound].properties.isWhitespace { r = (r.lowerBound + 1)..<r.upperBound }
+        while !r.isEmpty && isWhiteSpace(scalars[r.lowerBound]) { r = (r.lowerBound + 1)..<r.upperBound }
         segments[k + 1].range = r
       }
     }
@@ -160,14 +160,14 @@ public final class UnigramTokenizer: Tokenizer, @unchecked Sendable {
           var prefixed = piece.prefixed
           var i = piece.range.lowerBound
           let end = piece.range.upperBound
-          if prefixed && (i == end || t.scalars[i].properties.isWhitespace) {
+          if prefixed && (i == end || isWhiteSpace(t.scalars[i])) {
             r.append(Piece(prefixed: true, range: i..<i))  // the virtual replacement is a word of its own
             prefixed = false
           }
           while i < end {
-            while i < end && t.scalars[i].properties.isWhitespace { i += 1 }
+            while i < end && isWhiteSpace(t.scalars[i]) { i += 1 }
             let start = i
-            while i < end && !t.scalars[i].properties.isWhitespace { i += 1 }
+            while i < end && !isWhiteSpace(t.scalars[i]) { i += 1 }
             if start < i || prefixed { r.append(Piece(prefixed: prefixed, range: start..<i)) }
             prefixed = false
           }
@@ -302,4 +302,10 @@ public final class UnigramTokenizer: Tokenizer, @unchecked Sendable {
     if stripLeadingSpace && bytes.first == 0x20 { bytes.removeFirst() }
     return String(decoding: bytes, as: UTF8.self)
   }
+}
+
+/// White_Space (Rust `char::is_whitespace`), with ASCII answered without the property tables.
+@inline(__always)
+func isWhiteSpace(_ s: Unicode.Scalar) -> Bool {
+  s.value < 0x80 ? (s.value == 0x20 || (0x09...0x0D).contains(s.value)) : s.properties.isWhitespace
 }
