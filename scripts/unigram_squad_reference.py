@@ -4,7 +4,9 @@
 For tiny-albert-tokenizer.json.gz and tiny-xlmr-tokenizer.json.gz (Tests/SpiqaTokenizersTests/Fixtures/tokenizers,
 made by scripts/make_tokenizer_json_fixtures.py), the ids transformers gives without special tokens (AutoTokenizer for
 xlmr; for albert PreTrainedTokenizerFast on the file, as that script explains) for every
-SQuAD v1.1 dev context and question, and for every context word tokenized on its own (squad.py's whitespace split,
+SQuAD v1.1 dev context and question, the 441 hand-picked and random edge-case texts of edge_cases.json (scripts,
+emoji and ZWJ, combining marks, control and zero-width characters, special-token strings), and for every context
+word tokenized on its own (squad.py's whitespace split,
 as SQuAD featurization does). The test `TokenizerUnigramTests.squadDev` compares with them when SPIQA_UNIGRAM_SQUAD
 names the output file.
 
@@ -29,6 +31,9 @@ def main():
     a = ap.parse_args()
     from transformers import AutoTokenizer, PreTrainedTokenizerFast
     contexts, questions = squad_texts(os.path.join(a.shared, "data", "squad", "dev-v1.1.json"))
+    with open(os.path.join(root, "Tests/SpiqaTokenizersTests/Fixtures/tokenizers/edge_cases.json"), encoding="utf-8") as f:
+        edge = json.load(f)
+    questions = questions + edge["texts"] + edge["random"]["texts"]  # hand-picked and random Unicode edge cases
     out = {}
     for kind in ["albert", "xlmr"]:
         with tempfile.TemporaryDirectory() as d:
