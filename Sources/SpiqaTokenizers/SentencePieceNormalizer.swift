@@ -1,7 +1,7 @@
 import Foundation
 
-/// Scalars being normalized, each with the range of original scalars it stands for (token offsets).
-/// A scalar that replaces several (a ligature, a grapheme rewritten by the charsmap) spans all of them.
+/// Scalars being normalized, each with the range of original scalars it stands for (token offsets), aligned
+/// like the Rust tokenizers crate's normalized strings so that token offsets match its `offset_mapping`.
 struct AlignedScalars {
   var scalars: [Unicode.Scalar] = []
   var lo: [Int] = []
@@ -23,6 +23,15 @@ struct AlignedScalars {
 
   /// Copies `other[i]` with its alignment.
   mutating func copy(_ other: AlignedScalars, _ i: Int) { append(other.scalars[i], other.lo[i], other.hi[i]) }
+
+  /// `new` in place of `other[r]`, aligned position by position as the Rust crate's transformations do: the k-th
+  /// new scalar takes the k-th old one's alignment, extra new scalars the last old one's; surplus old ones vanish.
+  mutating func appendReplacing(_ other: AlignedScalars, _ r: Range<Int>, _ new: [Unicode.Scalar]) {
+    for (k, s) in new.enumerated() {
+      let i = r.lowerBound + min(k, r.count - 1)
+      append(s, other.lo[i], other.hi[i])
+    }
+  }
 
   /// Graphemes (extended grapheme clusters) as runs of scalar indices: Swift's `Character`s.
   /// Two adjacent ASCII scalars other than CR LF always have a grapheme break between them (and no rule looks back
@@ -125,7 +134,7 @@ enum SentencePieceNormalizer: Sendable {
     }
   }
 
-  /// Replaces each match (`match(i)` = its length at `i`, 0 for none) by `content`, which spans the match.
+  /// Replaces each match (`match(i)` = its length at `i`, 0 for none) by `content`.
   private static func replace(_ t: AlignedScalars, _ content: [Unicode.Scalar], match: (Int) -> Int) -> AlignedScalars {
     var out = AlignedScalars()
     out.reserve(t.count)
@@ -136,7 +145,8 @@ enum SentencePieceNormalizer: Sendable {
         out.copy(t, i)
         i += 1
       } else {
-        for s in content { out.append(s, t.lo[i], t.hi[i + n - 1]) }
+        // The replacement takes the place of the match's last scalar (the Rust crate inserts it after removing them).
+        for s in content { out.append(s, t.lo[i + n - 1], t.hi[i + n - 1]) }
         i += n
       }
     }
@@ -144,7 +154,8 @@ enum SentencePieceNormalizer: Sendable {
   }
 
   /// NFC/NFD/NFKC/NFKD one grapheme at a time (composition and reordering never cross a grapheme boundary in
-  /// practice), so each output scalar spans its grapheme. ASCII is left alone: all four forms keep it.
+  /// practice). Output scalars keep the alignment of the scalar they came from when the grapheme normalizes scalar
+  /// by scalar, else `AlignedScalars.appendReplacing`'s. ASCII is left alone: all four forms keep it.
   private static func normalize(_ t: AlignedScalars, _ form: UnicodeForm) -> AlignedScalars {
     if t.scalars.allSatisfy({ $0.value < 0x80 }) { return t }
     var out = AlignedScalars()
@@ -154,15 +165,23 @@ enum SentencePieceNormalizer: Sendable {
         out.copy(t, r.lowerBound)
         return
       }
-      let s = String(String.UnicodeScalarView(t.scalars[r]))
-      let n: String
-      switch form {
-      case .nfc: n = s.precomposedStringWithCanonicalMapping
-      case .nfd: n = s.decomposedStringWithCanonicalMapping
-      case .nfkc: n = s.precomposedStringWithCompatibilityMapping
-      case .nfkd: n = s.decomposedStringWithCompatibilityMapping
+      func apply(_ s: String) -> [Unicode.Scalar] {
+        switch form {
+        case .nfc: return Array(s.precomposedStringWithCanonicalMapping.unicodeScalars)
+        case .nfd: return Array(s.decomposedStringWithCanonicalMapping.unicodeScalars)
+        case .nfkc: return Array(s.precomposedStringWithCompatibilityMapping.unicodeScalars)
+        case .nfkd: return Array(s.decomposedStringWithCompatibilityMapping.unicodeScalars)
+        }
       }
-      for x in n.unicodeScalars { out.append(x, t.lo[r.lowerBound], t.hi[r.upperBound - 1]) }
+      let whole = apply(String(String.UnicodeScalarView(t.scalars[r])))
+      if r.count > 1 {
+        let each = r.map { apply(String(Character(t.scalars[$0]))) }
+        if Array(each.joined()) == whole {
+          for (i, part) in zip(r, each) { for x in part { out.append(x, t.lo[i], t.hi[i]) } }
+          return
+        }
+      }
+      out.appendReplacing(t, r, whole)
     }
     return out
   }
@@ -245,9 +264,7 @@ struct PrecompiledCharsmap: Sendable {
   func normalize(_ t: AlignedScalars) -> AlignedScalars {
     var out = AlignedScalars()
     out.reserve(t.count)
-    func put(_ v: Int, _ r: Range<Int>) {
-      for s in replacement(v) { out.append(s, t.lo[r.lowerBound], t.hi[r.upperBound - 1]) }
-    }
+    func put(_ v: Int, _ r: Range<Int>) { out.appendReplacing(t, r, replacement(v)) }
     t.graphemes { r in
       if r.count == 1 && t.scalars[r.lowerBound].value < 128 {
         let v = ascii[Int(t.scalars[r.lowerBound].value)]
