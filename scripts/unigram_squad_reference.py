@@ -7,7 +7,7 @@ xlmr; for albert PreTrainedTokenizerFast on the file, as that script explains) f
 SQuAD v1.1 dev context and question, the 441 hand-picked and random edge-case texts of edge_cases.json (scripts,
 emoji and ZWJ, combining marks, control and zero-width characters, special-token strings), and for every context
 word tokenized on its own (squad.py's whitespace split,
-as SQuAD featurization does). The test `TokenizerUnigramTests.squadDev` compares with them when SPIQA_UNIGRAM_SQUAD
+as SQuAD featurization does); with the texts' offset_mapping (character offsets, flattened start, end pairs). The test `TokenizerUnigramTests.squadDev` compares with them when SPIQA_UNIGRAM_SQUAD
 names the output file.
 
 Usage: python3 scripts/unigram_squad_reference.py OUT.json [--shared ../shared]
@@ -43,7 +43,9 @@ def main():
             tok = AutoTokenizer.from_pretrained(d) if kind == "xlmr" else PreTrainedTokenizerFast(
                 tokenizer_file=os.path.join(d, "tokenizer.json"), unk_token="<unk>")  # the file's own pipeline
             ids = lambda t: tok(t, add_special_tokens=False)["input_ids"]  # noqa: E731
-            out[kind] = {"texts": [ids(t) for t in contexts + questions],
+            encoded = [tok(t, add_special_tokens=False, return_offsets_mapping=True) for t in contexts + questions]
+            out[kind] = {"texts": [e["input_ids"] for e in encoded],
+                         "offsets": [[x for span in e["offset_mapping"] for x in span] for e in encoded],
                          "words": [[i for w in squad_words(c) for i in ids(w)] for c in contexts]}
         print(f"{kind}: {len(contexts) + len(questions)} texts, {sum(map(len, out[kind]['texts']))} ids; "
               f"{len(contexts)} contexts word by word, {sum(map(len, out[kind]['words']))} ids")

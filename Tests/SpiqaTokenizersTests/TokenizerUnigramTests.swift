@@ -70,11 +70,15 @@ struct TokenizerUnigramTests {
     for kind in ["albert", "xlmr"] {
       let tok = try Self.load(kind)
       let r = try #require(ref[kind]?.objectValue)
-      let ids = lists(r["texts"]), words = lists(r["words"])
+      let ids = lists(r["texts"]), words = lists(r["words"]), offsets = lists(r["offsets"])
       #expect(!texts.isEmpty && ids.count == texts.count && words.count == nContexts)
-      var textMismatches = 0, wordMismatches = 0, count = 0
-      for (t, want) in zip(texts, ids) {
-        let got = tok.tokenize(t).map(\.id)
+      var textMismatches = 0, wordMismatches = 0, count = 0, sameOffsets = 0
+      for (k, (t, want)) in zip(texts, ids).enumerated() {
+        let tokens = tok.tokenize(t)
+        let got = tokens.map(\.id)
+        if k < offsets.count && tokens.flatMap({ [$0.scalarRange.lowerBound, $0.scalarRange.upperBound] }) == offsets[k] {
+          sameOffsets += 1
+        }
         count += got.count
         if got != want {
           textMismatches += 1
@@ -91,7 +95,8 @@ struct TokenizerUnigramTests {
           if wordMismatches <= 3 { Issue.record("\(kind) context words \(c.prefix(60).debugDescription): ids differ") }
         }
       }
-      print("unigram \(kind) SQuAD dev: \(texts.count) texts (\(count) ids), \(textMismatches) mismatches; "
+      print("unigram \(kind) SQuAD dev: \(texts.count) texts (\(count) ids), \(textMismatches) mismatches, "
+            + "\(sameOffsets) with offsets identical to HF offset_mapping; "
             + "\(words.count) contexts word by word, \(wordMismatches) mismatches")
       #expect(textMismatches == 0 && wordMismatches == 0)
     }
