@@ -63,7 +63,7 @@ public final class UnigramTokenizer: Tokenizer, @unchecked Sendable {
     var t = ScalarTrie()
     for (id, p) in pieces.enumerated() { t.insert(ArraySlice(p.unicodeScalars), id: id) }  // a repeated piece: last id
     trie = t
-    vocabSize = vocab.count
+    vocabSize = max(vocab.count, (added.map(\.id).max() ?? -1) + 1)  // added tokens may lie past the pieces
     self.normalizers = normalizers
     self.preTokenizers = preTokenizers
     self.added = added
@@ -102,9 +102,7 @@ public final class UnigramTokenizer: Tokenizer, @unchecked Sendable {
 
   public func id(forToken token: String) -> Int? {
     if let a = added.first(where: { $0.content == token }) { return a.id }
-    let s = Array(token.unicodeScalars)
-    guard let (end, id) = trie.longestPrefix(s, from: 0, to: s.count), end == s.count else { return nil }
-    return id
+    return trie.exact(Array(token.unicodeScalars))
   }
 
   public func token(forId id: Int) -> String? {

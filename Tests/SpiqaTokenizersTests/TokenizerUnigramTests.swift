@@ -156,6 +156,13 @@ struct TokenizerUnigramTests {
     refused(#"{"normalizer": {"type": "Replace", "pattern": {"Regex": "\\s+$"}, "content": ""}, "model": {"type": "Unigram", "unk_id": 0, \#(vocab)}}"#, "Replace")
     refused(#"{"pre_tokenizer": {"type": "Whitespace"}, "model": {"type": "Unigram", "unk_id": 0, \#(vocab)}}"#, "Whitespace")
 
+    // An added token past the pieces counts in vocabSize and is cut out of text.
+    let extra = #"{"added_tokens": [{"id": 5, "content": "<x>", "special": true}], "model": {"type": "Unigram", "unk_id": 0, \#(vocab)}}"#
+    _ = FileManager.default.createFile(atPath: path, contents: Data(extra.utf8))
+    let withExtra = try TokenizerJSON.load(path: path)
+    #expect(withExtra.vocabSize == 6 && withExtra.id(forToken: "<x>") == 5 && withExtra.id(forToken: "\u{2581}a") == 1)
+    #expect(withExtra.tokenize("a<x>a").map(\.id) == [2, 5, 2])  // no Metaspace here: no ▁ prefix
+
     // A charsmap whose trie points outside itself loads and normalizes without crashing.
     let bogus = Data([0x08, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0x61, 0x01, 0, 0, 0x62, 0]).base64EncodedString()
     _ = FileManager.default.createFile(atPath: path, contents: Data(charsmap(bogus).utf8))
