@@ -76,7 +76,7 @@ let package = Package(
       name: "SpiqaModelTests", dependencies: ["SpiqaModel", "CCPU", "CModelKernels", "SpiqaTestSupport"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "SpiqaTokenizersTests", dependencies: ["SpiqaTokenizers", "SpiqaTestSupport"],
+      name: "SpiqaTokenizersTests", dependencies: ["SpiqaTokenizers", "SpiqaTestSupport", "CZlib"],
       resources: [.copy("Fixtures")]),
     // The fake Hub serves SpiqaModelTests' checkpoint fixtures; SpiqaModel checks that a download loads.
     .testTarget(

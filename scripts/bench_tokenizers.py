@@ -4,9 +4,10 @@ contexts, contexts word by word) through the Python tokenizers the Swift ports a
 
   BERT:    transformers' slow BertTokenizerLegacy and the Rust-backed BertTokenizer (MiniLM vocab)
   RoBERTa: SlowRoberta31 (scripts/make_tokenizer_fixtures.py, the 3.1 slow algorithm) and the Rust one
+  Unigram: with --unigram DIR (repeatable), the Rust tokenizer of DIR/tokenizer.json (ALBERT, XLM-R)
 
 Prints process CPU seconds per workload (one pass each; the BPE caches start empty).
-Usage: python3 scripts/bench_tokenizers.py [--shared ../shared] [--model models/all-MiniLM-L6-v2]
+Usage: python3 scripts/bench_tokenizers.py [--shared ../shared] [--model models/all-MiniLM-L6-v2] [--unigram DIR]
 """
 import argparse
 import os
@@ -21,9 +22,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", default=os.environ.get("SPIQA_SHARED") or SHARED_BESIDE_ROOT)
     ap.add_argument("--model", default=os.environ.get("SPIQA_MODEL", "models/all-MiniLM-L6-v2"))
+    ap.add_argument("--unigram", action="append", default=[], help="folder with a Unigram tokenizer.json")
     args = ap.parse_args()
 
-    from transformers import BertTokenizer, RobertaTokenizer
+    from transformers import AutoTokenizer, BertTokenizer, RobertaTokenizer
     from transformers.models.bert.tokenization_bert_legacy import BertTokenizerLegacy
     from transformers.utils import logging
 
@@ -37,7 +39,7 @@ def main():
         ("roberta slow (3.1 algorithm)",
          SlowRoberta31(os.path.join(rob_dir, "vocab.json"), os.path.join(rob_dir, "merges.txt")).tokenize),
         ("roberta fast (Rust)", RobertaTokenizer.from_pretrained(rob_dir).tokenize),
-    ]
+    ] + [(f"unigram fast (Rust, {d})", AutoTokenizer.from_pretrained(d).tokenize) for d in args.unigram]
     print(f"squad: {len(questions)} questions, {len(contexts)} contexts, {sum(map(len, words))} context words")
     for name, tok in tokenizers:
         row = []

@@ -10,11 +10,26 @@ byte-level BPE tokenizer.json (RoBERTa pre-tokenizer and post-processor, 600 tok
 SQuAD sample with the tokenizers library and writes next to the fixture (tiny-bpe-tokenizer.json). Single texts and (question, context) pairs, with special tokens.
 The texts are stored in the fixture so the test needs only the tokenizer.json files.
 
+SentencePiece Unigram (the Hub's albert-base-v2 and xlm-roberta-base need the network; this machine has none): two
+1,000-piece Unigram models trained with sentencepiece on the SQuAD dev contexts with the nmt_nfkc rule (the
+precompiled charsmap both Hub models ship), converted by transformers' own AlbertTokenizer / XLMRobertaTokenizer to
+tokenizer.json and stored gzipped (tiny-albert-tokenizer.json.gz, tiny-xlmr-tokenizer.json.gz):
+  - albert: ids like albert-base-v2 (<pad> <unk> [CLS] [SEP] [MASK]), lower-cased with accents stripped; the
+    converter's normalizer plus the Hub file's trailing Replace(" {2,}" → " ") and a plain Metaspace
+    pre-tokenizer (as in the Hub's albert-base-v2 tokenizer.json); [CLS] A [SEP] B [SEP], B type 1. Reference:
+    PreTrainedTokenizerFast(tokenizer_file=…), i.e. the Rust tokenizer of the file (transformers 5's
+    AlbertTokenizer class would rebuild its own WhitespaceSplit + Metaspace pipeline instead).
+  - xlmr: ids like xlm-roberta-base (<s> <pad> </s> <unk> … <mask>), the converter's output unchanged
+    (Precompiled; WhitespaceSplit + Metaspace; <s> A </s></s> B </s>).
+For these two the fixture also holds the SQuAD featurization ids: every whitespace word of the sample's contexts
+tokenized on its own (`tokenizer.tokenize(word)`), concatenated per context.
+
 Usage: python3 scripts/make_tokenizer_json_fixtures.py [--model DIR] [--shared DIR] [--out FILE]
 """
 import argparse
 import json
 import os
+import tempfile
 
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
@@ -66,6 +81,45 @@ def train_bpe(texts, path):
     tok.save(path)
 
 
+def train_unigram(kind, texts, out_gz, workdir):
+    """A SentencePiece Unigram model shaped like albert-base-v2's or xlm-roberta-base's, as tokenizer.json (gzipped)."""
+    import gzip
+    import shutil
+    import sentencepiece as spm
+    from tokenizers import Regex, normalizers, pre_tokenizers
+    train = os.path.join(workdir, "train.txt")
+    with open(train, "w", encoding="utf-8") as f:
+        f.write("\n".join(texts))
+    ids = dict(pad_id=0, unk_id=1, bos_id=-1, eos_id=-1, control_symbols=["[CLS]", "[SEP]", "[MASK]"]) \
+        if kind == "albert" else dict(unk_id=0, bos_id=1, eos_id=2, pad_id=-1)
+    prefix = os.path.join(workdir, kind)
+    spm.SentencePieceTrainer.train(input=train, model_prefix=prefix, vocab_size=1000, model_type="unigram",
+                                   character_coverage=0.9995, normalization_rule_name="nmt_nfkc", num_threads=1,
+                                   minloglevel=2, **ids)
+    src = os.path.join(workdir, "src_" + kind)
+    os.makedirs(src, exist_ok=True)
+    shutil.copy(prefix + ".model", os.path.join(src, "spiece.model" if kind == "albert" else "sentencepiece.bpe.model"))
+    config = {"tokenizer_class": "AlbertTokenizer", "do_lower_case": True, "keep_accents": False} \
+        if kind == "albert" else {"tokenizer_class": "XLMRobertaTokenizer"}
+    with open(os.path.join(src, "tokenizer_config.json"), "w") as f:
+        json.dump(config, f)
+    tok = AutoTokenizer.from_pretrained(src)
+    if kind == "albert":
+        backend = tok.backend_tokenizer
+        backend.normalizer = normalizers.Sequence([backend.normalizer, normalizers.Replace(Regex(" {2,}"), " ")])
+        backend.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
+    out = os.path.join(workdir, "out_" + kind)
+    tok.save_pretrained(out)
+    with open(os.path.join(out, "tokenizer.json"), "rb") as f, gzip.GzipFile(out_gz, "wb", 9, mtime=0) as g:
+        g.write(f.read())
+    if kind == "xlmr":
+        return AutoTokenizer.from_pretrained(out)
+    # transformers 5's AlbertTokenizer rebuilds its own pipeline (WhitespaceSplit + Metaspace) instead of the file's,
+    # so the reference is the Rust tokenizer of the file itself, through the generic fast class.
+    return PreTrainedTokenizerFast(tokenizer_file=os.path.join(out, "tokenizer.json"), unk_token="<unk>",
+                                   pad_token="<pad>", cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
+
+
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -80,17 +134,31 @@ def main():
     bpe_path = os.path.join(os.path.dirname(a.out), "tiny-bpe-tokenizer.json")
     train_bpe(texts, bpe_path)
     candidates = {"wordpiece": os.path.join(a.model, "tokenizer.json"), "bpe": bpe_path}
-    for name, path in candidates.items():
+    squad = json.load(open(os.path.join(a.shared, "data/squad/dev-v1.1.json")))["data"]
+    all_contexts = [p["context"] for art in squad for p in art["paragraphs"]]
+    sentencepiece = {}
+    with tempfile.TemporaryDirectory() as work:
+        for kind in ["albert", "xlmr"]:
+            gz = os.path.join(os.path.dirname(a.out), f"tiny-{kind}-tokenizer.json.gz")
+            sentencepiece[kind] = (train_unigram(kind, all_contexts, gz, work), gz)
+    for name, path in list(candidates.items()) + [(k, v[1]) for k, v in sentencepiece.items()]:
         d = os.path.dirname(path)
-        tok = AutoTokenizer.from_pretrained(d) if name == "wordpiece" else PreTrainedTokenizerFast(
-            tokenizer_file=path, bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<pad>",
-            mask_token="<mask>")
+        if name in sentencepiece:
+            tok = sentencepiece[name][0]
+        else:
+            tok = AutoTokenizer.from_pretrained(d) if name == "wordpiece" else PreTrainedTokenizerFast(
+                tokenizer_file=path, bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<pad>",
+                mask_token="<mask>")
         assert tok.is_fast
         out["tokenizers"][name] = {
             "source": os.path.relpath(path, root) if path.startswith(root) else path,
             "single": [tok(t)["input_ids"] for t in texts],
             "pair": [tok(q, c)["input_ids"] for q, c in pairs],
         }
+        if name in sentencepiece:
+            out["tokenizers"][name]["pair_types"] = [tok(q, c, return_token_type_ids=True)["token_type_ids"] for q, c in pairs]
+            out["tokenizers"][name]["words"] = [
+                [i for w in c.split() for i in tok(w, add_special_tokens=False)["input_ids"]] for c in contexts]
         print(f"{name}: {len(texts)} texts, {len(pairs)} pairs")
     with open(a.out, "w", encoding="utf-8") as f:
         json.dump(out, f, ensure_ascii=False, separators=(",", ":"))

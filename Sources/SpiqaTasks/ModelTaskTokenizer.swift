@@ -2,19 +2,19 @@ import Foundation
 import SpiqaModel
 import SpiqaTokenizers
 
-/// A SpiqaTokenizers tokenizer (WordPiece or byte-level BPE) as the `TaskTokenizer` the featurizers use; the
+/// A SpiqaTokenizers tokenizer (WordPiece, byte-level BPE or Unigram) as the `TaskTokenizer` the featurizers use; the
 /// special-token layout comes from the model family (`ModelFamily.template`).
 public struct ModelTaskTokenizer: TaskTokenizer {
   public let base: any Tokenizer
   public let layout: PairLayout
 
-  /// `template` nil: the layout the tokenizer kind implies (WordPiece → BERT's, BPE → RoBERTa's).
+  /// `template` nil: the layout the tokenizer's pair frame implies (WordPiece, ALBERT → BERT's; BPE, XLM-R → RoBERTa's).
   public init(_ base: any Tokenizer, template: ModelFamily.SpecialTokenTemplate? = nil) {
     self.base = base
     switch template {
     case .clsSep?: layout = .bert
     case .doubleSep?: layout = .roberta
-    case nil: layout = base.kind == .wordPiece ? .bert : .roberta
+    case nil: layout = base.doubleSeparator ? .roberta : .bert
     }
   }
 

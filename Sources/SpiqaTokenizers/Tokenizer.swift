@@ -28,6 +28,8 @@ public struct Token: Sendable, Hashable {
 public enum TokenizerKind: String, Sendable {
   case wordPiece = "wordpiece"
   case byteLevelBPE = "bpe"
+  /// SentencePiece Unigram from tokenizer.json (ALBERT, XLM-RoBERTa).
+  case unigram = "unigram"
 }
 
 /// Names and ids of a tokenizer's special tokens.
@@ -44,8 +46,8 @@ public struct SpecialTokens: Sendable, Equatable {
 public struct Encoding: Sendable, Equatable {
   public var ids: [Int]
   public var tokens: [String]
-  /// 0 for the first segment (and its specials), 1 for the second segment (WordPiece only;
-  /// RoBERTa's are all 0, as in Hugging Face).
+  /// 0 for the first segment (and its specials), 1 for the second segment (WordPiece and ALBERT;
+  /// RoBERTa's and XLM-R's are all 0, as in Hugging Face).
   public var tokenTypeIds: [Int]
   /// Scalar ranges into the segment's text; nil for inserted special tokens.
   public var scalarRanges: [Range<Int>?]
@@ -74,9 +76,12 @@ public struct TokenizerError: SpiqaError, Sendable {
   }
 }
 
-/// A subword tokenizer: WordPiece (BERT) or byte-level BPE (RoBERTa/GPT-2).
+/// A subword tokenizer: WordPiece (BERT), byte-level BPE (RoBERTa/GPT-2) or SentencePiece Unigram.
 public protocol Tokenizer: Sendable {
   var kind: TokenizerKind { get }
+  /// Pair frame: `<s> A </s></s> B </s>` with all token types 0 (true: byte-level BPE, XLM-R) or
+  /// `[CLS] A [SEP] B [SEP]` with the second segment type 1 (false: WordPiece, ALBERT).
+  var doubleSeparator: Bool { get }
   var specials: SpecialTokens { get }
   /// Number of vocabulary entries (highest id + 1).
   var vocabSize: Int { get }
@@ -86,7 +91,8 @@ public protocol Tokenizer: Sendable {
   func id(forToken token: String) -> Int?
   func token(forId id: Int) -> String?
   /// Text of token ids (HF `decode` without cleanup): WordPiece joins words and glues `##`
-  /// pieces; byte-level BPE turns the tokens back into bytes (lossless; invalid UTF-8 → U+FFFD).
+  /// pieces; byte-level BPE turns the tokens back into bytes (lossless; invalid UTF-8 → U+FFFD);
+  /// Unigram turns `▁` back into spaces.
   func decode(_ ids: [Int], skipSpecialTokens: Bool) -> String
   /// Loads a Hugging Face tokenizer folder.
   static func load(directory: String) throws -> Self
@@ -96,13 +102,10 @@ extension Tokenizer {
   /// `decode(ids, skipSpecialTokens: true)`.
   public func decode(_ ids: [Int]) -> String { decode(ids, skipSpecialTokens: true) }
 
-  /// Number of specials around a single text (2) or a pair (3 for BERT, 4 for RoBERTa).
-  public func numSpecialTokensToAdd(pair: Bool) -> Int {
-    switch kind {
-    case .wordPiece: return pair ? 3 : 2
-    case .byteLevelBPE: return pair ? 4 : 2
-    }
-  }
+  public var doubleSeparator: Bool { kind == .byteLevelBPE }
+
+  /// Number of specials around a single text (2) or a pair (3 for BERT/ALBERT, 4 for RoBERTa/XLM-R).
+  public func numSpecialTokensToAdd(pair: Bool) -> Int { pair ? (doubleSeparator ? 4 : 3) : 2 }
 
   /// `[CLS] A [SEP]` / `<s> A </s>`, or just the tokens when `addSpecialTokens` is false.
   public func encode(_ text: String, addSpecialTokens: Bool = true) -> Encoding {
@@ -146,8 +149,8 @@ extension Tokenizer {
     segment(a, seq: 0, type: 0)
     special(s.sepId, s.sep, type: 0)
     if let b {
-      let bType = kind == .wordPiece ? 1 : 0
-      if kind == .byteLevelBPE { special(s.sepId, s.sep, type: 0) }
+      let bType = doubleSeparator ? 0 : 1
+      if doubleSeparator { special(s.sepId, s.sep, type: 0) }
       segment(b, seq: 1, type: bType)
       special(s.sepId, s.sep, type: bType)
     }

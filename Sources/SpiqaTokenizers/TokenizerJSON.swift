@@ -6,9 +6,11 @@ import SpiqaCore
 ///
 /// Supported (docs/tokenizers.md): `WordPiece` with `BertNormalizer` + `BertPreTokenizer` and a `[CLS] A [SEP]
 /// (B [SEP])` template (`TemplateProcessing` or `BertProcessing`), and byte-level `BPE` with the `ByteLevel`
-/// pre-tokenizer and `<s> A </s>(</s> B </s>)` (`RobertaProcessing` or `TemplateProcessing`). Rust semantics
-/// where they differ from the Python slow tokenizers: lower-casing is per scalar (no Final_Sigma). Anything else —
-/// `Unigram` (SentencePiece) models included — is refused with one line naming what was found.
+/// pre-tokenizer and `<s> A </s>(</s> B </s>)` (`RobertaProcessing` or `TemplateProcessing`), and SentencePiece
+/// `Unigram` with `Precompiled`/`Replace`/`Lowercase`/`NFKD`…/`StripAccents`/`Strip` normalizers and
+/// `WhitespaceSplit`/`Metaspace` pre-tokenizers under either template (`UnigramTokenizer`). Rust semantics
+/// where they differ from the Python slow tokenizers: lower-casing is per scalar (no Final_Sigma). Anything else is
+/// refused with one line naming what was found.
 public enum TokenizerJSON {
   /// Loads `path`; `config` is the folder's tokenizer_config.json (pad / mask token names), may be empty.
   public static func load(path: String, config: [String: JSONValue] = [:]) throws -> any Tokenizer {
@@ -32,9 +34,9 @@ public enum TokenizerJSON {
     case "BPE":
       return try bytePairs(root: root, model: model, template: template, config: config, fail: fail)
     case "Unigram":
-      throw fail("Unigram (SentencePiece) tokenizer models are not supported yet; supported: WordPiece, byte-level BPE")
+      return try unigram(root: root, model: model, template: template, config: config, fail: fail)
     default:
-      throw fail("tokenizer model \"\(modelType)\" is not supported; supported: WordPiece, byte-level BPE")
+      throw fail("tokenizer model \"\(modelType)\" is not supported; supported: WordPiece, byte-level BPE, Unigram")
     }
   }
 
@@ -150,5 +152,123 @@ public enum TokenizerJSON {
     if let s = VocabFiles.tokenString(config, "pad_token") { o.padToken = s }
     if let s = VocabFiles.tokenString(config, "mask_token") { o.maskToken = s }
     return try ByteLevelBPETokenizer(vocabulary: vocab, merges: merges, options: o)
+  }
+
+  private static func unigram(
+    root: [String: JSONValue], model: [String: JSONValue], template: Template, config: [String: JSONValue],
+    fail: (String) -> TokenizerError
+  ) throws -> UnigramTokenizer {
+    guard let entries = model["vocab"]?.arrayValue else { throw fail("Unigram model without a vocab list") }
+    var vocab: [(String, Double)] = []
+    vocab.reserveCapacity(entries.count)
+    for (i, e) in entries.enumerated() {
+      guard let pair = e.arrayValue, pair.count == 2, let piece = pair[0].stringValue, let score = pair[1].doubleValue,
+        score.isFinite
+      else { throw fail("Unigram vocab entry \(i) is \(e.jsonText.prefix(60)); expected [piece, score]") }
+      vocab.append((piece, score))
+    }
+    guard let unkId = model["unk_id"]?.intValue else {
+      throw fail("Unigram model without unk_id is not supported (every unknown character needs the unknown token)")
+    }
+    var added: [UnigramTokenizer.AddedToken] = []
+    for a in root["added_tokens"]?.arrayValue ?? [] {
+      guard let o = a.objectValue, let content = o["content"]?.stringValue, let id = o["id"]?.intValue, id >= 0 else {
+        throw fail("added_tokens entry \(a.jsonText.prefix(60)) lacks content or id")
+      }
+      added.append(.init(content: content, id: id, special: o["special"]?.boolValue ?? false,
+                         lstrip: o["lstrip"]?.boolValue ?? false, rstrip: o["rstrip"]?.boolValue ?? false))
+    }
+    do {
+      return try UnigramTokenizer(
+        vocab: vocab, unkId: unkId, byteFallback: model["byte_fallback"]?.boolValue ?? false,
+        normalizers: try normalizers(root["normalizer"], fail: fail),
+        preTokenizers: try preTokenizers(root["pre_tokenizer"], fail: fail), added: added,
+        first: template.first, separator: template.separator, doubleSeparator: template.doubleSeparator,
+        padToken: VocabFiles.tokenString(config, "pad_token"), maskToken: VocabFiles.tokenString(config, "mask_token"))
+    } catch let e as TokenizerError where e.description.hasPrefix("Unigram") {
+      throw fail(e.description)
+    }
+  }
+
+  /// The normalizer steps of a Unigram tokenizer.json, `Sequence`s flattened.
+  static func normalizers(_ value: JSONValue?, fail: (String) -> TokenizerError) throws -> [SentencePieceNormalizer] {
+    guard let n = value?.objectValue else { return [] }
+    let type = n["type"]?.stringValue ?? "?"
+    switch type {
+    case "Sequence":
+      return try (n["normalizers"]?.arrayValue ?? []).flatMap { try normalizers($0, fail: fail) }
+    case "Precompiled":
+      let text = n["precompiled_charsmap"]?.stringValue ?? ""
+      if text.isEmpty { return [] }
+      guard let data = Data(base64Encoded: text) else { throw fail("precompiled_charsmap is not valid base64") }
+      do { return [.precompiled(try PrecompiledCharsmap(bytes: [UInt8](data)))] } catch { throw fail(error.description) }
+    case "Replace":
+      let content = Array((n["content"]?.stringValue ?? "").unicodeScalars)
+      let pattern = n["pattern"]?.objectValue
+      if let literal = pattern?["String"]?.stringValue, !literal.isEmpty {
+        return [.replaceLiteral(Array(literal.unicodeScalars), with: content)]
+      }
+      if let regex = pattern?["Regex"]?.stringValue, let run = repeatedScalar(regex) {
+        return [.replaceRun(run.0, minimum: run.1, with: content)]
+      }
+      throw fail("Replace pattern \(pattern.map { JSONValue.object($0).jsonText } ?? "null") is not supported; "
+                 + "supported: a literal string, or a regex c{n,} / c+ of one character")
+    case "Lowercase": return [.lowercase]
+    case "NFC": return [.unicode(.nfc)]
+    case "NFD": return [.unicode(.nfd)]
+    case "NFKC": return [.unicode(.nfkc)]
+    case "NFKD": return [.unicode(.nfkd)]
+    case "StripAccents": return [.stripAccents]
+    case "Strip":
+      return [.strip(left: n["strip_left"]?.boolValue ?? true, right: n["strip_right"]?.boolValue ?? true)]
+    case "Prepend": return [.prepend(Array((n["prepend"]?.stringValue ?? "").unicodeScalars))]
+    default:
+      throw fail("normalizer \"\(type)\" before a Unigram model is not supported; supported: Precompiled, Replace, "
+                 + "Lowercase, NFC, NFD, NFKC, NFKD, StripAccents, Strip, Prepend, Sequence")
+    }
+  }
+
+  /// `c{n,}` or `c+` (c one character, possibly backslash-escaped) as (c, n).
+  private static func repeatedScalar(_ regex: String) -> (Unicode.Scalar, Int)? {
+    var s = Array(regex.unicodeScalars)
+    var c: Unicode.Scalar
+    if s.first == "\\", s.count >= 2, !("a"..."z").contains(s[1]), !("A"..."Z").contains(s[1]), !("0"..."9").contains(s[1]) {
+      c = s[1]
+      s.removeFirst(2)
+    } else if let f = s.first, !"\\.[](){}*+?|^$".unicodeScalars.contains(f) {
+      c = f
+      s.removeFirst()
+    } else {
+      return nil
+    }
+    if s == ["+"] { return (c, 1) }
+    let rest = String(String.UnicodeScalarView(s))
+    guard rest.hasPrefix("{"), rest.hasSuffix(",}"), let n = Int(rest.dropFirst().dropLast(2)), n >= 1 else { return nil }
+    return (c, n)
+  }
+
+  /// The pre-tokenizer steps of a Unigram tokenizer.json, `Sequence`s flattened.
+  static func preTokenizers(_ value: JSONValue?, fail: (String) -> TokenizerError) throws -> [UnigramTokenizer.PreTokenizer] {
+    guard let p = value?.objectValue else { return [] }
+    let type = p["type"]?.stringValue ?? "?"
+    switch type {
+    case "Sequence":
+      return try (p["pretokenizers"]?.arrayValue ?? []).flatMap { try preTokenizers($0, fail: fail) }
+    case "WhitespaceSplit": return [.whitespaceSplit]
+    case "Metaspace":
+      let r = Array((p["replacement"]?.stringValue ?? "\u{2581}").unicodeScalars)
+      guard r.count == 1 else { throw fail("Metaspace replacement must be one character") }
+      var scheme = UnigramTokenizer.PrependScheme.always
+      if let s = p["prepend_scheme"]?.stringValue {
+        guard let v = UnigramTokenizer.PrependScheme(rawValue: s) else { throw fail("Metaspace prepend_scheme \"\(s)\"") }
+        scheme = v
+      } else if let b = p["add_prefix_space"]?.boolValue {
+        scheme = b ? .always : .never  // tokenizers < 0.19
+      }
+      return [.metaspace(replacement: r[0], prepend: scheme, split: p["split"]?.boolValue ?? true)]
+    default:
+      throw fail("pre_tokenizer \"\(type)\" before a Unigram model is not supported; supported: Metaspace, "
+                 + "WhitespaceSplit, Sequence")
+    }
   }
 }

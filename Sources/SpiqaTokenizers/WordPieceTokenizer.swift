@@ -263,4 +263,23 @@ struct ScalarTrie: Sendable {
     }
     return best
   }
+
+  /// Every vocabulary entry that is a prefix of `s[from...]`, shortest first: `body(end, id)`.
+  @inline(__always)
+  func forEachPrefix(_ s: [Unicode.Scalar], from: Int, _ body: (Int, Int) -> Void) {
+    var node: UInt64 = 0
+    var i = from
+    while i < s.count, let next = edges.get(node << 21 | UInt64(s[i].value)) {
+      node = next
+      i += 1
+      let t = terminal[Int(node)]
+      if t >= 0 { body(i, Int(t)) }
+    }
+  }
+
+  /// The id of exactly `s`, if it is in the vocabulary.
+  func exact(_ s: [Unicode.Scalar]) -> Int? {
+    guard let (end, id) = longestPrefix(s, from: 0, to: s.count), end == s.count else { return nil }
+    return id
+  }
 }

@@ -4,8 +4,8 @@ import SpiqaCLI
 import SpiqaCore
 import SpiqaTokenizers
 
-/// `spiqa-bench tokenizers`: time WordPiece and byte-level BPE over all SQuAD v1.1 dev questions and
-/// contexts (whole texts, and contexts word by word as SQuAD featurization does).
+/// `spiqa-bench tokenizers`: time WordPiece, byte-level BPE and (with `--unigram`) SentencePiece Unigram over all
+/// SQuAD v1.1 dev questions and contexts (whole texts, and contexts word by word as SQuAD featurization does).
 struct TokenizerBench: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "tokenizers", abstract: "Tokenizer speed on SQuAD v1.1 dev (questions, contexts, per word).")
@@ -15,6 +15,8 @@ struct TokenizerBench: ParsableCommand {
   @Option(help: "Folder with a WordPiece vocab.txt (+ tokenizer_config.json).") var bert = "models/all-MiniLM-L6-v2"
   @Option(help: "Folder with vocab.json + merges.txt (in the shared data folder).")
   var roberta = DefaultPaths.sharedFolder() + "/data/roberta-base"
+  @Option(help: "Folder with a Unigram (SentencePiece) tokenizer.json, e.g. ALBERT or XLM-R; repeatable.")
+  var unigram: [String] = []
   @Option(help: "Timed passes after the first (cold) one; the best is reported.") var repeats = 3
 
   func run() throws {
@@ -22,7 +24,7 @@ struct TokenizerBench: ParsableCommand {
     let (contexts, questions) = try loadSquad(squad)
     let words = contexts.map(squadWords)
     print("squad: \(questions.count) questions, \(contexts.count) contexts, \(words.reduce(0) { $0 + $1.count }) context words")
-    for (name, dir) in [("wordpiece", bert), ("bpe", roberta)] {
+    for (name, dir) in [("wordpiece", bert), ("bpe", roberta)] + unigram.map({ ("unigram", $0) }) {
       let t0 = Date()
       let tok: any Tokenizer
       do { tok = try AutoTokenizer.load(directory: dir) } catch {

@@ -66,8 +66,11 @@ struct TokenizerJSONTests {
     #expect(try AutoTokenizer.load(directory: dir.path).kind == .byteLevelBPE)
     let unigram = #"{"model": {"type": "Unigram", "vocab": [["<unk>", 0.0]], "unk_id": 0}}"#
     try Data(unigram.utf8).write(to: dir.appendingPathComponent("tokenizer.json"))
+    #expect(try AutoTokenizer.load(directory: dir.path).kind == .unigram)
+    let wordLevel = #"{"model": {"type": "WordLevel", "vocab": {"<unk>": 0}, "unk_token": "<unk>"}}"#
+    try Data(wordLevel.utf8).write(to: dir.appendingPathComponent("tokenizer.json"))
     let e = #expect(throws: TokenizerError.self) { try AutoTokenizer.load(directory: dir.path) }
-    #expect(e?.kind == .badData && e?.description.contains("Unigram") == true)
+    #expect(e?.kind == .badData && e?.description.contains("WordLevel") == true)
     #expect(e?.description.contains("\n") == false)
     try Data("[1, 2]".utf8).write(to: dir.appendingPathComponent("tokenizer.json"))
     #expect(throws: TokenizerError.self) { try AutoTokenizer.load(directory: dir.path) }

@@ -1,3 +1,4 @@
+import CZlib
 import Foundation
 import Testing
 
@@ -18,6 +19,33 @@ enum TokFixtures {
 
   static func data(_ name: String) throws -> Data {
     try Data(contentsOf: directory.appendingPathComponent(name))
+  }
+
+  /// A gzipped fixture inflated into a temporary file (removed by the caller); its path.
+  static func gunzipped(_ name: String) throws -> URL {
+    var input = [UInt8](try data(name))
+    var out: [UInt8] = []
+    var zs = z_stream()
+    guard spiqa_inflateInit2(&zs, 31) == Z_OK else { throw CocoaError(.fileReadCorruptFile) }
+    defer { inflateEnd(&zs) }
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    var status = Z_OK
+    input.withUnsafeMutableBufferPointer { inp in
+      zs.next_in = inp.baseAddress
+      zs.avail_in = uInt(inp.count)
+      repeat {
+        chunk.withUnsafeMutableBufferPointer { c in
+          zs.next_out = c.baseAddress
+          zs.avail_out = uInt(c.count)
+          status = inflate(&zs, Z_NO_FLUSH)
+          out.append(contentsOf: c[0..<(c.count - Int(zs.avail_out))])
+        }
+      } while status == Z_OK
+    }
+    guard status == Z_STREAM_END else { throw CocoaError(.fileReadCorruptFile) }
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("spiqa-\(UUID().uuidString)-\(name.dropLast(3))")
+    try Data(out).write(to: url)
+    return url
   }
 
   /// SPIQA_SHARED, else ../shared next to the package root.
