@@ -9,6 +9,11 @@ public struct ClassifyTask: SpiqaTask {
     "your .tsv/.csv/.jsonl, columns by name (accuracy or Pearson)"
   }
   public var defaultDataFile: String? { nil }
+  public var title: String { "your data" }
+  /// Accuracy for classes; Pearson and Spearman for a regression checkpoint.
+  public var metrics: [TaskMetric] {
+    [TaskMetric("accuracy", "accuracy"), TaskMetric("pearson", "Pearson"), TaskMetric("spearmanr", "Spearman")]
+  }
   public var dataHint: String { "a .tsv, .csv or .jsonl file with the text column" }
 
   /// Classes (accuracy) or regression (Pearson, Spearman), as the per-example lines show.

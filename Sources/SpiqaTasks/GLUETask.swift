@@ -39,6 +39,21 @@ public struct GLUETask: SpiqaTask {
     return "GLUE \(file), \(pair == nil ? "sentences" : "pairs") (\(metric))"
   }
 
+  /// "CoLA dev", "MNLI dev_matched": the folder and the file's stem.
+  public var title: String {
+    let parts = file.split(separator: "/")
+    let stem = parts.last.map { String($0.prefix(while: { $0 != "." })) } ?? ""
+    return "\(parts.first ?? "") \(stem)"
+  }
+
+  /// The GLUE benchmark's metrics: Pearson/Spearman (STS-B), Matthews (CoLA), F1 and accuracy (MRPC, QQP), accuracy.
+  public var metrics: [TaskMetric] {
+    if labels == nil { return [TaskMetric("pearson", "Pearson"), TaskMetric("spearmanr", "Spearman")] }
+    if matthews { return [TaskMetric("matthews_correlation", "Matthews corr."), TaskMetric("accuracy", "accuracy")] }
+    if f1 { return [TaskMetric("f1", "F1"), TaskMetric("accuracy", "accuracy")] }
+    return [TaskMetric("accuracy", "accuracy")]
+  }
+
   public func mergingScorer(settings: TaskSettings) throws -> TaskScorer {
     SequenceScorer.merging(f1: f1, matthews: matthews)
   }

@@ -4,6 +4,8 @@ public struct SST2Task: SpiqaTask {
   public init() {}
   public var name: String { "sst2" }
   public var summary: String { "GLUE SST-2/dev.tsv, sentences (accuracy; the paper's reader)" }
+  public var title: String { "SST-2 dev" }
+  public var metrics: [TaskMetric] { [TaskMetric("accuracy", "accuracy")] }
   public var defaultDataFile: String? { "data/glue/SST-2/dev.tsv" }
   public var dataHint: String { "a GLUE SST-2 TSV" }
   /// SST-2's labels: 0 negative, 1 positive.

@@ -39,6 +39,11 @@ public protocol SpiqaTask: Sendable {
   var dataHint: String { get }
   /// What one example is called in progress lines ("questions", "sentences").
   var unit: String { get }
+  /// A short name for figure titles ("SQuAD v1.1 dev").
+  var title: String { get }
+  /// The scores of the result line, the headline one first; a key may be absent from a given run (`classify`
+  /// reports accuracy or, for regression, Pearson/Spearman). Empty for a task without labels.
+  var metrics: [TaskMetric] { get }
   /// Reads `path` (`-` = standard input where the task allows it). Data errors come before any model is loaded.
   /// - Throws: `TasksError` (`.badData` naming the file and line, `.io`, `.usage` for missing settings).
   func load(_ path: String, settings: TaskSettings) throws -> any TaskData
@@ -48,8 +53,23 @@ public protocol SpiqaTask: Sendable {
   func mergingScorer(settings: TaskSettings) throws -> TaskScorer
 }
 
+/// One score of a task's result line: its key, a display name, and whether the value is a percentage already (SQuAD's
+/// EM/F1) rather than a fraction (accuracy, F1 and correlations of the sequence tasks).
+public struct TaskMetric: Sendable, Equatable {
+  public var key: String
+  public var label: String
+  public var isPercent: Bool
+
+  public init(_ key: String, _ label: String, isPercent: Bool = false) {
+    self.key = key
+    self.label = label
+    self.isPercent = isPercent
+  }
+}
+
 extension SpiqaTask {
   public var unit: String { "sentences" }
+  public var title: String { name }
 
   public func mergingScorer(settings: TaskSettings) throws -> TaskScorer {
     throw TasksError.usage("merging shards is not implemented for task \(name); run it unsharded")

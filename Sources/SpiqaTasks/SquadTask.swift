@@ -19,6 +19,11 @@ public struct SquadTask: SpiqaTask {
   public var defaultDataFile: String? { version == 2 ? "data/squad/dev-v2.0.json" : "data/squad/dev-v1.1.json" }
   public var dataHint: String { version == 2 ? "SQuAD v2.0 JSON" : "SQuAD v1.1 JSON" }
   public var unit: String { "questions" }
+  public var title: String { version == 2 ? "SQuAD v2.0 dev" : "SQuAD v1.1 dev" }
+  public var metrics: [TaskMetric] {
+    let em = TaskMetric("em", "EM", isPercent: true), f1 = TaskMetric("f1", "F1", isPercent: true)
+    return version == 2 ? [f1, em] : [em, f1]
+  }
 
   public func mergingScorer(settings: TaskSettings) throws -> TaskScorer {
     version == 2

@@ -1,3 +1,5 @@
+import SpiqaCore
+
 /// Every task the tools know, by name (docs/evaluation.md has the table). Adding a task: a type conforming to
 /// `SpiqaTask` in its own file, and its entry here.
 public enum TaskRegistry {
@@ -14,6 +16,22 @@ public enum TaskRegistry {
       throw TasksError.usage("unknown task '\(name)'; expected one of \(names.joined(separator: ", "))")
     }
     return t
+  }
+
+  /// One JSON object per task — `name`, `title`, `unit`, `summary`, `default_data` (relative to the shared folder, or
+  /// null) and `metrics` (`key`, `label`, `percent`), headline first — for scripts such as the figures
+  /// (`spiqa-eval --list-tasks`).
+  public static var jsonLines: [String] {
+    all.map { t in
+      let metrics: [JSONValue] = t.metrics.map {
+        .object(["key": .string($0.key), "label": .string($0.label), "percent": .bool($0.isPercent)])
+      }
+      let o: JSONObject = [
+        "name": .string(t.name), "title": .string(t.title), "unit": .string(t.unit), "summary": .string(t.summary),
+        "default_data": t.defaultDataFile.map { .string($0) } ?? .null, "metrics": .array(metrics),
+      ]
+      return JSONValue.object(o).jsonText
+    }
   }
 
   /// One line per task (`name  summary`), for `--help`.

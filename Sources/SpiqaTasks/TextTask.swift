@@ -4,6 +4,8 @@ public struct TextTask: SpiqaTask {
   public init() {}
   public var name: String { "text" }
   public var summary: String { "plain text, one sequence (--pairs: a<TAB>b) per line; no labels" }
+  public var title: String { "text" }
+  public var metrics: [TaskMetric] { [] }
   public var defaultDataFile: String? { nil }
   public var dataHint: String { "one sequence per line, - for standard input" }
 

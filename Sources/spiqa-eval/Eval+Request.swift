@@ -11,6 +11,7 @@ import SpiqaTasks
 /// the ones only evaluation has, with the flag named in every message.
 extension Eval {
   mutating func validate() throws {
+    if listTasks { return }
     if !merge.isEmpty {
       guard selection.shard == nil else {
         throw ValidationError("--merge takes the shards' files; it cannot be combined with --shard")

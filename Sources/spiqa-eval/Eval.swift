@@ -52,12 +52,19 @@ struct Eval: ParsableCommand {
   @Option(help: "SQuAD v2.0: predict no answer when null score - best span score exceeds this (run_qa's default 0).")
   var nullThreshold: Double = 0
 
+  @Flag(help: "Print the task registry as JSON lines (name, title, unit, metrics, default data) and exit.")
+  var listTasks = false
+
   @OptionGroup var verbosity: QuietOption
   var quiet: Bool { verbosity.quiet }
 
   func run() throws {
     OpenBLASRuntime.reexecWithRecommendedCoreIfNeeded()
     try runTool {
+      if listTasks {
+        for line in TaskRegistry.jsonLines { try StandardOutput.writeLine(line) }
+        return
+      }
       if !merge.isEmpty { return try runMerge() }
       let r = try request()
       let unit = try TaskRegistry.task(named: r.task).unit
