@@ -44,13 +44,13 @@ $(MODEL_DIR)/config.json:
 	rm -rf $$tmp $(MODEL_DIR); mv $(MODEL_DIR).partial $(MODEL_DIR); \
 	echo "setup: model in $(MODEL_DIR)"
 
-build: apt-deps
+build: apt-deps build-info
 	$(SWIFT) build -c $(CONFIG)
 
 ## test: everything CI runs. Heavy tests are built in release mode.
 # Tests: an optimised build with -enable-testing (for @testable imports), kept apart from `make build`.
 TEST_FLAGS = -c release -Xswiftc -enable-testing --scratch-path .build-test
-test: setup
+test: setup build-info
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
 	SPIQA_SHARED=$(abspath $(SHARED)) SPIQA_MODEL=$(abspath $(MODEL_DIR)) \
 	  $(SWIFT) test $(TEST_FLAGS) --skip-build
@@ -125,3 +125,6 @@ clean:
 
 ## figures: the paper's figures and claims (docs/reproducing-the-paper.md); SMOKE=1 tiny, FULL=1 everything.
 include mk/figures.mk
+
+## build-info (the commit behind --version): mk/install.mk
+include mk/install.mk

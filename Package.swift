@@ -49,7 +49,9 @@ let package = Package(
     .target(name: "SpiqaModel", dependencies: ["SpiqaCore", "COpenBLAS", "CModelKernels", realModule]),
     .target(name: "SpiqaTasks", dependencies: ["SpiqaModel", "SpiqaTokenizers", "SpiqaQuant", "SpiqaIO"]),
     // Option groups, exit-code mapping, progress, default paths and model resolution shared by the tools.
-    .target(name: "SpiqaCLI", dependencies: ["SpiqaCore", "SpiqaIO", "SpiqaHub", argumentParser]),
+    .target(name: "SpiqaCLI", dependencies: ["SpiqaCore", "SpiqaIO", "SpiqaHub", "CBuildInfo", argumentParser]),
+    // The git commit behind --version (Makefile-written, git-ignored build_commit.h; "unknown" without it).
+    .target(name: "CBuildInfo"),
 
     // Thin command-line tools.
     .executableTarget(name: "spiqa-extract", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaModel", "SpiqaTokenizers", "SpiqaQuant", "SpiqaTasks", argumentParser]),
