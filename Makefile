@@ -3,6 +3,7 @@
 #   make test    set up and run the test suite (what CI runs)
 #   make bench   print the speed and memory numbers
 #   make lint    report style findings (swift format, .swift-format); make format rewrites the files
+#   make install PREFIX=… the tools, man pages and completions (mk/install.mk); make uninstall
 #   make figures the paper's figures and results tables (mk/figures.mk); make figures-test (part of make test)
 #                checks that a second run runs nothing (about 3 minutes with SMOKE sizes and -j2 on 2 cores)
 SHELL := /bin/bash
@@ -126,5 +127,5 @@ clean:
 ## figures: the paper's figures and claims (docs/reproducing-the-paper.md); SMOKE=1 tiny, FULL=1 everything.
 include mk/figures.mk
 
-## build-info (the commit behind --version): mk/install.mk
+## install, uninstall, build-info (the commit behind --version): mk/install.mk
 include mk/install.mk
