@@ -127,5 +127,5 @@ clean:
 ## figures: the paper's figures and claims (docs/reproducing-the-paper.md); SMOKE=1 tiny, FULL=1 everything.
 include mk/figures.mk
 
-## install, uninstall, build-info (the commit behind --version): mk/install.mk
+## install, uninstall, doc-examples, build-info (the commit behind --version): mk/install.mk
 include mk/install.mk

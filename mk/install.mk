@@ -3,6 +3,7 @@
 #   make install                        release build; tools, man pages and completions under /usr/local
 #   make install PREFIX=$HOME/.local    anywhere; DESTDIR=/tmp/pkg stages the same tree for packaging
 #   make uninstall PREFIX=…             removes the files install puts there, then the folders below PREFIX left empty
+#   make doc-examples                   installs into a temporary PREFIX, runs the README/docs shell examples
 #
 # Man pages come from swift-argument-parser's generate-manual plugin (`swift package plugin generate-manual`,
 # the package's own dependency, works offline); completions from each tool's --generate-completion-script.
@@ -21,7 +22,7 @@ INSTALLED_FILES = $(foreach t,$(TOOLS),$(BINDIR)/$(t) $(MAN1DIR)/$(t).1 $(BASHCO
                     $(ZSHCOMPDIR)/_$(t) $(FISHCOMPDIR)/$(t).fish)
 INSTALL_DIRS = $(FISHCOMPDIR) $(ZSHCOMPDIR) $(BASHCOMPDIR) $(MAN1DIR) $(BINDIR)
 
-.PHONY: build-info install install-build man-pages uninstall
+.PHONY: build-info install install-build man-pages uninstall doc-examples
 
 ## build-info: Sources/CBuildInfo/build_commit.h (git-ignored) = `git describe --always --dirty` of this checkout,
 ## behind `spiqa-* --version`. Rewritten, and build_info.c touched so SwiftPM recompiles it, only when it changes.
@@ -58,3 +59,16 @@ uninstall:
 	@for d in $(INSTALL_DIRS); do \
 	  while [ "$$d" != "$(DESTDIR)$(PREFIX)" ] && [ "$$d" != / ] && rmdir "$$d" 2>/dev/null; do d=$$(dirname "$$d"); done; \
 	done
+
+## doc-examples: the shell examples of README.md and docs/*.md (scripts/check_doc_examples.py) against a fresh
+## `make install` into a temporary PREFIX (about 100 s here after a release build). With SPIQA_BIN (make test), that
+## folder's tools are copied into the temporary PREFIX/bin instead: no second build. DOC_EXAMPLES_ARGS passes
+## options to the script (-k hist: only examples matching "hist"; --list: what would run or be skipped, and why).
+DOC_EXAMPLES_ARGS ?=
+doc-examples:
+	@set -e; p=$$(mktemp -d /tmp/spiqa-prefix.XXXXXX); trap 'rm -rf "$$p"' EXIT; \
+	if [ -n "$(SPIQA_BIN)" ]; then mkdir -p $$p/bin; for t in $(TOOLS); do \
+	    [ ! -x "$(SPIQA_BIN)/$$t" ] || cp "$(SPIQA_BIN)/$$t" $$p/bin/; done; \
+	else $(MAKE) --no-print-directory install PREFIX=$$p >/dev/null; fi; \
+	$(PYTHON) scripts/check_doc_examples.py --prefix $$p --shared $(abspath $(SHARED)) \
+	  --model $(abspath $(MODEL_DIR)) $(DOC_EXAMPLES_ARGS)
