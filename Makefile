@@ -58,6 +58,7 @@ test: setup build-info
 	$(MAKE) --no-print-directory python-test SPIQA_BIN=$(abspath .build-test/release)
 	$(MAKE) --no-print-directory slurm-test SPIQA_BIN=$(abspath .build-test/release)
 	$(MAKE) --no-print-directory figures-test SPIQA_BIN=$(abspath .build-test/release)
+	$(MAKE) --no-print-directory doc-examples SPIQA_BIN=$(abspath .build-test/release) DOC_EXAMPLES_ARGS=--skip-if-missing
 
 ## slurm-test: shards and merges through a real single-node Slurm cluster started for the test (docs/scaling.md).
 ## Installs Debian's slurm-wlm and munge when missing; skips, saying why, when not root or ../shared is absent.
