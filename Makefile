@@ -3,6 +3,7 @@
 #   make test    set up and run the test suite (what CI runs)
 #   make bench   print the speed and memory numbers
 #   make lint    report style findings (swift format, .swift-format); make format rewrites the files
+#   make install PREFIX=… the tools, man pages and completions (mk/install.mk); make uninstall
 #   make figures the paper's figures and results tables (mk/figures.mk); make figures-test (part of make test)
 #                checks that a second run runs nothing (about 3 minutes with SMOKE sizes and -j2 on 2 cores)
 SHELL := /bin/bash
@@ -44,19 +45,20 @@ $(MODEL_DIR)/config.json:
 	rm -rf $$tmp $(MODEL_DIR); mv $(MODEL_DIR).partial $(MODEL_DIR); \
 	echo "setup: model in $(MODEL_DIR)"
 
-build: apt-deps
+build: apt-deps build-info
 	$(SWIFT) build -c $(CONFIG)
 
 ## test: everything CI runs. Heavy tests are built in release mode.
 # Tests: an optimised build with -enable-testing (for @testable imports), kept apart from `make build`.
 TEST_FLAGS = -c release -Xswiftc -enable-testing --scratch-path .build-test
-test: setup
+test: setup build-info
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
 	SPIQA_SHARED=$(abspath $(SHARED)) SPIQA_MODEL=$(abspath $(MODEL_DIR)) \
 	  $(SWIFT) test $(TEST_FLAGS) --skip-build
 	$(MAKE) --no-print-directory python-test SPIQA_BIN=$(abspath .build-test/release)
 	$(MAKE) --no-print-directory slurm-test SPIQA_BIN=$(abspath .build-test/release)
 	$(MAKE) --no-print-directory figures-test SPIQA_BIN=$(abspath .build-test/release)
+	$(MAKE) --no-print-directory doc-examples SPIQA_BIN=$(abspath .build-test/release) DOC_EXAMPLES_ARGS=--skip-if-missing
 
 ## slurm-test: shards and merges through a real single-node Slurm cluster started for the test (docs/scaling.md).
 ## Installs Debian's slurm-wlm and munge when missing; skips, saying why, when not root or ../shared is absent.
@@ -125,3 +127,6 @@ clean:
 
 ## figures: the paper's figures and claims (docs/reproducing-the-paper.md); SMOKE=1 tiny, FULL=1 everything.
 include mk/figures.mk
+
+## install, uninstall, doc-examples, build-info (the commit behind --version): mk/install.mk
+include mk/install.mk

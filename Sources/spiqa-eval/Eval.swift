@@ -25,7 +25,7 @@ struct Eval: ParsableCommand {
 
       Tasks:
       \(TaskRegistry.helpText)
-      """)
+      """, version: SpiqaVersion.line("spiqa-eval"))
 
   @Option(help: ArgumentHelp("Hugging Face checkpoint folder (QA head for squad, classifier for the others).", valueName: "dir"))
   var model: String?

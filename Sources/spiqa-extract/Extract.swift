@@ -25,7 +25,7 @@ struct Extract: ParsableCommand {
       Tasks:
       \(TaskRegistry.helpText)
       """,
-    version: version)
+    version: SpiqaVersion.line("spiqa-extract"))
 
   @Option(help: ArgumentHelp("Hugging Face checkpoint folder (default: models/all-MiniLM-L6-v2 from make setup).", valueName: "dir"))
   var model: String?

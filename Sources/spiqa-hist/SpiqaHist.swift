@@ -13,7 +13,8 @@ struct SpiqaHist: ParsableCommand {
     abstract: "Histograms, sparsity and per-row statistics of an attention stream.",
     discussion: "Reads attention records ([layers, heads, n, n]; f4, f2 or codes) from a file or standard input and "
       + "prints one TSV table per --table (default: heads). Definitions follow the reference (§3.2–3.6); see "
-      + "docs/hist.md. Memory stays bounded whatever the stream length; raw per-row arrays only with --per-row.")
+      + "docs/hist.md. Memory stays bounded whatever the stream length; raw per-row arrays only with --per-row.",
+    version: SpiqaVersion.line("spiqa-hist"))
 
   @Argument(help: ArgumentHelp("Attention stream (plain or gzip); - or absent = standard input.", valueName: "stream"))
   var input: String = "-"

@@ -20,7 +20,7 @@ struct SpiqaQuantize: ParsableCommand {
       Data-dependent methods (uniform_*, binarization) take statistics over one layer of one record \
       (--scope record) or of all consecutive records with the same example_id (--scope example, the default: \
       a stream has no batches, and an example is ≈ the reference's batch). See docs/quantizers.md and docs/cli.md.
-      """)
+      """, version: SpiqaVersion.line("spiqa-quantize"))
 
   @Argument(help: ArgumentHelp("Input stream (default: standard input).", valueName: "input"))
   var input: String?
