@@ -54,7 +54,48 @@ extension SpiqaHist {
     return p
   }
 
+  /// `--hs-bins`, `--hs-range` and `--layers` as hidden-state options; `ValidationError` (64) on bad values.
+  func hiddenStateOptions() throws -> HiddenStateOptions {
+    var o = HiddenStateOptions()
+    o.bins = hsBins
+    let parts = hsRange.split(separator: ",", omittingEmptySubsequences: false)
+    guard parts.count == 2, let lo = Double(parts[0].trimmingCharacters(in: .whitespaces)),
+      let hi = Double(parts[1].trimmingCharacters(in: .whitespaces))
+    else { throw ValidationError("--hs-range '\(hsRange)': expected lo,hi, e.g. -5,5") }
+    o.lo = lo
+    o.hi = hi
+    o.layers = try layers.map { try parseIndexList($0) }
+    do { try o.validate() } catch let e as StatsError { throw ValidationError(e.description) }
+    return o
+  }
+
+  /// Flags of the attention statistics that mean nothing for hidden states, and the other way round.
+  func validateHiddenStates() throws {
+    guard hiddenStates else {
+      if hsBins != 100 || hsRange != "-5,5" { throw ValidationError("--hs-bins and --hs-range need --hidden-states") }
+      return
+    }
+    let unused: [(String, Bool)] = [
+      ("--compare", compare != nil), ("--per-row", perRow != nil), ("--json", json), ("--heads", heads != nil),
+      ("--edges", edges != nil), ("--bins", bins != "log"), ("--offset", offset != nil), ("--js-bins", jsBins != "js"),
+      ("--levels", levels != 50),
+    ]
+    if let (flag, _) = unused.first(where: { $0.1 }) {
+      throw ValidationError("\(flag) does not apply to --hidden-states (bins: --hs-bins, --hs-range)")
+    }
+    for t in tables where !HiddenStateStatistics.tableNames.contains(t) {
+      throw ValidationError(
+        "--table '\(t)' with --hidden-states: expected one of \(HiddenStateStatistics.tableNames.joined(separator: ", "))")
+    }
+    _ = try hiddenStateOptions()
+  }
+
   func validate() throws {
+    try validateHiddenStates()
+    if hiddenStates {
+      if npy == "-" { throw ValidationError("--npy -: standard output carries the tables; give a file path") }
+      return
+    }
     if edges != nil && bins != "log" { throw ValidationError("give either --bins or --edges, not both") }
     for t in tables where !HistTables.names.contains(t) {
       throw ValidationError("--table '\(t)': expected one of \(HistTables.names.joined(separator: ", "))")

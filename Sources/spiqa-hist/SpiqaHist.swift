@@ -75,11 +75,21 @@ struct SpiqaHist: ParsableCommand {
   @Option(parsing: .unconditional, help: ArgumentHelp("Threads working on different heads (default: the number of processors). Results do not depend on it.", valueName: "n"))
   var threads: Int?
 
+  @Flag(help: "Histogram the hidden_states records instead (reference §3.6 -hs: per token, 100 linear bins over [-5, 5]); tables layers (default) and hist, --npy; --layers picks hidden-state indices (0 = embeddings).")
+  var hiddenStates = false
+
+  @Option(parsing: .unconditional, help: ArgumentHelp("Linear bins of --hidden-states.", valueName: "n"))
+  var hsBins: Int = 100
+
+  @Option(parsing: .unconditional, help: ArgumentHelp("Range of the --hidden-states bins.", valueName: "lo,hi"))
+  var hsRange: String = "-5,5"
+
   @Flag(help: "No progress on standard error.")
   var quiet = false
 
   func run() throws {
     try runTool {
+      if hiddenStates { return try runHiddenStates() }
       let p = try parsed()
       let run = HistRun(
         input: input, compare: compare, options: p.options, layers: p.layers, heads: p.heads, perRowPath: perRow)
@@ -105,5 +115,23 @@ struct SpiqaHist: ParsableCommand {
       }
       try StandardOutput.write(out)
     }
+  }
+
+  /// `--hidden-states`: the hidden_states records binned per token (SpiqaStats `HiddenStateRun`).
+  func runHiddenStates() throws {
+    let run = HiddenStateRun(input: input, options: try hiddenStateOptions())
+    var progress = SpiqaCLI.Progress(label: "spiqa-hist", unit: "records", enabled: !quiet)
+    do {
+      try run.process { progress.advance() }
+    } catch let e as SelectionError {
+      throw HistUsageError(
+        description: "--layers asks for hidden-state layer \(e.index), but \(e.source) has layers \(e.availableList)")
+    }
+    progress.finish()
+    if run.skipped > 0 && !quiet { printError("spiqa-hist: skipped \(run.skipped) records that are not hidden states") }
+    guard let stats = run.stats else { throw StatsError("\(run.sourceName): no hidden_states records in the stream") }
+    if let npy { try stats.writeArrays(path: npy, input: input) }
+    let names = tables.isEmpty ? ["layers"] : tables
+    try StandardOutput.write(try names.map { try stats.table(named: $0) }.joined(separator: "\n"))
   }
 }
