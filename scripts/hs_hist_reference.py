@@ -8,9 +8,9 @@ sequentially in float64 (mean, x², row fractions) are taken with np.cumsum here
 order, so the tables match character for character.
 
 Subcommands:
-  stats STREAM [--layers 1,3] [--bins 100] [--range -5,5] [--json OUT] [--layers-tsv OUT] [--hist-tsv OUT]
+  stats STREAM [--layers 1,3] [--bins 100] [--range -5,5] [--log-bits B] [--json OUT] [--layers-tsv OUT] [--hist-tsv OUT]
   make-fixture [STATS_DIR] [CLI_DIR]   small sample stream + expected outputs (SpiqaStatsTests, CLITests/Fixtures/hist)
-  check-npy STREAM NPY [--layers ...]  compare a `spiqa-hist --hidden-states --npy` file; prints the largest errors
+  check-npy STREAM NPY [--layers ...] [--log-bits B]  compare a `spiqa-hist --hidden-states --npy` file; prints the largest errors
 """
 import json
 import os
@@ -24,7 +24,23 @@ import hist_reference as hr  # noqa: E402  (write_stream, g, the spiqa package o
 REF_DENOMINATOR = 10.0 * 320 * 768  # the reference's hard-coded out-of-range denominator (docs/hist.md)
 
 
-def compute(path, layers=None, bins=100, lo=-5.0, hi=5.0):
+def log_quant(hstates, bits):
+    """The reference's numpy `quantize_hstates(h, 'log', bits)` (reference §3.6 -hs, §2.13), as written there."""
+    effi_bits = bits - 1
+    frac_ubound, frac_lbound = 4.0, -5.0
+    quant_log_step = (frac_ubound - frac_lbound) / (2.0 ** effi_bits - 1.0)
+    signs = np.ones(hstates.shape)
+    signs[hstates < 0.0] = -1.0
+    exp = np.abs(hstates)
+    exp[hstates == 0.0] = 10 ** -10
+    exp = np.floor(np.log2(exp) / quant_log_step + 0.5) * quant_log_step
+    clamped_exp = exp.copy()
+    clamped_exp[exp <= frac_lbound] = float("-Inf")
+    clamped_exp[exp > frac_ubound] = frac_ubound
+    return np.power(2.0, clamped_exp) * signs
+
+
+def compute(path, layers=None, bins=100, lo=-5.0, hi=5.0, log_bits=None):
     E = np.linspace(lo, hi, bins + 1)
     per = {}
     order = None
@@ -32,6 +48,8 @@ def compute(path, layers=None, bins=100, lo=-5.0, hi=5.0):
         if meta.get("kind") != "hidden_states":
             continue
         x = np.asarray(x, dtype=np.float32)
+        if log_bits is not None:
+            x = log_quant(x, log_bits)  # float64 from here on, so numpy's weights are float64 too
         idx = meta.get("layers", list(range(x.shape[0])))
         if order is None:
             order = sorted(set(layers)) if layers is not None else list(idx)  # as spiqa's --layers lists
@@ -54,7 +72,7 @@ def compute(path, layers=None, bins=100, lo=-5.0, hi=5.0):
         d = per[l]
         v = np.concatenate(d["v"])
         v64 = v.astype(np.float64)
-        rows = np.concatenate(d["rows"]).astype(np.float32)  # [R, bins] float32 fractions
+        rows = np.concatenate(d["rows"])  # [R, bins] fractions: float32 (float64 after log_quant)
         N = v.size
         s = np.cumsum(v64)[-1]
         s2 = np.cumsum(v64 * v64)[-1]
@@ -132,10 +150,16 @@ def make_fixture(stats_dir, cli_dir):
     open(f"{cli_dir}/hs_layers.tsv", "w").write(layers_tsv(s))
     sub = compute(stream, layers=[3, 1], bins=10, lo=-2.0, hi=3.0)
     open(f"{cli_dir}/hs_hist_l3-1_b10.tsv", "w").write(hist_tsv(sub))
+    # The reference's -hs log quantizer first: 3 bits, and its default -hq 0 (almost everything becomes ±1).
+    s["log_bits_3"] = compute(stream, log_bits=3)["per_layer"]
+    with open(f"{stats_dir}/hs_expected.json", "w") as f:
+        json.dump(s, f, sort_keys=True)
+    q0 = compute(stream, layers=[2], log_bits=0)
+    open(f"{cli_dir}/hs_log0.tsv", "w").write(layers_tsv(q0) + "\n" + hist_tsv(q0))
 
 
-def check_npy(stream, npy, layers=None):
-    s = compute(stream, layers=layers)
+def check_npy(stream, npy, layers=None, log_bits=None):
+    s = compute(stream, layers=layers, log_bits=log_bits)
     A = hr.spiqa.hist_arrays(npy)
     pl = s["per_layer"]
     worst = {}
@@ -164,6 +188,7 @@ def main(argv):
     a.add_argument("--layers")
     a.add_argument("--bins", type=int, default=100)
     a.add_argument("--range", default="-5,5")
+    a.add_argument("--log-bits", type=int)
     a.add_argument("--json")
     a.add_argument("--layers-tsv")
     a.add_argument("--hist-tsv")
@@ -174,11 +199,12 @@ def main(argv):
     c.add_argument("stream")
     c.add_argument("npy")
     c.add_argument("--layers")
+    c.add_argument("--log-bits", type=int)
     args = p.parse_args(argv)
     if args.cmd == "stats":
         lo, hi = (float(t) for t in args.range.split(","))
         s = compute(args.stream, layers=hr.parse_index_list(args.layers) if args.layers else None, bins=args.bins,
-                    lo=lo, hi=hi)
+                    lo=lo, hi=hi, log_bits=args.log_bits)
         if args.json:
             json.dump(s, open(args.json, "w"), sort_keys=True)
         if args.hist_tsv:
@@ -188,8 +214,8 @@ def main(argv):
     elif args.cmd == "make-fixture":
         make_fixture(args.stats_dir, args.cli_dir)
     elif args.cmd == "check-npy":
-        sys.exit(0 if check_npy(args.stream, args.npy, hr.parse_index_list(args.layers) if args.layers else None)
-                 else 1)
+        sys.exit(0 if check_npy(args.stream, args.npy, hr.parse_index_list(args.layers) if args.layers else None,
+                                args.log_bits) else 1)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,9 @@ public struct HiddenStateOptions: Sendable {
   public var hi = 5.0
   /// Hidden-state indices to keep (0 = embedding output, i = output of layer i − 1); nil = all in the stream.
   public var layers: [Int]?
+  /// The reference's `-hs` first passes the states through its numpy log quantizer with `int(-hq)` bits
+  /// (`referenceLogQuantize`); nil = bin the values as recorded (docs/hist.md "Hidden states").
+  public var logBits: Int?
 
   public init() {}
 
@@ -20,6 +23,10 @@ public struct HiddenStateOptions: Sendable {
   public func validate() throws {
     guard bins >= 1, bins <= 100_000 else { throw StatsError("hidden-state bins must be in 1...100000, not \(bins)") }
     guard lo.isFinite, hi.isFinite, lo < hi else { throw StatsError("hidden-state range \(lo),\(hi): need finite lo < hi") }
+    if let b = logBits, b != 0 && !(2...24).contains(b) {
+      // 1 bit divides by 2^0 − 1 = 0: the reference raises ZeroDivisionError.
+      throw StatsError("log-quantizer bits \(b): need 0 (the reference's default -hq) or 2...24")
+    }
   }
 }
 
@@ -57,15 +64,17 @@ public final class HiddenStateStatistics {
   private var sumSquares: [Double]
   /// `[L, bins]`: values per bin over every row.
   public private(set) var histogram: [Int64]
-  /// `[L, bins]`: float64 sum and maximum of the rows' float32 fractions (the reference's per-token bars).
+  /// `[L, bins]`: float64 sum and maximum of the rows' fractions (the reference's per-token bars; float32 numbers
+  /// unless `logBits` is set, whose float64 values make numpy weight and sum in float64).
   public private(set) var rowFractionSum: [Double]
-  public private(set) var rowFractionMax: [Float]
+  public private(set) var rowFractionMax: [Double]
   /// `[L, bins, hidden + 1]`: tokens with exactly k of their values in the bin (the spread of the per-token
   /// histograms, exact: a token's fraction is k/hidden up to the float32 sums above).
   public private(set) var rowCountSpread: [Int64]
 
-  /// `S(k)` for k = 0...hidden: float32 running sum of k weights `Float(1)/Float(hidden)`.
-  private let runningWeight: [Float]
+  /// `S(k)` for k = 0...hidden: running sum of k weights `1/hidden`, in float32 (or float64 with `logBits`),
+  /// stored as float64.
+  private let runningWeight: [Double]
   private let norm: Double
 
   /// Statistics for records with hidden-state indices `streamLayers` and `hidden` values per row.
@@ -92,14 +101,23 @@ public final class HiddenStateStatistics {
     rowFractionSum = Array(repeating: 0, count: L * b)
     rowFractionMax = Array(repeating: 0, count: L * b)
     rowCountSpread = Array(repeating: 0, count: L * b * (hidden + 1))
-    // numpy: ones_like(row)/len(row) is float32, and the sorted weights are summed in order in float32.
-    let w = Float(1) / Float(hidden)
-    var s: [Float] = [0]
+    // numpy: ones_like(row)/len(row) has the row's dtype, and the sorted weights are summed in order in it.
+    var s: [Double] = [0]
     s.reserveCapacity(hidden + 1)
-    var acc: Float = 0
-    for _ in 0..<hidden {
-      acc += w
-      s.append(acc)
+    if options.logBits == nil {
+      let w = Float(1) / Float(hidden)
+      var acc: Float = 0
+      for _ in 0..<hidden {
+        acc += w
+        s.append(Double(acc))
+      }
+    } else {
+      let w = 1 / Double(hidden)
+      var acc = 0.0
+      for _ in 0..<hidden {
+        acc += w
+        s.append(acc)
+      }
     }
     runningWeight = s
     norm = Double(b) / (options.hi - options.lo)
@@ -116,11 +134,26 @@ public final class HiddenStateStatistics {
     return i
   }
 
+  /// The reference's numpy `quantize_hstates(h, 'log', bits)` on one float32 value: sign × 2^e with
+  /// `e = floor(log2|x| / step + 0.5) · step`, `step = 9 / (2^(bits−1) − 1)`, `e ≤ −5` → 0, `e > 4` → 4, 0 taken as
+  /// 1e-10; float32 arithmetic as numpy does on float32 states, the sign multiplied in float64. With bits = 0
+  /// (the reference's default `-hq`) the step is −18 and every 2^−9 < |x| ≤ 2^9 becomes ±1 (docs/hist.md).
+  public static func referenceLogQuantize(_ x: Float, bits: Int) -> Double {
+    let step = Float(9.0 / (pow(2.0, Double(bits - 1)) - 1.0))
+    let sign: Double = x < 0 ? -1 : 1
+    let a: Float = x == 0 ? Float(1e-10) : abs(x)
+    var e = (log2(a) / step + 0.5).rounded(.down) * step
+    if e <= -5 { return 0 * sign }
+    if e > 4 { e = 4 }
+    return Double(pow(Float(2), e)) * sign
+  }
+
   /// Adds one record, `[streamLayers, n, hidden]` values; `positions[j]` is the stream position of kept layer j.
   /// - Throws: `StatsError` on NaN (the message names the layer, token and position).
   public func add(_ x: UnsafeBufferPointer<Float>, n: Int, positions: [Int]) throws {
     precondition(positions.count == layers.count)
     let b = bins
+    let logBits = options.logBits
     let lo = edges[0]
     let hi = edges[b]
     // Per row: [below, bins..., above] counts.
@@ -134,11 +167,12 @@ public final class HiddenStateStatistics {
         for k in counts.indices { counts[k] = 0 }
         let row = (p * n + r) * hidden
         for c in 0..<hidden {
-          let v = x[row + c]
-          if v.isNaN {
+          let raw = x[row + c]
+          if raw.isNaN {
             throw StatsError("NaN at hidden-state layer \(layers[j]), token \(r), position \(c)")
           }
-          let d = Double(v)
+          let d = logBits.map { Self.referenceLogQuantize(raw, bits: $0) } ?? Double(raw)
+          let v = Float(d)
           if d < lo {
             counts[0] += 1
           } else if d > hi {
@@ -151,18 +185,19 @@ public final class HiddenStateStatistics {
           s += d
           s2 += d * d
         }
-        // Cumulative counts C[i] = values < E[i] (C[bins] counts ≤ E[bins]); fractions from the float32 sums.
+        // Cumulative counts C[i] = values < E[i] (C[bins] counts ≤ E[bins]); fractions are differences of the
+        // running weight sums, taken in float32 for float32 states as numpy does.
         var cum = counts[0]
         var sPrev = runningWeight[cum]
         for i in 0..<b {
           let c = counts[i + 1]
           cum += c
           let sNext = runningWeight[cum]
-          let f = sNext - sPrev
+          let f = logBits == nil ? Double(Float(sNext) - Float(sPrev)) : sNext - sPrev
           sPrev = sNext
           let at = j * b + i
           histogram[at] += Int64(c)
-          rowFractionSum[at] += Double(f)
+          rowFractionSum[at] += f
           if f > rowFractionMax[at] { rowFractionMax[at] = f }
           rowCountSpread[at * (hidden + 1) + c] += 1
         }
@@ -235,7 +270,7 @@ public final class HiddenStateStatistics {
         cum += histogram[at]
         let cols: [String] = [
           String(l), String(i), g(edges[i]), g(edges[i + 1]), String(histogram[at]),
-          g(Double(histogram[at]) / v), g(Double(cum) / v), g(rowFractionSum[at] / r), g(Double(rowFractionMax[at])),
+          g(Double(histogram[at]) / v), g(Double(cum) / v), g(rowFractionSum[at] / r), g(rowFractionMax[at]),
         ]
         out += cols.joined(separator: "\t") + "\n"
       }
@@ -255,6 +290,7 @@ public final class HiddenStateStatistics {
       "spiqa": 1, "kind": "stream", "producer": "spiqa-hist", "content": "hidden-state-hist-arrays",
       "input": .string(input), "records": .int(records), "hidden": .int(hidden), "bins": .int(bins),
       "range": JSONValue([options.lo, options.hi]), "edges": JSONValue(edges),
+      "log_bits": options.logBits.map { .int($0) } ?? .null,
     ])
     func put(_ name: String, _ a: NPYArray) throws {
       try w.write(meta: ["spiqa": 1, "kind": "hist_array", "name": .string(name)], array: a)
@@ -273,7 +309,7 @@ public final class HiddenStateStatistics {
     try put("std", HistOutputs.float64((0..<L).map(std), [L]))
     let mean = (0..<(L * bins)).map { rowFractionSum[$0] / Double(rows[$0 / bins]) }
     try put("row_fraction_mean", HistOutputs.float64(mean, lb))
-    try put("row_fraction_max", HistOutputs.float64(rowFractionMax.map(Double.init), lb))
+    try put("row_fraction_max", HistOutputs.float64(rowFractionMax, lb))
     try put("row_count_spread", NPYArray(int64: rowCountSpread, shape: lb + [hidden + 1]))
     try w.close()
   }

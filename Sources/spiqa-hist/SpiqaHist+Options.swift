@@ -65,6 +65,7 @@ extension SpiqaHist {
     o.lo = lo
     o.hi = hi
     o.layers = try layers.map { try parseIndexList($0) }
+    o.logBits = hsLogBits
     do { try o.validate() } catch let e as StatsError { throw ValidationError(e.description) }
     return o
   }
@@ -72,7 +73,9 @@ extension SpiqaHist {
   /// Flags of the attention statistics that mean nothing for hidden states, and the other way round.
   func validateHiddenStates() throws {
     guard hiddenStates else {
-      if hsBins != 100 || hsRange != "-5,5" { throw ValidationError("--hs-bins and --hs-range need --hidden-states") }
+      if hsBins != 100 || hsRange != "-5,5" || hsLogBits != nil {
+        throw ValidationError("--hs-bins, --hs-range and --hs-log-bits need --hidden-states")
+      }
       return
     }
     let unused: [(String, Bool)] = [

@@ -84,6 +84,9 @@ struct SpiqaHist: ParsableCommand {
   @Option(parsing: .unconditional, help: ArgumentHelp("Range of the --hidden-states bins.", valueName: "lo,hi"))
   var hsRange: String = "-5,5"
 
+  @Option(parsing: .unconditional, help: ArgumentHelp("With --hidden-states: first apply the reference's -hs log quantizer with B bits (its int(-hq); 0 = its default, which maps most values to ±1: docs/hist.md).", valueName: "B"))
+  var hsLogBits: Int?
+
   @Flag(help: "No progress on standard error.")
   var quiet = false
 

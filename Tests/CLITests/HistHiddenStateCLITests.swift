@@ -12,6 +12,8 @@ struct HistHiddenStateCLITests {
     (["--hidden-states", "--quiet"], "hs_layers.tsv"),
     (["--hidden-states", "--quiet", "--layers", "3,1", "--hs-bins", "10", "--hs-range", "-2,3", "--table", "hist"],
      "hs_hist_l3-1_b10.tsv"),
+    (["--hidden-states", "--quiet", "--layers", "2", "--hs-log-bits", "0", "--table", "layers", "--table", "hist"],
+     "hs_log0.tsv"),
   ])
   func tsvEqualsNumpy(_ flags: [String], _ expected: String) throws {
     let r = try HistCLITests.run([try HistCLITests.fixture("hs_sample.npy.gz")] + flags)
@@ -63,7 +65,7 @@ struct HistHiddenStateCLITests {
 
   @Test func flagsThatDoNotApplyExit64() throws {
     let sample = try HistCLITests.fixture("hs_sample.npy.gz")
-    for flags in [["--compare", sample], ["--hs-range", "5,-5"], ["--hs-bins", "0"], ["--json"], ["--table", "heads"]] {
+    for flags in [["--compare", sample], ["--hs-range", "5,-5"], ["--hs-bins", "0"], ["--hs-log-bits", "1"], ["--json"], ["--table", "heads"]] {
       let r = try HistCLITests.run([sample, "--hidden-states", "--quiet"] + flags)
       #expect(r.status == 64, "\(flags): \(r.stderr)")
     }

@@ -14,7 +14,7 @@ import Testing
       var histogram: [Int64]; var row_fraction_mean: [Double]; var row_fraction_max: [Double]
       var row_count_spread: [[Int64]]
     }
-    var edges: [Double]; var records: [Int]; var per_layer: [Layer]
+    var edges: [Double]; var records: [Int]; var per_layer: [Layer]; var log_bits_3: [Layer]
   }
 
   static func sample() throws -> (Expected, [Float]) {
@@ -44,11 +44,14 @@ import Testing
     return s
   }
 
-  @Test func everyArrayEqualsNumpy() throws {
+  @Test(arguments: [false, true])
+  func everyArrayEqualsNumpy(logQuantized: Bool) throws {
     let (exp, x) = try Self.sample()
-    let s = try Self.run(x, records: exp.records, layers: [0, 1, 2, 3])
+    var o = HiddenStateOptions()
+    if logQuantized { o.logBits = 3 }
+    let s = try Self.run(x, records: exp.records, layers: [0, 1, 2, 3], options: o)
     #expect(s.edges == exp.edges)
-    for (j, e) in exp.per_layer.enumerated() {
+    for (j, e) in (logQuantized ? exp.log_bits_3 : exp.per_layer).enumerated() {
       let b = s.bins
       #expect(s.values[j] == e.values && s.rows[j] == e.rows && s.below[j] == e.below && s.above[j] == e.above)
       #expect(Double(s.minimum[j]) == e.min && Double(s.maximum[j]) == e.max)
@@ -56,7 +59,7 @@ import Testing
       #expect(s.mean(j) == e.mean && s.std(j) == e.std, "layer \(j)")
       #expect(Array(s.histogram[(j * b)..<((j + 1) * b)]) == e.histogram)
       // The reference's float32 per-token fractions, bit for bit (numpy's float32 cumsum of the weights).
-      #expect(Array(s.rowFractionMax[(j * b)..<((j + 1) * b)]).map(Double.init) == e.row_fraction_max)
+      #expect(Array(s.rowFractionMax[(j * b)..<((j + 1) * b)]) == e.row_fraction_max)
       let mean = (0..<b).map { s.rowFractionSum[j * b + $0] / Double(s.rows[j]) }
       #expect(mean == e.row_fraction_mean)
       let k = s.hidden + 1
@@ -86,6 +89,18 @@ import Testing
     #expect(s.histogram[0] == 1 && s.histogram[99] == 1 && s.histogram[50] == 2)
     #expect(s.below[0] == 2 && s.above[0] == 2)
     #expect(s.histogram.reduce(0, +) == 4)
+  }
+
+  /// The reference's log quantizer at its default 0 bits (step −18): ±1 for 2^−9 < |x| ≤ 2^9, ±16 above, 0 below.
+  @Test func referenceLogQuantizerQuirk() {
+    let q = { (x: Float) in HiddenStateStatistics.referenceLogQuantize(x, bits: 0) }
+    #expect(q(0.5) == 1 && q(-3) == -1 && q(512) == 1 && q(600) == 16 && q(0.0019) == 0 && q(0.002) == 1 && q(0) == 0)
+    // 3 bits: step 3, exponents −3, 0, 3 (and the clamp at 4).
+    let q3 = { (x: Float) in HiddenStateStatistics.referenceLogQuantize(x, bits: 3) }
+    #expect(q3(0.2) == 0.125 && q3(-1.5) == -1 && q3(9) == 8 && q3(100) == 16 && q3(0.01) == 0)
+    var o = HiddenStateOptions()
+    o.logBits = 1
+    #expect(throws: StatsError.self) { try o.validate() }
   }
 
   @Test func nanIsAnError() throws {
