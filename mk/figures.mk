@@ -39,6 +39,7 @@ else ifeq ($(SMOKE),1)
   SAMPLES_JS     ?= 1
   SAMPLES_HIST_SST2 ?= 40
   SAMPLES_JS_SST2 ?= 20
+  SAMPLES_HS_SST2 ?= 8
   FIG_THRESHOLDS ?= 0 1e-3 1e-2 1e-1
   FIG_BITS       ?= 1 2 3 8 16
   FIG_JS_BITS    ?= 2 3
@@ -51,6 +52,8 @@ SAMPLES_HIST      ?= 100
 SAMPLES_HIST_SST2 ?= all
 SAMPLES_JS        ?= 10
 SAMPLES_JS_SST2   ?= 200
+## Hidden-state histograms (figure i, reference §3.6 -hs): SST-2 sentences whose hidden states are binned.
+SAMPLES_HS_SST2   ?= 100
 ## Pruning sweep: 0 (exact) and a log sweep 1e-4 … 1e-1, finer (5e-3, 5e-2) around the paper's 80 % claim.
 FIG_THRESHOLDS ?= 0 1e-4 3e-4 1e-3 3e-3 5e-3 1e-2 3e-2 5e-2 1e-1
 ## Quantizers of panel (d): linear, linear-pruned, log, log-pruned, and the three uniform (data-dependent) ones;
@@ -115,6 +118,7 @@ SETTINGS_sst2_hist  = model=$(MODEL_SST2) data=$(SST2_TSV) samples=$(SAMPLES_HIS
 SETTINGS_sst2_js    = model=$(MODEL_SST2) data=$(SST2_TSV) samples=$(SAMPLES_JS_SST2)
 SETTINGS_squad_pre  = model=$(MODEL_PRETRAINED) data=$(SQUAD_JSON) samples=$(SAMPLES_HIST)
 SETTINGS_sst2_pre   = model=$(MODEL_PRETRAINED) data=$(SST2_TSV) samples=$(SAMPLES_HIST_SST2)
+SETTINGS_sst2_hs    = model=$(MODEL_SST2) data=$(SST2_TSV) samples=$(SAMPLES_HS_SST2)
 SETTINGS_squad_grid = thresholds=$(FIG_THRESHOLDS)
 SETTINGS_sst2_grid  = thresholds=$(FIG_THRESHOLDS)
 
@@ -133,9 +137,9 @@ FIGURES = $(foreach t,$(FIG_TASKS),$(call fig,a_hist_grid_$(t)) \
             $(call fig,b_sparsity_1e-3_$(t)) $(call fig,d_bits_$(t))) \
           $(call fig,c_score_vs_threshold) $(call fig,c_score_vs_sparsity) $(call fig,e_js_distance)
 ## Analysis figures: head consistency (f), per-head sparsity against the threshold grid (f), the clamp-threshold
-## sweep of the log quantizer (g), pretrained against fine-tuned attention (h).
+## sweep of the log quantizer (g), pretrained against fine-tuned attention (h), hidden-state histograms (i).
 ANALYSIS_FIGURES = $(foreach t,$(FIG_TASKS),$(call fig,f_head_consistency_$(t)) $(call fig,f_sparsity_vs_threshold_$(t)) \
-                     $(call fig,h_pretrained_vs_finetuned_$(t))) $(call fig,g_clamp_sweep)
+                     $(call fig,h_pretrained_vs_finetuned_$(t))) $(call fig,g_clamp_sweep) $(call fig,i_hidden_states_sst2)
 
 .PHONY: figures figures-setup figures-tools figures-rows figures-claims figures-clean figures-test
 .DELETE_ON_ERROR:
@@ -191,10 +195,10 @@ stale_settings = $(shell printf '%s\n' '$(2)' | cmp -s - $(1) 2>/dev/null || ech
 ifneq ($(FIG_GOALS),)
   ifeq ($(filter figures-clean,$(MAKECMDGOALS)),)
     ifeq ($(FIG_DRY_RUN),1)
-      FIG_STALE_SETTINGS := $(foreach t,$(FIG_TASKS),$(foreach k,eval hist js pre grid,$(if $(SETTINGS_$(t)_$(k)),\
+      FIG_STALE_SETTINGS := $(foreach t,$(FIG_TASKS),$(foreach k,eval hist js pre grid hs,$(if $(SETTINGS_$(t)_$(k)),\
         $(call stale_settings,$(R)/$(t)/$(k).settings,$(SETTINGS_$(t)_$(k))))))
     else
-      $(foreach t,$(FIG_TASKS),$(foreach k,eval hist js pre grid,$(if $(SETTINGS_$(t)_$(k)),\
+      $(foreach t,$(FIG_TASKS),$(foreach k,eval hist js pre grid hs,$(if $(SETTINGS_$(t)_$(k)),\
         $(call write_settings,$(R)/$(t)/$(k).settings,$(SETTINGS_$(t)_$(k))))))
     endif
   endif
@@ -334,6 +338,19 @@ $(F)/g_clamp_sweep.png $(F)/g_clamp_sweep.pdf &: $(ROWS_clamp) $(ROWS_threshold)
     $(FIG_SCRIPTS)/rows.py
 	@mkdir -p $(@D)
 	$(FIG_PYTHON) $(FIG_SCRIPTS)/plot_heads.py clamp $(R) $(F)/g_clamp_sweep
+
+## (i) hidden states (reference §3.6 -hs): a stream with --hidden-states, spiqa-hist --hidden-states (100 linear
+## bins over [-5, 5] per token; tables hs-hist.tsv), one panel per layer output.
+$(R)/sst2/hidden-states.npy.gz: $(R)/sst2/hs.settings | figures-tools
+	$(SUBMIT) $(EXTRACT_sst2) $(call sel,$(SAMPLES_HS_SST2)) --hidden-states --output $@
+$(R)/sst2/hs-hist.npy: $(R)/sst2/hidden-states.npy.gz | figures-tools
+	$(SUBMIT) bash -c '$(FIG_BIN)/spiqa-hist $< --hidden-states --quiet --npy $@.tmp.npy --table layers --table hist \
+	  > $(@D)/hs-hist.tsv'
+	mv $@.tmp.npy $@
+CAPTION_hs = SST-2 dev · $(notdir $(MODEL_SST2)) · hidden states of $(SAMPLES_HS_SST2) sentences$(if $(filter all,$(SAMPLES_HS_SST2)),, (random.sample, seed 123))
+$(F)/i_hidden_states_sst2.png $(F)/i_hidden_states_sst2.pdf &: $(R)/sst2/hs-hist.npy $(FIG_SCRIPTS)/plot_hidden_states.py
+	@mkdir -p $(@D)
+	$(FIG_PYTHON) $(FIG_SCRIPTS)/plot_hidden_states.py $< $(F)/i_hidden_states_sst2 --title "$(CAPTION_hs)"
 
 ## The results tables and the two claims, generated from the rows.
 $(R)/results.md: $(FIG_ROWS) $(ROWS_js) $(FIGURES) $(ANALYSIS_FIGURES) $(FIG_SCRIPTS)/results_md.py $(FIG_SCRIPTS)/rows.py

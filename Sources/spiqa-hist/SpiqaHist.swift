@@ -19,34 +19,12 @@ struct SpiqaHist: ParsableCommand {
   @Argument(help: ArgumentHelp("Attention stream (plain or gzip); - or absent = standard input.", valueName: "stream"))
   var input: String = "-"
 
-  @Option(help: ArgumentHelp("Bins: log (§3.3, default), log20 (§3.4 plot_dist), js (§3.6), linear, NAME:COUNT, or a comma list of edges.", valueName: "spec"))
-  var bins: String = "log"
-
-  @Option(parsing: .unconditional, help: ArgumentHelp("Custom bin edges: a comma list, or a file of numbers (commas/whitespace).", valueName: "file|list"))
-  var edges: String?
-
-  @Option(parsing: .unconditional, help: ArgumentHelp("Value offset added (in float32) before binning (default: the preset's, 0 for custom edges).", valueName: "x"))
-  var offset: Float?
-
-  @Option(help: ArgumentHelp("Thresholds t for the fraction of values ≤ t (float32 comparison).", valueName: "list"))
-  var thresholds: String = "1e-8,1e-4,1e-3,1e-2,1e-1"
-
-  @Option(parsing: .unconditional, help: ArgumentHelp("Row sparsity counts values ≤ this (§3.3 sparsity_bar).", valueName: "x"))
-  var rowSparsityBar: Float = 1e-8
-
-  @Option(parsing: .unconditional, help: ArgumentHelp("Rows of the reference's padded array for the ref_* stats (§3.2: 320); 0 = real tokens only.", valueName: "n"))
-  var padRows: Int = 320
-
-  @Option(parsing: .unconditional, help: ArgumentHelp("Levels of the per-row histogram spread in --npy.", valueName: "n"))
-  var levels: Int = 50
+  @OptionGroup var histogram: HistogramOptions
 
   @OptionGroup var selected: LayerHeadOptions
 
   @Option(help: ArgumentHelp("Second stream (e.g. quantized) for per-row Jensen–Shannon distances (§3.6); records matched in order and checked by example_id + feature.", valueName: "stream"))
   var compare: String?
-
-  @Option(help: ArgumentHelp("Bins of the Jensen–Shannon row histograms (default js: §3.6).", valueName: "spec"))
-  var jsBins: String = "js"
 
   @Option(name: .customLong("table"), help: ArgumentHelp("Table(s) to print: heads, layers, hist, rows, ref-stats (repeatable).", valueName: "name"))
   var tables: [String] = []
@@ -65,13 +43,18 @@ struct SpiqaHist: ParsableCommand {
 
   @OptionGroup var threads: ThreadsOption
 
+  @OptionGroup var hs: HiddenStateHistogramOptions
+
   @OptionGroup var verbosity: QuietOption
   var quiet: Bool { verbosity.quiet }
 
   func run() throws {
     try runTool {
+      if hs.hiddenStates { return try runHiddenStates() }
+      let options = try histogram.statsOptions(
+        perRowStatistics: !noRowStats, threads: threads.threads ?? ProcessInfo.processInfo.activeProcessorCount)
       let run = try HistRun(
-        input: input, compare: compare, options: statsOptions(), layers: selected.layerIndices(),
+        input: input, compare: compare, options: options, layers: selected.layerIndices(),
         heads: selected.headIndices(), perRowPath: perRow)
       var progress = SpiqaCLI.Progress(label: "spiqa-hist", unit: "records", enabled: !quiet)
       do {
@@ -91,5 +74,23 @@ struct SpiqaHist: ParsableCommand {
         json ? HistOutputs.summary(tables, input: input).jsonText + "\n"
           : names.map { try tables.table(named: $0) }.joined(separator: "\n"))
     }
+  }
+
+  /// `--hidden-states`: the hidden_states records binned per token (SpiqaStats `HiddenStateRun`).
+  func runHiddenStates() throws {
+    let run = HiddenStateRun(input: input, options: try hs.options(layers: selected.layerIndices()))
+    var progress = SpiqaCLI.Progress(label: "spiqa-hist", unit: "records", enabled: !quiet)
+    do {
+      try run.process { progress.advance() }
+    } catch let e as SelectionError {
+      throw CLIError.usage(
+        "--layers asks for hidden-state layer \(e.index), but \(e.source) has layers \(e.availableList)")
+    }
+    progress.finish()
+    if run.skipped > 0 && !quiet { printError("spiqa-hist: skipped \(run.skipped) records that are not hidden states") }
+    guard let stats = run.stats else { throw StatsError("\(run.sourceName): no hidden_states records in the stream") }
+    if let npy { try stats.writeArrays(path: npy, input: input) }
+    let names = tables.isEmpty ? ["layers"] : tables
+    try StandardOutput.write(try names.map { try stats.table(named: $0) }.joined(separator: "\n"))
   }
 }

@@ -59,3 +59,18 @@ def test_eval_row_provenance_and_mixed_builds(tmp_path):
     md = subprocess.run([sys.executable, FIG / "results_md.py", rdir], check=True, capture_output=True, text=True,
                         env=dict(os.environ, MPLBACKEND="Agg")).stdout
     assert "different builds" not in md and "made by one build" in md
+
+
+def test_hidden_state_hist_matches_numpy_and_plots(bin_dir, tmp_path):
+    """spiqa-hist --hidden-states --npy on the committed sample equals scripts/hs_hist_reference.py (numpy, the
+    reference's per-token np.histogram), and figure (i)'s script draws it."""
+    stream = REPO / "Tests/CLITests/Fixtures/hist/hs_sample.npy.gz"
+    npy = tmp_path / "hs.npy"
+    subprocess.run([str(bin_dir / "spiqa-hist"), stream, "--hidden-states", "--quiet", "--npy", npy], check=True,
+                   capture_output=True)
+    subprocess.run([sys.executable, REPO / "scripts/hs_hist_reference.py", "check-npy", stream, npy], check=True,
+                   capture_output=True)
+    out = tmp_path / "fig"
+    subprocess.run([sys.executable, FIG / "plot_hidden_states.py", npy, out, "--title", "sample"], check=True,
+                   capture_output=True, env=dict(os.environ, MPLBACKEND="Agg"))
+    assert (tmp_path / "fig.png").stat().st_size > 0 and (tmp_path / "fig.pdf").stat().st_size > 0
