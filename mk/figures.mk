@@ -78,7 +78,11 @@ FIG_FIGURES ?= figures/$(FIG_RUN)
 R := $(FIG_RESULTS)
 F := $(FIG_FIGURES)
 FIG_SCRIPTS := scripts/figures
-FIG_TASKS := squad sst2
+## Tasks of spiqa-eval's registry (`spiqa-eval --list-tasks`) to run. squad and sst2 have the paper's models and
+## sizes below; any other registry task joins by name with its checkpoint, e.g.
+##   make figures FIG_TASKS="squad sst2 mrpc" MODEL_mrpc=path/to/mrpc-checkpoint [DATA_mrpc=FILE] [SAMPLES_mrpc=N]
+## (data: the task's file in the shared folder; sample sizes: SST-2's). Plot titles and metrics come from the registry.
+FIG_TASKS ?= squad sst2
 
 sel = $(if $(filter all,$(1)),,--samples $(1))
 EVAL_ARGS_squad = --quiet --task squad --model $(MODEL_QA) --data $(SQUAD_JSON) $(call sel,$(SAMPLES_QA))
@@ -89,6 +93,27 @@ EVAL_squad = $(FIG_BIN)/spiqa-eval $(EVAL_ARGS_squad)
 EVAL_sst2  = $(FIG_BIN)/spiqa-eval $(EVAL_ARGS_sst2)
 EXTRACT_squad = $(FIG_BIN)/spiqa-extract $(EXTRACT_ARGS_squad)
 EXTRACT_sst2  = $(FIG_BIN)/spiqa-extract $(EXTRACT_ARGS_sst2)
+
+## Per-task variables of any other registry task $(1) (see FIG_TASKS).
+define OTHER_TASK_VARS
+SAMPLES_$(1) ?= $$(SAMPLES_SST2)
+SAMPLES_HIST_$(1) ?= $$(SAMPLES_HIST_SST2)
+SAMPLES_JS_$(1) ?= $$(SAMPLES_JS_SST2)
+DATA_ARG_$(1) = $$(if $$(DATA_$(1)),--data $$(DATA_$(1)))
+EVAL_ARGS_$(1) = --quiet --task $(1) --model $$(MODEL_$(1)) $$(DATA_ARG_$(1)) $$(call sel,$$(SAMPLES_$(1)))
+EXTRACT_ARGS_$(1) = --quiet --task $(1) --model $$(MODEL_$(1)) $$(DATA_ARG_$(1))
+EVAL_$(1) = $$(FIG_BIN)/spiqa-eval $$(EVAL_ARGS_$(1))
+EXTRACT_$(1) = $$(FIG_BIN)/spiqa-extract $$(EXTRACT_ARGS_$(1))
+SETTINGS_$(1)_eval = model=$$(MODEL_$(1)) data=$$(DATA_$(1)) samples=$$(SAMPLES_$(1))
+SETTINGS_$(1)_hist = model=$$(MODEL_$(1)) data=$$(DATA_$(1)) samples=$$(SAMPLES_HIST_$(1))
+SETTINGS_$(1)_js = model=$$(MODEL_$(1)) data=$$(DATA_$(1)) samples=$$(SAMPLES_JS_$(1))
+SETTINGS_$(1)_pre = model=$$(MODEL_PRETRAINED) data=$$(DATA_$(1)) samples=$$(SAMPLES_HIST_$(1))
+SETTINGS_$(1)_grid = thresholds=$$(FIG_THRESHOLDS)
+MODEL_$(1)_ARG = --model $$(MODEL_$(1))
+CAPTION_$(1) = $(1) · $$(notdir $$(MODEL_$(1))) · exact attention of $$(SAMPLES_HIST_$(1)) sentences$$(if $$(filter all,$$(SAMPLES_HIST_$(1))),, (random.sample, seed 123))
+endef
+$(foreach t,$(filter-out squad sst2,$(FIG_TASKS)),$(if $(MODEL_$(t)),,$(error FIG_TASKS has $(t): give its checkpoint as MODEL_$(t)=DIR))\
+  $(eval $(call OTHER_TASK_VARS,$(t))))
 
 ## SLURM=1: each row, stream and table below runs as a Slurm job (scripts/slurm/submit.sh: sbatch --wait); make -jN
 ## keeps N jobs in the queue. Outputs are written atomically, so a failed or cancelled job leaves no target and the
@@ -153,6 +178,12 @@ figures: figures-setup $(FIGURES) $(ANALYSIS_FIGURES) $(R)/results.md $(if $(fil
 ## figures-setup: numpy and matplotlib for the plots, installed with pip when missing. Checked while make reads this
 ## file (only for figures goals), so when both are present the target has no recipe and reruns nothing.
 FIG_GOALS := $(filter figures figures-setup figures-rows figures-claims $(R)/% $(F)/% docs/results.md,$(MAKECMDGOALS))
+## The plot scripts read the task set and the registry through these (only for figures goals: other recipes, e.g.
+## python-test, must not see them).
+ifneq ($(FIG_GOALS),)
+  export FIG_TASKS
+  export SPIQA_EVAL = $(FIG_BIN)/spiqa-eval
+endif
 ifneq ($(FIG_GOALS)$(filter figures-test,$(MAKECMDGOALS)),)
   FIG_HAVE_PLOT := $(shell $(FIG_PYTHON) -c 'import numpy, matplotlib' >/dev/null 2>&1 && echo yes)
 endif

@@ -6,17 +6,20 @@ Layout (mk/figures.mk):
   <task>/js/<method>/<b>.json        one `spiqa-quantize --js --report` JSON per quantizer and bit width
 A row with "failed": true records a setting the tool rejected as bad data (exit 65; see eval_row.py).
 """
+import functools
 import glob
 import json
 import os
+import shutil
+import subprocess
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-TASKS = ("squad", "sst2")
-TASK_TITLE = {"squad": "SQuAD v1.1 dev", "sst2": "SST-2 dev"}
+# The tasks come from spiqa-eval's task registry (`spiqa-eval --list-tasks`): titles, units and metrics are not kept
+# here. TASKS (the tasks `make figures` runs: $FIG_TASKS) and TASK_TITLE are read on first use (module __getattr__).
 
 # Reference function name → the paper's plot label (docs/quantizers.md), in legend order.
 METHOD_LABEL = {
@@ -82,27 +85,58 @@ def grid(rdir, task, kind="bits"):
     return {m: sorted(v, key=lambda x: x[0]) for m, v in out.items()}
 
 
-# Score keys of spiqa-eval's result line per task (the task registry; docs/evaluation.md), the primary one first.
-METRICS = {
-    "squad": [("em", "EM"), ("f1", "F1")], "squad_v2": [("f1", "F1"), ("em", "EM")],
-    "cola": [("matthews_correlation", "Matthews corr.")], "mrpc": [("f1", "F1"), ("accuracy", "accuracy")],
-    "qqp": [("accuracy", "accuracy"), ("f1", "F1")], "stsb": [("pearson", "Pearson"), ("spearmanr", "Spearman")],
-}
+def _eval_tool():
+    """spiqa-eval of the figures run: $SPIQA_EVAL (mk/figures.mk exports it), else $SPIQA_BIN/spiqa-eval, else on
+    PATH, else .build/release/spiqa-eval."""
+    if os.environ.get("SPIQA_EVAL"):
+        return os.environ["SPIQA_EVAL"]
+    if os.environ.get("SPIQA_BIN"):
+        return os.path.join(os.environ["SPIQA_BIN"], "spiqa-eval")
+    return shutil.which("spiqa-eval") or ".build/release/spiqa-eval"
 
 
-def is_qa(task):
-    return (task or "").startswith("squad")
+@functools.lru_cache(maxsize=None)
+def registry():
+    """name → the task's registry entry (title, unit, metrics [{key, label, percent}], default_data)."""
+    try:
+        out = subprocess.run([_eval_tool(), "--list-tasks"], check=True, capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise SystemExit(f"figures: cannot read the task registry from {_eval_tool()} --list-tasks: {e}")
+    return {t["name"]: t for t in (json.loads(line) for line in out.splitlines() if line.strip())}
 
 
-def metrics(task):
-    """Score keys of a task's eval rows with a display name; all shown in percent."""
-    return METRICS.get(task, [("accuracy", "accuracy")])
+def task(name):
+    t = registry().get(name)
+    if t is None:
+        raise SystemExit(f"figures: task '{name}' is not in the registry ({', '.join(registry())})")
+    return t
+
+
+def __getattr__(name):
+    if name == "TASKS":
+        wanted = tuple(os.environ.get("FIG_TASKS", "squad sst2").split())
+        for t in wanted:
+            task(t)
+        return wanted
+    if name == "TASK_TITLE":
+        return {n: t["title"] for n, t in registry().items()}
+    raise AttributeError(name)
+
+
+def is_qa(name):
+    return bool(name) and task(name)["unit"] == "questions"
+
+
+def metrics(name):
+    """Score keys of a task's eval rows with a display name, the headline first (the registry's order)."""
+    return [(m["key"], m["label"]) for m in task(name)["metrics"]]
 
 
 def pct(row, key):
-    """A score in percent (SQuAD EM/F1 already are; accuracy, F1 and correlations of the others are fractions)."""
+    """A score in percent (the registry says which already are: SQuAD's EM/F1; the others are fractions)."""
     v = row[key]
-    return v if is_qa(row.get("task")) and key in ("em", "f1") else 100.0 * v
+    percent = {m["key"]: m["percent"] for m in task(row.get("task"))["metrics"]}
+    return v if percent.get(key) else 100.0 * v
 
 
 def ok(row):
