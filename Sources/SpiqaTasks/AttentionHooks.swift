@@ -18,6 +18,7 @@ public final class AttentionHooks {
   public private(set) var sparsity: SparsityCounter
   private let countSparsity: Bool
   private let layerCount: Int
+  private let headCount: Int
 
   /// Hooks for a model of `layers` layers and `heads` heads.
   public init(
@@ -26,6 +27,7 @@ public final class AttentionHooks {
     self.transform = transform
     self.replay = replay
     self.layerCount = layers
+    self.headCount = heads
     self.countSparsity = countSparsity
     sparsity = SparsityCounter(layers: layers, heads: heads)
   }
@@ -37,6 +39,7 @@ public final class AttentionHooks {
   /// - Throws: `TasksError.badData` when the replay stream lacks a row or names a layer the model lacks; the
   ///   hooks throw `TasksError.badData` when the data defeats a quantizer and the replay store's mismatch errors.
   public func hooks(keys: [RecordKey], inputIds: [[Int]] = [], record: Recorder? = nil) throws -> ForwardHooks {
+    try transform.checkSelection(layers: layerCount, heads: headCount)
     var records: [ReplayRecord] = []
     if let replay {
       for key in keys {
