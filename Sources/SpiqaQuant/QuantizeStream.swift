@@ -197,9 +197,8 @@ public final class QuantizeStream {
   /// - Throws: `SpiqaIOError` when the list does not match the record's axis.
   private func modelIndices(_ r: PendingRecord, _ key: String, count: Int) throws -> [Int] {
     guard let v = r.meta[key], !v.isNull else { return Array(0..<count) }
-    guard case .array(let items) = v, items.count == count, let ints = Optional(items.compactMap(\.intValue)),
-      ints.count == count
-    else {
+    let ints = v.arrayValue?.compactMap(\.intValue) ?? []
+    guard v.arrayValue?.count == count, ints.count == count else {
       throw SpiqaIOError(
         .badData, source: reader.source, what: "record metadata \"\(key)\" = \(v.jsonText)",
         expected: "a list of \(count) model indices, one per \(key == "layers" ? "layer" : "head") of the record")
@@ -227,6 +226,13 @@ public final class QuantizeStream {
       }
       let li = try modelIndices(r, "layers", count: r.shape[0])
       let hi = try modelIndices(r, "heads", count: r.shape[1])
+      if let mask = t.mask,
+        let bad = li.first(where: { $0 >= mask.count }) ?? hi.first(where: { $0 >= (mask.first?.count ?? 0) })
+      {
+        throw QuantError(
+          "the head mask (--transform-mask) is [\(mask.count), \(mask.first?.count ?? 0)]; the record holds layers \(li) and heads \(hi) (index \(bad) is outside it)",
+          isUsage: true)
+      }
       if let bad = t.layers?.sorted().first(where: { !li.contains($0) }) {
         throw QuantError("selected layer \(bad) (--transform-layers) is not among the record's layers \(li)", isUsage: true)
       }
@@ -241,7 +247,7 @@ public final class QuantizeStream {
       for (i, r) in pending.enumerated() where t.transforms(layer: blocks[i].layerIdx[layer]) {
         let b = blocks[i]
         users.append(i)
-        for (h, model) in b.headIdx.enumerated() where t.transforms(head: model) {
+        for (h, model) in b.headIdx.enumerated() where t.transforms(layer: b.layerIdx[layer], head: model) {
           let start = (layer * b.heads + h) * b.tt
           parts.append(UnsafeMutableBufferPointer(rebasing: r.values.p[start..<(start + b.tt)]))
         }

@@ -101,7 +101,7 @@ public struct TransformMetadata: Sendable {
 
   /// The keys that describe the attention part of a transform, as `upstream` keeps them.
   public static let attentionKeys = [
-    "threshold", "method", "bits", "variant", "scope", "ablate", "transform_layers", "transform_heads",
+    "threshold", "method", "bits", "variant", "scope", "ablate", "transform_layers", "transform_heads", "transform_mask",
   ]
 
   /// Writes `t`'s keys into `m` (keys this style does not write are left as they are).
@@ -112,6 +112,7 @@ public struct TransformMetadata: Sendable {
     m["ablate"] = t.ablate ? .bool(true) : nil
     m["transform_layers"] = t.layers.map { JSONValue($0.sorted()) }
     m["transform_heads"] = t.heads.map { JSONValue($0.sorted()) }
+    m["transform_mask"] = t.mask.map { .array($0.map { JSONValue($0.map { $0 ? 1 : 0 }) }) }
     if let q = t.quantizer {
       m["method"] = .string(q.method.rawValue)
       m["bits"] = .int(q.bits)
@@ -199,6 +200,17 @@ public struct TransformMetadata: Sendable {
     }
     t.layers = try indices("transform_layers")
     t.heads = try indices("transform_heads")
+    if let v = m["transform_mask"], !v.isNull {
+      guard let rows = v.arrayValue else { throw bad("transform_mask") }
+      t.mask = try rows.map { row -> [Bool] in
+        let items = row.arrayValue ?? []
+        let r = items.compactMap(\.intValue)
+        guard row.arrayValue != nil, r.count == items.count, r.allSatisfy({ $0 == 0 || $0 == 1 }) else {
+          throw bad("transform_mask")
+        }
+        return r.map { $0 == 1 }
+      }
+    }
     if let v = m["ablate"], !v.isNull {
       guard let b = v.boolValue else { throw bad("ablate") }
       t.ablate = b

@@ -52,7 +52,6 @@ public final class AttentionHooks {
     }
     let t = transform
     let groups = Self.scopeGroups(keys, scope: t.scope)
-    let heads = t.heads.map { $0.sorted() }
     let counting = countSparsity
     var hooks = ForwardHooks()
     hooks.attention = { [unowned self] layer, probs, shape in
@@ -63,7 +62,7 @@ public final class AttentionHooks {
       }
       if t.changesAttention && t.transforms(layer: layer) {
         do {
-          for parts in Self.scopes(probs, shape: shape, groups: groups, heads: heads) {
+          for parts in Self.scopes(probs, shape: shape, groups: groups, heads: t.selectedHeads(layer: layer)) {
             try t.transformAttention(parts, rowLength: shape.seqLen)
           }
         } catch {

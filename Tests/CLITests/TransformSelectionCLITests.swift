@@ -99,6 +99,55 @@ import Testing
     }
   }
 
+  static func writeMask(_ values: [UInt8], shape: [Int]) throws -> String {
+    let path = temp("-mask.npy")
+    try Data(NPY.encode(NPYArray(uint8: values, shape: shape))).write(to: URL(fileURLWithPath: path))
+    return path
+  }
+
+  @Test func maskFileSelectsPerLayerAndIsChecked() throws {
+    let input = Self.temp(".npy"), output = Self.temp(".npy")
+    defer {
+      try? FileManager.default.removeItem(atPath: input)
+      try? FileManager.default.removeItem(atPath: output)
+    }
+    let x = try Self.writeInput(input)
+    // Model layers 0-3, heads 0-2: layer 1 head 0 and layer 3 head 2 (record positions [0, 0] and [1, 1]).
+    var m = [UInt8](repeating: 0, count: 12)
+    m[1 * 3 + 0] = 1
+    m[3 * 3 + 2] = 1
+    let mask = try Self.writeMask(m, shape: [4, 3])
+    var r = try Self.run("spiqa-quantize", [input, "--transform-mask", mask, "--ablate", "-o", output, "-q"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let (meta, got) = try #require(try Self.attention(output).first)
+    var expected = x
+    for i in 0..<9 { expected[i] = 0 }
+    for i in 27..<36 { expected[i] = 0 }
+    #expect(got == expected)
+    #expect(meta["transform_mask"] == [[0, 0, 0], [1, 0, 0], [0, 0, 0], [0, 0, 1]])
+    // Errors: values other than 0/1, a 1-D array, no file, all zeros, combined with lists, smaller than the record.
+    let bad = [try Self.writeMask([0, 2], shape: [1, 2]), try Self.writeMask([1, 0], shape: [2]),
+               "/nonexistent/mask.npy", try Self.writeMask([0, 0], shape: [1, 2])]
+    for path in bad {
+      r = try Self.run("spiqa-quantize", [input, "--transform-mask", path, "--ablate", "-o", output])
+      #expect(r.status == 64, "\(path): \(r.stderr)")
+      #expect(r.stderr.contains("--transform-mask"), "\(r.stderr)")
+    }
+    r = try Self.run("spiqa-quantize", [input, "--transform-mask", mask, "--transform-layers", "1", "-o", output])
+    #expect(r.status == 64, "\(r.stderr)")
+    let small = try Self.writeMask([1, 1], shape: [1, 2])
+    r = try Self.run("spiqa-quantize", [input, "--transform-mask", small, "--threshold", "0.1", "-o", output])
+    #expect(r.status == 64, "\(r.stderr)")
+    #expect(r.stderr.contains("--transform-mask"), "\(r.stderr)")
+    // eval: a mask of the wrong shape for the model (6 layers, 12 heads).
+    if let model = Self.sst2Model, let data = Self.sst2Data {
+      let e = try Self.run("spiqa-eval", ["--model", model, "--task", "sst2", "--data", data, "--limit", "2", "--quiet",
+                                          "--transform-mask", mask, "--ablate"])
+      #expect(e.status == 64, "\(e.stderr)")
+      #expect(e.stderr.contains("--transform-mask"), "\(e.stderr)")
+    }
+  }
+
   @Test func evalAndExtractCheckTheModelAndRecordTheSelection() throws {
     let model = try #require(Self.sst2Model), data = try #require(Self.sst2Data)
     let base = ["--model", model, "--task", "sst2", "--data", data, "--limit", "4", "--quiet"]

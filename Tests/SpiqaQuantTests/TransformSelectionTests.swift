@@ -96,6 +96,33 @@ import Testing
     }
   }
 
+  /// A mask selects different heads in different layers: model layer 2 head 4, model layer 5 heads 1 and 7.
+  @Test func maskSelectsHeadsPerLayer() throws {
+    var t = AttentionTransform()
+    t.mask = (0..<6).map { l in (0..<8).map { h in (l == 2 && h == 4) || (l == 5 && (h == 1 || h == 7)) } }
+    t.ablate = true
+    let (x, y, meta) = try Self.stream(t)
+    for l in 0..<2 {
+      for h in 0..<3 {
+        let block = (l * 3 + h) * 9..<((l * 3 + h) * 9 + 9)
+        let zeroed = (l == 0 && h == 1) || (l == 1 && h != 1)
+        #expect(Array(y[block]) == (zeroed ? [Float](repeating: 0, count: 9) : Array(x[block])), "layer \(l) head \(h)")
+      }
+    }
+    let back = try TransformMetadata.read(meta)
+    #expect(back.mask == t.mask && back.ablate && meta["transform_layers"] == nil)
+    #expect(t.selectedHeads(layer: 5) == [1, 7] && t.selectedHeads(layer: 0) == [] && !t.transforms(layer: 0))
+    // A mask smaller than the record's indices, and one of the wrong shape for a model.
+    var small = t
+    small.mask = [[true]]
+    #expect(throws: QuantError.self) { _ = try Self.stream(small) }
+    #expect(throws: QuantError.self) { try t.checkSelection(layers: 6, heads: 12) }
+    try t.checkSelection(layers: 6, heads: 8)
+    var both = t
+    both.layers = [0]
+    #expect(throws: QuantError.self) { try both.validate() }
+  }
+
   @Test func selectionsTheRecordLacksAreUsageErrors() throws {
     for (layers, heads) in [(Set([3]), Set<Int>?.none), (nil, Set([2]))] {
       let t = Self.selected(AttentionTransform(threshold: 0.1), layers: layers, heads: heads)

@@ -36,6 +36,25 @@ import Testing
     #expect(try AttentionHooksTests.apply(Self.ablation(layers: [0], heads: nil), layer: 0).probs.allSatisfy { $0 == 0 })
   }
 
+  @Test func maskAblatesDifferentHeadsPerLayer() throws {
+    var t = AttentionTransform()
+    t.mask = [[true, false], [false, true]]
+    t.ablate = true
+    let shape = AttentionHooksTests.shape, tt = shape.seqLen * shape.seqLen
+    for layer in 0..<2 {
+      let p = try AttentionHooksTests.apply(t, layer: layer).probs
+      for b in 0..<shape.batch {
+        for h in 0..<shape.heads {
+          let o = shape.offset(item: b, head: h)
+          #expect(p[o..<(o + tt)].allSatisfy { $0 == 0 } == (h == layer), "layer \(layer) row \(b) head \(h)")
+        }
+      }
+    }
+    var wrong = t
+    wrong.mask = [[true, false, false], [false, true, false]]
+    #expect(throws: QuantError.self) { _ = try AttentionHooks(transform: wrong, layers: 2, heads: 2).hooks(keys: []) }
+  }
+
   @Test func selectionsBeyondTheModelAreUsageErrors() throws {
     for t in [Self.ablation(layers: [2], heads: nil), Self.ablation(layers: nil, heads: [2])] {
       let e = #expect(throws: QuantError.self) { _ = try AttentionHooks(transform: t, layers: 2, heads: 2).hooks(keys: []) }
