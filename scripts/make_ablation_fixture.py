@@ -6,8 +6,9 @@ softmax and dropout, then `context = attention_probs @ value`) multiplies each h
 so a 0 makes that head's context 0. transformers 5 dropped the argument; this script restores exactly that multiply
 in the eager attention function and runs the tiny random BERT QA checkpoint of the model parity tests
 (Tests/SpiqaModelTests/Fixtures/model/tiny-bert-qa-f32, 2 layers x 4 heads) on two padded sequences with
-head_mask[1, 0] = head_mask[1, 2] = 0 (and, as a second case, every head of layer 0). It stores the input ids and
-the start/end logits of the real tokens.
+head_mask[1, 0] = head_mask[1, 2] = 0, every head of layer 0, heads (0, 1) and (1, 3) (different heads in different
+layers: spiqa's --transform-mask), and no mask. Each case lists the zeroed (layer, head) pairs; the fixture holds the
+input ids and the start/end logits of the real tokens.
 
 Usage: python3 scripts/make_ablation_fixture.py
 """
@@ -46,14 +47,14 @@ ids = torch.tensor([s + [0] * (T - len(s)) for s in seqs])
 mask = torch.tensor([[1] * len(s) + [0] * (T - len(s)) for s in seqs])
 
 cases = []
-for name, layers, heads in [("layer1_heads02", [1], [0, 2]), ("layer0_all", [0], list(range(H))), ("none", [], [])]:
+for name, pairs in [("layer1_heads02", [(1, 0), (1, 2)]), ("layer0_all", [(0, h) for h in range(H)]),
+                    ("mixed", [(0, 1), (1, 3)]), ("none", [])]:
     HEAD_MASK = torch.ones(L, H)
-    for l in layers:
-        for h in heads:
-            HEAD_MASK[l, h] = 0
+    for l, h in pairs:
+        HEAD_MASK[l, h] = 0
     with torch.no_grad():
         out = model(input_ids=ids, attention_mask=mask)
-    cases.append({"name": name, "layers": layers, "heads": heads,
+    cases.append({"name": name, "pairs": [list(p) for p in pairs],
                   "start": [out.start_logits[b, :len(s)].tolist() for b, s in enumerate(seqs)],
                   "end": [out.end_logits[b, :len(s)].tolist() for b, s in enumerate(seqs)]})
 with open(OUT, "w") as f:

@@ -72,21 +72,40 @@ import Testing
     let seqs = try #require(fixture["input_ids"]?.arrayValue).map { try #require($0.arrayValue).compactMap(\.intValue) }
     let batch = EncoderBatch(sequences: seqs, padTokenId: 0)
     let keys = seqs.indices.map { RecordKey(exampleId: "\($0)", exampleIndex: $0, feature: 0) }
+    var compared = 0
     for c in try #require(fixture["cases"]?.arrayValue).compactMap(\.objectValue) {
-      let layers = Set(try #require(c["layers"]?.arrayValue).compactMap(\.intValue))
-      let heads = Set(try #require(c["heads"]?.arrayValue).compactMap(\.intValue))
-      let t = layers.isEmpty ? AttentionTransform.identity : Self.ablation(layers: layers, heads: heads)
-      let hooks = try AttentionHooks(transform: t, layers: 2, heads: 4).hooks(keys: keys)
-      let out = try encoder.forward(batch, hooks: hooks)
-      var worst: Float = 0
-      for (key, mine) in [("start", try #require(out.startLogits)), ("end", try #require(out.endLogits))] {
-        let ref = try #require(c[key]?.arrayValue)
-        for (b, row) in ref.enumerated() {
-          let r = try #require(row.arrayValue).compactMap(\.doubleValue)
-          for (i, x) in r.enumerated() { worst = max(worst, abs(mine[b][i] - Float(x)) / max(abs(Float(x)), 1)) }
-        }
+      let pairs = try #require(c["pairs"]?.arrayValue).map { p -> (Int, Int) in
+        let v = (p.arrayValue ?? []).compactMap(\.intValue)
+        try #require(v.count == 2)
+        return (v[0], v[1])
       }
-      #expect(worst <= 1e-4, "\(c["name"]?.stringValue ?? "?"): max relative deviation \(worst)")
+      // The same head_mask as a --transform-mask, and as the product of lists when it is one.
+      var transforms: [AttentionTransform] = []
+      if pairs.isEmpty {
+        transforms = [.identity]
+      } else {
+        var m = AttentionTransform()
+        m.mask = (0..<2).map { l in (0..<4).map { h in pairs.contains { $0 == (l, h) } } }
+        m.ablate = true
+        transforms = [m]
+        let layers = Set(pairs.map(\.0)), heads = Set(pairs.map(\.1))
+        if layers.count * heads.count == pairs.count { transforms.append(Self.ablation(layers: layers, heads: heads)) }
+      }
+      for t in transforms {
+        compared += 1
+        let hooks = try AttentionHooks(transform: t, layers: 2, heads: 4).hooks(keys: keys)
+        let out = try encoder.forward(batch, hooks: hooks)
+        var worst: Float = 0
+        for (key, mine) in [("start", try #require(out.startLogits)), ("end", try #require(out.endLogits))] {
+          let ref = try #require(c[key]?.arrayValue)
+          for (b, row) in ref.enumerated() {
+            let r = try #require(row.arrayValue).compactMap(\.doubleValue)
+            for (i, x) in r.enumerated() { worst = max(worst, abs(mine[b][i] - Float(x)) / max(abs(Float(x)), 1)) }
+          }
+        }
+        #expect(worst <= 1e-4, "\(c["name"]?.stringValue ?? "?"): max relative deviation \(worst)")
+      }
     }
+    #expect(compared == 6)  // none; two product cases as mask and lists; mixed as a mask
   }
 }
