@@ -32,12 +32,19 @@ public struct AttentionTransform: Sendable {
   public var hsThreshold: Double
   /// Fixed-point bits for each layer's input hidden states (0 = off; needs ≥ 7).
   public var hsBits: Int
-  /// Model layers whose attention is transformed (nil = all). Only the forward-pass hooks honour a selection; no
-  /// tool sets one yet, and nothing about it is written into metadata.
+  /// Model layers whose attention is transformed (nil = all), by model index. The forward-pass hooks and the
+  /// stream quantizer honour it; `TransformMetadata` writes it as `transform_layers`.
   public var layers: Set<Int>?
-  /// Heads whose attention is transformed (nil = all); like `layers`. With a selection, a data-dependent
-  /// quantizer takes its statistics over the selected heads of its scope only.
+  /// Model heads whose attention is transformed in the selected layers (nil = all); like `layers`
+  /// (`transform_heads`). With a selection, a data-dependent quantizer takes its statistics over the selected
+  /// heads of its scope only.
   public var heads: Set<Int>?
+  /// A per-layer head selection, `mask[layer][head]` true = transformed (model indices; `transform_mask`). Excludes
+  /// `layers` and `heads`; selects different heads in different layers, which their product cannot.
+  public var mask: [[Bool]]?
+  /// Head ablation: the selected heads' attention becomes 0 (transformers' `head_mask` 0: the head's context is
+  /// 0). Needs a layer or head selection and excludes pruning and quantization.
+  public var ablate: Bool = false
 
   /// - Parameters: see the properties; the defaults change nothing.
   public init(
@@ -55,7 +62,10 @@ public struct AttentionTransform: Sendable {
   public static let identity = AttentionTransform()
 
   /// True when attention is pruned or quantized.
-  public var changesAttention: Bool { threshold > 0 || quantizer != nil }
+  public var changesAttention: Bool { threshold > 0 || quantizer != nil || ablate }
+
+  /// True when a layer or head selection is set.
+  public var hasSelection: Bool { layers != nil || heads != nil || mask != nil }
 
   /// True when nothing is changed (exact attention and hidden states).
   public var isIdentity: Bool { !changesAttention && hsThreshold == 0 && hsBits == 0 }
@@ -77,11 +87,74 @@ public struct AttentionTransform: Sendable {
         "the fixed-point hidden-state quantizer needs 0 (off) or 7-64 bits (1 sign + 5 integer + fraction), got \(hsBits)",
         isUsage: true)
     }
+    if ablate {
+      guard hasSelection else {
+        throw QuantError("head ablation needs a layer or head selection (it would zero every head)", isUsage: true)
+      }
+      guard threshold == 0, quantizer == nil else {
+        throw QuantError("head ablation cannot be combined with pruning or quantization", isUsage: true)
+      }
+    }
+    if let mask {
+      guard layers == nil, heads == nil else {
+        throw QuantError("a head mask cannot be combined with layer or head lists", isUsage: true)
+      }
+      guard let width = mask.first?.count, width > 0, mask.allSatisfy({ $0.count == width }) else {
+        throw QuantError("the head mask must be a non-empty [layers, heads] matrix", isUsage: true)
+      }
+      guard mask.contains(where: { $0.contains(true) }) else {
+        throw QuantError("the head mask selects no head", isUsage: true)
+      }
+    }
+    if let l = layers, l.isEmpty { throw QuantError("the layer selection is empty", isUsage: true) }
+    if let h = heads, h.isEmpty { throw QuantError("the head selection is empty", isUsage: true) }
+  }
+
+  /// Checks the selection against a model of `layers` layers and `heads` heads.
+  /// - Throws: `QuantError` (usage) naming the first selected index the model lacks.
+  public func checkSelection(layers layerCount: Int, heads headCount: Int) throws {
+    if let mask, mask.count != layerCount || mask.contains(where: { $0.count != headCount }) {
+      throw QuantError(
+        "the head mask (--transform-mask) is [\(mask.count), \(mask.first?.count ?? 0)]; the model has [\(layerCount), \(headCount)] (layers, heads)",
+        isUsage: true)
+    }
+    if let bad = layers?.sorted().first(where: { $0 < 0 || $0 >= layerCount }) {
+      throw QuantError(
+        "transform layer \(bad) (--transform-layers) does not exist (the model has \(layerCount) layers: 0-\(layerCount - 1))", isUsage: true)
+    }
+    if let bad = heads?.sorted().first(where: { $0 < 0 || $0 >= headCount }) {
+      throw QuantError(
+        "transform head \(bad) (--transform-heads) does not exist (the model has \(headCount) heads: 0-\(headCount - 1))", isUsage: true)
+    }
   }
 
   /// True when `layer`'s attention is transformed (see `layers`).
   @inline(__always)
-  public func transforms(layer: Int) -> Bool { layers?.contains(layer) ?? true }
+  public func transforms(layer: Int) -> Bool {
+    if let mask { return layer >= 0 && layer < mask.count && mask[layer].contains(true) }
+    return layers?.contains(layer) ?? true
+  }
+
+  /// True when `head`'s attention is transformed in a selected layer (see `heads`).
+  @inline(__always)
+  public func transforms(head: Int) -> Bool { heads?.contains(head) ?? true }
+
+  /// True when `head` of `layer` is transformed (model indices).
+  public func transforms(layer: Int, head: Int) -> Bool {
+    if let mask {
+      return layer >= 0 && layer < mask.count && head >= 0 && head < mask[layer].count && mask[layer][head]
+    }
+    return transforms(layer: layer) && transforms(head: head)
+  }
+
+  /// The heads transformed in `layer`, sorted (nil = all).
+  public func selectedHeads(layer: Int) -> [Int]? {
+    if let mask {
+      guard layer >= 0, layer < mask.count else { return [] }
+      return mask[layer].indices.filter { mask[layer][$0] }
+    }
+    return heads?.sorted()
+  }
 
   /// Prunes, then quantizes `parts` in place, as one scope (a data-dependent quantizer takes its statistics over
   /// all of them together).
@@ -92,6 +165,10 @@ public struct AttentionTransform: Sendable {
   public func transformAttention(_ parts: [UnsafeMutableBufferPointer<Float>], rowLength: Int) throws
     -> QuantStatistics?
   {
+    if ablate {
+      for p in parts { p.update(repeating: 0) }
+      return nil
+    }
     if threshold > 0 {
       let t = Float(threshold)
       for p in parts { prune(p, threshold: t) }

@@ -12,7 +12,8 @@ public struct QuantizeSettings: Sendable {
   }
 
   /// Pruning and quantization; the scope of a data-dependent quantizer must be `record` or `example` (a stream has
-  /// no batches), and neither hidden states nor a layer/head selection are transformed offline.
+  /// no batches), and hidden states are not transformed offline. A layer/head selection names model indices,
+  /// matched against each record's `layers`/`heads` metadata lists (default: 0, 1, ... in order).
   public var transform: AttentionTransform
   public var output: Output
   /// Also compute the Jensen–Shannon distance between original and transformed rows (into the report).
@@ -35,8 +36,8 @@ public struct QuantizeSettings: Sendable {
         "scope \(transform.scope.rawValue) does not exist in a stream; expected one of: "
           + Self.scopes.map(\.rawValue).joined(separator: ", "), isUsage: true)
     }
-    guard transform.hsThreshold == 0, transform.hsBits == 0, transform.layers == nil, transform.heads == nil else {
-      throw QuantError("a stream is quantized offline in every layer and head, without hidden states", isUsage: true)
+    guard transform.hsThreshold == 0, transform.hsBits == 0 else {
+      throw QuantError("a stream is quantized offline without hidden states", isUsage: true)
     }
     if output == .codes && transform.quantizer == nil {
       throw QuantError("codes output needs a quantizer", isUsage: true)
@@ -165,7 +166,9 @@ public final class QuantizeStream {
       pending.removeAll(keepingCapacity: true)
       pendingBytes = 0
     }
-    if transform.quantizer == nil {
+    if transform.hasSelection {
+      try applySelection()
+    } else if transform.quantizer == nil {
       for r in pending { try transform.transformAttention([r.values.p], rowLength: r.rowLength) }
     } else {
       let layers = pending[0].layers
@@ -187,6 +190,72 @@ public final class QuantizeStream {
     }
     if let stats = try transform.transformAttention(parts, rowLength: pending[0].rowLength) {
       for i in pending.indices { pending[i].layerLevels.append(stats.levels) }
+    }
+  }
+
+  /// The model indices a record's `key` metadata list names (default 0..<count).
+  /// - Throws: `SpiqaIOError` when the list does not match the record's axis.
+  private func modelIndices(_ r: PendingRecord, _ key: String, count: Int) throws -> [Int] {
+    guard let v = r.meta[key], !v.isNull else { return Array(0..<count) }
+    let ints = v.arrayValue?.compactMap(\.intValue) ?? []
+    guard v.arrayValue?.count == count, ints.count == count else {
+      throw SpiqaIOError(
+        .badData, source: reader.source, what: "record metadata \"\(key)\" = \(v.jsonText)",
+        expected: "a list of \(count) model indices, one per \(key == "layers" ? "layer" : "head") of the record")
+    }
+    return ints
+  }
+
+  /// With a layer/head selection: transforms the selected heads of the selected layers (by model index), each
+  /// layer position of the pending records as one scope over their selected heads only; the rest passes through.
+  private func applySelection() throws {
+    let t = transform
+    var layers = -1
+    var blocks: [(layerIdx: [Int], headIdx: [Int], heads: Int, tt: Int)] = []
+    for r in pending {
+      guard r.shape.count == 4 else {
+        throw SpiqaIOError(
+          .badData, source: reader.source, what: "attention record of shape \(r.shape) with a layer/head selection",
+          expected: "[layers, heads, n, n]")
+      }
+      if layers < 0 { layers = r.shape[0] }
+      guard r.shape[0] == layers else {
+        throw SpiqaIOError(.badData, source: reader.source,
+                           what: "records of example \(r.meta["example_id"]?.jsonText ?? "?") with different layer counts",
+                           expected: "the same [layers, heads, n, n] layout within one example")
+      }
+      let li = try modelIndices(r, "layers", count: r.shape[0])
+      let hi = try modelIndices(r, "heads", count: r.shape[1])
+      if let mask = t.mask,
+        let bad = li.first(where: { $0 >= mask.count }) ?? hi.first(where: { $0 >= (mask.first?.count ?? 0) })
+      {
+        throw QuantError(
+          "the head mask (--transform-mask) is [\(mask.count), \(mask.first?.count ?? 0)]; the record holds layers \(li) and heads \(hi) (index \(bad) is outside it)",
+          isUsage: true)
+      }
+      if let bad = t.layers?.sorted().first(where: { !li.contains($0) }) {
+        throw QuantError("selected layer \(bad) (--transform-layers) is not among the record's layers \(li)", isUsage: true)
+      }
+      if let bad = t.heads?.sorted().first(where: { !hi.contains($0) }) {
+        throw QuantError("selected head \(bad) (--transform-heads) is not among the record's heads \(hi)", isUsage: true)
+      }
+      blocks.append((li, hi, r.shape[1], r.shape[2] * r.shape[3]))
+    }
+    for layer in 0..<layers {
+      var parts: [UnsafeMutableBufferPointer<Float>] = []
+      var users: [Int] = []
+      for (i, r) in pending.enumerated() where t.transforms(layer: blocks[i].layerIdx[layer]) {
+        let b = blocks[i]
+        users.append(i)
+        for (h, model) in b.headIdx.enumerated() where t.transforms(layer: b.layerIdx[layer], head: model) {
+          let start = (layer * b.heads + h) * b.tt
+          parts.append(UnsafeMutableBufferPointer(rebasing: r.values.p[start..<(start + b.tt)]))
+        }
+      }
+      guard !parts.isEmpty else { continue }
+      if let stats = try t.transformAttention(parts, rowLength: pending[0].rowLength) {
+        for i in users { pending[i].layerLevels.append(stats.levels) }
+      }
     }
   }
 

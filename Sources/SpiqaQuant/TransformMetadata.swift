@@ -100,11 +100,19 @@ public struct TransformMetadata: Sendable {
     numbers: .asGiven, variantAlways: true, scope: .never, unquantized: .null, hiddenStates: .always)
 
   /// The keys that describe the attention part of a transform, as `upstream` keeps them.
-  public static let attentionKeys = ["threshold", "method", "bits", "variant", "scope"]
+  public static let attentionKeys = [
+    "threshold", "method", "bits", "variant", "scope", "ablate", "transform_layers", "transform_heads", "transform_mask",
+  ]
 
   /// Writes `t`'s keys into `m` (keys this style does not write are left as they are).
   public func write(_ t: AttentionTransform, into m: inout JSONObject) {
     m["threshold"] = number(t.threshold)
+    // The selection and ablation in every style, only when set (outputs without them stay as they were); a
+    // transform without them removes an input's (spiqa-quantize: they move to `upstream`).
+    m["ablate"] = t.ablate ? .bool(true) : nil
+    m["transform_layers"] = t.layers.map { JSONValue($0.sorted()) }
+    m["transform_heads"] = t.heads.map { JSONValue($0.sorted()) }
+    m["transform_mask"] = t.mask.map { .array($0.map { JSONValue($0.map { $0 ? 1 : 0 }) }) }
     if let q = t.quantizer {
       m["method"] = .string(q.method.rawValue)
       m["bits"] = .int(q.bits)
@@ -153,6 +161,7 @@ public struct TransformMetadata: Sendable {
   /// True when the metadata says attention was pruned or quantized (`threshold` > 0 or a non-null `method`).
   public static func isTransformed(_ m: JSONObject) -> Bool {
     (m["threshold"]?.doubleValue ?? 0) > 0 || (m["method"].map { !$0.isNull } ?? false)
+      || m["ablate"]?.boolValue == true
   }
 
   /// The attention keys of `m` as they are (the `upstream` object of a record spiqa-quantize transforms again).
@@ -178,6 +187,33 @@ public struct TransformMetadata: Sendable {
     if let v = m["hs_bits"], !v.isNull {
       guard let b = v.intValue else { throw bad("hs_bits") }
       t.hsBits = b
+    }
+    func indices(_ key: String) throws -> Set<Int>? {
+      guard let v = m[key], !v.isNull else { return nil }
+      guard case .array(let items) = v else { throw bad(key) }
+      var out = Set<Int>()
+      for item in items {
+        guard let i = item.intValue, i >= 0 else { throw bad(key) }
+        out.insert(i)
+      }
+      return out
+    }
+    t.layers = try indices("transform_layers")
+    t.heads = try indices("transform_heads")
+    if let v = m["transform_mask"], !v.isNull {
+      guard let rows = v.arrayValue else { throw bad("transform_mask") }
+      t.mask = try rows.map { row -> [Bool] in
+        let items = row.arrayValue ?? []
+        let r = items.compactMap(\.intValue)
+        guard row.arrayValue != nil, r.count == items.count, r.allSatisfy({ $0 == 0 || $0 == 1 }) else {
+          throw bad("transform_mask")
+        }
+        return r.map { $0 == 1 }
+      }
+    }
+    if let v = m["ablate"], !v.isNull {
+      guard let b = v.boolValue else { throw bad("ablate") }
+      t.ablate = b
     }
     if let v = m["scope"], !v.isNull {
       guard let s = v.stringValue.flatMap(QuantScope.init(rawValue:)) else { throw bad("scope") }

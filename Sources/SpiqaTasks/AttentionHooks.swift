@@ -18,6 +18,7 @@ public final class AttentionHooks {
   public private(set) var sparsity: SparsityCounter
   private let countSparsity: Bool
   private let layerCount: Int
+  private let headCount: Int
 
   /// Hooks for a model of `layers` layers and `heads` heads.
   public init(
@@ -26,6 +27,7 @@ public final class AttentionHooks {
     self.transform = transform
     self.replay = replay
     self.layerCount = layers
+    self.headCount = heads
     self.countSparsity = countSparsity
     sparsity = SparsityCounter(layers: layers, heads: heads)
   }
@@ -37,6 +39,7 @@ public final class AttentionHooks {
   /// - Throws: `TasksError.badData` when the replay stream lacks a row or names a layer the model lacks; the
   ///   hooks throw `TasksError.badData` when the data defeats a quantizer and the replay store's mismatch errors.
   public func hooks(keys: [RecordKey], inputIds: [[Int]] = [], record: Recorder? = nil) throws -> ForwardHooks {
+    try transform.checkSelection(layers: layerCount, heads: headCount)
     var records: [ReplayRecord] = []
     if let replay {
       for key in keys {
@@ -49,7 +52,6 @@ public final class AttentionHooks {
     }
     let t = transform
     let groups = Self.scopeGroups(keys, scope: t.scope)
-    let heads = t.heads.map { $0.sorted() }
     let counting = countSparsity
     var hooks = ForwardHooks()
     hooks.attention = { [unowned self] layer, probs, shape in
@@ -60,7 +62,7 @@ public final class AttentionHooks {
       }
       if t.changesAttention && t.transforms(layer: layer) {
         do {
-          for parts in Self.scopes(probs, shape: shape, groups: groups, heads: heads) {
+          for parts in Self.scopes(probs, shape: shape, groups: groups, heads: t.selectedHeads(layer: layer)) {
             try t.transformAttention(parts, rowLength: shape.seqLen)
           }
         } catch {

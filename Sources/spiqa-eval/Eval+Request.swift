@@ -27,6 +27,8 @@ extension Eval {
       throw ValidationError("--per-example -: standard output carries the result line; give a file path")
     }
     try FlagLimits.check("--max-answer-len", maxAnswerLen, atMost: FlagLimits.tokens)
+    var t = try transform.transform()
+    try transformSelection.apply(to: &t)
   }
 
   /// The flags as an `EvalRequest`.
@@ -38,6 +40,7 @@ extension Eval {
     r.selection = try selection.selection()
     r.shard = try selection.parsedShard()
     r.transform = try transform.transform()
+    try transformSelection.apply(to: &r.transform)
     try hidden.apply(to: &r.transform)
     r.replayPath = replay
     taskOptions.apply(to: &r.settings)

@@ -32,6 +32,7 @@ struct Eval: ParsableCommand {
 
   @OptionGroup var taskOptions: TaskOptions
   @OptionGroup var transform: TransformOptions
+  @OptionGroup var transformSelection: TransformSelectionOptions
   @OptionGroup var hidden: HiddenStateOptions
 
   @Option(help: ArgumentHelp("Replace each layer's attention with the records of this stream (- = stdin).", valueName: "stream"))

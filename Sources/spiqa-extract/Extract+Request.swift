@@ -15,6 +15,8 @@ extension Extract {
   mutating func validate() throws {
     if model == "-" { throw ValidationError("--model takes a model folder, not - (standard input)") }
     _ = try options()
+    var t = try transform.transform()
+    try transformSelection.apply(to: &t)
     if !list, output.output == nil || output.output == "-", isatty(1) != 0 {
       throw ValidationError("refusing to write a binary stream to a terminal; use --output FILE or a pipe")
     }
@@ -41,6 +43,7 @@ extension Extract {
     r.selection = try selection.selection()
     r.shard = try selection.parsedShard()
     r.transform = try transform.transform()
+    try transformSelection.apply(to: &r.transform)
     try hidden.apply(to: &r.transform)
     r.options = try options()
     taskOptions.apply(to: &r.settings)

@@ -38,6 +38,7 @@ struct Extract: ParsableCommand {
   var dtype: String = "f32"
 
   @OptionGroup var transform: TransformOptions
+  @OptionGroup var transformSelection: TransformSelectionOptions
   @OptionGroup var hidden: HiddenStateOptions
 
   @Flag(help: "Also write hidden_states records [layers + 1, n, hidden] after each attention record.")

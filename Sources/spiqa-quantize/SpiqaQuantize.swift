@@ -26,6 +26,7 @@ struct SpiqaQuantize: ParsableCommand {
   var input: String?
 
   @OptionGroup var transform: TransformOptions
+  @OptionGroup var transformSelection: TransformSelectionOptions
 
   @Option(help: ArgumentHelp("f32, f16, or codes (u1/u2 indices + levels in the metadata).", valueName: "type"))
   var outputDtype: String = "f32"
@@ -45,7 +46,8 @@ struct SpiqaQuantize: ParsableCommand {
     guard let out = QuantizeSettings.Output(rawValue: outputDtype) else {
       throw ValidationError("--output-dtype must be one of: \(QuantizeSettings.Output.allCases.map(\.rawValue).joined(separator: ", "))")
     }
-    let t = try transform.transform(defaultScope: .example)
+    var t = try transform.transform(defaultScope: .example)
+    try transformSelection.apply(to: &t)
     guard QuantizeSettings.scopes.contains(t.scope) else {
       throw ValidationError("--scope \(t.scope.rawValue): a stream has no batches; use example (≈ the reference's batch) or record")
     }
