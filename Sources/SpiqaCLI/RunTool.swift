@@ -1,6 +1,7 @@
 import ArgumentParser
 import SpiqaCore
 import SpiqaIO
+import SpiqaQuant
 
 #if canImport(Glibc)
 import Glibc
@@ -35,6 +36,10 @@ public func runTool(_ body: () throws -> Void) throws {
   SignalCleanup.install()
   do {
     try body()
+  } catch let e as QuantError where e.selection != nil {
+    // A layer/head selection the model or record lacks: the library says which part, the command line its flag.
+    printError("\(toolName): \(TransformSelectionOptions.flag(for: e.selection!)): \(oneLine(e.description))")
+    throw ExitCode(e.exitCode)
   } catch let e as any SpiqaError {
     if e.kind == .brokenPipe { exitQuietlyOnBrokenPipe() }
     printError("\(toolName): \(oneLine(e.description))")

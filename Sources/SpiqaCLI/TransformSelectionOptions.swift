@@ -19,6 +19,15 @@ public struct TransformSelectionOptions: ParsableArguments {
   @Flag(help: "Head ablation: zero the selected heads' attention (transformers' head_mask 0); needs --transform-layers, --transform-heads or --transform-mask, excludes --threshold/--bits.")
   public var ablate = false
 
+  /// The flag of each part of the selection, for errors found once the model or a record is known (`runTool`).
+  public static func flag(for part: QuantError.SelectionPart) -> String {
+    switch part {
+    case .mask: return "--transform-mask"
+    case .layers: return "--transform-layers"
+    case .heads: return "--transform-heads"
+    }
+  }
+
   public init() {}
 
   public func validate() throws {

@@ -115,16 +115,18 @@ public struct AttentionTransform: Sendable {
   public func checkSelection(layers layerCount: Int, heads headCount: Int) throws {
     if let mask, mask.count != layerCount || mask.contains(where: { $0.count != headCount }) {
       throw QuantError(
-        "the head mask (--transform-mask) is [\(mask.count), \(mask.first?.count ?? 0)]; the model has [\(layerCount), \(headCount)] (layers, heads)",
-        isUsage: true)
+        "the head mask is [\(mask.count), \(mask.first?.count ?? 0)]; the model has [\(layerCount), \(headCount)] (layers, heads)",
+        isUsage: true, selection: .mask)
     }
     if let bad = layers?.sorted().first(where: { $0 < 0 || $0 >= layerCount }) {
       throw QuantError(
-        "transform layer \(bad) (--transform-layers) does not exist (the model has \(layerCount) layers: 0-\(layerCount - 1))", isUsage: true)
+        "transform layer \(bad) does not exist (the model has \(layerCount) layers: 0-\(layerCount - 1))", isUsage: true,
+        selection: .layers)
     }
     if let bad = heads?.sorted().first(where: { $0 < 0 || $0 >= headCount }) {
       throw QuantError(
-        "transform head \(bad) (--transform-heads) does not exist (the model has \(headCount) heads: 0-\(headCount - 1))", isUsage: true)
+        "transform head \(bad) does not exist (the model has \(headCount) heads: 0-\(headCount - 1))", isUsage: true,
+        selection: .heads)
     }
   }
 

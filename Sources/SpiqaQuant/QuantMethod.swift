@@ -85,9 +85,16 @@ public struct QuantError: SpiqaError, Sendable, Equatable {
   public var description: String
   /// True when the error comes from bad parameters rather than data.
   public var isUsage: Bool
-  public init(_ description: String, isUsage: Bool) {
+  /// Which part of a transform's layer/head selection the error is about, so the command line can name its flag
+  /// (the library does not know flags).
+  public var selection: SelectionPart?
+
+  public enum SelectionPart: String, Sendable { case mask, layers, heads }
+
+  public init(_ description: String, isUsage: Bool, selection: SelectionPart? = nil) {
     self.description = description
     self.isUsage = isUsage
+    self.selection = selection
   }
 
   public var kind: SpiqaErrorKind { isUsage ? .usage : .badData }

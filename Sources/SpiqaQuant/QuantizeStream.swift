@@ -230,14 +230,16 @@ public final class QuantizeStream {
         let bad = li.first(where: { $0 >= mask.count }) ?? hi.first(where: { $0 >= (mask.first?.count ?? 0) })
       {
         throw QuantError(
-          "the head mask (--transform-mask) is [\(mask.count), \(mask.first?.count ?? 0)]; the record holds layers \(li) and heads \(hi) (index \(bad) is outside it)",
-          isUsage: true)
+          "the head mask is [\(mask.count), \(mask.first?.count ?? 0)]; the record holds layers \(li) and heads \(hi) (index \(bad) is outside it)",
+          isUsage: true, selection: .mask)
       }
       if let bad = t.layers?.sorted().first(where: { !li.contains($0) }) {
-        throw QuantError("selected layer \(bad) (--transform-layers) is not among the record's layers \(li)", isUsage: true)
+        throw QuantError(
+          "selected layer \(bad) is not among the record's layers \(li)", isUsage: true, selection: .layers)
       }
       if let bad = t.heads?.sorted().first(where: { !hi.contains($0) }) {
-        throw QuantError("selected head \(bad) (--transform-heads) is not among the record's heads \(hi)", isUsage: true)
+        throw QuantError(
+          "selected head \(bad) is not among the record's heads \(hi)", isUsage: true, selection: .heads)
       }
       blocks.append((li, hi, r.shape[1], r.shape[2] * r.shape[3]))
     }
