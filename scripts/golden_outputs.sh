@@ -36,9 +36,9 @@ run x_list $X $SQ --samples 3 --list
 
 # Offline quantization.
 run q_log $Q x_squad.npy.gz --method log-pruned --bits 3 --threshold 0.001 --js --report q_log.report.json -o q_log.npy.gz
-run q_codes $Q x_sst2.npy.gz --method linear --bits 4 --output-dtype codes -o q_codes.npy.gz
+run q_codes $Q x_sst2.npy.gz --method linear --bits 4 --dtype codes -o q_codes.npy.gz
 run q_dd $Q x_squad.npy.gz --method uniform_slog_clamped_mean --bits 3 --scope example -o q_dd.npy.gz
-run q_bin $Q x_sst2.npy.gz --method binarization --bits 1 --scope record --output-dtype f16 --no-gzip -o q_bin.npy
+run q_bin $Q x_sst2.npy.gz --method binarization --bits 1 --scope record --dtype f16 --no-gzip -o q_bin.npy
 run q_cor $Q x_sst2.npy.gz --method log --bits 2 --variant corrected -o q_cor.npy.gz
 
 # Statistics.

@@ -8,6 +8,10 @@ import Darwin
 
 /// A progress counter on standard error: a self-updating line on a terminal, a plain line every
 /// `interval` seconds otherwise (logs stay readable), and a final summary line.
+///
+/// The line is `<tool>: <count>[/<total>] <unit> (<percent>), <elapsed>, <rate>, ETA <left>`: the percentage and
+/// ETA appear when the fraction done is known, from `total` or from the fraction given to `advance` (e.g. the
+/// share of an input file read so far). docs/cli.md, "Progress".
 public struct Progress {
   private let label: String
   private let unit: String
@@ -15,12 +19,14 @@ public struct Progress {
   private let enabled: Bool
   private let isTTY: Bool
   private let interval: Double
-  private let start: Double
+  let start: Double
   private var last: Double
   /// Items counted so far.
   public private(set) var count = 0
+  /// The fraction of the work done (0...1) last given to `advance`, used when there is no `total`.
+  private var fraction: Double?
 
-  /// A counter named `label` (e.g. "extract"), counting `unit`s out of `total` if known.
+  /// A counter named `label` (the tool's name, e.g. "spiqa-extract"), counting `unit`s out of `total` if known.
   ///
   /// - Parameters:
   ///   - enabled: false makes every call a no-op (`--quiet`).
@@ -36,9 +42,11 @@ public struct Progress {
     last = start
   }
 
-  /// Counts `n` more items, printing when due.
-  public mutating func advance(by n: Int = 1) {
+  /// Counts `n` more items, printing when due; `fraction` is the share of the work done when known otherwise
+  /// than by `total` (e.g. `RecordReader.inputFraction`).
+  public mutating func advance(by n: Int = 1, fraction: Double? = nil) {
     count += n
+    if let fraction { self.fraction = fraction }
     guard enabled else { return }
     let t = Progress.now()
     if isTTY {
@@ -56,19 +64,43 @@ public struct Progress {
   public mutating func finish() {
     guard enabled else { return }
     let t = Progress.now()
-    Progress.emit((isTTY ? "\r\u{1B}[K" : "") + line(t) + " done", newline: true)
+    Progress.emit((isTTY ? "\r\u{1B}[K" : "") + line(t, finished: true) + " done", newline: true)
   }
 
-  private func line(_ t: Double) -> String {
+  /// The fraction done, from `total` or `fraction`, clamped to 0...1.
+  private var done: Double? {
+    let f: Double?
+    if let total { f = total > 0 ? Double(count) / Double(total) : 1 } else { f = fraction }
+    guard let f, f.isFinite else { return nil }
+    return min(max(f, 0), 1)
+  }
+
+  /// `finished`: the summary line, with no ETA.
+  func line(_ t: Double, finished: Bool = false) -> String {
     let elapsed = max(t - start, 1e-9)
     let rate = Double(count) / elapsed
     var s = "\(label): \(count)"
     if let total { s += "/\(total)" }
-    s += " \(unit), \(format(elapsed)) s, \(format(rate)) \(unit)/s"
+    s += " \(unit)"
+    let f = finished ? nil : done
+    if let f { s += " (\(Int((f * 100).rounded(.down)))%)" }
+    s += ", \(Progress.duration(elapsed)), \(Progress.format(rate)) \(unit)/s"
+    // An ETA from the average rate so far, once there is something to extrapolate from.
+    if let f, f > 0, f < 1, elapsed >= 1 { s += ", ETA \(Progress.duration(elapsed * (1 - f) / f))" }
     return s
   }
 
-  private func format(_ v: Double) -> String {
+  /// `4.2 s`, `42 s`, `3 min 05 s`, `2 h 07 min`.
+  static func duration(_ seconds: Double) -> String {
+    if seconds < 10 { return "\(format(seconds)) s" }
+    if seconds < 60 { return "\(Int(seconds.rounded())) s" }
+    let s = Int(seconds.rounded())
+    func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+    if s < 3600 { return "\(s / 60) min \(two(s % 60)) s" }
+    return "\(s / 3600) h \(two(s % 3600 / 60)) min"
+  }
+
+  private static func format(_ v: Double) -> String {
     let r = (v * 10).rounded() / 10
     return r == r.rounded() ? String(Int(r)) : String(r)
   }

@@ -16,6 +16,20 @@ struct HubCache {
   /// `<cache>/models--org--name`.
   var repoDirectory: String { root + "/models--" + repo.replacingOccurrences(of: "/", with: "--") }
 
+  /// `org/name@commit` when `folder` is a snapshot folder of this cache layout
+  /// (`…/models--org--name/snapshots/<commit>`), else nil: the Hub identity of a model folder, for provenance.
+  static func repoRevision(ofSnapshot folder: String) -> String? {
+    let parts = folder.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+    guard parts.count >= 3, parts[parts.count - 2] == "snapshots", isCommitHash(parts[parts.count - 1]) else {
+      return nil
+    }
+    let repoDir = parts[parts.count - 3]
+    guard repoDir.hasPrefix("models--") else { return nil }
+    let repo = repoDir.dropFirst("models--".count).replacingOccurrences(of: "--", with: "/")
+    guard !repo.isEmpty else { return nil }
+    return repo + "@" + parts[parts.count - 1]
+  }
+
   func snapshotDirectory(_ commit: String) -> String { repoDirectory + "/snapshots/" + commit }
   func pointer(_ commit: String, _ file: String) -> String { snapshotDirectory(commit) + "/" + file }
   func blob(_ etag: String) -> String { repoDirectory + "/blobs/" + etag }
@@ -118,3 +132,6 @@ struct HubCache {
     }
   }
 }
+
+/// `org/name@commit` for a snapshot folder of the Hub cache (`…/models--org--name/snapshots/<commit>`), else nil.
+public func hubRepoRevision(ofSnapshot folder: String) -> String? { HubCache.repoRevision(ofSnapshot: folder) }

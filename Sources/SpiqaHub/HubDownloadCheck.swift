@@ -1,4 +1,5 @@
 import Foundation
+import SpiqaCore
 
 #if canImport(Glibc)
 import Glibc
@@ -65,14 +66,14 @@ struct HubDownloadCheck {
         error: .badData("download of \(label): received \(received) bytes, more than the \(size) announced; "
           + "nothing was kept"), keepPartial: false)
     }
-    guard let kind = HubDigest.kind(ofETag: meta.etag) else {
+    guard let kind = FileDigest.kind(ofETag: meta.etag) else {
       if size != nil { return }
       throw Failure(
         error: .badData("download of \(label): the server announced neither a size nor a sha256/sha1 ETag "
           + "('\(meta.etag)'), so a cut-short body cannot be told from a complete one; nothing was kept"),
         keepPartial: false)
     }
-    guard let digest = HubDigest.ofFile(partial, kind: kind) else {
+    guard let digest = FileDigest.ofFile(partial, kind: kind) else {
       throw Failure(error: .io("cannot read \(partial) back to check it"), keepPartial: false)
     }
     guard digest == meta.etag else {

@@ -1,5 +1,11 @@
 import SpiqaCore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Reads a record stream lazily, one `StreamRecord` at a time, from a file, standard input or memory.
 ///
 /// The input may be plain NPY records or gzip (one or many members, e.g. `cat a.gz b.gz`), detected by magic.
@@ -24,6 +30,8 @@ public final class RecordReader {
   public var maxMetadataBytes = ResourceLimits.defaultMetadataBytes
   /// A limit variable that could not be read; thrown by the first `next()`.
   private var limitError: LimitError?
+  /// The input's descriptor and size when it is a regular file (for `inputFraction`).
+  private var regularFile: (fd: Int32, size: Int)?
 
   /// Opens a stream; nil or `-` reads standard input.
   ///
@@ -31,16 +39,35 @@ public final class RecordReader {
   public init(path: String?) throws {
     if let path, path != "-" {
       source = path
+      let input: FileDescriptorInput
       do {
-        decoder = StreamDecoder(input: try FileDescriptorInput(path: path))
+        input = try FileDescriptorInput(path: path)
       } catch {
         throw error.located(source: path, record: nil, offset: nil)
       }
+      decoder = StreamDecoder(input: input)
+      regularFile = RecordReader.regularFileSize(input.fd).map { (input.fd, $0) }
     } else {
       source = "stdin"
       decoder = StreamDecoder(input: FileDescriptorInput(fd: 0, closeOnDeinit: false))
+      regularFile = RecordReader.regularFileSize(0).map { (0, $0) }
     }
     readLimits()
+  }
+
+  /// The share of the input file read so far (0...1), for progress; nil when the input is not a regular file
+  /// (a pipe, a terminal). Approximate: the decoder reads ahead of the records returned.
+  public var inputFraction: Double? {
+    guard let (fd, size) = regularFile, size > 0 else { return nil }
+    let at = lseek(fd, 0, SEEK_CUR)
+    guard at >= 0 else { return nil }
+    return min(1, Double(at) / Double(size))
+  }
+
+  private static func regularFileSize(_ fd: Int32) -> Int? {
+    var st = stat()
+    guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+    return Int(st.st_size)
   }
 
   /// Reads a stream held in memory (tests, fuzzing).

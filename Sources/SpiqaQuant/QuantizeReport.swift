@@ -27,6 +27,7 @@ public struct QuantizeReport {
       "output_dtype": .string(settings.output.rawValue),
     ]
     TransformMetadata.quantizeReport.write(settings.transform, into: &o)
+    if !settings.provenance.isEmpty { o["provenance"] = .object(settings.provenance) }
     if settings.js {
       o["js_distance_mean"] = report.meanJS.map { .double($0) } ?? .null
       o["js_rows"] = .int(report.jsRows)

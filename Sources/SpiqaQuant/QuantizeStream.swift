@@ -18,6 +18,9 @@ public struct QuantizeSettings: Sendable {
   public var output: Output
   /// Also compute the Jensen–Shannon distance between original and transformed rows (into the report).
   public var js: Bool
+  /// Who quantized (`{"tool", "version", "commit", "input"}`, from the command line): the header's
+  /// `quantize.provenance` and the report's `provenance`; empty = none.
+  public var provenance: JSONObject = [:]
 
   public init(transform: AttentionTransform, output: Output = .f32, js: Bool = false) {
     self.transform = transform
@@ -98,11 +101,14 @@ public final class QuantizeStream {
   private var buffersExamples: Bool { transform.scope == .example && transform.dependsOnPadding }
 
   /// Processes the whole input (the caller closes the writer).
+  /// - Parameter progress: called after each record read with the share of the input file read so far (nil for
+  ///   a pipe).
   /// - Throws: `QuantError` for invalid settings or data that defeats the quantizer; `SpiqaIOError` (65/74).
-  public func run() throws {
+  public func run(progress: ((_ inputFraction: Double?) -> Void)? = nil) throws {
     try settings.validate()
     maxExampleBytes = try ResourceLimits.value(ResourceLimits.exampleBytesVariable, default: maxExampleBytes)
     while let record = try reader.next() {
+      defer { progress?(reader.inputFraction) }
       switch record {
       case .header(let h):
         try flush()
@@ -153,6 +159,7 @@ public final class QuantizeStream {
     var out = h
     var q = TransformMetadata.quantizeHeader.object(transform)
     q["output_dtype"] = .string(settings.output.rawValue)
+    if !settings.provenance.isEmpty { q["provenance"] = .object(settings.provenance) }
     out["quantize"] = .object(q)
     out["dtype"] = .string(settings.output == .f16 ? "f2" : settings.output == .f32 ? "f4" : "u1")
     try writer.writeHeader(out)

@@ -337,7 +337,7 @@ public final class HiddenStateRun {
   /// Reads the stream to the end.
   /// - Throws: `SelectionError` for a kept index the stream lacks; `SpiqaIOError` (65) for a record of the wrong
   ///   rank or shape, a layer list or hidden size differing from the first record's, or NaN; I/O errors (74).
-  public func process(progress: (() -> Void)? = nil) throws {
+  public func process(progress: ((_ inputFraction: Double?) -> Void)? = nil) throws {
     let reader = try RecordReader(path: input)
     sourceName = reader.source
     while let record = try reader.next() {
@@ -389,7 +389,7 @@ public final class HiddenStateRun {
       } catch let e as StatsError {
         throw bad(e.description, "finite values or ±inf")
       }
-      progress?()
+      progress?(reader.inputFraction)
     }
   }
 }

@@ -150,7 +150,8 @@ public enum HistOutputs {
   }
 
   /// The `--json` summary: options, per head, per layer (with diversity) and overall scalars.
-  public static func summary(_ t: HistTables, input: String) -> JSONValue {
+  /// `provenance`: who made it (spiqa-hist's `{"tool", "version", "commit", "input"}`); empty = no such key.
+  public static func summary(_ t: HistTables, input: String, provenance: JSONObject = [:]) -> JSONValue {
     let s = t.stats
     let th = s.sortedThresholds
     var perHead: [JSONValue] = []
@@ -172,6 +173,7 @@ public enum HistOutputs {
     all["diversity"] = num(diversities.reduce(0, +) / Double(max(diversities.count, 1)))
     var root = describe(s.options)
     root["input"] = .string(input)
+    if !provenance.isEmpty { root["provenance"] = .object(provenance) }
     root["records"] = .int(s.records)
     root["layers"] = JSONValue(t.layers)
     root["heads"] = JSONValue(t.heads)

@@ -62,10 +62,11 @@ public final class HistRun {
   }
 
   /// Reads both streams to the end.
-  /// - Parameter progress: called after each attention record.
+  /// - Parameter progress: called after each attention record with the share of the input file read so far
+  ///   (nil for a pipe).
   /// - Throws: `SelectionError` for a kept layer or head the stream lacks; `SpiqaIOError` for bad or mismatched
   ///   records (65) and I/O (74); `StatsError`.
-  public func process(progress: (() -> Void)? = nil) throws {
+  public func process(progress: ((_ inputFraction: Double?) -> Void)? = nil) throws {
     let reader = try RecordReader(path: input)
     sourceName = reader.source
     let other = try compare.map { try RecordReader(path: $0) }
@@ -101,7 +102,7 @@ public final class HistRun {
           to: rowWriter)
       }
       records += 1
-      progress?()
+      progress?(reader.inputFraction)
       // Give an in-place record's bytes back to the reader so the next record reuses them.
       if var raw = decoded.raw {
         decoded.raw = nil

@@ -85,8 +85,14 @@ public enum EvalMerge {
   static func difference(_ a: EvalShardLine, _ b: EvalShardLine) -> String? {
     if a.shard.count != b.shard.count { return "it is one of \(b.shard.count) shards, not \(a.shard.count)" }
     func show(_ v: JSONValue?) -> String { v.map { $0.jsonText } ?? "absent" }
-    for key in Set(a.run.keys).union(b.run.keys).sorted() where a.run[key] != b.run[key] {
+    for key in Set(a.run.keys).union(b.run.keys).sorted() where key != "provenance" && a.run[key] != b.run[key] {
       return "\(key) \(show(b.run[key])) vs \(show(a.run[key]))"
+    }
+    // Provenance: the same checkpoint and data by content; the builds and paths may differ (a cluster's nodes).
+    let pa = a.run["provenance"]?.objectValue ?? [:]
+    let pb = b.run["provenance"]?.objectValue ?? [:]
+    for key in ["model_id", "weights_sha256", "data_sha256"] where pa[key] != pb[key] {
+      return "provenance \(key) \(show(pb[key])) vs \(show(pa[key]))"
     }
     if a.selected != b.selected || a.digest != b.digest {
       return "its selection has \(b.selected) examples (digest \(b.digest)), not \(a.selected) (digest \(a.digest))"
@@ -94,7 +100,7 @@ public enum EvalMerge {
     return nil
   }
 
-  /// The unsharded result line from shards in order.
+  /// The unsharded result line from shards in order (`provenance` is the first shard's).
   static func result(_ shards: [(name: String, line: EvalShardLine, lines: [String])]) throws -> Merged {
     var out = shards[0].line.run
     out["settings"] = nil

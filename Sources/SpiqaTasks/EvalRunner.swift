@@ -21,6 +21,9 @@ public struct EvalRequest: Sendable {
   /// What happens to attention and hidden states (statistics over one layer of the whole batch).
   public var transform = AttentionTransform.identity
   public var replayPath: String?
+  /// The result line's `provenance` object, made once the model is loaded, from its folder and the weights file
+  /// opened (the command line passes SpiqaCLI's `Provenance.object`); nil: no `provenance` key.
+  public var provenance: (@Sendable (_ modelFolder: String, _ weightsFile: String) -> JSONObject)?
   /// Featurization, batching and decoding settings (sentences: 20 per batch, at most 512 tokens, as the reference).
   public var settings: TaskSettings = {
     var s = TaskSettings()
@@ -67,6 +70,7 @@ public enum EvalRunner {
     let positions = config.maxSequenceLength
     let capacity = data.capacity(settings, maxPositions: positions)
     let model = try EncoderTaskModel(directory: modelDirectory, maxBatch: capacity.batch, maxSeqLen: capacity.seqLen)
+    if let p = r.provenance?(modelDirectory, model.checkpoint.weightsPath) { out["provenance"] = .object(p) }
     let scorer = try data.scorer(model: model, settings: settings)
     let batches = try data.batches(selected, tokenizer: tokenizer, settings: settings, maxPositions: positions)
     // A shard runs whole batches (a SQuAD question, or batch-size sentences), so each sees what it would unsharded.
@@ -91,9 +95,14 @@ public enum EvalRunner {
     out["sparsity"] = .double(pipeline.sparsity.overall)
     out["seconds"] = .double(rounded(seconds))
     out["\(data.unit)_per_second"] = .double(seconds > 0 ? rounded(Double(items.count) / seconds) : 0)
+    // What the replayed stream says was done to its attention (its first record's keys); null without replay.
+    out["replayed"] = replay?.recordedTransform.map { .object($0) } ?? .null
     if let shard = r.shard {
+      var run = runIdentity(r)
+      run["provenance"] = out["provenance"]
+      run["replayed"] = out["replayed"]
       let line = EvalShardLine(
-        shard: shard, run: runIdentity(r), selected: selected, part: items, n: items.count,
+        shard: shard, run: run, selected: selected, part: items, n: items.count,
         features: out["features"]?.intValue ?? 0, sparsity: pipeline.sparsity, seconds: seconds)
       try perExample?(line.json)
       out["shard"] = .string(shard.description)

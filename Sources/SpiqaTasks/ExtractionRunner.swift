@@ -25,6 +25,9 @@ public struct ExtractionRequest: Sendable {
   /// `producer` and `version` of the stream header.
   public var producer = "spiqa-extract"
   public var version = ""
+  /// The header's `provenance` object, made once the model is loaded, from its folder and the weights file opened
+  /// (the command line passes SpiqaCLI's `Provenance.object`); nil: no `provenance` key.
+  public var provenance: (@Sendable (_ modelFolder: String, _ weightsFile: String) -> JSONObject)?
 
   public init(task: String, modelPath: String, dataPath: String) {
     self.task = task
@@ -58,11 +61,12 @@ public enum ExtractionRunner {
     let job = ExtractionJob(source: source, extractor: extractor, tokenizer: tokenizer)
     // The header describes the whole run, so shard 0's is the unsharded one and `cat` of the shards is the stream.
     if (r.shard?.index ?? 0) == 0 {
+      var extra: JSONObject = ["featurization": .object(data.featurization(settings, maxPositions: positions))]
+      if let p = r.provenance?(r.modelPath, checkpoint.weightsPath) { extra["provenance"] = .object(p) }
       try writer.writeHeader(
         job.header(
           producer: r.producer, version: r.version, modelPath: r.modelPath, dataPath: r.dataPath,
-          selection: r.selection,
-          extra: ["featurization": .object(data.featurization(settings, maxPositions: positions))]))
+          selection: r.selection, extra: extra))
     } else {
       writer.continueStream()
     }

@@ -1,5 +1,6 @@
 import SpiqaCore
 import SpiqaIO
+import SpiqaQuant
 
 extension ReplayStore {
   /// A store over a SpiqaIO record stream (file, `-` = stdin; plain or gzip). Headers and non-attention records
@@ -54,5 +55,7 @@ extension ReplayRecord {
     self.init(
       exampleId: id, exampleIndex: index, feature: meta["feature"]?.intValue ?? 0, n: n, layers: layers, heads: heads,
       tokenIds: meta["token_ids"]?.intArray, values: values, origin: origin)
+    transform = TransformMetadata.recordedKeys(meta)
+    if let upstream = meta["upstream"] { transform["upstream"] = upstream }
   }
 }

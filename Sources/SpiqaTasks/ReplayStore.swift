@@ -1,4 +1,6 @@
+import SpiqaCore
 import SpiqaModel
+
 /// Identifies one model input: an example of the data set and a feature (window) of it.
 public struct RecordKey: Hashable, Sendable, CustomStringConvertible {
   /// `example_id`: SQuAD id, `sst2-<row>` or `text-<line>`.
@@ -32,6 +34,9 @@ public struct ReplayRecord: Sendable {
   public var values: [Float]
   /// Where it came from (for messages): "<file>: record <i>".
   public var origin: String
+  /// The record's attention-transform keys as written (`threshold`, `method`, `bits`, …, and `upstream`), for
+  /// the result line's `replayed`.
+  public var transform: JSONObject = [:]
 
   public init(
     exampleId: String?, exampleIndex: Int?, feature: Int, n: Int, layers: [Int], heads: [Int], tokenIds: [Int]?,
@@ -60,6 +65,8 @@ public final class ReplayStore {
   public let source: String
   /// Records consumed so far.
   public private(set) var used = 0
+  /// The transform keys of the first record read (`ReplayRecord.transform`); nil before any.
+  public private(set) var recordedTransform: JSONObject?
 
   /// - Parameter next: returns the next attention record of the stream, `nil` at its end.
   public init(source: String, next: @escaping () throws -> ReplayRecord?) {
@@ -92,6 +99,7 @@ public final class ReplayStore {
         exhausted = true
         break
       }
+      if recordedTransform == nil { recordedTransform = r.transform }
       if let id = r.exampleId {
         byId[id, default: [:]][r.feature] = r
       }

@@ -154,7 +154,7 @@ struct QuantBench: ParsableCommand {
       ("copy (spiqa-quantize, no method)", []),
       ("prune -at 0.01", ["-at", "0.01"]),
       ("log-pruned b3 f32", ["--method", "log-pruned", "--bits", "3"]),
-      ("log-pruned b3 codes", ["--method", "log-pruned", "--bits", "3", "--output-dtype", "codes"]),
+      ("log-pruned b3 codes", ["--method", "log-pruned", "--bits", "3", "--dtype", "codes"]),
       ("linear b3 f32", ["--method", "linear", "--bits", "3"]),
       ("uniform-log-pruned b3 example", ["--method", "uniform_slog_clamped_mean", "--bits", "3"]),
       ("log-pruned b3 f32 --js", ["--method", "log-pruned", "--bits", "3", "--js"]),

@@ -43,6 +43,10 @@ extension Eval {
     try transformSelection.apply(to: &r.transform)
     try hidden.apply(to: &r.transform)
     r.replayPath = replay
+    let dataPath = r.dataPath
+    r.provenance = { folder, weights in
+      Provenance.object(tool: "spiqa-eval", modelFolder: folder, weightsFile: weights, dataPath: dataPath)
+    }
     taskOptions.apply(to: &r.settings)
     r.settings.maxAnswerLen = maxAnswerLen
     r.settings.nullScoreThreshold = nullThreshold

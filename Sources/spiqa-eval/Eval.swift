@@ -77,7 +77,7 @@ struct Eval: ParsableCommand {
         progress: { done, total in
           if progress == nil {
             progress = SpiqaCLI.Progress(
-              label: "eval", total: total, unit: unit, enabled: !quiet)
+              label: "spiqa-eval", total: total, unit: unit, enabled: !quiet)
           }
           let seen = progress?.count ?? 0
           progress?.advance(by: done - seen)

@@ -50,6 +50,10 @@ extension Extract {
     r.settings.maxLength = maxLength
     r.threads = threads.threads
     r.version = Extract.version
+    let dataPath = r.dataPath
+    r.provenance = { folder, weights in
+      Provenance.object(tool: "spiqa-extract", modelFolder: folder, weightsFile: weights, dataPath: dataPath)
+    }
   }
 
   /// Runs `body`, naming the flag of a layer or head the model lacks.

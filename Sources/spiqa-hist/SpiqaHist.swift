@@ -58,7 +58,7 @@ struct SpiqaHist: ParsableCommand {
         heads: selected.headIndices(), perRowPath: perRow)
       var progress = SpiqaCLI.Progress(label: "spiqa-hist", unit: "records", enabled: !quiet)
       do {
-        try run.process { progress.advance() }
+        try run.process { progress.advance(fraction: $0) }
       } catch let e as SelectionError {
         let what = e.axis.rawValue
         throw CLIError.usage(
@@ -70,8 +70,9 @@ struct SpiqaHist: ParsableCommand {
       let tables = HistTables(stats: stats, layers: run.layerIndices, heads: run.headIndices, compared: compare != nil)
       if let npy { try HistOutputs.writeArrays(tables, path: npy, input: input) }
       let names = self.tables.isEmpty ? ["heads"] : self.tables
+      let provenance = Provenance.object(tool: "spiqa-hist", input: input)
       try StandardOutput.write(
-        json ? HistOutputs.summary(tables, input: input).jsonText + "\n"
+        json ? HistOutputs.summary(tables, input: input, provenance: provenance).jsonText + "\n"
           : names.map { try tables.table(named: $0) }.joined(separator: "\n"))
     }
   }
@@ -81,7 +82,7 @@ struct SpiqaHist: ParsableCommand {
     let run = HiddenStateRun(input: input, options: try hs.options(layers: selected.layerIndices()))
     var progress = SpiqaCLI.Progress(label: "spiqa-hist", unit: "records", enabled: !quiet)
     do {
-      try run.process { progress.advance() }
+      try run.process { progress.advance(fraction: $0) }
     } catch let e as SelectionError {
       throw CLIError.usage(
         "--layers asks for hidden-state layer \(e.index), but \(e.source) has layers \(e.availableList)")

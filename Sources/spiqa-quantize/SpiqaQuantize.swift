@@ -28,8 +28,12 @@ struct SpiqaQuantize: ParsableCommand {
   @OptionGroup var transform: TransformOptions
   @OptionGroup var transformSelection: TransformSelectionOptions
 
-  @Option(help: ArgumentHelp("f32, f16, or codes (u1/u2 indices + levels in the metadata).", valueName: "type"))
-  var outputDtype: String = "f32"
+  @Option(help: ArgumentHelp("Payload type: f32, f16, or codes (u1/u2 indices + levels in the metadata).", valueName: "type"))
+  var dtype: String = "f32"
+
+  /// The name this flag had before the tools agreed on `--dtype` (docs/cli.md); still accepted.
+  @Option(name: .customLong("output-dtype"), help: .hidden)
+  var legacyDtype: String?
 
   @Option(help: ArgumentHelp("Write the report as JSON to this file (- = standard output, with --output FILE; the summary on stderr is kept).", valueName: "path"))
   var report: String?
@@ -43,8 +47,8 @@ struct SpiqaQuantize: ParsableCommand {
 
   /// The parsed settings (valid after `validate()`).
   func settings() throws -> QuantizeSettings {
-    guard let out = QuantizeSettings.Output(rawValue: outputDtype) else {
-      throw ValidationError("--output-dtype must be one of: \(QuantizeSettings.Output.allCases.map(\.rawValue).joined(separator: ", "))")
+    guard let out = QuantizeSettings.Output(rawValue: legacyDtype ?? dtype) else {
+      throw ValidationError("--dtype must be one of: \(QuantizeSettings.Output.allCases.map(\.rawValue).joined(separator: ", "))")
     }
     var t = try transform.transform(defaultScope: .example)
     try transformSelection.apply(to: &t)
@@ -52,9 +56,11 @@ struct SpiqaQuantize: ParsableCommand {
       throw ValidationError("--scope \(t.scope.rawValue): a stream has no batches; use example (≈ the reference's batch) or record")
     }
     if out == .codes && t.quantizer == nil {
-      throw ValidationError("--output-dtype codes needs --method/--bits")
+      throw ValidationError("--dtype codes needs --method/--bits")
     }
-    return QuantizeSettings(transform: t, output: out, js: js)
+    var settings = QuantizeSettings(transform: t, output: out, js: js)
+    settings.provenance = Provenance.object(tool: "spiqa-quantize", input: input)
+    return settings
   }
 
   func validate() throws {
@@ -74,8 +80,10 @@ struct SpiqaQuantize: ParsableCommand {
       let reader = try RecordReader(path: input)
       let writer = try outputOptions.makeWriter()
       let stream = QuantizeStream(settings: s, reader: reader, writer: writer)
-      try stream.run()
+      var progress = SpiqaCLI.Progress(label: "spiqa-quantize", unit: "records", enabled: !verbosity.quiet)
+      try stream.run { progress.advance(fraction: $0) }
       try writer.close()
+      progress.finish()
       let summary = QuantizeReport(report: stream.report, settings: s)
       if let path = report { try summary.writeJSON(to: path) }
       if !verbosity.quiet { printError(summary.line) }

@@ -54,10 +54,11 @@ struct FlagVocabularyCLITests {
       for (tool, text) in zip(tools, texts) { #expect(text != nil, "\(tool) lacks \(flag)") }
       #expect(Set(texts.compactMap { $0 }).count == 1, "\(flag) differs: \(zip(tools, texts).map { "\($0): \($1 ?? "-")" })")
     }
-    // The paper's single-dash spellings and -q.
-    for (tool, names) in [("spiqa-extract", ["-at", "-aq", "-ht", "-hq", "-sa", "-q", "-o"]),
+    // The paper's single-dash spellings and -q; --dtype is one name for the payload type (its values differ:
+    // spiqa-quantize adds codes).
+    for (tool, names) in [("spiqa-extract", ["-at", "-aq", "-ht", "-hq", "-sa", "-q", "-o", "--dtype"]),
                           ("spiqa-eval", ["-at", "-aq", "-ht", "-hq", "-sa", "-q"]),
-                          ("spiqa-quantize", ["-at", "-aq", "-q", "-o"]), ("spiqa-hist", ["-q"])] {
+                          ("spiqa-quantize", ["-at", "-aq", "-q", "-o", "--dtype"]), ("spiqa-hist", ["-q"])] {
       for name in names { #expect(help[tool]?[name] != nil, "\(tool) lacks \(name)") }
     }
   }

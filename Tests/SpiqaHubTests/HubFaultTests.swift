@@ -1,11 +1,15 @@
 import Foundation
 import Testing
 
+import SpiqaCore
 @testable import SpiqaHub
 import SpiqaTestSupport
 
 /// Small limits, so a stalled server fails the test run quickly (the tests never look at the clock).
-private let quick = HubTimeouts(connect: 0.5, idle: 0.5, total: 30)
+private let quick = HubTimeouts(connect: 1.5, idle: 1.5, total: 30)
+/// Limits for the tests that are not about time: a loaded machine (tests run in parallel) may take a second or more
+/// to answer, which must not read as a stalled server.
+private let patient = HubTimeouts(connect: 10, idle: 10, total: 60)
 
 /// What a failed resolution left in the cache for `repo`: blob names, and whether the snapshot has `file`.
 private func leftovers(_ hub: FakeHub, _ repo: String, _ file: String) -> (blobs: [String], linked: Bool) {
@@ -83,14 +87,14 @@ struct HubFaultTests {
   func cutShortWithoutSize() throws {
     let hub = try FakeHub()
     try hub.setFaults(#"{"no_size": true, "cut_no_length": 1000}"#)
-    let error = try failure(hub.client(timeouts: quick))
+    let error = try failure(hub.client(timeouts: patient))
     #expect(error.exitCode == 74)
     #expect(error.description.contains("cut short"), "\(error)")
     let left = leftovers(hub, "org/tiny-bert", "pytorch_model.bin")
     #expect(!left.linked)
     #expect(weightBlobs(left.blobs).isEmpty, "nothing of the weights is left: \(left.blobs)")
     try hub.setFaults(nil)
-    let dir = try hub.client(timeouts: quick).resolveModelDirectory("org/tiny-bert")
+    let dir = try hub.client(timeouts: patient).resolveModelDirectory("org/tiny-bert")
     #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/pytorch_model.bin")) == hub.source("org/tiny-bert", "pytorch_model.bin"))
   }
 
@@ -98,7 +102,7 @@ struct HubFaultTests {
   func noSizeComplete() throws {
     let hub = try FakeHub()
     try hub.setFaults(#"{"no_size": true, "cut_no_length": 100000000}"#)
-    let dir = try hub.client(timeouts: quick).resolveModelDirectory("org/tiny-bert")
+    let dir = try hub.client(timeouts: patient).resolveModelDirectory("org/tiny-bert")
     #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/pytorch_model.bin")) == hub.source("org/tiny-bert", "pytorch_model.bin"))
   }
 
@@ -106,16 +110,16 @@ struct HubFaultTests {
   func wrongSize() throws {
     let hub = try FakeHub()
     try hub.setFaults(#"{"size_delta": 10}"#)
-    let short = try failure(hub.client(timeouts: quick))
+    let short = try failure(hub.client(timeouts: patient))
     #expect(short.exitCode == 74 && short.description.contains("ended after"), "\(short)")
     #expect(!leftovers(hub, "org/tiny-bert", "pytorch_model.bin").linked)
     // The next run asks for the rest; the server has none (416): the partial file goes, still not published.
-    let again = try failure(hub.client(timeouts: quick))
+    let again = try failure(hub.client(timeouts: patient))
     #expect(again.exitCode == 74 && again.description.contains("HTTP 416"), "\(again)")
     #expect(weightBlobs(leftovers(hub, "org/tiny-bert", "pytorch_model.bin").blobs).isEmpty)
 
     try hub.setFaults(#"{"size_delta": -10}"#)
-    let long = try failure(hub.client(timeouts: quick))
+    let long = try failure(hub.client(timeouts: patient))
     #expect(long.exitCode == 65 && long.description.contains("more than the"), "\(long)")
     let left = leftovers(hub, "org/tiny-bert", "pytorch_model.bin")
     #expect(!left.linked && weightBlobs(left.blobs).isEmpty, "\(left.blobs)")
@@ -125,7 +129,7 @@ struct HubFaultTests {
   func wrongSha() throws {
     let hub = try FakeHub()
     try hub.setFaults(#"{"wrong_sha": true}"#)
-    let error = try failure(hub.client(timeouts: quick))
+    let error = try failure(hub.client(timeouts: patient))
     #expect(error.exitCode == 65 && error.description.contains("sha256"), "\(error)")
     let left = leftovers(hub, "org/tiny-bert", "pytorch_model.bin")
     #expect(!left.linked && weightBlobs(left.blobs).isEmpty, "\(left.blobs)")
@@ -178,8 +182,8 @@ struct HubFaultTests {
 struct HubDownloadCheckTests {
   @Test("SHA-256 and SHA-1 match the FIPS 180 vectors, fed in any chunking; git blob ids as git computes them")
   func digests() throws {
-    func hex(_ kind: HubDigest.Kind, _ bytes: [UInt8], chunk: Int) -> String {
-      var d = HubDigest(kind)
+    func hex(_ kind: FileDigest.Kind, _ bytes: [UInt8], chunk: Int) -> String {
+      var d = FileDigest(kind)
       var i = 0
       while i < bytes.count {
         d.update(Array(bytes[i..<min(bytes.count, i + chunk)]))
@@ -197,10 +201,10 @@ struct HubDownloadCheckTests {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("spiqa-digest-\(UUID().uuidString)").path
     defer { try? FileManager.default.removeItem(atPath: path) }
     try Data("hello\n".utf8).write(to: URL(fileURLWithPath: path))
-    #expect(HubDigest.ofFile(path, kind: .sha1) == "ce013625030ba8dba906f756967f9e9ca394464a")  // git hash-object
-    #expect(HubDigest.kind(ofETag: String(repeating: "a", count: 64)) == .sha256)
-    #expect(HubDigest.kind(ofETag: "ce013625030ba8dba906f756967f9e9ca394464a") == .sha1)
-    #expect(HubDigest.kind(ofETag: "opaque-etag") == nil)
+    #expect(FileDigest.ofFile(path, kind: .sha1) == "ce013625030ba8dba906f756967f9e9ca394464a")  // git hash-object
+    #expect(FileDigest.kind(ofETag: String(repeating: "a", count: 64)) == .sha256)
+    #expect(FileDigest.kind(ofETag: "ce013625030ba8dba906f756967f9e9ca394464a") == .sha1)
+    #expect(FileDigest.kind(ofETag: "opaque-etag") == nil)
   }
 
   @Test("a download with neither a size nor a checkable hash is refused (65)")

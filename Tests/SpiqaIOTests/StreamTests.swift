@@ -156,6 +156,9 @@ struct StreamTests {
     #expect(a.dtype == .float16 && m["dtype"] == "f2")
     #expect(a == NPYArray(float16: floats, shape: [1, 1, 8, 8]))
     #expect(try r.next() == nil)
+    // Progress: the share of the file read; all of it at the end. In memory (or a pipe) it is unknown.
+    #expect(r.inputFraction == 1)
+    #expect(RecordReader(bytes: Array(FileManager.default.contents(atPath: path)!)).inputFraction == nil)
   }
 
   @Test("an unclosed writer leaves no file; unwritable paths fail at once with 74")

@@ -38,7 +38,7 @@ import Testing
     defer { try? FileManager.default.removeItem(atPath: path) }
     let run = HistRun(input: path, options: StatsOptions(), layers: [5], heads: [0, 2])
     var progress = 0
-    try run.process { progress += 1 }
+    try run.process { _ in progress += 1 }
     #expect(progress == 3 && run.records == 3 && run.skipped == 3)
     #expect(run.layerIndices == [5] && run.headIndices == [0, 2])
     let stats = try #require(run.stats)

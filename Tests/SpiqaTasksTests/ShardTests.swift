@@ -53,7 +53,7 @@ import Testing
   /// An SST-2 shard file: per-example lines, then the shard line.
   static func sst2Shard(
     _ i: Int, of n: Int, examples: [(label: Int, prediction: Int)], items: Range<Int>, total: Int,
-    model: String = "m", digestOf indices: [Int]? = nil
+    model: String = "m", digestOf indices: [Int]? = nil, provenance: JSONObject? = nil
   ) -> (name: String, bytes: [UInt8]) {
     var text = ""
     for (k, e) in examples.enumerated() {
@@ -63,8 +63,10 @@ import Testing
     }
     var r = EvalRequest(task: "sst2", modelDirectory: model, dataPath: "d.tsv")
     r.selection = .slice(offset: 0, count: total)
+    var run = EvalRunner.runIdentity(r)
+    run["provenance"] = provenance.map { .object($0) }
     let line = EvalShardLine(
-      shard: try! Shard(index: i, count: n), run: EvalRunner.runIdentity(r), selected: indices ?? Array(0..<total),
+      shard: try! Shard(index: i, count: n), run: run, selected: indices ?? Array(0..<total),
       part: items, n: examples.count, features: 0, sparsity: SparsityCounter(zeros: [[i + 1, 2]], total: 10),
       seconds: 0.5)
     text += JSONValue.object(line.json).jsonText + "\n"
@@ -107,6 +109,24 @@ import Testing
     refused([Self.a, Self.sst2Shard(1, of: 3, examples: [(1, 1)], items: 2..<3, total: 3)], "shards")
     refused([Self.a, Self.sst2Shard(1, of: 2, examples: [(1, 1)], items: 2..<3, total: 3, digestOf: [5, 6, 7])],
             "selection")
+  }
+
+  /// Shards of one checkpoint and data set (by content) merge whatever build or path made them; the merged line
+  /// carries the first shard's provenance. A different weights or data hash is another run.
+  @Test func provenanceComparesContentNotBuilds() throws {
+    func provenance(commit: String, path: String, weights: String = "aa", data: String = "dd") -> JSONObject {
+      ["commit": .string(commit), "model_path": .string(path), "model_id": .null, "weights_sha256": .string(weights),
+       "data_sha256": .string(data)]
+    }
+    let first = Self.sst2Shard(0, of: 2, examples: [(1, 1), (0, 1)], items: 0..<2, total: 3,
+                               provenance: provenance(commit: "abc", path: "/node1/m"))
+    func second(_ p: JSONObject) -> (name: String, bytes: [UInt8]) {
+      Self.sst2Shard(1, of: 2, examples: [(1, 1)], items: 2..<3, total: 3, provenance: p)
+    }
+    let m = try EvalMerge.merge(files: [first, second(provenance(commit: "def", path: "/node2/m"))])
+    #expect(m.result["provenance"]?.objectValue?["commit"] == .string("abc"))
+    refused([first, second(provenance(commit: "abc", path: "/node1/m", weights: "bb"))], "provenance weights_sha256")
+    refused([first, second(provenance(commit: "abc", path: "/node1/m", data: "ee"))], "provenance data_sha256")
   }
 
   @Test func refusesIncompleteFiles() {

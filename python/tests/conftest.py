@@ -81,9 +81,9 @@ def streams(bin_dir, model_dir, tmp_path_factory):
     s["pruned_gz"] = d / "pruned.npy.gz"
     run(ex + ["--threshold", "0.05", "--compression", "6", "-o", s["pruned_gz"]])
     s["codes_u1"] = d / "codes_u1.npy.gz"
-    run(q + [s["f32_gz"], "--bits", "3", "--output-dtype", "codes", "-o", s["codes_u1"]])
+    run(q + [s["f32_gz"], "--bits", "3", "--dtype", "codes", "-o", s["codes_u1"]])
     s["codes_u2"] = d / "codes_u2.npy"
-    run(q + [s["f32_gz"], "--method", "linear", "--bits", "10", "--output-dtype", "codes", "--compression", "none",
+    run(q + [s["f32_gz"], "--method", "linear", "--bits", "10", "--dtype", "codes", "--compression", "none",
              "-o", s["codes_u2"]])
     s["quant_f32"] = d / "quant_f32.npy.gz"
     run(q + [s["f32_gz"], "--bits", "3", "-o", s["quant_f32"]])

@@ -99,7 +99,7 @@ def test_swift_writer_python_reader_values(bin_dir, tmp_path, records):
             assert a.dtype == np.float32 and a.flags.c_contiguous
             np.testing.assert_array_equal(a, p)
     f16 = tmp_path / "f16.npy.gz"
-    run([bin_dir / "spiqa-quantize", src, "--output-dtype", "f16", "--quiet", "-o", f16])
+    run([bin_dir / "spiqa-quantize", src, "--dtype", "f16", "--quiet", "-o", f16])
     for r, p in zip([r for r in spiqa.open(f16) if r.kind == "attention"], records):
         assert r.array.dtype == np.float16
         np.testing.assert_array_equal(r.array, p.astype(np.float16))

@@ -12,7 +12,8 @@ empty at 16 bits, where the reference code crashes too) is recorded as a failure
 whole run: {"failed": true, "exit_code": 65, "error": "<the tool's message>", "command": [...]}. The figures skip
 such rows and docs/results.md lists them. Any other failure (usage, I/O, crash) stops `make`.
 
-Every row gets a "provenance" object saying which build made it (the tools print no version of their own):
+Every row gets a "provenance" object saying which build made it. The tools' own provenance (docs/cli.md, "Result
+keys": version, commit, checkpoint and data hashes) is kept, and these keys are added (`tool` becomes the path):
   tool          the binary's path, as run
   tool_sha256   first 16 hex digits of the binary's SHA-256: the identity of the build
   tool_mtime    the binary's modification time (UTC), i.e. roughly when it was built
@@ -60,7 +61,7 @@ def provenance(tool):
 
 def _with_provenance(line, prov):
     row = json.loads(line)
-    row["provenance"] = prov
+    row["provenance"] = {**(row.get("provenance") or {}), **prov}
     return json.dumps(row, sort_keys=True)
 
 

@@ -4,19 +4,20 @@ import Glibc
 import Darwin
 #endif
 
-/// SHA-256 and SHA-1 (FIPS 180-4) over a stream of bytes, to check a download against the hash the Hub
-/// announces: the sha256 of an LFS file (`X-Linked-Etag`), the git blob sha1 of any other file (`ETag`).
-/// Written here because Foundation on Linux has no digests and the Hub client links nothing else.
-struct HubDigest {
-  enum Kind { case sha256, sha1 }
+/// SHA-256 and SHA-1 (FIPS 180-4) over a stream of bytes: to check a download against the hash the Hub
+/// announces (the sha256 of an LFS file, `X-Linked-Etag`; the git blob sha1 of any other file, `ETag`), and for
+/// the content hashes of checkpoints and data files in result provenance (docs/cli.md, "Result keys").
+/// Written here because Foundation on Linux has no digests and the tools link nothing else.
+public struct FileDigest {
+  public enum Kind: Sendable { case sha256, sha1 }
 
-  let kind: Kind
+  public let kind: Kind
   private var state: [UInt32]
   private var block = [UInt8](repeating: 0, count: 64)
   private var blockFill = 0
   private var length: UInt64 = 0
 
-  init(_ kind: Kind) {
+  public init(_ kind: Kind) {
     self.kind = kind
     switch kind {
     case .sha256:
@@ -29,12 +30,12 @@ struct HubDigest {
   }
 
   /// The kind of hash an ETag is: 64 hex digits sha256, 40 sha1 (a git blob id), else none we can check.
-  static func kind(ofETag etag: String) -> Kind? {
+  public static func kind(ofETag etag: String) -> Kind? {
     guard etag.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else { return nil }
     return etag.count == 64 ? .sha256 : etag.count == 40 ? .sha1 : nil
   }
 
-  mutating func update(_ bytes: UnsafeRawBufferPointer) {
+  public mutating func update(_ bytes: UnsafeRawBufferPointer) {
     guard var p = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
     var n = bytes.count
     length &+= UInt64(n)
@@ -58,10 +59,10 @@ struct HubDigest {
     blockFill = n
   }
 
-  mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
+  public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
 
   /// The digest as lower-case hex; the value is spent afterwards.
-  mutating func finish() -> String {
+  public mutating func finish() -> String {
     let bits = length &* 8
     var pad: [UInt8] = [0x80]
     pad += [UInt8](repeating: 0, count: (55 &- blockFill) & 63)
@@ -141,11 +142,11 @@ struct HubDigest {
 
   /// The hash of the file at `path` as the Hub names it: sha256 of the bytes, or for sha1 the git blob id
   /// (`sha1("blob <size>\0" + bytes)`). Nil when the file cannot be read.
-  static func ofFile(_ path: String, kind: Kind) -> String? {
+  public static func ofFile(_ path: String, kind: Kind) -> String? {
     let fd = open(path, O_RDONLY)
     guard fd >= 0 else { return nil }
     defer { close(fd) }
-    var digest = HubDigest(kind)
+    var digest = FileDigest(kind)
     if kind == .sha1 {
       var st = stat()
       guard fstat(fd, &st) == 0 else { return nil }
