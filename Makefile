@@ -112,21 +112,22 @@ fuzz: apt-deps
 check-eval: build
 	SPIQA_SHARED=$(abspath $(SHARED)) scripts/check_eval.sh $(BIN)
 
-## hist-figures: spiqa-hist tables and figures of 200 SST-2 sentences' attention (minilm-sst2).
-HIST_DIR    ?= figures/hist
-HIST_STREAM ?= $(HIST_DIR)/attention.npy.gz
-$(HIST_STREAM): | build
-	mkdir -p $(HIST_DIR)
-	$(BIN)/spiqa-extract --model $(SHARED)/models/minilm-sst2 --task sst2 --data $(SHARED)/data/glue/SST-2/dev.tsv \
-	  --limit 200 --output $@
-hist-figures: $(HIST_STREAM)
-	scripts/hist_figures.sh $(BIN) $(HIST_STREAM) $(HIST_DIR) "" 0 2
-
 clean:
 	rm -rf .build .build-test .build-fuzz
 
 ## figures: the paper's figures and claims (docs/reproducing-the-paper.md); SMOKE=1 tiny, FULL=1 everything.
 include mk/figures.mk
+
+## hist-figures: spiqa-hist tables and figures of 200 SST-2 sentences' attention (minilm-sst2), extracted with
+## --tokens so the heatmaps carry token labels. After mk/figures.mk, whose NO_BUILD=1 (or FIG_BIN) it honours.
+HIST_DIR    ?= figures/hist
+HIST_STREAM ?= $(HIST_DIR)/attention.npy.gz
+$(HIST_STREAM): | $(if $(filter 1,$(NO_BUILD)),,build)
+	mkdir -p $(HIST_DIR)
+	$(BIN)/spiqa-extract --model $(SHARED)/models/minilm-sst2 --task sst2 --data $(SHARED)/data/glue/SST-2/dev.tsv \
+	  --limit 200 --tokens --output $@
+hist-figures: $(HIST_STREAM)
+	scripts/hist_figures.sh $(BIN) $(HIST_STREAM) $(HIST_DIR) "" 0 2
 
 ## install, uninstall, doc-examples, build-info (the commit behind --version): mk/install.mk
 include mk/install.mk
