@@ -8,6 +8,8 @@ public enum Head: Sendable, Equatable {
   case questionAnswering
   /// Sequence classification: one logit per label (`labels` from config.json id2label).
   case sequenceClassification(labels: [String])
+  /// Masked LM: vocabulary logits at chosen positions (`Encoder.maskedLMLogits`; `forward` computes none).
+  case maskedLM
 }
 
 extension Encoder {
@@ -16,7 +18,7 @@ extension Encoder {
     let hsz = config.hiddenSize, t = output.seqLen, bsz = output.batch
     let last = output.lastHiddenState
     switch (head, weights.head) {
-    case (.none, _):
+    case (.none, _), (.maskedLM, _):
       return
     case (.questionAnswering, .questionAnswering(let w, let bias)?):
       // [batch·T, 2] = hidden · qa_outputsᵀ + b
@@ -60,5 +62,58 @@ extension Encoder {
     default:
       throw SpiqaModelError.usage("head \(head) requested but the checkpoint has no weights for it")
     }
+  }
+}
+
+extension Encoder {
+  /// The masked-LM head at one position per sequence: `[rows.count][vocab]` logits, where row k is position
+  /// `rows[k].position` of sequence `rows[k].sequence` of `output` (a `forward` of the same batch).
+  /// hidden → dense → GELU (exact) → LayerNorm → decoder + bias, as BertLMPredictionHead / RobertaLMHead.
+  /// - Throws: `SpiqaModelError.usage` when the checkpoint has no masked-LM head or a row is out of range.
+  public func maskedLMLogits(_ output: EncoderOutput, rows: [(sequence: Int, position: Int)]) throws -> [[Float]] {
+    guard case .maskedLM(let dense, let denseBias, let gamma, let beta, let decoder, let decoderBias)? = weights.head
+    else {
+      throw SpiqaModelError.usage("the checkpoint has no masked-LM head (cls.predictions / lm_head)")
+    }
+    let h = config.hiddenSize, t = output.seqLen, m = rows.count
+    let vocab = decoder.shape[0]
+    guard m > 0 else { return [] }
+    var x = [Float](repeating: 0, count: m * h)
+    for (k, r) in rows.enumerated() {
+      guard r.sequence >= 0, r.sequence < output.batch, r.position >= 0, r.position < t else {
+        throw SpiqaModelError.usage("masked-LM row \(r) outside the batch [\(output.batch), \(t)]")
+      }
+      let src = (r.sequence * t + r.position) * h
+      for j in 0..<h { x[k * h + j] = output.lastHiddenState[src + j] }
+    }
+    var y = [Float](repeating: 0, count: m * h)
+    var logits = [Float](repeating: 0, count: m * vocab)
+    let eps = config.layerNormEps
+    x.withUnsafeBufferPointer { xp in
+      y.withUnsafeMutableBufferPointer { yp in
+        BLAS.linear(x: xp.baseAddress!, rows: m, weight: dense, bias: denseBias, y: yp.baseAddress!, threads: threads)
+        for k in 0..<yp.count {
+          let v = Double(yp[k])
+          yp[k] = Float(0.5 * v * (1 + Double.erf(v / 2.0.squareRoot())))
+        }
+        // LayerNorm per row, in double (m rows of `hidden` values).
+        for k in 0..<m {
+          var mean = 0.0, sq = 0.0
+          for j in 0..<h { mean += Double(yp[k * h + j]) }
+          mean /= Double(h)
+          for j in 0..<h { let d = Double(yp[k * h + j]) - mean; sq += d * d }
+          let inv = 1 / (sq / Double(h) + Double(eps)).squareRoot()
+          for j in 0..<h {
+            yp[k * h + j] = Float((Double(yp[k * h + j]) - mean) * inv) * gamma.pointer[j] + beta.pointer[j]
+          }
+        }
+        logits.withUnsafeMutableBufferPointer { lp in
+          BLAS.linear(
+            x: UnsafePointer(yp.baseAddress!), rows: m, weight: decoder, bias: decoderBias, y: lp.baseAddress!,
+            threads: threads)
+        }
+      }
+    }
+    return (0..<m).map { Array(logits[($0 * vocab)..<(($0 + 1) * vocab)]) }
   }
 }

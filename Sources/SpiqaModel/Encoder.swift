@@ -69,6 +69,7 @@ public final class Encoder {
       let n = out.shape[0]
       let labels = config.labels.count == n ? config.labels : (0..<n).map { "LABEL_\($0)" }
       head = .sequenceClassification(labels: labels)
+    case .maskedLM: head = .maskedLM
     case nil: head = .none
     }
     buffers = Buffers(config: config, rows: maxBatch * maxSeqLen, maxBatch: maxBatch, maxSeqLen: maxSeqLen)
@@ -88,6 +89,8 @@ public final class Encoder {
     case .questionAnswering(let a, let b)?: n += a.count + b.count
     case .classifier(let a, let b, _, let c, let d)?:
       n += a.count + b.count + c.count + d.count
+    case .maskedLM(let a, let b, let g, let beta, _, let bias)?:
+      n += a.count + b.count + g.count + beta.count + bias.count  // the decoder is usually the tied word embeddings
     case nil: break
     }
     return n

@@ -76,6 +76,19 @@ public struct ModelFamily: Sendable, Equatable, CustomStringConvertible {
     /// Top-level Linear [2, hidden] giving start and end logits per token.
     public var questionAnswering: String
     public var classifier: ClassifierLayout
+    /// The masked-LM head of `*ForMaskedLM` checkpoints; nil when spiqa does not run the family's LM head.
+    public var maskedLM: MaskedLMLayout? = nil
+  }
+
+  /// Masked LM (BERT's `cls.predictions`, RoBERTa's `lm_head`): hidden → dense [hidden, hidden] → GELU →
+  /// LayerNorm → decoder [vocab, hidden] + bias [vocab]. The decoder is tied to the word embeddings unless the
+  /// checkpoint stores its own. All names are top-level (not under the base model's prefix).
+  public struct MaskedLMLayout: Sendable {
+    public var dense: String
+    public var layerNorm: String
+    /// The decoder Linear; its `.weight` is usually absent (tied) and its bias may be stored as `bias` instead.
+    public var decoder: String
+    public var bias: String
   }
 
   /// Sequence classification: first token → dense [hidden, hidden] → activation → out [labels, hidden].

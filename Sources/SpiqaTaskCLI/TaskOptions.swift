@@ -22,6 +22,13 @@ public struct TaskOptions: ParsableArguments {
   @Option(parsing: .unconditional, help: ArgumentHelp("Sentence tasks: sentences per batch (padded to the longest).", valueName: "n"))
   public var batchSize: Int = 20
 
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp(
+      "mlm: tokens per line, special tokens included (longer lines are cut; a line is one batch of one copy per token).",
+      valueName: "n"))
+  public var mlmLength: Int = 128
+
   public init() {}
 
   public func validate() throws {
@@ -30,6 +37,8 @@ public struct TaskOptions: ParsableArguments {
     }
     try columns.validate(task: task)
     try FlagLimits.check("--batch-size", batchSize, atMost: FlagLimits.batchSize)
+    try FlagLimits.check("--mlm-length", mlmLength, atMost: FlagLimits.tokens)
+    guard mlmLength >= 3 else { throw ValidationError("--mlm-length must be at least 3 (one token and two special), got \(mlmLength)") }
   }
 
   /// The task `--task` names. - Throws: `TasksError.usage` for an unknown name.
@@ -51,6 +60,7 @@ public struct TaskOptions: ParsableArguments {
   public func apply(to settings: inout TaskSettings) {
     settings.squad = squad.featurizer
     settings.batchSize = batchSize
+    settings.maskedLMLength = mlmLength
     settings.textColumn = columns.textColumn
     settings.pairColumn = columns.pairColumn
     settings.labelColumn = columns.labelColumn

@@ -18,6 +18,7 @@ public final class EncoderTaskModel: TaskModel {
     if case .sequenceClassification(let labels) = nativeHead { return labels }
     return nil
   }
+  public var hasMaskedLMHead: Bool { nativeHead == .maskedLM }
 
   /// Open `directory` for batches of up to `maxBatch` sequences of up to `maxSeqLen` tokens.
   public init(directory: String, maxBatch: Int, maxSeqLen: Int) throws {
@@ -61,5 +62,18 @@ public final class EncoderTaskModel: TaskModel {
       throw TasksError.badData("\(checkpoint.directory): the classifier produced no logits")
     }
     return logits
+  }
+
+  public func maskedLM(_ batch: TaskBatch, positions: [Int], hooks: ForwardHooks) throws -> [[Float]] {
+    guard nativeHead == .maskedLM else {
+      throw TasksError.usage(
+        "\(checkpoint.directory): the checkpoint has no masked-LM head (cls.predictions / lm_head); task mlm needs a "
+          + "*ForMaskedLM checkpoint")
+    }
+    guard positions.count == batch.count else {
+      throw TasksError.usage("\(positions.count) masked positions for a batch of \(batch.count)")
+    }
+    let out = try forward(batch, hooks: hooks, head: .maskedLM)
+    return try encoder.maskedLMLogits(out, rows: positions.enumerated().map { ($0.offset, $0.element) })
   }
 }

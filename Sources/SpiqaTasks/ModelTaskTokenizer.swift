@@ -23,6 +23,8 @@ public struct ModelTaskTokenizer: TaskTokenizer {
   public var clsId: Int { base.specials.clsId }
   public var sepId: Int { base.specials.sepId }
   public var padId: Int { base.specials.padId }
+  /// nil when the mask token is missing from the vocabulary (the tokenizer then maps it to the unknown token).
+  public var maskId: Int? { base.specials.maskId == base.specials.unkId ? nil : base.specials.maskId }
 }
 
 /// The tokenizer of a checkpoint folder (tokenizer.json, or vocab.txt → WordPiece, vocab.json + merges.txt →

@@ -22,6 +22,9 @@ public struct TaskSettings: Sendable {
   public var labelColumn: String?
   /// `text`: each line is two tab-separated segments.
   public var pairs = false
+  /// `mlm`: tokens per line, special tokens included (a line of n tokens runs as one batch of n − 2 masked copies,
+  /// so memory grows with the square of this times the line: 512 needs about 6 GB of attention for 12 heads).
+  public var maskedLMLength = 128
 
   public init() {}
 }

@@ -21,6 +21,12 @@ public protocol TaskTokenizer {
   var sepId: Int { get }
   var padId: Int { get }
   var layout: PairLayout { get }
+  /// The mask token's id (`[MASK]`, `<mask>`), nil when the vocabulary has none (task mlm needs it).
+  var maskId: Int? { get }
+}
+
+extension TaskTokenizer {
+  public var maskId: Int? { nil }
 }
 
 /// The featurization parameters (HF 3.1 pipeline defaults used by the paper).

@@ -32,11 +32,19 @@ public protocol TaskModel: AnyObject {
   func classify(_ batch: TaskBatch, hooks: ForwardHooks) throws -> [[Float]]
   /// The classifier's label names by output (`id2label`), or nil when the model has no classification head.
   var classifierLabels: [String]? { get }
+  /// Masked LM: vocabulary logits [batch][vocab] at `positions[b]` of each row b.
+  func maskedLM(_ batch: TaskBatch, positions: [Int], hooks: ForwardHooks) throws -> [[Float]]
+  /// Whether the checkpoint has a masked-LM head.
+  var hasMaskedLMHead: Bool { get }
   /// The model in messages (its folder).
   var name: String { get }
 }
 
 extension TaskModel {
   public var classifierLabels: [String]? { nil }
+  public var hasMaskedLMHead: Bool { false }
+  public func maskedLM(_ batch: TaskBatch, positions: [Int], hooks: ForwardHooks) throws -> [[Float]] {
+    throw TasksError.usage("\(name): the model has no masked-LM head")
+  }
   public var name: String { "the model" }
 }

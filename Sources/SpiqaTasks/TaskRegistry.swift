@@ -5,7 +5,7 @@ import SpiqaCore
 public enum TaskRegistry {
   public static let all: [any SpiqaTask] =
     [SquadTask(version: 1), SquadTask(version: 2), SST2Task()] + GLUETask.all.map { $0 as any SpiqaTask }
-    + [ClassifyTask(), TextTask()]
+    + [ClassifyTask(), MaskedLMTask(), TextTask()]
 
   public static var names: [String] { all.map(\.name) }
 

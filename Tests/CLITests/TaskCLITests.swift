@@ -96,4 +96,38 @@ struct TaskCLITests {
     #expect(try EvalCLI.lines(a).count == 10)
     #expect(exact.json["n"]?.intValue == 6 && exact.json["seed"]?.intValue == 5)
   }
+
+  /// `--task mlm` through the tools: the reference pseudo-perplexity (scripts/make_mlm_fixtures.py), a quantized
+  /// extraction replayed equal to quantizing on the fly (a line is one batch in both), and two shards merged.
+  @Test func maskedLMThroughTheTools() throws {
+    let mlm = TestPaths.packageRoot.appendingPathComponent("Tests/SpiqaTasksTests/Fixtures/mlm").path
+    let refs = try #require(try JSONValue(parsing: Array(FileManager.default.contents(atPath: mlm + "/references.json") ?? Data())).objectValue)
+    let common = ["--model", mlm + "/tiny-bert-mlm", "--task", "mlm", "--data", mlm + "/lines.txt", "--mlm-length", "24"]
+    let exact = try EvalCLI.run("spiqa-eval", ["-q"] + common)
+    #expect(exact.status == 0, "\(exact.stderr)")
+    let want = try #require(refs["bert"]?.objectValue?["exact"]?.objectValue?["pseudo_perplexity"]?.doubleValue)
+    let got = try #require(exact.json["pseudo_perplexity"]?.doubleValue, "\(exact.json)")
+    #expect(abs(got - want) <= 1e-4 * want, "\(got) vs \(want)")
+
+    let stream = EvalCLI.temp(".npy.gz")
+    let (a, b, s0, s1) = (EvalCLI.temp(".jsonl"), EvalCLI.temp(".jsonl"), EvalCLI.temp(".jsonl"), EvalCLI.temp(".jsonl"))
+    defer { for f in [stream, a, b, s0, s1] { try? FileManager.default.removeItem(atPath: f) } }
+    let q = ["--method", "uniform_slog_clamped_mean", "--bits", "3"]
+    let x = try EvalCLI.run("spiqa-extract", ["-q", "-o", stream] + q + common)
+    #expect(x.status == 0, "\(x.stderr)")
+    let onTheFly = try EvalCLI.run("spiqa-eval", ["-q", "--per-example", a] + q + common)
+    let replayed = try EvalCLI.run("spiqa-eval", ["-q", "--replay", stream, "--per-example", b] + common)
+    #expect(onTheFly.status == 0 && replayed.status == 0, "\(replayed.stderr)")
+    #expect(onTheFly.json["pseudo_perplexity"] == replayed.json["pseudo_perplexity"])
+    #expect(onTheFly.json["pseudo_perplexity"] != exact.json["pseudo_perplexity"])
+    #expect(try EvalCLI.lines(a) == EvalCLI.lines(b))
+
+    for (i, f) in [s0, s1].enumerated() {
+      let r = try EvalCLI.run("spiqa-eval", ["-q", "--shard", "\(i)/2", "--per-example", f] + common)
+      #expect(r.status == 0, "\(r.stderr)")
+    }
+    let merged = try EvalCLI.run("spiqa-eval", ["--merge", s0, s1])
+    #expect(merged.status == 0, "\(merged.stderr)")
+    for key in ["pseudo_perplexity", "nll_mean", "tokens", "n"] { #expect(merged.json[key] == exact.json[key], "\(key)") }
+  }
 }

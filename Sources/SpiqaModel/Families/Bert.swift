@@ -1,13 +1,16 @@
 extension ModelFamily {
-  /// BERT (BertModel, BertForQuestionAnswering, BertForSequenceClassification): learned absolute positions,
-  /// token types, pooler (tanh) + classifier.
+  /// BERT (BertModel, BertForQuestionAnswering, BertForSequenceClassification, BertForMaskedLM): learned absolute
+  /// positions, token types, pooler (tanh) + classifier, `cls.predictions` LM head.
   public static let bert = ModelFamily(
     modelType: "bert", architecturePrefixes: ["Bert"], weightPrefix: "bert.", configKeys: [:],
     defaults: Defaults(),
     embeddings: .bertStyle, layers: .bertStyle,
     heads: Heads(
       questionAnswering: "qa_outputs",
-      classifier: ClassifierLayout(dense: "pooler.dense", denseInBaseModel: true, activation: .tanh, out: "classifier")),
+      classifier: ClassifierLayout(dense: "pooler.dense", denseInBaseModel: true, activation: .tanh, out: "classifier"),
+      maskedLM: MaskedLMLayout(
+        dense: "cls.predictions.transform.dense", layerNorm: "cls.predictions.transform.LayerNorm",
+        decoder: "cls.predictions.decoder", bias: "cls.predictions.bias")),
     template: .clsSep)
 }
 

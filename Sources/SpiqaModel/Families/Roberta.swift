@@ -17,9 +17,11 @@ extension ModelFamily.Embeddings {
 }
 
 extension ModelFamily.Heads {
-  /// `qa_outputs`; `classifier.dense` (tanh) → `classifier.out_proj`.
+  /// `qa_outputs`; `classifier.dense` (tanh) → `classifier.out_proj`; `lm_head` (dense, GELU, layer_norm, decoder).
   static let robertaStyle = ModelFamily.Heads(
     questionAnswering: "qa_outputs",
     classifier: ModelFamily.ClassifierLayout(
-      dense: "classifier.dense", denseInBaseModel: false, activation: .tanh, out: "classifier.out_proj"))
+      dense: "classifier.dense", denseInBaseModel: false, activation: .tanh, out: "classifier.out_proj"),
+    maskedLM: ModelFamily.MaskedLMLayout(
+      dense: "lm_head.dense", layerNorm: "lm_head.layer_norm", decoder: "lm_head.decoder", bias: "lm_head.bias"))
 }

@@ -26,6 +26,10 @@ enum HeadWeights: Sendable {
   /// First token → dense [hidden, hidden] → activation → out [labels, hidden] (the family's classifier layout).
   case classifier(dense: Weight, denseBias: Weight, activation: ModelFamily.ClassifierActivation, out: Weight,
                   outBias: Weight)
+  /// Masked LM (`ModelFamily.MaskedLMLayout`): dense [hidden, hidden] + [hidden] → GELU → LayerNorm [hidden] →
+  /// decoder [vocab, hidden] (the word embeddings when tied) + bias [vocab].
+  case maskedLM(dense: Weight, denseBias: Weight, normGamma: Weight, normBeta: Weight, decoder: Weight,
+                decoderBias: Weight)
 }
 
 /// Every parameter of an encoder and its optional head.
@@ -117,6 +121,25 @@ extension ModelWeights {
     let qa = heads.questionAnswering, out = cls.out
     let wantsQA = c.architectures.contains { $0.hasSuffix("ForQuestionAnswering") }
     let wantsCls = c.architectures.contains { $0.hasSuffix("ForSequenceClassification") }
+    let wantsMLM = c.architectures.contains { $0.hasSuffix("ForMaskedLM") }
+    if wantsMLM, heads.maskedLM == nil {
+      throw SpiqaModelError.badData(
+        "\(origin): \(c.architectures.joined(separator: ", ")): spiqa runs the masked-LM heads of BERT and RoBERTa "
+          + "(and XLM-RoBERTa), not of \(c.family)")
+    }
+    if let mlm = heads.maskedLM,
+      wantsMLM || (!wantsQA && !wantsCls && source.rawTensor(mlm.dense + ".weight") != nil)
+    {
+      // Tied decoder: the word embeddings (stored under the base model's prefix), unless the checkpoint has its own.
+      let decoder =
+        source.rawTensor(mlm.decoder + ".weight") != nil
+        ? try w(mlm.decoder + ".weight", [c.vocabSize, h]) : try w(prefix + c.family.embeddings.word + ".weight", [c.vocabSize, h])
+      let bias = source.rawTensor(mlm.bias) != nil ? mlm.bias : mlm.decoder + ".bias"
+      return .maskedLM(
+        dense: try w(mlm.dense + ".weight", [h, h]), denseBias: try w(mlm.dense + ".bias", [h]),
+        normGamma: try w(mlm.layerNorm + ".weight", [h]), normBeta: try w(mlm.layerNorm + ".bias", [h]),
+        decoder: decoder, decoderBias: try w(bias, [c.vocabSize]))
+    }
     if wantsQA || (!wantsCls && source.rawTensor(qa + ".weight") != nil) {
       return .questionAnswering(weight: try w(qa + ".weight", [2, h]), bias: try w(qa + ".bias", [2]))
     }
