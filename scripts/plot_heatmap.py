@@ -6,7 +6,8 @@
 
 One panel per head of the chosen layer: query tokens (rows, top to bottom) × key tokens (columns), as the
 reference's plot_heatmap (§3.4); --scale log shows small values, --scale binary shows values > --bar.
-Token labels are drawn when the record carries "tokens" and n ≤ 48.
+Token labels are drawn when the record carries "tokens", at 8 pt: a panel grows with n up to MAX_PANEL inches, and
+beyond that only every k-th token is labelled (the axis caption says so).
 """
 import argparse
 import math
@@ -19,6 +20,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
+
+# Token labels are 8-pt text (spiqa.plot's minimum): one needs about 0.13 in along the axis.
+LABEL_PITCH = 0.13
+MIN_PANEL, MAX_PANEL = 2.4, 4.5
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "python", "src"))
 import spiqa  # noqa: E402  (this checkout's python/src; `pip install ./python` installs the same package)
@@ -59,11 +64,16 @@ def main():
     hs = [heads.index(h) for h in want]
     n = x.shape[-1]
     tokens = meta.get("tokens")
-    label = tokens is not None and n <= 48
+    label = tokens is not None
     C = min(4, len(hs))
     R = math.ceil(len(hs) / C)
-    size = 3.0 if label else 2.4
-    fig, axes = plt.subplots(R, C, figsize=(size * C + 1.0, size * R + 0.8), squeeze=False, layout="constrained")
+    size = min(max(n * LABEL_PITCH, MIN_PANEL), MAX_PANEL) if label else MIN_PANEL
+    every = math.ceil(n * LABEL_PITCH / size) if label else 1
+    # Room for the rotated key tokens above each panel and the query tokens left of it.
+    longest = max((len(str(t)) for t in tokens), default=0) if label else 0
+    extra = min(longest, 14) * 0.075 if label else 0.3
+    fig, axes = plt.subplots(R, C, figsize=((size + extra) * C + 1.2, (size + extra + 0.35) * R + 0.9), squeeze=False,
+                             layout="constrained")
     if a.scale == "log":
         norm, cmap = LogNorm(vmin=1e-6, vmax=1), "magma"
     elif a.scale == "binary":
@@ -85,18 +95,23 @@ def main():
             im = ax.imshow(m, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
         frac = float(np.mean(m <= a.bar))
         # Key tokens label the top edge, so the panel caption goes below.
-        ax.set_xlabel(f"head {heads[hs[k]]}: max {m.max():.2f}, ≤ {a.bar:g}: {frac:.0%}", fontsize=7)
+        thin = f"; 1 token in {every} labelled" if every > 1 else ""
+        ax.set_xlabel(f"head {heads[hs[k]]}: max {m.max():.2f}, ≤ {a.bar:g}: {frac:.0%}{thin}", fontsize=8)
         ax.xaxis.tick_top()
         if label:
-            ax.set_xticks(range(n), tokens, rotation=90, fontsize=5)
-            ax.set_yticks(range(n), tokens, fontsize=5)
+            ticks = range(0, n, every)
+            ax.set_xticks(ticks, [tokens[i] for i in ticks], rotation=90, fontsize=8)
+            ax.set_yticks(ticks, [tokens[i] for i in ticks], fontsize=8)
         else:
-            ax.tick_params(labelsize=6)
+            ax.tick_params(labelsize=8)
     cb = fig.colorbar(im, ax=axes.ravel().tolist(), fraction=0.03, pad=0.01)
     cb.set_label({"linear": "attention probability", "log": "attention probability (log; < 1e-6 shown as 1e-6)",
                   "binary": f"> {a.bar:g}"}[a.scale])
-    fig.suptitle(f"Attention of {a.example_id} feature {a.feature}, layer {a.layer} (n = {n}; rows = queries, "
-                 "columns = keys)", fontsize=9)
+    if a.scale == "log":
+        spiqa.plot.log_labels(cb.ax.yaxis)
+    src = spiqa.plot.stream_text(a.stream)
+    fig.suptitle(f"Attention of {a.example_id} feature {a.feature}, layer {a.layer} (n = {n} tokens; rows = queries, "
+                 "columns = keys)" + (f"\none sequence of {src}" if src else ""), fontsize=9)
     spiqa.plot.save_figure(fig, a.out)
 
 

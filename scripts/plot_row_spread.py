@@ -56,7 +56,7 @@ def main():
     levels = spread.shape[1]
     rows = int(A["rows"][l, h])
 
-    fig = plt.figure(figsize=(10, 4.8))
+    fig = plt.figure(figsize=(10, 5.2))
     if a.per_row:
         gs = fig.add_gridspec(1, 2, width_ratios=[5, 1.1], wspace=0.3)
         side_slot = gs[1]
@@ -93,6 +93,7 @@ def main():
         mesh = ax.pcolormesh(edges, ylev, share.T, cmap="Blues", norm=LogNorm(vmin=1e-3, vmax=1), shading="flat")
         cb = fig.colorbar(mesh, cax=fig.add_subplot(gs[1]))
         cb.set_label("share of rows at this fraction", fontsize=8)
+        spiqa.plot.log_labels(cb.ax.yaxis)
         per_level = spread[:, 1:].sum(axis=0)
         if per_level.sum() > 0:
             k = int(np.argmax(np.cumsum(per_level) >= 0.99 * per_level.sum()))
@@ -103,6 +104,7 @@ def main():
     ax.plot(left, mean, color="black", linewidth=1.4, label="mean row histogram")
     ax2.plot(edges[1:], A["row_cdf_mean"][l, h], color="tab:red", linewidth=1.4, label="mean row CDF")
     ax.set_xscale("log")
+    spiqa.plot.log_labels(ax.xaxis)
     top = float(np.quantile(np.concatenate(nonzero), 0.99)) if nonzero and sum(map(len, nonzero)) else 0.0
     ymax = a.ymax if a.ymax is not None else min(1.0, max(0.05, float(np.nanmax(mean)) * 2.2, top * 1.05))
     ax.set_ylim(0, ymax)
@@ -114,10 +116,17 @@ def main():
     ax2.tick_params(axis="y", colors="tab:red")
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=7, frameon=False)
-    note = f", {drawn} rows drawn" if a.per_row else ""
-    ax.set_title(f"Layer {a.layer} head {a.head}: per-row histograms ({rows} rows{note}); "
-                 f"tokens to majority {A['ttm_mean'][l, h]:.2f} ± {A['ttm_std'][l, h]:.2f}", fontsize=9)
+    ax.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=8, frameon=False)
+    note = f", {drawn} drawn" if a.per_row else ""
+    src = spiqa.plot.source_text(A.header)
+    fig.suptitle(f"Layer {a.layer} head {a.head}: per-row histograms of {rows} rows{note}"
+                 + (f"\n{src} · {A.header.get('records', '?')} records" if src else
+                    f" ({A.header.get('records', '?')} records)"), fontsize=9)
+    # Tokens to majority is 0-based (spiqa-hist, reference §3.3): 0 means the largest value alone is over half the
+    # row, so the title gives the count of tokens that hold the majority (ttm + 1) beside the raw column.
+    tm, ts = float(A["ttm_mean"][l, h]), float(A["ttm_std"][l, h])
+    ax.set_title(f"majority (> ½ of a row) held by {tm + 1:.2f} ± {ts:.2f} tokens "
+                 f"(tokens to majority, 0-based: {tm:.2f})", fontsize=9)
 
     side = fig.add_subplot(side_slot)
     sh = A["row_sparsity_hist"][l, h].astype(float)
@@ -131,7 +140,7 @@ def main():
     side.set_ylabel(f"row sparsity (share of values ≤ {A.header.get('row_sparsity_bar', 1e-8):g})")
     side.set_xlabel("share of rows")
     side.set_title(f"row sparsity\nmean {A['row_sparsity_mean'][l, h]:.2f}", fontsize=8)
-    fig.subplots_adjust(left=0.07, right=0.93, bottom=0.12, top=0.9)
+    fig.subplots_adjust(left=0.07, right=0.93, bottom=0.12, top=0.84 if src else 0.87)
     spiqa.plot.save_figure(fig, a.out)
 
 

@@ -5,7 +5,9 @@ figures of `make figures` say which task, model and sample they show.
   python3 scripts/figures/captioned.py "CAPTION" scripts/plot_sparsity_grid.py HIST.npy OUT [options]
 
 The plot script runs unchanged; only `spiqa.plot.save_figure` is wrapped: the figure grows by one caption strip at the
-top (every axes keeps its size and place) before it is written.
+top (every axes keeps its size and place) before it is written (still refused when any text is under 8 pt). The
+caption names model, data and sample, so `spiqa.plot.source_text` (the same, read from the stream) is left out of the
+script's own title.
 """
 import os
 import runpy
@@ -48,6 +50,7 @@ def main():
         original(fig, out_prefix)
 
     spiqa.plot.save_figure = save
+    spiqa.plot.source_text = lambda header: None
     sys.argv = [script] + sys.argv[3:]
     runpy.run_path(script, run_name="__main__")
 

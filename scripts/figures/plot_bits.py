@@ -35,7 +35,8 @@ def main():
     ms = R.metrics(a.task)
     any_row = next(r for v in g.values() for _, r in v if R.ok(r)) if any(
         R.ok(r) for v in g.values() for _, r in v) else None
-    fig, axes = plt.subplots(1, len(ms), figsize=(max(6.4 * len(ms), 10.5), 5.2), squeeze=False)
+    # The metrics of a task (SQuAD's EM and F1) are percentages of the same questions: one y scale.
+    fig, axes = plt.subplots(1, len(ms), figsize=(max(6.4 * len(ms), 10.5), 5.2), squeeze=False, sharey=True)
     failed = []
     allbits = sorted({b for v in g.values() for b, _ in v})
     for ax, (key, name) in zip(axes[0], ms):
@@ -58,7 +59,7 @@ def main():
                 ax.plot([x for x, _ in hi], [y for _, y in hi], linestyle="none", **st)
         if R.ok(base):
             ax.axhline(R.pct(base, key), color="black", linestyle="--", linewidth=1,
-                       label=f"exact attention ({R.pct(base, key):.2f})")
+                       label=f"exact attention ({name} {R.pct(base, key):.2f})")
         ticks = [xpos(b) for b in allbits]
         ax.set_xticks(ticks, [str(b) for b in allbits])
         if any(b > 8 for b in allbits):  # axis break marks between 8 and 16 bits
@@ -70,13 +71,18 @@ def main():
         ax.grid(alpha=0.3)
         ax.set_title(f"{name} against bits", fontsize=10)
     handles, labels = axes[0, 0].get_legend_handles_labels()
+    for ax in axes[0, 1:]:  # each metric's exact-attention line
+        for h, l in zip(*ax.get_legend_handles_labels()):
+            if l not in labels:
+                handles.append(h)
+                labels.append(l)
     fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.03), ncol=5, fontsize=8, frameon=False)
     who = f"{R.model_name(any_row)}, {R.sample_text(any_row)}" if any_row else ""
     fig.suptitle(f"{R.TASK_TITLE[a.task]}: attention quantization ({who})", fontsize=11)
     if failed:
         note = "not measured (tool rejected the setting): " + "; ".join(
             f"{R.label(m)} {b} bit{'s' if b > 1 else ''}" for m, b, _ in sorted(failed, key=lambda x: (x[0], x[1])))
-        fig.text(0.01, 0.005, note, fontsize=7, color="dimgrey", wrap=True)
+        fig.text(0.01, 0.005, note, fontsize=8, color="dimgrey", wrap=True)
     fig.tight_layout(rect=(0, 0.15, 1, 1))
     R.save(fig, a.out)
 

@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rows as R  # noqa: E402
-from rows import plt  # noqa: E402
+from rows import plt, spiqa  # noqa: E402
 
 LAYER_COLORS = plt.get_cmap("viridis")
 
@@ -64,9 +64,18 @@ def head_axis(ax, L, H):
 
 
 def sample_caption(rdir, task, what):
+    """'SQuAD v1.1 dev · minilm-squad · 2 questions (random.sample, seed 123) · WHAT': data, model and the sample of
+    the task's exact-attention stream (the one these figures are made from)."""
     base = R.baseline(rdir, task)
     model = R.model_name(base) if base else "?"
-    return f"{R.TASK_TITLE[task]} · {model} · {what}"
+    sample = R.stream_sample(rdir, task)
+    return f"{R.TASK_TITLE[task]} · {model} · {sample + ' · ' if sample else ''}{what}"
+
+
+# Tokens to majority (spiqa-hist ttm_*, reference §3.3) is 0-based: 0 = the largest value alone is over half the row,
+# not "no token". The labels say so, so that a bar at 0 does not read as zero tokens.
+TTM_LABEL = "tokens to majority ÷ the row's n tokens"
+TTM_ZERO = "0 = one token holds > ½ of the row"
 
 
 def consistency(a):
@@ -96,7 +105,7 @@ def consistency(a):
     ax = axes[2]
     ax.bar(x, tm, color=colors, width=0.8, alpha=0.85)
     ax.errorbar(x, tm, yerr=ts, fmt="none", ecolor="black", elinewidth=0.9, capsize=1.5)
-    ax.set_ylabel("tokens to majority / n\n(mean ± std over rows)")
+    ax.set_ylabel("tokens to majority\n÷ the row's n tokens\n(mean ± std over rows;\n0 = one token holds > ½)")
     ax.set_ylim(0, max(0.05, float(np.nanmax(tm + ts)) * 1.08) if np.isfinite(tm).any() else 1)
     ax.grid(axis="y", alpha=0.3)
     head_axis(ax, L, H)
@@ -121,9 +130,10 @@ def consistency(a):
     ax.grid(axis="y", alpha=0.3)
     axes[0].set_title("Head consistency: a short error bar = the head behaves the same on every example (row); "
                       "bars differ across heads = diversity", fontsize=10)
-    unit = "questions" if R.is_qa(a.task) else "sentences"
-    caption(fig, sample_caption(a.results, a.task, f"exact attention of {E} {unit}; heads 0–{H - 1} within each layer"))
-    fig.subplots_adjust(left=0.08, right=0.98, top=0.93, bottom=0.04)
+    # Panels 1–2 share the scale [0, 1] (both normalised to it); tokens to majority and diversity are other quantities
+    # with their own scales.
+    caption(fig, sample_caption(a.results, a.task, f"exact attention; heads 0–{H - 1} within each layer"))
+    fig.subplots_adjust(left=0.1, right=0.98, top=0.93, bottom=0.04)
     R.save(fig, a.out)
 
 
@@ -147,6 +157,7 @@ def thresholds(a):
             ax.plot(ts, vals[l, h], color=cmap(h % 20), lw=1.1, marker=".", ms=4, label=f"head {h}")
         ax.plot(ts, vals[l].mean(axis=0), color="black", lw=2.4, ls="--", label="mean of heads")
         ax.set_xscale("log")
+        spiqa.plot.log_labels(ax.xaxis)
         ax.set_ylim(0, 1.02)
         ax.set_title(f"layer {l}", fontsize=10)
         ax.grid(alpha=0.3)
@@ -171,11 +182,12 @@ def pretrained(a):
     panels = [
         ("fraction of values ≤ 1e-3", grid_of(per_head(ft_h, "le_0.001")), grid_of(per_head(pt_h, "le_0.001"))),
         ("row entropy / ln n (mean over examples)", ft_s["entropy"].mean(axis=0), pt_s["entropy"].mean(axis=0)),
-        ("tokens to majority / n (mean over rows)", grid_of(per_head(ft_h, "ttm_frac_mean")),
+        (f"{TTM_LABEL} (mean over rows;\n{TTM_ZERO})", grid_of(per_head(ft_h, "ttm_frac_mean")),
          grid_of(per_head(pt_h, "ttm_frac_mean"))),
     ]
     L, H = panels[0][1].shape
-    fig, axes = plt.subplots(1, 3, figsize=(15, 6.0))
+    # Three different quantities: each panel has its own scale (pretrained and fine-tuned share it within a panel).
+    fig, axes = plt.subplots(1, 3, figsize=(15, 6.4))
     for ax, (name, ft, pt) in zip(axes, panels):
         lo = float(np.nanmin([ft.min(), pt.min()]))
         hi = float(np.nanmax([ft.max(), pt.max()]))
@@ -196,11 +208,9 @@ def pretrained(a):
     for ax in axes:
         ax.set_xlabel("pretrained", labelpad=2)
     pm = os.path.basename(os.path.normpath(read_model(pt_dir)))
-    E = ft_s["sparsity"].shape[0]
-    unit = "questions" if R.is_qa(a.task) else "sentences"
-    caption(fig, sample_caption(a.results, a.task, f"vs pretrained {pm} · exact attention of the same {E} {unit}; "
-                                "one dot per head (on the dashed line: fine-tuning did not change it)"))
-    fig.tight_layout(rect=(0, 0.04, 1, 0.93))
+    caption(fig, sample_caption(a.results, a.task, f"vs pretrained {pm} on the same examples (exact attention)")
+            + "\none dot per head; on the dashed line fine-tuning did not change it")
+    fig.tight_layout(rect=(0, 0.02, 1, 0.92))
     R.save(fig, a.out)
 
 
@@ -218,7 +228,8 @@ def clamp(a):
     tasks = [t for t in R.TASKS if glob.glob(os.path.join(a.results, t, "clamp", "*", "*", "*.json"))]
     if not tasks:
         sys.exit(f"plot_heads clamp: no rows under {a.results}/<task>/clamp")
-    fig, axes = plt.subplots(1, len(tasks), figsize=(6.4 * len(tasks), 5.6), squeeze=False)
+    # One panel per task: their scores (EM, accuracy) are not on one scale, so each has its own y axis.
+    fig, axes = plt.subplots(1, len(tasks), figsize=(6.4 * len(tasks), 5.8), squeeze=False)
     for ax, t in zip(axes[0], tasks):
         key, name = R.metrics(t)[0]
         base = R.baseline(a.results, t)
@@ -233,14 +244,16 @@ def clamp(a):
                     label=f"pruning at T, then {R.label(method)} {bits} bits")
             for x, r in pts:
                 ax.annotate(f"{100 * r['sparsity']:.0f}%", (x, R.pct(r, key)), textcoords="offset points",
-                            xytext=(0, 7), ha="center", fontsize=7, color="tab:red")
+                            xytext=(0, 7), ha="center", fontsize=8, color="tab:red")
         if R.ok(base):
             ax.axhline(R.pct(base, key), color="black", ls="--", lw=1, label="exact attention")
         ax.set_xscale("log")
+        spiqa.plot.log_labels(ax.xaxis)
         ax.set_xlabel("pruning threshold T (the quantizer's own clamp stays 1e-3)")
         ax.set_ylabel(f"{name} (%)")
         exact = f" · exact {R.pct(base, key):.4g}" if R.ok(base) else ""
-        ax.set_title(f"{R.TASK_TITLE[t]} · {R.sample_text(base) if base else ''}{exact}", fontsize=10)
+        who = f"{R.model_name(base)}, {R.sample_text(base)}" if base else ""
+        ax.set_title(f"{R.TASK_TITLE[t]}{exact}\n{who}", fontsize=10)
         ax.grid(alpha=0.3)
         ax.margins(x=0.08, y=0.15)
     handles, labels = axes[0][0].get_legend_handles_labels()

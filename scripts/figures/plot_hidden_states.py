@@ -43,7 +43,9 @@ def main():
     width = np.diff(E)
     cols = min(len(keep), 4 if len(keep) > 6 else 3)
     rows_ = int(np.ceil(len(keep) / cols))
-    fig, axes = plt.subplots(rows_, cols, figsize=(4.3 * cols, 3.5 * rows_ + 0.9), squeeze=False, sharex=True)
+    # One y scale for every layer (ymax over all of them), so the layers compare at a glance.
+    fig, axes = plt.subplots(rows_, cols, figsize=(4.3 * cols, 3.5 * rows_ + 0.9), squeeze=False, sharex=True,
+                             sharey=True)
     ymax = 0
     for i in keep:
         ymax = max(ymax, float(quantile(A["row_count_spread"][i], 0.9).max()))

@@ -37,7 +37,8 @@ def main():
     if not tasks:
         sys.exit("plot_js: no js reports under " + a.results)
     methods = R.method_order({m for t in tasks for m in grids[t]})
-    fig, axes = plt.subplots(1, 1 + len(tasks), figsize=(5.6 + 4.6 * len(tasks), 5.0), squeeze=False,
+    # One JS-distance scale for every panel, so the tasks and the two views compare directly.
+    fig, axes = plt.subplots(1, 1 + len(tasks), figsize=(5.6 + 4.6 * len(tasks), 5.4), squeeze=False, sharey=True,
                              gridspec_kw={"width_ratios": [1.3] + [1] * len(tasks)})
     ax = axes[0, 0]
     w = 0.8 / len(tasks)
@@ -51,7 +52,7 @@ def main():
         ax.bar(x, vals, width=w, color=TASK_COLOR[t], label=R.TASK_TITLE[t])
         for xi, v in zip(x, vals):
             if not np.isnan(v):
-                ax.text(xi, v, f"{v:.3f}", ha="center", va="bottom", fontsize=6, rotation=90)
+                ax.text(xi, v, f"{v:.3f}", ha="center", va="bottom", fontsize=8, rotation=90)
     ax.set_xticks(np.arange(len(methods)),
                   [R.label(m) + (" (1 bit)" if m == "binarization" else "") for m in methods],
                   rotation=35, ha="right", fontsize=8)
@@ -69,14 +70,15 @@ def main():
         allbits = sorted({b for v in grids[t].values() for b, _ in v})
         ax.set_xticks(allbits)
         ax.set_xlabel("attention bits")
-        ax.set_ylabel("JS distance (mean over rows)")
-        ax.set_ylim(0, top * 1.05)
         ax.grid(alpha=0.3)
         any_row = next((r for v in grids[t].values() for _, r in v if R.ok(r)), {})
         rows_n = any_row.get("js_rows", "?")
         n = any_row.get("tensors", "?")
-        ax.set_title(f"{R.TASK_TITLE[t]}: against bits ({n} sequence{'' if n == 1 else 's'}, {rows_n} rows)",
-                     fontsize=9)
+        src = R.stream_sample(a.results, t, "attention-js.npy.gz")
+        base = R.baseline(a.results, t)
+        model = R.model_name(base) if base else ""
+        ax.set_title(f"{R.TASK_TITLE[t]}: against bits\n{model + ', ' if model else ''}{src}\n"
+                     f"{n} sequence{'' if n == 1 else 's'}, {rows_n} rows", fontsize=9)
     handles, labels = axes[0, -1].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=8, fontsize=8, frameon=False)
     fig.suptitle("Distortion of the attention distribution: Jensen–Shannon distance between exact and quantized rows\n"

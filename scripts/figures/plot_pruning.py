@@ -38,8 +38,9 @@ def main():
     if not tasks:
         sys.exit("plot_pruning: no threshold rows under " + a.results)
 
-    # Score and sparsity against the threshold.
-    fig, axes = plt.subplots(1, len(tasks), figsize=(6.2 * len(tasks), 4.4), squeeze=False)
+    # Score and sparsity against the threshold. One panel per task with its own score axis: the tasks' metrics (EM/F1,
+    # accuracy) are not one scale; the sparsity axis is 0–100 % in every panel.
+    fig, axes = plt.subplots(1, len(tasks), figsize=(6.2 * len(tasks), 4.6), squeeze=False)
     for ax, t in zip(axes[0], tasks):
         ts = [th for th, _ in data[t]]
         z = zero_position(ts)
@@ -68,13 +69,14 @@ def main():
     fig.tight_layout()
     R.save(fig, os.path.join(a.figures, "c_score_vs_threshold"))
 
-    # Score and relative change against the achieved sparsity.
-    fig, axes = plt.subplots(2, len(tasks), figsize=(6.2 * len(tasks), 7.4), squeeze=False, sharex="col")
+    # Score and relative change against the achieved sparsity. The scores (top) keep a scale per task, as above; the
+    # relative changes (bottom) are one quantity and share one scale, so the tasks' losses compare directly.
+    fig, axes = plt.subplots(2, len(tasks), figsize=(6.2 * len(tasks), 7.6), squeeze=False, sharex="col")
+    lowest, highest = -2.0, 1.0
     for c, t in enumerate(tasks):
         base = R.baseline(a.results, t)
         sp = np.array([100 * r["sparsity"] for _, r in data[t]])
         top, bottom = axes[0, c], axes[1, c]
-        lowest, highest = -2.0, 1.0
         for key, name in R.metrics(t):
             y = np.array([R.pct(r, key) for _, r in data[t]])
             top.plot(sp, y, marker="o", color=COLORS[key], label=name)
@@ -85,7 +87,10 @@ def main():
                 lowest = min(lowest, float(rel.min()))
                 highest = max(highest, float(rel.max()))
         for (th, r), s, yv in zip(data[t], sp, [R.pct(r, R.metrics(t)[0][0]) for _, r in data[t]]):
-            top.annotate(f"t={th:g}", (s, yv), textcoords="offset points", xytext=(3, 5), fontsize=7, color="dimgrey")
+            right = s > 85  # near the right edge the label goes left of its point, inside the axes
+            top.annotate(f"t={th:g}", (s, yv), textcoords="offset points", xytext=(-3 if right else 3, 5),
+                         ha="right" if right else "left", fontsize=8, color="dimgrey")
+        top.margins(y=0.15)  # room above the points for their t= labels
         for ax in (top, bottom):
             ax.axvline(80, color="grey", linestyle="--", linewidth=0.8)
             ax.grid(alpha=0.3)
@@ -99,12 +104,13 @@ def main():
                       fontsize=9)
         top.legend(fontsize=8, loc="lower left")
         bottom.legend(fontsize=8, loc="lower left")
-        # Linear within ±1% (the paper's bound), logarithmic beyond, so both small and large losses show.
+    # Linear within ±1% (the paper's bound), logarithmic beyond, so both small and large losses show.
+    lo = max(lowest * 1.3, -100)
+    hi = min(highest * 1.3, 100) if highest > 1 else 1.5  # gains above the ±1% band stay in view
+    ticks = [v for v in (100, 50, 20, 10, 5, 2, 1, 0, -1, -2, -5, -10, -20, -50, -100) if lo <= v <= hi]
+    for bottom in axes[1]:
         bottom.set_yscale("symlog", linthresh=1.0, linscale=0.6)
-        lo = max(lowest * 1.3, -100)
-        hi = min(highest * 1.3, 100) if highest > 1 else 1.5  # gains above the ±1% band stay in view
         bottom.set_ylim(lo, hi)
-        ticks = [v for v in (100, 50, 20, 10, 5, 2, 1, 0, -1, -2, -5, -10, -20, -50, -100) if lo <= v <= hi]
         bottom.set_yticks(ticks, [f"{v:g}" for v in ticks])
         bottom.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     fig.suptitle("Attention pruning: score against the fraction of attention values set to zero", fontsize=11)

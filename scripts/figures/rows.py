@@ -12,11 +12,15 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, "python", "src"))
+import spiqa.plot  # noqa: E402  (this checkout's package: the one save rule of every figure)
 
 # The tasks come from spiqa-eval's task registry (`spiqa-eval --list-tasks`): titles, units and metrics are not kept
 # here. TASKS (the tasks `make figures` runs: $FIG_TASKS) and TASK_TITLE are read on first use (module __getattr__).
@@ -160,9 +164,14 @@ def sample_text(row):
     return f"{row.get('n')} {unit} ({how})"
 
 
+def stream_sample(rdir, task, name="attention.npy.gz"):
+    """'2 questions (random.sample, seed 123)': the sample of one of a task's attention streams, from its header
+    (spiqa.plot.stream_parts), or '' when the stream is not there."""
+    return (spiqa.plot.stream_parts(os.path.join(rdir, task, name)) or {}).get("sample", "")
+
+
 def save(fig, prefix):
-    """OUT.png and OUT.pdf without dates or version strings (reproducible files)."""
-    fig.savefig(prefix + ".png", dpi=130, metadata={"Software": None})
-    fig.savefig(prefix + ".pdf", metadata={"Creator": None, "Producer": None, "CreationDate": None})
+    """OUT.png and OUT.pdf without dates or version strings (reproducible files), through spiqa.plot.save_figure:
+    it refuses a figure with text under 8 pt."""
+    spiqa.plot.save_figure(fig, prefix)
     plt.close(fig)
-    print("wrote", prefix + ".png", prefix + ".pdf")
