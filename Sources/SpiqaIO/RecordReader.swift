@@ -115,6 +115,25 @@ public final class RecordReader {
     }
   }
 
+  /// The next tensor record whose metadata `kind` is `kind`; tensors of other kinds are counted in `skipped`,
+  /// headers pass silently. Nil at the end of the stream.
+  public func nextTensor(ofKind kind: String, skipped: inout Int) throws -> (meta: JSONObject, array: NPYArray)? {
+    while let record = try next() {
+      guard case .tensor(let meta, let array) = record else { continue }
+      guard meta["kind"]?.stringValue == kind else {
+        skipped += 1
+        continue
+      }
+      return (meta, array)
+    }
+    return nil
+  }
+
+  /// A bad-data error (65) located at the tensor record `next` returned last.
+  public func badData(_ what: String, expected: String) -> SpiqaIOError {
+    SpiqaIOError(.badData, source: source, recordIndex: recordIndex - 1, what: what, expected: expected)
+  }
+
   /// Hands back the bytes of a record the caller is done with; the next array of exactly that size is read into
   /// them instead of fresh memory (a fresh 40 MB buffer costs the kernel zeroing 10,000 pages each record).
   /// `bytes` is left empty. Only useful when `bytes` is the sole reference (otherwise it is copied on write).

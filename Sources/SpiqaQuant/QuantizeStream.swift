@@ -121,10 +121,8 @@ public final class QuantizeStream {
           continue
         }
         guard array.shape.allSatisfy({ $0 > 0 }) else {
-          throw SpiqaIOError(
-            .badData, source: reader.source, recordIndex: reader.recordIndex - 1,
-            what: "attention record of shape \(array.shape) holds no values",
-            expected: "[layers, heads, n, n] with every size ≥ 1")
+          throw reader.badData(
+            "attention record of shape \(array.shape) holds no values", expected: "[layers, heads, n, n] with every size ≥ 1")
         }
         let values = try decodeAttention(meta: meta, array: array)
         let rec = PendingRecord(meta: meta, shape: array.shape, original: values, values: FloatBuffer(values))
@@ -133,9 +131,8 @@ public final class QuantizeStream {
           if let last = pending.last, last.meta["example_id"] != meta["example_id"] { try flush() }
           pendingBytes += 16 * values.count  // see ResourceLimits.exampleBytesVariable
           guard pendingBytes <= maxExampleBytes else {
-            throw SpiqaIOError(
-              .badData, source: reader.source, recordIndex: reader.recordIndex - 1,
-              what: "example \(meta["example_id"]?.jsonText ?? "?") needs more than \(maxExampleBytes) bytes buffered "
+            throw reader.badData(
+              "example \(meta["example_id"]?.jsonText ?? "?") needs more than \(maxExampleBytes) bytes buffered "
                 + "for statistics over the whole example",
               expected: "a smaller example, the record scope, or a larger \(ResourceLimits.exampleBytesVariable)")
           }

@@ -340,15 +340,8 @@ public final class HiddenStateRun {
   public func process(progress: ((_ inputFraction: Double?) -> Void)? = nil) throws {
     let reader = try RecordReader(path: input)
     sourceName = reader.source
-    while let record = try reader.next() {
-      guard case .tensor(let meta, let array) = record else { continue }
-      guard meta["kind"]?.stringValue == "hidden_states" else {
-        skipped += 1
-        continue
-      }
-      func bad(_ what: String, _ expected: String) -> SpiqaIOError {
-        SpiqaIOError(.badData, source: reader.source, recordIndex: reader.recordIndex - 1, what: what, expected: expected)
-      }
+    while let (meta, array) = try reader.nextTensor(ofKind: "hidden_states", skipped: &skipped) {
+      func bad(_ what: String, _ expected: String) -> SpiqaIOError { reader.badData(what, expected: expected) }
       let shape = array.shape
       guard shape.count == 3, shape.allSatisfy({ $0 > 0 }) else {
         throw bad("hidden_states tensor of shape \(shape)", "[layers + 1, n, hidden] with every dimension > 0")

@@ -120,15 +120,8 @@ public final class HistRun {
 
   /// The next attention record of `reader`, decoded and reduced to the kept layers/heads; nil at the end.
   private func nextAttention(_ reader: RecordReader, skipped: inout Int) throws -> Decoded? {
-    while let record = try reader.next() {
-      guard case .tensor(let meta, let array) = record else { continue }
-      guard meta["kind"]?.stringValue == "attention" else {
-        skipped += 1
-        continue
-      }
-      func bad(_ what: String, _ expected: String) -> SpiqaIOError {
-        SpiqaIOError(.badData, source: reader.source, recordIndex: reader.recordIndex - 1, what: what, expected: expected)
-      }
+    while let (meta, array) = try reader.nextTensor(ofKind: "attention", skipped: &skipped) {
+      func bad(_ what: String, _ expected: String) -> SpiqaIOError { reader.badData(what, expected: expected) }
       let shape = array.shape
       guard shape.count == 4, shape[2] == shape[3], shape[0] > 0, shape[1] > 0, shape[2] > 0 else {
         throw bad("attention tensor of shape \(shape)", "[layers, heads, n, n] with n > 0")
