@@ -4,14 +4,16 @@ import SpiqaIO
 /// The output flags shared by the tools that write record streams: `--output`, `--compression`, `--no-gzip`.
 public struct OutputOptions: ParsableArguments {
   /// Where to write the stream; absent or `-` means standard output.
-  @Option(name: [.short, .long], help: ArgumentHelp("Write the stream to this file (default: standard output).", valueName: "path"))
+  @Option(name: [.short, .long], help: ArgumentHelp("Write the stream to this file (default: standard output).", valueName: "path"),
+    completion: .file())
   public var output: String?
 
   /// The compression spelling (see `StreamCompression.init(parsing:)`).
   @Option(
     help: ArgumentHelp(
       "gzip setting: fast (level 1, Huffman-only), none, best, gzip, a level 0-9, or level:strategy with default, filtered, huffman or rle (e.g. 1:rle).",
-      valueName: "spec"))
+      valueName: "spec"),
+    completion: .list(["fast", "none", "best", "gzip", "1:rle", "6:filtered"]))
   public var compression: String = "fast"
 
   /// Plain `.npy` records (what repeated `np.save` writes), same as `--compression none`.

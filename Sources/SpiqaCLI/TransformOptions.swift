@@ -21,7 +21,8 @@ public struct TransformOptions: ParsableArguments {
   @Option(
     help: ArgumentHelp(
       "Attention quantizer: a reference name or paper alias (log-pruned, linear, boolean, ...); with --bits alone: log-pruned (= linear_slog_clamped_midval).",
-      valueName: "name"))
+      valueName: "name"),
+    completion: .list(QuantMethod.completionNames))
   public var method: String?
 
   @Option(
@@ -29,13 +30,16 @@ public struct TransformOptions: ParsableArguments {
     help: ArgumentHelp("Quantize attention to B bits (1-16; 3 or 3.0; 0 = off).", valueName: "b"))
   public var bits: String?
 
-  @Option(help: ArgumentHelp("Quantizer variant: reference (the paper's code, quirks included) or corrected.", valueName: "variant"))
+  @Option(
+    help: ArgumentHelp("Quantizer variant: reference (the paper's code, quirks included) or corrected.", valueName: "variant"),
+    completion: .list(QuantVariant.allCases.map(\.rawValue)))
   public var variant: String = "reference"
 
   @Option(
     help: ArgumentHelp(
       "Statistics scope of data-dependent quantizers (uniform_*, binarization): batch, example or record (default: batch, the reference; spiqa-quantize: example, as a stream has no batches).",
-      valueName: "scope"))
+      valueName: "scope"),
+    completion: .list(QuantScope.allCases.map(\.rawValue)))
   public var scope: String?
 
   public init() {}

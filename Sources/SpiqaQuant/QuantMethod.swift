@@ -50,6 +50,9 @@ public enum QuantMethod: String, CaseIterable, Sendable {
     return nil
   }
 
+  /// The spellings shell completion offers: the paper's aliases, then the reference names.
+  public static var completionNames: [String] { aliases.map(\.alias) + allCases.map(\.rawValue) }
+
   /// Every accepted spelling, for error messages: reference names, then `alias=name` pairs.
   public static var validNames: String {
     allCases.map(\.rawValue).joined(separator: ", ") + "; aliases: "

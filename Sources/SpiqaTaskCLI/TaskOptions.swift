@@ -6,13 +6,16 @@ import SpiqaTasks
 /// `--batch-size`, mapped onto `TaskSettings`. `--model` stays with each tool (eval needs a checkpoint with the
 /// task's head; extract has a default).
 public struct TaskOptions: ParsableArguments {
-  @Option(help: ArgumentHelp("Task (see the list below): \(TaskRegistry.names.joined(separator: ", ")).", valueName: "task"))
+  @Option(
+    help: ArgumentHelp("Task (see the list below): \(TaskRegistry.names.joined(separator: ", ")).", valueName: "task"),
+    completion: .list(TaskRegistry.names))
   public var task: String = "squad"
 
   @Option(
     help: ArgumentHelp(
       "Data file in the task's layout (default: the task's file under $SPIQA_SHARED or ../shared; - = standard input).",
-      valueName: "path"))
+      valueName: "path"),
+    completion: .file())
   public var data: String?
 
   @OptionGroup public var columns: DataColumnOptions

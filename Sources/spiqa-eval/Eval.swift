@@ -27,7 +27,8 @@ struct Eval: ParsableCommand {
       \(TaskRegistry.helpText)
       """, version: SpiqaVersion.line("spiqa-eval"))
 
-  @Option(help: ArgumentHelp("Hugging Face checkpoint folder (QA head for squad, classifier for the others).", valueName: "dir"))
+  @Option(help: ArgumentHelp("Hugging Face checkpoint folder (QA head for squad, classifier for the others).", valueName: "dir"),
+    completion: .directory)
   var model: String?
 
   @OptionGroup var taskOptions: TaskOptions
@@ -35,7 +36,8 @@ struct Eval: ParsableCommand {
   @OptionGroup var transformSelection: TransformSelectionOptions
   @OptionGroup var hidden: HiddenStateOptions
 
-  @Option(help: ArgumentHelp("Replace each layer's attention with the records of this stream (- = stdin).", valueName: "stream"))
+  @Option(help: ArgumentHelp("Replace each layer's attention with the records of this stream (- = stdin).", valueName: "stream"),
+    completion: .file())
   var replay: String?
 
   @OptionGroup var selection: SelectionOptions

@@ -27,14 +27,15 @@ struct Extract: ParsableCommand {
       """,
     version: SpiqaVersion.line("spiqa-extract"))
 
-  @Option(help: ArgumentHelp("Hugging Face checkpoint folder (default: models/all-MiniLM-L6-v2 from make setup).", valueName: "dir"))
+  @Option(help: ArgumentHelp("Hugging Face checkpoint folder (default: models/all-MiniLM-L6-v2 from make setup).", valueName: "dir"),
+    completion: .directory)
   var model: String?
 
   @OptionGroup var taskOptions: TaskOptions
   @OptionGroup var selection: SelectionOptions
   @OptionGroup var recorded: LayerHeadOptions
 
-  @Option(help: ArgumentHelp("Payload type: f32 or f16.", valueName: "type"))
+  @Option(help: ArgumentHelp("Payload type: f32 or f16.", valueName: "type"), completion: .list(["f32", "f16"]))
   var dtype: String = "f32"
 
   @OptionGroup var transform: TransformOptions

@@ -16,7 +16,7 @@ struct SpiqaHist: ParsableCommand {
       + "docs/hist.md. Memory stays bounded whatever the stream length; raw per-row arrays only with --per-row.",
     version: SpiqaVersion.line("spiqa-hist"))
 
-  @Argument(help: ArgumentHelp("Attention stream (plain or gzip); - or absent = standard input.", valueName: "stream"))
+  @Argument(help: ArgumentHelp("Attention stream (plain or gzip); - or absent = standard input.", valueName: "stream"), completion: .file())
   var input: String = "-"
 
   @OptionGroup var histogram: HistogramOptions

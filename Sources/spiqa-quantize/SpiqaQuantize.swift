@@ -22,13 +22,14 @@ struct SpiqaQuantize: ParsableCommand {
       a stream has no batches, and an example is ≈ the reference's batch). See docs/quantizers.md and docs/cli.md.
       """, version: SpiqaVersion.line("spiqa-quantize"))
 
-  @Argument(help: ArgumentHelp("Input stream (default: standard input).", valueName: "input"))
+  @Argument(help: ArgumentHelp("Input stream (default: standard input).", valueName: "input"), completion: .file())
   var input: String?
 
   @OptionGroup var transform: TransformOptions
   @OptionGroup var transformSelection: TransformSelectionOptions
 
-  @Option(help: ArgumentHelp("Payload type: f32, f16, or codes (u1/u2 indices + levels in the metadata).", valueName: "type"))
+  @Option(help: ArgumentHelp("Payload type: f32, f16, or codes (u1/u2 indices + levels in the metadata).", valueName: "type"),
+    completion: .list(["f32", "f16", "codes"]))
   var dtype: String = "f32"
 
   /// The name this flag had before the tools agreed on `--dtype` (docs/cli.md); still accepted.

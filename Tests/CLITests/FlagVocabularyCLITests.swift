@@ -63,6 +63,61 @@ struct FlagVocabularyCLITests {
     }
   }
 
+  @Test("the completion scripts offer the values of --task, --method, --scope, --variant and --dtype")
+  func completionsListValues() throws {
+    let tasks = ["squad", "sst2", "text", "mlm", "mnli", "squad_v2"]
+    let methods = ["log-pruned", "linear_slog_clamped_midval", "uniform_slog_mean", "binarization"]
+    let scopes = ["batch", "example", "record"]
+    let expected: [(tool: String, flag: String, values: [String])] = [
+      ("spiqa-extract", "--task", tasks), ("spiqa-eval", "--task", tasks),
+      ("spiqa-extract", "--method", methods), ("spiqa-eval", "--method", methods), ("spiqa-quantize", "--method", methods),
+      ("spiqa-quantize", "--scope", scopes), ("spiqa-eval", "--variant", ["reference", "corrected"]),
+      ("spiqa-quantize", "--dtype", ["f32", "f16", "codes"]), ("spiqa-extract", "--dtype", ["f32", "f16"]),
+    ]
+    for shell in ["bash", "zsh", "fish"] {
+      var scripts: [String: String] = [:]
+      for tool in Set(expected.map(\.tool)) {
+        let r = try runProcess(try #require(TestPaths.tool(tool)), ["--generate-completion-script", shell])
+        #expect(r.status == 0, "\(tool) \(shell): \(r.stderr)")
+        scripts[tool] = r.text
+      }
+      for (tool, flag, values) in expected {
+        let script = scripts[tool] ?? ""
+        let offered = Self.completionValues(script, shell: shell, flag: flag)
+        for v in values {
+          #expect(offered.contains(v), "\(tool) \(shell) completion of \(flag) lacks \(v) (offers \(offered.sorted()))")
+        }
+      }
+    }
+  }
+
+  /// The words a generated completion script offers after `flag` (each shell spells the list differently:
+  /// bash `'--flag') … -W 'a'$'\n''b'`, zsh `local -ar ___flag=('a' 'b')`, fish `-l 'flag' … -rfka 'a b'`).
+  static func completionValues(_ script: String, shell: String, flag: String) -> Set<String> {
+    let bare = String(flag.dropFirst(2))
+    let lines = script.split(separator: "\n").map(String.init)
+    func quoted(_ s: Substring) -> [String] {
+      s.split(separator: "'", omittingEmptySubsequences: false).enumerated().filter { $0.offset % 2 == 1 }
+        .map { String($0.element) }
+    }
+    switch shell {
+    case "bash":
+      guard let i = lines.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix("'\(flag)'") }),
+        i + 1 < lines.count, let w = lines[i + 1].range(of: "-W ")
+      else { return [] }
+      return Set(quoted(lines[i + 1][w.upperBound...]))
+    case "zsh":
+      let prefix = "local -ar ___\(bare.replacingOccurrences(of: "-", with: "_"))=("
+      guard let line = lines.first(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix(prefix) }) else { return [] }
+      return Set(quoted(Substring(line)))
+    default:
+      guard let line = lines.first(where: { $0.contains("-l '\(bare)'") }), let a = line.range(of: "-rfka '") else {
+        return []
+      }
+      return Set(line[a.upperBound...].prefix { $0 != "'" }.split(separator: " ").map(String.init))
+    }
+  }
+
   @Test("the transform flags mean the same in each tool: -aq 3.0, --method without --bits, --threshold 1")
   func sameRulesEverywhere() throws {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spiqa-vocab-\(UUID().uuidString)")
