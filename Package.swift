@@ -38,8 +38,9 @@ let package = Package(
     .target(name: "CStreamKernels", dependencies: ["CCPU"]),
     .target(name: "CStatKernels", dependencies: ["CCPU"]),
     .target(name: "CModelKernels", dependencies: ["CCPU"]),
+    .target(name: "CQuantKernels", dependencies: ["CCPU"]),
     .target(name: "SpiqaIO", dependencies: ["SpiqaCore", "CZlib", "CDeflate", "CStreamKernels"]),
-    .target(name: "SpiqaQuant", dependencies: ["SpiqaCore", "SpiqaIO"]),
+    .target(name: "SpiqaQuant", dependencies: ["SpiqaCore", "SpiqaIO", "CQuantKernels"]),
     .target(name: "SpiqaStats", dependencies: ["SpiqaCore", "SpiqaIO", "CStatKernels"]),
     // WordPiece and byte-level BPE tokenizers, AutoTokenizer, vocabulary files.
     .target(name: "SpiqaTokenizers", dependencies: ["SpiqaCore"]),
@@ -70,7 +71,7 @@ let package = Package(
     .testTarget(
       name: "SpiqaIOTests", dependencies: ["SpiqaIO", "SpiqaCLI", "CCPU", "CStreamKernels", "SpiqaTestSupport"],
       resources: [.copy("Fixtures")]),
-    .testTarget(name: "SpiqaQuantTests", dependencies: ["SpiqaQuant", "SpiqaIO"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "SpiqaQuantTests", dependencies: ["SpiqaQuant", "SpiqaIO", "CCPU"], resources: [.copy("Fixtures")]),
     .testTarget(
       name: "SpiqaStatsTests", dependencies: ["SpiqaStats", "SpiqaIO", "CCPU", "CStatKernels", "SpiqaTestSupport"],
       resources: [.copy("Fixtures")]),

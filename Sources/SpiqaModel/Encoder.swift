@@ -124,7 +124,7 @@ public final class Encoder {
       BLAS.linear(x: buf.hidden, rows: rows, weight: lw.qkv, bias: lw.qkvBias, y: buf.qkv, threads: threads)
       clock.lap(\.denseGEMM, into: &tm)
       try attention(qkv: buf.qkv, probs: buf.probs, context: buf.context, shape: aShape, layer: l,
-                    hook: hooks.attention)
+                    hooks: hooks)
       clock.lap(\.attention, into: &tm)
       BLAS.linear(x: buf.context, rows: rows, weight: lw.attnOut, bias: nil, y: buf.scratch, threads: threads)
       clock.lap(\.denseGEMM, into: &tm)

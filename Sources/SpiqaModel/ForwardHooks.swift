@@ -54,7 +54,19 @@ public struct ForwardHooks {
   public typealias HiddenHook =
     (_ layer: Int, _ states: UnsafeMutableBufferPointer<Float>, _ shape: HiddenShape) throws -> Void
 
+  /// Per (item, head) block of a layer, on the worker thread that has just computed its softmax, so the block is
+  /// still in cache: prune or quantize it in place (cheaper than another pass over the whole layer).
+  /// block: `[T, T]` row-major, rows and columns from `n` on are padding and 0. Called concurrently for different
+  /// blocks; every block of the layer is done before `attention` sees it.
+  public typealias AttentionBlockHook =
+    (_ layer: Int, _ item: Int, _ head: Int, _ block: UnsafeMutablePointer<Float>, _ n: Int, _ seqLen: Int) -> Void
+
   public var attention: AttentionHook?
+  public var attentionBlock: AttentionBlockHook?
+  /// Set when the attention hooks leave every padded row and column 0 (pruning, an element-wise quantizer with
+  /// f(0) = 0, observers): P·V then runs over the real n×n block only, as without hooks. Otherwise a hook may have
+  /// written anywhere, and P·V uses the whole T×T block (the reference's behaviour with a quantizer whose f(0) ≠ 0).
+  public var paddingStaysZero = false
   /// The layer's input (the embeddings output for layer 0), before Q/K/V are computed; what the layer reads
   /// for Q/K/V *and* the residual — the hidden-state quantization point (§1.3).
   public var layerInput: HiddenHook?
@@ -70,6 +82,20 @@ public struct ForwardHooks {
 
   /// No hooks.
   public static var none: ForwardHooks { ForwardHooks() }
+
+  /// Runs the attention hooks on one layer `[batch, heads, T, T]` as the forward pass does: `attentionBlock` on
+  /// every (item, head) block, then `attention` on the whole layer. For stand-ins of the encoder (the encoder
+  /// itself calls the block hook inside its per-head loop).
+  public func runAttention(layer: Int, probs: UnsafeMutableBufferPointer<Float>, shape: AttentionShape) throws {
+    if let blockHook = attentionBlock, let base = probs.baseAddress {
+      for b in 0..<shape.batch {
+        for h in 0..<shape.heads {
+          blockHook(layer, b, h, base + shape.offset(item: b, head: h), shape.lengths[b], shape.seqLen)
+        }
+      }
+    }
+    try attention?(layer, probs, shape)
+  }
 }
 
 extension AttentionShape {

@@ -15,8 +15,9 @@ struct SelfAttention {
   /// - context: `[batch, T, hidden]`, receives P·V with heads concatenated.
   func callAsFunction(
     qkv: UnsafePointer<Float>, probs: UnsafeMutablePointer<Float>, context: UnsafeMutablePointer<Float>,
-    shape: AttentionShape, layer: Int, hook: ForwardHooks.AttentionHook?
+    shape: AttentionShape, layer: Int, hooks: ForwardHooks
   ) throws {
+    let hook = hooks.attention, blockHook = hooks.attentionBlock
     let t = shape.seqLen, d = headSize, hidden = heads * d, ld = 3 * hidden
     let pairs = shape.batch * heads
     let alpha = Float(1 / Double(d).squareRoot())
@@ -30,12 +31,14 @@ struct SelfAttention {
         BLAS.gemmNT(m: n, n: t, k: d, a: q, lda: ld, b: q + hidden, ldb: ld, c: p, ldc: t, alpha: alpha)
         Kernels.maskedSoftmaxRows(p, rows: n, stride: t, t: t, valid: n, maskValue: maskValue)
         if n < t { (p + n * t).update(repeating: 0, count: (t - n) * t) }
+        blockHook?(layer, b, h, p, n, t)
       }
     }
     if let hook { try hook(layer, UnsafeMutableBufferPointer(start: probs, count: shape.count), shape) }
     // Without a hook, padded rows and columns of P are exactly 0: only the real n×n block contributes and
-    // padded context rows are 0. A hook may write anywhere, so then the whole T×T block is used.
-    let whole = hook != nil
+    // padded context rows are 0. A hook may write anywhere, so then the whole T×T block is used — unless the
+    // hooks promise to leave padding 0.
+    let whole = (hook != nil || blockHook != nil) && !hooks.paddingStaysZero
     Kernels.parallel(pairs, threads: threads) { range in
       for pair in range {
         let b = pair / heads, h = pair % heads, n = whole ? t : lengths[b]

@@ -1,8 +1,11 @@
+import CQuantKernels
+
 /// One configured attention quantizer: method, bits and variant (reference quirks or corrected).
 ///
 /// Element-wise methods (§2.1–2.7) are evaluated exactly as the reference's float32 PyTorch expression; the fast path
-/// is a segment table (bucketed by the top 16 bits of the input) built from that formula, bit-identical to it on
-/// every float32 in [0, 1] (`verifyTable`); inputs outside [0, 1) use the formula.
+/// is a segment table built from that formula, bit-identical to it on every float32 in [0, 1] (`verifyTable`);
+/// inputs outside [0, 1) use the formula. Up to 64 segments (≤ 5 bits) a value is mapped by comparing it with every
+/// segment start (`CQuantKernels`, 8 values per AVX2 instruction, ~0.1 ns a value); beyond, by the bucketed table.
 /// Data-dependent methods (§2.8–2.11) take their statistics over all buffers given to one `apply` call (the scope).
 public struct AttentionQuantizer: Sendable {
   public let method: QuantMethod
@@ -91,7 +94,21 @@ public struct AttentionQuantizer: Sendable {
   func applyElementwise(_ p: UnsafeMutableBufferPointer<Float>) {
     guard let base = p.baseAddress else { return }
     let n = p.count
-    if useTable, let table {
+    if useTable, let table, table.segmentCount <= Int(SPIQA_QUANT_STEPS_MAX) {
+      let f = formula
+      table.starts.withUnsafeBufferPointer { s in
+        table.values.withUnsafeBufferPointer { v in
+          var i = 0
+          while i < n {
+            i += spiqa_quant_steps(base + i, n - i, s.baseAddress!, v.baseAddress!, Int32(v.count))
+            if i < n {  // a value outside [0, 1): the formula
+              base[i] = f(base[i])
+              i += 1
+            }
+          }
+        }
+      }
+    } else if useTable, let table {
       table.starts.withUnsafeBufferPointer { s in
         table.values.withUnsafeBufferPointer { v in
           table.bucket.withUnsafeBufferPointer { b in

@@ -178,6 +178,30 @@ public struct AttentionTransform: Sendable {
     return try quantizer?.apply(parts, rowLength: rowLength)
   }
 
+  /// True when the attention transform maps 0 to +0, so padded rows and columns stay 0: no transform, pruning,
+  /// ablation, an element-wise quantizer with f(0) = +0, or a data-dependent one that zeroes values below 1e-3
+  /// (all but uniform_slog_mean, whose first level can go to zeros). The forward pass then multiplies only the
+  /// real n×n block, as without hooks.
+  public var keepsPaddingZero: Bool {
+    guard let q = quantizer, !ablate else { return true }
+    switch q.method {
+    case .uniformSlogMean: return false
+    case .binarization, .uniformSlinearClampedMean, .uniformSlogClampedMean: return true
+    default: return q.quantize(0).bitPattern == 0
+    }
+  }
+
+  /// Prunes, then quantizes one buffer in place with an element-wise quantizer (or ablates it), as
+  /// `transformAttention` does; data-dependent quantizers need the whole scope and are not applied here.
+  public func transformElementwise(_ p: UnsafeMutableBufferPointer<Float>) {
+    if ablate {
+      p.update(repeating: 0)
+      return
+    }
+    if threshold > 0 { prune(p, threshold: Float(threshold)) }
+    if let q = quantizer, q.method.isElementwise { q.applyElementwise(p) }
+  }
+
   /// A layer's input hidden states `[batch, T, hidden]`, in place: fixed-point quantization (nothing when off).
   /// - Throws: `QuantError` (usage) for bits the quantizer refuses.
   public func transformLayerInput(_ states: UnsafeMutableBufferPointer<Float>) throws {

@@ -1,3 +1,5 @@
+import CQuantKernels
+
 /// The data-dependent quantizers (§2.8–2.11): statistics over the whole scope in numpy float64, then the
 /// reference's cascade assignment in float32.
 
@@ -16,17 +18,50 @@ public struct QuantStatistics: Sendable, Equatable {
 let minVal: Double = 1e-3
 let minValF = Float(minVal)
 
-/// Collects the sort keys of the scope: values > 1e-3 (float64 comparison, as numpy) or all values.
+/// Collects the sort keys of the scope, sorted: values > 1e-3 (float64 comparison, as numpy) or all values.
+/// Exact +0.0 values (most of a padded layer, with `keepAll`) are not sorted: their key is the smallest but for
+/// negative values', so they are counted and written in front of the sorted rest (negatives sort first anyway).
 func collectKeys(_ parts: [UnsafeMutableBufferPointer<Float>], keepAll: Bool) -> [UInt32] {
   var total = 0
   for p in parts { total += p.count }
-  var keys = [UInt32]()
-  keys.reserveCapacity(keepAll ? total : total / 4)
-  for p in parts {
-    for x in p where keepAll || Double(x) > minVal { keys.append(sortKey(x)) }
+  let zeroKey = sortKey(0)
+  var zeros = 0
+  // Branchless: every key is written, the cursor only moves past the ones that are kept.
+  let threshold = minVal
+  var keys = [UInt32](unsafeUninitializedCapacity: total) { buf, count in
+    var k = 0
+    for p in parts {
+      guard let base = p.baseAddress else { continue }
+      for i in 0..<p.count {
+        let x = base[i]
+        let key = sortKey(x)
+        buf[k] = key
+        let keep = keepAll ? key != zeroKey : Double(x) > threshold
+        k &+= keep ? 1 : 0
+      }
+    }
+    count = k
   }
+  if keepAll { zeros = total - keys.count }
   radixSort(&keys)
+  if zeros > 0 {
+    // Keys below +0.0 (negative values) come first, then the zeros, then the rest.
+    let negatives = keys.partitioningIndex { $0 > zeroKey }
+    keys.insert(contentsOf: repeatElement(zeroKey, count: zeros), at: negatives)
+  }
   return keys
+}
+
+extension Array where Element == UInt32 {
+  /// The first index whose element satisfies `belongs` (the array is partitioned: false, then true).
+  func partitioningIndex(where belongs: (UInt32) -> Bool) -> Int {
+    var lo = 0, hi = count
+    while lo < hi {
+      let mid = (lo + hi) / 2
+      if belongs(self[mid]) { hi = mid } else { lo = mid + 1 }
+    }
+    return lo
+  }
 }
 
 /// Derives thresholds and values exactly as the reference's numpy code does.
@@ -101,31 +136,65 @@ func applyCascade(_ parts: [UnsafeMutableBufferPointer<Float>], stats: QuantStat
     for p in parts { for i in p.indices where clamped || p[i] == p[i] { p[i] = 0 } }
     return
   }
-  t.withUnsafeBufferPointer { t in
-    v.withUnsafeBufferPointer { v in
-      for p in parts {
-        for i in p.indices {
-          let x = p[i]
-          // j = number of thresholds <= x (upper bound); NaN compares false everywhere -> 0.
-          var lo = 0, hi = r
-          while lo < hi {
-            let mid = (lo + hi) >> 1
-            if t[mid] <= x { lo = mid + 1 } else { hi = mid }
-          }
-          var q: Float = 0
-          if x != x {
-            q = 0
-          } else if lo == 0 {
-            q = v[0]
-          } else if positiveOnly && !(x > 0) {
-            q = 0
-          } else if lo < r {
-            q = v[lo]
-          } else if x < 1.0 || corrected {
-            q = v[r - 1]
-          }
-          if clamped && x < minValF { q = 0 }
-          p[i] = q
+  /// One value, as the reference's cascade assigns it.
+  func cascade(_ x: Float) -> Float {
+    // j = number of thresholds <= x (upper bound); NaN compares false everywhere -> 0.
+    var lo = 0, hi = r
+    while lo < hi {
+      let mid = (lo + hi) >> 1
+      if t[mid] <= x { lo = mid + 1 } else { hi = mid }
+    }
+    var q: Float = 0
+    if x != x {
+      q = 0
+    } else if lo == 0 {
+      q = v[0]
+    } else if positiveOnly && !(x > 0) {
+      q = 0
+    } else if lo < r {
+      q = v[lo]
+    } else if x < 1.0 || corrected {
+      q = v[r - 1]
+    }
+    if clamped && x < minValF { q = 0 }
+    return q
+  }
+  // On [0, 1) the cascade only changes where x crosses a threshold, 1e-3 (clamped) or the smallest positive float
+  // (uniform_slog_mean): its value at each such point, merged where equal, is an exact step function.
+  var points = Set<UInt32>([0])
+  for x in t where x.bitPattern > 0 && x.bitPattern < SegmentTable.one { points.insert(x.bitPattern) }
+  if clamped { points.insert(minValF.bitPattern) }
+  if positiveOnly { points.insert(1) }
+  var starts: [UInt32] = []
+  var values: [Float] = []
+  for u in points.sorted() {
+    let q = cascade(Float(bitPattern: u))
+    if let last = values.last, last.bitPattern == q.bitPattern { continue }
+    starts.append(u)
+    values.append(q)
+  }
+  for p in parts { applySteps(p, starts: starts, values: values, otherwise: cascade) }
+}
+
+/// `x` in place through the step function (`starts`, `values`) on [0, 1) and `otherwise` elsewhere; the compare
+/// kernel up to SPIQA_QUANT_STEPS_MAX segments, else `otherwise` for every value.
+func applySteps(_ p: UnsafeMutableBufferPointer<Float>, starts: [UInt32], values: [Float],
+                otherwise: (Float) -> Float)
+{
+  guard let base = p.baseAddress else { return }
+  let n = p.count
+  guard values.count <= Int(SPIQA_QUANT_STEPS_MAX) else {
+    for i in 0..<n { base[i] = otherwise(base[i]) }
+    return
+  }
+  starts.withUnsafeBufferPointer { s in
+    values.withUnsafeBufferPointer { v in
+      var i = 0
+      while i < n {
+        i += spiqa_quant_steps(base + i, n - i, s.baseAddress!, v.baseAddress!, Int32(v.count))
+        if i < n {
+          base[i] = otherwise(base[i])
+          i += 1
         }
       }
     }
@@ -160,14 +229,14 @@ func applyBinarization(_ parts: [UnsafeMutableBufferPointer<Float>], corrected: 
     return QuantStatistics(thresholds: [minVal], values: [], count: total, levels: levels.sorted())
   }
   var k = 0
-  for p in parts { for x in p where x >= minValF { k += 1 } }
+  for p in parts {
+    guard let base = p.baseAddress else { continue }
+    let m = minValF
+    for i in 0..<p.count { k &+= base[i] >= m ? 1 : 0 }
+  }
   let value = k > 0 ? 1.0 / Double(k) : 0
   let vf = Float(value)
-  for p in parts {
-    for i in p.indices {
-      let x = p[i]
-      if x < minValF { p[i] = 0 } else if x >= minValF { p[i] = vf }
-    }
-  }
+  func binarize(_ x: Float) -> Float { x < minValF ? 0 : x >= minValF ? vf : x }
+  for p in parts { applySteps(p, starts: [0, minValF.bitPattern], values: [0, vf], otherwise: binarize) }
   return QuantStatistics(thresholds: [minVal], values: [value], count: k, levels: k > 0 ? [0, vf] : [0])
 }

@@ -33,12 +33,7 @@ public struct SparsityCounter: Sendable {
       let n = min(dims.lengths[b], t)
       for h in 0..<min(dims.heads, zeros[layer].count) {
         let base = (b * dims.heads + h) * t * t
-        var z = 0
-        for r in 0..<n {
-          let row = base + r * t
-          for c in 0..<n where probs[row + c] == 0 { z += 1 }
-        }
-        zeros[layer][h] += z
+        zeros[layer][h] += Self.zeros(probs.baseAddress! + base, rows: n, columns: n, stride: t)
       }
     }
     if layer == 0 {
@@ -48,6 +43,26 @@ public struct SparsityCounter: Sendable {
       }
     }
   }
+
+  /// Exact zeros in the `[rows, columns]` corner of a row-major matrix with row stride `stride`. Branchless:
+  /// pruned or quantized attention is zero about half the time, which a branch would mispredict.
+  static func zeros(_ p: UnsafePointer<Float>, rows: Int, columns: Int, stride: Int) -> Int {
+    var z = 0
+    for r in 0..<rows {
+      let row = p + r * stride
+      for c in 0..<columns { z &+= row[c] == 0 ? 1 : 0 }
+    }
+    return z
+  }
+
+  /// Adds `zeros` zeros to (layer, head) (a count taken elsewhere, e.g. per block during the forward pass).
+  mutating func add(layer: Int, head: Int, zeros z: Int) {
+    guard layer < zeros.count, head < zeros[layer].count else { return }
+    zeros[layer][head] += z
+  }
+
+  /// Adds one sequence's n² real positions to `total`.
+  mutating func addTotal(_ positions: Int) { total += positions }
 
   /// Fraction of exact zeros over all layers, heads and real positions (0 when nothing was counted).
   public var overall: Double {

@@ -6,7 +6,8 @@ import SpiqaQuant
 import SpiqaTasks
 
 /// `spiqa-bench eval`: SQuAD questions per second of the whole evaluation (featurize, forward, decode, score)
-/// with minilm-squad, exact and with the paper's 3-bit log-pruned quantizer on the fly.
+/// with minilm-squad: exact attention, pruning, the paper's log-pruned quantizer at 2/3/4 bits and
+/// (unless `--paper-only`) every quantizer, each as a multiple of the exact run's time measured in the same run.
 struct EvalBench: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "eval",
@@ -24,6 +25,9 @@ struct EvalBench: ParsableCommand {
   @Option(help: "Threads for OpenBLAS and the element-wise kernels.")
   var threads = 2
 
+  @Flag(help: "Only exact, pruning and log-pruned 2/3/4 bits (default: also every other quantizer at 3 bits, binarization at 1).")
+  var paperOnly = false
+
   func run() throws {
     OpenBLASRuntime.reexecWithRecommendedCoreIfNeeded()
     let dir = model ?? DefaultPaths.sharedFolder() + "/models/minilm-squad"
@@ -39,21 +43,28 @@ struct EvalBench: ParsableCommand {
     let taskModel = try EncoderTaskModel(directory: dir, maxBatch: 4, maxSeqLen: 320)
     taskModel.encoder.threads = threads
     print("eval: OpenBLAS \(OpenBLASRuntime.coreName) kernel, \(threads) threads, \(dir)")
-    let configs: [(String, AttentionTransform)] = [
-      ("exact", .identity),
-      ("log-pruned 3 bits", AttentionTransform(quantizer: try AttentionQuantizer(method: .linearSlogClampedMidval, bits: 3))),
-      ("threshold 0.01", AttentionTransform(threshold: 0.01)),
-    ]
+    var configs: [(String, AttentionTransform)] = [("exact", .identity), ("threshold 0.01", AttentionTransform(threshold: 0.01))]
+    for bits in [2, 3, 4] {
+      configs.append(("log-pruned \(bits) bits", AttentionTransform(quantizer: try AttentionQuantizer(method: .linearSlogClampedMidval, bits: bits))))
+    }
+    if !paperOnly {
+      for m in QuantMethod.allCases where m != .linearSlogClampedMidval {
+        let bits = m == .binarization ? 1 : 3
+        configs.append(("\(m.rawValue) \(bits) bits", AttentionTransform(quantizer: try AttentionQuantizer(method: m, bits: bits))))
+      }
+    }
+    var exactSeconds: Double?
     for (name, transform) in configs {
       let ev = SquadEvaluator(model: taskModel, tokenizer: tokenizer, transform: transform)
       _ = try ev.evaluate(Array(qs.prefix(1)))  // warm-up
       let t0 = DispatchTime.now().uptimeNanoseconds
       let r = try ev.evaluate(Array(qs.dropFirst()))
       let s = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+      if exactSeconds == nil { exactSeconds = s }
       print(
         String(
-          format: "eval: squad %@: %d questions (%d features) in %.2f s = %.2f questions/s, %.2f features/s (EM %.2f, F1 %.2f)",
-          name, r.n, r.features, s, Double(r.n) / s, Double(r.features) / s, r.em, r.f1))
+          format: "eval: squad %@: %d questions (%d features) in %.2f s = %.2f questions/s, %.2fx exact time (EM %.2f, F1 %.2f)",
+          name, r.n, r.features, s, Double(r.n) / s, s / (exactSeconds ?? s), r.em, r.f1))
     }
   }
 }

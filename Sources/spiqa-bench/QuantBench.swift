@@ -113,7 +113,10 @@ struct QuantBench: ParsableCommand {
     // Pruning alone.
     var best = Double.infinity
     for _ in 0..<repeats {
-      work = src
+      // Copy into the existing buffer (`work = src` would share storage and copy inside the timed region).
+      work.withUnsafeMutableBufferPointer { w in
+        src.withUnsafeBufferPointer { s in _ = w.initialize(fromContentsOf: s) }
+      }
       let t0 = QuantBench.cpuNow()
       work.withUnsafeMutableBufferPointer { prune($0, threshold: 0.01) }
       best = min(best, QuantBench.cpuNow() - t0)

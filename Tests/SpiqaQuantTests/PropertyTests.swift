@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import CCPU
 import SpiqaQuant
 
 /// Properties on random softmax tensors, for every method and several bit widths.
@@ -88,8 +89,20 @@ import SpiqaQuant
         return Float(bitPattern: state % 0x3F80_0001)
       }
       x += [0, 1, -0.0, -0.5, 1.5, .infinity, .nan, Float(1).nextDown, .leastNonzeroMagnitude]
+      // Every segment's first input and its neighbours: where a compare-and-select kernel could be off by one.
+      for start in q.segments?.starts ?? [] where start > 0 {
+        x += [start - 1, start, start + 1].map { Float(bitPattern: $0) }
+      }
       let input = x
       try q.apply(&x)
+      // The portable C path (the AVX2 one ran above when the CPU has it) gives the same bits.
+      var portable = input
+      if spiqa_kernels_best_isa() > SPIQA_ISA_PORTABLE {
+        #expect(spiqa_kernels_set_isa(Int32(SPIQA_ISA_PORTABLE)) == 0)
+        defer { _ = spiqa_kernels_set_isa(spiqa_kernels_best_isa()) }
+        try q.apply(&portable)
+        #expect(zip(portable, x).allSatisfy { $0.bitPattern == $1.bitPattern }, "\(method.rawValue)/\(bits): portable ≠ AVX2")
+      }
       for i in x.indices {
         let f = q.quantize(input[i])
         #expect(x[i].bitPattern == f.bitPattern || (x[i].isNaN && f.isNaN), "\(input[i])")

@@ -32,7 +32,7 @@ import Testing
     var recorded: [Float] = []
     let hooks = try builder.hooks(keys: keys) { _, probs, _ in recorded = Array(probs) }
     var p = uniform()
-    try p.withUnsafeMutableBufferPointer { try hooks.attention?(layer, $0, shape) }
+    try p.withUnsafeMutableBufferPointer { try hooks.runAttention(layer: layer, probs: $0, shape: shape) }
     return (p, recorded)
   }
 
@@ -86,7 +86,7 @@ import Testing
     let hooks = try AttentionHooks(transform: t, layers: 2, heads: 1).hooks(keys: [Self.keys[0]])
     var p: [Float] = [1, 0, 0, 0]
     let one = AttentionShape(batch: 1, heads: 1, seqLen: 2, lengths: [1])
-    let e = #expect(throws: TasksError.self) { try p.withUnsafeMutableBufferPointer { try hooks.attention?(1, $0, one) } }
+    let e = #expect(throws: TasksError.self) { try p.withUnsafeMutableBufferPointer { try hooks.runAttention(layer: 1, probs: $0, shape: one) } }
     #expect(e?.exitCode == 65)
     #expect(e?.description.hasPrefix("quantizer uniform_slinear_clamped_mean at layer 1: ") == true)
   }

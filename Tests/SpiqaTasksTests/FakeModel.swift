@@ -39,7 +39,7 @@ final class FakeModel: TaskModel {
         }
       }
       let dims = AttentionShape(batch: b, heads: headCount, seqLen: t, lengths: batch.lengths)
-      try probs.withUnsafeMutableBufferPointer { try hooks.attention?(layer, $0, dims) }
+      try probs.withUnsafeMutableBufferPointer { try hooks.runAttention(layer: layer, probs: $0, shape: dims) }
       try hidden.withUnsafeMutableBufferPointer { try hooks.layerOutput?(layer, $0, hd) }
       if hooks.layerInput != nil || hooks.layerOutput != nil { hiddenCalls += 1 }
       perLayer.append(probs)
