@@ -1,3 +1,5 @@
+import Foundation
+
 /// A transformer encoder of one of the `ModelFamily.supported` families with its optional task head, running in
 /// f32 on OpenBLAS.
 ///
@@ -270,10 +272,13 @@ public final class Encoder {
     private let all: [UnsafeMutablePointer<Float>]
 
     init(config c: ModelConfig, rows: Int, maxBatch: Int, maxSeqLen: Int) {
+      // calloc: zeroed memory whose large blocks come straight from mmap, so pages a forward pass never uses
+      // (an encoder sized for 20 × 512 running one 512-token line) are never touched and cost no resident memory.
       func make(_ n: Int) -> UnsafeMutablePointer<Float> {
-        let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
-        p.initialize(repeating: 0, count: n)
-        return p
+        guard let raw = calloc(max(n, 1), MemoryLayout<Float>.stride) else {
+          fatalError("out of memory allocating \(n) floats of activations")
+        }
+        return raw.bindMemory(to: Float.self, capacity: max(n, 1))
       }
       let h = c.hiddenSize
       hidden = make(rows * h)
@@ -288,6 +293,6 @@ public final class Encoder {
       all = [hidden, qkv, probs, context, scratch, attended, intermediate, row, embedded]
     }
 
-    deinit { for p in all { p.deallocate() } }
+    deinit { for p in all { free(p) } }
   }
 }
