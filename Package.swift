@@ -48,7 +48,7 @@ let package = Package(
     .target(name: "SpiqaHub", dependencies: ["SpiqaCore"]),
     // The encoder: no tokenizers, no networking.
     .target(name: "SpiqaModel", dependencies: ["SpiqaCore", "COpenBLAS", "CModelKernels", realModule]),
-    .target(name: "SpiqaTasks", dependencies: ["SpiqaModel", "SpiqaTokenizers", "SpiqaQuant", "SpiqaIO"]),
+    .target(name: "SpiqaTasks", dependencies: ["SpiqaModel", "SpiqaTokenizers", "SpiqaQuant", "SpiqaIO", "CQuantKernels"]),
     // Option groups, exit-code mapping, progress, default paths and model resolution shared by the tools.
     .target(name: "SpiqaCLI", dependencies: ["SpiqaCore", "SpiqaIO", "SpiqaHub", "SpiqaQuant", "SpiqaStats", "CBuildInfo", argumentParser]),
     // The git commit behind --version (Makefile-written, git-ignored build_commit.h; "unknown" without it).

@@ -60,3 +60,126 @@ ptrdiff_t spiqa_quant_steps(float *x, ptrdiff_t n, const uint32_t *starts, const
 #endif
   return steps_scalar(x, 0, n, starts, values, count);
 }
+
+// Branchless (a compare feeding an add): the data is about half below the threshold.
+static ptrdiff_t count_scalar(const float *x, ptrdiff_t from, ptrdiff_t n, float threshold) {
+  ptrdiff_t k = 0;
+  for (ptrdiff_t i = from; i < n; i++) k += x[i] >= threshold;
+  return k;
+}
+
+#if SPIQA_X86
+AVX2 static ptrdiff_t count_avx2(const float *x, ptrdiff_t n, float threshold) {
+  __m256 t = _mm256_set1_ps(threshold);
+  __m256i acc = _mm256_setzero_si256();
+  ptrdiff_t i = 0, k = 0;
+  while (i + 8 <= n) {
+    // Lane counters are int32: flush every 2^20 blocks.
+    ptrdiff_t end = n - i > ((ptrdiff_t)8 << 20) ? i + ((ptrdiff_t)8 << 20) : n;
+    for (; i + 8 <= end; i += 8) {
+      __m256 ge = _mm256_cmp_ps(_mm256_loadu_ps(x + i), t, _CMP_GE_OQ);
+      acc = _mm256_sub_epi32(acc, _mm256_castps_si256(ge));  // -(-1) per lane that counts
+    }
+    int lanes[8];
+    _mm256_storeu_si256((__m256i *)lanes, acc);
+    for (int j = 0; j < 8; j++) k += lanes[j];
+    acc = _mm256_setzero_si256();
+  }
+  return k + count_scalar(x, i, n, threshold);
+}
+#endif
+
+ptrdiff_t spiqa_quant_count_at_least(const float *x, ptrdiff_t n, float threshold) {
+#if SPIQA_X86
+  if (spiqa_kernels_isa() >= SPIQA_ISA_AVX2) return count_avx2(x, n, threshold);
+#endif
+  return count_scalar(x, 0, n, threshold);
+}
+
+ptrdiff_t spiqa_quant_sort_keys(const float *x, ptrdiff_t n, uint32_t *out, int keep_all, double above) {
+  const uint32_t *u = (const uint32_t *)x;
+  const uint32_t zero_key = 0x80000000u;
+  ptrdiff_t k = 0;
+  if (keep_all) {
+    for (ptrdiff_t i = 0; i < n; i++) {
+      uint32_t b = u[i];
+      uint32_t key = (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+      out[k] = key;
+      k += key != zero_key;
+    }
+  } else {
+    for (ptrdiff_t i = 0; i < n; i++) {
+      uint32_t b = u[i];
+      out[k] = (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+      k += (double)x[i] > above;
+    }
+  }
+  return k;
+}
+
+void spiqa_quant_radix_sort(uint32_t *keys, uint32_t *scratch, ptrdiff_t n) {
+  if (n < 2) return;
+  static const int bits = 11, buckets = 1 << 11;
+  ptrdiff_t counts[3][1 << 11] = {{0}};
+  for (ptrdiff_t i = 0; i < n; i++) {
+    uint32_t k = keys[i];
+    counts[0][k & 0x7FF]++;
+    counts[1][(k >> 11) & 0x7FF]++;
+    counts[2][k >> 22]++;
+  }
+  uint32_t *src = keys, *dst = scratch;
+  for (int pass = 0; pass < 3; pass++) {
+    int shift = pass * bits;
+    ptrdiff_t *c = counts[pass];
+    if (c[(src[0] >> shift) & 0x7FF] == n) continue;  // every key has this digit
+    ptrdiff_t total = 0;
+    for (int b = 0; b < buckets; b++) {
+      ptrdiff_t t = c[b];
+      c[b] = total;
+      total += t;
+    }
+    for (ptrdiff_t i = 0; i < n; i++) {
+      uint32_t k = src[i];
+      dst[c[(k >> shift) & 0x7FF]++] = k;
+    }
+    uint32_t *t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src != keys)
+    for (ptrdiff_t i = 0; i < n; i++) keys[i] = src[i];
+}
+
+static ptrdiff_t zeros_scalar(const float *x, ptrdiff_t n) {
+  ptrdiff_t z = 0;
+  for (ptrdiff_t i = 0; i < n; i++) z += x[i] == 0.0f;
+  return z;
+}
+
+#if SPIQA_X86
+AVX2 static ptrdiff_t zeros_avx2(const float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t stride) {
+  ptrdiff_t z = 0;
+  __m256 zero = _mm256_setzero_ps();
+  for (ptrdiff_t r = 0; r < rows; r++) {
+    const float *p = x + r * stride;
+    __m256i acc = _mm256_setzero_si256();  // one row holds far fewer than 2^31 values per lane
+    ptrdiff_t i = 0;
+    for (; i + 8 <= cols; i += 8)
+      acc = _mm256_sub_epi32(acc, _mm256_castps_si256(_mm256_cmp_ps(_mm256_loadu_ps(p + i), zero, _CMP_EQ_OQ)));
+    int lanes[8];
+    _mm256_storeu_si256((__m256i *)lanes, acc);
+    for (int j = 0; j < 8; j++) z += lanes[j];
+    z += zeros_scalar(p + i, cols - i);
+  }
+  return z;
+}
+#endif
+
+ptrdiff_t spiqa_quant_count_zeros(const float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t stride) {
+#if SPIQA_X86
+  if (spiqa_kernels_isa() >= SPIQA_ISA_AVX2) return zeros_avx2(x, rows, cols, stride);
+#endif
+  ptrdiff_t z = 0;
+  for (ptrdiff_t r = 0; r < rows; r++) z += zeros_scalar(x + r * stride, cols);
+  return z;
+}

@@ -26,19 +26,11 @@ func collectKeys(_ parts: [UnsafeMutableBufferPointer<Float>], keepAll: Bool) ->
   for p in parts { total += p.count }
   let zeroKey = sortKey(0)
   var zeros = 0
-  // Branchless: every key is written, the cursor only moves past the ones that are kept.
-  let threshold = minVal
   var keys = [UInt32](unsafeUninitializedCapacity: total) { buf, count in
     var k = 0
     for p in parts {
-      guard let base = p.baseAddress else { continue }
-      for i in 0..<p.count {
-        let x = base[i]
-        let key = sortKey(x)
-        buf[k] = key
-        let keep = keepAll ? key != zeroKey : Double(x) > threshold
-        k &+= keep ? 1 : 0
-      }
+      guard let base = p.baseAddress, let out = buf.baseAddress, p.count > 0 else { continue }
+      k += spiqa_quant_sort_keys(base, p.count, out + k, keepAll ? 1 : 0, minVal)
     }
     count = k
   }
@@ -231,8 +223,7 @@ func applyBinarization(_ parts: [UnsafeMutableBufferPointer<Float>], corrected: 
   var k = 0
   for p in parts {
     guard let base = p.baseAddress else { continue }
-    let m = minValF
-    for i in 0..<p.count { k &+= base[i] >= m ? 1 : 0 }
+    k += spiqa_quant_count_at_least(base, p.count, minValF)
   }
   let value = k > 0 ? 1.0 / Double(k) : 0
   let vf = Float(value)

@@ -1,3 +1,5 @@
+import CQuantKernels
+
 /// Sorting and summing helpers that reproduce numpy float64 statistics over float32 data.
 
 /// Order-preserving UInt32 key of a float32 (negative values flipped), so integer order = numeric order
@@ -14,43 +16,14 @@ func floatFromKey(_ k: UInt32) -> Float {
   Float(bitPattern: (k & 0x8000_0000) != 0 ? k & 0x7FFF_FFFF : ~k)
 }
 
-/// LSD radix sort of UInt32 keys (three 11-bit passes). O(n), stable. The three digit histograms are taken in
-/// one read; a pass whose digit is the same for every key is skipped.
+/// Sorts UInt32 keys ascending: LSD radix sort, stable, in C (`spiqa_quant_radix_sort`); short arrays by `sort`.
 func radixSort(_ keys: inout [UInt32]) {
   let n = keys.count
   if n < 2 { return }
   if n < 256 { keys.sort(); return }
-  var counts = [Int](repeating: 0, count: 3 * 2048)
-  keys.withUnsafeBufferPointer { src in
-    counts.withUnsafeMutableBufferPointer { c in
-      let cp = c.baseAddress!
-      for k in src {
-        cp[Int(k & 0x7FF)] += 1
-        cp[2048 + Int((k >> 11) & 0x7FF)] += 1
-        cp[4096 + Int(k >> 22)] += 1
-      }
-    }
-  }
   var scratch = [UInt32](unsafeUninitializedCapacity: n) { _, count in count = n }
-  for pass in 0..<3 {
-    let shift = UInt32(pass * 11)
-    let c0 = pass * 2048
-    if counts[c0 + Int((keys[0] >> shift) & 0x7FF)] == n { continue }
-    keys.withUnsafeBufferPointer { src in
-      scratch.withUnsafeMutableBufferPointer { dst in
-        counts.withUnsafeMutableBufferPointer { c in
-          let cp = c.baseAddress! + c0, dp = dst.baseAddress!
-          var total = 0
-          for i in 0..<2048 { let t = cp[i]; cp[i] = total; total += t }
-          for k in src {
-            let b = Int((k >> shift) & 0x7FF)
-            dp[cp[b]] = k
-            cp[b] += 1
-          }
-        }
-      }
-    }
-    swap(&keys, &scratch)
+  keys.withUnsafeMutableBufferPointer { k in
+    scratch.withUnsafeMutableBufferPointer { s in spiqa_quant_radix_sort(k.baseAddress!, s.baseAddress!, n) }
   }
 }
 

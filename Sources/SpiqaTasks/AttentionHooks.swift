@@ -111,9 +111,12 @@ public final class AttentionHooks {
     let changes = t.changesAttention, keepsZero = t.keepsPaddingZero
     return { layer, item, head, block, n, seqLen in
       if changes && t.transforms(layer: layer, head: head) {
-        // With f(0) = 0 the padded rows (and the zero columns of the real rows) cannot change: skip the rows.
-        let rows = keepsZero ? n : seqLen
-        t.transformElementwise(UnsafeMutableBufferPointer(start: block, count: rows * seqLen))
+        if keepsZero {
+          // f(0) = 0: the padded rows and the padded columns of the real rows cannot change; the real n×n only.
+          for r in 0..<n { t.transformElementwise(UnsafeMutableBufferPointer(start: block + r * seqLen, count: n)) }
+        } else {
+          t.transformElementwise(UnsafeMutableBufferPointer(start: block, count: seqLen * seqLen))
+        }
       }
       counts?.count(layer: layer, item: item, head: head, block: block, n: n, seqLen: seqLen)
     }

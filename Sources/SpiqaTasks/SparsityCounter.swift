@@ -1,3 +1,4 @@
+import CQuantKernels
 import SpiqaModel
 
 /// Exact zeros of the attention actually used, per (layer, head), over the real n×n block of every sequence
@@ -47,12 +48,7 @@ public struct SparsityCounter: Sendable {
   /// Exact zeros in the `[rows, columns]` corner of a row-major matrix with row stride `stride`. Branchless:
   /// pruned or quantized attention is zero about half the time, which a branch would mispredict.
   static func zeros(_ p: UnsafePointer<Float>, rows: Int, columns: Int, stride: Int) -> Int {
-    var z = 0
-    for r in 0..<rows {
-      let row = p + r * stride
-      for c in 0..<columns { z &+= row[c] == 0 ? 1 : 0 }
-    }
-    return z
+    spiqa_quant_count_zeros(p, rows, columns, stride)
   }
 
   /// Adds `zeros` zeros to (layer, head) (a count taken elsewhere, e.g. per block during the forward pass).

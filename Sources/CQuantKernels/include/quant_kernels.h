@@ -17,6 +17,22 @@ extern "C" {
 /// formula, and returns its index (`n` when every value was mapped). Exact: only compares and selects.
 ptrdiff_t spiqa_quant_steps(float *x, ptrdiff_t n, const uint32_t *starts, const float *values, int count);
 
+/// Number of exact zeros (+0.0 or -0.0) in the `[rows, cols]` corner of a row-major matrix of row stride `stride`.
+ptrdiff_t spiqa_quant_count_zeros(const float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t stride);
+
+/// Number of `x[i] >= threshold` (float32 compare; NaN never counts).
+ptrdiff_t spiqa_quant_count_at_least(const float *x, ptrdiff_t n, float threshold);
+
+/// Writes the order-preserving sort key of each value the data-dependent statistics take to `out` (room for `n`)
+/// and returns how many: every value except +0.0 when `keep_all`, else values with `(double)x > above`. The key of
+/// a float is its bit pattern with the sign bit set, or all bits flipped for a negative float (integer order =
+/// numeric order, NaN at the ends).
+ptrdiff_t spiqa_quant_sort_keys(const float *x, ptrdiff_t n, uint32_t *out, int keep_all, double above);
+
+/// Sorts `keys` ascending (LSD radix, three 11-bit digits, stable; one read for the three histograms, a digit
+/// shared by every key skipped). `scratch` has room for `n`. The result is in `keys`.
+void spiqa_quant_radix_sort(uint32_t *keys, uint32_t *scratch, ptrdiff_t n);
+
 #ifdef __cplusplus
 }
 #endif
