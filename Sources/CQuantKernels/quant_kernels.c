@@ -5,6 +5,8 @@
 
 #include "quant_kernels.h"
 
+#include <string.h>
+
 #include "cpu_isa.h"
 #include "x86.h"
 
@@ -182,4 +184,26 @@ ptrdiff_t spiqa_quant_count_zeros(const float *x, ptrdiff_t rows, ptrdiff_t cols
   ptrdiff_t z = 0;
   for (ptrdiff_t r = 0; r < rows; r++) z += zeros_scalar(x + r * stride, cols);
   return z;
+}
+
+void spiqa_quant_bucket_sums(const uint32_t *keys, ptrdiff_t n, uint32_t *counts, double *sums) {
+  for (ptrdiff_t i = 0; i < n; i++) {
+    uint32_t k = keys[i];
+    uint32_t b = (k >> 16) & (SPIQA_QUANT_BUCKETS - 1);
+    uint32_t bits = k & 0x7FFFFFFFu;
+    float v;
+    memcpy(&v, &bits, sizeof v);
+    counts[b]++;
+    sums[b] += (double)v;
+  }
+}
+
+ptrdiff_t spiqa_quant_gather_buckets(const uint32_t *keys, ptrdiff_t n, const uint8_t *wanted, uint32_t *out) {
+  ptrdiff_t k = 0;
+  for (ptrdiff_t i = 0; i < n; i++) {
+    uint32_t key = keys[i];
+    out[k] = key;
+    k += wanted[(key >> 16) & (SPIQA_QUANT_BUCKETS - 1)] != 0;
+  }
+  return k;
 }

@@ -63,6 +63,10 @@ public struct ForwardHooks {
 
   public var attention: AttentionHook?
   public var attentionBlock: AttentionBlockHook?
+  /// Per (item, head) block again, after `attention` has seen the whole layer and just before the block's P·V, on
+  /// the worker that multiplies it: the second half of a transform whose statistics need the whole layer (collect
+  /// per block in `attentionBlock`, decide in `attention`, apply here).
+  public var attentionBlockBeforeProduct: AttentionBlockHook?
   /// Set when the attention hooks leave every padded row and column 0 (pruning, an element-wise quantizer with
   /// f(0) = 0, observers): P·V then runs over the real n×n block only, as without hooks. Otherwise a hook may have
   /// written anywhere, and P·V uses the whole T×T block (the reference's behaviour with a quantizer whose f(0) ≠ 0).
@@ -84,7 +88,7 @@ public struct ForwardHooks {
   public static var none: ForwardHooks { ForwardHooks() }
 
   /// Runs the attention hooks on one layer `[batch, heads, T, T]` as the forward pass does: `attentionBlock` on
-  /// every (item, head) block, then `attention` on the whole layer. For stand-ins of the encoder (the encoder
+  /// every (item, head) block, then `attention` on the whole layer, then `attentionBlockBeforeProduct` per block. For stand-ins of the encoder (the encoder
   /// itself calls the block hook inside its per-head loop).
   public func runAttention(layer: Int, probs: UnsafeMutableBufferPointer<Float>, shape: AttentionShape) throws {
     if let blockHook = attentionBlock, let base = probs.baseAddress {
@@ -95,6 +99,13 @@ public struct ForwardHooks {
       }
     }
     try attention?(layer, probs, shape)
+    if let blockHook = attentionBlockBeforeProduct, let base = probs.baseAddress {
+      for b in 0..<shape.batch {
+        for h in 0..<shape.heads {
+          blockHook(layer, b, h, base + shape.offset(item: b, head: h), shape.lengths[b], shape.seqLen)
+        }
+      }
+    }
   }
 }
 

@@ -17,7 +17,7 @@ struct SelfAttention {
     qkv: UnsafePointer<Float>, probs: UnsafeMutablePointer<Float>, context: UnsafeMutablePointer<Float>,
     shape: AttentionShape, layer: Int, hooks: ForwardHooks
   ) throws {
-    let hook = hooks.attention, blockHook = hooks.attentionBlock
+    let hook = hooks.attention, blockHook = hooks.attentionBlock, beforeProduct = hooks.attentionBlockBeforeProduct
     let t = shape.seqLen, d = headSize, hidden = heads * d, ld = 3 * hidden
     let pairs = shape.batch * heads
     let alpha = Float(1 / Double(d).squareRoot())
@@ -38,10 +38,12 @@ struct SelfAttention {
     // Without a hook, padded rows and columns of P are exactly 0: only the real n×n block contributes and
     // padded context rows are 0. A hook may write anywhere, so then the whole T×T block is used — unless the
     // hooks promise to leave padding 0.
-    let whole = (hook != nil || blockHook != nil) && !hooks.paddingStaysZero
+    let whole = (hook != nil || blockHook != nil || beforeProduct != nil) && !hooks.paddingStaysZero
     Kernels.parallel(pairs, threads: threads) { range in
       for pair in range {
-        let b = pair / heads, h = pair % heads, n = whole ? t : lengths[b]
+        let b = pair / heads, h = pair % heads
+        beforeProduct?(layer, b, h, probs + pair * t * t, lengths[b], t)
+        let n = whole ? t : lengths[b]
         let out = context + b * t * hidden + h * d
         BLAS.gemmNN(m: n, n: d, k: n, a: probs + pair * t * t, lda: t, b: qkv + b * t * ld + 2 * hidden + h * d,
                     ldb: ld, c: out, ldc: hidden)

@@ -123,6 +123,16 @@ public struct AttentionQuantizer: Sendable {
     }
   }
 
+  /// Element-wise methods on the `[rows, columns]` corner of a row-major matrix of row stride `stride`.
+  func applyElementwise(_ base: UnsafeMutablePointer<Float>, rows: Int, columns: Int, stride: Int) {
+    if useTable, let table, table.segmentCount <= Int(SPIQA_QUANT_STEPS_MAX) {
+      let f = formula
+      applySteps(base, rows: rows, columns: columns, stride: stride, starts: table.starts, values: table.values) { f($0) }
+    } else {
+      for r in 0..<rows { applyElementwise(UnsafeMutableBufferPointer(start: base + r * stride, count: columns)) }
+    }
+  }
+
   /// Quantize an array in place (convenience for tests and small inputs).
   @discardableResult
   public func apply(_ x: inout [Float], rowLength: Int? = nil) throws -> QuantStatistics? {

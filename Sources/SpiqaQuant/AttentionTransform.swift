@@ -202,6 +202,19 @@ public struct AttentionTransform: Sendable {
     if let q = quantizer, q.method.isElementwise { q.applyElementwise(p) }
   }
 
+  /// `transformElementwise` on the `[rows, columns]` corner of a row-major block of row stride `stride` (one
+  /// setup for all rows: the forward pass's per-head attention blocks).
+  public func transformElementwise(_ base: UnsafeMutablePointer<Float>, rows: Int, columns: Int, stride: Int) {
+    if ablate || threshold > 0 {
+      for r in 0..<rows {
+        let row = UnsafeMutableBufferPointer(start: base + r * stride, count: columns)
+        if ablate { row.update(repeating: 0) } else { prune(row, threshold: Float(threshold)) }
+      }
+      if ablate { return }
+    }
+    if let q = quantizer, q.method.isElementwise { q.applyElementwise(base, rows: rows, columns: columns, stride: stride) }
+  }
+
   /// A layer's input hidden states `[batch, T, hidden]`, in place: fixed-point quantization (nothing when off).
   /// - Throws: `QuantError` (usage) for bits the quantizer refuses.
   public func transformLayerInput(_ states: UnsafeMutableBufferPointer<Float>) throws {

@@ -18,15 +18,12 @@ public struct QuantStatistics: Sendable, Equatable {
 let minVal: Double = 1e-3
 let minValF = Float(minVal)
 
-/// Collects the sort keys of the scope, sorted: values > 1e-3 (float64 comparison, as numpy) or all values.
-/// Exact +0.0 values (most of a padded layer, with `keepAll`) are not sorted: their key is the smallest but for
-/// negative values', so they are counted and written in front of the sorted rest (negatives sort first anyway).
-func collectKeys(_ parts: [UnsafeMutableBufferPointer<Float>], keepAll: Bool) -> [UInt32] {
+/// The sort keys of the scope's values > 1e-3 (float64 comparison, as numpy) or, with `keepAll`, of every value but
+/// +0.0, in data order.
+func unsortedKeys(_ parts: [UnsafeMutableBufferPointer<Float>], keepAll: Bool) -> [UInt32] {
   var total = 0
   for p in parts { total += p.count }
-  let zeroKey = sortKey(0)
-  var zeros = 0
-  var keys = [UInt32](unsafeUninitializedCapacity: total) { buf, count in
+  return [UInt32](unsafeUninitializedCapacity: total) { buf, count in
     var k = 0
     for p in parts {
       guard let base = p.baseAddress, let out = buf.baseAddress, p.count > 0 else { continue }
@@ -34,7 +31,17 @@ func collectKeys(_ parts: [UnsafeMutableBufferPointer<Float>], keepAll: Bool) ->
     }
     count = k
   }
-  if keepAll { zeros = total - keys.count }
+}
+
+/// Collects the sort keys of the scope, sorted: values > 1e-3 (float64 comparison, as numpy) or all values.
+/// Exact +0.0 values (most of a padded layer, with `keepAll`) are not sorted: their key is the smallest but for
+/// negative values', so they are counted and written in front of the sorted rest (negatives sort first anyway).
+func collectKeys(_ parts: [UnsafeMutableBufferPointer<Float>], keepAll: Bool) -> [UInt32] {
+  var total = 0
+  for p in parts { total += p.count }
+  let zeroKey = sortKey(0)
+  var keys = unsortedKeys(parts, keepAll: keepAll)
+  let zeros = keepAll ? total - keys.count : 0
   radixSort(&keys)
   if zeros > 0 {
     // Keys below +0.0 (negative values) come first, then the zeros, then the rest.
@@ -56,60 +63,226 @@ extension Array where Element == UInt32 {
   }
 }
 
-/// Derives thresholds and values exactly as the reference's numpy code does.
-func dataDependentStatistics(method: QuantMethod, bits: Int, parts: [UnsafeMutableBufferPointer<Float>])
-  throws -> QuantStatistics
+/// Derives thresholds and values exactly as the reference's numpy code does. The clamped methods (values > 1e-3)
+/// take their order statistics and bin sums from bucket counts without sorting when that is provably exact
+/// (`BucketSelection`); otherwise, and for uniform_slog_mean, from the sorted values.
+func dataDependentStatistics(
+  method: QuantMethod, bits: Int, parts: [UnsafeMutableBufferPointer<Float>], selection: Bool = true
+) throws -> QuantStatistics {
+  let keepAll = method == .uniformSlogMean
+  if selection && !keepAll {
+    let keys = unsortedKeys(parts, keepAll: false)
+    return try keys.withUnsafeBufferPointer { try clampedStatistics(method: method, bits: bits, regions: [$0]) }
+  }
+  let keys = collectKeys(parts, keepAll: keepAll)
+  return try keys.withUnsafeBufferPointer { s in
+    try statistics(
+      method: method, bits: bits, n: s.count, value: { Double(floatFromKey(s[$0])) },
+      mean: { numpyMean(s, $0, $1) })
+  }
+}
+
+/// The statistics of a clamped method (uniform_slinear_clamped_mean, uniform_slog_clamped_mean) from the keys of
+/// its scope's values > 1e-3, in any order and split over any number of regions: by bucket selection when exact,
+/// else from the sorted keys.
+func clampedStatistics(method: QuantMethod, bits: Int, regions: [UnsafeBufferPointer<UInt32>]) throws
+  -> QuantStatistics
 {
-  let keys = collectKeys(parts, keepAll: method == .uniformSlogMean)
-  let n = keys.count
+  let n = regions.reduce(0) { $0 + $1.count }
+  if let picked = BucketSelection(regions: regions, ranks: neededRanks(method: method, bits: bits, n: n)) {
+    do {
+      return try statistics(method: method, bits: bits, n: n, value: picked.value, mean: picked.mean)
+    } catch is BucketSelection.NotExact {
+      // the sort below
+    }
+  }
+  var keys = [UInt32]()
+  keys.reserveCapacity(n)
+  for r in regions { keys.append(contentsOf: r) }
+  radixSort(&keys)
+  return try keys.withUnsafeBufferPointer { s in
+    try statistics(
+      method: method, bits: bits, n: s.count, value: { Double(floatFromKey(s[$0])) },
+      mean: { numpyMean(s, $0, $1) })
+  }
+}
+
+/// The ranks `statistics` reads for `n` values: each threshold's and each bin's first and last.
+func neededRanks(method: QuantMethod, bits: Int, n: Int) -> [Int] {
+  guard n > 0 else { return [] }
+  var ranks: [Int] = []
+  switch method {
+  case .uniformSlinearClampedMean:
+    let step = max(n / ((1 << bits) - 1), 1)
+    var i = step
+    while i < n { ranks.append(i); i += step }
+  default:
+    ranks.append(0)
+    var acc = 0
+    let cutCount = method == .uniformSlogMean ? 1 << bits : (1 << bits) - 1
+    for i in 1...cutCount {
+      acc += i < 63 ? n >> i : 0
+      ranks.append(acc)
+      if acc > 0 { ranks.append(acc - 1) }
+    }
+  }
+  return ranks.filter { $0 < n }
+}
+
+/// The reference's statistics from the sorted values `s[0..<n]` of the scope, read through `value(i)` = `s[i]` and
+/// `mean(a, b)` = `np.mean(s[a:b])`.
+func statistics(
+  method: QuantMethod, bits: Int, n: Int, value sv: (Int) throws -> Double, mean: (Int, Int) throws -> Double
+) throws -> QuantStatistics {
   var thresholds: [Double] = []
   var values: [Double] = []
-  try keys.withUnsafeBufferPointer { s in
-    @inline(__always) func sv(_ i: Int) -> Double { Double(floatFromKey(s[i])) }
-    switch method {
-    case .uniformSlinearClampedMean:
-      // uniform_threshs = [m] + s[range(0, N, max(int(N / r), 1))[1:]]; values = mid-points of consecutive thresholds
-      if n == 0 { return }
-      let r = (1 << bits) - 1
-      let step = max(n / r, 1)
-      var t: [Double] = [minVal]
-      var i = step
-      while i < n { t.append(sv(i)); i += step }
-      if t.count < 2 {
-        throw QuantError("\(method.rawValue): \(n) value(s) > 1e-3 in the scope give no threshold (the reference raises IndexError); use a larger scope", isUsage: false)
-      }
-      for j in 0..<(t.count - 1) { values.append((t[j] + t[j + 1]) / 2.0) }
-      thresholds = Array(t.dropFirst())
-    case .uniformSlogClampedMean, .uniformSlogMean:
-      // cuts = cumsum([N//2, N//4, …, N//2^(R-1) or ^R, N//2^R])[:-1]; thresholds s[cuts]; values bin means
-      if n == 0 { return }
-      let r = 1 << bits
-      let cutCount = method == .uniformSlogMean ? r : r - 1
-      var cuts: [Int] = []
-      var acc = 0
-      for i in 1...cutCount {
-        acc += i < 63 ? n >> i : 0
-        cuts.append(acc)
-      }
-      var start = 0
-      for c in cuts {
-        if start < c {
-          values.append(numpyMean(s, start, c))
-        } else if let previous = values.last {
-          values.append(previous)
-        } else {
-          throw QuantError("\(method.rawValue): \(n) value(s) in the scope leave the first bin empty (the reference raises IndexError); use a larger scope or fewer bits", isUsage: false)
-        }
-        thresholds.append(sv(c))
-        start = c
-      }
-    default:
-      break
+  switch method {
+  case .uniformSlinearClampedMean:
+    // uniform_threshs = [m] + s[range(0, N, max(int(N / r), 1))[1:]]; values = mid-points of consecutive thresholds
+    if n == 0 { break }
+    let r = (1 << bits) - 1
+    let step = max(n / r, 1)
+    var t: [Double] = [minVal]
+    var i = step
+    while i < n { t.append(try sv(i)); i += step }
+    if t.count < 2 {
+      throw QuantError("\(method.rawValue): \(n) value(s) > 1e-3 in the scope give no threshold (the reference raises IndexError); use a larger scope", isUsage: false)
     }
+    for j in 0..<(t.count - 1) { values.append((t[j] + t[j + 1]) / 2.0) }
+    thresholds = Array(t.dropFirst())
+  case .uniformSlogClampedMean, .uniformSlogMean:
+    // cuts = cumsum([N//2, N//4, …, N//2^(R-1) or ^R, N//2^R])[:-1]; thresholds s[cuts]; values bin means
+    if n == 0 { break }
+    let r = 1 << bits
+    let cutCount = method == .uniformSlogMean ? r : r - 1
+    var cuts: [Int] = []
+    var acc = 0
+    for i in 1...cutCount {
+      acc += i < 63 ? n >> i : 0
+      cuts.append(acc)
+    }
+    var start = 0
+    for c in cuts {
+      if start < c {
+        values.append(try mean(start, c))
+      } else if let previous = values.last {
+        values.append(previous)
+      } else {
+        throw QuantError("\(method.rawValue): \(n) value(s) in the scope leave the first bin empty (the reference raises IndexError); use a larger scope or fewer bits", isUsage: false)
+      }
+      thresholds.append(try sv(c))
+      start = c
+    }
+  default:
+    break
   }
   var levels = Set(values.map { Float($0) })
   levels.insert(0)
   return QuantStatistics(thresholds: thresholds, values: values, count: n, levels: levels.sorted())
+}
+
+/// Order statistics and bin means of positive float32 values without sorting them all: bucket counts and float64
+/// sums by the top 16 bits (`spiqa_quant_bucket_sums`), then only the buckets that hold a wanted rank are gathered
+/// and sorted.
+///
+/// A mean is numpy's (pairwise float64 sum of the sorted values, divided by the count) only when every partial sum
+/// is exact, whatever the order: all values of a bin are multiples of the ulp of its smallest, so that holds when
+/// count · largest < 2^52 · ulp(smallest). For values > 1e-3 that is any bin of fewer than ~500,000 values; beyond,
+/// `mean` throws `NotExact` and the caller sorts.
+struct BucketSelection {
+  struct NotExact: Error {}
+
+  /// prefix[b] = values in buckets before b (SPIQA_QUANT_BUCKETS + 1 entries).
+  private let prefix: [Int]
+  private let sums: [Double]
+  /// The gathered keys, sorted, and where each gathered bucket starts in them.
+  private let gathered: [UInt32]
+  private let gatheredStart: [Int: Int]
+
+  /// nil when the keys are not all of positive finite floats.
+  init?(keys: [UInt32], ranks: [Int]) {
+    let selection = keys.withUnsafeBufferPointer { Self(regions: [$0], ranks: ranks) }
+    guard let selection else { return nil }
+    self = selection
+  }
+
+  /// The keys of several unsorted regions taken together (a scope whose blocks collected their own keys).
+  init?(regions: [UnsafeBufferPointer<UInt32>], ranks: [Int]) {
+    let buckets = Int(SPIQA_QUANT_BUCKETS)
+    var counts = [UInt32](repeating: 0, count: buckets)
+    var sums = [Double](repeating: 0, count: buckets)
+    var total = 0
+    for k in regions {
+      guard let base = k.baseAddress, k.count > 0 else { continue }
+      spiqa_quant_bucket_sums(base, k.count, &counts, &sums)
+      total += k.count
+    }
+    // Positive finite floats only: keys 0x80000001…0xFF7FFFFF (+inf and NaN land in the top buckets).
+    if counts[(0x7F80_0000 >> 16)...].contains(where: { $0 > 0 }) { return nil }
+    var prefix = [Int](repeating: 0, count: buckets + 1)
+    for b in 0..<buckets { prefix[b + 1] = prefix[b] + Int(counts[b]) }
+    var wanted = [UInt8](repeating: 0, count: buckets)
+    for r in ranks { wanted[Self.bucket(of: r, prefix: prefix)] = 1 }
+    var gathered = [UInt32](unsafeUninitializedCapacity: max(total, 1)) { out, count in
+      var k = 0
+      for region in regions {
+        guard let base = region.baseAddress, let o = out.baseAddress, region.count > 0 else { continue }
+        k += spiqa_quant_gather_buckets(base, region.count, wanted, o + k)
+      }
+      count = k
+    }
+    radixSort(&gathered)
+    var starts: [Int: Int] = [:]
+    var at = 0
+    for b in 0..<buckets where wanted[b] != 0 {
+      starts[b] = at
+      at += Int(counts[b])
+    }
+    self.prefix = prefix
+    self.sums = sums
+    self.gathered = gathered
+    self.gatheredStart = starts
+  }
+
+  /// The bucket holding rank `r` (the last b with prefix[b] <= r).
+  private static func bucket(of r: Int, prefix: [Int]) -> Int {
+    var lo = 0, hi = prefix.count - 1
+    while hi - lo > 1 {
+      let mid = (lo + hi) / 2
+      if prefix[mid] <= r { lo = mid } else { hi = mid }
+    }
+    return lo
+  }
+
+  /// Value of rank `r` in sorted order. Throws `NotExact` for a rank whose bucket was not gathered.
+  func value(_ r: Int) throws -> Double {
+    let b = Self.bucket(of: r, prefix: prefix)
+    guard let start = gatheredStart[b] else { throw NotExact() }
+    return Double(floatFromKey(gathered[start + r - prefix[b]]))
+  }
+
+  /// `np.mean(s[a:b])`; throws `NotExact` when the float64 sum could round.
+  func mean(_ a: Int, _ b: Int) throws -> Double {
+    let count = b - a
+    let smallest = Float(try value(a)), largest = try value(b - 1)
+    guard smallest > 0, Double(count) * largest < 0x1p52 * Double(smallest.ulp) else { throw NotExact() }
+    let first = Self.bucket(of: a, prefix: prefix), last = Self.bucket(of: b - 1, prefix: prefix)
+    func partial(_ bucket: Int, _ from: Int, _ to: Int) throws -> Double {
+      guard let start = gatheredStart[bucket] else { throw NotExact() }
+      var s = 0.0
+      for r in from..<to { s += Double(floatFromKey(gathered[start + r - prefix[bucket]])) }
+      return s
+    }
+    var sum: Double
+    if first == last {
+      sum = try partial(first, a, b)
+    } else {
+      sum = try partial(first, a, prefix[first + 1])
+      for bucket in (first + 1)..<last { sum += sums[bucket] }
+      sum += try partial(last, prefix[last], b)
+    }
+    return (0.0 + sum) / Double(count)
+  }
 }
 
 /// The reference cascade (L338–344): region [t_{j-1}, t_j) gets v_j, [t_last, 1) gets v_last again, 1.0 gets 0
@@ -118,18 +291,51 @@ func dataDependentStatistics(method: QuantMethod, bits: Int, parts: [UnsafeMutab
 func applyCascade(_ parts: [UnsafeMutableBufferPointer<Float>], stats: QuantStatistics, method: QuantMethod,
                   corrected: Bool)
 {
-  let clamped = method != .uniformSlogMean
-  let positiveOnly = method == .uniformSlogMean
-  let t = stats.thresholds.map { Float($0) }
-  let v = stats.values.map { Float($0) }
-  let r = t.count
-  if r == 0 {
-    // Nothing above 1e-3 in the scope (the reference raises): every value is below 1e-3, the zero mask wins.
-    for p in parts { for i in p.indices where clamped || p[i] == p[i] { p[i] = 0 } }
-    return
+  let cascade = QuantCascade(stats: stats, method: method, corrected: corrected)
+  for p in parts { cascade.apply(p) }
+}
+
+/// The reference cascade of one scope's statistics as a value mapping, applicable to any buffer of the scope
+/// (see `applyCascade`).
+public struct QuantCascade: Sendable {
+  let clamped: Bool
+  let positiveOnly: Bool
+  let corrected: Bool
+  let t: [Float]
+  let v: [Float]
+  /// The cascade on [0, 1) as a step function (`applySteps`).
+  let starts: [UInt32]
+  let values: [Float]
+
+  init(stats: QuantStatistics, method: QuantMethod, corrected: Bool) {
+    clamped = method != .uniformSlogMean
+    positiveOnly = method == .uniformSlogMean
+    self.corrected = corrected
+    t = stats.thresholds.map { Float($0) }
+    v = stats.values.map { Float($0) }
+    // On [0, 1) the cascade only changes where x crosses a threshold, 1e-3 (clamped) or the smallest positive
+    // float (uniform_slog_mean): its value at each such point, merged where equal, is an exact step function.
+    var points = Set<UInt32>([0])
+    for x in t where x.bitPattern > 0 && x.bitPattern < SegmentTable.one { points.insert(x.bitPattern) }
+    if clamped { points.insert(minValF.bitPattern) }
+    if positiveOnly { points.insert(1) }
+    var starts: [UInt32] = []
+    var values: [Float] = []
+    if !t.isEmpty {
+      for u in points.sorted() {
+        let q = Self.value(Float(bitPattern: u), t: t, v: v, clamped: clamped, positiveOnly: positiveOnly, corrected: corrected)
+        if let last = values.last, last.bitPattern == q.bitPattern { continue }
+        starts.append(u)
+        values.append(q)
+      }
+    }
+    self.starts = starts
+    self.values = values
   }
-  /// One value, as the reference's cascade assigns it.
-  func cascade(_ x: Float) -> Float {
+
+  /// One value, as the reference's cascade assigns it (thresholds `t`, values `v`, at least one of each).
+  static func value(_ x: Float, t: [Float], v: [Float], clamped: Bool, positiveOnly: Bool, corrected: Bool) -> Float {
+    let r = t.count
     // j = number of thresholds <= x (upper bound); NaN compares false everywhere -> 0.
     var lo = 0, hi = r
     while lo < hi {
@@ -151,21 +357,28 @@ func applyCascade(_ parts: [UnsafeMutableBufferPointer<Float>], stats: QuantStat
     if clamped && x < minValF { q = 0 }
     return q
   }
-  // On [0, 1) the cascade only changes where x crosses a threshold, 1e-3 (clamped) or the smallest positive float
-  // (uniform_slog_mean): its value at each such point, merged where equal, is an exact step function.
-  var points = Set<UInt32>([0])
-  for x in t where x.bitPattern > 0 && x.bitPattern < SegmentTable.one { points.insert(x.bitPattern) }
-  if clamped { points.insert(minValF.bitPattern) }
-  if positiveOnly { points.insert(1) }
-  var starts: [UInt32] = []
-  var values: [Float] = []
-  for u in points.sorted() {
-    let q = cascade(Float(bitPattern: u))
-    if let last = values.last, last.bitPattern == q.bitPattern { continue }
-    starts.append(u)
-    values.append(q)
+
+  /// Maps `p` in place.
+  public func apply(_ p: UnsafeMutableBufferPointer<Float>) {
+    guard let base = p.baseAddress else { return }
+    apply(base, rows: 1, columns: p.count, stride: p.count)
   }
-  for p in parts { applySteps(p, starts: starts, values: values, otherwise: cascade) }
+
+  /// Maps the `[rows, columns]` corner of a row-major matrix of row stride `stride` in place.
+  public func apply(_ base: UnsafeMutablePointer<Float>, rows: Int, columns: Int, stride: Int) {
+    if t.isEmpty {
+      // Nothing above 1e-3 in the scope (the reference raises): every value is below 1e-3, the zero mask wins.
+      for r in 0..<rows {
+        let row = base + r * stride
+        for i in 0..<columns where clamped || row[i] == row[i] { row[i] = 0 }
+      }
+      return
+    }
+    let t = self.t, v = self.v, clamped = self.clamped, positiveOnly = self.positiveOnly, corrected = self.corrected
+    applySteps(base, rows: rows, columns: columns, stride: stride, starts: starts, values: values) {
+      Self.value($0, t: t, v: v, clamped: clamped, positiveOnly: positiveOnly, corrected: corrected)
+    }
+  }
 }
 
 /// `x` in place through the step function (`starts`, `values`) on [0, 1) and `otherwise` elsewhere; the compare
@@ -174,19 +387,32 @@ func applySteps(_ p: UnsafeMutableBufferPointer<Float>, starts: [UInt32], values
                 otherwise: (Float) -> Float)
 {
   guard let base = p.baseAddress else { return }
-  let n = p.count
+  applySteps(base, rows: 1, columns: p.count, stride: p.count, starts: starts, values: values, otherwise: otherwise)
+}
+
+/// `applySteps` on the `[rows, columns]` corner of a row-major matrix of row stride `stride` (one setup for all
+/// rows: called per attention block, whose padded columns are left alone).
+func applySteps(_ base: UnsafeMutablePointer<Float>, rows: Int, columns n: Int, stride: Int, starts: [UInt32],
+                values: [Float], otherwise: (Float) -> Float)
+{
   guard values.count <= Int(SPIQA_QUANT_STEPS_MAX) else {
-    for i in 0..<n { base[i] = otherwise(base[i]) }
+    for r in 0..<rows {
+      let row = base + r * stride
+      for i in 0..<n { row[i] = otherwise(row[i]) }
+    }
     return
   }
   starts.withUnsafeBufferPointer { s in
     values.withUnsafeBufferPointer { v in
-      var i = 0
-      while i < n {
-        i += spiqa_quant_steps(base + i, n - i, s.baseAddress!, v.baseAddress!, Int32(v.count))
-        if i < n {
-          base[i] = otherwise(base[i])
-          i += 1
+      for r in 0..<rows {
+        let row = base + r * stride
+        var i = 0
+        while i < n {
+          i += spiqa_quant_steps(row + i, n - i, s.baseAddress!, v.baseAddress!, Int32(v.count))
+          if i < n {
+            row[i] = otherwise(row[i])
+            i += 1
+          }
         }
       }
     }

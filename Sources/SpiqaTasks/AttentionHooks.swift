@@ -1,3 +1,4 @@
+import Foundation
 import SpiqaModel
 import SpiqaQuant
 
@@ -22,6 +23,8 @@ public final class AttentionHooks {
   private var counted: SparsityCounter
   /// Zeros counted per (layer, item, head) block by the last batch's block hook, not yet in `counted`.
   private var blockCounts: BlockZeroCounts?
+  /// Statistics keys of the blocks of a layer (blockwise data-dependent quantizers), reused batch after batch.
+  private let keyArena = KeyArena()
   private let countSparsity: Bool
   private let layerCount: Int
   private let headCount: Int
@@ -61,6 +64,32 @@ public final class AttentionHooks {
     let counting = countSparsity
     var hooks = ForwardHooks()
     foldBlockCounts()
+    if records.isEmpty && record == nil && !t.ablate, let q = t.quantizer, q.quantizesBlockwise {
+      // A clamped data-dependent quantizer: keys per block (in cache, on the workers), statistics per scope
+      // over the layer, the cascade per block just before its P·V.
+      let counts = counting ? BlockZeroCounts(layers: layerCount, items: keys.count, heads: headCount) : nil
+      blockCounts = counts
+      let scopes = BlockwiseScopes(quantizer: q, transform: t, groups: groups ?? [Array(keys.indices)],
+                                   items: keys.count, heads: headCount, arena: keyArena)
+      hooks.attentionBlock = { layer, item, head, block, n, seqLen in
+        scopes.collect(layer: layer, item: item, head: head, block: block, n: n, seqLen: seqLen)
+      }
+      hooks.attention = { layer, _, shape in
+        do {
+          try scopes.decide(layer: layer, seqLen: shape.seqLen)
+        } catch {
+          throw TasksError.badData("quantizer \(q.method.rawValue) at layer \(layer): \(error)")
+        }
+      }
+      hooks.attentionBlockBeforeProduct = { layer, item, head, block, n, seqLen in
+        scopes.apply(layer: layer, item: item, head: head, block: block, n: n, seqLen: seqLen)
+        counts?.count(layer: layer, item: item, head: head, block: block, n: n, seqLen: seqLen)
+      }
+      hooks.paddingStaysZero = true
+      if t.hsBits > 0 { hooks.layerInput = { _, states, _ in try t.transformLayerInput(states) } }
+      if t.hsThreshold > 0 { hooks.layerOutput = { _, states, _ in t.transformLayerOutput(states) } }
+      return hooks
+    }
     if records.isEmpty && (t.quantizer?.method.isElementwise ?? true) {
       // Pruning, an element-wise quantizer or ablation, and counting: per block, in cache, on the worker threads.
       let counts = counting ? BlockZeroCounts(layers: layerCount, items: keys.count, heads: headCount) : nil
@@ -113,7 +142,7 @@ public final class AttentionHooks {
       if changes && t.transforms(layer: layer, head: head) {
         if keepsZero {
           // f(0) = 0: the padded rows and the padded columns of the real rows cannot change; the real n×n only.
-          for r in 0..<n { t.transformElementwise(UnsafeMutableBufferPointer(start: block + r * seqLen, count: n)) }
+          t.transformElementwise(block, rows: n, columns: n, stride: seqLen)
         } else {
           t.transformElementwise(UnsafeMutableBufferPointer(start: block, count: seqLen * seqLen))
         }
@@ -210,5 +239,103 @@ final class BlockZeroCounts: @unchecked Sendable {
       }
     }
     for b in 0..<items where lengths[b] >= 0 { counter.addTotal(lengths[b] * lengths[b]) }
+  }
+}
+
+/// Room for the statistics keys of every block of a batch, grown (never shrunk) on first use by a layer's first
+/// block; reused batch after batch so no pages are faulted in per batch.
+final class KeyArena: @unchecked Sendable {
+  private let lock = NSLock()
+  private(set) var base: UnsafeMutablePointer<UInt32>?
+  private var capacity = 0
+
+  /// The arena with room for `count` keys (contents are not kept when it grows).
+  func reserve(_ count: Int) -> UnsafeMutablePointer<UInt32> {
+    lock.lock()
+    defer { lock.unlock() }
+    if let base, capacity >= count { return base }
+    base?.deallocate()
+    capacity = max(count, 1)
+    let p = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity)
+    base = p
+    return p
+  }
+
+  deinit { base?.deallocate() }
+}
+
+/// One batch's blockwise data-dependent quantization: `collect` per block (phase 1), `decide` per layer (phase 2:
+/// one set of statistics per scope group), `apply` per block (phase 3). Blocks are [T, T] with n real rows and
+/// columns; only the real n×n values take part (padding is 0, below 1e-3, and stays 0).
+final class BlockwiseScopes: @unchecked Sendable {
+  let quantizer: AttentionQuantizer
+  let transform: AttentionTransform
+  let groups: [[Int]]
+  let items: Int
+  let heads: Int
+  let arena: KeyArena
+  /// Keys written by each (item, head) block of the current layer (-1: not transformed); each block writes its own
+  /// slot from its worker thread. A block's keys start at `slot · seqLen²` in the arena.
+  private let keyCounts: UnsafeMutablePointer<Int>
+  private var cascades: [QuantCascade?]
+  private let groupOfItem: [Int]
+
+  init(quantizer: AttentionQuantizer, transform: AttentionTransform, groups: [[Int]], items: Int, heads: Int,
+       arena: KeyArena)
+  {
+    self.quantizer = quantizer
+    self.transform = transform
+    self.groups = groups
+    self.items = items
+    self.heads = heads
+    self.arena = arena
+    keyCounts = .allocate(capacity: max(1, items * heads))
+    keyCounts.initialize(repeating: -1, count: max(1, items * heads))
+    cascades = Array(repeating: nil, count: groups.count)
+    var g = Array(repeating: -1, count: items)
+    for (k, rows) in groups.enumerated() { for i in rows where i < items { g[i] = k } }
+    groupOfItem = g
+  }
+
+  deinit { keyCounts.deallocate() }
+
+  func collect(layer: Int, item: Int, head: Int, block: UnsafeMutablePointer<Float>, n: Int, seqLen: Int) {
+    let slot = item * heads + head
+    guard item < items, head < heads else { return }
+    guard transform.transforms(layer: layer, head: head) else {
+      keyCounts[slot] = -1
+      return
+    }
+    let stride = seqLen * seqLen
+    let base = arena.reserve(items * heads * stride) + slot * stride
+    let threshold = Float(transform.threshold)
+    if transform.threshold > 0 {
+      for r in 0..<n { prune(UnsafeMutableBufferPointer(start: block + r * seqLen, count: n), threshold: threshold) }
+    }
+    keyCounts[slot] = quantizer.statisticsKeys(block, rows: n, columns: n, stride: seqLen, into: base)
+  }
+
+  func decide(layer: Int, seqLen: Int) throws {
+    let blockStride = seqLen * seqLen
+    for k in cascades.indices { cascades[k] = nil }
+    guard transform.transforms(layer: layer), let base = arena.base else { return }
+    for (k, rows) in groups.enumerated() {
+      var regions: [UnsafeBufferPointer<UInt32>] = []
+      for i in rows where i < items {
+        for h in 0..<heads where keyCounts[i * heads + h] >= 0 {
+          let slot = i * heads + h
+          regions.append(UnsafeBufferPointer(start: base + slot * blockStride, count: keyCounts[slot]))
+        }
+      }
+      guard !regions.isEmpty else { continue }
+      cascades[k] = quantizer.cascade(try quantizer.statistics(keys: regions))
+    }
+  }
+
+  func apply(layer: Int, item: Int, head: Int, block: UnsafeMutablePointer<Float>, n: Int, seqLen: Int) {
+    guard item < items, head < heads, keyCounts[item * heads + head] >= 0, transform.transforms(layer: layer, head: head),
+      let cascade = cascades[groupOfItem[item]]
+    else { return }
+    cascade.apply(block, rows: n, columns: n, stride: seqLen)
   }
 }

@@ -25,6 +25,9 @@ struct EvalBench: ParsableCommand {
   @Option(help: "Threads for OpenBLAS and the element-wise kernels.")
   var threads = 2
 
+  @Option(help: "Only the settings whose name contains this text (exact attention always runs, as the baseline).")
+  var only: String?
+
   @Option(help: "Rounds over all settings; each setting's best time is reported.")
   var rounds = 3
 
@@ -56,6 +59,7 @@ struct EvalBench: ParsableCommand {
         configs.append(("\(m.rawValue) \(bits) bits", AttentionTransform(quantizer: try AttentionQuantizer(method: m, bits: bits))))
       }
     }
+    if let only { configs = configs.enumerated().filter { $0.offset == 0 || $0.element.0.contains(only) }.map(\.element) }
     // The VM's speed drifts by tens of percent from minute to minute, so the settings take turns on small chunks
     // of questions (5), each chunk measured `rounds` times per setting; a setting's time is the sum over chunks of
     // its best time on the chunk. Drift then hits every setting alike, and the ratios hold.
@@ -66,6 +70,12 @@ struct EvalBench: ParsableCommand {
     var bestCPU = [Double](repeating: 0, count: configs.count)
     var em = [Double](repeating: 0, count: configs.count)
     var f1 = [Double](repeating: 0, count: configs.count)
+    // Forward-pass phase times summed over every run of a setting: attention (QKᵀ, softmax, the hooks, P·V) vs
+    // the rest, to see where a quantizer's cost goes.
+    taskModel.encoder.collectTimings = true
+    var attentionSeconds = [Double](repeating: 0, count: configs.count)
+    var forwardSeconds = [Double](repeating: 0, count: configs.count)
+    var forwards = [Int](repeating: 0, count: configs.count)
     var start = 0
     while start < measured.count {
       let chunk = Array(measured[start..<min(start + 5, measured.count)])
@@ -74,9 +84,14 @@ struct EvalBench: ParsableCommand {
       var scores = [(em: Double, f1: Double)](repeating: (0, 0), count: configs.count)
       for _ in 0..<max(1, rounds) {
         for (i, ev) in evaluators.enumerated() {
+          let before = taskModel.encoder.timings
           let t0 = DispatchTime.now().uptimeNanoseconds
           let c0 = QuantBench.selfCPU()
           let r = try ev.evaluate(chunk)
+          let after = taskModel.encoder.timings
+          attentionSeconds[i] += after.attention - before.attention
+          forwardSeconds[i] += after.total - before.total
+          forwards[i] += after.forwards - before.forwards
           wall[i] = min(wall[i], Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
           cpu[i] = min(cpu[i], QuantBench.selfCPU() - c0)
           scores[i] = (r.em * Double(r.n), r.f1 * Double(r.n))
@@ -94,9 +109,10 @@ struct EvalBench: ParsableCommand {
     for (i, (name, _)) in configs.enumerated() {
       print(
         String(
-          format: "eval: squad %@: %d questions, best of %d per 5-question chunk: %.2f s = %.2f questions/s, %.2fx exact wall time, %.2fx exact CPU time (EM %.2f, F1 %.2f)",
+          format: "eval: squad %@: %d questions, best of %d per 5-question chunk: %.2f s = %.2f questions/s, %.2fx exact wall time, %.2fx exact CPU time; per forward: attention %.1f ms, rest %.1f ms (EM %.2f, F1 %.2f)",
           name, measured.count, max(1, rounds), best[i], n / best[i], best[i] / best[0], bestCPU[i] / bestCPU[0],
-          em[i] / n, f1[i] / n))
+          1e3 * attentionSeconds[i] / Double(max(1, forwards[i])),
+          1e3 * (forwardSeconds[i] - attentionSeconds[i]) / Double(max(1, forwards[i])), em[i] / n, f1[i] / n))
     }
   }
 }

@@ -17,6 +17,17 @@ extern "C" {
 /// formula, and returns its index (`n` when every value was mapped). Exact: only compares and selects.
 ptrdiff_t spiqa_quant_steps(float *x, ptrdiff_t n, const uint32_t *starts, const float *values, int count);
 
+/// Buckets of the sort keys of positive float32 values (`spiqa_quant_sort_keys`) by their bits 16…30: the float's
+/// exponent and top 7 mantissa bits.
+#define SPIQA_QUANT_BUCKETS 32768
+
+/// For each key of a positive float: `counts[bucket] += 1`, `sums[bucket] += (double)value`. Values of one bucket
+/// share their exponent, so each bucket's float64 sum is exact for fewer than 2^29 values.
+void spiqa_quant_bucket_sums(const uint32_t *keys, ptrdiff_t n, uint32_t *counts, double *sums);
+
+/// Copies the keys whose bucket has `wanted[bucket] != 0` to `out`; returns how many.
+ptrdiff_t spiqa_quant_gather_buckets(const uint32_t *keys, ptrdiff_t n, const uint8_t *wanted, uint32_t *out);
+
 /// Number of exact zeros (+0.0 or -0.0) in the `[rows, cols]` corner of a row-major matrix of row stride `stride`.
 ptrdiff_t spiqa_quant_count_zeros(const float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t stride);
 

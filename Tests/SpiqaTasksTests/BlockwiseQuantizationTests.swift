@@ -1,0 +1,82 @@
+import Foundation
+import SpiqaModel
+import SpiqaQuant
+import Testing
+
+@testable import SpiqaTasks
+
+/// The blockwise form of the clamped data-dependent quantizers (keys per block, statistics per scope, cascade per
+/// block: what spiqa-eval runs) gives the same bits as quantizing each scope's buffers in one call (what the
+/// recorder path, the stream quantizer and the reference do), for every scope, with pruning and a head selection,
+/// and counts the same zeros.
+@Suite struct BlockwiseQuantizationTests {
+  static let shape = AttentionShape(batch: 3, heads: 4, seqLen: 40, lengths: [40, 29, 11])
+  static let keys = [
+    RecordKey(exampleId: "a", exampleIndex: 0, feature: 0), RecordKey(exampleId: "a", exampleIndex: 0, feature: 1),
+    RecordKey(exampleId: "b", exampleIndex: 1, feature: 0),
+  ]
+
+  /// Softmax rows over the real block with peaky logits (many values below 1e-3), padding 0.
+  static func layer(seed: UInt64) -> [Float] {
+    var p = [Float](repeating: 0, count: shape.count)
+    var state = seed
+    for b in 0..<shape.batch {
+      let n = shape.lengths[b]
+      for h in 0..<shape.heads {
+        for r in 0..<n {
+          var row = (0..<n).map { _ -> Double in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let u = Double(state >> 11) / Double(1 << 53)
+            return exp(9 * u * u * u)
+          }
+          let s = row.reduce(0, +)
+          row = row.map { $0 / s }
+          for c in 0..<n { p[shape.offset(item: b, head: h) + r * shape.seqLen + c] = Float(row[c]) }
+        }
+      }
+    }
+    return p
+  }
+
+  @Test(arguments: [QuantMethod.uniformSlinearClampedMean, .uniformSlogClampedMean])
+  func blockwiseEqualsWholeScope(method: QuantMethod) throws {
+    for scope in QuantScope.allCases {
+      for bits in [2, 3, 4] {
+        for (threshold, heads) in [(0.0, nil), (0.01, Set([1, 3]))] as [(Double, Set<Int>?)] {
+          var t = AttentionTransform(threshold: threshold, quantizer: try AttentionQuantizer(method: method, bits: bits),
+                                     scope: scope)
+          t.heads = heads
+          let label = "\(method.rawValue) b=\(bits) \(scope.rawValue) t=\(threshold) heads=\(heads.map { $0.sorted() } ?? [])"
+          let input = Self.layer(seed: UInt64(bits * 7 + (QuantScope.allCases.firstIndex(of: scope) ?? 0) * 131))
+          // Blockwise, through the hooks spiqa-eval uses.
+          let pipeline = AttentionHooks(transform: t, layers: 1, heads: Self.shape.heads, countSparsity: true)
+          let hooks = try pipeline.hooks(keys: Self.keys)
+          #expect(hooks.attentionBlockBeforeProduct != nil, "\(label): not the blockwise path")
+          var blockwise = input
+          try blockwise.withUnsafeMutableBufferPointer { try hooks.runAttention(layer: 0, probs: $0, shape: Self.shape) }
+          // Whole scope at once.
+          var whole = input
+          try whole.withUnsafeMutableBufferPointer { probs in
+            let groups = AttentionHooks.scopeGroups(Self.keys, scope: scope)
+            for parts in AttentionHooks.scopes(probs, shape: Self.shape, groups: groups, heads: t.selectedHeads(layer: 0)) {
+              try t.transformAttention(parts, rowLength: Self.shape.seqLen)
+            }
+          }
+          #expect(zip(blockwise, whole).allSatisfy { $0.bitPattern == $1.bitPattern }, "\(label)")
+          #expect(blockwise != input, "\(label): nothing was quantized")
+          var zeros = 0
+          for b in 0..<Self.shape.batch {
+            let n = Self.shape.lengths[b]
+            for h in 0..<Self.shape.heads {
+              for r in 0..<n {
+                for c in 0..<n where whole[Self.shape.offset(item: b, head: h) + r * Self.shape.seqLen + c] == 0 { zeros += 1 }
+              }
+            }
+          }
+          let total = Self.shape.lengths.reduce(0) { $0 + $1 * $1 } * Self.shape.heads
+          #expect(abs(pipeline.sparsity.overall - Double(zeros) / Double(total)) < 1e-12, "\(label)")
+        }
+      }
+    }
+  }
+}
