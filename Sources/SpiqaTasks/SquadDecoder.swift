@@ -62,6 +62,15 @@ public struct SquadDecoder: Sendable {
     return p
   }
 
+  /// Logits of features run with their padding trimmed, padded back to the featurizer's `max_seq_len` (the
+  /// `allowed` mask's length) with zeros: the decoders mask every position past the real tokens to −10000 and take
+  /// their softmax over all `max_seq_len` positions, whose pairwise sum must see the same number of terms.
+  public static func padded(_ logits: [[Float]], like example: SquadExampleFeatures) -> [[Float]] {
+    zip(logits, example.features).map { row, feature in
+      row.count >= feature.allowed.count ? row : row + [Float](repeating: 0, count: feature.allowed.count - row.count)
+    }
+  }
+
   /// `np.argmax` over `np.tril(np.triu(outer(p_start, p_end)), maxAnswerLen − 1)`: the first maximum in row-major
   /// (start, end) order; (0, 0) with score 0 when every candidate is 0.
   public func bestSpan(start ps: [Float], end pe: [Float], feature: Int = 0) -> SquadSpan {

@@ -1,0 +1,75 @@
+import Foundation
+import SpiqaModel
+import SpiqaQuant
+import Testing
+
+@testable import SpiqaTasks
+
+/// SQuAD features run padded to their question's longest (what spiqa-eval does with exact attention) give the
+/// predictions and EM/F1 of the reference's padding to max_seq_len, and span scores within float rounding; with a
+/// quantizer (whose bins those last bits would move) nothing is trimmed. The first SPIQA_TRIM_QUESTIONS questions
+/// of the dev set (default 20; docs/evaluation.md gives the 1,000-question run).
+@Suite(.enabled(if: Heavy.squadReady, "needs ../shared models and data (SPIQA_SHARED)"))
+struct TrimmedPaddingTests {
+  @Test func trimmedEqualsMaxSeqLenPadding() throws {
+    let dir = try #require(Heavy.squadModel)
+    let data = try SquadDataset(path: try #require(Heavy.squadData))
+    let count = Int(ProcessInfo.processInfo.environment["SPIQA_TRIM_QUESTIONS"] ?? "") ?? 20
+    let qs = Array(data.questions.prefix(count))
+    let tokenizer = try loadTaskTokenizer(directory: dir)
+    let model = WidthSpy(try EncoderTaskModel(directory: dir, maxBatch: 4, maxSeqLen: 320))
+    let transforms: [(String, AttentionTransform)] = [
+      ("exact", .identity),
+      ("log-pruned 3 bits", AttentionTransform(quantizer: try AttentionQuantizer(method: .linearSlogClampedMidval, bits: 3))),
+      ("uniform_slog_clamped_mean 3 bits",
+       AttentionTransform(quantizer: try AttentionQuantizer(method: .uniformSlogClampedMean, bits: 3))),
+    ]
+    for (name, transform) in transforms {
+      var results: [[SquadPrediction]] = []
+      var sparsity: [Double] = []
+      for trim in [false, true] {
+        model.widths = []
+        defer { if !trim { #expect(model.widths.allSatisfy { $0 == 320 }, "\(name): untrimmed run") } }
+        let ev = SquadEvaluator(model: model, tokenizer: tokenizer, transform: transform)
+        ev.trimsPadding = trim
+        var preds: [SquadPrediction] = []
+        let r = try ev.evaluate(qs, perExample: { preds.append($0) })
+        results.append(preds)
+        sparsity.append(r.sparsity.overall)
+      }
+      #expect(results[0].count == qs.count && results[1].count == qs.count)
+      var worst: Float = 0
+      for (a, b) in zip(results[0], results[1]) {
+        #expect(a.prediction == b.prediction && a.em == b.em && a.f1 == b.f1, "\(name) \(a.id): \(a.prediction) vs \(b.prediction)")
+        #expect(a.span?.start == b.span?.start && a.span?.end == b.span?.end && a.span?.feature == b.span?.feature)
+        if let x = a.span?.score, let y = b.span?.score { worst = max(worst, abs(x - y) / max(abs(x), 1e-12)) }
+      }
+      if transform.isIdentity {
+        #expect(worst <= 1e-4, "\(name): span scores differ by \(worst) (relative)")
+        #expect(model.widths.contains { $0 < 320 }, "\(name): the padding was not trimmed")
+      } else {
+        #expect(worst == 0, "\(name): a quantized run must keep the reference's shapes")
+        #expect(model.widths.allSatisfy { $0 == 320 }, "\(name): a quantized run must keep the reference's shapes")
+      }
+      #expect(sparsity[0] == sparsity[1], "\(name): sparsity \(sparsity)")
+      let em = results[1].reduce(0) { $0 + $1.em } / Double(max(1, qs.count)) * 100
+      let f1 = results[1].reduce(0) { $0 + $1.f1 } / Double(max(1, qs.count)) * 100
+      print("trim \(name): \(qs.count) questions, identical predictions (EM \(em), F1 \(f1)); span scores within \(worst) relative")
+    }
+  }
+}
+
+/// Passes everything to the model and keeps the padded width T of every question-answering batch.
+final class WidthSpy: TaskModel {
+  let inner: TaskModel
+  var widths: [Int] = []
+  init(_ inner: TaskModel) { self.inner = inner }
+  var layerCount: Int { inner.layerCount }
+  var headCount: Int { inner.headCount }
+  var maxPositions: Int { inner.maxPositions }
+  func questionAnswering(_ batch: TaskBatch, hooks: ForwardHooks) throws -> (start: [[Float]], end: [[Float]]) {
+    widths.append(batch.seqLen)
+    return try inner.questionAnswering(batch, hooks: hooks)
+  }
+  func classify(_ batch: TaskBatch, hooks: ForwardHooks) throws -> [[Float]] { try inner.classify(batch, hooks: hooks) }
+}
