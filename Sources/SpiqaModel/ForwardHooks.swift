@@ -88,24 +88,20 @@ public struct ForwardHooks {
   public static var none: ForwardHooks { ForwardHooks() }
 
   /// Runs the attention hooks on one layer `[batch, heads, T, T]` as the forward pass does: `attentionBlock` on
-  /// every (item, head) block, then `attention` on the whole layer, then `attentionBlockBeforeProduct` per block. For stand-ins of the encoder (the encoder
-  /// itself calls the block hook inside its per-head loop).
+  /// every (item, head) block, then `attention` on the whole layer, then `attentionBlockBeforeProduct` per block.
+  /// For stand-ins of the encoder (the encoder itself calls the block hooks inside its per-head loops).
   public func runAttention(layer: Int, probs: UnsafeMutableBufferPointer<Float>, shape: AttentionShape) throws {
-    if let blockHook = attentionBlock, let base = probs.baseAddress {
+    func eachBlock(_ hook: AttentionBlockHook?) {
+      guard let hook, let base = probs.baseAddress else { return }
       for b in 0..<shape.batch {
         for h in 0..<shape.heads {
-          blockHook(layer, b, h, base + shape.offset(item: b, head: h), shape.lengths[b], shape.seqLen)
+          hook(layer, b, h, base + shape.offset(item: b, head: h), shape.lengths[b], shape.seqLen)
         }
       }
     }
+    eachBlock(attentionBlock)
     try attention?(layer, probs, shape)
-    if let blockHook = attentionBlockBeforeProduct, let base = probs.baseAddress {
-      for b in 0..<shape.batch {
-        for h in 0..<shape.heads {
-          blockHook(layer, b, h, base + shape.offset(item: b, head: h), shape.lengths[b], shape.seqLen)
-        }
-      }
-    }
+    eachBlock(attentionBlockBeforeProduct)
   }
 }
 

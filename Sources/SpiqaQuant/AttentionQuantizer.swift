@@ -93,43 +93,32 @@ public struct AttentionQuantizer: Sendable {
   /// Element-wise methods: in place, fast path.
   func applyElementwise(_ p: UnsafeMutableBufferPointer<Float>) {
     guard let base = p.baseAddress else { return }
-    let n = p.count
+    applyElementwise(base, rows: 1, columns: p.count, stride: p.count)
+  }
+
+  /// Element-wise methods on the `[rows, columns]` corner of a row-major matrix of row stride `stride`: the compare
+  /// kernel up to SPIQA_QUANT_STEPS_MAX segments, the bucketed table beyond.
+  func applyElementwise(_ base: UnsafeMutablePointer<Float>, rows: Int, columns n: Int, stride: Int) {
+    let f = formula
     if useTable, let table, table.segmentCount <= Int(SPIQA_QUANT_STEPS_MAX) {
-      let f = formula
-      table.starts.withUnsafeBufferPointer { s in
-        table.values.withUnsafeBufferPointer { v in
-          var i = 0
-          while i < n {
-            i += spiqa_quant_steps(base + i, n - i, s.baseAddress!, v.baseAddress!, Int32(v.count))
-            if i < n {  // a value outside [0, 1): the formula
-              base[i] = f(base[i])
-              i += 1
-            }
-          }
-        }
-      }
+      applySteps(base, rows: rows, columns: n, stride: stride, starts: table.starts, values: table.values) { f($0) }
     } else if useTable, let table {
       table.starts.withUnsafeBufferPointer { s in
         table.values.withUnsafeBufferPointer { v in
           table.bucket.withUnsafeBufferPointer { b in
             let sp = s.baseAddress!, vp = v.baseAddress!, bp = b.baseAddress!
-            for i in 0..<n { base[i] = lookup(base[i], sp, vp, bp) }
+            for r in 0..<rows {
+              let row = base + r * stride
+              for i in 0..<n { row[i] = lookup(row[i], sp, vp, bp) }
+            }
           }
         }
       }
     } else {
-      let f = formula
-      for i in 0..<n { base[i] = f(base[i]) }
-    }
-  }
-
-  /// Element-wise methods on the `[rows, columns]` corner of a row-major matrix of row stride `stride`.
-  func applyElementwise(_ base: UnsafeMutablePointer<Float>, rows: Int, columns: Int, stride: Int) {
-    if useTable, let table, table.segmentCount <= Int(SPIQA_QUANT_STEPS_MAX) {
-      let f = formula
-      applySteps(base, rows: rows, columns: columns, stride: stride, starts: table.starts, values: table.values) { f($0) }
-    } else {
-      for r in 0..<rows { applyElementwise(UnsafeMutableBufferPointer(start: base + r * stride, count: columns)) }
+      for r in 0..<rows {
+        let row = base + r * stride
+        for i in 0..<n { row[i] = f(row[i]) }
+      }
     }
   }
 

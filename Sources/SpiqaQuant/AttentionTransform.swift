@@ -191,19 +191,9 @@ public struct AttentionTransform: Sendable {
     }
   }
 
-  /// Prunes, then quantizes one buffer in place with an element-wise quantizer (or ablates it), as
-  /// `transformAttention` does; data-dependent quantizers need the whole scope and are not applied here.
-  public func transformElementwise(_ p: UnsafeMutableBufferPointer<Float>) {
-    if ablate {
-      p.update(repeating: 0)
-      return
-    }
-    if threshold > 0 { prune(p, threshold: Float(threshold)) }
-    if let q = quantizer, q.method.isElementwise { q.applyElementwise(p) }
-  }
-
-  /// `transformElementwise` on the `[rows, columns]` corner of a row-major block of row stride `stride` (one
-  /// setup for all rows: the forward pass's per-head attention blocks).
+  /// Prunes, then quantizes in place with an element-wise quantizer (or ablates), as `transformAttention` does, the
+  /// `[rows, columns]` corner of a row-major block of row stride `stride` (the forward pass's per-head attention
+  /// blocks, one setup for all rows). Data-dependent quantizers need the whole scope and are not applied here.
   public func transformElementwise(_ base: UnsafeMutablePointer<Float>, rows: Int, columns: Int, stride: Int) {
     if ablate || threshold > 0 {
       for r in 0..<rows {

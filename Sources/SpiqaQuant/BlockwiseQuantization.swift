@@ -9,15 +9,9 @@ extension AttentionQuantizer {
   /// True for uniform_slinear_clamped_mean and uniform_slog_clamped_mean (the methods of the three-phase form).
   public var quantizesBlockwise: Bool { method == .uniformSlinearClampedMean || method == .uniformSlogClampedMean }
 
-  /// Phase 1: writes the keys of the values of `block` that take part in the statistics (> 1e-3) to `out`, which
-  /// has room for `block.count`; returns how many.
-  public func statisticsKeys(_ block: UnsafeBufferPointer<Float>, into out: UnsafeMutablePointer<UInt32>) -> Int {
-    guard let base = block.baseAddress, block.count > 0 else { return 0 }
-    return spiqa_quant_sort_keys(base, block.count, out, 0, minVal)
-  }
-
-  /// Phase 1 over the `[rows, columns]` corner of a row-major block of row stride `stride`; `out` has room for
-  /// `rows · columns` keys.
+  /// Phase 1: writes the keys of the values that take part in the statistics (> 1e-3) of the `[rows, columns]`
+  /// corner of a row-major block of row stride `stride` to `out`, which has room for `rows · columns` keys;
+  /// returns how many.
   public func statisticsKeys(
     _ block: UnsafePointer<Float>, rows: Int, columns: Int, stride: Int, into out: UnsafeMutablePointer<UInt32>
   ) -> Int {

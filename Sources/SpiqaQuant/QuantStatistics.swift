@@ -74,8 +74,12 @@ func dataDependentStatistics(
     let keys = unsortedKeys(parts, keepAll: false)
     return try keys.withUnsafeBufferPointer { try clampedStatistics(method: method, bits: bits, regions: [$0]) }
   }
-  let keys = collectKeys(parts, keepAll: keepAll)
-  return try keys.withUnsafeBufferPointer { s in
+  return try sortedStatistics(method: method, bits: bits, keys: collectKeys(parts, keepAll: keepAll))
+}
+
+/// `statistics` read from sorted keys.
+func sortedStatistics(method: QuantMethod, bits: Int, keys: [UInt32]) throws -> QuantStatistics {
+  try keys.withUnsafeBufferPointer { s in
     try statistics(
       method: method, bits: bits, n: s.count, value: { Double(floatFromKey(s[$0])) },
       mean: { numpyMean(s, $0, $1) })
@@ -100,33 +104,36 @@ func clampedStatistics(method: QuantMethod, bits: Int, regions: [UnsafeBufferPoi
   keys.reserveCapacity(n)
   for r in regions { keys.append(contentsOf: r) }
   radixSort(&keys)
-  return try keys.withUnsafeBufferPointer { s in
-    try statistics(
-      method: method, bits: bits, n: s.count, value: { Double(floatFromKey(s[$0])) },
-      mean: { numpyMean(s, $0, $1) })
-  }
+  return try sortedStatistics(method: method, bits: bits, keys: keys)
 }
 
 /// The ranks `statistics` reads for `n` values: each threshold's and each bin's first and last.
 func neededRanks(method: QuantMethod, bits: Int, n: Int) -> [Int] {
   guard n > 0 else { return [] }
-  var ranks: [Int] = []
   switch method {
   case .uniformSlinearClampedMean:
-    let step = max(n / ((1 << bits) - 1), 1)
-    var i = step
-    while i < n { ranks.append(i); i += step }
+    let step = linearStep(bits: bits, n: n)
+    return Array(stride(from: step, to: n, by: step))
   default:
-    ranks.append(0)
-    var acc = 0
-    let cutCount = method == .uniformSlogMean ? 1 << bits : (1 << bits) - 1
-    for i in 1...cutCount {
-      acc += i < 63 ? n >> i : 0
-      ranks.append(acc)
-      if acc > 0 { ranks.append(acc - 1) }
-    }
+    let cuts = logCuts(method: method, bits: bits, n: n)
+    return ([0] + cuts + cuts.filter { $0 > 0 }.map { $0 - 1 }).filter { $0 < n }
   }
-  return ranks.filter { $0 < n }
+}
+
+/// uniform_slinear_clamped_mean's threshold spacing: `max(int(N / r), 1)` with r = 2^bits − 1.
+func linearStep(bits: Int, n: Int) -> Int { max(n / ((1 << bits) - 1), 1) }
+
+/// The uniform_slog methods' bin ends `cumsum([N//2, N//4, …, N//2^(R-1) or ^R, N//2^R])[:-1]`: R = 2^bits cuts
+/// for uniform_slog_mean, R − 1 for the clamped method.
+func logCuts(method: QuantMethod, bits: Int, n: Int) -> [Int] {
+  let cutCount = method == .uniformSlogMean ? 1 << bits : (1 << bits) - 1
+  var cuts: [Int] = []
+  var acc = 0
+  for i in 1...cutCount {
+    acc += i < 63 ? n >> i : 0
+    cuts.append(acc)
+  }
+  return cuts
 }
 
 /// The reference's statistics from the sorted values `s[0..<n]` of the scope, read through `value(i)` = `s[i]` and
@@ -140,8 +147,7 @@ func statistics(
   case .uniformSlinearClampedMean:
     // uniform_threshs = [m] + s[range(0, N, max(int(N / r), 1))[1:]]; values = mid-points of consecutive thresholds
     if n == 0 { break }
-    let r = (1 << bits) - 1
-    let step = max(n / r, 1)
+    let step = linearStep(bits: bits, n: n)
     var t: [Double] = [minVal]
     var i = step
     while i < n { t.append(try sv(i)); i += step }
@@ -153,16 +159,8 @@ func statistics(
   case .uniformSlogClampedMean, .uniformSlogMean:
     // cuts = cumsum([N//2, N//4, …, N//2^(R-1) or ^R, N//2^R])[:-1]; thresholds s[cuts]; values bin means
     if n == 0 { break }
-    let r = 1 << bits
-    let cutCount = method == .uniformSlogMean ? r : r - 1
-    var cuts: [Int] = []
-    var acc = 0
-    for i in 1...cutCount {
-      acc += i < 63 ? n >> i : 0
-      cuts.append(acc)
-    }
     var start = 0
-    for c in cuts {
+    for c in logCuts(method: method, bits: bits, n: n) {
       if start < c {
         values.append(try mean(start, c))
       } else if let previous = values.last {

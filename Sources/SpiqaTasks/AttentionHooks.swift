@@ -63,6 +63,8 @@ public final class AttentionHooks {
     let groups = Self.scopeGroups(keys, scope: t.scope)
     let counting = countSparsity
     var hooks = ForwardHooks()
+    if t.hsBits > 0 { hooks.layerInput = { _, states, _ in try t.transformLayerInput(states) } }
+    if t.hsThreshold > 0 { hooks.layerOutput = { _, states, _ in t.transformLayerOutput(states) } }
     foldBlockCounts()
     if records.isEmpty && record == nil && !t.ablate, let q = t.quantizer, q.quantizesBlockwise {
       // A clamped data-dependent quantizer: keys per block (in cache, on the workers), statistics per scope
@@ -86,8 +88,6 @@ public final class AttentionHooks {
         counts?.count(layer: layer, item: item, head: head, block: block, n: n, seqLen: seqLen)
       }
       hooks.paddingStaysZero = true
-      if t.hsBits > 0 { hooks.layerInput = { _, states, _ in try t.transformLayerInput(states) } }
-      if t.hsThreshold > 0 { hooks.layerOutput = { _, states, _ in t.transformLayerOutput(states) } }
       return hooks
     }
     if records.isEmpty && (t.quantizer?.method.isElementwise ?? true) {
@@ -99,8 +99,6 @@ public final class AttentionHooks {
       if let record {
         hooks.attention = { layer, probs, shape in try record(layer, probs, shape) }
       }
-      if t.hsBits > 0 { hooks.layerInput = { _, states, _ in try t.transformLayerInput(states) } }
-      if t.hsThreshold > 0 { hooks.layerOutput = { _, states, _ in t.transformLayerOutput(states) } }
       return hooks
     }
     // Replayed rows fill only the real block; the transform then keeps padding 0 or not.
@@ -126,12 +124,6 @@ public final class AttentionHooks {
       if counting { self.counted.add(layer: layer, probs: probs, dims: shape) }
       try record?(layer, probs, shape)
     }
-    if t.hsBits > 0 {
-      hooks.layerInput = { _, states, _ in try t.transformLayerInput(states) }
-    }
-    if t.hsThreshold > 0 {
-      hooks.layerOutput = { _, states, _ in t.transformLayerOutput(states) }
-    }
     return hooks
   }
 
@@ -140,12 +132,9 @@ public final class AttentionHooks {
     let changes = t.changesAttention, keepsZero = t.keepsPaddingZero
     return { layer, item, head, block, n, seqLen in
       if changes && t.transforms(layer: layer, head: head) {
-        if keepsZero {
-          // f(0) = 0: the padded rows and the padded columns of the real rows cannot change; the real n×n only.
-          t.transformElementwise(block, rows: n, columns: n, stride: seqLen)
-        } else {
-          t.transformElementwise(UnsafeMutableBufferPointer(start: block, count: seqLen * seqLen))
-        }
+        // With f(0) = 0 the padded rows and the padded columns of the real rows cannot change: the real n×n only.
+        let m = keepsZero ? n : seqLen
+        t.transformElementwise(block, rows: m, columns: m, stride: seqLen)
       }
       counts?.count(layer: layer, item: item, head: head, block: block, n: n, seqLen: seqLen)
     }

@@ -57,11 +57,9 @@ public enum EvalRunner {
     }
     let task = try TaskRegistry.task(named: r.task)
     var settings = r.settings
-    // With exact attention SQuAD features run padded to their question's longest, not max_seq_len: the dense layers
-    // skip up to 40% padding and the scores agree to float rounding (the softmax sums fewer zeros), the predictions
-    // exactly (docs/evaluation.md). A transform would turn those last bits into different bins, so it keeps the
-    // reference's shapes, as does a replay.
-    settings.padQuestionsToMax = !(r.transform.isIdentity && r.replayPath == nil)
+    // With exact attention SQuAD features run padded to their question's longest: the dense layers skip up to 40%
+    // padding.
+    settings.padQuestionsToMax = !TaskSettings.evaluationTrimsPadding(r.transform, replaying: r.replayPath != nil)
     // Data first (its errors do not need a model), then tokenizer, model and replay stream.
     let data = try task.load(r.dataPath, settings: settings)
     let selected = try r.selection.indices(count: data.count)

@@ -1,5 +1,6 @@
 import SpiqaCore
 import SpiqaModel
+import SpiqaQuant
 
 /// What a task may need besides its data file (the tools map their flags onto this; each task reads what it uses).
 public struct TaskSettings: Sendable {
@@ -8,9 +9,17 @@ public struct TaskSettings: Sendable {
   public var maxAnswerLen = 15
   /// SQuAD v2.0: predict "" when `null score − best span score` exceeds this (run_qa's `null_score_diff_threshold`).
   public var nullScoreThreshold = 0.0
-  /// Pad every SQuAD feature to `squad.maxSeqLen` (evaluation always does, as the reference; extraction only for
-  /// quantizers whose statistics see the padding).
+  /// Pad every SQuAD feature to `squad.maxSeqLen` (evaluation does unless `evaluationTrimsPadding`; extraction
+  /// only for quantizers whose statistics see the padding).
   public var padQuestionsToMax = true
+
+  /// True when SQuAD evaluation may pad a question's features to the longest of them instead of `max_seq_len`:
+  /// exact attention and no replay. A real token's attention to padding is exactly 0, so the scores agree to float
+  /// rounding; a quantizer or a replay would turn those last bits into other bins, so they keep the reference's
+  /// shapes (docs/evaluation.md).
+  public static func evaluationTrimsPadding(_ transform: AttentionTransform, replaying: Bool) -> Bool {
+    transform.isIdentity && !replaying
+  }
   /// Sentence tasks: sequences per batch, and tokens per sequence including the special tokens (nil: the model's
   /// position limit).
   public var batchSize = 20

@@ -72,7 +72,7 @@ public final class SquadEvaluator {
     let started = Date()
     let pipeline = AttentionHooks(
       transform: transform, replay: replay, layers: model.layerCount, heads: model.headCount, countSparsity: true)
-    let trim = trimsPadding && transform.isIdentity && replay == nil
+    let trim = trimsPadding && TaskSettings.evaluationTrimsPadding(transform, replaying: replay != nil)
     var emSum = 0.0
     var f1Sum = 0.0
     var featureCount = 0

@@ -11,10 +11,8 @@ import Testing
 /// and counts the same zeros.
 @Suite struct BlockwiseQuantizationTests {
   static let shape = AttentionShape(batch: 3, heads: 4, seqLen: 40, lengths: [40, 29, 11])
-  static let keys = [
-    RecordKey(exampleId: "a", exampleIndex: 0, feature: 0), RecordKey(exampleId: "a", exampleIndex: 0, feature: 1),
-    RecordKey(exampleId: "b", exampleIndex: 1, feature: 0),
-  ]
+  /// Two features of example "a", one of "b" (the `example` scope groups the first two).
+  static let keys = AttentionHooksTests.keys
 
   /// Softmax rows over the real block with peaky logits (many values below 1e-3), padding 0.
   static func layer(seed: UInt64) -> [Float] {
