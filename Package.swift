@@ -47,7 +47,7 @@ let package = Package(
     // The Hugging Face Hub client and cache (the only target that uses the network).
     .target(name: "SpiqaHub", dependencies: ["SpiqaCore"]),
     // The encoder: no tokenizers, no networking.
-    .target(name: "SpiqaModel", dependencies: ["SpiqaCore", "COpenBLAS", "CModelKernels", realModule]),
+    .target(name: "SpiqaModel", dependencies: ["SpiqaCore", "COpenBLAS", "CModelKernels", "CCPU", realModule]),
     .target(name: "SpiqaTasks", dependencies: ["SpiqaModel", "SpiqaTokenizers", "SpiqaQuant", "SpiqaIO", "CQuantKernels"]),
     // Option groups, exit-code mapping, progress, default paths and model resolution shared by the tools.
     .target(name: "SpiqaCLI", dependencies: ["SpiqaCore", "SpiqaIO", "SpiqaHub", "SpiqaQuant", "SpiqaStats", "CBuildInfo", argumentParser]),
@@ -63,7 +63,7 @@ let package = Package(
     .executableTarget(name: "spiqa-hist", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaStats", argumentParser]),
     .executableTarget(name: "spiqa-eval", dependencies: ["SpiqaCLI", "SpiqaTaskCLI", "SpiqaIO", "SpiqaModel", "SpiqaTokenizers", "SpiqaQuant", "SpiqaTasks", argumentParser]),
     // Benchmarks behind `make bench` (never run by the tests).
-    .executableTarget(name: "spiqa-bench", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaModel", "SpiqaTokenizers", "SpiqaQuant", "SpiqaStats", "SpiqaTasks", "COpenBLAS", argumentParser]),
+    .executableTarget(name: "spiqa-bench", dependencies: ["SpiqaCLI", "SpiqaIO", "SpiqaModel", "SpiqaTokenizers", "SpiqaQuant", "SpiqaStats", "SpiqaTasks", "COpenBLAS", "CCPU", argumentParser]),
 
     // Tests. SpiqaTestSupport: the process runner, paths (package, shared folder, model, built tools), python3,
     // the ISA-level walker.

@@ -13,7 +13,7 @@ have_torch=0; python3 -c 'import torch, transformers' 2>/dev/null && have_torch=
 section() { printf '\n==== %s ====\n' "$1"; }
 run() { echo "\$ $*"; "$@" || echo "(failed: exit $?)"; }
 
-for area in io tokenizers runtime quantize hist extract eval; do
+for area in io tokenizers runtime quantize hist extract eval attention; do
   if "$BIN/spiqa-bench" help "$area" >/dev/null 2>&1; then
     section "$area (Swift)"
     BENCH_OUT="$OUT" run "$BIN/spiqa-bench" "$area"

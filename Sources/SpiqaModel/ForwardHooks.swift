@@ -67,6 +67,16 @@ public struct ForwardHooks {
   /// the worker that multiplies it: the second half of a transform whose statistics need the whole layer (collect
   /// per block in `attentionBlock`, decide in `attention`, apply here).
   public var attentionBlockBeforeProduct: AttentionBlockHook?
+  /// Per (item, head) block, in place of the dense P·V, on the worker that multiplies it (right after the softmax
+  /// and `attentionBlock` when there is no `attention` or `attentionBlockBeforeProduct` hook, so the block is still
+  /// in cache): compute `product.out` itself — skipping zeros, from the codes — and return true, or return false
+  /// to leave it to sgemm. Only used with `paddingStaysZero`: the product covers the real n×n block.
+  public var attentionProduct: ((_ product: BlockProduct) -> Bool)?
+  /// What `attentionProduct` does to a block besides the product (a transform it fuses into the product), done in
+  /// place instead, right after `attentionBlock`: used in place of `attentionProduct` whenever something else sees
+  /// the layer's probabilities (an `attention` hook, such as a recorder) and by stand-ins of the encoder that
+  /// compute no P·V (`runAttention`). Nil when `attentionProduct` only computes the product.
+  public var attentionProductStandIn: AttentionBlockHook?
   /// Set when the attention hooks leave every padded row and column 0 (pruning, an element-wise quantizer with
   /// f(0) = 0, observers): P·V then runs over the real n×n block only, as without hooks. Otherwise a hook may have
   /// written anywhere, and P·V uses the whole T×T block (the reference's behaviour with a quantizer whose f(0) ≠ 0).
@@ -87,9 +97,10 @@ public struct ForwardHooks {
   /// No hooks.
   public static var none: ForwardHooks { ForwardHooks() }
 
-  /// Runs the attention hooks on one layer `[batch, heads, T, T]` as the forward pass does: `attentionBlock` on
-  /// every (item, head) block, then `attention` on the whole layer, then `attentionBlockBeforeProduct` per block.
-  /// For stand-ins of the encoder (the encoder itself calls the block hooks inside its per-head loops).
+  /// Runs the attention hooks on one layer `[batch, heads, T, T]` as the forward pass does when the layer is
+  /// observed: `attentionBlock` and `attentionProductStandIn` on every (item, head) block, then `attention` on the
+  /// whole layer, then `attentionBlockBeforeProduct` per block. For stand-ins of the encoder (the encoder itself
+  /// calls the block hooks inside its per-head loops).
   public func runAttention(layer: Int, probs: UnsafeMutableBufferPointer<Float>, shape: AttentionShape) throws {
     func eachBlock(_ hook: AttentionBlockHook?) {
       guard let hook, let base = probs.baseAddress else { return }
@@ -100,6 +111,7 @@ public struct ForwardHooks {
       }
     }
     eachBlock(attentionBlock)
+    eachBlock(attentionProductStandIn)
     try attention?(layer, probs, shape)
     eachBlock(attentionBlockBeforeProduct)
   }

@@ -23,6 +23,29 @@ struct SelfAttention {
     let alpha = Float(1 / Double(d).squareRoot())
     let lengths = shape.lengths
     let maskValue = self.maskValue
+    // Without a hook, padded rows and columns of P are exactly 0: only the real n×n block contributes and
+    // padded context rows are 0. A hook may write anywhere, so then the whole T×T block is used — unless the
+    // hooks promise to leave padding 0.
+    let whole = (hook != nil || blockHook != nil || beforeProduct != nil) && !hooks.paddingStaysZero
+    // A product hook that fuses a transform would hide it from an `attention` hook (a recorder): then the
+    // transform runs in place (its stand-in) and P·V is sgemm.
+    let fusesTransform = hooks.attentionProduct != nil && hooks.attentionProductStandIn != nil
+    let standIn = fusesTransform && hook != nil ? hooks.attentionProductStandIn : nil
+    let productHook = whole || standIn != nil ? nil : hooks.attentionProduct
+    /// P·V of one (item, head) block into its columns of `context`; padded context rows 0.
+    func product(_ pair: Int) {
+      let b = pair / heads, h = pair % heads
+      let n = whole ? t : lengths[b]
+      let block = BlockProduct(
+        layer: layer, item: b, head: h, probs: probs + pair * t * t, n: n, seqLen: t,
+        values: qkv + b * t * ld + 2 * hidden + h * d, valuesStride: ld, headSize: d,
+        out: context + b * t * hidden + h * d, outStride: hidden)
+      if productHook?(block) != true { block.dense() }
+      for r in n..<t { (block.out + r * hidden).update(repeating: 0, count: d) }
+    }
+    // With no hook that needs the whole layer between the softmax and P·V, each block is multiplied right
+    // after its softmax, while it is still in cache.
+    let fused = hook == nil && beforeProduct == nil
     Kernels.parallel(pairs, threads: threads) { range in
       for pair in range {
         let b = pair / heads, h = pair % heads, n = lengths[b]
@@ -32,22 +55,17 @@ struct SelfAttention {
         Kernels.maskedSoftmaxRows(p, rows: n, stride: t, t: t, valid: n, maskValue: maskValue)
         if n < t { (p + n * t).update(repeating: 0, count: (t - n) * t) }
         blockHook?(layer, b, h, p, n, t)
+        standIn?(layer, b, h, p, n, t)
+        if fused { product(pair) }
       }
     }
+    if fused { return }
     if let hook { try hook(layer, UnsafeMutableBufferPointer(start: probs, count: shape.count), shape) }
-    // Without a hook, padded rows and columns of P are exactly 0: only the real n×n block contributes and
-    // padded context rows are 0. A hook may write anywhere, so then the whole T×T block is used — unless the
-    // hooks promise to leave padding 0.
-    let whole = (hook != nil || blockHook != nil || beforeProduct != nil) && !hooks.paddingStaysZero
     Kernels.parallel(pairs, threads: threads) { range in
       for pair in range {
         let b = pair / heads, h = pair % heads
         beforeProduct?(layer, b, h, probs + pair * t * t, lengths[b], t)
-        let n = whole ? t : lengths[b]
-        let out = context + b * t * hidden + h * d
-        BLAS.gemmNN(m: n, n: d, k: n, a: probs + pair * t * t, lda: t, b: qkv + b * t * ld + 2 * hidden + h * d,
-                    ldb: ld, c: out, ldc: hidden)
-        for r in n..<t { (out + r * hidden).update(repeating: 0, count: d) }
+        product(pair)
       }
     }
   }

@@ -15,6 +15,8 @@ public final class AttentionHooks {
 
   public let transform: AttentionTransform
   public let replay: ReplayStore?
+  /// How P·V runs where the transform leaves zeros or few values (not while recording).
+  public var productKernel: AttentionProductKernel = .auto
   /// Exact zeros of the attention used, over every batch so far (counted only with `countSparsity`).
   public var sparsity: SparsityCounter {
     foldBlockCounts()
@@ -88,6 +90,26 @@ public final class AttentionHooks {
         counts?.count(layer: layer, item: item, head: head, block: block, n: n, seqLen: seqLen)
       }
       hooks.paddingStaysZero = true
+      if productKernel.usesKernels {
+        // Below 1e-3 is 0 now: most of a block.
+        let shortest = productKernel.minimumLength ?? 1
+        hooks.attentionProduct = { p in
+          guard p.n >= shortest, t.transforms(layer: p.layer, head: p.head) else { return false }
+          p.sparse()
+          return true
+        }
+      }
+      return hooks
+    }
+    if records.isEmpty && record == nil && productKernel.usesKernels,
+      let product = Self.productHook(transform: t, counting: counting, layers: layerCount, items: keys.count,
+                                     heads: headCount, shortest: productKernel.minimumLength ?? 1)
+    {
+      // Pruning or an element-wise quantizer fused into a P·V that reads only what survives.
+      blockCounts = product.counts
+      hooks.attentionProduct = product.hook
+      hooks.attentionProductStandIn = Self.blockHook(transform: t, counts: product.counts)
+      hooks.paddingStaysZero = true
       return hooks
     }
     if records.isEmpty && (t.quantizer?.method.isElementwise ?? true) {
@@ -125,6 +147,49 @@ public final class AttentionHooks {
       try record?(layer, probs, shape)
     }
     return hooks
+  }
+
+  /// P·V with the transform fused in, for pruning (`-at`) and element-wise quantizers that map 0 to 0 and nothing
+  /// else to 0 (nil otherwise): a selected block is never written; its product reads the values that survive
+  /// pruning (`BlockProduct.sparse`) or their codes (`BlockProduct.codes`), and its zeros are counted from the
+  /// survivors. A block holding a value the codes do not cover (negative, above 1, NaN) is transformed in place and
+  /// multiplied densely, as without the hook.
+  /// Blocks shorter than `shortest` take the transform in place and sgemm.
+  static func productHook(
+    transform t: AttentionTransform, counting: Bool, layers: Int, items: Int, heads: Int, shortest: Int = 1
+  ) -> (hook: (BlockProduct) -> Bool, counts: BlockZeroCounts?)?
+  {
+    guard t.changesAttention, !t.ablate, t.keepsPaddingZero else { return nil }
+    var codes: ProductCodes?
+    if let q = t.quantizer {
+      guard let s = q.segments, let c = ProductCodes(starts: s.starts, values: s.values, atOne: q.quantize(1))
+      else { return nil }
+      codes = c
+    }
+    let counts = counting ? BlockZeroCounts(layers: layers, items: items, heads: heads) : nil
+    let threshold = Float(t.threshold)
+    let pruneBits = t.threshold > 0 ? threshold.bitPattern : 0
+    let hook: (BlockProduct) -> Bool = { p in
+      let n = p.n
+      guard t.transforms(layer: p.layer, head: p.head) else {
+        counts?.count(layer: p.layer, item: p.item, head: p.head, block: p.probs, n: n, seqLen: p.seqLen)
+        return false
+      }
+      if n < shortest {
+        t.transformElementwise(p.probs, rows: n, columns: n, stride: p.seqLen)
+        counts?.count(layer: p.layer, item: p.item, head: p.head, block: p.probs, n: n, seqLen: p.seqLen)
+        return false
+      }
+      let kept = codes.map { p.codes($0, pruneBits: pruneBits) } ?? p.sparse(pruneBelow: threshold)
+      guard let kept else {
+        t.transformElementwise(p.probs, rows: n, columns: n, stride: p.seqLen)
+        counts?.count(layer: p.layer, item: p.item, head: p.head, block: p.probs, n: n, seqLen: p.seqLen)
+        return false
+      }
+      counts?.set(layer: p.layer, item: p.item, head: p.head, zeros: n * n - kept, n: n)
+      return true
+    }
+    return (hook, counts)
   }
 
   /// The per-block hook: transform the block when its (layer, head) is selected, then count its zeros.
@@ -190,6 +255,29 @@ public final class AttentionHooks {
   }
 }
 
+/// How P·V runs under an attention transform (docs/runtime.md, "P·V from the codes").
+public enum AttentionProductKernel: String, Sendable, CaseIterable {
+  /// sgemm on every block, as the reference.
+  case dense
+  /// Where the transform allows: pruning and element-wise quantizers fused into a P·V that reads the survivors or
+  /// their codes; the clamped data-dependent quantizers' zeros skipped. Equal to `dense` up to float rounding.
+  case sparse
+  /// `sparse` where it measured faster than `dense` (docs/runtime.md, "P·V from the codes"): blocks of at least
+  /// 384 tokens on a CPU with AVX-512 (`BlockProduct.kernelsPayOff`); `dense` otherwise.
+  case auto
+
+  var usesKernels: Bool { minimumLength != nil }
+
+  /// The shortest block the kernels take (nil: none).
+  var minimumLength: Int? {
+    switch self {
+    case .dense: return nil
+    case .sparse: return 1
+    case .auto: return BlockProduct.kernelsPayOff ? 384 : nil
+    }
+  }
+}
+
 /// Exact zeros of each (layer, item, head) real n×n block of one batch, written by the block hooks (each block by
 /// one worker, so no two threads share a slot).
 final class BlockZeroCounts: @unchecked Sendable {
@@ -214,7 +302,13 @@ final class BlockZeroCounts: @unchecked Sendable {
 
   func count(layer: Int, item: Int, head: Int, block: UnsafeMutablePointer<Float>, n: Int, seqLen: Int) {
     guard layer < layers, item < items, head < heads else { return }
-    let z = SparsityCounter.zeros(block, rows: n, columns: n, stride: seqLen)
+    set(layer: layer, item: item, head: head, zeros: SparsityCounter.zeros(block, rows: n, columns: n, stride: seqLen),
+        n: n)
+  }
+
+  /// Records a block's zeros counted elsewhere (by the P·V kernel).
+  func set(layer: Int, item: Int, head: Int, zeros z: Int, n: Int) {
+    guard layer < layers, item < items, head < heads else { return }
     zeros[(layer * items + item) * heads + head] = z
     if layer == 0 && head == 0 { lengths[item] = n }
   }

@@ -21,6 +21,8 @@ public struct EvalRequest: Sendable {
   /// What happens to attention and hidden states (statistics over one layer of the whole batch).
   public var transform = AttentionTransform.identity
   public var replayPath: String?
+  /// How P·V runs under the transform (`AttentionHooks.productKernel`).
+  public var attentionProduct: AttentionProductKernel = .auto
   /// The result line's `provenance` object, made once the model is loaded, from its folder and the weights file
   /// opened (the command line passes SpiqaCLI's `Provenance.object`); nil: no `provenance` key.
   public var provenance: (@Sendable (_ modelFolder: String, _ weightsFile: String) -> JSONObject)?
@@ -80,6 +82,7 @@ public enum EvalRunner {
     let items = r.shard?.itemRange(of: selected.count, batchSize: batches.examplesPerBatch) ?? selected.indices
     let pipeline = AttentionHooks(
       transform: r.transform, replay: replay, layers: model.layerCount, heads: model.headCount, countSparsity: true)
+    pipeline.productKernel = r.attentionProduct
     let started = Date()
     var done = 0
     for g in groups {

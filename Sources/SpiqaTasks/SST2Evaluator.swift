@@ -26,6 +26,8 @@ public final class SST2Evaluator {
   public let tokenizer: TaskTokenizer
   public var batchSize = 20
   public var maxLength = 512
+  /// How P·V runs under the transform (`AttentionHooks.productKernel`).
+  public var productKernel: AttentionProductKernel = .auto
   /// What happens to attention and hidden states in every layer (statistics over the whole batch by default).
   public let transform: AttentionTransform
   public let replay: ReplayStore?
@@ -67,6 +69,7 @@ public final class SST2Evaluator {
     let started = Date()
     let pipeline = AttentionHooks(
       transform: transform, replay: replay, layers: model.layerCount, heads: model.headCount, countSparsity: true)
+    pipeline.productKernel = productKernel
     var correct = 0
     var done = 0
     for start in stride(from: 0, to: examples.count, by: batchSize) {

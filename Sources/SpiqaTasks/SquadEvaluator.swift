@@ -43,6 +43,8 @@ public final class SquadEvaluator {
   /// logits back for the decoder, whose softmax spans `max_seq_len` positions. Scores agree to float rounding, the
   /// predictions exactly. Off: the reference's shapes.
   public var trimsPadding = true
+  /// How P·V runs under the transform (`AttentionHooks.productKernel`).
+  public var productKernel: AttentionProductKernel = .auto
 
   public init(
     model: TaskModel, tokenizer: TaskTokenizer, featurizer: SquadFeaturizer = SquadFeaturizer(),
@@ -72,6 +74,7 @@ public final class SquadEvaluator {
     let started = Date()
     let pipeline = AttentionHooks(
       transform: transform, replay: replay, layers: model.layerCount, heads: model.headCount, countSparsity: true)
+    pipeline.productKernel = productKernel
     let trim = trimsPadding && TaskSettings.evaluationTrimsPadding(transform, replaying: replay != nil)
     var emSum = 0.0
     var f1Sum = 0.0

@@ -10,6 +10,6 @@ struct Bench: ParsableCommand {
     version: SpiqaVersion.line("spiqa-bench"),
     subcommands: [
       IOBench.self, TokenizerBench.self, RuntimeBench.self, QuantBench.self, HistBench.self, ExtractBench.self,
-      EvalBench.self,
+      EvalBench.self, AttentionBench.self,
     ])
 }

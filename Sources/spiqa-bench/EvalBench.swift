@@ -54,9 +54,12 @@ struct EvalBench: ParsableCommand {
     var configs: [(String, AttentionTransform)] = [
       ("exact", .identity), ("exact, padded to the longest", .identity),
       ("threshold 0.01", AttentionTransform(threshold: 0.01)),
+      ("threshold 0.01, sparse P·V", AttentionTransform(threshold: 0.01)),
     ]
     for bits in [2, 3, 4] {
-      configs.append(("log-pruned \(bits) bits", AttentionTransform(quantizer: try AttentionQuantizer(method: .linearSlogClampedMidval, bits: bits))))
+      let t = AttentionTransform(quantizer: try AttentionQuantizer(method: .linearSlogClampedMidval, bits: bits))
+      configs.append(("log-pruned \(bits) bits", t))
+      configs.append(("log-pruned \(bits) bits, sparse P·V", t))
     }
     if !paperOnly {
       for m in QuantMethod.allCases where m != .linearSlogClampedMidval {
@@ -71,6 +74,9 @@ struct EvalBench: ParsableCommand {
     let evaluators = configs.map { config -> SquadEvaluator in
       let ev = SquadEvaluator(model: taskModel, tokenizer: tokenizer, transform: config.1)
       ev.trimsPadding = config.0.contains("longest")
+      // "sparse P·V": the sparse and code kernels on every block; the others run the default (`auto`: sgemm on
+      // SQuAD's 320-token features).
+      ev.productKernel = config.0.contains("sparse P·V") ? .sparse : .auto
       return ev
     }
     for ev in evaluators { _ = try ev.evaluate(Array(qs.prefix(1))) }  // warm-up

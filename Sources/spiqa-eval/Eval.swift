@@ -55,6 +55,11 @@ struct Eval: ParsableCommand {
   @Option(help: "SQuAD v2.0: predict no answer when null score - best span score exceeds this (run_qa's default 0).")
   var nullThreshold: Double = 0
 
+  @Option(
+    help: ArgumentHelp("How P·V runs under pruning or a quantizer: sparse (skip zeros, quantize on the fly), dense (sgemm, as the reference) or auto (sparse on blocks of 384+ tokens with AVX-512, where it measured faster); the same results up to float rounding.", valueName: "kernel"),
+    completion: .list(AttentionProductKernel.allCases.map(\.rawValue)))
+  var attentionProduct = AttentionProductKernel.auto.rawValue
+
   @Flag(help: "Print the task registry as JSON lines (name, title, unit, metrics, default data) and exit.")
   var listTasks = false
 

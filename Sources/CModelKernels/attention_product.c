@@ -1,0 +1,508 @@
+// P·V that skips zeros and, for quantized attention, works from the codes (include/attention_product.h).
+//
+// Each row is scanned once into a list of the columns that count (with their weight, or their code); the V rows
+// of the list are then summed 32 columns at a time in registers. Two sets of accumulators take alternate list
+// entries, so two independent add chains hide the add latency. This file does not need the bit-exact rules of
+// model_kernels_impl.h: sgemm's own order of summation is not reproduced either.
+
+#include "attention_product.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_isa.h"
+#include "x86.h"
+
+static const uint32_t one_bits = 0x3F800000u;
+
+static inline uint32_t bits_of(float x) {
+  uint32_t u;
+  memcpy(&u, &x, 4);
+  return u;
+}
+
+// Room for one row's list: on the stack up to this many columns, else on the heap.
+#define ROW_LIST_STACK 1024
+
+typedef struct {
+  int32_t *col;
+  float *weight;
+  int32_t *code;
+  int32_t *order;
+  void *heap;
+  int32_t col_s[ROW_LIST_STACK], code_s[ROW_LIST_STACK], order_s[ROW_LIST_STACK];
+  float weight_s[ROW_LIST_STACK];
+} row_list;
+
+static int row_list_init(row_list *l, ptrdiff_t n) {
+  l->heap = NULL;
+  if (n <= ROW_LIST_STACK) {
+    l->col = l->col_s, l->weight = l->weight_s, l->code = l->code_s, l->order = l->order_s;
+    return 1;
+  }
+  char *h = malloc((size_t)n * 16);
+  if (!h) return 0;
+  l->heap = h;
+  l->col = (int32_t *)h, l->code = (int32_t *)(h + 4 * n), l->order = (int32_t *)(h + 8 * n);
+  l->weight = (float *)(h + 12 * n);
+  return 1;
+}
+
+// V's rows are `ldv` apart (3·hidden floats in the fused Q/K/V buffer: a page or more for big models), so n of them
+// touch n pages and miss the TLB on every entry; sgemm packs its operand for the same reason. The block's V is
+// copied into a per-thread buffer, grown as needed and kept for the thread's life (the forward pass's workers
+// live as long as the process).
+static _Thread_local float *packed_v;
+static _Thread_local size_t packed_capacity;
+
+static const float *pack_v(const float *v, ptrdiff_t n, ptrdiff_t ldv, ptrdiff_t d) {
+  size_t need = (size_t)n * (size_t)d;
+  if (need > packed_capacity) {
+    float *grown = realloc(packed_v, need * sizeof(float));
+    if (!grown) return NULL;
+    packed_v = grown;
+    packed_capacity = need;
+  }
+  for (ptrdiff_t r = 0; r < n; r++) memcpy(packed_v + r * d, v + r * ldv, sizeof(float) * (size_t)d);
+  return packed_v;
+}
+
+// MARK: - Summing listed V rows: out[0..<d] (+)= Σ_i w_i · V[col_i] (w = NULL: weight 1)
+
+static void sum_rows_scalar(const float *v, ptrdiff_t ldv, ptrdiff_t d, const int32_t *col, const float *w,
+                            ptrdiff_t m, float scale, float *out, int accumulate) {
+  for (ptrdiff_t j = 0; j < d; j++) {
+    float s = 0;
+    for (ptrdiff_t i = 0; i < m; i++) s += (w ? w[i] : 1.0f) * v[(ptrdiff_t)col[i] * ldv + j];
+    s *= scale;
+    out[j] = accumulate ? out[j] + s : s;
+  }
+}
+
+// MARK: - Portable scans
+
+static ptrdiff_t scan_sparse_scalar(const float *row, ptrdiff_t n, float prune_below, int32_t *col, float *w) {
+  ptrdiff_t m = 0;
+  for (ptrdiff_t c = 0; c < n; c++) {
+    float x = row[c];
+    if (x != 0 && !(x < prune_below)) col[m] = (int32_t)c, w[m] = x, m++;
+  }
+  return m;
+}
+
+// Columns are numbered from `first` (the AVX2 scan's tail).
+static ptrdiff_t scan_codes_scalar(const float *row, ptrdiff_t n, uint32_t prune_bits, const uint32_t *starts,
+                                   int count, int one_code, int32_t *col, int32_t *code, int32_t first) {
+  ptrdiff_t m = 0;
+  for (ptrdiff_t c = 0; c < n; c++) {
+    uint32_t u = bits_of(row[c]);
+    if (u > one_bits) return -1;  // also catches the sign bit and NaN
+    if (u < prune_bits) continue;
+    int j = 0;
+    if (u == one_bits) {
+      j = one_code;
+    } else {
+      for (int k = 1; k < count; k++) j += u >= starts[k];
+    }
+    if (j) col[m] = first + (int32_t)c, code[m] = j, m++;
+  }
+  return m;
+}
+
+#if SPIQA_X86
+#define AVX2 __attribute__((target("avx2,fma")))
+
+// 32 columns: 4 vectors × 2 alternating sets.
+AVX2 static inline void sum32_avx2(const float *v, ptrdiff_t ldv, const int32_t *col, const float *w, ptrdiff_t m,
+                                   float scale, float *out, int accumulate) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  ptrdiff_t i = 0;
+  if (w) {
+    for (; i + 2 <= m; i += 2) {
+      const float *x = v + (ptrdiff_t)col[i] * ldv, *y = v + (ptrdiff_t)col[i + 1] * ldv;
+      __m256 wx = _mm256_set1_ps(w[i]), wy = _mm256_set1_ps(w[i + 1]);
+      a0 = _mm256_fmadd_ps(wx, _mm256_loadu_ps(x), a0);
+      a1 = _mm256_fmadd_ps(wx, _mm256_loadu_ps(x + 8), a1);
+      a2 = _mm256_fmadd_ps(wx, _mm256_loadu_ps(x + 16), a2);
+      a3 = _mm256_fmadd_ps(wx, _mm256_loadu_ps(x + 24), a3);
+      b0 = _mm256_fmadd_ps(wy, _mm256_loadu_ps(y), b0);
+      b1 = _mm256_fmadd_ps(wy, _mm256_loadu_ps(y + 8), b1);
+      b2 = _mm256_fmadd_ps(wy, _mm256_loadu_ps(y + 16), b2);
+      b3 = _mm256_fmadd_ps(wy, _mm256_loadu_ps(y + 24), b3);
+    }
+    if (i < m) {
+      const float *x = v + (ptrdiff_t)col[i] * ldv;
+      __m256 wx = _mm256_set1_ps(w[i]);
+      a0 = _mm256_fmadd_ps(wx, _mm256_loadu_ps(x), a0);
+      a1 = _mm256_fmadd_ps(wx, _mm256_loadu_ps(x + 8), a1);
+      a2 = _mm256_fmadd_ps(wx, _mm256_loadu_ps(x + 16), a2);
+      a3 = _mm256_fmadd_ps(wx, _mm256_loadu_ps(x + 24), a3);
+    }
+  } else {
+    for (; i + 2 <= m; i += 2) {
+      const float *x = v + (ptrdiff_t)col[i] * ldv, *y = v + (ptrdiff_t)col[i + 1] * ldv;
+      a0 = _mm256_add_ps(a0, _mm256_loadu_ps(x));
+      a1 = _mm256_add_ps(a1, _mm256_loadu_ps(x + 8));
+      a2 = _mm256_add_ps(a2, _mm256_loadu_ps(x + 16));
+      a3 = _mm256_add_ps(a3, _mm256_loadu_ps(x + 24));
+      b0 = _mm256_add_ps(b0, _mm256_loadu_ps(y));
+      b1 = _mm256_add_ps(b1, _mm256_loadu_ps(y + 8));
+      b2 = _mm256_add_ps(b2, _mm256_loadu_ps(y + 16));
+      b3 = _mm256_add_ps(b3, _mm256_loadu_ps(y + 24));
+    }
+    if (i < m) {
+      const float *x = v + (ptrdiff_t)col[i] * ldv;
+      a0 = _mm256_add_ps(a0, _mm256_loadu_ps(x));
+      a1 = _mm256_add_ps(a1, _mm256_loadu_ps(x + 8));
+      a2 = _mm256_add_ps(a2, _mm256_loadu_ps(x + 16));
+      a3 = _mm256_add_ps(a3, _mm256_loadu_ps(x + 24));
+    }
+  }
+  __m256 s = _mm256_set1_ps(scale);
+  __m256 r[4] = {_mm256_mul_ps(s, _mm256_add_ps(a0, b0)), _mm256_mul_ps(s, _mm256_add_ps(a1, b1)),
+                 _mm256_mul_ps(s, _mm256_add_ps(a2, b2)), _mm256_mul_ps(s, _mm256_add_ps(a3, b3))};
+  for (int q = 0; q < 4; q++) {
+    __m256 o = accumulate ? _mm256_add_ps(_mm256_loadu_ps(out + 8 * q), r[q]) : r[q];
+    _mm256_storeu_ps(out + 8 * q, o);
+  }
+}
+
+// 8 columns: 4 alternating accumulators.
+AVX2 static inline void sum8_avx2(const float *v, ptrdiff_t ldv, const int32_t *col, const float *w, ptrdiff_t m,
+                                  float scale, float *out, int accumulate) {
+  __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  for (ptrdiff_t i = 0; i < m; i++) {
+    __m256 x = _mm256_loadu_ps(v + (ptrdiff_t)col[i] * ldv);
+    a[i & 3] = w ? _mm256_fmadd_ps(_mm256_set1_ps(w[i]), x, a[i & 3]) : _mm256_add_ps(a[i & 3], x);
+  }
+  __m256 r = _mm256_mul_ps(_mm256_set1_ps(scale), _mm256_add_ps(_mm256_add_ps(a[0], a[1]), _mm256_add_ps(a[2], a[3])));
+  _mm256_storeu_ps(out, accumulate ? _mm256_add_ps(_mm256_loadu_ps(out), r) : r);
+}
+
+AVX2 static void sum_rows_avx2(const float *v, ptrdiff_t ldv, ptrdiff_t d, const int32_t *col, const float *w,
+                               ptrdiff_t m, float scale, float *out, int accumulate) {
+  ptrdiff_t j = 0;
+  for (; j + 32 <= d; j += 32) sum32_avx2(v + j, ldv, col, w, m, scale, out + j, accumulate);
+  for (; j + 8 <= d; j += 8) sum8_avx2(v + j, ldv, col, w, m, scale, out + j, accumulate);
+  if (j < d) sum_rows_scalar(v + j, ldv, d - j, col, w, m, scale, out + j, accumulate);
+}
+
+// The kept columns of a sparse row, 8 at a time.
+AVX2 static ptrdiff_t scan_sparse_avx2(const float *row, ptrdiff_t n, float prune_below, int32_t *col, float *w) {
+  __m256 zero = _mm256_setzero_ps(), t = _mm256_set1_ps(prune_below);
+  ptrdiff_t m = 0, c = 0;
+  for (; c + 8 <= n; c += 8) {
+    __m256 x = _mm256_loadu_ps(row + c);
+    __m256 keep = _mm256_and_ps(_mm256_cmp_ps(x, zero, _CMP_NEQ_UQ), _mm256_cmp_ps(x, t, _CMP_NLT_UQ));
+    unsigned mask = (unsigned)_mm256_movemask_ps(keep);
+    while (mask) {
+      int k = __builtin_ctz(mask);
+      col[m] = (int32_t)(c + k), w[m] = row[c + k], m++;
+      mask &= mask - 1;
+    }
+  }
+  for (; c < n; c++) {
+    float x = row[c];
+    if (x != 0 && !(x < prune_below)) col[m] = (int32_t)c, w[m] = x, m++;
+  }
+  return m;
+}
+
+// The codes of a row, 8 at a time; −1 when an entry is outside [0, 1.0).
+AVX2 static ptrdiff_t scan_codes_avx2(const float *row, ptrdiff_t n, uint32_t prune_bits, const uint32_t *starts,
+                                      int count, int one_code, int32_t *col, int32_t *code) {
+  __m256i limit = _mm256_set1_epi32((int)one_bits), zero = _mm256_setzero_si256();
+  __m256i one = limit, at_one = _mm256_set1_epi32(one_code);
+  __m256i gt[SPIQA_PV_LEVELS_MAX];
+  for (int k = 1; k < count; k++) gt[k] = _mm256_set1_epi32((int)(starts[k] - 1));
+  // Pruned: u < prune_bits, i.e. not u > prune_bits − 1 (nothing is pruned when prune_bits is 0).
+  __m256i kept_from = _mm256_set1_epi32(prune_bits ? (int)(prune_bits - 1) : -1);
+  ptrdiff_t m = 0, c = 0;
+  int32_t lanes[8];
+  for (; c + 8 <= n; c += 8) {
+    __m256i b = _mm256_loadu_si256((const __m256i *)(row + c));
+    __m256i bad = _mm256_or_si256(_mm256_cmpgt_epi32(zero, b), _mm256_cmpgt_epi32(b, limit));
+    if (!_mm256_testz_si256(bad, bad)) return -1;
+    __m256i j = zero;
+    for (int k = 1; k < count; k++) j = _mm256_sub_epi32(j, _mm256_cmpgt_epi32(b, gt[k]));
+    j = _mm256_blendv_epi8(j, at_one, _mm256_cmpeq_epi32(b, one));
+    j = _mm256_and_si256(j, _mm256_cmpgt_epi32(b, kept_from));
+    unsigned mask = ~(unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(j, zero))) & 0xFFu;
+    if (!mask) continue;
+    _mm256_storeu_si256((__m256i *)lanes, j);
+    while (mask) {
+      int k = __builtin_ctz(mask);
+      col[m] = (int32_t)(c + k), code[m] = lanes[k], m++;
+      mask &= mask - 1;
+    }
+  }
+  ptrdiff_t tail = scan_codes_scalar(row + c, n - c, prune_bits, starts, count, one_code, col + m, code + m, (int32_t)c);
+  return tail < 0 ? -1 : m + tail;
+}
+#define AVX512 __attribute__((target("avx512f,avx2,fma")))
+
+// 32 columns: 2 vectors × 4 sets taking entries in turn (8 independent FMA chains).
+AVX512 static inline void sum32_avx512(const float *v, ptrdiff_t ldv, const int32_t *col, const float *w,
+                                       ptrdiff_t m, float *out) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, e0 = a0, e1 = a0;
+  ptrdiff_t i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const float *x = v + (ptrdiff_t)col[i] * ldv, *y = v + (ptrdiff_t)col[i + 1] * ldv;
+    const float *z = v + (ptrdiff_t)col[i + 2] * ldv, *u = v + (ptrdiff_t)col[i + 3] * ldv;
+    __m512 wx = _mm512_set1_ps(w[i]), wy = _mm512_set1_ps(w[i + 1]);
+    __m512 wz = _mm512_set1_ps(w[i + 2]), wu = _mm512_set1_ps(w[i + 3]);
+    a0 = _mm512_fmadd_ps(wx, _mm512_loadu_ps(x), a0);
+    a1 = _mm512_fmadd_ps(wx, _mm512_loadu_ps(x + 16), a1);
+    b0 = _mm512_fmadd_ps(wy, _mm512_loadu_ps(y), b0);
+    b1 = _mm512_fmadd_ps(wy, _mm512_loadu_ps(y + 16), b1);
+    c0 = _mm512_fmadd_ps(wz, _mm512_loadu_ps(z), c0);
+    c1 = _mm512_fmadd_ps(wz, _mm512_loadu_ps(z + 16), c1);
+    e0 = _mm512_fmadd_ps(wu, _mm512_loadu_ps(u), e0);
+    e1 = _mm512_fmadd_ps(wu, _mm512_loadu_ps(u + 16), e1);
+  }
+  for (; i < m; i++) {
+    const float *x = v + (ptrdiff_t)col[i] * ldv;
+    __m512 wx = _mm512_set1_ps(w[i]);
+    a0 = _mm512_fmadd_ps(wx, _mm512_loadu_ps(x), a0);
+    a1 = _mm512_fmadd_ps(wx, _mm512_loadu_ps(x + 16), a1);
+  }
+  _mm512_storeu_ps(out, _mm512_add_ps(_mm512_add_ps(a0, b0), _mm512_add_ps(c0, e0)));
+  _mm512_storeu_ps(out + 16, _mm512_add_ps(_mm512_add_ps(a1, b1), _mm512_add_ps(c1, e1)));
+}
+
+// 16 columns: 4 sets.
+AVX512 static inline void sum16_avx512(const float *v, ptrdiff_t ldv, const int32_t *col, const float *w,
+                                       ptrdiff_t m, float *out) {
+  __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+  for (ptrdiff_t i = 0; i < m; i++)
+    a[i & 3] = _mm512_fmadd_ps(_mm512_set1_ps(w[i]), _mm512_loadu_ps(v + (ptrdiff_t)col[i] * ldv), a[i & 3]);
+  _mm512_storeu_ps(out, _mm512_add_ps(_mm512_add_ps(a[0], a[1]), _mm512_add_ps(a[2], a[3])));
+}
+
+AVX512 static void sum_rows_avx512(const float *v, ptrdiff_t ldv, ptrdiff_t d, const int32_t *col, const float *w,
+                                   ptrdiff_t m, float *out) {
+  ptrdiff_t j = 0;
+  for (; j + 32 <= d; j += 32) sum32_avx512(v + j, ldv, col, w, m, out + j);
+  for (; j + 16 <= d; j += 16) sum16_avx512(v + j, ldv, col, w, m, out + j);
+  if (j < d) sum_rows_avx2(v + j, ldv, d - j, col, w, m, 1.0f, out + j, 0);
+}
+
+// The kept columns of a sparse row, 16 at a time, written by compress-stores (no branch per entry).
+AVX512 static ptrdiff_t scan_sparse_avx512(const float *row, ptrdiff_t n, float prune_below, int32_t *col,
+                                           float *w) {
+  __m512 zero = _mm512_setzero_ps(), t = _mm512_set1_ps(prune_below);
+  __m512i index = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), step = _mm512_set1_epi32(16);
+  ptrdiff_t m = 0, c = 0;
+  for (; c + 16 <= n; c += 16, index = _mm512_add_epi32(index, step)) {
+    __m512 x = _mm512_loadu_ps(row + c);
+    __mmask16 keep = _mm512_cmp_ps_mask(x, zero, _CMP_NEQ_UQ) & _mm512_cmp_ps_mask(x, t, _CMP_NLT_UQ);
+    // Compress in registers, then a full store (m <= c, so lanes past the kept ones stay inside the row's list):
+    // compress-stores to memory are microcoded and several times slower.
+    _mm512_storeu_si512(col + m, _mm512_maskz_compress_epi32(keep, index));
+    _mm512_storeu_ps(w + m, _mm512_maskz_compress_ps(keep, x));
+    m += __builtin_popcount(keep);
+  }
+  for (; c < n; c++) {
+    float x = row[c];
+    if (x != 0 && !(x < prune_below)) col[m] = (int32_t)c, w[m] = x, m++;
+  }
+  return m;
+}
+
+// A row quantized on the fly: the kept columns and their quantized values, 16 at a time; −1 when an entry is
+// negative, above 1 or NaN. `value[count]` is the value of the input 1.0.
+AVX512 static ptrdiff_t scan_values_avx512(const float *row, ptrdiff_t n, uint32_t prune_bits,
+                                           const uint32_t *starts, const float *value, int count, int32_t *col,
+                                           float *w) {
+  __m512i one = _mm512_set1_epi32((int)one_bits), zero = _mm512_setzero_si512();
+  __m512i gt[SPIQA_PV_LEVELS_MAX];
+  __m512 val[SPIQA_PV_LEVELS_MAX + 1];
+  for (int k = 1; k < count; k++) gt[k] = _mm512_set1_epi32((int)(starts[k] - 1)), val[k] = _mm512_set1_ps(value[k]);
+  __m512 at_one = _mm512_set1_ps(value[count]);
+  __m512i kept_from = _mm512_set1_epi32(prune_bits ? (int)(prune_bits - 1) : -1);
+  __m512i index = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), step = _mm512_set1_epi32(16);
+  ptrdiff_t m = 0, c = 0;
+  for (; c + 16 <= n; c += 16, index = _mm512_add_epi32(index, step)) {
+    __m512i b = _mm512_loadu_si512(row + c);
+    if (_mm512_cmpgt_epi32_mask(zero, b) | _mm512_cmpgt_epi32_mask(b, one)) return -1;
+    __m512 x = _mm512_setzero_ps();
+    for (int k = 1; k < count; k++) x = _mm512_mask_mov_ps(x, _mm512_cmpgt_epi32_mask(b, gt[k]), val[k]);
+    x = _mm512_mask_mov_ps(x, _mm512_cmpeq_epi32_mask(b, one), at_one);
+    __mmask16 keep = _mm512_cmpgt_epi32_mask(b, kept_from) & _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+    // Compress in registers, then a full store (m <= c, so lanes past the kept ones stay inside the row's list):
+    // compress-stores to memory are microcoded and several times slower.
+    _mm512_storeu_si512(col + m, _mm512_maskz_compress_epi32(keep, index));
+    _mm512_storeu_ps(w + m, _mm512_maskz_compress_ps(keep, x));
+    m += __builtin_popcount(keep);
+  }
+  for (; c < n; c++) {
+    uint32_t u = bits_of(row[c]);
+    if (u > one_bits) return -1;
+    if (u < prune_bits) continue;
+    int j = 0;
+    if (u == one_bits) {
+      j = count;
+    } else {
+      for (int k = 1; k < count; k++) j += u >= starts[k];
+    }
+    if (value[j] != 0) col[m] = (int32_t)c, w[m] = value[j], m++;
+  }
+  return m;
+}
+#endif
+
+// MARK: - Entry points
+
+ptrdiff_t spiqa_pv_sparse(const float *p, ptrdiff_t n, ptrdiff_t ldp, float prune_below, const float *v,
+                          ptrdiff_t ldv, ptrdiff_t d, float *out, ptrdiff_t ldo) {
+  row_list l;
+  if (!row_list_init(&l, n)) return -1;
+  const float *pv = pack_v(v, n, ldv, d);
+  if (!pv) return free(l.heap), -1;
+  v = pv, ldv = d;
+#if SPIQA_X86
+  int isa = spiqa_kernels_isa(), wide = isa >= SPIQA_ISA_AVX2;
+#else
+  int wide = 0;
+#endif
+  ptrdiff_t kept = 0;
+  for (ptrdiff_t r = 0; r < n; r++) {
+    const float *row = p + r * ldp;
+    ptrdiff_t m;
+#if SPIQA_X86
+    if (isa >= SPIQA_ISA_AVX512) {
+      m = scan_sparse_avx512(row, n, prune_below, l.col, l.weight);
+      sum_rows_avx512(v, ldv, d, l.col, l.weight, m, out + r * ldo);
+      kept += m;
+      continue;
+    }
+    if (wide) {
+      m = scan_sparse_avx2(row, n, prune_below, l.col, l.weight);
+      sum_rows_avx2(v, ldv, d, l.col, l.weight, m, 1.0f, out + r * ldo, 0);
+      kept += m;
+      continue;
+    }
+#endif
+    m = scan_sparse_scalar(row, n, prune_below, l.col, l.weight);
+    sum_rows_scalar(v, ldv, d, l.col, l.weight, m, 1.0f, out + r * ldo, 0);
+    kept += m;
+  }
+  (void)wide;
+  free(l.heap);
+  return kept;
+}
+
+ptrdiff_t spiqa_pv_levels(const float *p, ptrdiff_t n, ptrdiff_t ldp, uint32_t prune_bits, const uint32_t *starts,
+                          const float *values, int count, float at_one, const float *v, ptrdiff_t ldv, ptrdiff_t d,
+                          float *out, ptrdiff_t ldo) {
+  if (count < 1 || count > SPIQA_PV_LEVELS_MAX || starts[0] != 0 || values[0] != 0) return -1;
+  // Code `count` is the input 1.0 (when it maps to a nonzero value; else it joins code 0).
+  float value[SPIQA_PV_LEVELS_MAX + 1];
+  memcpy(value, values, sizeof(float) * (size_t)count);
+  value[count] = at_one;
+  int one_code = at_one != 0 ? count : 0, codes = count + 1;
+  row_list l;
+  if (!row_list_init(&l, n)) return -1;
+  const float *pv = pack_v(v, n, ldv, d);
+  if (!pv) return free(l.heap), -1;
+  v = pv, ldv = d;
+#if SPIQA_X86
+  int wide = spiqa_kernels_isa() >= SPIQA_ISA_AVX2;
+#else
+  int wide = 0;
+#endif
+  ptrdiff_t kept = 0;
+  ptrdiff_t first[SPIQA_PV_LEVELS_MAX + 2];
+  for (ptrdiff_t r = 0; r < n; r++) {
+    const float *row = p + r * ldp;
+    float *o = out + r * ldo;
+    ptrdiff_t m;
+#if SPIQA_X86
+    if (wide)
+      m = scan_codes_avx2(row, n, prune_bits, starts, count, one_code, l.col, l.code);
+    else
+#endif
+      m = scan_codes_scalar(row, n, prune_bits, starts, count, one_code, l.col, l.code, 0);
+    if (m < 0) {
+      kept = -1;
+      break;
+    }
+    kept += m;
+    // Group the columns by code (counting sort, stable: column order within a code).
+    memset(first, 0, sizeof(ptrdiff_t) * (size_t)(codes + 1));
+    for (ptrdiff_t i = 0; i < m; i++) first[l.code[i] + 1]++;
+    for (int j = 0; j < codes; j++) first[j + 1] += first[j];
+    for (ptrdiff_t i = 0; i < m; i++) l.order[first[l.code[i]]++] = l.col[i];
+    // first[j] is now the end of code j's group; each group starts where the previous one ended.
+    memset(o, 0, sizeof(float) * (size_t)d);
+    ptrdiff_t start = 0;
+    for (int j = 1; j < codes; j++) {
+      ptrdiff_t end = first[j];
+      if (end > start) {
+#if SPIQA_X86
+        if (wide)
+          sum_rows_avx2(v, ldv, d, l.order + start, NULL, end - start, value[j], o, 1);
+        else
+#endif
+          sum_rows_scalar(v, ldv, d, l.order + start, NULL, end - start, value[j], o, 1);
+      }
+      start = end;
+    }
+  }
+  (void)wide;
+  free(l.heap);
+  return kept;
+}
+
+ptrdiff_t spiqa_pv_codes(const float *p, ptrdiff_t n, ptrdiff_t ldp, uint32_t prune_bits, const uint32_t *starts,
+                         const float *values, int count, float at_one, const float *v, ptrdiff_t ldv, ptrdiff_t d,
+                         float *out, ptrdiff_t ldo) {
+  if (count < 1 || count > SPIQA_PV_LEVELS_MAX || starts[0] != 0 || values[0] != 0) return -1;
+  float value[SPIQA_PV_LEVELS_MAX + 1];
+  memcpy(value, values, sizeof(float) * (size_t)count);
+  value[count] = at_one;
+  int one_code = at_one != 0 ? count : 0;
+  row_list l;
+  if (!row_list_init(&l, n)) return -1;
+  const float *pv = pack_v(v, n, ldv, d);
+  if (!pv) return free(l.heap), -1;
+  v = pv, ldv = d;
+#if SPIQA_X86
+  int isa = spiqa_kernels_isa();
+#else
+  int isa = 0;
+#endif
+  ptrdiff_t kept = 0;
+  for (ptrdiff_t r = 0; r < n; r++) {
+    const float *row = p + r * ldp;
+    float *o = out + r * ldo;
+    ptrdiff_t m;
+#if SPIQA_X86
+    if (isa >= SPIQA_ISA_AVX512) {
+      m = scan_values_avx512(row, n, prune_bits, starts, value, count, l.col, l.weight);
+      if (m < 0) return free(l.heap), -1;
+      sum_rows_avx512(v, ldv, d, l.col, l.weight, m, o);
+      kept += m;
+      continue;
+    }
+    if (isa >= SPIQA_ISA_AVX2)
+      m = scan_codes_avx2(row, n, prune_bits, starts, count, one_code, l.col, l.code);
+    else
+#endif
+      m = scan_codes_scalar(row, n, prune_bits, starts, count, one_code, l.col, l.code, 0);
+    if (m < 0) return free(l.heap), -1;
+    for (ptrdiff_t i = 0; i < m; i++) l.weight[i] = value[l.code[i]];
+#if SPIQA_X86
+    if (isa >= SPIQA_ISA_AVX2) {
+      sum_rows_avx2(v, ldv, d, l.col, l.weight, m, 1.0f, o, 0);
+      kept += m;
+      continue;
+    }
+#endif
+    sum_rows_scalar(v, ldv, d, l.col, l.weight, m, 1.0f, o, 0);
+    kept += m;
+  }
+  (void)isa;
+  free(l.heap);
+  return kept;
+}

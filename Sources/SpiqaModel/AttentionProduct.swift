@@ -1,0 +1,97 @@
+import CCPU
+import CModelKernels
+
+/// One (item, head) block's P·V, handed to `ForwardHooks.attentionProduct`: P `[n, n]` (row stride `seqLen`, the
+/// real block of the `[T, T]` probabilities), V `[n, headSize]` (row stride `valuesStride`), out `[n, headSize]`
+/// (row stride `outStride`).
+public struct BlockProduct {
+  public var layer: Int
+  public var item: Int
+  public var head: Int
+  /// `[T, T]`, rows and columns from `n` on are padding (0).
+  public var probs: UnsafeMutablePointer<Float>
+  public var n: Int
+  public var seqLen: Int
+  public var values: UnsafePointer<Float>
+  public var valuesStride: Int
+  public var headSize: Int
+  public var out: UnsafeMutablePointer<Float>
+  public var outStride: Int
+
+  public init(
+    layer: Int, item: Int, head: Int, probs: UnsafeMutablePointer<Float>, n: Int, seqLen: Int,
+    values: UnsafePointer<Float>, valuesStride: Int, headSize: Int, out: UnsafeMutablePointer<Float>, outStride: Int
+  ) {
+    self.layer = layer
+    self.item = item
+    self.head = head
+    self.probs = probs
+    self.n = n
+    self.seqLen = seqLen
+    self.values = values
+    self.valuesStride = valuesStride
+    self.headSize = headSize
+    self.out = out
+    self.outStride = outStride
+  }
+
+  /// Whether the sparse and code kernels beat quantize-then-sgemm on this CPU: with AVX-512 (compress in
+  /// registers, 16 lanes) they do on real attention; with AVX2 only they lose (docs/runtime.md, "P·V from the codes").
+  public static var kernelsPayOff: Bool { spiqa_kernels_best_isa() >= Int32(SPIQA_ISA_AVX512) }
+
+  /// `out = P·V` with sgemm: what the forward pass does without an `attentionProduct` hook.
+  public func dense() {
+    BLAS.gemmNN(m: n, n: headSize, k: n, a: probs, lda: seqLen, b: values, ldb: valuesStride, c: out, ldc: outStride)
+  }
+
+  /// `out = P·V` over P's nonzero entries only, with entries below `pruneBelow` taken as 0 (pruning fused in; P is
+  /// not written). Returns the entries used: the block's nonzeros after pruning.
+  @discardableResult
+  public func sparse(pruneBelow: Float = 0) -> Int {
+    spiqa_pv_sparse(probs, n, seqLen, pruneBelow, values, valuesStride, headSize, out, outStride)
+  }
+
+  /// `out = P·V` with P quantized on the fly to `codes` (pruning below `pruneBits` fused in; P is not written): each
+  /// surviving entry's code value times its V row, zeros skipped. Returns the nonzero codes, or nil when an entry
+  /// lies outside [0, 1] (out is then partly written; quantize P in place and use `dense`).
+  public func codes(_ codes: ProductCodes, pruneBits: UInt32 = 0) -> Int? {
+    let k = codes.starts.withUnsafeBufferPointer { s in
+      codes.values.withUnsafeBufferPointer { v in
+        spiqa_pv_codes(probs, n, seqLen, pruneBits, s.baseAddress, v.baseAddress, Int32(s.count), codes.atOne,
+                       values, valuesStride, headSize, out, outStride)
+      }
+    }
+    return k < 0 ? nil : k
+  }
+
+  /// `codes`, computed as the issue describing the kernel put it: per row the V rows of each code are summed,
+  /// then multiplied by the code's value. Slower than `codes` on CPUs (docs/runtime.md); kept for the benchmark.
+  public func levelSums(_ codes: ProductCodes, pruneBits: UInt32 = 0) -> Int? {
+    let k = codes.starts.withUnsafeBufferPointer { s in
+      codes.values.withUnsafeBufferPointer { v in
+        spiqa_pv_levels(probs, n, seqLen, pruneBits, s.baseAddress, v.baseAddress, Int32(s.count), codes.atOne,
+                        values, valuesStride, headSize, out, outStride)
+      }
+    }
+    return k < 0 ? nil : k
+  }
+}
+
+/// A quantizer on [0, 1] as codes for `BlockProduct.codes`: an input whose float32 bit pattern lies in
+/// `[starts[j], starts[j+1])` has code `j` and stands for `values[j]`; code 0 is the zero level; the input 1.0
+/// stands for `atOne`.
+public struct ProductCodes: Sendable, Equatable {
+  public let starts: [UInt32]
+  public let values: [Float]
+  public let atOne: Float
+
+  /// Nil unless `starts` begins at 0 and ascends, there are 1…64 codes, `values[0]` is 0 and no other value is.
+  public init?(starts: [UInt32], values: [Float], atOne: Float) {
+    guard !starts.isEmpty, starts.count == values.count, starts.count <= Int(SPIQA_PV_LEVELS_MAX), starts[0] == 0,
+      values[0] == 0, !values.dropFirst().contains(0), zip(starts, starts.dropFirst()).allSatisfy({ $0 < $1 })
+    else { return nil }
+    self.starts = starts
+    self.values = values
+    self.atOne = atOne
+  }
+}

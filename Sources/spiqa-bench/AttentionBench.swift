@@ -1,0 +1,149 @@
+import ArgumentParser
+import CCPU
+import Foundation
+import SpiqaCLI
+import SpiqaModel
+import SpiqaQuant
+import SpiqaTasks
+
+/// `spiqa-bench attention`: the P·V of real attention blocks — minilm-squad on a SQuAD question and its context cut
+/// to n = 128 / 320 / 512 tokens — by sgemm and by the kernels that skip zeros or work from the codes, each block
+/// timed by every kernel in turn inside the forward pass (its P and V are the model's own).
+struct AttentionBench: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "attention",
+    abstract: "Measure P·V per attention block: sgemm vs the sparse and code kernels, at n = 128/320/512.")
+
+  @Option(help: "QA checkpoint folder (default: models/minilm-squad in the shared data folder).")
+  var model: String?
+
+  @Option(help: "SQuAD v1.1 JSON (default: data/squad/dev-v1.1.json in the shared data folder).")
+  var data: String?
+
+  @Option(parsing: .upToNextOption, help: "Sequence lengths.")
+  var sizes: [Int] = [128, 320, 512]
+
+  @Option(help: "Timed repetitions of each kernel on each block (the best is kept).")
+  var repeats = 5
+
+  @Flag(help: "Also run the kernels at the AVX2 level (default: the CPU's best only).")
+  var avx2 = false
+
+  func run() throws {
+    OpenBLASRuntime.reexecWithRecommendedCoreIfNeeded()
+    let dir = model ?? DefaultPaths.sharedFolder() + "/models/minilm-squad"
+    let path = try DefaultPaths.dataPath(data, task: "squad")
+    guard FileManager.default.fileExists(atPath: dir + "/config.json"), FileManager.default.fileExists(atPath: path)
+    else {
+      print("attention: skipped (no \(dir) or \(path); set SPIQA_SHARED)")
+      return
+    }
+    let tokenizer = try loadTaskTokenizer(directory: dir)
+    let question = try SquadDataset(path: path).questions.first { $0.context.count > 3000 }
+    guard let question else { throw ValidationError("no SQuAD context of 3,000 characters in \(path)") }
+    let q = tokenizer.ids(question.question), c = tokenizer.ids(question.context)
+    let maxSize = sizes.max() ?? 512
+    let encoder = try Encoder(directory: dir, maxBatch: 1, maxSeqLen: maxSize)
+    encoder.threads = 1
+    print("attention: OpenBLAS \(OpenBLASRuntime.coreName) kernel, 1 thread, \(dir), head size \(encoder.config.headSize)")
+    let quantizer = try AttentionQuantizer(method: .linearSlogClampedMidval, bits: 3)
+    let transform = AttentionTransform(quantizer: quantizer)
+    let codes = try Self.codes(quantizer)
+    let pruneBits = Float(1e-3).bitPattern
+    let best = spiqa_kernels_best_isa()
+    let levels = avx2 && best > Int32(SPIQA_ISA_AVX2) ? [best, Int32(SPIQA_ISA_AVX2)] : [best]
+    for isa in levels {
+    _ = spiqa_kernels_set_isa(isa)  // the forward pass runs on this thread (1 worker)
+    let isaName = ["portable C", "AVX2", "AVX-512"][Int(isa)]
+    for n in sizes where n >= q.count + 3 && n <= encoder.config.maxSequenceLength {
+      let ids = [tokenizer.clsId] + q + [tokenizer.sepId] + c.prefix(n - q.count - 3) + [tokenizer.sepId]
+      let types = Array(repeating: 0, count: q.count + 2) + Array(repeating: 1, count: ids.count - q.count - 2)
+      let timer = BlockTimer()
+      var hooks = ForwardHooks()
+      hooks.paddingStaysZero = true
+      hooks.attentionProduct = { p in
+        timer.time(p, repeats: repeats, transform: transform, codes: codes, pruneBits: pruneBits)
+        return true
+      }
+      _ = try encoder.forward(EncoderBatch(inputIds: [ids], lengths: [ids.count], tokenTypeIds: [types]), hooks: hooks)
+      timer.report(n: ids.count, isa: isaName)
+    }
+    }
+  }
+
+  static func codes(_ q: AttentionQuantizer) throws -> ProductCodes {
+    guard let s = q.segments, let c = ProductCodes(starts: s.starts, values: s.values, atOne: q.quantize(1)) else {
+      throw ValidationError("\(q.method.rawValue) has no codes")
+    }
+    return c
+  }
+}
+
+/// Best-of-`repeats` times of each kernel on each block, summed over the blocks of one forward pass.
+private final class BlockTimer {
+  var dense = 0.0, quantizeDense = 0.0, levels = 0.0, codes = 0.0, sparse = 0.0, pruneDense = 0.0
+  var nonzeroLevels = 0, nonzeroPruned = 0, entries = 0, blocks = 0
+  var worstDifference: Float = 0
+  private var scratch: [Float] = []
+  private var reference: [Float] = []
+
+  func time(_ p: BlockProduct, repeats: Int, transform: AttentionTransform, codes productCodes: ProductCodes,
+            pruneBits: UInt32)
+  {
+    let pruning = AttentionTransform(threshold: Double(Float(bitPattern: pruneBits)))
+    let n = p.n, t = p.seqLen
+    if scratch.count < t * t { scratch = [Float](repeating: 0, count: t * t) }
+    func best(_ body: () -> Void) -> Double {
+      var b = Double.infinity
+      for _ in 0..<max(1, repeats) {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        body()
+        b = min(b, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+      }
+      return b
+    }
+    scratch.withUnsafeMutableBufferPointer { s in
+      let copy = s.baseAddress!
+      var onCopy = p
+      onCopy.probs = copy
+      dense += best { p.dense() }
+      // Today's path for a quantizer: quantize the block in place, then sgemm (the copy stands for the block).
+      quantizeDense += best {
+        copy.update(from: p.probs, count: t * t)
+        transform.transformElementwise(copy, rows: n, columns: n, stride: t)
+        onCopy.dense()
+      }
+      reference = (0..<n).flatMap { r in Array(UnsafeBufferPointer(start: p.out + r * p.outStride, count: p.headSize)) }
+      func compare() {
+        for r in 0..<n {
+          for j in 0..<p.headSize {
+            worstDifference = max(worstDifference, abs(p.out[r * p.outStride + j] - reference[r * p.headSize + j]))
+          }
+        }
+      }
+      var k = 0
+      levels += best { k = p.levelSums(productCodes) ?? -1 }
+      compare()
+      codes += best { k = p.codes(productCodes) ?? -1 }
+      compare()
+      nonzeroLevels += k
+      pruneDense += best {
+        copy.update(from: p.probs, count: t * t)
+        pruning.transformElementwise(copy, rows: n, columns: n, stride: t)
+        onCopy.dense()
+      }
+      sparse += best { k = p.sparse(pruneBelow: Float(bitPattern: pruneBits)) }
+      nonzeroPruned += k
+    }
+    p.dense()  // what the forward pass continues with
+    entries += n * n
+    blocks += 1
+  }
+
+  func report(n: Int, isa: String) {
+    func ms(_ s: Double) -> String { String(format: "%.3f ms", 1e3 * s / Double(max(1, blocks))) }
+    print(
+      "attention: \(isa), n = \(n), \(blocks) blocks, per block: sgemm \(ms(dense)); log-pruned 3 bits: quantize + sgemm \(ms(quantizeDense)), from the codes \(ms(codes)) (\(String(format: "%.2f", quantizeDense / codes))x, \(String(format: "%.2f", dense / codes))x sgemm alone), by level sums \(ms(levels)) (\(String(format: "%.2f", quantizeDense / levels))x; \(String(format: "%.1f", 100 * Double(nonzeroLevels) / Double(max(1, entries))))% nonzero, max |difference| \(worstDifference)); prune 1e-3: prune + sgemm \(ms(pruneDense)), sparse \(ms(sparse)) (\(String(format: "%.2f", pruneDense / sparse))x, \(String(format: "%.2f", dense / sparse))x sgemm alone; \(String(format: "%.1f", 100 * Double(nonzeroPruned) / Double(max(1, entries))))% nonzero)"
+    )
+  }
+}
