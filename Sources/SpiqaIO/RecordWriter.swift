@@ -19,6 +19,9 @@ public final class RecordWriter {
   private var headerWritten = false
   private var closed = false
   private var failed = false
+  /// Elements still expected by the tensor `beginFloats` started (nil: none started), and its dtype.
+  private var pendingFloats: Int?
+  private var pendingDType = NPYDType.float32
   /// Number of NPY arrays written so far.
   public private(set) var recordIndex = 0
   /// Uncompressed bytes written so far.
@@ -76,27 +79,58 @@ public final class RecordWriter {
   ///   - floats: the elements in C order; their count must equal the product of `shape`.
   ///   - dtype: `.float32` or `.float16`.
   public func write(meta: JSONObject, floats: UnsafeBufferPointer<Float>, shape: [Int], dtype: NPYDType) throws {
-    guard dtype == .float32 || dtype == .float16 else {
-      throw misuse("write(meta:floats:) with dtype \(dtype.rawValue)", "f4 or f2")
-    }
-    guard let (count, _) = NPY.sizes(shape: shape, itemSize: dtype.itemSize), count == floats.count else {
+    try beginFloats(meta: meta, shape: shape, dtype: dtype)
+    guard floats.count == pendingFloats else {
       throw misuse("\(floats.count) floats for shape \(shape)", "as many floats as the shape holds")
+    }
+    try appendFloats(floats)
+    try endFloats()
+  }
+
+  /// Starts a metadata record and a float tensor whose elements come later, in C order, from `appendFloats`
+  /// (for tensors produced piece by piece, e.g. an attention record layer by layer from the forward pass);
+  /// `endFloats` completes it. No other record may be written in between.
+  public func beginFloats(meta: JSONObject, shape: [Int], dtype: NPYDType) throws {
+    guard dtype == .float32 || dtype == .float16 else {
+      throw misuse("a float tensor with dtype \(dtype.rawValue)", "f4 or f2")
+    }
+    guard pendingFloats == nil else { throw misuse("a record begun inside another", "endFloats() first") }
+    guard let (count, _) = NPY.sizes(shape: shape, itemSize: dtype.itemSize) else {
+      throw misuse("tensor shape \(shape)", "a shape whose size fits in memory")
     }
     try writeMeta(meta, shape: shape, dtype: dtype)
     try writeRaw(NPY.headerBytes(dtype: dtype, shape: shape))
-    if dtype == .float32 {
-      try writeRaw(UnsafeRawBufferPointer(floats))
-    } else {
-      var i = 0
-      while i < floats.count {
-        if chunk.free < 2 { try flushChunk() }
-        let n = min(floats.count - i, chunk.free / 2)
-        convertToHalf(UnsafeBufferPointer(rebasing: floats[i..<(i + n)]), into: chunk.freeSpace)
-        chunk.count += 2 * n
-        byteOffset += 2 * n
-        i += n
-      }
+    pendingFloats = count
+    pendingDType = dtype
+  }
+
+  /// The next elements of the tensor begun by `beginFloats`, converted to its dtype.
+  public func appendFloats(_ floats: UnsafeBufferPointer<Float>) throws {
+    guard let pending = pendingFloats else { throw misuse("appendFloats() without beginFloats()", "beginFloats() first") }
+    guard floats.count <= pending else {
+      throw misuse("\(floats.count) more floats with \(pending) left in the tensor", "at most as many as the shape holds")
     }
+    pendingFloats = pending - floats.count
+    if pendingDType == .float32 {
+      try writeRaw(UnsafeRawBufferPointer(floats))
+      return
+    }
+    var i = 0
+    while i < floats.count {
+      if chunk.free < 2 { try flushChunk() }
+      let n = min(floats.count - i, chunk.free / 2)
+      convertToHalf(UnsafeBufferPointer(rebasing: floats[i..<(i + n)]), into: chunk.freeSpace)
+      chunk.count += 2 * n
+      byteOffset += 2 * n
+      i += n
+    }
+  }
+
+  /// Completes the tensor begun by `beginFloats`; every element must have been appended.
+  public func endFloats() throws {
+    guard let pending = pendingFloats else { throw misuse("endFloats() without beginFloats()", "beginFloats() first") }
+    guard pending == 0 else { throw misuse("a tensor ended \(pending) floats short", "every element appended") }
+    pendingFloats = nil
     recordIndex += 1
   }
 
@@ -106,6 +140,11 @@ public final class RecordWriter {
   public func close() throws {
     guard !closed else { return }
     closed = true
+    if let pending = pendingFloats {
+      // A tensor cut short would leave a truncated record: the output is not committed.
+      file.discard()
+      throw misuse("close() with \(pending) floats of a begun tensor missing", "endFloats() before close()")
+    }
     do {
       try flushChunk()
       try gzip?.drain()
@@ -123,6 +162,7 @@ public final class RecordWriter {
   }
 
   private func writeMeta(_ meta: JSONObject, shape: [Int], dtype: NPYDType) throws {
+    guard pendingFloats == nil else { throw misuse("a record written inside a begun tensor", "endFloats() first") }
     guard headerWritten else { throw misuse("a tensor before the stream header", "writeHeader(_:) first") }
     guard let kind = meta["kind"]?.stringValue, kind != "stream", !kind.isEmpty else {
       throw misuse("metadata without a \"kind\" (or kind \"stream\")", "a kind such as \"attention\"")

@@ -89,9 +89,9 @@ public final class AttentionExtractor {
     encoder = try Encoder(
       checkpoint: checkpoint, maxBatch: max(1, maxBatch), maxSeqLen: min(max(1, maxSeqLen), c.maxSequenceLength))
     encoder.head = .none
-    // One arena for a full-budget sub-batch, touched now so peak memory does not depend on which records come.
+    // One arena for a full-budget sub-batch of several sequences (a sub-batch of one streams its record instead);
+    // its pages are faulted in once, by the first records that use them, and reused after.
     arena = GrowableFloats(capacity: layers.count * heads.count * Self.rowBudget)
-    arena.base.initialize(repeating: 0, count: arena.capacity)
   }
 
   /// Opens the checkpoint folder `directory` (config.json + weights).
@@ -107,14 +107,50 @@ public final class AttentionExtractor {
   /// Runs one group as one batch and calls `sink` for each of its sequences, in order.
   /// - Throws: `TasksError` (sequences longer than the model allows, quantizer failures), the model's and the sink's errors.
   ///
-  /// When nothing batch-dependent runs (no data-dependent quantizer, `padTo` unset), the group is split into
-  /// sub-batches of at most `rowBudget` query×key positions per head (one ~320-token SQuAD feature, or dozens of
-  /// short sentences): the recorded values are the same, and the per-row buffers stay within one fixed arena.
+  /// The group runs in the sub-batches of `subBatches`.
   public func run(_ group: ExtractionGroup, sink: (ExtractedFeature) throws -> Void) throws {
-    guard !group.sequences.isEmpty else { return }
-    if transform.dependsOnPadding || group.padTo != nil {
-      return try runBatch(group, sink: sink)
+    for part in subBatches(group) { try runBatch(part, sink: sink) }
+  }
+
+  /// Runs `group` as `run` does and writes each sequence's records to `writer`: the attention record, then its
+  /// hidden states (with `options.hiddenStates`). A sub-batch of one sequence — every long input — streams its
+  /// attention record into `writer` layer by layer as the forward pass produces it (`RecordWriter.beginFloats`), so
+  /// no record is assembled in memory (a 512-token MiniLM record is 75 MB); others go through the arena.
+  /// - Parameter tokens: the token strings of a sequence's ids for the `tokens` key (with `options.tokens`).
+  /// - Returns: the attention records written.
+  @discardableResult
+  public func write(_ group: ExtractionGroup, to writer: RecordWriter, tokens: (([Int]) -> [String]?)? = nil) throws
+    -> Int
+  {
+    let dtype = options.dtype
+    let wantTokens = options.tokens
+    var records = 0
+    for part in subBatches(group) {
+      if part.sequences.count == 1 {
+        try streamBatch(part, to: writer, tokens: wantTokens ? tokens : nil)
+        records += 1
+        continue
+      }
+      try runBatch(part) { f in
+        let names = wantTokens ? tokens?(f.sequence.ids) : nil
+        try writer.write(meta: attentionMeta(f, tokens: names), floats: f.attention, shape: f.attentionShape, dtype: dtype)
+        if let hs = f.hiddenStates {
+          try writer.write(meta: hiddenMeta(f), floats: hs, shape: f.hiddenShape, dtype: dtype)
+        }
+        records += 1
+      }
     }
+    return records
+  }
+
+  /// The batches `group` runs as. When nothing batch-dependent runs (no data-dependent quantizer, `padTo` unset),
+  /// the group is split into sub-batches of at most `rowBudget` query×key positions per head (one ~320-token SQuAD
+  /// feature, or dozens of short sentences): the recorded values are the same, and the per-row buffers stay within
+  /// one fixed arena.
+  private func subBatches(_ group: ExtractionGroup) -> [ExtractionGroup] {
+    guard !group.sequences.isEmpty else { return [] }
+    if transform.dependsOnPadding || group.padTo != nil { return [group] }
+    var parts: [ExtractionGroup] = []
     var start = 0
     let seqs = group.sequences
     while start < seqs.count {
@@ -126,15 +162,17 @@ public final class AttentionExtractor {
         longest = t
         end += 1
       }
-      try runBatch(ExtractionGroup(sequences: Array(seqs[start..<end])), sink: sink)
+      parts.append(ExtractionGroup(sequences: Array(seqs[start..<end])))
       start = end
     }
+    return parts
   }
 
   /// Query×key positions per head a split sub-batch may hold (320², one full SQuAD feature).
   public static let rowBudget = 320 * 320
 
-  private func runBatch(_ group: ExtractionGroup, sink: (ExtractedFeature) throws -> Void) throws {
+  /// The group as the encoder's batch, the encoder grown to hold it.
+  private func encoderBatch(_ group: ExtractionGroup) throws -> EncoderBatch {
     let seqs = group.sequences
     let t = group.seqLen
     let c = config
@@ -145,12 +183,30 @@ public final class AttentionExtractor {
     }
     try ensureEncoder(batch: seqs.count, seqLen: t)
     let pad = c.padTokenId
-    let batch = EncoderBatch(
+    return EncoderBatch(
       inputIds: seqs.map { $0.ids + Array(repeating: pad, count: t - $0.count) },
       lengths: seqs.map(\.count),
       tokenTypeIds: seqs.contains { $0.tokenTypes != nil }
         ? seqs.map { ($0.tokenTypes ?? Array(repeating: 0, count: $0.count)) + Array(repeating: 0, count: t - $0.count) }
         : nil)
+  }
+
+  /// Batch row `b`'s hidden states `[layers + 1, n, hidden]`, copied into `hidden` (nil without hidden states).
+  private func hiddenStates(_ output: EncoderOutput, row b: Int, n: Int) -> (UnsafeBufferPointer<Float>, [Int])? {
+    guard let states = output.hiddenStates else { return nil }
+    let hsz = output.hiddenSize, t = output.seqLen
+    hidden.reserve(states.count * n * hsz)
+    for (k, layer) in states.enumerated() {
+      layer.withUnsafeBufferPointer { src in
+        (hidden.base + k * n * hsz).update(from: src.baseAddress! + b * t * hsz, count: n * hsz)
+      }
+    }
+    return (UnsafeBufferPointer(start: hidden.base, count: states.count * n * hsz), [states.count, n, hsz])
+  }
+
+  private func runBatch(_ group: ExtractionGroup, sink: (ExtractedFeature) throws -> Void) throws {
+    let seqs = group.sequences
+    let batch = try encoderBatch(group)
     let lc = layers.count, hc = heads.count
     rowOffsets = []
     var total = 0
@@ -162,40 +218,62 @@ public final class AttentionExtractor {
     let output = try encoder.forward(batch, hooks: hooks(for: seqs), outputHiddenStates: options.hiddenStates)
     for (b, s) in seqs.enumerated() {
       let n = s.count
-      var hiddenPointer: UnsafeBufferPointer<Float>?
-      var hiddenShape: [Int] = []
-      if let states = output.hiddenStates {
-        let hsz = output.hiddenSize
-        hidden.reserve(states.count * n * hsz)
-        for (k, layer) in states.enumerated() {
-          layer.withUnsafeBufferPointer { src in
-            (hidden.base + k * n * hsz).update(from: src.baseAddress! + b * t * hsz, count: n * hsz)
-          }
-        }
-        hiddenPointer = UnsafeBufferPointer(start: hidden.base, count: states.count * n * hsz)
-        hiddenShape = [states.count, n, hsz]
-      }
+      let states = hiddenStates(output, row: b, n: n)
       try sink(
         ExtractedFeature(
           sequence: s, attention: UnsafeBufferPointer(start: arena.base + rowOffsets[b], count: lc * hc * n * n),
-          attentionShape: [lc, hc, n, n], hiddenStates: hiddenPointer, hiddenShape: hiddenShape))
+          attentionShape: [lc, hc, n, n], hiddenStates: states?.0, hiddenShape: states?.1 ?? []))
+    }
+  }
+
+  /// One sequence: its attention record goes to `writer` from the recording hook, layer by layer (the selected
+  /// layers ascend, as the forward pass runs them; heads and rows in record order), then its hidden states.
+  private func streamBatch(_ group: ExtractionGroup, to writer: RecordWriter, tokens: (([Int]) -> [String]?)?) throws {
+    let s = group.sequences[0], n = s.count
+    let batch = try encoderBatch(group)
+    let shape = [layers.count, heads.count, n, n]
+    let dtype = options.dtype
+    try writer.beginFloats(
+      meta: attentionMeta(sequence: s, shape: shape, tokens: tokens?(s.ids)), shape: shape, dtype: dtype)
+    let heads = self.heads, slots = layerSlot
+    let key = RecordKey(exampleId: s.exampleId, exampleIndex: s.exampleIndex, feature: s.feature)
+    let hooks = try attentionHooks.hooks(keys: [key]) { layer, probs, shape in
+      guard slots[layer] >= 0, let src = probs.baseAddress else { return }
+      let t = shape.seqLen
+      for h in heads {
+        let from = src + shape.offset(item: 0, head: h)
+        for r in 0..<n { try writer.appendFloats(UnsafeBufferPointer(start: from + r * t, count: n)) }
+      }
+    }
+    let output = try encoder.forward(batch, hooks: hooks, outputHiddenStates: options.hiddenStates)
+    try writer.endFloats()
+    if let (states, hiddenShape) = hiddenStates(output, row: 0, n: n) {
+      let f = ExtractedFeature(
+        sequence: s, attention: UnsafeBufferPointer(start: nil, count: 0), attentionShape: shape, hiddenStates: states,
+        hiddenShape: hiddenShape)
+      try writer.write(meta: hiddenMeta(f), floats: states, shape: hiddenShape, dtype: dtype)
     }
   }
 
   /// The metadata record of an attention tensor (docs/stream-format.md §3, attention keys); `tokens` when asked for.
   public func attentionMeta(_ f: ExtractedFeature, tokens: [String]?) -> JSONObject {
+    attentionMeta(sequence: f.sequence, shape: f.attentionShape, tokens: tokens)
+  }
+
+  /// The metadata record of `sequence`'s attention tensor of `shape` `[layers, heads, n, n]`.
+  public func attentionMeta(sequence: ExtractionSequence, shape: [Int], tokens: [String]?) -> JSONObject {
     var m = TransformMetadata.extractedRecord.object(transform)
     m["kind"] = "attention"
-    m["example_id"] = .string(f.sequence.exampleId)
-    m["example_index"] = .int(f.sequence.exampleIndex)
-    m["feature"] = .int(f.sequence.feature)
-    m["n"] = .int(f.n)
-    m["shape"] = JSONValue(f.attentionShape)
+    m["example_id"] = .string(sequence.exampleId)
+    m["example_index"] = .int(sequence.exampleIndex)
+    m["feature"] = .int(sequence.feature)
+    m["n"] = .int(sequence.count)
+    m["shape"] = JSONValue(shape)
     m["layers"] = JSONValue(layers)
     m["heads"] = JSONValue(heads)
     m["dtype"] = .string(options.dtype.rawValue)
     if options.tokens {
-      m["token_ids"] = JSONValue(f.sequence.ids)
+      m["token_ids"] = JSONValue(sequence.ids)
       if let tokens { m["tokens"] = JSONValue(tokens) }
     }
     return m

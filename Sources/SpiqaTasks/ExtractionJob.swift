@@ -66,20 +66,11 @@ public struct ExtractionJob {
     into writer: RecordWriter, groups: Range<Int>? = nil, progress: ((Int, Int, Int) -> Void)? = nil
   ) throws -> Int {
     var records = 0
-    let dtype = extractor.options.dtype
-    let wantTokens = extractor.options.tokens
     let groups = groups ?? 0..<source.groupCount
+    let tokenizer = self.tokenizer
     for g in groups {
       let group = try source.group(g)
-      try extractor.run(group) { f in
-        let tokens = wantTokens ? tokenizer?.tokens(f.sequence.ids) : nil
-        try writer.write(
-          meta: extractor.attentionMeta(f, tokens: tokens), floats: f.attention, shape: f.attentionShape, dtype: dtype)
-        if let hs = f.hiddenStates {
-          try writer.write(meta: extractor.hiddenMeta(f), floats: hs, shape: f.hiddenShape, dtype: dtype)
-        }
-        records += 1
-      }
+      records += try extractor.write(group, to: writer) { tokenizer?.tokens($0) }
       progress?(g + 1 - groups.lowerBound, groups.count, records)
     }
     return records

@@ -84,7 +84,7 @@ private final class BlockTimer {
   var dense = 0.0, quantizeDense = 0.0, levels = 0.0, codes = 0.0, sparse = 0.0, pruneDense = 0.0
   var nonzeroLevels = 0, nonzeroPruned = 0, entries = 0, blocks = 0
   var worstDifference: Float = 0
-  private var scratch: [Float] = []
+  private var scratch: [Float] = []  // the block as the model made it
   private var reference: [Float] = []
 
   func time(_ p: BlockProduct, repeats: Int, transform: AttentionTransform, codes productCodes: ProductCodes,
@@ -93,9 +93,11 @@ private final class BlockTimer {
     let pruning = AttentionTransform(threshold: Double(Float(bitPattern: pruneBits)))
     let n = p.n, t = p.seqLen
     if scratch.count < t * t { scratch = [Float](repeating: 0, count: t * t) }
-    func best(_ body: () -> Void) -> Double {
+    /// Best time of `body`, each repetition after an untimed `setup`.
+    func best(setup: () -> Void = {}, _ body: () -> Void) -> Double {
       var b = Double.infinity
       for _ in 0..<max(1, repeats) {
+        setup()
         let t0 = DispatchTime.now().uptimeNanoseconds
         body()
         b = min(b, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
@@ -103,16 +105,12 @@ private final class BlockTimer {
       return b
     }
     scratch.withUnsafeMutableBufferPointer { s in
-      let copy = s.baseAddress!
-      var onCopy = p
-      onCopy.probs = copy
+      // The model's block, kept to put back after each in-place transform below (untimed, and leaving the block
+      // in cache as the softmax does).
+      let saved = s.baseAddress!
+      saved.update(from: p.probs, count: t * t)
+      let restore = { p.probs.update(from: saved, count: t * t) }
       dense += best { p.dense() }
-      // Today's path for a quantizer: quantize the block in place, then sgemm (the copy stands for the block).
-      quantizeDense += best {
-        copy.update(from: p.probs, count: t * t)
-        transform.transformElementwise(copy, rows: n, columns: n, stride: t)
-        onCopy.dense()
-      }
       reference = (0..<n).flatMap { r in Array(UnsafeBufferPointer(start: p.out + r * p.outStride, count: p.headSize)) }
       func compare() {
         for r in 0..<n {
@@ -121,17 +119,24 @@ private final class BlockTimer {
           }
         }
       }
+      // Today's path for a quantizer: quantize the block in place, then sgemm.
+      quantizeDense += best(setup: restore) {
+        transform.transformElementwise(p.probs, rows: n, columns: n, stride: t)
+        p.dense()
+      }
+      reference = (0..<n).flatMap { r in Array(UnsafeBufferPointer(start: p.out + r * p.outStride, count: p.headSize)) }
+      restore()
       var k = 0
       levels += best { k = p.levelSums(productCodes) ?? -1 }
       compare()
       codes += best { k = p.codes(productCodes) ?? -1 }
       compare()
       nonzeroLevels += k
-      pruneDense += best {
-        copy.update(from: p.probs, count: t * t)
-        pruning.transformElementwise(copy, rows: n, columns: n, stride: t)
-        onCopy.dense()
+      pruneDense += best(setup: restore) {
+        pruning.transformElementwise(p.probs, rows: n, columns: n, stride: t)
+        p.dense()
       }
+      restore()
       sparse += best { k = p.sparse(pruneBelow: Float(bitPattern: pruneBits)) }
       nonzeroPruned += k
     }

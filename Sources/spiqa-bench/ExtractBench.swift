@@ -124,6 +124,7 @@ struct ExtractBench: ParsableCommand {
       results["rss_kb_\(questions)"] = .int(kb)
       results["rss_anon_kb_\(questions)"] = .int(anonKB)
     }
+    try measureLongLines(tool: tool, modelPath: modelPath, squad: squad, into: &results)
     if rss.count == 2 {
       // The file-backed part is the memory-mapped checkpoint: more questions touch more rows of the embedding
       // table (clean page cache, bounded by the file). Anonymous memory is what the tool allocates.
@@ -131,6 +132,33 @@ struct ExtractBench: ParsableCommand {
         + "(anonymous memory: \(String(format: "%.3f", Double(anon[1]) / Double(max(anon[0], 1)))); the rest is "
         + "the memory-mapped checkpoint's pages, more embedding rows touched by more questions)")
     }
+  }
+
+  /// Peak RSS of `spiqa-extract --task text` on the 24 longest SQuAD dev contexts, one line each (cut to the model's
+  /// 512 tokens: each record `[6, 12, 512, 512]` f32 is 75 MB, streamed to the writer layer by layer), gzip `fast`
+  /// to /dev/null. Issue 22's target: ≤ 200 MB (238 MB when records were assembled in memory, 632 MB before that).
+  private func measureLongLines(tool: String, modelPath: String, squad: String, into results: inout [String: JSONValue])
+    throws
+  {
+    let dataset = try SquadDataset(path: squad)
+    var contexts = Array(Set(dataset.questions.map(\.context)))
+    contexts.sort { $0.count != $1.count ? $0.count > $1.count : $0 < $1 }
+    let lines = contexts.prefix(24).map { $0.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\t", with: " ") }
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("spiqa-bench-long-\(getpid()).txt").path
+    try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let args = [tool, "--model", modelPath, "--task", "text", "--data", path, "-q", "--threads", "\(threads)",
+                "--output", "/dev/null"]
+    let t0 = Date()
+    let (status, kb, anonKB) = try Self.spawnMeasuringRSS(args)
+    guard status == 0 else {
+      print("long-line peak RSS run failed (exit \(status)): \(args.joined(separator: " "))")
+      return
+    }
+    print("spiqa-extract --task text, the 24 longest SQuAD contexts (512-token records of 75 MB): peak RSS "
+      + "\(String(format: "%.1f", Double(kb) / 1024)) MB (anonymous \(String(format: "%.1f", Double(anonKB) / 1024)) MB), "
+      + "\(String(format: "%.1f", Date().timeIntervalSince(t0))) s; target ≤ 200 MB, 238 MB with records assembled in memory")
+    results["rss_kb_long_lines"] = .int(kb)
   }
 
   /// Runs `argv` and returns its exit status and peak resident set (KB): the child's `VmHWM` from /proc, polled

@@ -154,6 +154,52 @@ struct ExtractionParityTests {
     return (err, rows)
   }
 
+  /// `AttentionExtractor.write` streams a one-sequence sub-batch's record layer by layer from the forward pass and
+  /// writes larger sub-batches from the arena: the stream is byte for byte what writing each `run` record gives.
+  @Test(arguments: ["squad", "sst2"], [false, true])
+  func streamedRecordsEqualAssembledOnes(_ name: String, quantized: Bool) throws {
+    let fx = try ExtractFixture(name)
+    var options = ExtractionOptions()
+    options.hiddenStates = true
+    options.tokens = true
+    options.dtype = quantized ? .float16 : .float32
+    let transform = quantized
+      ? AttentionTransform(quantizer: try AttentionQuantizer(method: .linearSlogClampedMidval, bits: 3)) : .identity
+    let ex = try AttentionExtractor(directory: try #require(extractModel), transform: transform, options: options)
+    let groups = name == "squad" ? fx.groupsByExample : [fx.records.map(\.sequence)]
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spiqa-stream-\(UUID())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    func stream(_ file: String, streamed: Bool) throws -> [UInt8] {
+      let path = dir.appendingPathComponent(file).path
+      let w = try RecordWriter(path: path)
+      try w.writeHeader(["t": 1])
+      var records = 0
+      for g in groups {
+        let group = ExtractionGroup(sequences: g)
+        if streamed {
+          records += try ex.write(group, to: w) { ids in ids.map { "t\($0)" } }
+        } else {
+          try ex.run(group) { f in
+            try w.write(meta: ex.attentionMeta(f, tokens: f.sequence.ids.map { "t\($0)" }), floats: f.attention,
+                        shape: f.attentionShape, dtype: options.dtype)
+            if let hs = f.hiddenStates {
+              try w.write(meta: ex.hiddenMeta(f), floats: hs, shape: f.hiddenShape, dtype: options.dtype)
+            }
+            records += 1
+          }
+        }
+      }
+      #expect(records == fx.records.count)
+      try w.close()
+      return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+    let assembled = try stream("a.npy.gz", streamed: false)
+    let streamed = try stream("b.npy.gz", streamed: true)
+    #expect(assembled == streamed)
+    #expect(assembled.count > 1000)
+  }
+
   @Test func squadFeaturesMatchTransformers() throws {
     let err = try check("squad", perExample: true)
     #expect(err <= 1e-5, "max abs error \(err)")
