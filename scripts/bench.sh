@@ -13,10 +13,12 @@ have_torch=0; python3 -c 'import torch, transformers' 2>/dev/null && have_torch=
 section() { printf '\n==== %s ====\n' "$1"; }
 run() { echo "\$ $*"; "$@" || echo "(failed: exit $?)"; }
 
-for area in io tokenizers runtime quantize hist extract eval attention; do
+# One area's Swift bench, then its Python counterpart, writing into $2 (extra Swift flags after it).
+bench_area() {
+  local area=$1 out=$2; shift 2
   if "$BIN/spiqa-bench" help "$area" >/dev/null 2>&1; then
-    section "$area (Swift)"
-    BENCH_OUT="$OUT" run "$BIN/spiqa-bench" "$area"
+    section "$area (Swift, output in $out)"
+    BENCH_OUT="$out" run "$BIN/spiqa-bench" "$area" "$@"
   fi
   py=scripts/bench_${area}.py
   if [ -f "$py" ]; then
@@ -24,8 +26,18 @@ for area in io tokenizers runtime quantize hist extract eval attention; do
     if [ $needs_torch = 1 ] && [ $have_torch = 0 ]; then
       section "$area (Python): skipped, torch/transformers not installed (pip install torch transformers)"
     else
-      section "$area (Python)"
-      BENCH_OUT="$OUT" run python3 "$py"
+      section "$area (Python, output in $out)"
+      BENCH_OUT="$out" run python3 "$py"
     fi
+  fi
+}
+
+for area in io tokenizers runtime quantize hist extract eval attention; do
+  bench_area "$area" "$OUT"
+  # Uncompressed extraction is bound by the file system: the same comparison again on tmpfs.
+  if [ "$area" = extract ] && [ -d /dev/shm ]; then
+    shm=$(mktemp -d /dev/shm/spiqa-bench.XXXXXX)
+    bench_area extract "$shm" --rss-features 0
+    rm -rf "$shm"
   fi
 done
