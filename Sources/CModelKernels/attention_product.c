@@ -353,13 +353,32 @@ AVX512 static ptrdiff_t scan_values_avx512(const float *row, ptrdiff_t n, uint32
 
 // MARK: - Entry points
 
+// A block's row lists and packed V (`*v`, `*ldv` updated); 0 when out of memory.
+static int block_begin(row_list *l, ptrdiff_t n, const float **v, ptrdiff_t *ldv, ptrdiff_t d) {
+  if (!row_list_init(l, n)) return 0;
+  const float *packed = pack_v(*v, n, *ldv, d);
+  if (!packed) {
+    free(l->heap);
+    return 0;
+  }
+  *v = packed;
+  *ldv = d;
+  return 1;
+}
+
+// The code values with the input 1.0's appended (`value[count]`); returns its code (0 when it maps to 0), or −1
+// for a table the kernels refuse.
+static int code_values(const uint32_t *starts, const float *values, int count, float at_one, float *value) {
+  if (count < 1 || count > SPIQA_PV_LEVELS_MAX || starts[0] != 0 || values[0] != 0) return -1;
+  memcpy(value, values, sizeof(float) * (size_t)count);
+  value[count] = at_one;
+  return at_one != 0 ? count : 0;
+}
+
 ptrdiff_t spiqa_pv_sparse(const float *p, ptrdiff_t n, ptrdiff_t ldp, float prune_below, const float *v,
                           ptrdiff_t ldv, ptrdiff_t d, float *out, ptrdiff_t ldo) {
   row_list l;
-  if (!row_list_init(&l, n)) return -1;
-  const float *pv = pack_v(v, n, ldv, d);
-  if (!pv) return free(l.heap), -1;
-  v = pv, ldv = d;
+  if (!block_begin(&l, n, &v, &ldv, d)) return -1;
 #if SPIQA_X86
   int isa = spiqa_kernels_isa(), wide = isa >= SPIQA_ISA_AVX2;
 #else
@@ -395,17 +414,12 @@ ptrdiff_t spiqa_pv_sparse(const float *p, ptrdiff_t n, ptrdiff_t ldp, float prun
 ptrdiff_t spiqa_pv_levels(const float *p, ptrdiff_t n, ptrdiff_t ldp, uint32_t prune_bits, const uint32_t *starts,
                           const float *values, int count, float at_one, const float *v, ptrdiff_t ldv, ptrdiff_t d,
                           float *out, ptrdiff_t ldo) {
-  if (count < 1 || count > SPIQA_PV_LEVELS_MAX || starts[0] != 0 || values[0] != 0) return -1;
   // Code `count` is the input 1.0 (when it maps to a nonzero value; else it joins code 0).
   float value[SPIQA_PV_LEVELS_MAX + 1];
-  memcpy(value, values, sizeof(float) * (size_t)count);
-  value[count] = at_one;
-  int one_code = at_one != 0 ? count : 0, codes = count + 1;
+  int one_code = code_values(starts, values, count, at_one, value), codes = count + 1;
+  if (one_code < 0) return -1;
   row_list l;
-  if (!row_list_init(&l, n)) return -1;
-  const float *pv = pack_v(v, n, ldv, d);
-  if (!pv) return free(l.heap), -1;
-  v = pv, ldv = d;
+  if (!block_begin(&l, n, &v, &ldv, d)) return -1;
 #if SPIQA_X86
   int wide = spiqa_kernels_isa() >= SPIQA_ISA_AVX2;
 #else
@@ -457,16 +471,11 @@ ptrdiff_t spiqa_pv_levels(const float *p, ptrdiff_t n, ptrdiff_t ldp, uint32_t p
 ptrdiff_t spiqa_pv_codes(const float *p, ptrdiff_t n, ptrdiff_t ldp, uint32_t prune_bits, const uint32_t *starts,
                          const float *values, int count, float at_one, const float *v, ptrdiff_t ldv, ptrdiff_t d,
                          float *out, ptrdiff_t ldo) {
-  if (count < 1 || count > SPIQA_PV_LEVELS_MAX || starts[0] != 0 || values[0] != 0) return -1;
   float value[SPIQA_PV_LEVELS_MAX + 1];
-  memcpy(value, values, sizeof(float) * (size_t)count);
-  value[count] = at_one;
-  int one_code = at_one != 0 ? count : 0;
+  int one_code = code_values(starts, values, count, at_one, value);
+  if (one_code < 0) return -1;
   row_list l;
-  if (!row_list_init(&l, n)) return -1;
-  const float *pv = pack_v(v, n, ldv, d);
-  if (!pv) return free(l.heap), -1;
-  v = pv, ldv = d;
+  if (!block_begin(&l, n, &v, &ldv, d)) return -1;
 #if SPIQA_X86
   int isa = spiqa_kernels_isa();
 #else

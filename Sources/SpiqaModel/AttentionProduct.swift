@@ -55,22 +55,25 @@ public struct BlockProduct {
   /// surviving entry's code value times its V row, zeros skipped. Returns the nonzero codes, or nil when an entry
   /// lies outside [0, 1] (out is then partly written; quantize P in place and use `dense`).
   public func codes(_ codes: ProductCodes, pruneBits: UInt32 = 0) -> Int? {
-    let k = codes.starts.withUnsafeBufferPointer { s in
-      codes.values.withUnsafeBufferPointer { v in
-        spiqa_pv_codes(probs, n, seqLen, pruneBits, s.baseAddress, v.baseAddress, Int32(s.count), codes.atOne,
-                       values, valuesStride, headSize, out, outStride)
-      }
-    }
-    return k < 0 ? nil : k
+    run(spiqa_pv_codes, codes, pruneBits)
   }
 
   /// `codes`, computed as the issue describing the kernel put it: per row the V rows of each code are summed,
   /// then multiplied by the code's value. Slower than `codes` on CPUs (docs/runtime.md); kept for the benchmark.
   public func levelSums(_ codes: ProductCodes, pruneBits: UInt32 = 0) -> Int? {
+    run(spiqa_pv_levels, codes, pruneBits)
+  }
+
+  private typealias CodeKernel = (
+    UnsafePointer<Float>?, Int, Int, UInt32, UnsafePointer<UInt32>?, UnsafePointer<Float>?, Int32, Float,
+    UnsafePointer<Float>?, Int, Int, UnsafeMutablePointer<Float>?, Int
+  ) -> Int
+
+  private func run(_ kernel: CodeKernel, _ codes: ProductCodes, _ pruneBits: UInt32) -> Int? {
     let k = codes.starts.withUnsafeBufferPointer { s in
       codes.values.withUnsafeBufferPointer { v in
-        spiqa_pv_levels(probs, n, seqLen, pruneBits, s.baseAddress, v.baseAddress, Int32(s.count), codes.atOne,
-                        values, valuesStride, headSize, out, outStride)
+        kernel(probs, n, seqLen, pruneBits, s.baseAddress, v.baseAddress, Int32(s.count), codes.atOne, values,
+               valuesStride, headSize, out, outStride)
       }
     }
     return k < 0 ? nil : k

@@ -31,13 +31,7 @@ struct AttentionBench: ParsableCommand {
 
   func run() throws {
     OpenBLASRuntime.reexecWithRecommendedCoreIfNeeded()
-    let dir = model ?? DefaultPaths.sharedFolder() + "/models/minilm-squad"
-    let path = try DefaultPaths.dataPath(data, task: "squad")
-    guard FileManager.default.fileExists(atPath: dir + "/config.json"), FileManager.default.fileExists(atPath: path)
-    else {
-      print("attention: skipped (no \(dir) or \(path); set SPIQA_SHARED)")
-      return
-    }
+    guard let (dir, path) = try EvalBench.squadModelAndData(model: model, data: data, area: "attention") else { return }
     let tokenizer = try loadTaskTokenizer(directory: dir)
     let question = try SquadDataset(path: path).questions.first { $0.context.count > 3000 }
     guard let question else { throw ValidationError("no SQuAD context of 3,000 characters in \(path)") }

@@ -34,15 +34,21 @@ struct EvalBench: ParsableCommand {
   @Flag(help: "Only exact, pruning and log-pruned 2/3/4 bits (default: also every other quantizer at 3 bits, binarization at 1).")
   var paperOnly = false
 
-  func run() throws {
-    OpenBLASRuntime.reexecWithRecommendedCoreIfNeeded()
+  /// minilm-squad and SQuAD v1.1 dev (or the given ones), nil after a "skipped" line when either is missing.
+  static func squadModelAndData(model: String?, data: String?, area: String) throws -> (String, String)? {
     let dir = model ?? DefaultPaths.sharedFolder() + "/models/minilm-squad"
     let path = try DefaultPaths.dataPath(data, task: "squad")
     guard FileManager.default.fileExists(atPath: dir + "/config.json"), FileManager.default.fileExists(atPath: path)
     else {
-      print("eval: skipped (no \(dir) or \(path); set SPIQA_SHARED)")
-      return
+      print("\(area): skipped (no \(dir) or \(path); set SPIQA_SHARED)")
+      return nil
     }
+    return (dir, path)
+  }
+
+  func run() throws {
+    OpenBLASRuntime.reexecWithRecommendedCoreIfNeeded()
+    guard let (dir, path) = try Self.squadModelAndData(model: model, data: data, area: "eval") else { return }
     let dataset = try SquadDataset(path: path)
     let qs = Array(dataset.questions.prefix(max(1, questions) + 1))
     let tokenizer = try loadTaskTokenizer(directory: dir)
