@@ -46,7 +46,7 @@ $(MODEL_DIR)/config.json:
 	echo "setup: model in $(MODEL_DIR)"
 
 ## mlm-model: a masked-LM head fitted on the frozen all-MiniLM-L6-v2 encoder, for real `--task mlm` numbers
-## (models/minilm-mlm; needs `pip install torch transformers`, about 15 minutes on 2 cores; docs/evaluation.md).
+## (models/minilm-mlm; needs `pip install torch transformers`, 15–20 minutes on 2 cores; docs/evaluation.md).
 mlm-model: models/minilm-mlm/config.json
 
 models/minilm-mlm/config.json: $(MODEL_DIR)/config.json scripts/fit_mlm_head.py

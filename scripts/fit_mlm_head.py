@@ -14,12 +14,13 @@ masks every epoch), cross-entropy on the masked tokens, AdamW; seeded (torch and
 torch build gives the same head.
 
 Writes <out>/ (default models/minilm-mlm, git-ignored): config.json (BertForMaskedLM), model.safetensors (f32, tied
-decoder left out as save_pretrained does), the tokenizer files and heldout.txt. Prints the training loss per epoch
-and the pseudo-perplexity transformers gives on the first --check-lines held-out lines (every token masked in turn,
-cut at 128 tokens: what `spiqa-eval --task mlm --limit N` computes) to compare spiqa with.
+decoder left out as save_pretrained does), the tokenizer files, heldout.txt and reference.json: the pseudo-perplexity
+transformers gives on the first --check-lines held-out lines (every token masked in turn, cut at 128 tokens: what
+`spiqa-eval --task mlm --limit N` computes; `MaskedLMHeadTests` compares spiqa with it when the folder exists).
+Prints the training loss per epoch.
 
-Usage: python3 scripts/fit_mlm_head.py [--epochs 4] [--out models/minilm-mlm] [--check-lines 10]
-       (needs torch, transformers; about 5 minutes on 2 cores)
+Usage: python3 scripts/fit_mlm_head.py [--epochs 4] [--out models/minilm-mlm] [--check-lines 10] [--check-only]
+       (needs torch, transformers; 15–20 minutes on 2 cores; --check-only rewrites reference.json from <out>)
 """
 import argparse
 import json
@@ -88,11 +89,18 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--check-lines", type=int, default=10)
+    ap.add_argument("--check-only", action="store_true", help="no training: reference.json for the model in --out")
     a = ap.parse_args()
     torch.manual_seed(0)
     random.seed(0)
     torch.set_num_threads(a.threads)
 
+    if a.check_only:
+        tok = AutoTokenizer.from_pretrained(a.out)
+        model = BertForMaskedLM.from_pretrained(a.out, attn_implementation="eager", dtype=torch.float32)
+        held = open(os.path.join(a.out, "heldout.txt")).read().splitlines()
+        write_reference(model, tok, held, a)
+        return
     tok = AutoTokenizer.from_pretrained(a.model)
     model = BertForMaskedLM.from_pretrained(a.model, attn_implementation="eager", dtype=torch.float32)
     assert model.cls.predictions.decoder.weight is model.bert.embeddings.word_embeddings.weight, "decoder not tied"
@@ -141,9 +149,17 @@ def main():
     tok.save_pretrained(a.out)
     with open(os.path.join(a.out, "heldout.txt"), "w") as f:
         f.write("\n".join(held) + "\n")
+    print(f"wrote {a.out}")
+    write_reference(model, tok, held, a)
+
+
+def write_reference(model, tok, held, a):
     ppl, count = pseudo_perplexity(model, tok, held[:a.check_lines])
-    print(f"wrote {a.out}; transformers pseudo-perplexity on the first {a.check_lines} held-out lines "
-          f"(cut at 128 tokens, {count} masked tokens): {ppl:.4f}")
+    with open(os.path.join(a.out, "reference.json"), "w") as f:
+        json.dump({"lines": a.check_lines, "max_length": 128, "tokens": count, "pseudo_perplexity": ppl,
+                   "torch": torch.__version__}, f, indent=2)
+    print(f"transformers pseudo-perplexity on the first {a.check_lines} held-out lines "
+          f"(cut at 128 tokens, {count} masked tokens): {ppl:.6f} (reference.json)")
 
 
 if __name__ == "__main__":

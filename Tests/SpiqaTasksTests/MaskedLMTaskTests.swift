@@ -4,6 +4,7 @@ import SpiqaQuant
 import Testing
 
 import SpiqaTasks
+import SpiqaTestSupport
 
 /// `--task mlm` against transformers (scripts/make_mlm_fixtures.py): tiny random BertForMaskedLM (tied decoder,
 /// as save_pretrained stores it) and RobertaForMaskedLM (its own decoder), every token of each line masked in turn,
@@ -58,5 +59,30 @@ import SpiqaTasks
       task: "mlm", modelDirectory: Self.folder + "/../tasks/tiny-cls2", dataPath: Self.folder + "/lines.txt")
     r.settings.maskedLMLength = 24
     #expect(throws: TasksError.self) { try EvalRunner.run(r) }
+  }
+}
+
+/// models/minilm-mlm when `make mlm-model` has made it (with its reference.json).
+let fittedMLMFolder: String? = {
+  let f = TestPaths.packageRoot.appendingPathComponent("models/minilm-mlm").path
+  return FileManager.default.fileExists(atPath: f + "/reference.json") ? f : nil
+}()
+
+/// The masked-LM head fitted on the frozen all-MiniLM-L6-v2 encoder (`make mlm-model`, scripts/fit_mlm_head.py): a
+/// full-size checkpoint against the pseudo-perplexity transformers gave on its first held-out lines. Not in CI: the
+/// model is fitted with torch, which CI does not install.
+@Suite(.enabled(if: fittedMLMFolder != nil, "models/minilm-mlm not found (make mlm-model; needs torch)"))
+struct MaskedLMHeadTests {
+  @Test func pseudoPerplexityMatchesTransformers() throws {
+    let folder = try #require(fittedMLMFolder)
+    let data = try Data(contentsOf: URL(fileURLWithPath: folder + "/reference.json"))
+    let ref = try #require(try JSONValue(parsing: [UInt8](data)).objectValue)
+    var r = EvalRequest(task: "mlm", modelDirectory: folder, dataPath: folder + "/heldout.txt")
+    r.selection = try Selection(samples: nil, limit: ref["lines"]?.intValue, offset: nil)
+    r.settings.maskedLMLength = try #require(ref["max_length"]?.intValue)
+    let result = try EvalRunner.run(r)
+    #expect(result["tokens"] == ref["tokens"])
+    let (a, b) = (try #require(result["pseudo_perplexity"]?.doubleValue), try #require(ref["pseudo_perplexity"]?.doubleValue))
+    #expect(abs(a - b) <= 1e-5 * b, "pseudo-perplexity \(a) vs transformers \(b)")
   }
 }

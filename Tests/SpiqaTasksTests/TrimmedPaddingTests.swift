@@ -8,14 +8,17 @@ import Testing
 /// SQuAD features run padded to their question's longest (what spiqa-eval does with exact attention) give the
 /// predictions and EM/F1 of the reference's padding to max_seq_len, and span scores within float rounding; with a
 /// quantizer (whose bins those last bits would move) nothing is trimmed. The first SPIQA_TRIM_QUESTIONS questions
-/// of the dev set (default 20; docs/evaluation.md gives the 1,000-question run).
+/// of the dev set (default 20; docs/evaluation.md gives the 1,000-question run), or with SPIQA_TRIM_QUESTIONS=paper
+/// the paper's sample (`-sa 100`, seed 123).
 @Suite(.enabled(if: Heavy.squadReady, "needs ../shared models and data (SPIQA_SHARED)"))
 struct TrimmedPaddingTests {
   @Test func trimmedEqualsMaxSeqLenPadding() throws {
     let dir = try #require(Heavy.squadModel)
     let data = try SquadDataset(path: try #require(Heavy.squadData))
-    let count = Int(ProcessInfo.processInfo.environment["SPIQA_TRIM_QUESTIONS"] ?? "") ?? 20
-    let qs = Array(data.questions.prefix(count))
+    let setting = ProcessInfo.processInfo.environment["SPIQA_TRIM_QUESTIONS"] ?? ""
+    let qs = setting == "paper"
+      ? try Selection.sample(count: 100, seed: 123).indices(count: data.questions.count).map { data.questions[$0] }
+      : Array(data.questions.prefix(Int(setting) ?? 20))
     let tokenizer = try loadTaskTokenizer(directory: dir)
     let model = WidthSpy(try EncoderTaskModel(directory: dir, maxBatch: 4, maxSeqLen: 320))
     let transforms: [(String, AttentionTransform)] = [
