@@ -1,9 +1,10 @@
 // P·V that skips zeros and, for quantized attention, works from the codes (include/attention_product.h).
 //
 // Each row is scanned once into a list of the columns that count (with their weight, or their code); the V rows
-// of the list are then summed 32 columns at a time in registers. Two sets of accumulators take alternate list
-// entries, so two independent add chains hide the add latency. This file does not need the bit-exact rules of
-// model_kernels_impl.h: sgemm's own order of summation is not reproduced either.
+// of the list are then summed 32 columns at a time in registers, by sets of accumulators that take the list's
+// entries in turn (two with AVX2, four with AVX-512), so independent add chains hide the add latency. With AVX-512
+// the scan writes the list by compressing each 16 columns in a register (no branch per entry). This file does not
+// need the bit-exact rules of model_kernels_impl.h: sgemm's own order of summation is not reproduced either.
 
 #include "attention_product.h"
 
@@ -187,19 +188,64 @@ AVX2 static void sum_rows_avx2(const float *v, ptrdiff_t ldv, ptrdiff_t d, const
   if (j < d) sum_rows_scalar(v + j, ldv, d - j, col, w, m, scale, out + j, accumulate);
 }
 
+// For each 8-lane mask, the kept lanes' indices packed to the front, 4 bits each (lane k of the result in bits
+// 4k..4k+3): a compress for AVX2, which has no compress instruction, with no branch per entry.
+static const uint32_t compress_lanes[256] = {
+    0x00000000u, 0x00000000u, 0x00000001u, 0x00000010u, 0x00000002u, 0x00000020u, 0x00000021u, 0x00000210u,
+    0x00000003u, 0x00000030u, 0x00000031u, 0x00000310u, 0x00000032u, 0x00000320u, 0x00000321u, 0x00003210u,
+    0x00000004u, 0x00000040u, 0x00000041u, 0x00000410u, 0x00000042u, 0x00000420u, 0x00000421u, 0x00004210u,
+    0x00000043u, 0x00000430u, 0x00000431u, 0x00004310u, 0x00000432u, 0x00004320u, 0x00004321u, 0x00043210u,
+    0x00000005u, 0x00000050u, 0x00000051u, 0x00000510u, 0x00000052u, 0x00000520u, 0x00000521u, 0x00005210u,
+    0x00000053u, 0x00000530u, 0x00000531u, 0x00005310u, 0x00000532u, 0x00005320u, 0x00005321u, 0x00053210u,
+    0x00000054u, 0x00000540u, 0x00000541u, 0x00005410u, 0x00000542u, 0x00005420u, 0x00005421u, 0x00054210u,
+    0x00000543u, 0x00005430u, 0x00005431u, 0x00054310u, 0x00005432u, 0x00054320u, 0x00054321u, 0x00543210u,
+    0x00000006u, 0x00000060u, 0x00000061u, 0x00000610u, 0x00000062u, 0x00000620u, 0x00000621u, 0x00006210u,
+    0x00000063u, 0x00000630u, 0x00000631u, 0x00006310u, 0x00000632u, 0x00006320u, 0x00006321u, 0x00063210u,
+    0x00000064u, 0x00000640u, 0x00000641u, 0x00006410u, 0x00000642u, 0x00006420u, 0x00006421u, 0x00064210u,
+    0x00000643u, 0x00006430u, 0x00006431u, 0x00064310u, 0x00006432u, 0x00064320u, 0x00064321u, 0x00643210u,
+    0x00000065u, 0x00000650u, 0x00000651u, 0x00006510u, 0x00000652u, 0x00006520u, 0x00006521u, 0x00065210u,
+    0x00000653u, 0x00006530u, 0x00006531u, 0x00065310u, 0x00006532u, 0x00065320u, 0x00065321u, 0x00653210u,
+    0x00000654u, 0x00006540u, 0x00006541u, 0x00065410u, 0x00006542u, 0x00065420u, 0x00065421u, 0x00654210u,
+    0x00006543u, 0x00065430u, 0x00065431u, 0x00654310u, 0x00065432u, 0x00654320u, 0x00654321u, 0x06543210u,
+    0x00000007u, 0x00000070u, 0x00000071u, 0x00000710u, 0x00000072u, 0x00000720u, 0x00000721u, 0x00007210u,
+    0x00000073u, 0x00000730u, 0x00000731u, 0x00007310u, 0x00000732u, 0x00007320u, 0x00007321u, 0x00073210u,
+    0x00000074u, 0x00000740u, 0x00000741u, 0x00007410u, 0x00000742u, 0x00007420u, 0x00007421u, 0x00074210u,
+    0x00000743u, 0x00007430u, 0x00007431u, 0x00074310u, 0x00007432u, 0x00074320u, 0x00074321u, 0x00743210u,
+    0x00000075u, 0x00000750u, 0x00000751u, 0x00007510u, 0x00000752u, 0x00007520u, 0x00007521u, 0x00075210u,
+    0x00000753u, 0x00007530u, 0x00007531u, 0x00075310u, 0x00007532u, 0x00075320u, 0x00075321u, 0x00753210u,
+    0x00000754u, 0x00007540u, 0x00007541u, 0x00075410u, 0x00007542u, 0x00075420u, 0x00075421u, 0x00754210u,
+    0x00007543u, 0x00075430u, 0x00075431u, 0x00754310u, 0x00075432u, 0x00754320u, 0x00754321u, 0x07543210u,
+    0x00000076u, 0x00000760u, 0x00000761u, 0x00007610u, 0x00000762u, 0x00007620u, 0x00007621u, 0x00076210u,
+    0x00000763u, 0x00007630u, 0x00007631u, 0x00076310u, 0x00007632u, 0x00076320u, 0x00076321u, 0x00763210u,
+    0x00000764u, 0x00007640u, 0x00007641u, 0x00076410u, 0x00007642u, 0x00076420u, 0x00076421u, 0x00764210u,
+    0x00007643u, 0x00076430u, 0x00076431u, 0x00764310u, 0x00076432u, 0x00764320u, 0x00764321u, 0x07643210u,
+    0x00000765u, 0x00007650u, 0x00007651u, 0x00076510u, 0x00007652u, 0x00076520u, 0x00076521u, 0x00765210u,
+    0x00007653u, 0x00076530u, 0x00076531u, 0x00765310u, 0x00076532u, 0x00765320u, 0x00765321u, 0x07653210u,
+    0x00007654u, 0x00076540u, 0x00076541u, 0x00765410u, 0x00076542u, 0x00765420u, 0x00765421u, 0x07654210u,
+    0x00076543u, 0x00765430u, 0x00765431u, 0x07654310u, 0x00765432u, 0x07654320u, 0x07654321u, 0x76543210u,
+};
+
+// Columns c..c+7 (`index`) and their values `x`, the lanes of `mask` packed to the front of col + m and w + m
+// (full 8-lane stores: the caller keeps m + 8 <= the list's room).
+AVX2 static inline void compress8_avx2(__m256i index, __m256 x, unsigned mask, int32_t *col, float *w) {
+  __m256i perm = _mm256_and_si256(
+    _mm256_srlv_epi32(_mm256_set1_epi32((int)compress_lanes[mask]), _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28)),
+    _mm256_set1_epi32(15));
+  _mm256_storeu_si256((__m256i *)col, _mm256_permutevar8x32_epi32(index, perm));
+  _mm256_storeu_ps(w, _mm256_permutevar8x32_ps(x, perm));
+}
+
 // The kept columns of a sparse row, 8 at a time.
 AVX2 static ptrdiff_t scan_sparse_avx2(const float *row, ptrdiff_t n, float prune_below, int32_t *col, float *w) {
   __m256 zero = _mm256_setzero_ps(), t = _mm256_set1_ps(prune_below);
+  __m256i index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), step = _mm256_set1_epi32(8);
   ptrdiff_t m = 0, c = 0;
-  for (; c + 8 <= n; c += 8) {
+  for (; c + 8 <= n; c += 8, index = _mm256_add_epi32(index, step)) {
     __m256 x = _mm256_loadu_ps(row + c);
     __m256 keep = _mm256_and_ps(_mm256_cmp_ps(x, zero, _CMP_NEQ_UQ), _mm256_cmp_ps(x, t, _CMP_NLT_UQ));
     unsigned mask = (unsigned)_mm256_movemask_ps(keep);
-    while (mask) {
-      int k = __builtin_ctz(mask);
-      col[m] = (int32_t)(c + k), w[m] = row[c + k], m++;
-      mask &= mask - 1;
-    }
+    compress8_avx2(index, x, mask, col + m, w + m);  // m <= c, so m + 8 <= n
+    m += __builtin_popcount(mask);
   }
   for (; c < n; c++) {
     float x = row[c];
@@ -217,9 +263,9 @@ AVX2 static ptrdiff_t scan_codes_avx2(const float *row, ptrdiff_t n, uint32_t pr
   for (int k = 1; k < count; k++) gt[k] = _mm256_set1_epi32((int)(starts[k] - 1));
   // Pruned: u < prune_bits, i.e. not u > prune_bits − 1 (nothing is pruned when prune_bits is 0).
   __m256i kept_from = _mm256_set1_epi32(prune_bits ? (int)(prune_bits - 1) : -1);
+  __m256i index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), step = _mm256_set1_epi32(8);
   ptrdiff_t m = 0, c = 0;
-  int32_t lanes[8];
-  for (; c + 8 <= n; c += 8) {
+  for (; c + 8 <= n; c += 8, index = _mm256_add_epi32(index, step)) {
     __m256i b = _mm256_loadu_si256((const __m256i *)(row + c));
     __m256i bad = _mm256_or_si256(_mm256_cmpgt_epi32(zero, b), _mm256_cmpgt_epi32(b, limit));
     if (!_mm256_testz_si256(bad, bad)) return -1;
@@ -228,13 +274,8 @@ AVX2 static ptrdiff_t scan_codes_avx2(const float *row, ptrdiff_t n, uint32_t pr
     j = _mm256_blendv_epi8(j, at_one, _mm256_cmpeq_epi32(b, one));
     j = _mm256_and_si256(j, _mm256_cmpgt_epi32(b, kept_from));
     unsigned mask = ~(unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(j, zero))) & 0xFFu;
-    if (!mask) continue;
-    _mm256_storeu_si256((__m256i *)lanes, j);
-    while (mask) {
-      int k = __builtin_ctz(mask);
-      col[m] = (int32_t)(c + k), code[m] = lanes[k], m++;
-      mask &= mask - 1;
-    }
+    compress8_avx2(index, _mm256_castsi256_ps(j), mask, col + m, (float *)(code + m));  // codes as raw lanes
+    m += __builtin_popcount(mask);
   }
   ptrdiff_t tail = scan_codes_scalar(row + c, n - c, prune_bits, starts, count, one_code, col + m, code + m, (int32_t)c);
   return tail < 0 ? -1 : m + tail;
