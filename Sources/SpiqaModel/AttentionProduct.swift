@@ -58,8 +58,8 @@ public struct BlockProduct {
     run(spiqa_pv_codes, codes, pruneBits)
   }
 
-  /// `codes`, computed as the issue describing the kernel put it: per row the V rows of each code are summed,
-  /// then multiplied by the code's value. Slower than `codes` on CPUs (docs/runtime.md); kept for the benchmark.
+  /// `codes` computed by level sums: per row the V rows of each code are summed, then multiplied by the code's
+  /// value. Slower than `codes` on CPUs (docs/runtime.md, "P·V from the codes"); kept for the benchmark.
   public func levelSums(_ codes: ProductCodes, pruneBits: UInt32 = 0) -> Int? {
     run(spiqa_pv_levels, codes, pruneBits)
   }

@@ -136,7 +136,7 @@ struct ExtractBench: ParsableCommand {
 
   /// Peak RSS of `spiqa-extract --task text` on the 24 longest SQuAD dev contexts, one line each (cut to the model's
   /// 512 tokens: each record `[6, 12, 512, 512]` f32 is 75 MB, streamed to the writer layer by layer), gzip `fast`
-  /// to /dev/null. Issue 22's target: ≤ 200 MB (238 MB when records were assembled in memory, 632 MB before that).
+  /// to /dev/null. Target ≤ 200 MB (docs/extract.md: 238 MB when records were assembled in memory, 632 MB before).
   private func measureLongLines(tool: String, modelPath: String, squad: String, into results: inout [String: JSONValue])
     throws
   {
