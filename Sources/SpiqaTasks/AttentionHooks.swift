@@ -108,7 +108,7 @@ public final class AttentionHooks {
       // Pruning or an element-wise quantizer fused into a P·V that reads only what survives.
       blockCounts = product.counts
       hooks.attentionProduct = product.hook
-      hooks.attentionProductStandIn = Self.blockHook(transform: t, counts: product.counts)
+      hooks.attentionProductStandIn = product.inPlace
       hooks.paddingStaysZero = true
       return hooks
     }
@@ -152,44 +152,33 @@ public final class AttentionHooks {
   /// P·V with the transform fused in, for pruning (`-at`) and element-wise quantizers that map 0 to 0 and nothing
   /// else to 0 (nil otherwise): a selected block is never written; its product reads the values that survive
   /// pruning (`BlockProduct.sparse`) or their codes (`BlockProduct.codes`), and its zeros are counted from the
-  /// survivors. A block holding a value the codes do not cover (negative, above 1, NaN) is transformed in place and
-  /// multiplied densely, as without the hook.
-  /// Blocks shorter than `shortest` take the transform in place and sgemm.
+  /// survivors. Every other block — not selected, shorter than `shortest`, or holding a value the codes do not
+  /// cover (negative, above 1, NaN) — goes through `inPlace` (the per-block hook: transform in place, count) and
+  /// sgemm, as without the product hook; `inPlace` is also the hook's stand-in.
   static func productHook(
     transform t: AttentionTransform, counting: Bool, layers: Int, items: Int, heads: Int, shortest: Int = 1
-  ) -> (hook: (BlockProduct) -> Bool, counts: BlockZeroCounts?)?
-  {
+  ) -> (hook: (BlockProduct) -> Bool, inPlace: ForwardHooks.AttentionBlockHook, counts: BlockZeroCounts?)? {
     guard t.changesAttention, !t.ablate, t.keepsPaddingZero else { return nil }
     var codes: ProductCodes?
     if let q = t.quantizer {
-      guard let s = q.segments, let c = ProductCodes(starts: s.starts, values: s.values, atOne: q.quantize(1))
-      else { return nil }
+      guard let c = q.productCodes else { return nil }
       codes = c
     }
     let counts = counting ? BlockZeroCounts(layers: layers, items: items, heads: heads) : nil
+    let inPlace = blockHook(transform: t, counts: counts)
     let threshold = Float(t.threshold)
     let pruneBits = t.threshold > 0 ? threshold.bitPattern : 0
     let hook: (BlockProduct) -> Bool = { p in
-      let n = p.n
-      guard t.transforms(layer: p.layer, head: p.head) else {
-        counts?.count(layer: p.layer, item: p.item, head: p.head, block: p.probs, n: n, seqLen: p.seqLen)
-        return false
+      if p.n >= shortest, t.transforms(layer: p.layer, head: p.head),
+        let kept = codes.map({ p.codes($0, pruneBits: pruneBits) }) ?? p.sparse(pruneBelow: threshold)
+      {
+        counts?.set(layer: p.layer, item: p.item, head: p.head, zeros: p.n * p.n - kept, n: p.n)
+        return true
       }
-      if n < shortest {
-        t.transformElementwise(p.probs, rows: n, columns: n, stride: p.seqLen)
-        counts?.count(layer: p.layer, item: p.item, head: p.head, block: p.probs, n: n, seqLen: p.seqLen)
-        return false
-      }
-      let kept = codes.map { p.codes($0, pruneBits: pruneBits) } ?? p.sparse(pruneBelow: threshold)
-      guard let kept else {
-        t.transformElementwise(p.probs, rows: n, columns: n, stride: p.seqLen)
-        counts?.count(layer: p.layer, item: p.item, head: p.head, block: p.probs, n: n, seqLen: p.seqLen)
-        return false
-      }
-      counts?.set(layer: p.layer, item: p.item, head: p.head, zeros: n * n - kept, n: n)
-      return true
+      inPlace(p.layer, p.item, p.head, p.probs, p.n, p.seqLen)
+      return false
     }
-    return (hook, counts)
+    return (hook, inPlace, counts)
   }
 
   /// The per-block hook: transform the block when its (layer, head) is selected, then count its zeros.
@@ -252,6 +241,14 @@ public final class AttentionHooks {
     if realRowsOnly { return rowGroups.map { rows in rows.flatMap { b in (0..<shape.heads).map { block(b, $0) } } } }
     if groups == nil { return [[probs]] }
     return rowGroups.map { rows in rows.map { slice($0 * shape.heads * tt, shape.heads * tt) } }
+  }
+}
+
+extension AttentionQuantizer {
+  /// The quantizer as codes for the P·V kernels (`BlockProduct.codes`): its segments on [0, 1) and its value at 1.0;
+  /// nil for a data-dependent method or one whose levels the kernels cannot take (`ProductCodes.init`).
+  public var productCodes: ProductCodes? {
+    segments.flatMap { ProductCodes(starts: $0.starts, values: $0.values, atOne: quantize(1)) }
   }
 }
 
@@ -391,10 +388,8 @@ final class BlockwiseScopes: @unchecked Sendable {
     }
     let stride = seqLen * seqLen
     let base = arena.reserve(items * heads * stride) + slot * stride
-    let threshold = Float(transform.threshold)
-    if transform.threshold > 0 {
-      for r in 0..<n { prune(UnsafeMutableBufferPointer(start: block + r * seqLen, count: n), threshold: threshold) }
-    }
+    // Pruning first (the quantizer is data-dependent, so this does nothing else).
+    transform.transformElementwise(block, rows: n, columns: n, stride: seqLen)
     keyCounts[slot] = quantizer.statisticsKeys(block, rows: n, columns: n, stride: seqLen, into: base)
   }
 

@@ -42,34 +42,27 @@ struct AttentionBench: ParsableCommand {
     print("attention: OpenBLAS \(OpenBLASRuntime.coreName) kernel, 1 thread, \(dir), head size \(encoder.config.headSize)")
     let quantizer = try AttentionQuantizer(method: .linearSlogClampedMidval, bits: 3)
     let transform = AttentionTransform(quantizer: quantizer)
-    let codes = try Self.codes(quantizer)
+    guard let codes = quantizer.productCodes else { throw ValidationError("log-pruned has no codes") }
     let pruneBits = Float(1e-3).bitPattern
     let best = spiqa_kernels_best_isa()
     let levels = avx2 && best > Int32(SPIQA_ISA_AVX2) ? [best, Int32(SPIQA_ISA_AVX2)] : [best]
     for isa in levels {
-    _ = spiqa_kernels_set_isa(isa)  // the forward pass runs on this thread (1 worker)
-    let isaName = ["portable C", "AVX2", "AVX-512"][Int(isa)]
-    for n in sizes where n >= q.count + 3 && n <= encoder.config.maxSequenceLength {
-      let ids = [tokenizer.clsId] + q + [tokenizer.sepId] + c.prefix(n - q.count - 3) + [tokenizer.sepId]
-      let types = Array(repeating: 0, count: q.count + 2) + Array(repeating: 1, count: ids.count - q.count - 2)
-      let timer = BlockTimer()
-      var hooks = ForwardHooks()
-      hooks.paddingStaysZero = true
-      hooks.attentionProduct = { p in
-        timer.time(p, repeats: repeats, transform: transform, codes: codes, pruneBits: pruneBits)
-        return true
+      _ = spiqa_kernels_set_isa(isa)  // the forward pass runs on this thread (1 worker)
+      let isaName = ["portable C", "AVX2", "AVX-512"][Int(isa)]
+      for n in sizes where n >= q.count + 3 && n <= encoder.config.maxSequenceLength {
+        let ids = [tokenizer.clsId] + q + [tokenizer.sepId] + c.prefix(n - q.count - 3) + [tokenizer.sepId]
+        let types = Array(repeating: 0, count: q.count + 2) + Array(repeating: 1, count: ids.count - q.count - 2)
+        let timer = BlockTimer()
+        var hooks = ForwardHooks()
+        hooks.paddingStaysZero = true
+        hooks.attentionProduct = { p in
+          timer.time(p, repeats: repeats, transform: transform, codes: codes, pruneBits: pruneBits)
+          return true
+        }
+        _ = try encoder.forward(EncoderBatch(inputIds: [ids], lengths: [ids.count], tokenTypeIds: [types]), hooks: hooks)
+        timer.report(n: ids.count, isa: isaName)
       }
-      _ = try encoder.forward(EncoderBatch(inputIds: [ids], lengths: [ids.count], tokenTypeIds: [types]), hooks: hooks)
-      timer.report(n: ids.count, isa: isaName)
     }
-    }
-  }
-
-  static func codes(_ q: AttentionQuantizer) throws -> ProductCodes {
-    guard let s = q.segments, let c = ProductCodes(starts: s.starts, values: s.values, atOne: q.quantize(1)) else {
-      throw ValidationError("\(q.method.rawValue) has no codes")
-    }
-    return c
   }
 }
 
