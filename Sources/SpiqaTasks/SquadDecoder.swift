@@ -91,7 +91,9 @@ public struct SquadDecoder: Sendable {
 
   /// The best span of one question: per feature, then the highest score over features (ties: the earlier feature,
   /// as Python's stable sort). `startLogits`/`endLogits`: one [T] array per feature.
+  /// Feature rows may be shorter than `max_seq_len` (trimmed padding): they are padded back first (`padded`).
   public func decode(_ example: SquadExampleFeatures, startLogits: [[Float]], endLogits: [[Float]]) -> SquadSpan? {
+    let startLogits = Self.padded(startLogits, like: example), endLogits = Self.padded(endLogits, like: example)
     var best: SquadSpan?
     for (f, feature) in example.features.enumerated() where f < startLogits.count && f < endLogits.count {
       let ps = probabilities(startLogits[f], allowed: feature.allowed)

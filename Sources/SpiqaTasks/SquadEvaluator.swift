@@ -93,8 +93,7 @@ public final class SquadEvaluator {
         let keys = ex.features.indices.map { RecordKey(exampleId: q.id, exampleIndex: q.index, feature: $0) }
         let hooks = try pipeline.hooks(keys: keys, inputIds: batch.inputIds)
         let out = try model.questionAnswering(batch, hooks: hooks)
-        span = decoder.decode(
-          ex, startLogits: SquadDecoder.padded(out.start, like: ex), endLogits: SquadDecoder.padded(out.end, like: ex))
+        span = decoder.decode(ex, startLogits: out.start, endLogits: out.end)
       }
       let text = span.map { decoder.answerText(ex, span: $0) } ?? ""
       let s = SquadMetric.score(prediction: text, golds: q.answers)

@@ -107,8 +107,7 @@ final class SquadScorer: TaskScorer {
     var span: SquadSpan?
     if !ex.features.isEmpty {
       let out = try model.questionAnswering(batch, hooks: hooks)
-      span = decoder.decode(
-        ex, startLogits: SquadDecoder.padded(out.start, like: ex), endLogits: SquadDecoder.padded(out.end, like: ex))
+      span = decoder.decode(ex, startLogits: out.start, endLogits: out.end)
     }
     let text = span.map { decoder.answerText(ex, span: $0) } ?? ""
     let s = SquadMetric.score(prediction: text, golds: q.answers)

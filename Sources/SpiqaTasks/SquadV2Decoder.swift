@@ -40,6 +40,9 @@ public struct SquadV2Decoder: Sendable {
   public func decode(
     _ example: SquadExampleFeatures, startLogits: [[Float]], endLogits: [[Float]], threshold: Double
   ) -> SquadV2Answer {
+    // Rows of trimmed features are padded back to `max_seq_len` first, as `SquadDecoder.decode` does.
+    let startLogits = SquadDecoder.padded(startLogits, like: example)
+    let endLogits = SquadDecoder.padded(endLogits, like: example)
     var prelim: [Candidate] = []
     var null: Candidate?
     for (f, feature) in example.features.enumerated() where f < startLogits.count && f < endLogits.count {

@@ -22,9 +22,7 @@ final class SquadV2Scorer: TaskScorer {
     var answer = SquadV2Answer(text: "", span: nil, bestText: "", scoreDiff: 0)
     if !ex.features.isEmpty {
       let out = try model.questionAnswering(batch, hooks: hooks)
-      answer = decoder.decode(
-        ex, startLogits: SquadDecoder.padded(out.start, like: ex), endLogits: SquadDecoder.padded(out.end, like: ex),
-        threshold: nullThreshold)
+      answer = decoder.decode(ex, startLogits: out.start, endLogits: out.end, threshold: nullThreshold)
     }
     let s = SquadMetric.score(prediction: answer.text, golds: q.answers)
     features += ex.features.count
