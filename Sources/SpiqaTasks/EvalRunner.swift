@@ -59,9 +59,10 @@ public enum EvalRunner {
     }
     let task = try TaskRegistry.task(named: r.task)
     var settings = r.settings
-    // With exact attention SQuAD features run padded to their question's longest: the dense layers skip up to 40%
-    // padding.
-    settings.padQuestionsToMax = !TaskSettings.evaluationTrimsPadding(r.transform, replaying: r.replayPath != nil)
+    // With exact attention SQuAD v1.1 features run padded to their question's longest: the dense layers skip up to
+    // 40% padding.
+    settings.padQuestionsToMax = !TaskSettings.evaluationTrimsPadding(
+      task: r.task, r.transform, replaying: r.replayPath != nil)
     // Data first (its errors do not need a model), then tokenizer, model and replay stream.
     let data = try task.load(r.dataPath, settings: settings)
     let selected = try r.selection.indices(count: data.count)

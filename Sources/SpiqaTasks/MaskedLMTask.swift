@@ -17,7 +17,7 @@ public struct MaskedLMTask: SpiqaTask {
   }
   public var title: String { "masked LM" }
   public var unit: String { "lines" }
-  public var metrics: [TaskMetric] { [TaskMetric("pseudo_perplexity", "pseudo-perplexity")] }
+  public var metrics: [TaskMetric] { [TaskMetric("pseudo_perplexity", "pseudo-perplexity", scale: .value, lowerIsBetter: true)] }
   public var defaultDataFile: String? { nil }
   public var dataHint: String { "one text per line (e.g. paragraphs), - for standard input" }
 

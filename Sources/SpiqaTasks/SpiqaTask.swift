@@ -14,11 +14,15 @@ public struct TaskSettings: Sendable {
   public var padQuestionsToMax = true
 
   /// True when SQuAD evaluation may pad a question's features to the longest of them instead of `max_seq_len`:
-  /// exact attention and no replay. A real token's attention to padding is exactly 0, so the scores agree to float
-  /// rounding; a quantizer or a replay would turn those last bits into other bins, so they keep the reference's
-  /// shapes (docs/evaluation.md).
-  public static func evaluationTrimsPadding(_ transform: AttentionTransform, replaying: Bool) -> Bool {
-    transform.isIdentity && !replaying
+  /// SQuAD v1.1, exact attention and no replay. A real token's attention to padding is exactly 0, so the scores
+  /// agree to float rounding; a quantizer or a replay would turn those last bits into other bins, so they keep the
+  /// reference's shapes. SQuAD v2.0 never trims: its decoder (run_qa's) takes the 20 largest start and end logits
+  /// over every position, padding included, so the logits the model gives padding decide which spans are
+  /// candidates (docs/evaluation.md).
+  public static func evaluationTrimsPadding(task: String = "squad", _ transform: AttentionTransform, replaying: Bool)
+    -> Bool
+  {
+    task != "squad_v2" && transform.isIdentity && !replaying
   }
   /// Sentence tasks: sequences per batch, and tokens per sequence including the special tokens (nil: the model's
   /// position limit).
@@ -65,17 +69,28 @@ public protocol SpiqaTask: Sendable {
   func mergingScorer(settings: TaskSettings) throws -> TaskScorer
 }
 
-/// One score of a task's result line: its key, a display name, and whether the value is a percentage already (SQuAD's
-/// EM/F1) rather than a fraction (accuracy, F1 and correlations of the sequence tasks).
+/// One score of a task's result line: its key, a display name, how it reads (`scale`) and which way is better.
 public struct TaskMetric: Sendable, Equatable {
+  /// `percent`: a percentage already (SQuAD's EM/F1); `fraction`: in [0, 1] or [−1, 1] (accuracy, F1 and
+  /// correlations of the sequence tasks; plots show it ×100); `value`: a quantity of its own (pseudo-perplexity).
+  public enum Scale: String, Sendable { case percent, fraction, value }
+
   public var key: String
   public var label: String
-  public var isPercent: Bool
+  public var scale: Scale
+  /// True for losses such as pseudo-perplexity: a relative change > 0 is then a loss.
+  public var lowerIsBetter: Bool
+  public var isPercent: Bool { scale == .percent }
 
-  public init(_ key: String, _ label: String, isPercent: Bool = false) {
+  public init(_ key: String, _ label: String, scale: Scale = .fraction, lowerIsBetter: Bool = false) {
     self.key = key
     self.label = label
-    self.isPercent = isPercent
+    self.scale = scale
+    self.lowerIsBetter = lowerIsBetter
+  }
+
+  public init(_ key: String, _ label: String, isPercent: Bool) {
+    self.init(key, label, scale: isPercent ? .percent : .fraction)
   }
 }
 

@@ -19,12 +19,16 @@ public enum TaskRegistry {
   }
 
   /// One JSON object per task — `name`, `title`, `unit`, `summary`, `default_data` (relative to the shared folder, or
-  /// null) and `metrics` (`key`, `label`, `percent`), headline first — for scripts such as the figures
+  /// null) and `metrics` (`key`, `label`, `percent`, `scale` — percent, fraction or value — and `lower_is_better`),
+  /// headline first — for scripts such as the figures
   /// (`spiqa-eval --list-tasks`).
   public static var jsonLines: [String] {
     all.map { t in
       let metrics: [JSONValue] = t.metrics.map {
-        .object(["key": .string($0.key), "label": .string($0.label), "percent": .bool($0.isPercent)])
+        .object([
+          "key": .string($0.key), "label": .string($0.label), "percent": .bool($0.isPercent),
+          "scale": .string($0.scale.rawValue), "lower_is_better": .bool($0.lowerIsBetter),
+        ])
       }
       let o: JSONObject = [
         "name": .string(t.name), "title": .string(t.title), "unit": .string(t.unit), "summary": .string(t.summary),

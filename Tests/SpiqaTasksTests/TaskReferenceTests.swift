@@ -162,6 +162,15 @@ import SpiqaTasks
     #expect(got.result["no_ans_n"]?.intValue == 3)
   }
 
+  /// v2's decoder takes the top 20 logits over all positions, padding included: its features always run padded to
+  /// max_seq_len, even with exact attention (v1.1 trims).
+  @Test func squadV2NeverTrimsPadding() {
+    let exact = AttentionTransform()
+    #expect(TaskSettings.evaluationTrimsPadding(task: "squad", exact, replaying: false))
+    #expect(!TaskSettings.evaluationTrimsPadding(task: "squad_v2", exact, replaying: false))
+    #expect(!TaskSettings.evaluationTrimsPadding(task: "squad", exact, replaying: true))
+  }
+
   @Test func labelsThatDoNotFitAreRefused() throws {
     // A binary NLI checkpoint (not_entailment/entailment) cannot score MRPC (0/1, not_equivalent/equivalent), and a
     // two-output one cannot score MNLI's three labels or STS-B's regression.

@@ -20,6 +20,8 @@ import Testing
       #expect(metrics.isEmpty == (name == "text"), "\(name): only text has no metric")
       for m in metrics.map({ $0.objectValue ?? [:] }) {
         #expect(m["key"]?.stringValue != nil && m["label"]?.stringValue != nil && m["percent"]?.boolValue != nil)
+        #expect(["percent", "fraction", "value"].contains(m["scale"]?.stringValue ?? "")
+          && m["lower_is_better"]?.boolValue != nil)
       }
     }
     #expect(names == TaskRegistry.names)
