@@ -71,6 +71,17 @@ FIG_CLAMP_METHOD     ?= linear_slog_clamped_midval
 FIG_CLAMP_BITS       ?= 3
 ## Pretrained model of figure h (same examples as the distribution figures): the encoder the two were fine-tuned from.
 MODEL_PRETRAINED ?= $(or $(MODEL_DIR),models/all-MiniLM-L6-v2)
+## Masked LM (figure j, the reference's third case study): pseudo-perplexity of a *ForMaskedLM checkpoint on the
+## first SAMPLES_MLM lines of DATA_MLM, against the pruning grid and FIG_MLM_BITS. On by default when MODEL_MLM is
+## there: models/minilm-mlm is `make mlm-model`'s head fitted on the frozen encoder (needs torch; docs/evaluation.md).
+## FIG_MLM=0 leaves it out, FIG_MLM=1 insists. A line of n tokens is n − 2 forward passes: 10 lines ≈ 1,200.
+MODEL_MLM    ?= models/minilm-mlm
+DATA_MLM     ?= $(MODEL_MLM)/heldout.txt
+SAMPLES_MLM  ?= $(if $(filter 1,$(SMOKE)),1,10)
+FIG_MLM_BITS ?= $(if $(filter 1,$(SMOKE)),2 3,1 2 3 4 8)
+FIG_MLM      ?= $(if $(wildcard $(MODEL_MLM)/config.json),1,0)
+## The panel's own rows and figure (not when mlm is one of FIG_TASKS: then it is a task like the others).
+MLM_PANEL := $(if $(filter mlm,$(FIG_TASKS)),,$(filter 1,$(FIG_MLM)))
 
 ## Output folders (FIG_RESULTS / FIG_FIGURES move them elsewhere, e.g. the scratch folder of figures-test).
 FIG_RESULTS ?= results/$(FIG_RUN)
@@ -146,6 +157,9 @@ SETTINGS_sst2_pre   = model=$(MODEL_PRETRAINED) data=$(SST2_TSV) samples=$(SAMPL
 SETTINGS_sst2_hs    = model=$(MODEL_SST2) data=$(SST2_TSV) samples=$(SAMPLES_HS_SST2)
 SETTINGS_squad_grid = thresholds=$(FIG_THRESHOLDS)
 SETTINGS_sst2_grid  = thresholds=$(FIG_THRESHOLDS)
+SETTINGS_mlm_eval   = model=$(MODEL_MLM) data=$(DATA_MLM) samples=$(SAMPLES_MLM)
+## The settings files written below: those of FIG_TASKS, and the masked LM's when its panel is on.
+SETTINGS_TASKS = $(FIG_TASKS) $(if $(MLM_PANEL),mlm)
 
 ROWS_threshold = $(foreach t,$(FIG_TASKS),$(foreach x,$(FIG_THRESHOLDS),$(R)/$(t)/threshold/$(x).json))
 ROWS_bits = $(foreach t,$(FIG_TASKS),$(foreach m,$(FIG_METHODS),$(foreach b,$(FIG_BITS),$(R)/$(t)/bits/$(m)/$(b).json)) \
@@ -154,7 +168,10 @@ ROWS_js = $(foreach t,$(FIG_TASKS),$(foreach m,$(FIG_METHODS),$(foreach b,$(FIG_
             $(R)/$(t)/js/binarization/1.json)
 ROWS_clamp = $(foreach t,$(FIG_TASKS),$(foreach x,$(FIG_CLAMP_THRESHOLDS),\
                $(R)/$(t)/clamp/$(FIG_CLAMP_METHOD)/$(FIG_CLAMP_BITS)/$(x).json))
-FIG_ROWS = $(ROWS_threshold) $(ROWS_bits)
+ROWS_mlm = $(if $(MLM_PANEL),$(foreach x,$(FIG_THRESHOLDS),$(R)/mlm/threshold/$(x).json) \
+             $(foreach m,$(FIG_METHODS),$(foreach b,$(FIG_MLM_BITS),$(R)/mlm/bits/$(m)/$(b).json)) \
+             $(R)/mlm/bits/binarization/1.json)
+FIG_ROWS = $(ROWS_threshold) $(ROWS_bits) $(ROWS_mlm)
 
 fig = $(F)/$(1).png $(F)/$(1).pdf
 FIGURES = $(foreach t,$(FIG_TASKS),$(call fig,a_hist_grid_$(t)) \
@@ -164,7 +181,8 @@ FIGURES = $(foreach t,$(FIG_TASKS),$(call fig,a_hist_grid_$(t)) \
 ## Analysis figures: head consistency (f), per-head sparsity against the threshold grid (f), the clamp-threshold
 ## sweep of the log quantizer (g), pretrained against fine-tuned attention (h), hidden-state histograms (i).
 ANALYSIS_FIGURES = $(foreach t,$(FIG_TASKS),$(call fig,f_head_consistency_$(t)) $(call fig,f_sparsity_vs_threshold_$(t)) \
-                     $(call fig,h_pretrained_vs_finetuned_$(t))) $(call fig,g_clamp_sweep) $(call fig,i_hidden_states_sst2)
+                     $(call fig,h_pretrained_vs_finetuned_$(t))) $(call fig,g_clamp_sweep) $(call fig,i_hidden_states_sst2) \
+                   $(if $(MLM_PANEL),$(call fig,j_masked_lm))
 
 .PHONY: figures figures-setup figures-tools figures-rows figures-claims figures-clean figures-test
 .DELETE_ON_ERROR:
@@ -226,10 +244,10 @@ stale_settings = $(shell printf '%s\n' '$(2)' | cmp -s - $(1) 2>/dev/null || ech
 ifneq ($(FIG_GOALS),)
   ifeq ($(filter figures-clean,$(MAKECMDGOALS)),)
     ifeq ($(FIG_DRY_RUN),1)
-      FIG_STALE_SETTINGS := $(foreach t,$(FIG_TASKS),$(foreach k,eval hist js pre grid hs,$(if $(SETTINGS_$(t)_$(k)),\
+      FIG_STALE_SETTINGS := $(foreach t,$(SETTINGS_TASKS),$(foreach k,eval hist js pre grid hs,$(if $(SETTINGS_$(t)_$(k)),\
         $(call stale_settings,$(R)/$(t)/$(k).settings,$(SETTINGS_$(t)_$(k))))))
     else
-      $(foreach t,$(FIG_TASKS),$(foreach k,eval hist js pre grid hs,$(if $(SETTINGS_$(t)_$(k)),\
+      $(foreach t,$(SETTINGS_TASKS),$(foreach k,eval hist js pre grid hs,$(if $(SETTINGS_$(t)_$(k)),\
         $(call write_settings,$(R)/$(t)/$(k).settings,$(SETTINGS_$(t)_$(k))))))
     endif
   endif
@@ -382,6 +400,25 @@ CAPTION_hs = SST-2 dev · $(notdir $(MODEL_SST2)) · hidden states of $(SAMPLES_
 $(F)/i_hidden_states_sst2.png $(F)/i_hidden_states_sst2.pdf &: $(R)/sst2/hs-hist.npy $(FIG_SCRIPTS)/plot_hidden_states.py
 	@mkdir -p $(@D)
 	$(FIG_PYTHON) $(FIG_SCRIPTS)/plot_hidden_states.py $< $(F)/i_hidden_states_sst2 --title "$(CAPTION_hs)"
+
+## (j) masked LM: eval rows only (an attention stream of every masked copy would be n − 2 times a line's), unless
+## mlm is also one of FIG_TASKS (then TASK_RULES makes these rows and every per-task figure of it).
+ifeq ($(MLM_PANEL),1)
+  ifeq ($(wildcard $(MODEL_MLM)/config.json),)
+    $(error FIG_MLM=1 but $(MODEL_MLM) has no config.json: `make mlm-model` (needs torch) or MODEL_MLM=DIR)
+  endif
+EVAL_ARGS_mlm = --quiet --task mlm --model $(MODEL_MLM) --data $(DATA_MLM) --limit $(SAMPLES_MLM)
+EVAL_mlm = $(FIG_BIN)/spiqa-eval $(EVAL_ARGS_mlm)
+$(R)/mlm/threshold/%.json: $(R)/mlm/eval.settings | figures-tools
+	@mkdir -p $(@D)
+	$(call eval_row,mlm,--threshold $*)
+$(R)/mlm/bits/%.json: $(R)/mlm/eval.settings | figures-tools
+	@mkdir -p $(@D)
+	$(call eval_row,mlm,--method $(call method_of,$*) --bits $(notdir $*))
+endif
+$(F)/j_masked_lm.png $(F)/j_masked_lm.pdf &: $(ROWS_mlm) $(FIG_SCRIPTS)/plot_mlm.py $(FIG_SCRIPTS)/rows.py
+	@mkdir -p $(@D)
+	$(FIG_PYTHON) $(FIG_SCRIPTS)/plot_mlm.py $(R) $(F)/j_masked_lm
 
 ## The results tables and the two claims, generated from the rows.
 $(R)/results.md: $(FIG_ROWS) $(ROWS_js) $(FIGURES) $(ANALYSIS_FIGURES) $(FIG_SCRIPTS)/results_md.py $(FIG_SCRIPTS)/rows.py

@@ -46,7 +46,7 @@ def main():
         z = zero_position(ts)
         x = [th if th > 0 else z for th in ts]
         for key, name in R.metrics(t):
-            ax.plot(x, [R.pct(r, key) for _, r in data[t]], marker="o", color=COLORS[key], label=name)
+            ax.plot(x, [R.pct(r, key) for _, r in data[t]], marker="o", color=COLORS.get(key), label=name)
         ax.set_xscale("log")
         ticks = sorted(set(x))
         ax.set_xticks(ticks, ["0" if v == z else f"{v:g}" for v in ticks], rotation=45, fontsize=8)
@@ -79,11 +79,11 @@ def main():
         top, bottom = axes[0, c], axes[1, c]
         for key, name in R.metrics(t):
             y = np.array([R.pct(r, key) for _, r in data[t]])
-            top.plot(sp, y, marker="o", color=COLORS[key], label=name)
+            top.plot(sp, y, marker="o", color=COLORS.get(key), label=name)
             if R.ok(base):
                 b = R.pct(base, key)
                 rel = 100 * (y - b) / b if b else np.zeros_like(y)
-                bottom.plot(sp, rel, marker="o", color=COLORS[key], label=f"{name} relative change")
+                bottom.plot(sp, rel, marker="o", color=COLORS.get(key), label=f"{name} relative change")
                 lowest = min(lowest, float(rel.min()))
                 highest = max(highest, float(rel.max()))
         for (th, r), s, yv in zip(data[t], sp, [R.pct(r, R.metrics(t)[0][0]) for _, r in data[t]]):

@@ -57,8 +57,14 @@ def score_cell(task, row, key):
     return g(row[key])
 
 
+def run_tasks(rdir):
+    """The tasks of the run: FIG_TASKS, then the masked-LM panel's rows (mlm/, figure j) when they exist."""
+    return list(R.TASKS) + [t for t in ("mlm",) if t not in R.TASKS and os.path.isdir(os.path.join(rdir, t))]
+
+
 def per_example(row):
-    """Per-example scores of a row (EM for SQuAD, correct for SST-2) keyed by example index, or None."""
+    """Per-example (sum, weight) of a row keyed by example index, or None: (EM, 1) for SQuAD, (correct, 1) for the
+    sentence tasks, (nll, tokens) for the masked LM, whose score is exp(Σ nll / Σ tokens) (`aggregate`)."""
     path = row["_file"][:-len(".json")] + ".examples.jsonl"
     if not os.path.exists(path):
         return None
@@ -67,25 +73,39 @@ def per_example(row):
         for line in f:
             if line.strip():
                 o = json.loads(line)
-                out[o["index"]] = float(o["em"]) if "em" in o else float(o["prediction"] == o["label"])
+                if "nll" in o:
+                    out[o["index"]] = (float(o["nll"]), float(o["tokens"]))
+                else:
+                    out[o["index"]] = (float(o["em"]) if "em" in o else float(o["prediction"] == o["label"]), 1.0)
     return out
 
 
+def aggregate(task, sums, weights):
+    """A task's headline score from per-example sums (numpy arrays allowed): a mean, or a pseudo-perplexity."""
+    mean = sums / np.where(weights > 0, weights, np.nan)
+    return np.exp(mean) if task == "mlm" else mean
+
+
 def paired(row, base, boot=2000):
-    """(lost, gained, lo%, hi%): examples whose score dropped / rose vs exact attention and a bootstrap 95%
-    interval of the relative change of the mean; None without per-example files."""
+    """(lost, gained, lo%, hi%): examples whose score got worse / better vs exact attention and a bootstrap 95%
+    interval of the relative change of the headline score; None without per-example files."""
     a, b = per_example(row), per_example(base)
     if not a or not b or set(a) != set(b):
         return None
+    task = row.get("task")
     keys = sorted(a)
-    x = np.array([a[k] for k in keys])
-    y = np.array([b[k] for k in keys])
+    x, xw = (np.array([a[k][i] for k in keys]) for i in (0, 1))
+    y, yw = (np.array([b[k][i] for k in keys]) for i in (0, 1))
     rng = np.random.default_rng(0)
     idx = rng.integers(0, len(keys), size=(boot, len(keys)))
-    xs, ys = x[idx].mean(axis=1), y[idx].mean(axis=1)
+    xs, ys = aggregate(task, x[idx].sum(axis=1), xw[idx].sum(axis=1)), aggregate(task, y[idx].sum(axis=1),
+                                                                                 yw[idx].sum(axis=1))
     r = 100 * (xs - ys) / np.where(ys > 0, ys, np.nan)
     lo, hi = np.nanpercentile(r, [2.5, 97.5])
-    return int(((x < y)).sum()), int((x > y).sum()), lo, hi
+    ex, ey = aggregate(task, x, xw), aggregate(task, y, yw)
+    if R.lower_is_better(task, primary(task)):
+        ex, ey = -ex, -ey
+    return int((ex < ey).sum()), int((ex > ey).sum()), lo, hi
 
 
 def paired_text(row, base):
@@ -234,12 +254,12 @@ def timing(rdir, out):
     out.append("## Run time of the evaluation rows\n")
     out.append("| task | rows | examples per row | total seconds | examples per second (median over rows) |")
     out.append("|---|---|---|---|---|")
-    for t in R.TASKS:
+    for t in run_tasks(rdir):
         rows = [r for _, r in R.thresholds(rdir, t)] + [r for v in R.grid(rdir, t, "bits").values() for _, r in v]
         rows = [r for r in rows if R.ok(r)]
         if not rows:
             continue
-        k = "questions_per_second" if R.is_qa(t) else "sentences_per_second"
+        k = f"{R.task(t)['unit']}_per_second"
         out.append(f"| {t} | {len(rows)} | {rows[0]['n']} | {g(sum(r['seconds'] for r in rows))} | "
                    f"{g(float(np.median([r[k] for r in rows])))} |")
     out.append("")
@@ -248,7 +268,7 @@ def timing(rdir, out):
 def all_rows(rdir):
     """Every eval row and JS report of the run (failure rows included)."""
     rows = []
-    for t in R.TASKS:
+    for t in run_tasks(rdir):
         rows += [r for _, r in R.thresholds(rdir, t)]
         for kind in ("bits", "js"):
             rows += [r for v in R.grid(rdir, t, kind).values() for _, r in v]
@@ -279,6 +299,20 @@ def clamp_table(rdir, t, out):
             out.append(f"| {x:g} | {g(r['sparsity'])} | {g(r[key])} | {relpct(r[key], base[key])} | {alone_txt} | "
                        f"`{p}` |")
         out.append("")
+
+
+def masked_lm(rdir, out):
+    """The masked-LM panel (figure j; mk/figures.mk FIG_MLM): its pruning sweep and quantization grid."""
+    t = "mlm"
+    if t in R.TASKS or not R.ok(R.baseline(rdir, t)):
+        return
+    out.append(f"## Masked LM: {R.model_name(R.baseline(rdir, t))}\n")
+    out.append("The original analyzer's third case study: pseudo-perplexity (each token of a line masked in turn; "
+               "docs/evaluation.md). It is a loss: lower is better, so here a **positive** relative change is a loss. "
+               "The default checkpoint is `make mlm-model`'s head fitted on the frozen all-MiniLM-L6-v2 encoder "
+               "(docs/evaluation.md, \"Masked LM on a fitted head\"); the paper used roberta-base.\n")
+    sweep_table(rdir, t, out)
+    bits_table(rdir, t, out)
 
 
 def tool_of(r):
@@ -337,7 +371,7 @@ def main():
            "", "## The run", "",
            "| task | model | data | examples scored per setting | exact-attention score |",
            "|---|---|---|---|---|"]
-    for t in R.TASKS:
+    for t in run_tasks(a.results):
         base = R.baseline(a.results, t)
         if R.ok(base):
             sc = "; ".join(f"{n} {score_cell(t, base, k)}" for k, n in R.metrics(t))
@@ -345,7 +379,7 @@ def main():
                        f"| {sc} |")
     out.append("")
     have = sum(len(R.thresholds(a.results, t)) + sum(len(v) for v in R.grid(a.results, t, "bits").values())
-               for t in R.TASKS)
+               for t in run_tasks(a.results))
     if a.expected_rows and have < a.expected_rows:
         out.append(f"**Partial run: {have} of the {a.expected_rows} evaluation rows of the grid exist**; empty cells "
                    "were not measured (yet). `make figures` with the same settings completes them.\n")
@@ -364,6 +398,7 @@ def main():
         bits_table(a.results, t, out)
         js_table(a.results, t, out)
         clamp_table(a.results, t, out)
+    masked_lm(a.results, out)
     timing(a.results, out)
     builds(a.results, out)
     if a.figures:

@@ -136,11 +136,23 @@ def metrics(name):
     return [(m["key"], m["label"]) for m in task(name)["metrics"]]
 
 
+def scale(task_name, key):
+    """How a score reads (the registry's `scale`): 'percent' (SQuAD's EM/F1), 'fraction' (accuracy, correlations:
+    plotted ×100) or 'value' (pseudo-perplexity: as it is). Registries of older builds only say `percent`."""
+    m = next((m for m in task(task_name)["metrics"] if m["key"] == key), {})
+    return m.get("scale") or ("percent" if m.get("percent") else "fraction")
+
+
+def lower_is_better(task_name, key):
+    """True for losses (pseudo-perplexity): a relative change above 0 is then a loss."""
+    m = next((m for m in task(task_name)["metrics"] if m["key"] == key), {})
+    return bool(m.get("lower_is_better"))
+
+
 def pct(row, key):
-    """A score in percent (the registry says which already are: SQuAD's EM/F1; the others are fractions)."""
+    """A score as plotted: percent for 'percent' and 'fraction' metrics, the value itself for 'value' ones."""
     v = row[key]
-    percent = {m["key"]: m["percent"] for m in task(row.get("task"))["metrics"]}
-    return v if percent.get(key) else 100.0 * v
+    return 100.0 * v if scale(row.get("task"), key) == "fraction" else v
 
 
 def ok(row):
@@ -154,7 +166,7 @@ def model_name(row):
 
 def sample_text(row):
     """'300 questions (seed 123 sample)' from a row's selection fields."""
-    unit = "questions" if is_qa(row.get("task")) else "sentences"
+    unit = task(row["task"])["unit"] if row.get("task") in registry() else "sentences"
     if "samples" in row:
         how = f"random.sample, seed {row.get('seed')}"
     elif row.get("selection") == "all":
