@@ -40,4 +40,9 @@ for area in io tokenizers runtime quantize hist extract eval attention; do
     bench_area extract "$shm" --rss-features 0
     rm -rf "$shm"
   fi
+  # Length-bucketed batching needs windows of many questions: exact attention per question vs 20 features per pass.
+  if [ "$area" = eval ] && "$BIN/spiqa-bench" help eval >/dev/null 2>&1; then
+    section "eval (Swift): exact attention, one question per pass vs length-bucketed batches"
+    run "$BIN/spiqa-bench" eval --only longest --chunk 40 --questions 160
+  fi
 done

@@ -22,7 +22,9 @@ public struct TaskOptions: ParsableArguments {
 
   @OptionGroup public var squad: SquadFeatureOptions
 
-  @Option(parsing: .unconditional, help: ArgumentHelp("Sentence tasks: sentences per batch (padded to the longest).", valueName: "n"))
+  @Option(parsing: .unconditional, help: ArgumentHelp(
+      "Sentence tasks: sentences per batch (padded to the longest). spiqa-eval of squad with exact attention: features per forward pass, from consecutive questions sorted by length.",
+      valueName: "n"))
   public var batchSize: Int = 20
 
   @Option(

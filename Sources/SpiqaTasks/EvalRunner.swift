@@ -84,17 +84,29 @@ public enum EvalRunner {
     let pipeline = AttentionHooks(
       transform: r.transform, replay: replay, layers: model.layerCount, heads: model.headCount, countSparsity: true)
     pipeline.productKernel = r.attentionProduct
+    let hooks = { (seqs: [ExtractionSequence], batch: TaskBatch) throws -> ForwardHooks in
+      let keys = seqs.map { RecordKey(exampleId: $0.exampleId, exampleIndex: $0.exampleIndex, feature: $0.feature) }
+      return seqs.isEmpty ? ForwardHooks() : try pipeline.hooks(keys: keys, inputIds: batch.inputIds)
+    }
+    // SQuAD v1.1 with trimmed padding: the features of consecutive questions run in length-sorted batches.
+    let buckets = data is QuestionData && !settings.padQuestionsToMax && settings.batchSize > 1
+      ? FeatureBuckets(batchSize: settings.batchSize, padId: tokenizer.padId) : nil
     let started = Date()
     var done = 0
-    for g in groups {
-      let group = try batches.group(g)
-      let batch = group.batch(padId: tokenizer.padId)
-      let seqs = group.sequences.sequences
-      let keys = seqs.map { RecordKey(exampleId: $0.exampleId, exampleIndex: $0.exampleIndex, feature: $0.feature) }
-      let hooks = seqs.isEmpty ? ForwardHooks() : try pipeline.hooks(keys: keys, inputIds: batch.inputIds)
-      for line in try scorer.score(group, batch: batch, model: model, hooks: hooks) { try perExample?(line) }
-      done += group.examples
-      progress?(done, items.count)
+    var g = groups.lowerBound
+    while g < groups.upperBound {
+      let window = try (g..<min(g + (buckets?.window ?? 1), groups.upperBound)).map { try batches.group($0) }
+      let answers = try buckets?.run(window, model: model, hooks: hooks)
+      for (k, group) in window.enumerated() {
+        let batch = group.batch(padId: tokenizer.padId)
+        let lines = try answers.map {
+          try scorer.score(group, batch: batch, model: PrecomputedAnswers(model, rows: $0[k]), hooks: ForwardHooks())
+        } ?? scorer.score(group, batch: batch, model: model, hooks: hooks(group.sequences.sequences, batch))
+        for line in lines { try perExample?(line) }
+        done += group.examples
+        progress?(done, items.count)
+      }
+      g += window.count
     }
     let seconds = Date().timeIntervalSince(started)
     for (k, v) in scorer.result() { out[k] = v }

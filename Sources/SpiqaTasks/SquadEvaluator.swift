@@ -45,6 +45,9 @@ public final class SquadEvaluator {
   public var trimsPadding = true
   /// How P·V runs under the transform (`AttentionHooks.productKernel`).
   public var productKernel: AttentionProductKernel = .auto
+  /// With trimmed padding: features per forward pass, from consecutive questions sorted by length
+  /// (`FeatureBuckets`, what spiqa-eval does with `--batch-size`); 1 = one question per pass.
+  public var featureBatch = 1
 
   public init(
     model: TaskModel, tokenizer: TaskTokenizer, featurizer: SquadFeaturizer = SquadFeaturizer(),
@@ -79,30 +82,54 @@ public final class SquadEvaluator {
     var emSum = 0.0
     var f1Sum = 0.0
     var featureCount = 0
-    for (done, q) in questions.enumerated() {
-      let ex = try featurizer.featurize(question: q.question, context: q.context, tokenizer: tokenizer)
-      featureCount += ex.features.count
-      var span: SquadSpan?
-      if !ex.features.isEmpty {
-        // Trimmed: the longest real feature, so dense layers skip the padding (~30% of a 320-token feature).
-        let width = trim ? (ex.features.map(\.length).max() ?? 0) : featurizer.maxSeqLen
-        let batch = TaskBatch(
-          inputIds: ex.features.map { Array($0.inputIds.prefix(width)) },
-          tokenTypeIds: tokenizer.layout == .bert ? ex.features.map { Array($0.tokenTypeIds.prefix(width)) } : nil,
-          lengths: ex.features.map(\.length))
-        let keys = ex.features.indices.map { RecordKey(exampleId: q.id, exampleIndex: q.index, feature: $0) }
-        let hooks = try pipeline.hooks(keys: keys, inputIds: batch.inputIds)
-        let out = try model.questionAnswering(batch, hooks: hooks)
-        span = decoder.decode(ex, startLogits: out.start, endLogits: out.end)
+    let buckets = trim && featureBatch > 1 ? FeatureBuckets(batchSize: featureBatch, padId: tokenizer.padId) : nil
+    let bert = tokenizer.layout == .bert
+    var done = 0
+    while done < questions.count {
+      let window = Array(questions[done..<min(done + (buckets?.window ?? 1), questions.count)])
+      let featurized = try window.map { try featurizer.featurize(question: $0.question, context: $0.context, tokenizer: tokenizer) }
+      let answers = try buckets?.run(
+        zip(window, featurized).map { q, ex in
+          TaskGroup(
+            sequences: ExtractionGroup(
+              sequences: ex.features.enumerated().map { f, feat in
+                ExtractionSequence(
+                  exampleId: q.id, exampleIndex: q.index, feature: f, ids: Array(feat.inputIds.prefix(feat.length)),
+                  tokenTypes: bert ? Array(feat.tokenTypeIds.prefix(feat.length)) : nil)
+              }), examples: 1)
+        }, model: model
+      ) { seqs, batch in
+        try pipeline.hooks(
+          keys: seqs.map { RecordKey(exampleId: $0.exampleId, exampleIndex: $0.exampleIndex, feature: $0.feature) },
+          inputIds: batch.inputIds)
       }
-      let text = span.map { decoder.answerText(ex, span: $0) } ?? ""
-      let s = SquadMetric.score(prediction: text, golds: q.answers)
-      emSum += s.em
-      f1Sum += s.f1
-      try perExample?(
-        SquadPrediction(
-          index: q.index, id: q.id, prediction: text, em: s.em, f1: s.f1, span: span, features: ex.features.count))
-      progress?(done + 1, questions.count)
+      for (k, (q, ex)) in zip(window, featurized).enumerated() {
+        featureCount += ex.features.count
+        var span: SquadSpan?
+        if let answers, !ex.features.isEmpty {
+          span = decoder.decode(ex, startLogits: answers[k].map(\.start), endLogits: answers[k].map(\.end))
+        } else if !ex.features.isEmpty {
+          // Trimmed: the longest real feature, so dense layers skip the padding (~30% of a 320-token feature).
+          let width = trim ? (ex.features.map(\.length).max() ?? 0) : featurizer.maxSeqLen
+          let batch = TaskBatch(
+            inputIds: ex.features.map { Array($0.inputIds.prefix(width)) },
+            tokenTypeIds: bert ? ex.features.map { Array($0.tokenTypeIds.prefix(width)) } : nil,
+            lengths: ex.features.map(\.length))
+          let keys = ex.features.indices.map { RecordKey(exampleId: q.id, exampleIndex: q.index, feature: $0) }
+          let hooks = try pipeline.hooks(keys: keys, inputIds: batch.inputIds)
+          let out = try model.questionAnswering(batch, hooks: hooks)
+          span = decoder.decode(ex, startLogits: out.start, endLogits: out.end)
+        }
+        let text = span.map { decoder.answerText(ex, span: $0) } ?? ""
+        let s = SquadMetric.score(prediction: text, golds: q.answers)
+        emSum += s.em
+        f1Sum += s.f1
+        try perExample?(
+          SquadPrediction(
+            index: q.index, id: q.id, prediction: text, em: s.em, f1: s.f1, span: span, features: ex.features.count))
+        progress?(done + k + 1, questions.count)
+      }
+      done += window.count
     }
     let n = questions.count
     return SquadEvaluation(

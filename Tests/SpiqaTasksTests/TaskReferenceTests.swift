@@ -162,6 +162,27 @@ import SpiqaTasks
     #expect(got.result["no_ans_n"]?.intValue == 3)
   }
 
+  /// SQuAD v1.1 with exact attention runs several questions' features per forward pass (`FeatureBuckets`, sorted by
+  /// length, padded to each batch's longest): the same predictions and metrics as one question per pass, span scores
+  /// within float rounding. (The v2 file read as v1.1: questions of 1 to 3 features.)
+  @Test func bucketedFeaturesEqualOneQuestionPerPass() throws {
+    func run(_ batchSize: Int) throws -> (result: JSONObject, lines: [JSONObject]) {
+      try Self.evaluate("squad", model: "tiny-qa", data: Self.folder + "/squad-v2.json") {
+        $0.settings.squad = SquadFeaturizer(maxSeqLen: 48, docStride: 16, maxQueryLen: 12)
+        $0.settings.batchSize = batchSize
+      }
+    }
+    let one = try run(1), bucketed = try run(3)
+    #expect(one.result["features"]?.intValue ?? 0 > one.result["n"]?.intValue ?? 0, "some question has 2+ features")
+    for key in ["n", "em", "f1", "features"] { #expect(one.result[key] == bucketed.result[key], "\(key)") }
+    #expect(one.lines.count == bucketed.lines.count)
+    for (a, b) in zip(one.lines, bucketed.lines) {
+      for key in ["id", "prediction", "feature", "start", "end"] { #expect(a[key] == b[key], "\(key)") }
+      let x = a["score"]?.doubleValue ?? 0, y = b["score"]?.doubleValue ?? 0
+      #expect(abs(x - y) <= 1e-4 * max(abs(x), 1e-12), "\(a["id"]?.stringValue ?? "?"): \(x) vs \(y)")
+    }
+  }
+
   /// v2's decoder takes the top 20 logits over all positions, padding included: its features always run padded to
   /// max_seq_len, even with exact attention (v1.1 trims).
   @Test func squadV2NeverTrimsPadding() {

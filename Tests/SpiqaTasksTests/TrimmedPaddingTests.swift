@@ -1,4 +1,5 @@
 import Foundation
+import SpiqaCore
 import SpiqaModel
 import SpiqaQuant
 import Testing
@@ -59,6 +60,43 @@ struct TrimmedPaddingTests {
       let f1 = results[1].reduce(0) { $0 + $1.f1 } / Double(max(1, qs.count)) * 100
       print("trim \(name): \(qs.count) questions, identical predictions (EM \(em), F1 \(f1)); span scores within \(worst) relative")
     }
+  }
+}
+
+/// spiqa-eval's length-sorted batches of several questions' features (`FeatureBuckets`, exact attention) give the
+/// per-question run's predictions, EM/F1, sparsity and span scores within float rounding. The same questions as
+/// above (SPIQA_TRIM_QUESTIONS: a count or `paper`).
+@Suite(.enabled(if: Heavy.squadReady, "needs ../shared models and data (SPIQA_SHARED)"))
+struct FeatureBucketTests {
+  @Test func bucketedFeaturesEqualOneQuestionPerPass() throws {
+    let setting = ProcessInfo.processInfo.environment["SPIQA_TRIM_QUESTIONS"] ?? ""
+    var runs: [(result: JSONObject, lines: [JSONObject])] = []
+    for batchSize in [1, 20] {
+      var r = EvalRequest(
+        task: "squad", modelDirectory: try #require(Heavy.squadModel), dataPath: try #require(Heavy.squadData))
+      r.selection = setting == "paper" ? .sample(count: 100, seed: 123) : .slice(offset: 0, count: Int(setting) ?? 20)
+      r.settings.batchSize = batchSize
+      var lines: [JSONObject] = []
+      let result = try EvalRunner.run(r, perExample: { lines.append($0) })
+      runs.append((result, lines))
+    }
+    let (one, bucketed) = (runs[0], runs[1])
+    #expect(one.lines.count == bucketed.lines.count && !one.lines.isEmpty)
+    for key in ["n", "em", "f1", "features", "sparsity"] {
+      #expect(one.result[key] == bucketed.result[key], "\(key)")
+    }
+    var worst = 0.0
+    for (a, b) in zip(one.lines, bucketed.lines) {
+      for key in ["index", "prediction", "em", "f1", "feature", "start", "end"] {
+        #expect(a[key] == b[key], "\(a["id"]?.stringValue ?? "?"): \(key)")
+      }
+      if let x = a["score"]?.doubleValue, let y = b["score"]?.doubleValue {
+        worst = max(worst, abs(x - y) / max(abs(x), 1e-12))
+      }
+    }
+    #expect(worst <= 1e-4, "span scores differ by \(worst) (relative)")
+    let em = bucketed.result["em"]?.doubleValue ?? 0
+    print("buckets: \(one.lines.count) questions, identical predictions (EM \(em)); span scores within \(worst) relative")
   }
 }
 

@@ -1,0 +1,77 @@
+import SpiqaModel
+
+/// SQuAD evaluation with trimmed padding runs the features of several consecutive questions together: sorted by
+/// length and cut into batches of up to `batchSize` features, each padded to its own longest (the attention mask
+/// hides the padding), so the dense layers see few padded rows and work on bigger matrices. Each question is then
+/// scored as before, from its own features' logits (`PrecomputedAnswers`), in question order.
+///
+/// Only for exact attention and no replay (`TaskSettings.evaluationTrimsPadding`): a feature's attention does not
+/// depend on what else is in its batch, so scores agree with one question per forward pass to float rounding and
+/// the predictions are the same (docs/evaluation.md). A quantizer's statistics span its batch, so with one it keeps
+/// one question per pass, as the reference.
+struct FeatureBuckets {
+  /// Features per forward pass (`--batch-size`).
+  let batchSize: Int
+  let padId: Int
+
+  /// Questions gathered before sorting: enough features for a few full batches of similar lengths.
+  var window: Int { max(1, 4 * batchSize) }
+
+  /// The QA logits of every group's features: `[group][feature]` rows, each cut to its feature's length (what the
+  /// SQuAD decoders expect of trimmed features; they pad back to `max_seq_len` themselves).
+  /// - Parameter hooks: the attention hooks of one forward pass, from its sequences' keys and token ids.
+  func run(
+    _ groups: [TaskGroup], model: TaskModel, hooks: ([ExtractionSequence], TaskBatch) throws -> ForwardHooks
+  ) throws -> [[(start: [Float], end: [Float])]] {
+    // (group, feature) of every sequence, longest first; a stable sort keeps run order among equal lengths.
+    var slots: [(group: Int, feature: Int, length: Int)] = []
+    for (g, group) in groups.enumerated() {
+      for (f, s) in group.sequences.sequences.enumerated() { slots.append((g, f, s.count)) }
+    }
+    slots = slots.enumerated().sorted { a, b in
+      a.element.length != b.element.length ? a.element.length > b.element.length : a.offset < b.offset
+    }.map(\.element)
+    var out = groups.map { [(start: [Float], end: [Float])](repeating: ([], []), count: $0.sequences.sequences.count) }
+    var i = 0
+    while i < slots.count {
+      let part = slots[i..<min(i + batchSize, slots.count)]
+      let seqs = part.map { groups[$0.group].sequences.sequences[$0.feature] }
+      let batch = TaskGroup(sequences: ExtractionGroup(sequences: seqs), examples: 0).batch(padId: padId)
+      let logits = try model.questionAnswering(batch, hooks: try hooks(seqs, batch))
+      for (row, slot) in part.enumerated() {
+        out[slot.group][slot.feature] = (Array(logits.start[row].prefix(slot.length)),
+                                         Array(logits.end[row].prefix(slot.length)))
+      }
+      i += part.count
+    }
+    return out
+  }
+}
+
+/// A `TaskModel` that answers one question's `questionAnswering` call with logits computed beforehand (in a
+/// `FeatureBuckets` batch), so the scorers stay as they are.
+final class PrecomputedAnswers: TaskModel {
+  private let model: TaskModel
+  private let rows: [(start: [Float], end: [Float])]
+
+  init(_ model: TaskModel, rows: [(start: [Float], end: [Float])]) {
+    self.model = model
+    self.rows = rows
+  }
+
+  var layerCount: Int { model.layerCount }
+  var headCount: Int { model.headCount }
+  var maxPositions: Int { model.maxPositions }
+  var name: String { model.name }
+
+  func questionAnswering(_ batch: TaskBatch, hooks: ForwardHooks) throws -> (start: [[Float]], end: [[Float]]) {
+    guard batch.count == rows.count else {
+      throw TasksError.usage("internal: \(batch.count) features asked, \(rows.count) computed")
+    }
+    return (rows.map(\.start), rows.map(\.end))
+  }
+
+  func classify(_ batch: TaskBatch, hooks: ForwardHooks) throws -> [[Float]] {
+    throw TasksError.usage("internal: precomputed answers have no classifier")
+  }
+}
