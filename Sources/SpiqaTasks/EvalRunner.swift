@@ -78,9 +78,20 @@ public enum EvalRunner {
     if let p = r.provenance?(modelDirectory, model.checkpoint.weightsPath) { out["provenance"] = .object(p) }
     let scorer = try data.scorer(model: model, settings: settings)
     let batches = try data.batches(selected, tokenizer: tokenizer, settings: settings, maxPositions: positions)
-    // A shard runs whole batches (a SQuAD question, or batch-size sentences), so each sees what it would unsharded.
-    let groups = r.shard?.range(of: batches.count) ?? 0..<batches.count
-    let items = r.shard?.itemRange(of: selected.count, batchSize: batches.examplesPerBatch) ?? selected.indices
+    // SQuAD v1.1 with trimmed padding: the features of consecutive questions run in length-sorted batches
+    // (FeatureBuckets), a window of questions at a time.
+    let buckets = data is QuestionData && !settings.padQuestionsToMax && settings.batchSize > 1
+      ? FeatureBuckets(batchSize: settings.batchSize, padId: tokenizer.padId) : nil
+    // A shard runs whole batches (a SQuAD question or window of questions, or batch-size sentences), so each sees
+    // what it would unsharded, to the bit.
+    let perUnit = buckets?.window ?? 1
+    let units = (batches.count + perUnit - 1) / perUnit
+    let groups = r.shard.map {
+      let u = $0.range(of: units)
+      return min(batches.count, u.lowerBound * perUnit)..<min(batches.count, u.upperBound * perUnit)
+    } ?? 0..<batches.count
+    let items = r.shard?.itemRange(of: selected.count, batchSize: batches.examplesPerBatch * perUnit)
+      ?? selected.indices
     let pipeline = AttentionHooks(
       transform: r.transform, replay: replay, layers: model.layerCount, heads: model.headCount, countSparsity: true)
     pipeline.productKernel = r.attentionProduct
@@ -88,9 +99,6 @@ public enum EvalRunner {
       let keys = seqs.map { RecordKey(exampleId: $0.exampleId, exampleIndex: $0.exampleIndex, feature: $0.feature) }
       return seqs.isEmpty ? ForwardHooks() : try pipeline.hooks(keys: keys, inputIds: batch.inputIds)
     }
-    // SQuAD v1.1 with trimmed padding: the features of consecutive questions run in length-sorted batches.
-    let buckets = data is QuestionData && !settings.padQuestionsToMax && settings.batchSize > 1
-      ? FeatureBuckets(batchSize: settings.batchSize, padId: tokenizer.padId) : nil
     let started = Date()
     var done = 0
     var g = groups.lowerBound

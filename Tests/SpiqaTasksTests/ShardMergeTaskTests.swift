@@ -21,6 +21,13 @@ import SpiqaTasks
       $0.settings.pairColumn = "hypothesis"
       $0.settings.labelColumn = "gold"
     }),
+    // v1.1 with exact attention: windows of 4 × batch-size questions in length-sorted batches; a shard takes whole
+    // windows (here the 8 questions are one window, in batches of 2 features: one shard has them all). The per-example
+    // bytes of shards of several windows are checked by slurm-test.
+    ("squad", "tiny-qa", "squad-v2.json", {
+      $0.settings.squad = SquadFeaturizer(maxSeqLen: 48, docStride: 16, maxQueryLen: 16)
+      $0.settings.batchSize = 2
+    }),
     ("squad_v2", "tiny-qa", "squad-v2.json", {
       $0.settings.squad = SquadFeaturizer(maxSeqLen: 48, docStride: 16, maxQueryLen: 16)
       $0.settings.nullScoreThreshold = -1.432

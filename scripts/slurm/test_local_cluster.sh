@@ -94,7 +94,10 @@ check "--merge refuses a duplicate shard (exit 65)" \
   refused "$work/e_sst2/shard-0-of-2.jsonl" "$work/e_sst2/shard-0-of-2.jsonl" "$work/e_sst2/shard-1-of-2.jsonl"
 
 # Cancel shard 1 mid-run; the rerun submits only it. 60 questions: a few seconds per shard, time to catch it running.
-BIG=(--task squad --model "$shared/models/minilm-squad" --data "$shared/data/squad/dev-v1.1.json" --samples 60)
+# Exact SQuAD runs windows of 4 x --batch-size questions in length-sorted batches and a shard takes whole windows:
+# --batch-size 5 makes three windows of 20 (shards of 20 and 40 questions), and the cmp below checks the bits.
+BIG=(--task squad --model "$shared/models/minilm-squad" --data "$shared/data/squad/dev-v1.1.json" --samples 60
+     --batch-size 5)
 out=$work/e_cancel
 ( rc=0; run eval 2 "$out" -- "${BIG[@]}" || rc=$?; echo "$rc" > "$work/cancel.rc" ) &
 task=""
