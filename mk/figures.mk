@@ -1,6 +1,6 @@
 # mk/figures.mk — `make figures`: the paper's figures and its two claims, re-measured (docs/reproducing-the-paper.md).
 #
-#   make figures                 default sizes (about an hour on 2 cores)
+#   make -j2 figures             default sizes (about 2 hours on 2 cores; docs/reproducing-the-paper.md "Run time")
 #   make figures SMOKE=1         tiny end-to-end check (a few minutes): results/smoke, figures/smoke
 #   make figures FULL=1          all 10,570 SQuAD questions and all 872 SST-2 sentences
 #   make figures MODEL_QA=csarron/roberta-base-squad-v1 MODEL_SST2=textattack/roberta-base-SST-2 FIG_RUN=roberta
