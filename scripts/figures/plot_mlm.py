@@ -23,12 +23,6 @@ from rows import plt  # noqa: E402
 TASK = "mlm"
 
 
-def zero_position(ts):
-    """Where threshold 0 is drawn on the log axis: one decade below the smallest positive threshold."""
-    pos = [t for t in ts if t > 0]
-    return (min(pos) if pos else 1e-4) / 10
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("results")
@@ -45,7 +39,7 @@ def main():
     fig, (left, right) = plt.subplots(1, 2, figsize=(12.4, 5.0))
     if sweep:
         ts = [t for t, _ in sweep]
-        z = zero_position(ts)
+        z = R.zero_position(ts)
         x = [t if t > 0 else z for t in ts]
         left.plot(x, [r[key] for _, r in sweep], marker="o", color="tab:blue", label=name)
         left.set_xscale("log")

@@ -22,12 +22,6 @@ from rows import plt  # noqa: E402
 COLORS = {"em": "tab:blue", "f1": "tab:orange", "accuracy": "tab:green"}
 
 
-def zero_position(ts):
-    """Where threshold 0 is drawn on the log axis: one decade below the smallest positive threshold."""
-    pos = [t for t in ts if t > 0]
-    return (min(pos) if pos else 1e-4) / 10
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("results")
@@ -43,7 +37,7 @@ def main():
     fig, axes = plt.subplots(1, len(tasks), figsize=(6.2 * len(tasks), 4.6), squeeze=False)
     for ax, t in zip(axes[0], tasks):
         ts = [th for th, _ in data[t]]
-        z = zero_position(ts)
+        z = R.zero_position(ts)
         x = [th if th > 0 else z for th in ts]
         for key, name in R.metrics(t):
             ax.plot(x, [R.pct(r, key) for _, r in data[t]], marker="o", color=COLORS.get(key), label=name)

@@ -80,6 +80,12 @@ def baseline(rdir, task):
     return read(p) if os.path.exists(p) else None
 
 
+def zero_position(ts):
+    """Where threshold 0 is drawn on a log axis of thresholds: one decade below the smallest positive one."""
+    pos = [t for t in ts if t > 0]
+    return (min(pos) if pos else 1e-4) / 10
+
+
 def grid(rdir, task, kind="bits"):
     """{method: [(bits, row)]} sorted by bits, for kind 'bits' (eval rows) or 'js' (quantize reports)."""
     out = {}
