@@ -304,7 +304,7 @@ public final class AttentionExtractor {
   private func hooks(for seqs: [ExtractionSequence]) throws -> ForwardHooks {
     let rowPointers = rowOffsets.map { arena.base + $0 }
     let heads = self.heads, slots = layerSlot, hc = heads.count
-    let keys = seqs.map { RecordKey(exampleId: $0.exampleId, exampleIndex: $0.exampleIndex, feature: $0.feature) }
+    let keys = seqs.map(\.recordKey)
     return try attentionHooks.hooks(keys: keys) { layer, probs, shape in
       let slot = slots[layer]
       guard slot >= 0, let src = probs.baseAddress else { return }

@@ -96,8 +96,7 @@ public enum EvalRunner {
       transform: r.transform, replay: replay, layers: model.layerCount, heads: model.headCount, countSparsity: true)
     pipeline.productKernel = r.attentionProduct
     let hooks = { (seqs: [ExtractionSequence], batch: TaskBatch) throws -> ForwardHooks in
-      let keys = seqs.map { RecordKey(exampleId: $0.exampleId, exampleIndex: $0.exampleIndex, feature: $0.feature) }
-      return seqs.isEmpty ? ForwardHooks() : try pipeline.hooks(keys: keys, inputIds: batch.inputIds)
+      seqs.isEmpty ? ForwardHooks() : try pipeline.hooks(keys: seqs.map(\.recordKey), inputIds: batch.inputIds)
     }
     let started = Date()
     var done = 0

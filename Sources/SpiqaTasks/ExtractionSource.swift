@@ -21,6 +21,9 @@ public struct ExtractionSequence: Sendable, Equatable {
 
   /// Real tokens.
   public var count: Int { ids.count }
+
+  /// The key of this sequence's record in a stream (and in a replayed one).
+  public var recordKey: RecordKey { RecordKey(exampleId: exampleId, exampleIndex: exampleIndex, feature: feature) }
 }
 
 /// Sequences that go through the model together as one batch (what a data-dependent quantizer's `batch` scope sees).

@@ -90,19 +90,9 @@ public final class SquadEvaluator {
       let featurized = try window.map { try featurizer.featurize(question: $0.question, context: $0.context, tokenizer: tokenizer) }
       let answers = try buckets?.run(
         zip(window, featurized).map { q, ex in
-          TaskGroup(
-            sequences: ExtractionGroup(
-              sequences: ex.features.enumerated().map { f, feat in
-                ExtractionSequence(
-                  exampleId: q.id, exampleIndex: q.index, feature: f, ids: Array(feat.inputIds.prefix(feat.length)),
-                  tokenTypes: bert ? Array(feat.tokenTypeIds.prefix(feat.length)) : nil)
-              }), examples: 1)
+          TaskGroup(sequences: ExtractionGroup(sequences: ex.sequences(of: q, tokenTypes: bert)), examples: 1)
         }, model: model
-      ) { seqs, batch in
-        try pipeline.hooks(
-          keys: seqs.map { RecordKey(exampleId: $0.exampleId, exampleIndex: $0.exampleIndex, feature: $0.feature) },
-          inputIds: batch.inputIds)
-      }
+      ) { seqs, batch in try pipeline.hooks(keys: seqs.map(\.recordKey), inputIds: batch.inputIds) }
       for (k, (q, ex)) in zip(window, featurized).enumerated() {
         featureCount += ex.features.count
         var span: SquadSpan?

@@ -77,11 +77,7 @@ public final class QuestionData: TaskData {
     return TaskBatches(count: selected.count, examplesPerBatch: 1) { g in
       let q = questions[selected[g]]
       let ex = try featurizer.featurize(question: q.question, context: q.context, tokenizer: tokenizer)
-      let seqs = ex.features.enumerated().map { f, feat in
-        ExtractionSequence(
-          exampleId: q.id, exampleIndex: q.index, feature: f, ids: Array(feat.inputIds.prefix(feat.length)),
-          tokenTypes: bert ? Array(feat.tokenTypeIds.prefix(feat.length)) : nil)
-      }
+      let seqs = ex.sequences(of: q, tokenTypes: bert)
       return TaskGroup(sequences: ExtractionGroup(sequences: seqs, padTo: padTo), examples: 1, payload: (q, ex))
     }
   }
@@ -91,6 +87,18 @@ public final class QuestionData: TaskData {
       ? SquadV2Scorer(
         decoder: SquadV2Decoder(maxAnswerLen: settings.maxAnswerLen), nullThreshold: settings.nullScoreThreshold)
       : SquadScorer(decoder: SquadDecoder(maxAnswerLen: settings.maxAnswerLen))
+  }
+}
+
+extension SquadExampleFeatures {
+  /// The features of question `q` as model sequences: real tokens only (no padding), with token types when the
+  /// tokenizer's layout has them (BERT).
+  func sequences(of q: SquadQuestion, tokenTypes: Bool) -> [ExtractionSequence] {
+    features.enumerated().map { f, feat in
+      ExtractionSequence(
+        exampleId: q.id, exampleIndex: q.index, feature: f, ids: Array(feat.inputIds.prefix(feat.length)),
+        tokenTypes: tokenTypes ? Array(feat.tokenTypeIds.prefix(feat.length)) : nil)
+    }
   }
 }
 
