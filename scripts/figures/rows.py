@@ -142,17 +142,21 @@ def metrics(name):
     return [(m["key"], m["label"]) for m in task(name)["metrics"]]
 
 
+def _metric(task_name, key):
+    """The registry's entry of one metric of a task ({} when the task does not report it)."""
+    return next((m for m in task(task_name)["metrics"] if m["key"] == key), {})
+
+
 def scale(task_name, key):
     """How a score reads (the registry's `scale`): 'percent' (SQuAD's EM/F1), 'fraction' (accuracy, correlations:
     plotted ×100) or 'value' (pseudo-perplexity: as it is). Registries of older builds only say `percent`."""
-    m = next((m for m in task(task_name)["metrics"] if m["key"] == key), {})
+    m = _metric(task_name, key)
     return m.get("scale") or ("percent" if m.get("percent") else "fraction")
 
 
 def lower_is_better(task_name, key):
     """True for losses (pseudo-perplexity): a relative change above 0 is then a loss."""
-    m = next((m for m in task(task_name)["metrics"] if m["key"] == key), {})
-    return bool(m.get("lower_is_better"))
+    return bool(_metric(task_name, key).get("lower_is_better"))
 
 
 def pct(row, key):
