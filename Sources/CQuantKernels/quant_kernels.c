@@ -121,6 +121,16 @@ ptrdiff_t spiqa_quant_sort_keys(const float *x, ptrdiff_t n, uint32_t *out, int 
 
 void spiqa_quant_radix_sort(uint32_t *keys, uint32_t *scratch, ptrdiff_t n) {
   if (n < 2) return;
+  if (n < 64) {
+    // Most first-digit buckets of the parallel sort are this small; three histogram passes would dominate.
+    for (ptrdiff_t i = 1; i < n; i++) {
+      uint32_t k = keys[i];
+      ptrdiff_t j = i;
+      for (; j > 0 && keys[j - 1] > k; j--) keys[j] = keys[j - 1];
+      keys[j] = k;
+    }
+    return;
+  }
   static const int bits = 11, buckets = 1 << 11;
   ptrdiff_t counts[3][1 << 11] = {{0}};
   for (ptrdiff_t i = 0; i < n; i++) {
@@ -206,4 +216,79 @@ ptrdiff_t spiqa_quant_gather_buckets(const uint32_t *keys, ptrdiff_t n, const ui
     k += wanted[(key >> 16) & (SPIQA_QUANT_BUCKETS - 1)] != 0;
   }
   return k;
+}
+
+void spiqa_quant_top_digit_counts(const uint32_t *keys, ptrdiff_t n, ptrdiff_t *counts) {
+  for (ptrdiff_t i = 0; i < n; i++) counts[keys[i] >> 21]++;
+}
+
+void spiqa_quant_scatter_top_digit(const uint32_t *keys, ptrdiff_t n, ptrdiff_t *offsets, uint32_t *out) {
+  for (ptrdiff_t i = 0; i < n; i++) {
+    uint32_t k = keys[i];
+    out[offsets[k >> 21]++] = k;
+  }
+}
+
+// The float32 value of a sort key, as float64 (the inverse of the key transform in spiqa_quant_sort_keys).
+static inline double key_value(uint32_t k) {
+  uint32_t b = (k & 0x80000000u) ? (k & 0x7FFFFFFFu) : ~k;
+  float f;
+  memcpy(&f, &b, sizeof f);
+  return (double)f;
+}
+
+typedef struct {
+  const uint32_t *keys;
+  ptrdiff_t zeros_at, zeros;
+} virtual_keys;
+
+static inline double virtual_at(const virtual_keys *s, ptrdiff_t i) {
+  if (i < s->zeros_at) return key_value(s->keys[i]);
+  if (i < s->zeros_at + s->zeros) return 0.0;
+  return key_value(s->keys[i - s->zeros]);
+}
+
+// numpy's leaf (n <= 128): eight accumulators over strided elements, combined as a tree, then the tail.
+static double leaf_sum(const uint32_t *p, ptrdiff_t n) {
+  double r[8];
+  for (int k = 0; k < 8; k++) r[k] = key_value(p[k]);
+  ptrdiff_t i = 8;
+  for (; i < n - (n % 8); i += 8)
+    for (int k = 0; k < 8; k++) r[k] += key_value(p[i + k]);
+  double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+  for (; i < n; i++) res += key_value(p[i]);
+  return res;
+}
+
+static double pairwise(const virtual_keys *s, ptrdiff_t lo, ptrdiff_t n) {
+  ptrdiff_t zeros_end = s->zeros_at + s->zeros;
+  if (n < 8) {
+    double res = 0.0;
+    for (ptrdiff_t i = 0; i < n; i++) res += virtual_at(s, lo + i);
+    return res;
+  }
+  if (n <= 128) {
+    // A leaf inside one stretch: keys read directly, or all +0.0 (whose sum in any tree is +0.0).
+    if (lo + n <= s->zeros_at) return leaf_sum(s->keys + lo, n);
+    if (lo >= zeros_end) return leaf_sum(s->keys + lo - s->zeros, n);
+    if (lo >= s->zeros_at && lo + n <= zeros_end) return 0.0;
+    double r[8];
+    for (int k = 0; k < 8; k++) r[k] = virtual_at(s, lo + k);
+    ptrdiff_t i = 8;
+    for (; i < n - (n % 8); i += 8)
+      for (int k = 0; k < 8; k++) r[k] += virtual_at(s, lo + i + k);
+    double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for (; i < n; i++) res += virtual_at(s, lo + i);
+    return res;
+  }
+  if (lo >= s->zeros_at && lo + n <= zeros_end) return 0.0;
+  ptrdiff_t n2 = n / 2;
+  n2 -= n2 % 8;
+  return pairwise(s, lo, n2) + pairwise(s, lo + n2, n - n2);
+}
+
+double spiqa_quant_pairwise_sum(const uint32_t *keys, ptrdiff_t zeros_at, ptrdiff_t zeros, ptrdiff_t lo,
+                                ptrdiff_t n) {
+  virtual_keys s = {keys, zeros_at, zeros};
+  return pairwise(&s, lo, n);
 }

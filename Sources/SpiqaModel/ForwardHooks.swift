@@ -81,6 +81,10 @@ public struct ForwardHooks {
   /// f(0) = 0, observers): P·V then runs over the real n×n block only, as without hooks. Otherwise a hook may have
   /// written anywhere, and P·V uses the whole T×T block (the reference's behaviour with a quantizer whose f(0) ≠ 0).
   public var paddingStaysZero = false
+  /// Asked per layer after `attention` when `paddingStaysZero` is false: true when the hooks have left every padded
+  /// row and column 0 after all (a data-dependent transform whose statistics turned out to map 0 to 0), so P·V
+  /// runs over the real n×n block. Nil: the whole T×T block.
+  public var paddingStayedZero: ((_ layer: Int) -> Bool)?
   /// The layer's input (the embeddings output for layer 0), before Q/K/V are computed; what the layer reads
   /// for Q/K/V *and* the residual — the hidden-state quantization point (§1.3).
   public var layerInput: HiddenHook?

@@ -32,8 +32,8 @@ struct SelfAttention {
     let fusesTransform = hooks.attentionProduct != nil && hooks.attentionProductStandIn != nil
     let standIn = fusesTransform && hook != nil ? hooks.attentionProductStandIn : nil
     let productHook = whole || standIn != nil ? nil : hooks.attentionProduct
-    /// P·V of one (item, head) block into its columns of `context`; padded context rows 0.
-    func product(_ pair: Int) {
+    /// P·V of one (item, head) block into its columns of `context` (over T×T when `whole`); padded context rows 0.
+    func product(_ pair: Int, whole: Bool) {
       let b = pair / heads, h = pair % heads
       let n = whole ? t : lengths[b]
       let block = BlockProduct(
@@ -56,16 +56,17 @@ struct SelfAttention {
         if n < t { (p + n * t).update(repeating: 0, count: (t - n) * t) }
         blockHook?(layer, b, h, p, n, t)
         standIn?(layer, b, h, p, n, t)
-        if fused { product(pair) }
+        if fused { product(pair, whole: whole) }
       }
     }
     if fused { return }
     if let hook { try hook(layer, UnsafeMutableBufferPointer(start: probs, count: shape.count), shape) }
+    let wholeProduct = whole && !(hooks.paddingStayedZero?(layer) ?? false)
     Kernels.parallel(pairs, threads: threads) { range in
       for pair in range {
         let b = pair / heads, h = pair % heads
         beforeProduct?(layer, b, h, probs + pair * t * t, lengths[b], t)
-        product(pair)
+        product(pair, whole: wholeProduct)
       }
     }
   }

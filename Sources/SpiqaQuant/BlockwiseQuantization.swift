@@ -3,28 +3,49 @@ import CQuantKernels
 /// A data-dependent quantizer in three phases, for a scope whose values sit in separate blocks (the forward pass's
 /// per-head attention blocks): each block's statistics keys are collected where the block is (in cache, on any
 /// thread), the statistics are taken over the scope's keys, and the resulting cascade is applied block by block.
-/// Same statistics and outputs as `apply` over the whole scope. Only for the clamped methods, whose statistics
-/// ignore values ≤ 1e-3, so the order of the blocks and the zeros of padding do not matter.
+/// Same statistics and outputs as `apply` over the whole scope: the clamped methods ignore values ≤ 1e-3, so the
+/// order of the blocks and the zeros of padding do not matter; uniform_slog_mean takes every value, but its +0.0s
+/// are only counted (the caller says how many the scope holds), and the rest is sorted anyway.
 extension AttentionQuantizer {
-  /// True for uniform_slinear_clamped_mean and uniform_slog_clamped_mean (the methods of the three-phase form).
-  public var quantizesBlockwise: Bool { method == .uniformSlinearClampedMean || method == .uniformSlogClampedMean }
+  /// True for the methods of the three-phase form: uniform_slinear_clamped_mean, uniform_slog_clamped_mean and
+  /// uniform_slog_mean.
+  public var quantizesBlockwise: Bool {
+    method == .uniformSlinearClampedMean || method == .uniformSlogClampedMean || method == .uniformSlogMean
+  }
 
-  /// Phase 1: writes the keys of the values that take part in the statistics (> 1e-3) of the `[rows, columns]`
-  /// corner of a row-major block of row stride `stride` to `out`, which has room for `rows · columns` keys;
-  /// returns how many.
+  /// True when the statistics take every value of the scope, zeros and padding included (uniform_slog_mean), not
+  /// only the values above 1e-3.
+  public var statisticsTakeEveryValue: Bool { method == .uniformSlogMean }
+
+  /// Phase 1: writes the keys of the values that take part in the statistics of the `[rows, columns]` corner of a
+  /// row-major block of row stride `stride` to `out`, which has room for `rows · columns` keys; returns how many.
+  /// The values above 1e-3, or with `statisticsTakeEveryValue` every value but +0.0 (the caller counts those).
   public func statisticsKeys(
     _ block: UnsafePointer<Float>, rows: Int, columns: Int, stride: Int, into out: UnsafeMutablePointer<UInt32>
   ) -> Int {
+    let keepAll: Int32 = statisticsTakeEveryValue ? 1 : 0
     var count = 0
-    for r in 0..<rows where columns > 0 { count += spiqa_quant_sort_keys(block + r * stride, columns, out + count, 0, minVal) }
+    for r in 0..<rows where columns > 0 {
+      count += spiqa_quant_sort_keys(block + r * stride, columns, out + count, keepAll, minVal)
+    }
     return count
   }
 
   /// Phase 2: the statistics of a scope from the keys of its blocks (any order).
+  /// - Parameters:
+  ///   - scopeSize: values in the scope, its +0.0s included (uniform_slog_mean; the others ignore it).
+  ///   - threads: workers for uniform_slog_mean's sort.
   /// - Throws: `QuantError` when the reference would fail (too few values), as `apply` does.
-  public func statistics(keys: [UnsafeBufferPointer<UInt32>]) throws -> QuantStatistics {
+  public func statistics(keys: [UnsafeBufferPointer<UInt32>], scopeSize: Int = 0, threads: Int = 1) throws
+    -> QuantStatistics
+  {
     guard quantizesBlockwise else {
       throw QuantError("\(method.rawValue) takes its statistics over the whole scope at once", isUsage: true)
+    }
+    if statisticsTakeEveryValue {
+      let zeros = scopeSize - keys.reduce(0) { $0 + $1.count }
+      guard zeros >= 0 else { throw QuantError("a scope of \(scopeSize) values cannot hold more keys", isUsage: true) }
+      return try slogMeanStatistics(bits: bits, regions: keys, zeros: zeros, threads: threads)
     }
     return try clampedStatistics(method: method, bits: bits, regions: keys)
   }
@@ -33,4 +54,10 @@ extension AttentionQuantizer {
   public func cascade(_ stats: QuantStatistics) -> QuantCascade {
     QuantCascade(stats: stats, method: method, corrected: variant == .corrected)
   }
+}
+
+extension QuantCascade {
+  /// True when +0.0 stays +0.0 (padding stays 0): always for the clamped methods; for uniform_slog_mean when the
+  /// first threshold is 0 (more than half the scope is zeros).
+  public var keepsZero: Bool { values.first.map { $0.bitPattern == 0 } ?? true }
 }

@@ -33,24 +33,6 @@ func unsortedKeys(_ parts: [UnsafeMutableBufferPointer<Float>], keepAll: Bool) -
   }
 }
 
-/// Collects the sort keys of the scope, sorted: values > 1e-3 (float64 comparison, as numpy) or all values.
-/// Exact +0.0 values (most of a padded layer, with `keepAll`) are not sorted: their key is the smallest but for
-/// negative values', so they are counted and written in front of the sorted rest (negatives sort first anyway).
-func collectKeys(_ parts: [UnsafeMutableBufferPointer<Float>], keepAll: Bool) -> [UInt32] {
-  var total = 0
-  for p in parts { total += p.count }
-  let zeroKey = sortKey(0)
-  var keys = unsortedKeys(parts, keepAll: keepAll)
-  let zeros = keepAll ? total - keys.count : 0
-  radixSort(&keys)
-  if zeros > 0 {
-    // Keys below +0.0 (negative values) come first, then the zeros, then the rest.
-    let negatives = keys.partitioningIndex { $0 > zeroKey }
-    keys.insert(contentsOf: repeatElement(zeroKey, count: zeros), at: negatives)
-  }
-  return keys
-}
-
 extension Array where Element == UInt32 {
   /// The first index whose element satisfies `belongs` (the array is partitioned: false, then true).
   func partitioningIndex(where belongs: (UInt32) -> Bool) -> Int {
@@ -65,25 +47,36 @@ extension Array where Element == UInt32 {
 
 /// Derives thresholds and values exactly as the reference's numpy code does. The clamped methods (values > 1e-3)
 /// take their order statistics and bin sums from bucket counts without sorting when that is provably exact
-/// (`BucketSelection`); otherwise, and for uniform_slog_mean, from the sorted values.
+/// (`BucketSelection`); otherwise, and for uniform_slog_mean, from the sorted values. uniform_slog_mean sorts every
+/// value but the +0.0s, which it counts (`SortedScope`).
 func dataDependentStatistics(
   method: QuantMethod, bits: Int, parts: [UnsafeMutableBufferPointer<Float>], selection: Bool = true
 ) throws -> QuantStatistics {
   let keepAll = method == .uniformSlogMean
+  let keys = unsortedKeys(parts, keepAll: keepAll)
   if selection && !keepAll {
-    let keys = unsortedKeys(parts, keepAll: false)
     return try keys.withUnsafeBufferPointer { try clampedStatistics(method: method, bits: bits, regions: [$0]) }
   }
-  return try sortedStatistics(method: method, bits: bits, keys: collectKeys(parts, keepAll: keepAll))
+  var total = 0
+  for p in parts { total += p.count }
+  var sorted = keys
+  radixSort(&sorted)
+  return try sortedStatistics(
+    method: method, bits: bits, scope: SortedScope(sortedKeys: sorted, zeros: keepAll ? total - keys.count : 0))
 }
 
-/// `statistics` read from sorted keys.
-func sortedStatistics(method: QuantMethod, bits: Int, keys: [UInt32]) throws -> QuantStatistics {
-  try keys.withUnsafeBufferPointer { s in
-    try statistics(
-      method: method, bits: bits, n: s.count, value: { Double(floatFromKey(s[$0])) },
-      mean: { numpyMean(s, $0, $1) })
-  }
+/// uniform_slog_mean's statistics from the keys of a scope's values other than +0.0, split over any number of
+/// regions in any order, and the number of +0.0 values (`zeros`): the keys sorted on `threads` workers.
+func slogMeanStatistics(bits: Int, regions: [UnsafeBufferPointer<UInt32>], zeros: Int, threads: Int) throws
+  -> QuantStatistics
+{
+  let scope = SortedScope(sortedKeys: sortedKeys(regions, threads: threads), zeros: zeros)
+  return try sortedStatistics(method: .uniformSlogMean, bits: bits, scope: scope)
+}
+
+/// `statistics` read from a sorted scope.
+func sortedStatistics(method: QuantMethod, bits: Int, scope: SortedScope) throws -> QuantStatistics {
+  try statistics(method: method, bits: bits, n: scope.count, value: scope.value, mean: scope.mean)
 }
 
 /// The statistics of a clamped method (uniform_slinear_clamped_mean, uniform_slog_clamped_mean) from the keys of
@@ -104,7 +97,7 @@ func clampedStatistics(method: QuantMethod, bits: Int, regions: [UnsafeBufferPoi
   keys.reserveCapacity(n)
   for r in regions { keys.append(contentsOf: r) }
   radixSort(&keys)
-  return try sortedStatistics(method: method, bits: bits, keys: keys)
+  return try sortedStatistics(method: method, bits: bits, scope: SortedScope(sortedKeys: keys, zeros: 0))
 }
 
 /// The ranks `statistics` reads for `n` values: each threshold's and each bin's first and last.

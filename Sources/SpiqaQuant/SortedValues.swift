@@ -1,3 +1,4 @@
+import Dispatch
 import CQuantKernels
 
 /// Sorting and summing helpers that reproduce numpy float64 statistics over float32 data.
@@ -28,7 +29,8 @@ func radixSort(_ keys: inout [UInt32]) {
 }
 
 /// numpy's pairwise summation (`pairwise_sum_DOUBLE`, block 128, 8-way unrolled) of float32 values taken from
-/// sorted keys, converted to float64, plus numpy's reduction start `0.0 + …`. Matches `np.sum` bit for bit.
+/// sorted keys, converted to float64, plus numpy's reduction start `0.0 + …`. Matches `np.sum` bit for bit. The
+/// readable form of `spiqa_quant_pairwise_sum` (what `SortedScope` uses), kept for the tests to check it against.
 func numpyPairwiseSum(_ keys: UnsafeBufferPointer<UInt32>) -> Double {
   @inline(__always) func at(_ i: Int) -> Double { Double(floatFromKey(keys[i])) }
   func pw(_ lo: Int, _ n: Int) -> Double {
@@ -61,4 +63,145 @@ func numpyPairwiseSum(_ keys: UnsafeBufferPointer<UInt32>) -> Double {
 func numpyMean(_ keys: UnsafeBufferPointer<UInt32>, _ start: Int, _ end: Int) -> Double {
   let slice = UnsafeBufferPointer(rebasing: keys[start..<end])
   return numpyPairwiseSum(slice) / Double(end - start)
+}
+
+/// A scope's values sorted as numpy's `sort` leaves them, with its +0.0 values counted instead of stored (most of a
+/// padded layer for uniform_slog_mean): `keys[..<zerosAt]` (the negative values, -0.0 included), then `zeros`
+/// times +0.0, then `keys[zerosAt...]`. Reads ranks and bin means without materialising the zeros.
+struct SortedScope {
+  /// Sort keys of every value but +0.0, ascending.
+  let keys: [UInt32]
+  let zeros: Int
+  let zerosAt: Int
+
+  init(sortedKeys: [UInt32], zeros: Int) {
+    keys = sortedKeys
+    self.zeros = zeros
+    let zeroKey = sortKey(0)
+    zerosAt = sortedKeys.partitioningIndex { $0 > zeroKey }
+  }
+
+  /// Number of values (zeros included).
+  var count: Int { keys.count + zeros }
+
+  /// `s[i]` as float64.
+  func value(_ i: Int) -> Double {
+    if i < zerosAt { return Double(floatFromKey(keys[i])) }
+    if i < zerosAt + zeros { return 0 }
+    return Double(floatFromKey(keys[i - zeros]))
+  }
+
+  /// `np.mean(s[a:b])`: numpy's pairwise float64 sum (after its reduction start `0.0 + …`), divided by the count.
+  func mean(_ a: Int, _ b: Int) -> Double {
+    let sum = keys.withUnsafeBufferPointer { k in
+      spiqa_quant_pairwise_sum(k.baseAddress ?? UnsafePointer(bitPattern: 1)!, zerosAt, zeros, a, b - a)
+    }
+    return (0.0 + sum) / Double(b - a)
+  }
+}
+
+/// The keys of several regions, together, sorted ascending (same result as concatenating and `radixSort`).
+///
+/// With `threads` > 1 and enough keys, in parallel: the regions are cut into one piece per worker, each piece
+/// counts its keys' first digits (top 11 bits: sign, exponent, two mantissa bits) and scatters them to where
+/// that digit's keys go, then the workers sort disjoint runs of digits by the remaining bits.
+func sortedKeys(_ regions: [UnsafeBufferPointer<UInt32>], threads: Int) -> [UInt32] {
+  let n = regions.reduce(0) { $0 + $1.count }
+  var keys = [UInt32]()
+  guard threads > 1, n >= 1 << 15 else {
+    keys.reserveCapacity(n)
+    for r in regions { keys.append(contentsOf: r) }
+    radixSort(&keys)
+    return keys
+  }
+  // One piece of about n / threads keys per worker.
+  var pieces = [[UnsafeBufferPointer<UInt32>]](repeating: [], count: threads)
+  var seen = 0
+  for region in regions {
+    var at = 0
+    while at < region.count {
+      let piece = min(threads - 1, seen * threads / n)
+      let pieceEnd = (piece + 1) * n / threads
+      let take = piece == threads - 1 ? region.count - at : min(region.count - at, max(1, pieceEnd - seen))
+      pieces[piece].append(UnsafeBufferPointer(rebasing: region[at..<(at + take)]))
+      at += take
+      seen += take
+    }
+  }
+  let digits = Int(SPIQA_QUANT_TOP_DIGITS)
+  var counts = [Int](repeating: 0, count: threads * digits)
+  counts.withUnsafeMutableBufferPointer { c in
+    let c = UncheckedPointer(c.baseAddress!)
+    parallelFor(threads) { p in
+      for r in pieces[p] where r.count > 0 { spiqa_quant_top_digit_counts(r.baseAddress!, r.count, c.pointer + p * digits) }
+    }
+  }
+  // Digit d's keys start at bucketStart[d]; within it, piece p's at offsets[p][d].
+  var offsets = [Int](repeating: 0, count: threads * digits)
+  var bucketStart = [Int](repeating: 0, count: digits + 1)
+  var at = 0
+  for d in 0..<digits {
+    bucketStart[d] = at
+    for p in 0..<threads {
+      offsets[p * digits + d] = at
+      at += counts[p * digits + d]
+    }
+  }
+  bucketStart[digits] = at
+  // Disjoint runs of digits with about n / threads keys each.
+  var runs: [Range<Int>] = []
+  var first = 0
+  for w in 0..<threads {
+    var last = first
+    let goal = (w + 1) * n / threads
+    while last < digits && (w == threads - 1 || bucketStart[last + 1] <= goal || last == first) { last += 1 }
+    runs.append(first..<last)
+    first = last
+  }
+  keys = [UInt32](unsafeUninitializedCapacity: n) { out, count in
+    var scratch = [UInt32](unsafeUninitializedCapacity: n) { _, c in c = n }
+    let o = UncheckedPointer(out.baseAddress!)
+    scratch.withUnsafeMutableBufferPointer { s in
+      let s = UncheckedPointer(s.baseAddress!)
+      offsets.withUnsafeMutableBufferPointer { off in
+        let off = UncheckedPointer(off.baseAddress!)
+        parallelFor(threads) { p in
+          for r in pieces[p] where r.count > 0 {
+            spiqa_quant_scatter_top_digit(r.baseAddress!, r.count, off.pointer + p * digits, o.pointer)
+          }
+        }
+      }
+      parallelFor(runs.count) { w in
+        for d in runs[w] {
+          let lo = bucketStart[d], m = bucketStart[d + 1] - lo
+          if m > 1 { spiqa_quant_radix_sort(o.pointer + lo, s.pointer + lo, m) }
+        }
+      }
+    }
+    count = n
+  }
+  return keys
+}
+
+/// A raw pointer handed to parallel workers that write disjoint parts of what it points to.
+struct UncheckedPointer<T>: @unchecked Sendable {
+  let pointer: UnsafeMutablePointer<T>
+  init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
+}
+
+/// Runs `body(0 ..< count)` on up to `count` threads (Dispatch's pool), returning when all are done.
+func parallelFor(_ count: Int, _ body: (Int) -> Void) {
+  if count <= 1 {
+    if count == 1 { body(0) }
+    return
+  }
+  withoutActuallyEscaping(body) { escapable in
+    let box = UncheckedBox(escapable)
+    DispatchQueue.concurrentPerform(iterations: count) { box.value($0) }
+  }
+}
+
+private struct UncheckedBox<T>: @unchecked Sendable {
+  let value: T
+  init(_ value: T) { self.value = value }
 }

@@ -27,6 +27,8 @@ public final class AttentionHooks {
   private var blockCounts: BlockZeroCounts?
   /// Statistics keys of the blocks of a layer (blockwise data-dependent quantizers), reused batch after batch.
   private let keyArena = KeyArena()
+  /// Workers for a layer's statistics (uniform_slog_mean's sort); spiqa-eval sets the encoder's thread count.
+  public var threads = 1
   private let countSparsity: Bool
   private let layerCount: Int
   private let headCount: Int
@@ -69,12 +71,12 @@ public final class AttentionHooks {
     if t.hsThreshold > 0 { hooks.layerOutput = { _, states, _ in t.transformLayerOutput(states) } }
     foldBlockCounts()
     if records.isEmpty && record == nil && !t.ablate, let q = t.quantizer, q.quantizesBlockwise {
-      // A clamped data-dependent quantizer: keys per block (in cache, on the workers), statistics per scope
-      // over the layer, the cascade per block just before its P·V.
+      // A data-dependent quantizer: keys per block (in cache, on the workers), statistics per scope over the
+      // layer, the cascade per block just before its P·V.
       let counts = counting ? BlockZeroCounts(layers: layerCount, items: keys.count, heads: headCount) : nil
       blockCounts = counts
       let scopes = BlockwiseScopes(quantizer: q, transform: t, groups: groups ?? [Array(keys.indices)],
-                                   items: keys.count, heads: headCount, arena: keyArena)
+                                   items: keys.count, heads: headCount, arena: keyArena, threads: threads)
       hooks.attentionBlock = { layer, item, head, block, n, seqLen in
         scopes.collect(layer: layer, item: item, head: head, block: block, n: n, seqLen: seqLen)
       }
@@ -89,7 +91,9 @@ public final class AttentionHooks {
         scopes.apply(layer: layer, item: item, head: head, block: block, n: n, seqLen: seqLen)
         counts?.count(layer: layer, item: item, head: head, block: block, n: n, seqLen: seqLen)
       }
-      hooks.paddingStaysZero = true
+      // uniform_slog_mean gives 0 its first level unless more than half the scope is 0: decided per layer.
+      hooks.paddingStaysZero = !q.statisticsTakeEveryValue
+      if q.statisticsTakeEveryValue { hooks.paddingStayedZero = { _ in scopes.keepsZero } }
       if productKernel.usesKernels {
         // Below 1e-3 is 0 now: most of a block.
         let shortest = productKernel.minimumLength ?? 1
@@ -346,7 +350,8 @@ final class KeyArena: @unchecked Sendable {
 
 /// One batch's blockwise data-dependent quantization: `collect` per block (phase 1), `decide` per layer (phase 2:
 /// one set of statistics per scope group), `apply` per block (phase 3). Blocks are [T, T] with n real rows and
-/// columns; only the real n×n values take part (padding is 0, below 1e-3, and stays 0).
+/// columns; only the real n×n values are read (padding is 0: below 1e-3 for the clamped methods; counted as zeros
+/// of the scope for uniform_slog_mean, whose cascade then covers the whole T×T block unless it keeps 0).
 final class BlockwiseScopes: @unchecked Sendable {
   let quantizer: AttentionQuantizer
   let transform: AttentionTransform
@@ -354,6 +359,9 @@ final class BlockwiseScopes: @unchecked Sendable {
   let items: Int
   let heads: Int
   let arena: KeyArena
+  let threads: Int
+  /// True when every cascade of the current layer maps 0 to 0 (set by `decide`).
+  private(set) var keepsZero = true
   /// Keys written by each (item, head) block of the current layer (-1: not transformed); each block writes its own
   /// slot from its worker thread. A block's keys start at `slot · seqLen²` in the arena.
   private let keyCounts: UnsafeMutablePointer<Int>
@@ -361,8 +369,9 @@ final class BlockwiseScopes: @unchecked Sendable {
   private let groupOfItem: [Int]
 
   init(quantizer: AttentionQuantizer, transform: AttentionTransform, groups: [[Int]], items: Int, heads: Int,
-       arena: KeyArena)
+       arena: KeyArena, threads: Int)
   {
+    self.threads = max(1, threads)
     self.quantizer = quantizer
     self.transform = transform
     self.groups = groups
@@ -396,6 +405,7 @@ final class BlockwiseScopes: @unchecked Sendable {
   func decide(layer: Int, seqLen: Int) throws {
     let blockStride = seqLen * seqLen
     for k in cascades.indices { cascades[k] = nil }
+    keepsZero = true
     guard transform.transforms(layer: layer), let base = arena.base else { return }
     for (k, rows) in groups.enumerated() {
       var regions: [UnsafeBufferPointer<UInt32>] = []
@@ -406,7 +416,10 @@ final class BlockwiseScopes: @unchecked Sendable {
         }
       }
       guard !regions.isEmpty else { continue }
-      cascades[k] = quantizer.cascade(try quantizer.statistics(keys: regions))
+      let stats = try quantizer.statistics(keys: regions, scopeSize: regions.count * blockStride, threads: threads)
+      let cascade = quantizer.cascade(stats)
+      keepsZero = keepsZero && cascade.keepsZero
+      cascades[k] = cascade
     }
   }
 
@@ -414,6 +427,8 @@ final class BlockwiseScopes: @unchecked Sendable {
     guard item < items, head < heads, keyCounts[item * heads + head] >= 0, transform.transforms(layer: layer, head: head),
       let cascade = cascades[groupOfItem[item]]
     else { return }
-    cascade.apply(block, rows: n, columns: n, stride: seqLen)
+    // A cascade that moves 0 quantizes the padding too, as the reference does to the whole tensor.
+    let m = cascade.keepsZero ? n : seqLen
+    cascade.apply(block, rows: m, columns: m, stride: seqLen)
   }
 }

@@ -95,6 +95,7 @@ public enum EvalRunner {
     let pipeline = AttentionHooks(
       transform: r.transform, replay: replay, layers: model.layerCount, heads: model.headCount, countSparsity: true)
     pipeline.productKernel = r.attentionProduct
+    pipeline.threads = model.computeThreads
     let hooks = { (seqs: [ExtractionSequence], batch: TaskBatch) throws -> ForwardHooks in
       seqs.isEmpty ? ForwardHooks() : try pipeline.hooks(keys: seqs.map(\.recordKey), inputIds: batch.inputIds)
     }

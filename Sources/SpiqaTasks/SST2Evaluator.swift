@@ -70,6 +70,7 @@ public final class SST2Evaluator {
     let pipeline = AttentionHooks(
       transform: transform, replay: replay, layers: model.layerCount, heads: model.headCount, countSparsity: true)
     pipeline.productKernel = productKernel
+    pipeline.threads = model.computeThreads
     var correct = 0
     var done = 0
     for start in stride(from: 0, to: examples.count, by: batchSize) {

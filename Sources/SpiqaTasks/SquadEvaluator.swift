@@ -78,6 +78,7 @@ public final class SquadEvaluator {
     let pipeline = AttentionHooks(
       transform: transform, replay: replay, layers: model.layerCount, heads: model.headCount, countSparsity: true)
     pipeline.productKernel = productKernel
+    pipeline.threads = model.computeThreads
     let trim = trimsPadding && TaskSettings.evaluationTrimsPadding(transform, replaying: replay != nil)
     var emSum = 0.0
     var f1Sum = 0.0

@@ -41,6 +41,8 @@ public protocol TaskModel: AnyObject {
 }
 
 extension TaskModel {
+  /// The workers the model's forward pass uses (1 for models that do not say).
+  public var computeThreads: Int { (self as? EncoderTaskModel)?.encoder.threads ?? 1 }
   public var classifierLabels: [String]? { nil }
   public var hasMaskedLMHead: Bool { false }
   public func maskedLM(_ batch: TaskBatch, positions: [Int], hooks: ForwardHooks) throws -> [[Float]] {

@@ -41,8 +41,26 @@ ptrdiff_t spiqa_quant_count_at_least(const float *x, ptrdiff_t n, float threshol
 ptrdiff_t spiqa_quant_sort_keys(const float *x, ptrdiff_t n, uint32_t *out, int keep_all, double above);
 
 /// Sorts `keys` ascending (LSD radix, three 11-bit digits, stable; one read for the three histograms, a digit
-/// shared by every key skipped). `scratch` has room for `n`. The result is in `keys`.
+/// shared by every key skipped; insertion sort below 64 keys). `scratch` has room for `n`. The result is in `keys`.
 void spiqa_quant_radix_sort(uint32_t *keys, uint32_t *scratch, ptrdiff_t n);
+
+/// Buckets of the parallel sort's first (most significant) digit: the top 11 bits of a key.
+#define SPIQA_QUANT_TOP_DIGITS 2048
+
+/// `counts[key >> 21] += 1` for each key (the histogram of the first digit; `counts` has SPIQA_QUANT_TOP_DIGITS
+/// entries).
+void spiqa_quant_top_digit_counts(const uint32_t *keys, ptrdiff_t n, ptrdiff_t *counts);
+
+/// Writes each key to `out[offsets[key >> 21]++]`: keys in order of their first digit, each digit's keys in input
+/// order (`offsets` has SPIQA_QUANT_TOP_DIGITS entries, each where that digit's keys from this input start).
+void spiqa_quant_scatter_top_digit(const uint32_t *keys, ptrdiff_t n, ptrdiff_t *offsets, uint32_t *out);
+
+/// numpy's pairwise float64 sum (`pairwise_sum_DOUBLE`: blocks of 128 in 8 accumulators, halves above) of the
+/// values at positions `[lo, lo + n)` of a sorted sequence given as sorted keys with `zeros` keys of +0.0 left out:
+/// `keys[0 ..< zeros_at]`, then `zeros` times +0.0, then `keys[zeros_at ...]`. Bit for bit `np.add.reduce` of those
+/// float32 values as float64, without the reduction's leading `0.0 +`.
+double spiqa_quant_pairwise_sum(const uint32_t *keys, ptrdiff_t zeros_at, ptrdiff_t zeros, ptrdiff_t lo,
+                                ptrdiff_t n);
 
 #ifdef __cplusplus
 }

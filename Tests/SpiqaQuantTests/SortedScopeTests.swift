@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+@testable import SpiqaQuant
+
+/// uniform_slog_mean's fast statistics: the parallel sort equals the serial radix sort, and a scope whose +0.0s are
+/// only counted (`SortedScope`, the C pairwise kernel) reads the same ranks and bit-identical numpy means as the
+/// materialised sorted array (the Swift `numpyMean`).
+@Suite struct SortedScopeTests {
+  /// Keys of softmax-like values with a few negatives, -0.0, NaN-free, split into uneven regions.
+  static func keys(count: Int, seed: UInt64) -> [UInt32] {
+    var state = seed
+    return (0..<count).map { i -> UInt32 in
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      let u = Double(state >> 11) / Double(1 << 53)
+      switch i % 97 {
+      case 0: return sortKey(-Float(u))
+      case 1: return sortKey(-0.0)
+      case 2: return sortKey(Float(u) * 1e-38)  // subnormal and tiny
+      default: return sortKey(Float(exp(-30 * u * u)))
+      }
+    }
+  }
+
+  static func regions(_ base: UnsafeBufferPointer<UInt32>, cuts: [Int]) -> [UnsafeBufferPointer<UInt32>] {
+    var out: [UnsafeBufferPointer<UInt32>] = []
+    var at = 0
+    for c in cuts + [base.count] where c >= at {
+      out.append(UnsafeBufferPointer(rebasing: base[at..<c]))
+      at = c
+    }
+    return out
+  }
+
+  @Test(arguments: [1, 2, 3, 8])
+  func parallelSortEqualsRadixSort(threads: Int) {
+    for (count, seed) in [(10, 1), (40_000, 2), (300_001, 3)] as [(Int, UInt64)] {
+      let keys = Self.keys(count: count, seed: seed)
+      var expected = keys
+      radixSort(&expected)
+      keys.withUnsafeBufferPointer { k in
+        let got = sortedKeys(Self.regions(k, cuts: [0, 3, count / 7, count / 7, count / 2]), threads: threads)
+        #expect(got == expected, "\(count) keys, \(threads) threads")
+      }
+    }
+    // All keys in one first digit (one worker sorts everything), and all equal.
+    let narrow = (0..<70_000).map { sortKey(0.5 + Float($0 % 1_000) * 1e-6) }
+    var expected = narrow
+    radixSort(&expected)
+    narrow.withUnsafeBufferPointer { k in
+      #expect(sortedKeys(Self.regions(k, cuts: [100]), threads: threads) == expected)
+    }
+    let same = [UInt32](repeating: sortKey(0.25), count: 50_000)
+    same.withUnsafeBufferPointer { k in #expect(sortedKeys(Self.regions(k, cuts: []), threads: threads) == same) }
+  }
+
+  @Test func countedZerosReadAsMaterialisedOnes() {
+    for (count, zeros) in [(0, 5), (9, 0), (1_000, 3_000), (50_000, 20_001), (200_000, 123)] {
+      var sorted = Self.keys(count: count, seed: UInt64(count + zeros))
+      radixSort(&sorted)
+      let scope = SortedScope(sortedKeys: sorted, zeros: zeros)
+      var full = sorted
+      full.insert(contentsOf: repeatElement(sortKey(0), count: zeros), at: scope.zerosAt)
+      #expect(scope.count == full.count)
+      full.withUnsafeBufferPointer { f in
+        for i in stride(from: 0, to: full.count, by: max(1, full.count / 50)) {
+          #expect(scope.value(i).bitPattern == Double(floatFromKey(f[i])).bitPattern)
+        }
+        let n = full.count
+        let ranges = [(0, n), (0, n / 2), (n / 2, 3 * n / 4), (scope.zerosAt, scope.zerosAt + zeros), (1, 9),
+                      (max(0, scope.zerosAt - 5), min(n, scope.zerosAt + zeros + 300)), (n - 130, n)]
+        for (a, b) in ranges where 0 <= a && a < b && b <= n {
+          #expect(scope.mean(a, b).bitPattern == numpyMean(f, a, b).bitPattern, "\(count)+\(zeros) zeros: [\(a), \(b))")
+        }
+      }
+    }
+  }
+
+  /// The statistics of a padded layer: the blockwise form (keys without +0.0, zeros counted, parallel sort) equals
+  /// the whole-buffer `apply` on every method output.
+  @Test func slogMeanFromRegionsEqualsWholeScope() throws {
+    let layer = randomSoftmax(rows: 600, n: 128, seed: 7, scale: 6)
+    // Padding: zero the second half of every row (more than half the scope is 0, then less).
+    for zeroFraction in [0.7, 0.3] {
+      var x = layer
+      for r in 0..<600 {
+        for c in Int(128 * (1 - zeroFraction))..<128 { x[r * 128 + c] = 0 }
+      }
+      for bits in [1, 2, 3, 5] {
+        let q = try AttentionQuantizer(method: .uniformSlogMean, bits: bits)
+        let whole = try x.withUnsafeMutableBufferPointer { try dataDependentStatistics(method: .uniformSlogMean, bits: bits, parts: [$0]) }
+        var keys = [UInt32](repeating: 0, count: x.count)
+        let kept = x.withUnsafeBufferPointer { xb in
+          keys.withUnsafeMutableBufferPointer { kb in
+            q.statisticsKeys(xb.baseAddress!, rows: 600, columns: 128, stride: 128, into: kb.baseAddress!)
+          }
+        }
+        for threads in [1, 2] {
+          let stats = try keys.withUnsafeBufferPointer { kb in
+            try q.statistics(keys: [UnsafeBufferPointer(rebasing: kb[0..<(kept / 3)]),
+                                    UnsafeBufferPointer(rebasing: kb[(kept / 3)..<kept])],
+                             scopeSize: x.count, threads: threads)
+          }
+          #expect(stats == whole, "b=\(bits) zeros \(zeroFraction) threads \(threads)")
+          #expect(q.cascade(stats).keepsZero == (zeroFraction > 0.5), "b=\(bits) zeros \(zeroFraction)")
+        }
+      }
+    }
+  }
+}
