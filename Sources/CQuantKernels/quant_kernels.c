@@ -218,6 +218,12 @@ ptrdiff_t spiqa_quant_gather_buckets(const uint32_t *keys, ptrdiff_t n, const ui
   return k;
 }
 
+uint32_t spiqa_quant_min_key(const uint32_t *keys, ptrdiff_t n) {
+  uint32_t m = UINT32_MAX;
+  for (ptrdiff_t i = 0; i < n; i++) m = keys[i] < m ? keys[i] : m;
+  return m;
+}
+
 void spiqa_quant_top_digit_counts(const uint32_t *keys, ptrdiff_t n, ptrdiff_t *counts) {
   for (ptrdiff_t i = 0; i < n; i++) counts[keys[i] >> 21]++;
 }

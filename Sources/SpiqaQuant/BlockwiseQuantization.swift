@@ -34,7 +34,7 @@ extension AttentionQuantizer {
   /// Phase 2: the statistics of a scope from the keys of its blocks (any order).
   /// - Parameters:
   ///   - scopeSize: values in the scope, its +0.0s included (uniform_slog_mean; the others ignore it).
-  ///   - threads: workers for uniform_slog_mean's sort.
+  ///   - threads: workers for the bucket counts and uniform_slog_mean's sort.
   /// - Throws: `QuantError` when the reference would fail (too few values), as `apply` does.
   public func statistics(keys: [UnsafeBufferPointer<UInt32>], scopeSize: Int = 0, threads: Int = 1) throws
     -> QuantStatistics
@@ -47,7 +47,7 @@ extension AttentionQuantizer {
       guard zeros >= 0 else { throw QuantError("a scope of \(scopeSize) values cannot hold more keys", isUsage: true) }
       return try slogMeanStatistics(bits: bits, regions: keys, zeros: zeros, threads: threads)
     }
-    return try clampedStatistics(method: method, bits: bits, regions: keys)
+    return try clampedStatistics(method: method, bits: bits, regions: keys, threads: threads)
   }
 
   /// Phase 3: the mapping of every value of the scope under `stats`.

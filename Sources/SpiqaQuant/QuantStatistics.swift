@@ -47,8 +47,8 @@ extension Array where Element == UInt32 {
 
 /// Derives thresholds and values exactly as the reference's numpy code does. The clamped methods (values > 1e-3)
 /// take their order statistics and bin sums from bucket counts without sorting when that is provably exact
-/// (`BucketSelection`); otherwise, and for uniform_slog_mean, from the sorted values. uniform_slog_mean sorts every
-/// value but the +0.0s, which it counts (`SortedScope`).
+/// (`BucketSelection`); otherwise from the sorted values. uniform_slog_mean counts its +0.0s and sorts only the bins
+/// that need it (`slogMeanStatistics`). `selection: false` sorts everything (the tests' reference).
 func dataDependentStatistics(
   method: QuantMethod, bits: Int, parts: [UnsafeMutableBufferPointer<Float>], selection: Bool = true
 ) throws -> QuantStatistics {
@@ -57,19 +57,59 @@ func dataDependentStatistics(
   if selection && !keepAll {
     return try keys.withUnsafeBufferPointer { try clampedStatistics(method: method, bits: bits, regions: [$0]) }
   }
-  var total = 0
-  for p in parts { total += p.count }
+  if keepAll {
+    var total = 0
+    for p in parts { total += p.count }
+    return try keys.withUnsafeBufferPointer {
+      try slogMeanStatistics(bits: bits, regions: [$0], zeros: total - keys.count, threads: 1, selection: selection)
+    }
+  }
   var sorted = keys
   radixSort(&sorted)
-  return try sortedStatistics(
-    method: method, bits: bits, scope: SortedScope(sortedKeys: sorted, zeros: keepAll ? total - keys.count : 0))
+  return try sortedStatistics(method: method, bits: bits, scope: SortedScope(sortedKeys: sorted, zeros: 0))
 }
 
 /// uniform_slog_mean's statistics from the keys of a scope's values other than +0.0, split over any number of
-/// regions in any order, and the number of +0.0 values (`zeros`): the keys sorted on `threads` workers.
-func slogMeanStatistics(bits: Int, regions: [UnsafeBufferPointer<UInt32>], zeros: Int, threads: Int) throws
-  -> QuantStatistics
-{
+/// regions in any order, and the number of +0.0 values (`zeros`).
+///
+/// The sorted scope is `zeros` times 0, then the positive values. Ranks come from bucket counts
+/// (`BucketSelection`), and a bin's mean from bucket sums wherever its float64 sum is exact in any order (the
+/// clamped methods' bound; zeros add nothing) — usually every bin above the lowest values. Only a bin that fails
+/// the bound, whose low values span many binades, is gathered and sorted (on `threads` workers), and summed in
+/// numpy's pairwise order. Negative values, -0.0 or NaN (never in attention) take the full sort; so does
+/// `selection: false`.
+func slogMeanStatistics(
+  bits: Int, regions: [UnsafeBufferPointer<UInt32>], zeros: Int, threads: Int, selection: Bool = true
+) throws -> QuantStatistics {
+  let keyCount = regions.reduce(0) { $0 + $1.count }
+  let n = keyCount + zeros
+  let positive = regions.allSatisfy { r in r.baseAddress.map { spiqa_quant_min_key($0, r.count) > sortKey(0) } ?? true }
+  if selection && positive && n > 0 {
+    // Key ranks read: each cut's value and each bin's first and last positive value.
+    var ranks: [Int] = []
+    var start = 0
+    for c in logCuts(method: .uniformSlogMean, bits: bits, n: n) {
+      if c < n && c >= zeros { ranks.append(c - zeros) }
+      if c > zeros && start < c { ranks += [max(start, zeros) - zeros, c - 1 - zeros] }
+      start = c
+    }
+    if let picked = BucketSelection(regions: regions, ranks: ranks, threads: threads) {
+      return try statistics(
+        method: .uniformSlogMean, bits: bits, n: n,
+        value: { $0 < zeros ? 0 : try picked.value($0 - zeros) },
+        mean: { a, b in
+          let zerosInBin = max(0, min(zeros, b) - a)
+          guard b > zeros else { return (0.0 + 0.0) / Double(b - a) }
+          let lo = max(a, zeros) - zeros, hi = b - zeros
+          if let sum = try? picked.exactSum(lo, hi) { return (0.0 + sum) / Double(b - a) }
+          let (keys, offset) = picked.sortedBuckets(covering: lo, hi, threads: threads)
+          let sum = keys.withUnsafeBufferPointer {
+            spiqa_quant_pairwise_sum($0.baseAddress! + offset, 0, zerosInBin, 0, b - a)
+          }
+          return (0.0 + sum) / Double(b - a)
+        })
+    }
+  }
   let scope = SortedScope(sortedKeys: sortedKeys(regions, threads: threads), zeros: zeros)
   return try sortedStatistics(method: .uniformSlogMean, bits: bits, scope: scope)
 }
@@ -82,21 +122,19 @@ func sortedStatistics(method: QuantMethod, bits: Int, scope: SortedScope) throws
 /// The statistics of a clamped method (uniform_slinear_clamped_mean, uniform_slog_clamped_mean) from the keys of
 /// its scope's values > 1e-3, in any order and split over any number of regions: by bucket selection when exact,
 /// else from the sorted keys.
-func clampedStatistics(method: QuantMethod, bits: Int, regions: [UnsafeBufferPointer<UInt32>]) throws
-  -> QuantStatistics
+func clampedStatistics(method: QuantMethod, bits: Int, regions: [UnsafeBufferPointer<UInt32>], threads: Int = 1)
+  throws -> QuantStatistics
 {
   let n = regions.reduce(0) { $0 + $1.count }
-  if let picked = BucketSelection(regions: regions, ranks: neededRanks(method: method, bits: bits, n: n)) {
+  let ranks = neededRanks(method: method, bits: bits, n: n)
+  if let picked = BucketSelection(regions: regions, ranks: ranks, threads: threads) {
     do {
       return try statistics(method: method, bits: bits, n: n, value: picked.value, mean: picked.mean)
     } catch is BucketSelection.NotExact {
       // the sort below
     }
   }
-  var keys = [UInt32]()
-  keys.reserveCapacity(n)
-  for r in regions { keys.append(contentsOf: r) }
-  radixSort(&keys)
+  let keys = sortedKeys(regions, threads: threads)
   return try sortedStatistics(method: method, bits: bits, scope: SortedScope(sortedKeys: keys, zeros: 0))
 }
 
@@ -183,6 +221,8 @@ func statistics(
 struct BucketSelection {
   struct NotExact: Error {}
 
+  /// The keys, as given (valid while the selection is used).
+  private let regions: [UnsafeBufferPointer<UInt32>]
   /// prefix[b] = values in buckets before b (SPIQA_QUANT_BUCKETS + 1 entries).
   private let prefix: [Int]
   private let sums: [Double]
@@ -198,27 +238,60 @@ struct BucketSelection {
   }
 
   /// The keys of several unsorted regions taken together (a scope whose blocks collected their own keys).
-  init?(regions: [UnsafeBufferPointer<UInt32>], ranks: [Int]) {
+  /// With `threads` > 1 and enough keys, the bucket counts and the gathering run on that many workers.
+  init?(regions: [UnsafeBufferPointer<UInt32>], ranks: [Int], threads: Int = 1) {
     let buckets = Int(SPIQA_QUANT_BUCKETS)
-    var counts = [UInt32](repeating: 0, count: buckets)
-    var sums = [Double](repeating: 0, count: buckets)
-    var total = 0
-    for k in regions {
-      guard let base = k.baseAddress, k.count > 0 else { continue }
-      spiqa_quant_bucket_sums(base, k.count, &counts, &sums)
-      total += k.count
+    let total = regions.reduce(0) { $0 + $1.count }
+    let pieces = splitKeys(regions, into: total >= 1 << 16 ? max(1, threads) : 1)
+    let w = pieces.count
+    // Per piece, then added up: a bucket's float64 sum is exact in any order (its values share one exponent).
+    var counts = [UInt32](repeating: 0, count: buckets * w)
+    var sums = [Double](repeating: 0, count: buckets * w)
+    counts.withUnsafeMutableBufferPointer { c in
+      sums.withUnsafeMutableBufferPointer { s in
+        let c = UncheckedPointer(c.baseAddress!), s = UncheckedPointer(s.baseAddress!)
+        parallelFor(w) { p in
+          for k in pieces[p] where k.count > 0 {
+            spiqa_quant_bucket_sums(k.baseAddress!, k.count, c.pointer + p * buckets, s.pointer + p * buckets)
+          }
+        }
+      }
     }
+    for p in 1..<w {
+      for b in 0..<buckets where counts[p * buckets + b] > 0 {
+        counts[b] += counts[p * buckets + b]
+        sums[b] += sums[p * buckets + b]
+      }
+    }
+    counts.removeSubrange(buckets...)
+    sums.removeSubrange(buckets...)
     // Positive finite floats only: keys 0x80000001…0xFF7FFFFF (+inf and NaN land in the top buckets).
     if counts[(0x7F80_0000 >> 16)...].contains(where: { $0 > 0 }) { return nil }
     var prefix = [Int](repeating: 0, count: buckets + 1)
     for b in 0..<buckets { prefix[b + 1] = prefix[b] + Int(counts[b]) }
     var wanted = [UInt8](repeating: 0, count: buckets)
     for r in ranks { wanted[Self.bucket(of: r, prefix: prefix)] = 1 }
+    // Each piece gathers into its own stretch of the buffer (the kernel writes within it), then they close up.
+    var pieceStart = [0]
+    for piece in pieces { pieceStart.append(pieceStart.last! + piece.reduce(0) { $0 + $1.count }) }
     var gathered = [UInt32](unsafeUninitializedCapacity: max(total, 1)) { out, count in
-      var k = 0
-      for region in regions {
-        guard let base = region.baseAddress, let o = out.baseAddress, region.count > 0 else { continue }
-        k += spiqa_quant_gather_buckets(base, region.count, wanted, o + k)
+      var kept = [Int](repeating: 0, count: w)
+      let o = UncheckedPointer(out.baseAddress!)
+      kept.withUnsafeMutableBufferPointer { kept in
+        let kept = UncheckedPointer(kept.baseAddress!)
+        parallelFor(w) { p in
+          var k = 0
+          for region in pieces[p] where region.count > 0 {
+            k += spiqa_quant_gather_buckets(region.baseAddress!, region.count, wanted, o.pointer + pieceStart[p] + k)
+          }
+          kept.pointer[p] = k
+        }
+      }
+      var k = kept[0]
+      for p in 1..<w {
+        // Moving down within one buffer: a forward copy is safe where the stretches overlap.
+        for i in 0..<kept[p] { o.pointer[k + i] = o.pointer[pieceStart[p] + i] }
+        k += kept[p]
       }
       count = k
     }
@@ -229,6 +302,7 @@ struct BucketSelection {
       starts[b] = at
       at += Int(counts[b])
     }
+    self.regions = regions
     self.prefix = prefix
     self.sums = sums
     self.gathered = gathered
@@ -254,6 +328,12 @@ struct BucketSelection {
 
   /// `np.mean(s[a:b])`; throws `NotExact` when the float64 sum could round.
   func mean(_ a: Int, _ b: Int) throws -> Double {
+    (0.0 + (try exactSum(a, b))) / Double(b - a)
+  }
+
+  /// The sum of `s[a:b]`, which is what any summation order gives when every partial sum is exact; throws
+  /// `NotExact` otherwise (or when a needed bucket was not gathered: ranks a and b − 1 must have been asked for).
+  func exactSum(_ a: Int, _ b: Int) throws -> Double {
     let count = b - a
     let smallest = Float(try value(a)), largest = try value(b - 1)
     guard smallest > 0, Double(count) * largest < 0x1p52 * Double(smallest.ulp) else { throw NotExact() }
@@ -272,7 +352,27 @@ struct BucketSelection {
       for bucket in (first + 1)..<last { sum += sums[bucket] }
       sum += try partial(last, prefix[last], b)
     }
-    return (0.0 + sum) / Double(count)
+    return sum
+  }
+
+  /// The keys of every bucket from the one holding rank `a` to the one holding rank `b − 1`, gathered from the
+  /// regions and sorted on `threads` workers, and where rank `a` sits in them: `s[a:b]` is
+  /// `keys[offset ..< offset + b - a]`.
+  func sortedBuckets(covering a: Int, _ b: Int, threads: Int) -> (keys: [UInt32], offset: Int) {
+    let first = Self.bucket(of: a, prefix: prefix), last = Self.bucket(of: b - 1, prefix: prefix)
+    var wanted = [UInt8](repeating: 0, count: Int(SPIQA_QUANT_BUCKETS))
+    for bucket in first...last { wanted[bucket] = 1 }
+    let total = prefix[last + 1] - prefix[first]
+    // The kernel stores every key at the next free slot before deciding to keep it: one slot more.
+    let gathered = [UInt32](unsafeUninitializedCapacity: total + 1) { out, count in
+      var k = 0
+      for region in regions {
+        guard let base = region.baseAddress, let o = out.baseAddress, region.count > 0 else { continue }
+        k += spiqa_quant_gather_buckets(base, region.count, wanted, o + k)
+      }
+      count = k
+    }
+    return gathered.withUnsafeBufferPointer { (sortedKeys([$0], threads: threads), a - prefix[first]) }
   }
 }
 

@@ -114,20 +114,7 @@ func sortedKeys(_ regions: [UnsafeBufferPointer<UInt32>], threads: Int) -> [UInt
     radixSort(&keys)
     return keys
   }
-  // One piece of about n / threads keys per worker.
-  var pieces = [[UnsafeBufferPointer<UInt32>]](repeating: [], count: threads)
-  var seen = 0
-  for region in regions {
-    var at = 0
-    while at < region.count {
-      let piece = min(threads - 1, seen * threads / n)
-      let pieceEnd = (piece + 1) * n / threads
-      let take = piece == threads - 1 ? region.count - at : min(region.count - at, max(1, pieceEnd - seen))
-      pieces[piece].append(UnsafeBufferPointer(rebasing: region[at..<(at + take)]))
-      at += take
-      seen += take
-    }
-  }
+  let pieces = splitKeys(regions, into: threads)
   let digits = Int(SPIQA_QUANT_TOP_DIGITS)
   var counts = [Int](repeating: 0, count: threads * digits)
   counts.withUnsafeMutableBufferPointer { c in
@@ -181,6 +168,29 @@ func sortedKeys(_ regions: [UnsafeBufferPointer<UInt32>], threads: Int) -> [UInt
     count = n
   }
   return keys
+}
+
+/// The keys of `regions` cut into `count` pieces of about equal size (one per worker), in order.
+func splitKeys(_ regions: [UnsafeBufferPointer<UInt32>], into count: Int) -> [[UnsafeBufferPointer<UInt32>]] {
+  let n = regions.reduce(0) { $0 + $1.count }
+  var pieces = [[UnsafeBufferPointer<UInt32>]](repeating: [], count: max(1, count))
+  guard count > 1, n > 0 else {
+    pieces[0] = regions
+    return pieces
+  }
+  var seen = 0
+  for region in regions {
+    var at = 0
+    while at < region.count {
+      let piece = min(count - 1, seen * count / n)
+      let pieceEnd = (piece + 1) * n / count
+      let take = piece == count - 1 ? region.count - at : min(region.count - at, max(1, pieceEnd - seen))
+      pieces[piece].append(UnsafeBufferPointer(rebasing: region[at..<(at + take)]))
+      at += take
+      seen += take
+    }
+  }
+  return pieces
 }
 
 /// A raw pointer handed to parallel workers that write disjoint parts of what it points to.

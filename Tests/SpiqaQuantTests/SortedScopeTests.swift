@@ -2,9 +2,10 @@ import Foundation
 import Testing
 @testable import SpiqaQuant
 
-/// uniform_slog_mean's fast statistics: the parallel sort equals the serial radix sort, and a scope whose +0.0s are
+/// uniform_slog_mean's fast statistics: the parallel sort equals the serial radix sort; a scope whose +0.0s are
 /// only counted (`SortedScope`, the C pairwise kernel) reads the same ranks and bit-identical numpy means as the
-/// materialised sorted array (the Swift `numpyMean`).
+/// materialised sorted array (the Swift `numpyMean`); and the bucket path (exact bins from bucket sums, the others
+/// sorted alone) gives the full sort's statistics bit for bit.
 @Suite struct SortedScopeTests {
   /// Keys of softmax-like values with a few negatives, -0.0, NaN-free, split into uneven regions.
   static func keys(count: Int, seed: UInt64) -> [UInt32] {
@@ -78,11 +79,11 @@ import Testing
   /// The statistics of a padded layer: the blockwise form (keys without +0.0, zeros counted, parallel sort) equals
   /// the whole-buffer `apply` on every method output.
   @Test func slogMeanFromRegionsEqualsWholeScope() throws {
-    let layer = randomSoftmax(rows: 600, n: 128, seed: 7, scale: 6)
+    let layer = randomSoftmax(rows: 1_200, n: 128, seed: 7, scale: 6)
     // Padding: zero the second half of every row (more than half the scope is 0, then less).
     for zeroFraction in [0.7, 0.3] {
       var x = layer
-      for r in 0..<600 {
+      for r in 0..<1_200 {
         for c in Int(128 * (1 - zeroFraction))..<128 { x[r * 128 + c] = 0 }
       }
       for bits in [1, 2, 3, 5] {
@@ -91,10 +92,10 @@ import Testing
         var keys = [UInt32](repeating: 0, count: x.count)
         let kept = x.withUnsafeBufferPointer { xb in
           keys.withUnsafeMutableBufferPointer { kb in
-            q.statisticsKeys(xb.baseAddress!, rows: 600, columns: 128, stride: 128, into: kb.baseAddress!)
+            q.statisticsKeys(xb.baseAddress!, rows: 1_200, columns: 128, stride: 128, into: kb.baseAddress!)
           }
         }
-        for threads in [1, 2] {
+        for threads in [1, 2, 3] {
           let stats = try keys.withUnsafeBufferPointer { kb in
             try q.statistics(keys: [UnsafeBufferPointer(rebasing: kb[0..<(kept / 3)]),
                                     UnsafeBufferPointer(rebasing: kb[(kept / 3)..<kept])],
@@ -103,6 +104,68 @@ import Testing
           #expect(stats == whole, "b=\(bits) zeros \(zeroFraction) threads \(threads)")
           #expect(q.cascade(stats).keepsZero == (zeroFraction > 0.5), "b=\(bits) zeros \(zeroFraction)")
         }
+      }
+    }
+  }
+
+  /// Bucket path vs full sort on padded softmax layers: zeros above and below half the scope, logits spread from
+  /// flat to peaky (bins of tiny values that must be sorted, and bins whose sums are exact), subnormals, ties.
+  @Test func bucketPathEqualsFullSort() throws {
+    var cases = 0
+    for (k, zeroFraction) in [0.0, 0.3, 0.49, 0.5, 0.51, 0.75, 0.97].enumerated() {
+      for scale in [1.0, 4.0, 12.0] {
+        var x = randomSoftmax(rows: 700, n: 96, seed: UInt64(k * 13) + UInt64(scale), scale: scale)
+        let zeroColumns = Int(96 * zeroFraction)
+        for r in 0..<700 {
+          for c in (96 - zeroColumns)..<96 { x[r * 96 + c] = 0 }
+          if r % 50 == 3 { x[r * 96] = Float.leastNonzeroMagnitude * Float(r) }  // subnormals
+          if r % 7 == 1 { x[r * 96 + 1] = 0.125 }  // ties
+        }
+        for bits in [1, 2, 3, 4, 6] {
+          let parts = x.withUnsafeMutableBufferPointer { [$0] }
+          let sorted = Result { try dataDependentStatistics(method: .uniformSlogMean, bits: bits, parts: parts, selection: false) }
+          let picked = Result { try dataDependentStatistics(method: .uniformSlogMean, bits: bits, parts: parts, selection: true) }
+          switch (sorted, picked) {
+          case (.success(let a), .success(let b)):
+            #expect(a.thresholds.map(\.bitPattern) == b.thresholds.map(\.bitPattern), "zeros \(zeroFraction) scale \(scale) b=\(bits)")
+            #expect(a.values.map(\.bitPattern) == b.values.map(\.bitPattern), "zeros \(zeroFraction) scale \(scale) b=\(bits)")
+            #expect(a.count == b.count && a.levels == b.levels)
+            cases += 1
+          case (.failure, .failure):
+            break
+          default:
+            Issue.record("zeros \(zeroFraction) scale \(scale) b=\(bits): one path failed: \(sorted) vs \(picked)")
+          }
+        }
+      }
+    }
+    #expect(cases > 90)
+    // A negative value sends the bucket path to the full sort, with the same result.
+    var y = randomSoftmax(rows: 40, n: 64, seed: 5)
+    y[7] = -0.25
+    let parts = y.withUnsafeMutableBufferPointer { [$0] }
+    #expect(try dataDependentStatistics(method: .uniformSlogMean, bits: 3, parts: parts, selection: true)
+            == dataDependentStatistics(method: .uniformSlogMean, bits: 3, parts: parts, selection: false))
+  }
+
+  /// The clamped methods' bucket counts and gathering split over workers give the one-worker statistics.
+  @Test(arguments: [QuantMethod.uniformSlinearClampedMean, .uniformSlogClampedMean])
+  func clampedStatisticsOnWorkers(method: QuantMethod) throws {
+    var x = randomSoftmax(rows: 3_000, n: 200, seed: 11, scale: 2)
+    let keys = x.withUnsafeMutableBufferPointer { unsortedKeys([$0], keepAll: false) }
+    #expect(keys.count > 1 << 16)
+    for bits in [2, 3, 5] {
+      let one = try keys.withUnsafeBufferPointer { k in
+        try clampedStatistics(method: method, bits: bits, regions: [UnsafeBufferPointer(rebasing: k[0..<100]),
+                                                                    UnsafeBufferPointer(rebasing: k[100...])])
+      }
+      for threads in [2, 3] {
+        let many = try keys.withUnsafeBufferPointer { k in
+          try clampedStatistics(method: method, bits: bits, regions: [UnsafeBufferPointer(rebasing: k[0..<100]),
+                                                                      UnsafeBufferPointer(rebasing: k[100...])],
+                                threads: threads)
+        }
+        #expect(many == one, "\(method.rawValue) b=\(bits) threads \(threads)")
       }
     }
   }

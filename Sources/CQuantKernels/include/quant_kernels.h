@@ -25,7 +25,8 @@ ptrdiff_t spiqa_quant_steps(float *x, ptrdiff_t n, const uint32_t *starts, const
 /// share their exponent, so each bucket's float64 sum is exact for fewer than 2^29 values.
 void spiqa_quant_bucket_sums(const uint32_t *keys, ptrdiff_t n, uint32_t *counts, double *sums);
 
-/// Copies the keys whose bucket has `wanted[bucket] != 0` to `out`; returns how many.
+/// Copies the keys whose bucket has `wanted[bucket] != 0` to `out`; returns how many. Every key is stored at the
+/// next free slot before the test, so `out` needs room for one key more than are copied (or for `n`).
 ptrdiff_t spiqa_quant_gather_buckets(const uint32_t *keys, ptrdiff_t n, const uint8_t *wanted, uint32_t *out);
 
 /// Number of exact zeros (+0.0 or -0.0) in the `[rows, cols]` corner of a row-major matrix of row stride `stride`.
@@ -43,6 +44,9 @@ ptrdiff_t spiqa_quant_sort_keys(const float *x, ptrdiff_t n, uint32_t *out, int 
 /// Sorts `keys` ascending (LSD radix, three 11-bit digits, stable; one read for the three histograms, a digit
 /// shared by every key skipped; insertion sort below 64 keys). `scratch` has room for `n`. The result is in `keys`.
 void spiqa_quant_radix_sort(uint32_t *keys, uint32_t *scratch, ptrdiff_t n);
+
+/// The smallest key (UINT32_MAX for none): keys ≥ 0x80000000 are those of +0.0 and positive floats.
+uint32_t spiqa_quant_min_key(const uint32_t *keys, ptrdiff_t n);
 
 /// Buckets of the parallel sort's first (most significant) digit: the top 11 bits of a key.
 #define SPIQA_QUANT_TOP_DIGITS 2048
