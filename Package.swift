@@ -71,7 +71,9 @@ let package = Package(
     .testTarget(
       name: "SpiqaIOTests", dependencies: ["SpiqaIO", "SpiqaCLI", "CCPU", "CStreamKernels", "SpiqaTestSupport"],
       resources: [.copy("Fixtures")]),
-    .testTarget(name: "SpiqaQuantTests", dependencies: ["SpiqaQuant", "SpiqaIO", "CCPU"], resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "SpiqaQuantTests", dependencies: ["SpiqaQuant", "SpiqaIO", "CCPU", "CQuantKernels", "SpiqaTestSupport"],
+      resources: [.copy("Fixtures")]),
     .testTarget(
       name: "SpiqaStatsTests", dependencies: ["SpiqaStats", "SpiqaIO", "CCPU", "CStatKernels", "SpiqaTestSupport"],
       resources: [.copy("Fixtures")]),

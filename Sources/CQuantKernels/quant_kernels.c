@@ -5,6 +5,7 @@
 
 #include "quant_kernels.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "cpu_isa.h"
@@ -98,7 +99,7 @@ ptrdiff_t spiqa_quant_count_at_least(const float *x, ptrdiff_t n, float threshol
   return count_scalar(x, 0, n, threshold);
 }
 
-ptrdiff_t spiqa_quant_sort_keys(const float *x, ptrdiff_t n, uint32_t *out, int keep_all, double above) {
+static ptrdiff_t sort_keys_scalar(const float *x, ptrdiff_t n, uint32_t *out, int keep_all, double above) {
   const uint32_t *u = (const uint32_t *)x;
   const uint32_t zero_key = 0x80000000u;
   ptrdiff_t k = 0;
@@ -117,6 +118,39 @@ ptrdiff_t spiqa_quant_sort_keys(const float *x, ptrdiff_t n, uint32_t *out, int 
     }
   }
   return k;
+}
+
+#if SPIQA_X86
+#define AVX512 __attribute__((target("avx512f,avx2")))
+
+// 16 keys at a time: the key transform with a sign mask, the test as a lane mask, kept keys compressed in a register
+// and stored whole (k <= i, so the lanes past the kept ones stay inside `out`'s room; compress-stores to memory are
+// microcoded and slower). `(double)x > above` is `x > below` for the largest float `below` whose double is
+// <= above, so the test stays in float32.
+AVX512 static ptrdiff_t sort_keys_avx512(const float *x, ptrdiff_t n, uint32_t *out, int keep_all, double above) {
+  float below = (float)above;
+  if ((double)below > above) below = nextafterf(below, -INFINITY);
+  __m512i top = _mm512_set1_epi32((int)0x80000000u);
+  __m512 limit = _mm512_set1_ps(below);
+  ptrdiff_t i = 0, k = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512i b = _mm512_loadu_si512((const void *)(x + i));
+    __m512i sign = _mm512_srai_epi32(b, 31);
+    __m512i key = _mm512_or_si512(_mm512_xor_si512(b, sign), _mm512_andnot_si512(sign, top));
+    __mmask16 keep = keep_all ? _mm512_cmpneq_epi32_mask(key, top)
+                              : _mm512_cmp_ps_mask(_mm512_castsi512_ps(b), limit, _CMP_GT_OQ);
+    _mm512_storeu_si512((void *)(out + k), _mm512_maskz_compress_epi32(keep, key));
+    k += __builtin_popcount(keep);
+  }
+  return k + sort_keys_scalar(x + i, n - i, out + k, keep_all, above);
+}
+#endif
+
+ptrdiff_t spiqa_quant_sort_keys(const float *x, ptrdiff_t n, uint32_t *out, int keep_all, double above) {
+#if SPIQA_X86
+  if (spiqa_kernels_isa() >= SPIQA_ISA_AVX512) return sort_keys_avx512(x, n, out, keep_all, above);
+#endif
+  return sort_keys_scalar(x, n, out, keep_all, above);
 }
 
 void spiqa_quant_radix_sort(uint32_t *keys, uint32_t *scratch, ptrdiff_t n) {

@@ -1,4 +1,6 @@
+import CQuantKernels
 import Foundation
+import SpiqaTestSupport
 import Testing
 @testable import SpiqaQuant
 
@@ -167,6 +169,31 @@ import Testing
         }
         #expect(many == one, "\(method.rawValue) b=\(bits) threads \(threads)")
       }
+    }
+  }
+
+  /// The statistics keys are the same at every kernel ISA level (AVX-512 compresses 16 lanes at a time), for both
+  /// tests (values > 1e-3, every value but +0.0), on values around 1e-3, zeros of both signs, negatives and NaN.
+  @Test func keysAtEveryISALevel() throws {
+    var x = randomSoftmax(rows: 50, n: 77, seed: 3, scale: 5)
+    for i in stride(from: 0, to: x.count, by: 7) { x[i] = 1e-3 }
+    for i in stride(from: 3, to: x.count, by: 11) { x[i] = Float(1e-3).nextUp }
+    for i in stride(from: 5, to: x.count, by: 89) { x[i] = -0.0 }
+    for i in stride(from: 6, to: x.count, by: 101) { x[i] = -x[i + 1] }
+    for i in stride(from: 9, to: x.count, by: 997) { x[i] = .nan }
+    for keepAll in [0, 1] as [Int32] {
+      var results: [[UInt32]] = []
+      try forEachISA { _ in
+        var out = [UInt32](repeating: 0, count: x.count)
+        let k = x.withUnsafeBufferPointer { xb in
+          out.withUnsafeMutableBufferPointer { spiqa_quant_sort_keys(xb.baseAddress!, xb.count, $0.baseAddress!, keepAll, 1e-3) }
+        }
+        results.append(Array(out[..<k]))
+      }
+      let expected = x.compactMap { v -> UInt32? in
+        (keepAll == 1 ? sortKey(v) != sortKey(0) : Double(v) > 1e-3) ? sortKey(v) : nil
+      }
+      for r in results { #expect(r == expected, "keep_all \(keepAll)") }
     }
   }
 }
