@@ -29,6 +29,7 @@ static ptrdiff_t steps_scalar(float *x, ptrdiff_t from, ptrdiff_t n, const uint3
 
 #if SPIQA_X86
 #define AVX2 __attribute__((target("avx2")))
+#define AVX512 __attribute__((target("avx512f,avx2")))
 
 AVX2 static ptrdiff_t steps_avx2(float *x, ptrdiff_t n, const uint32_t *starts, const float *values, int count) {
   // Bit patterns of [0, 1) are 0 … one-1, non-negative as int32, so signed compares order them; anything else
@@ -54,11 +55,35 @@ AVX2 static ptrdiff_t steps_avx2(float *x, ptrdiff_t n, const uint32_t *starts, 
   }
   return steps_scalar(x, i, n, starts, values, count);
 }
+
+// The same with 16 lanes and mask registers.
+AVX512 static ptrdiff_t steps_avx512(float *x, ptrdiff_t n, const uint32_t *starts, const float *values, int count) {
+  __m512i limit = _mm512_set1_epi32((int)(one_bits - 1));
+  __m512i zero = _mm512_setzero_si512();
+  __m512i gt[SPIQA_QUANT_STEPS_MAX];
+  __m512 val[SPIQA_QUANT_STEPS_MAX];
+  for (int k = 1; k < count; k++) {
+    gt[k] = _mm512_set1_epi32((int)(starts[k] - 1));
+    val[k] = _mm512_set1_ps(values[k]);
+  }
+  __m512 first = _mm512_set1_ps(values[0]);
+  ptrdiff_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512i b = _mm512_loadu_si512((const void *)(x + i));
+    __mmask16 bad = _mm512_cmplt_epi32_mask(b, zero) | _mm512_cmpgt_epi32_mask(b, limit);
+    if (bad) return steps_scalar(x, i, i + 16, starts, values, count);
+    __m512 out = first;
+    for (int k = 1; k < count; k++) out = _mm512_mask_blend_ps(_mm512_cmpgt_epi32_mask(b, gt[k]), out, val[k]);
+    _mm512_storeu_ps(x + i, out);
+  }
+  return steps_scalar(x, i, n, starts, values, count);
+}
 #endif
 
 ptrdiff_t spiqa_quant_steps(float *x, ptrdiff_t n, const uint32_t *starts, const float *values, int count) {
   if (count < 1 || count > SPIQA_QUANT_STEPS_MAX) return 0;
 #if SPIQA_X86
+  if (spiqa_kernels_isa() >= SPIQA_ISA_AVX512) return steps_avx512(x, n, starts, values, count);
   if (spiqa_kernels_isa() >= SPIQA_ISA_AVX2) return steps_avx2(x, n, starts, values, count);
 #endif
   return steps_scalar(x, 0, n, starts, values, count);
@@ -121,8 +146,6 @@ static ptrdiff_t sort_keys_scalar(const float *x, ptrdiff_t n, uint32_t *out, in
 }
 
 #if SPIQA_X86
-#define AVX512 __attribute__((target("avx512f,avx2")))
-
 // 16 keys at a time: the key transform with a sign mask, the test as a lane mask, kept keys compressed in a register
 // and stored whole (k <= i, so the lanes past the kept ones stay inside `out`'s room; compress-stores to memory are
 // microcoded and slower). `(double)x > above` is `x > below` for the largest float `below` whose double is
@@ -250,6 +273,38 @@ ptrdiff_t spiqa_quant_gather_buckets(const uint32_t *keys, ptrdiff_t n, const ui
     k += wanted[(key >> 16) & (SPIQA_QUANT_BUCKETS - 1)] != 0;
   }
   return k;
+}
+
+static ptrdiff_t gather_range_scalar(const uint32_t *keys, ptrdiff_t n, uint32_t low, uint32_t high, uint32_t *out) {
+  ptrdiff_t k = 0;
+  for (ptrdiff_t i = 0; i < n; i++) {
+    uint32_t key = keys[i];
+    out[k] = key;
+    k += key >= low && key <= high;
+  }
+  return k;
+}
+
+#if SPIQA_X86
+AVX512 static ptrdiff_t gather_range_avx512(const uint32_t *keys, ptrdiff_t n, uint32_t low, uint32_t high,
+                                            uint32_t *out) {
+  __m512i lo = _mm512_set1_epi32((int)low), hi = _mm512_set1_epi32((int)high);
+  ptrdiff_t i = 0, k = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512i key = _mm512_loadu_si512((const void *)(keys + i));
+    __mmask16 keep = _mm512_cmpge_epu32_mask(key, lo) & _mm512_cmple_epu32_mask(key, hi);
+    _mm512_storeu_si512((void *)(out + k), _mm512_maskz_compress_epi32(keep, key));
+    k += __builtin_popcount(keep);
+  }
+  return k + gather_range_scalar(keys + i, n - i, low, high, out + k);
+}
+#endif
+
+ptrdiff_t spiqa_quant_gather_range(const uint32_t *keys, ptrdiff_t n, uint32_t low, uint32_t high, uint32_t *out) {
+#if SPIQA_X86
+  if (spiqa_kernels_isa() >= SPIQA_ISA_AVX512) return gather_range_avx512(keys, n, low, high, out);
+#endif
+  return gather_range_scalar(keys, n, low, high, out);
 }
 
 uint32_t spiqa_quant_min_key(const uint32_t *keys, ptrdiff_t n) {

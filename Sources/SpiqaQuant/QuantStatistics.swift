@@ -94,17 +94,34 @@ func slogMeanStatistics(
       start = c
     }
     if let picked = BucketSelection(regions: regions, ranks: ranks, threads: threads) {
+      // Each bin's positive values (key ranks): summed from the buckets when exact; the others — the lowest bins,
+      // next to each other — gathered and sorted together, once.
+      var exactSums: [Int: Double] = [:]
+      var inexact: Range<Int>?
+      start = 0
+      for c in logCuts(method: .uniformSlogMean, bits: bits, n: n) {
+        if c > zeros && start < c {
+          let lo = max(start, zeros) - zeros, hi = c - zeros
+          if let sum = try? picked.exactSum(lo, hi) {
+            exactSums[lo] = sum
+          } else {
+            inexact = min(lo, inexact?.lowerBound ?? lo)..<max(hi, inexact?.upperBound ?? hi)
+          }
+        }
+        start = c
+      }
+      let sorted = inexact.map { picked.sortedBuckets(covering: $0.lowerBound, $0.upperBound, threads: threads) }
       return try statistics(
         method: .uniformSlogMean, bits: bits, n: n,
         value: { $0 < zeros ? 0 : try picked.value($0 - zeros) },
         mean: { a, b in
           let zerosInBin = max(0, min(zeros, b) - a)
           guard b > zeros else { return (0.0 + 0.0) / Double(b - a) }
-          let lo = max(a, zeros) - zeros, hi = b - zeros
-          if let sum = try? picked.exactSum(lo, hi) { return (0.0 + sum) / Double(b - a) }
-          let (keys, offset) = picked.sortedBuckets(covering: lo, hi, threads: threads)
-          let sum = keys.withUnsafeBufferPointer {
-            spiqa_quant_pairwise_sum($0.baseAddress! + offset, 0, zerosInBin, 0, b - a)
+          let lo = max(a, zeros) - zeros
+          if let sum = exactSums[lo] { return (0.0 + sum) / Double(b - a) }
+          guard let sorted, let inexact else { throw BucketSelection.NotExact() }  // every bin was classified
+          let sum = sorted.keys.withUnsafeBufferPointer {
+            spiqa_quant_pairwise_sum($0.baseAddress! + sorted.offset + (lo - inexact.lowerBound), 0, zerosInBin, 0, b - a)
           }
           return (0.0 + sum) / Double(b - a)
         })
@@ -357,18 +374,15 @@ struct BucketSelection {
 
   /// The keys of every bucket from the one holding rank `a` to the one holding rank `b − 1`, gathered from the
   /// regions and sorted on `threads` workers, and where rank `a` sits in them: `s[a:b]` is
-  /// `keys[offset ..< offset + b - a]`.
+  /// `keys[offset ..< offset + b - a]`. Positive keys only (a bucket range is then a key range).
   func sortedBuckets(covering a: Int, _ b: Int, threads: Int) -> (keys: [UInt32], offset: Int) {
     let first = Self.bucket(of: a, prefix: prefix), last = Self.bucket(of: b - 1, prefix: prefix)
-    var wanted = [UInt8](repeating: 0, count: Int(SPIQA_QUANT_BUCKETS))
-    for bucket in first...last { wanted[bucket] = 1 }
+    let low = 0x8000_0000 | UInt32(first) << 16, high = 0x8000_0000 | UInt32(last) << 16 | 0xFFFF
     let total = prefix[last + 1] - prefix[first]
-    // The kernel stores every key at the next free slot before deciding to keep it: one slot more.
-    let gathered = [UInt32](unsafeUninitializedCapacity: total + 1) { out, count in
+    let gathered = [UInt32](unsafeUninitializedCapacity: total + 16) { out, count in
       var k = 0
-      for region in regions {
-        guard let base = region.baseAddress, let o = out.baseAddress, region.count > 0 else { continue }
-        k += spiqa_quant_gather_buckets(base, region.count, wanted, o + k)
+      for region in regions where region.count > 0 {
+        k += spiqa_quant_gather_range(region.baseAddress!, region.count, low, high, out.baseAddress! + k)
       }
       count = k
     }

@@ -1,4 +1,5 @@
 import Foundation
+import SpiqaTestSupport
 import Testing
 import CCPU
 import SpiqaQuant
@@ -95,13 +96,11 @@ import SpiqaQuant
       }
       let input = x
       try q.apply(&x)
-      // The portable C path (the AVX2 one ran above when the CPU has it) gives the same bits.
-      var portable = input
-      if spiqa_kernels_best_isa() > SPIQA_ISA_PORTABLE {
-        #expect(spiqa_kernels_set_isa(Int32(SPIQA_ISA_PORTABLE)) == 0)
-        defer { _ = spiqa_kernels_set_isa(spiqa_kernels_best_isa()) }
-        try q.apply(&portable)
-        #expect(zip(portable, x).allSatisfy { $0.bitPattern == $1.bitPattern }, "\(method.rawValue)/\(bits): portable ≠ AVX2")
+      // Every kernel ISA level (portable, AVX2, AVX-512 where the CPU has them) gives the same bits.
+      try forEachISA { isa in
+        var other = input
+        try q.apply(&other)
+        #expect(zip(other, x).allSatisfy { $0.bitPattern == $1.bitPattern }, "\(method.rawValue)/\(bits): ISA \(isa) differs")
       }
       for i in x.indices {
         let f = q.quantize(input[i])

@@ -195,5 +195,15 @@ import Testing
       }
       for r in results { #expect(r == expected, "keep_all \(keepAll)") }
     }
+    // The key-range gather of the bucket path, at every level.
+    let keys = x.map(sortKey)
+    let (low, high) = (sortKey(1e-4), sortKey(0.02))
+    try forEachISA { isa in
+      var out = [UInt32](repeating: 0, count: keys.count + 16)
+      let k = keys.withUnsafeBufferPointer { kb in
+        out.withUnsafeMutableBufferPointer { spiqa_quant_gather_range(kb.baseAddress!, kb.count, low, high, $0.baseAddress!) }
+      }
+      #expect(Array(out[..<k]) == keys.filter { $0 >= low && $0 <= high }, "ISA \(isa)")
+    }
   }
 }

@@ -45,6 +45,10 @@ ptrdiff_t spiqa_quant_sort_keys(const float *x, ptrdiff_t n, uint32_t *out, int 
 /// shared by every key skipped; insertion sort below 64 keys). `scratch` has room for `n`. The result is in `keys`.
 void spiqa_quant_radix_sort(uint32_t *keys, uint32_t *scratch, ptrdiff_t n);
 
+/// Copies the keys in `[low, high]` to `out`, in order, and returns how many. `out` needs room for 16 keys more
+/// than are copied (whole vectors are stored).
+ptrdiff_t spiqa_quant_gather_range(const uint32_t *keys, ptrdiff_t n, uint32_t low, uint32_t high, uint32_t *out);
+
 /// The smallest key (UINT32_MAX for none): keys ≥ 0x80000000 are those of +0.0 and positive floats.
 uint32_t spiqa_quant_min_key(const uint32_t *keys, ptrdiff_t n);
 
