@@ -14,6 +14,26 @@ struct FeatureBuckets {
   let batchSize: Int
   let padId: Int
 
+  /// Query×key positions per head one pass may hold (64 features of 384 tokens: ~450 MB of attention
+  /// probabilities for 12 heads): a large `--batch-size` of long features is cut into passes that fit, so memory
+  /// does not grow with the flag.
+  static let positionBudget = 64 * 384 * 384
+
+  /// The passes over features sorted longest first (`lengths`, descending): at most `batchSize` features, and no
+  /// more than `budget` positions (count × longest²) unless a pass would be empty.
+  static func passes(lengths: [Int], batchSize: Int, budget: Int = positionBudget) -> [Range<Int>] {
+    var out: [Range<Int>] = []
+    var i = 0
+    while i < lengths.count {
+      let longest = lengths[i] * lengths[i]
+      var end = i + 1
+      while end < lengths.count && end - i < batchSize && (end - i + 1) * longest <= budget { end += 1 }
+      out.append(i..<end)
+      i = end
+    }
+    return out
+  }
+
   /// Questions gathered before sorting: enough features for a few full batches of similar lengths.
   var window: Int { max(1, 4 * batchSize) }
 
@@ -32,9 +52,8 @@ struct FeatureBuckets {
       a.element.length != b.element.length ? a.element.length > b.element.length : a.offset < b.offset
     }.map(\.element)
     var out = groups.map { [(start: [Float], end: [Float])](repeating: ([], []), count: $0.sequences.sequences.count) }
-    var i = 0
-    while i < slots.count {
-      let part = slots[i..<min(i + batchSize, slots.count)]
+    for pass in Self.passes(lengths: slots.map(\.length), batchSize: batchSize) {
+      let part = slots[pass]
       let seqs = part.map { groups[$0.group].sequences.sequences[$0.feature] }
       let batch = TaskGroup(sequences: ExtractionGroup(sequences: seqs), examples: 0).batch(padId: padId)
       let logits = try model.questionAnswering(batch, hooks: try hooks(seqs, batch))
@@ -42,7 +61,6 @@ struct FeatureBuckets {
         out[slot.group][slot.feature] = (Array(logits.start[row].prefix(slot.length)),
                                          Array(logits.end[row].prefix(slot.length)))
       }
-      i += part.count
     }
     return out
   }

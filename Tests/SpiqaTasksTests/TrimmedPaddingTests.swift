@@ -114,3 +114,21 @@ final class WidthSpy: TaskModel {
   }
   func classify(_ batch: TaskBatch, hooks: ForwardHooks) throws -> [[Float]] { try inner.classify(batch, hooks: hooks) }
 }
+
+/// The passes of a bucketed run: at most `--batch-size` features, cut earlier where count × longest² would pass the
+/// position budget, never empty, covering every feature once in order.
+@Suite struct FeatureBucketPassTests {
+  @Test func passesRespectBatchSizeAndBudget() {
+    let lengths = [384, 384, 300, 200, 200, 120, 64, 64, 64, 10]
+    #expect(FeatureBuckets.passes(lengths: lengths, batchSize: 4) == [0..<4, 4..<8, 8..<10])
+    // Budget of two 384-token features (294,912): 2 × 384², then 3 × 300² (not 4), then four short ones.
+    let budget = 2 * 384 * 384
+    #expect(FeatureBuckets.passes(lengths: lengths, batchSize: 4, budget: budget) == [0..<2, 2..<5, 5..<9, 9..<10])
+    // A feature alone above the budget still gets its pass.
+    #expect(FeatureBuckets.passes(lengths: [512, 512], batchSize: 8, budget: 100) == [0..<1, 1..<2])
+    #expect(FeatureBuckets.passes(lengths: [], batchSize: 8).isEmpty)
+    // --batch-size 1024 of 384-token features: 64 per pass.
+    let many = FeatureBuckets.passes(lengths: Array(repeating: 384, count: 1024), batchSize: 1024)
+    #expect(many.count == 16 && many.allSatisfy { $0.count == 64 })
+  }
+}
