@@ -253,9 +253,11 @@ ptrdiff_t spiqa_quant_count_zeros(const float *x, ptrdiff_t rows, ptrdiff_t cols
   return z;
 }
 
-void spiqa_quant_bucket_sums(const uint32_t *keys, ptrdiff_t n, uint32_t *counts, double *sums) {
+uint32_t spiqa_quant_bucket_sums(const uint32_t *keys, ptrdiff_t n, uint32_t *counts, double *sums) {
+  uint32_t smallest = UINT32_MAX;
   for (ptrdiff_t i = 0; i < n; i++) {
     uint32_t k = keys[i];
+    smallest = k < smallest ? k : smallest;
     uint32_t b = (k >> 16) & (SPIQA_QUANT_BUCKETS - 1);
     uint32_t bits = k & 0x7FFFFFFFu;
     float v;
@@ -263,6 +265,46 @@ void spiqa_quant_bucket_sums(const uint32_t *keys, ptrdiff_t n, uint32_t *counts
     counts[b]++;
     sums[b] += (double)v;
   }
+  return smallest;
+}
+
+static ptrdiff_t gather_intervals_scalar(const uint32_t *keys, ptrdiff_t n, const uint32_t *lows,
+                                         const uint32_t *highs, int count, uint32_t *out) {
+  ptrdiff_t k = 0;
+  for (ptrdiff_t i = 0; i < n; i++) {
+    uint32_t key = keys[i];
+    int in = 0;
+    for (int j = 0; j < count; j++) in |= key >= lows[j] && key <= highs[j];
+    out[k] = key;
+    k += in;
+  }
+  return k;
+}
+
+#if SPIQA_X86
+AVX512 static ptrdiff_t gather_intervals_avx512(const uint32_t *keys, ptrdiff_t n, const uint32_t *lows,
+                                                const uint32_t *highs, int count, uint32_t *out) {
+  __m512i lo[16], hi[16];
+  for (int j = 0; j < count; j++) lo[j] = _mm512_set1_epi32((int)lows[j]), hi[j] = _mm512_set1_epi32((int)highs[j]);
+  ptrdiff_t i = 0, k = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512i key = _mm512_loadu_si512((const void *)(keys + i));
+    __mmask16 keep = 0;
+    for (int j = 0; j < count; j++) keep |= _mm512_cmpge_epu32_mask(key, lo[j]) & _mm512_cmple_epu32_mask(key, hi[j]);
+    _mm512_storeu_si512((void *)(out + k), _mm512_maskz_compress_epi32(keep, key));
+    k += __builtin_popcount(keep);
+  }
+  return k + gather_intervals_scalar(keys + i, n - i, lows, highs, count, out + k);
+}
+#endif
+
+ptrdiff_t spiqa_quant_gather_intervals(const uint32_t *keys, ptrdiff_t n, const uint32_t *lows, const uint32_t *highs,
+                                       int count, uint32_t *out) {
+#if SPIQA_X86
+  if (count <= 16 && spiqa_kernels_isa() >= SPIQA_ISA_AVX512)
+    return gather_intervals_avx512(keys, n, lows, highs, count, out);
+#endif
+  return gather_intervals_scalar(keys, n, lows, highs, count, out);
 }
 
 ptrdiff_t spiqa_quant_gather_buckets(const uint32_t *keys, ptrdiff_t n, const uint8_t *wanted, uint32_t *out) {
@@ -273,44 +315,6 @@ ptrdiff_t spiqa_quant_gather_buckets(const uint32_t *keys, ptrdiff_t n, const ui
     k += wanted[(key >> 16) & (SPIQA_QUANT_BUCKETS - 1)] != 0;
   }
   return k;
-}
-
-static ptrdiff_t gather_range_scalar(const uint32_t *keys, ptrdiff_t n, uint32_t low, uint32_t high, uint32_t *out) {
-  ptrdiff_t k = 0;
-  for (ptrdiff_t i = 0; i < n; i++) {
-    uint32_t key = keys[i];
-    out[k] = key;
-    k += key >= low && key <= high;
-  }
-  return k;
-}
-
-#if SPIQA_X86
-AVX512 static ptrdiff_t gather_range_avx512(const uint32_t *keys, ptrdiff_t n, uint32_t low, uint32_t high,
-                                            uint32_t *out) {
-  __m512i lo = _mm512_set1_epi32((int)low), hi = _mm512_set1_epi32((int)high);
-  ptrdiff_t i = 0, k = 0;
-  for (; i + 16 <= n; i += 16) {
-    __m512i key = _mm512_loadu_si512((const void *)(keys + i));
-    __mmask16 keep = _mm512_cmpge_epu32_mask(key, lo) & _mm512_cmple_epu32_mask(key, hi);
-    _mm512_storeu_si512((void *)(out + k), _mm512_maskz_compress_epi32(keep, key));
-    k += __builtin_popcount(keep);
-  }
-  return k + gather_range_scalar(keys + i, n - i, low, high, out + k);
-}
-#endif
-
-ptrdiff_t spiqa_quant_gather_range(const uint32_t *keys, ptrdiff_t n, uint32_t low, uint32_t high, uint32_t *out) {
-#if SPIQA_X86
-  if (spiqa_kernels_isa() >= SPIQA_ISA_AVX512) return gather_range_avx512(keys, n, low, high, out);
-#endif
-  return gather_range_scalar(keys, n, low, high, out);
-}
-
-uint32_t spiqa_quant_min_key(const uint32_t *keys, ptrdiff_t n) {
-  uint32_t m = UINT32_MAX;
-  for (ptrdiff_t i = 0; i < n; i++) m = keys[i] < m ? keys[i] : m;
-  return m;
 }
 
 void spiqa_quant_top_digit_counts(const uint32_t *keys, ptrdiff_t n, ptrdiff_t *counts) {

@@ -76,15 +76,14 @@ func dataDependentStatistics(
 /// (`BucketSelection`), and a bin's mean from bucket sums wherever its float64 sum is exact in any order (the
 /// clamped methods' bound; zeros add nothing) — usually every bin above the lowest values. Only a bin that fails
 /// the bound, whose low values span many binades, is gathered and sorted (on `threads` workers), and summed in
-/// numpy's pairwise order. Negative values, -0.0 or NaN (never in attention) take the full sort; so does
-/// `selection: false`.
+/// numpy's pairwise order. Negative values, -0.0 or NaN (never in attention) take the full sort (the selection
+/// declines them); so does `selection: false`.
 func slogMeanStatistics(
   bits: Int, regions: [UnsafeBufferPointer<UInt32>], zeros: Int, threads: Int, selection: Bool = true
 ) throws -> QuantStatistics {
   let keyCount = regions.reduce(0) { $0 + $1.count }
   let n = keyCount + zeros
-  let positive = regions.allSatisfy { r in r.baseAddress.map { spiqa_quant_min_key($0, r.count) > sortKey(0) } ?? true }
-  if selection && positive && n > 0 {
+  if selection && n > 0 {
     // Key ranks read: each cut's value and each bin's first and last positive value.
     var ranks: [Int] = []
     var start = 0
@@ -264,16 +263,22 @@ struct BucketSelection {
     // Per piece, then added up: a bucket's float64 sum is exact in any order (its values share one exponent).
     var counts = [UInt32](repeating: 0, count: buckets * w)
     var sums = [Double](repeating: 0, count: buckets * w)
+    var smallest = [UInt32](repeating: .max, count: w)
     counts.withUnsafeMutableBufferPointer { c in
       sums.withUnsafeMutableBufferPointer { s in
-        let c = UncheckedPointer(c.baseAddress!), s = UncheckedPointer(s.baseAddress!)
-        parallelFor(w) { p in
-          for k in pieces[p] where k.count > 0 {
-            spiqa_quant_bucket_sums(k.baseAddress!, k.count, c.pointer + p * buckets, s.pointer + p * buckets)
+        smallest.withUnsafeMutableBufferPointer { m in
+          let c = UncheckedPointer(c.baseAddress!), s = UncheckedPointer(s.baseAddress!), m = UncheckedPointer(m.baseAddress!)
+          parallelFor(w) { p in
+            for k in pieces[p] where k.count > 0 {
+              let least = spiqa_quant_bucket_sums(k.baseAddress!, k.count, c.pointer + p * buckets, s.pointer + p * buckets)
+              m.pointer[p] = min(m.pointer[p], least)
+            }
           }
         }
       }
     }
+    // Positive floats only (a negative value's key, or -0.0's, aliases a positive bucket).
+    if smallest.contains(where: { $0 <= sortKey(0) }) { return nil }
     for p in 1..<w {
       for b in 0..<buckets where counts[p * buckets + b] > 0 {
         counts[b] += counts[p * buckets + b]
@@ -288,6 +293,17 @@ struct BucketSelection {
     for b in 0..<buckets { prefix[b + 1] = prefix[b] + Int(counts[b]) }
     var wanted = [UInt8](repeating: 0, count: buckets)
     for r in ranks { wanted[Self.bucket(of: r, prefix: prefix)] = 1 }
+    // The wanted buckets as key intervals (runs of buckets merged): few intervals are tested 16 keys at a time.
+    var lows: [UInt32] = [], highs: [UInt32] = []
+    var b = 0
+    while b < buckets {
+      guard wanted[b] != 0 else { b += 1; continue }
+      var e = b
+      while e + 1 < buckets && wanted[e + 1] != 0 { e += 1 }
+      lows.append(0x8000_0000 | UInt32(b) << 16)
+      highs.append(0x8000_0000 | UInt32(e) << 16 | 0xFFFF)
+      b = e + 1
+    }
     // Each piece gathers into its own stretch of the buffer (the kernel writes within it), then they close up.
     var pieceStart = [0]
     for piece in pieces { pieceStart.append(pieceStart.last! + piece.reduce(0) { $0 + $1.count }) }
@@ -299,7 +315,10 @@ struct BucketSelection {
         parallelFor(w) { p in
           var k = 0
           for region in pieces[p] where region.count > 0 {
-            k += spiqa_quant_gather_buckets(region.baseAddress!, region.count, wanted, o.pointer + pieceStart[p] + k)
+            let out = o.pointer + pieceStart[p] + k
+            k += lows.count <= 16
+              ? spiqa_quant_gather_intervals(region.baseAddress!, region.count, lows, highs, Int32(lows.count), out)
+              : spiqa_quant_gather_buckets(region.baseAddress!, region.count, wanted, out)
           }
           kept.pointer[p] = k
         }
@@ -373,7 +392,7 @@ struct BucketSelection {
   }
 
   /// The keys of every bucket from the one holding rank `a` to the one holding rank `b − 1`, gathered from the
-  /// regions and sorted on `threads` workers, and where rank `a` sits in them: `s[a:b]` is
+  /// regions (one key-range pass) and sorted on `threads` workers, and where rank `a` sits in them: `s[a:b]` is
   /// `keys[offset ..< offset + b - a]`. Positive keys only (a bucket range is then a key range).
   func sortedBuckets(covering a: Int, _ b: Int, threads: Int) -> (keys: [UInt32], offset: Int) {
     let first = Self.bucket(of: a, prefix: prefix), last = Self.bucket(of: b - 1, prefix: prefix)
@@ -382,7 +401,7 @@ struct BucketSelection {
     let gathered = [UInt32](unsafeUninitializedCapacity: total + 16) { out, count in
       var k = 0
       for region in regions where region.count > 0 {
-        k += spiqa_quant_gather_range(region.baseAddress!, region.count, low, high, out.baseAddress! + k)
+        k += spiqa_quant_gather_intervals(region.baseAddress!, region.count, [low], [high], 1, out.baseAddress! + k)
       }
       count = k
     }

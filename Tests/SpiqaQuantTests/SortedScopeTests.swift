@@ -195,15 +195,21 @@ import Testing
       }
       for r in results { #expect(r == expected, "keep_all \(keepAll)") }
     }
-    // The key-range gather of the bucket path, at every level.
+    // The key-interval gather of the bucket path, at every level, with 1, 3 and 17 intervals (the last one scalar).
     let keys = x.map(sortKey)
-    let (low, high) = (sortKey(1e-4), sortKey(0.02))
-    try forEachISA { isa in
-      var out = [UInt32](repeating: 0, count: keys.count + 16)
-      let k = keys.withUnsafeBufferPointer { kb in
-        out.withUnsafeMutableBufferPointer { spiqa_quant_gather_range(kb.baseAddress!, kb.count, low, high, $0.baseAddress!) }
+    for count in [1, 3, 17] {
+      let lows = (0..<count).map { sortKey(Float(1e-5) * Float($0 * 3 + 1)) }
+      let highs = (0..<count).map { sortKey(Float(1e-5) * Float($0 * 3 + 2)) }
+      try forEachISA { isa in
+        var out = [UInt32](repeating: 0, count: keys.count + 16)
+        let k = keys.withUnsafeBufferPointer { kb in
+          out.withUnsafeMutableBufferPointer {
+            spiqa_quant_gather_intervals(kb.baseAddress!, kb.count, lows, highs, Int32(count), $0.baseAddress!)
+          }
+        }
+        let expected = keys.filter { key in zip(lows, highs).contains { key >= $0 && key <= $1 } }
+        #expect(Array(out[..<k]) == expected, "ISA \(isa), \(count) intervals")
       }
-      #expect(Array(out[..<k]) == keys.filter { $0 >= low && $0 <= high }, "ISA \(isa)")
     }
   }
 }

@@ -22,8 +22,14 @@ ptrdiff_t spiqa_quant_steps(float *x, ptrdiff_t n, const uint32_t *starts, const
 #define SPIQA_QUANT_BUCKETS 32768
 
 /// For each key of a positive float: `counts[bucket] += 1`, `sums[bucket] += (double)value`. Values of one bucket
-/// share their exponent, so each bucket's float64 sum is exact for fewer than 2^29 values.
-void spiqa_quant_bucket_sums(const uint32_t *keys, ptrdiff_t n, uint32_t *counts, double *sums);
+/// share their exponent, so each bucket's float64 sum is exact for fewer than 2^29 values. Returns the smallest key
+/// (UINT32_MAX for none): keys below 0x80000001 are not of positive floats, and their buckets mean nothing.
+uint32_t spiqa_quant_bucket_sums(const uint32_t *keys, ptrdiff_t n, uint32_t *counts, double *sums);
+
+/// Copies the keys that fall in any of the `count` intervals `[lows[j], highs[j]]` to `out`, in order; returns how
+/// many. `out` needs room for 16 keys more than are copied. Up to 16 intervals run 16 keys at a time (AVX-512).
+ptrdiff_t spiqa_quant_gather_intervals(const uint32_t *keys, ptrdiff_t n, const uint32_t *lows, const uint32_t *highs,
+                                       int count, uint32_t *out);
 
 /// Copies the keys whose bucket has `wanted[bucket] != 0` to `out`; returns how many. Every key is stored at the
 /// next free slot before the test, so `out` needs room for one key more than are copied (or for `n`).
@@ -44,13 +50,6 @@ ptrdiff_t spiqa_quant_sort_keys(const float *x, ptrdiff_t n, uint32_t *out, int 
 /// Sorts `keys` ascending (LSD radix, three 11-bit digits, stable; one read for the three histograms, a digit
 /// shared by every key skipped; insertion sort below 64 keys). `scratch` has room for `n`. The result is in `keys`.
 void spiqa_quant_radix_sort(uint32_t *keys, uint32_t *scratch, ptrdiff_t n);
-
-/// Copies the keys in `[low, high]` to `out`, in order, and returns how many. `out` needs room for 16 keys more
-/// than are copied (whole vectors are stored).
-ptrdiff_t spiqa_quant_gather_range(const uint32_t *keys, ptrdiff_t n, uint32_t low, uint32_t high, uint32_t *out);
-
-/// The smallest key (UINT32_MAX for none): keys ≥ 0x80000000 are those of +0.0 and positive floats.
-uint32_t spiqa_quant_min_key(const uint32_t *keys, ptrdiff_t n);
 
 /// Buckets of the parallel sort's first (most significant) digit: the top 11 bits of a key.
 #define SPIQA_QUANT_TOP_DIGITS 2048
