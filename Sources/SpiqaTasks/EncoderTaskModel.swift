@@ -14,6 +14,7 @@ public final class EncoderTaskModel: TaskModel {
   public var maxPositions: Int { checkpoint.config.maxSequenceLength }
   public var config: ModelConfig { checkpoint.config }
   public var name: String { checkpoint.directory }
+  public var computeThreads: Int { encoder.threads }
   public var classifierLabels: [String]? {
     if case .sequenceClassification(let labels) = nativeHead { return labels }
     return nil

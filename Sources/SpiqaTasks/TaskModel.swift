@@ -38,11 +38,12 @@ public protocol TaskModel: AnyObject {
   var hasMaskedLMHead: Bool { get }
   /// The model in messages (its folder).
   var name: String { get }
+  /// The workers the model's forward pass uses (the attention hooks use as many for a layer's statistics).
+  var computeThreads: Int { get }
 }
 
 extension TaskModel {
-  /// The workers the model's forward pass uses (1 for models that do not say).
-  public var computeThreads: Int { (self as? EncoderTaskModel)?.encoder.threads ?? 1 }
+  public var computeThreads: Int { 1 }
   public var classifierLabels: [String]? { nil }
   public var hasMaskedLMHead: Bool { false }
   public func maskedLM(_ batch: TaskBatch, positions: [Int], hooks: ForwardHooks) throws -> [[Float]] {
