@@ -348,39 +348,37 @@ static inline double virtual_at(const virtual_keys *s, ptrdiff_t i) {
 }
 
 // numpy's leaf (n <= 128): eight accumulators over strided elements, combined as a tree, then the tail.
-static double leaf_sum(const uint32_t *p, ptrdiff_t n) {
+static double leaf_sum(const double *v, ptrdiff_t n) {
   double r[8];
-  for (int k = 0; k < 8; k++) r[k] = key_value(p[k]);
+  for (int k = 0; k < 8; k++) r[k] = v[k];
   ptrdiff_t i = 8;
   for (; i < n - (n % 8); i += 8)
-    for (int k = 0; k < 8; k++) r[k] += key_value(p[i + k]);
+    for (int k = 0; k < 8; k++) r[k] += v[i + k];
   double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-  for (; i < n; i++) res += key_value(p[i]);
+  for (; i < n; i++) res += v[i];
   return res;
 }
 
 static double pairwise(const virtual_keys *s, ptrdiff_t lo, ptrdiff_t n) {
   ptrdiff_t zeros_end = s->zeros_at + s->zeros;
+  // A stretch of +0.0 adds up to +0.0 in any tree.
+  if (lo >= s->zeros_at && lo + n <= zeros_end) return 0.0;
   if (n < 8) {
     double res = 0.0;
     for (ptrdiff_t i = 0; i < n; i++) res += virtual_at(s, lo + i);
     return res;
   }
   if (n <= 128) {
-    // A leaf inside one stretch: keys read directly, or all +0.0 (whose sum in any tree is +0.0).
-    if (lo + n <= s->zeros_at) return leaf_sum(s->keys + lo, n);
-    if (lo >= zeros_end) return leaf_sum(s->keys + lo - s->zeros, n);
-    if (lo >= s->zeros_at && lo + n <= zeros_end) return 0.0;
-    double r[8];
-    for (int k = 0; k < 8; k++) r[k] = virtual_at(s, lo + k);
-    ptrdiff_t i = 8;
-    for (; i < n - (n % 8); i += 8)
-      for (int k = 0; k < 8; k++) r[k] += virtual_at(s, lo + i + k);
-    double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-    for (; i < n; i++) res += virtual_at(s, lo + i);
-    return res;
+    double v[128];
+    if (lo + n <= s->zeros_at || lo >= zeros_end) {
+      // Inside one stretch of keys: read them directly.
+      const uint32_t *p = s->keys + (lo >= zeros_end ? lo - s->zeros : lo);
+      for (ptrdiff_t i = 0; i < n; i++) v[i] = key_value(p[i]);
+    } else {
+      for (ptrdiff_t i = 0; i < n; i++) v[i] = virtual_at(s, lo + i);
+    }
+    return leaf_sum(v, n);
   }
-  if (lo >= s->zeros_at && lo + n <= zeros_end) return 0.0;
   ptrdiff_t n2 = n / 2;
   n2 -= n2 % 8;
   return pairwise(s, lo, n2) + pairwise(s, lo + n2, n - n2);

@@ -84,20 +84,16 @@ func slogMeanStatistics(
   let keyCount = regions.reduce(0) { $0 + $1.count }
   let n = keyCount + zeros
   if selection && n > 0 {
-    // Key ranks read: each cut's value and each bin's first and last positive value.
-    var ranks: [Int] = []
-    var start = 0
-    for c in logCuts(method: .uniformSlogMean, bits: bits, n: n) {
-      if c < n && c >= zeros { ranks.append(c - zeros) }
-      if c > zeros && start < c { ranks += [max(start, zeros) - zeros, c - 1 - zeros] }
-      start = c
-    }
+    // Key ranks read: what `statistics` reads past the zeros, and the first positive value (a bin's first when it
+    // starts among the zeros).
+    let ranks = neededRanks(method: .uniformSlogMean, bits: bits, n: n).filter { $0 >= zeros }.map { $0 - zeros }
+      + (zeros < n ? [0] : [])
     if let picked = BucketSelection(regions: regions, ranks: ranks, threads: threads) {
       // Each bin's positive values (key ranks): summed from the buckets when exact; the others — the lowest bins,
       // next to each other — gathered and sorted together, once.
       var exactSums: [Int: Double] = [:]
       var inexact: Range<Int>?
-      start = 0
+      var start = 0
       for c in logCuts(method: .uniformSlogMean, bits: bits, n: n) {
         if c > zeros && start < c {
           let lo = max(start, zeros) - zeros, hi = c - zeros
@@ -300,8 +296,9 @@ struct BucketSelection {
       guard wanted[b] != 0 else { b += 1; continue }
       var e = b
       while e + 1 < buckets && wanted[e + 1] != 0 { e += 1 }
-      lows.append(0x8000_0000 | UInt32(b) << 16)
-      highs.append(0x8000_0000 | UInt32(e) << 16 | 0xFFFF)
+      let keys = Self.keys(ofBuckets: b, e)
+      lows.append(keys.low)
+      highs.append(keys.high)
       b = e + 1
     }
     // Each piece gathers into its own stretch of the buffer (the kernel writes within it), then they close up.
@@ -343,6 +340,11 @@ struct BucketSelection {
     self.sums = sums
     self.gathered = gathered
     self.gatheredStart = starts
+  }
+
+  /// The keys of positive floats in buckets `first...last`, as one closed key interval.
+  private static func keys(ofBuckets first: Int, _ last: Int) -> (low: UInt32, high: UInt32) {
+    (0x8000_0000 | UInt32(first) << 16, 0x8000_0000 | UInt32(last) << 16 | 0xFFFF)
   }
 
   /// The bucket holding rank `r` (the last b with prefix[b] <= r).
@@ -396,7 +398,7 @@ struct BucketSelection {
   /// `keys[offset ..< offset + b - a]`. Positive keys only (a bucket range is then a key range).
   func sortedBuckets(covering a: Int, _ b: Int, threads: Int) -> (keys: [UInt32], offset: Int) {
     let first = Self.bucket(of: a, prefix: prefix), last = Self.bucket(of: b - 1, prefix: prefix)
-    let low = 0x8000_0000 | UInt32(first) << 16, high = 0x8000_0000 | UInt32(last) << 16 | 0xFFFF
+    let (low, high) = Self.keys(ofBuckets: first, last)
     let total = prefix[last + 1] - prefix[first]
     let gathered = [UInt32](unsafeUninitializedCapacity: total + 16) { out, count in
       var k = 0
