@@ -253,19 +253,18 @@ ptrdiff_t spiqa_quant_count_zeros(const float *x, ptrdiff_t rows, ptrdiff_t cols
   return z;
 }
 
-uint32_t spiqa_quant_bucket_sums(const uint32_t *keys, ptrdiff_t n, uint32_t *counts, double *sums) {
-  uint32_t smallest = UINT32_MAX;
+void spiqa_quant_bucket_count(const uint32_t *keys, ptrdiff_t n, uint32_t *counts, uint64_t *low_sums, uint32_t *bounds) {
+  uint32_t smallest = bounds[0], largest = bounds[1];
   for (ptrdiff_t i = 0; i < n; i++) {
     uint32_t k = keys[i];
     smallest = k < smallest ? k : smallest;
+    largest = k > largest ? k : largest;
     uint32_t b = (k >> 16) & (SPIQA_QUANT_BUCKETS - 1);
-    uint32_t bits = k & 0x7FFFFFFFu;
-    float v;
-    memcpy(&v, &bits, sizeof v);
     counts[b]++;
-    sums[b] += (double)v;
+    low_sums[b] += k & 0xFFFFu;
   }
-  return smallest;
+  bounds[0] = smallest;
+  bounds[1] = largest;
 }
 
 static ptrdiff_t gather_intervals_scalar(const uint32_t *keys, ptrdiff_t n, const uint32_t *lows,

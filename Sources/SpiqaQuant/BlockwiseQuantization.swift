@@ -20,34 +20,47 @@ extension AttentionQuantizer {
   /// Phase 1: writes the keys of the values that take part in the statistics of the `[rows, columns]` corner of a
   /// row-major block of row stride `stride` to `out`, which has room for `rows · columns` keys; returns how many.
   /// The values above 1e-3, or with `statisticsTakeEveryValue` every value but +0.0 (the caller counts those).
+  /// With `histograms`, the keys are also counted by bucket there, row by row while they are in cache, so phase 2
+  /// need not read them all again (pass the same pool to `statistics`).
   public func statisticsKeys(
-    _ block: UnsafePointer<Float>, rows: Int, columns: Int, stride: Int, into out: UnsafeMutablePointer<UInt32>
+    _ block: UnsafePointer<Float>, rows: Int, columns: Int, stride: Int, into out: UnsafeMutablePointer<UInt32>,
+    counting histograms: BucketHistogramPool? = nil
   ) -> Int {
     let keepAll: Int32 = statisticsTakeEveryValue ? 1 : 0
-    var count = 0
-    for r in 0..<rows where columns > 0 {
-      count += spiqa_quant_sort_keys(block + r * stride, columns, out + count, keepAll, minVal)
+    func keys(_ histogram: BucketHistogram?) -> Int {
+      var count = 0
+      for r in 0..<rows where columns > 0 {
+        let kept = spiqa_quant_sort_keys(block + r * stride, columns, out + count, keepAll, minVal)
+        histogram?.add(out + count, count: kept)
+        count += kept
+      }
+      return count
     }
-    return count
+    guard let histograms else { return keys(nil) }
+    return histograms.withHistogram { keys($0) }
   }
 
   /// Phase 2: the statistics of a scope from the keys of its blocks (any order).
   /// - Parameters:
   ///   - scopeSize: values in the scope, its +0.0s included (uniform_slog_mean; the others ignore it).
-  ///   - threads: workers for the bucket counts and uniform_slog_mean's sort.
+  ///   - threads: workers for the bucket counts, the gathering and uniform_slog_mean's sort.
+  ///   - histograms: the pool that counted exactly these keys in phase 1, if one did; emptied for the next scope.
   /// - Throws: `QuantError` when the reference would fail (too few values), as `apply` does.
-  public func statistics(keys: [UnsafeBufferPointer<UInt32>], scopeSize: Int = 0, threads: Int = 1) throws
-    -> QuantStatistics
-  {
+  public func statistics(
+    keys: [UnsafeBufferPointer<UInt32>], scopeSize: Int = 0, threads: Int = 1,
+    counted histograms: BucketHistogramPool? = nil
+  ) throws -> QuantStatistics {
+    defer { histograms?.clear() }
     guard quantizesBlockwise else {
       throw QuantError("\(method.rawValue) takes its statistics over the whole scope at once", isUsage: true)
     }
+    let counted = histograms?.merged()
     if statisticsTakeEveryValue {
       let zeros = scopeSize - keys.reduce(0) { $0 + $1.count }
       guard zeros >= 0 else { throw QuantError("a scope of \(scopeSize) values cannot hold more keys", isUsage: true) }
-      return try slogMeanStatistics(bits: bits, regions: keys, zeros: zeros, threads: threads)
+      return try slogMeanStatistics(bits: bits, regions: keys, zeros: zeros, threads: threads, counted: counted)
     }
-    return try clampedStatistics(method: method, bits: bits, regions: keys, threads: threads)
+    return try clampedStatistics(method: method, bits: bits, regions: keys, threads: threads, counted: counted)
   }
 
   /// Phase 3: the mapping of every value of the scope under `stats`.

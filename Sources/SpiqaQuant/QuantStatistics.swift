@@ -72,55 +72,50 @@ func dataDependentStatistics(
 /// uniform_slog_mean's statistics from the keys of a scope's values other than +0.0, split over any number of
 /// regions in any order, and the number of +0.0 values (`zeros`).
 ///
-/// The sorted scope is `zeros` times 0, then the positive values. Ranks come from bucket counts
-/// (`BucketSelection`), and a bin's mean from bucket sums wherever its float64 sum is exact in any order (the
-/// clamped methods' bound; zeros add nothing) — usually every bin above the lowest values. Only a bin that fails
-/// the bound, whose low values span many binades, is gathered and sorted (on `threads` workers), and summed in
-/// numpy's pairwise order. Negative values, -0.0 or NaN (never in attention) take the full sort (the selection
-/// declines them); so does `selection: false`.
+/// The sorted scope is `zeros` times 0, then the positive values. Ranks come from bucket counts (`BucketCounts`:
+/// `counted`, the keys' histogram when the caller counted them, else counted here), and a bin's mean from bucket
+/// sums wherever its float64 sum is exact in any order (the clamped methods' bound; zeros add nothing) — usually
+/// every bin above the lowest values. The bins that may fail the bound (judged from their buckets), whose low values
+/// span many binades, are gathered and sorted with the wanted ranks' buckets, in one pass over the keys on `threads`
+/// workers, and summed in numpy's pairwise order. Negative values, -0.0 or NaN (never in attention) take the full
+/// sort (the counts decline them); so does `selection: false`.
 func slogMeanStatistics(
-  bits: Int, regions: [UnsafeBufferPointer<UInt32>], zeros: Int, threads: Int, selection: Bool = true
+  bits: Int, regions: [UnsafeBufferPointer<UInt32>], zeros: Int, threads: Int, counted: BucketHistogram? = nil,
+  selection: Bool = true
 ) throws -> QuantStatistics {
   let keyCount = regions.reduce(0) { $0 + $1.count }
   let n = keyCount + zeros
-  if selection && n > 0 {
+  if selection && n > 0, let counts = BucketCounts(regions: regions, counted: counted, threads: threads) {
     // Key ranks read: what `statistics` reads past the zeros, and the first positive value (a bin's first when it
     // starts among the zeros).
     let ranks = neededRanks(method: .uniformSlogMean, bits: bits, n: n).filter { $0 >= zeros }.map { $0 - zeros }
       + (zeros < n ? [0] : [])
-    if let picked = BucketSelection(regions: regions, ranks: ranks, threads: threads) {
-      // Each bin's positive values (key ranks): summed from the buckets when exact; the others — the lowest bins,
-      // next to each other — gathered and sorted together, once.
-      var exactSums: [Int: Double] = [:]
-      var inexact: Range<Int>?
-      var start = 0
-      for c in logCuts(method: .uniformSlogMean, bits: bits, n: n) {
-        if c > zeros && start < c {
-          let lo = max(start, zeros) - zeros, hi = c - zeros
-          if let sum = try? picked.exactSum(lo, hi) {
-            exactSums[lo] = sum
-          } else {
-            inexact = min(lo, inexact?.lowerBound ?? lo)..<max(hi, inexact?.upperBound ?? hi)
-          }
+    // The bins' positive values (key ranks) whose sum may round: the lowest bins, next to each other.
+    var inOrder: Range<Int>?
+    var start = 0
+    for c in logCuts(method: .uniformSlogMean, bits: bits, n: n) {
+      if c > zeros && start < c {
+        let lo = max(start, zeros) - zeros, hi = c - zeros
+        if counts.mayRound(lo, hi) {
+          inOrder = min(lo, inOrder?.lowerBound ?? lo)..<max(hi, inOrder?.upperBound ?? hi)
         }
-        start = c
       }
-      let sorted = inexact.map { picked.sortedBuckets(covering: $0.lowerBound, $0.upperBound, threads: threads) }
-      return try statistics(
-        method: .uniformSlogMean, bits: bits, n: n,
-        value: { $0 < zeros ? 0 : try picked.value($0 - zeros) },
-        mean: { a, b in
-          let zerosInBin = max(0, min(zeros, b) - a)
-          guard b > zeros else { return (0.0 + 0.0) / Double(b - a) }
-          let lo = max(a, zeros) - zeros
-          if let sum = exactSums[lo] { return (0.0 + sum) / Double(b - a) }
-          guard let sorted, let inexact else { throw BucketSelection.NotExact() }  // every bin was classified
-          let sum = sorted.keys.withUnsafeBufferPointer {
-            spiqa_quant_pairwise_sum($0.baseAddress! + sorted.offset + (lo - inexact.lowerBound), 0, zerosInBin, 0, b - a)
-          }
-          return (0.0 + sum) / Double(b - a)
-        })
+      start = c
     }
+    let picked = BucketSelection(counts: counts, regions: regions, ranks: ranks, covering: inOrder, threads: threads)
+    return try statistics(
+      method: .uniformSlogMean, bits: bits, n: n,
+      value: { $0 < zeros ? 0 : try picked.value($0 - zeros) },
+      mean: { a, b in
+        let zerosInBin = max(0, min(zeros, b) - a)
+        guard b > zeros else { return (0.0 + 0.0) / Double(b - a) }
+        let lo = max(a, zeros) - zeros, hi = b - zeros
+        if let inOrder, inOrder.contains(lo) {
+          let sum = try picked.withSortedKeys(lo, hi) { spiqa_quant_pairwise_sum($0, 0, zerosInBin, 0, b - a) }
+          return (0.0 + sum) / Double(b - a)
+        }
+        return (0.0 + (try picked.exactSum(lo, hi))) / Double(b - a)
+      })
   }
   let scope = SortedScope(sortedKeys: sortedKeys(regions, threads: threads), zeros: zeros)
   return try sortedStatistics(method: .uniformSlogMean, bits: bits, scope: scope)
@@ -132,14 +127,16 @@ func sortedStatistics(method: QuantMethod, bits: Int, scope: SortedScope) throws
 }
 
 /// The statistics of a clamped method (uniform_slinear_clamped_mean, uniform_slog_clamped_mean) from the keys of
-/// its scope's values > 1e-3, in any order and split over any number of regions: by bucket selection when exact,
-/// else from the sorted keys.
-func clampedStatistics(method: QuantMethod, bits: Int, regions: [UnsafeBufferPointer<UInt32>], threads: Int = 1)
-  throws -> QuantStatistics
-{
+/// its scope's values > 1e-3, in any order and split over any number of regions: by bucket selection when exact
+/// (from `counted`, the keys' histogram when the caller counted them), else from the sorted keys.
+func clampedStatistics(
+  method: QuantMethod, bits: Int, regions: [UnsafeBufferPointer<UInt32>], threads: Int = 1,
+  counted: BucketHistogram? = nil
+) throws -> QuantStatistics {
   let n = regions.reduce(0) { $0 + $1.count }
   let ranks = neededRanks(method: method, bits: bits, n: n)
-  if let picked = BucketSelection(regions: regions, ranks: ranks, threads: threads) {
+  if let counts = BucketCounts(regions: regions, counted: counted, threads: threads) {
+    let picked = BucketSelection(counts: counts, regions: regions, ranks: ranks, threads: threads)
     do {
       return try statistics(method: method, bits: bits, n: n, value: picked.value, mean: picked.mean)
     } catch is BucketSelection.NotExact {
@@ -220,195 +217,6 @@ func statistics(
   var levels = Set(values.map { Float($0) })
   levels.insert(0)
   return QuantStatistics(thresholds: thresholds, values: values, count: n, levels: levels.sorted())
-}
-
-/// Order statistics and bin means of positive float32 values without sorting them all: bucket counts and float64
-/// sums by the top 16 bits (`spiqa_quant_bucket_sums`), then only the buckets that hold a wanted rank are gathered
-/// and sorted.
-///
-/// A mean is numpy's (pairwise float64 sum of the sorted values, divided by the count) only when every partial sum
-/// is exact, whatever the order: all values of a bin are multiples of the ulp of its smallest, so that holds when
-/// count · largest < 2^52 · ulp(smallest). For values > 1e-3 that is any bin of fewer than ~500,000 values; beyond,
-/// `mean` throws `NotExact` and the caller sorts.
-struct BucketSelection {
-  struct NotExact: Error {}
-
-  /// The keys, as given (valid while the selection is used).
-  private let regions: [UnsafeBufferPointer<UInt32>]
-  /// prefix[b] = values in buckets before b (SPIQA_QUANT_BUCKETS + 1 entries).
-  private let prefix: [Int]
-  private let sums: [Double]
-  /// The gathered keys, sorted, and where each gathered bucket starts in them.
-  private let gathered: [UInt32]
-  private let gatheredStart: [Int: Int]
-
-  /// nil when the keys are not all of positive finite floats.
-  init?(keys: [UInt32], ranks: [Int]) {
-    let selection = keys.withUnsafeBufferPointer { Self(regions: [$0], ranks: ranks) }
-    guard let selection else { return nil }
-    self = selection
-  }
-
-  /// The keys of several unsorted regions taken together (a scope whose blocks collected their own keys).
-  /// With `threads` > 1 and enough keys, the bucket counts and the gathering run on that many workers.
-  init?(regions: [UnsafeBufferPointer<UInt32>], ranks: [Int], threads: Int = 1) {
-    let buckets = Int(SPIQA_QUANT_BUCKETS)
-    let total = regions.reduce(0) { $0 + $1.count }
-    let pieces = splitKeys(regions, into: total >= 1 << 16 ? max(1, threads) : 1)
-    let w = pieces.count
-    // Per piece, then added up: a bucket's float64 sum is exact in any order (its values share one exponent).
-    var counts = [UInt32](repeating: 0, count: buckets * w)
-    var sums = [Double](repeating: 0, count: buckets * w)
-    var smallest = [UInt32](repeating: .max, count: w)
-    counts.withUnsafeMutableBufferPointer { c in
-      sums.withUnsafeMutableBufferPointer { s in
-        smallest.withUnsafeMutableBufferPointer { m in
-          let c = UncheckedPointer(c.baseAddress!), s = UncheckedPointer(s.baseAddress!), m = UncheckedPointer(m.baseAddress!)
-          parallelFor(w) { p in
-            for k in pieces[p] where k.count > 0 {
-              let least = spiqa_quant_bucket_sums(k.baseAddress!, k.count, c.pointer + p * buckets, s.pointer + p * buckets)
-              m.pointer[p] = min(m.pointer[p], least)
-            }
-          }
-        }
-      }
-    }
-    // Positive floats only (a negative value's key, or -0.0's, aliases a positive bucket).
-    if smallest.contains(where: { $0 <= sortKey(0) }) { return nil }
-    for p in 1..<w {
-      for b in 0..<buckets where counts[p * buckets + b] > 0 {
-        counts[b] += counts[p * buckets + b]
-        sums[b] += sums[p * buckets + b]
-      }
-    }
-    counts.removeSubrange(buckets...)
-    sums.removeSubrange(buckets...)
-    // Positive finite floats only: keys 0x80000001…0xFF7FFFFF (+inf and NaN land in the top buckets).
-    if counts[(0x7F80_0000 >> 16)...].contains(where: { $0 > 0 }) { return nil }
-    var prefix = [Int](repeating: 0, count: buckets + 1)
-    for b in 0..<buckets { prefix[b + 1] = prefix[b] + Int(counts[b]) }
-    var wanted = [UInt8](repeating: 0, count: buckets)
-    for r in ranks { wanted[Self.bucket(of: r, prefix: prefix)] = 1 }
-    // The wanted buckets as key intervals (runs of buckets merged): few intervals are tested 16 keys at a time.
-    var lows: [UInt32] = [], highs: [UInt32] = []
-    var b = 0
-    while b < buckets {
-      guard wanted[b] != 0 else { b += 1; continue }
-      var e = b
-      while e + 1 < buckets && wanted[e + 1] != 0 { e += 1 }
-      let keys = Self.keys(ofBuckets: b, e)
-      lows.append(keys.low)
-      highs.append(keys.high)
-      b = e + 1
-    }
-    // Each piece gathers into its own stretch of the buffer (the kernel writes within it), then they close up.
-    var pieceStart = [0]
-    for piece in pieces { pieceStart.append(pieceStart.last! + piece.reduce(0) { $0 + $1.count }) }
-    var gathered = [UInt32](unsafeUninitializedCapacity: max(total, 1)) { out, count in
-      var kept = [Int](repeating: 0, count: w)
-      let o = UncheckedPointer(out.baseAddress!)
-      kept.withUnsafeMutableBufferPointer { kept in
-        let kept = UncheckedPointer(kept.baseAddress!)
-        parallelFor(w) { p in
-          var k = 0
-          for region in pieces[p] where region.count > 0 {
-            let out = o.pointer + pieceStart[p] + k
-            k += lows.count <= 16
-              ? spiqa_quant_gather_intervals(region.baseAddress!, region.count, lows, highs, Int32(lows.count), out)
-              : spiqa_quant_gather_buckets(region.baseAddress!, region.count, wanted, out)
-          }
-          kept.pointer[p] = k
-        }
-      }
-      var k = kept[0]
-      for p in 1..<w {
-        // Moving down within one buffer: a forward copy is safe where the stretches overlap.
-        for i in 0..<kept[p] { o.pointer[k + i] = o.pointer[pieceStart[p] + i] }
-        k += kept[p]
-      }
-      count = k
-    }
-    radixSort(&gathered)
-    var starts: [Int: Int] = [:]
-    var at = 0
-    for b in 0..<buckets where wanted[b] != 0 {
-      starts[b] = at
-      at += Int(counts[b])
-    }
-    self.regions = regions
-    self.prefix = prefix
-    self.sums = sums
-    self.gathered = gathered
-    self.gatheredStart = starts
-  }
-
-  /// The keys of positive floats in buckets `first...last`, as one closed key interval.
-  private static func keys(ofBuckets first: Int, _ last: Int) -> (low: UInt32, high: UInt32) {
-    (0x8000_0000 | UInt32(first) << 16, 0x8000_0000 | UInt32(last) << 16 | 0xFFFF)
-  }
-
-  /// The bucket holding rank `r` (the last b with prefix[b] <= r).
-  private static func bucket(of r: Int, prefix: [Int]) -> Int {
-    var lo = 0, hi = prefix.count - 1
-    while hi - lo > 1 {
-      let mid = (lo + hi) / 2
-      if prefix[mid] <= r { lo = mid } else { hi = mid }
-    }
-    return lo
-  }
-
-  /// Value of rank `r` in sorted order. Throws `NotExact` for a rank whose bucket was not gathered.
-  func value(_ r: Int) throws -> Double {
-    let b = Self.bucket(of: r, prefix: prefix)
-    guard let start = gatheredStart[b] else { throw NotExact() }
-    return Double(floatFromKey(gathered[start + r - prefix[b]]))
-  }
-
-  /// `np.mean(s[a:b])`; throws `NotExact` when the float64 sum could round.
-  func mean(_ a: Int, _ b: Int) throws -> Double {
-    (0.0 + (try exactSum(a, b))) / Double(b - a)
-  }
-
-  /// The sum of `s[a:b]`, which is what any summation order gives when every partial sum is exact; throws
-  /// `NotExact` otherwise (or when a needed bucket was not gathered: ranks a and b − 1 must have been asked for).
-  func exactSum(_ a: Int, _ b: Int) throws -> Double {
-    let count = b - a
-    let smallest = Float(try value(a)), largest = try value(b - 1)
-    guard smallest > 0, Double(count) * largest < 0x1p52 * Double(smallest.ulp) else { throw NotExact() }
-    let first = Self.bucket(of: a, prefix: prefix), last = Self.bucket(of: b - 1, prefix: prefix)
-    func partial(_ bucket: Int, _ from: Int, _ to: Int) throws -> Double {
-      guard let start = gatheredStart[bucket] else { throw NotExact() }
-      var s = 0.0
-      for r in from..<to { s += Double(floatFromKey(gathered[start + r - prefix[bucket]])) }
-      return s
-    }
-    var sum: Double
-    if first == last {
-      sum = try partial(first, a, b)
-    } else {
-      sum = try partial(first, a, prefix[first + 1])
-      for bucket in (first + 1)..<last { sum += sums[bucket] }
-      sum += try partial(last, prefix[last], b)
-    }
-    return sum
-  }
-
-  /// The keys of every bucket from the one holding rank `a` to the one holding rank `b − 1`, gathered from the
-  /// regions (one key-range pass) and sorted on `threads` workers, and where rank `a` sits in them: `s[a:b]` is
-  /// `keys[offset ..< offset + b - a]`. Positive keys only (a bucket range is then a key range).
-  func sortedBuckets(covering a: Int, _ b: Int, threads: Int) -> (keys: [UInt32], offset: Int) {
-    let first = Self.bucket(of: a, prefix: prefix), last = Self.bucket(of: b - 1, prefix: prefix)
-    let (low, high) = Self.keys(ofBuckets: first, last)
-    let total = prefix[last + 1] - prefix[first]
-    let gathered = [UInt32](unsafeUninitializedCapacity: total + 16) { out, count in
-      var k = 0
-      for region in regions where region.count > 0 {
-        k += spiqa_quant_gather_intervals(region.baseAddress!, region.count, [low], [high], 1, out.baseAddress! + k)
-      }
-      count = k
-    }
-    return gathered.withUnsafeBufferPointer { (sortedKeys([$0], threads: threads), a - prefix[first]) }
-  }
 }
 
 /// The reference cascade (L338–344): region [t_{j-1}, t_j) gets v_j, [t_last, 1) gets v_last again, 1.0 gets 0

@@ -27,11 +27,16 @@ public final class AttentionHooks {
   private var blockCounts: BlockZeroCounts?
   /// Statistics keys of the blocks of a layer (blockwise data-dependent quantizers), reused batch after batch.
   private let keyArena = KeyArena()
+  /// Bucket counts of those keys, one pool per scope group, taken on the workers with the keys (phase 1).
+  private var histogramPools: [BucketHistogramPool] = []
   /// Workers for a layer's statistics (uniform_slog_mean's sort); spiqa-eval sets the encoder's thread count.
   public var threads = 1
   private let countSparsity: Bool
   private let layerCount: Int
   private let headCount: Int
+
+  /// Most scope groups whose keys are counted by bucket in phase 1 (`BlockwiseScopes`).
+  static let countedScopeGroups = 8
 
   /// Hooks for a model of `layers` layers and `heads` heads.
   public init(
@@ -75,8 +80,17 @@ public final class AttentionHooks {
       // layer, the cascade per block just before its P·V.
       let counts = counting ? BlockZeroCounts(layers: layerCount, items: keys.count, heads: headCount) : nil
       blockCounts = counts
-      let scopes = BlockwiseScopes(quantizer: q, transform: t, groups: groups ?? [Array(keys.indices)],
-                                   items: keys.count, heads: headCount, arena: keyArena, threads: threads)
+      let scopeGroups = groups ?? [Array(keys.indices)]
+      // A histogram is 384 KB per counting thread: many small scopes (record scope over a large batch) count in
+      // phase 2 instead, where they cost little.
+      var pools: [BucketHistogramPool] = []
+      if scopeGroups.count <= Self.countedScopeGroups {
+        while histogramPools.count < scopeGroups.count { histogramPools.append(BucketHistogramPool()) }
+        pools = Array(histogramPools.prefix(scopeGroups.count))
+        for pool in pools { pool.clear() }  // a batch that failed midway may have left counts
+      }
+      let scopes = BlockwiseScopes(quantizer: q, transform: t, groups: scopeGroups, items: keys.count,
+                                   heads: headCount, arena: keyArena, histograms: pools, threads: threads)
       hooks.attentionBlock = { layer, item, head, block, n, seqLen in
         scopes.collect(layer: layer, item: item, head: head, block: block, n: n, seqLen: seqLen)
       }
@@ -359,6 +373,8 @@ final class BlockwiseScopes: @unchecked Sendable {
   let items: Int
   let heads: Int
   let arena: KeyArena
+  /// Per scope group, the pool its blocks count their keys into (empty: counted in phase 2).
+  let histograms: [BucketHistogramPool]
   let threads: Int
   /// True when every cascade of the current layer maps 0 to 0 (set by `decide`).
   private(set) var keepsZero = true
@@ -369,8 +385,9 @@ final class BlockwiseScopes: @unchecked Sendable {
   private let groupOfItem: [Int]
 
   init(quantizer: AttentionQuantizer, transform: AttentionTransform, groups: [[Int]], items: Int, heads: Int,
-       arena: KeyArena, threads: Int)
+       arena: KeyArena, histograms: [BucketHistogramPool], threads: Int)
   {
+    self.histograms = histograms
     self.threads = max(1, threads)
     self.quantizer = quantizer
     self.transform = transform
@@ -399,7 +416,9 @@ final class BlockwiseScopes: @unchecked Sendable {
     let base = arena.reserve(items * heads * stride) + slot * stride
     // Pruning first (the quantizer is data-dependent, so this does nothing else).
     transform.transformElementwise(block, rows: n, columns: n, stride: seqLen)
-    keyCounts[slot] = quantizer.statisticsKeys(block, rows: n, columns: n, stride: seqLen, into: base)
+    let group = groupOfItem[item]
+    let pool = group >= 0 && group < histograms.count ? histograms[group] : nil
+    keyCounts[slot] = quantizer.statisticsKeys(block, rows: n, columns: n, stride: seqLen, into: base, counting: pool)
   }
 
   func decide(layer: Int, seqLen: Int) throws {
@@ -416,7 +435,8 @@ final class BlockwiseScopes: @unchecked Sendable {
         }
       }
       guard !regions.isEmpty else { continue }
-      let stats = try quantizer.statistics(keys: regions, scopeSize: regions.count * blockStride, threads: threads)
+      let stats = try quantizer.statistics(keys: regions, scopeSize: regions.count * blockStride, threads: threads,
+                                           counted: k < histograms.count ? histograms[k] : nil)
       let cascade = quantizer.cascade(stats)
       keepsZero = keepsZero && cascade.keepsZero
       cascades[k] = cascade

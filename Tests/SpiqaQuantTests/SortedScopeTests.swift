@@ -82,6 +82,7 @@ import Testing
   /// the whole-buffer `apply` on every method output.
   @Test func slogMeanFromRegionsEqualsWholeScope() throws {
     let layer = randomSoftmax(rows: 1_200, n: 128, seed: 7, scale: 6)
+    let pool = BucketHistogramPool()  // reused scope after scope, as the forward pass does
     // Padding: zero the second half of every row (more than half the scope is 0, then less).
     for zeroFraction in [0.7, 0.3] {
       var x = layer
@@ -105,9 +106,41 @@ import Testing
           }
           #expect(stats == whole, "b=\(bits) zeros \(zeroFraction) threads \(threads)")
           #expect(q.cascade(stats).keepsZero == (zeroFraction > 0.5), "b=\(bits) zeros \(zeroFraction)")
+          // Phase 1 counting: three blocks of rows count their keys on three threads into one pool.
+          #expect(try Self.countedInPhaseOne(q, x, rows: 1_200, columns: 128, pool: pool, threads: threads) == whole,
+                  "b=\(bits) zeros \(zeroFraction) threads \(threads), counted in phase 1")
         }
       }
     }
+  }
+
+  /// The blockwise statistics of `x` (`rows × columns`) with its keys written and counted by three blocks of rows at
+  /// once (phase 1), on `threads` workers. The pool must come back empty.
+  static func countedInPhaseOne(
+    _ q: AttentionQuantizer, _ x: [Float], rows: Int, columns: Int, pool: BucketHistogramPool, threads: Int
+  ) throws -> QuantStatistics {
+    var keys = [UInt32](repeating: 0, count: x.count)
+    var kept = [0, 0, 0]
+    let cuts = [0, rows / 3, rows / 2, rows]
+    x.withUnsafeBufferPointer { xb in
+      keys.withUnsafeMutableBufferPointer { kb in
+        kept.withUnsafeMutableBufferPointer { kp in
+          let xs = UnsafeMutablePointer(mutating: xb.baseAddress!), k = UncheckedPointer(kb.baseAddress!)
+          let xp = UncheckedPointer(xs), kc = UncheckedPointer(kp.baseAddress!)
+          parallelFor(3) { b in
+            let at = cuts[b] * columns
+            kc.pointer[b] = q.statisticsKeys(xp.pointer + at, rows: cuts[b + 1] - cuts[b], columns: columns,
+                                             stride: columns, into: k.pointer + at, counting: pool)
+          }
+        }
+      }
+    }
+    let stats = try keys.withUnsafeBufferPointer { kb in
+      try q.statistics(keys: (0..<3).map { UnsafeBufferPointer(rebasing: kb[(cuts[$0] * columns)..<(cuts[$0] * columns + kept[$0])]) },
+                       scopeSize: x.count, threads: threads, counted: pool)
+    }
+    #expect(pool.merged() == nil, "the statistics empty the pool")
+    return stats
   }
 
   /// Bucket path vs full sort on padded softmax layers: zeros above and below half the scope, logits spread from
@@ -154,6 +187,7 @@ import Testing
   @Test(arguments: [QuantMethod.uniformSlinearClampedMean, .uniformSlogClampedMean])
   func clampedStatisticsOnWorkers(method: QuantMethod) throws {
     var x = randomSoftmax(rows: 3_000, n: 200, seed: 11, scale: 2)
+    let pool = BucketHistogramPool()
     let keys = x.withUnsafeMutableBufferPointer { unsortedKeys([$0], keepAll: false) }
     #expect(keys.count > 1 << 16)
     for bits in [2, 3, 5] {
@@ -168,6 +202,9 @@ import Testing
                                 threads: threads)
         }
         #expect(many == one, "\(method.rawValue) b=\(bits) threads \(threads)")
+        let q = try AttentionQuantizer(method: method, bits: bits)
+        #expect(try Self.countedInPhaseOne(q, x, rows: 3_000, columns: 200, pool: pool, threads: threads) == one,
+                "\(method.rawValue) b=\(bits) threads \(threads), counted in phase 1")
       }
     }
   }

@@ -21,10 +21,10 @@ ptrdiff_t spiqa_quant_steps(float *x, ptrdiff_t n, const uint32_t *starts, const
 /// exponent and top 7 mantissa bits.
 #define SPIQA_QUANT_BUCKETS 32768
 
-/// For each key of a positive float: `counts[bucket] += 1`, `sums[bucket] += (double)value`. Values of one bucket
-/// share their exponent, so each bucket's float64 sum is exact for fewer than 2^29 values. Returns the smallest key
-/// (UINT32_MAX for none): keys below 0x80000001 are not of positive floats, and their buckets mean nothing.
-uint32_t spiqa_quant_bucket_sums(const uint32_t *keys, ptrdiff_t n, uint32_t *counts, double *sums);
+/// For each key: `counts[b] += 1` and `low_sums[b] += key & 0xFFFF`, b its bucket (bits 16…30); `bounds[0]` and
+/// `bounds[1]` become the smallest and largest key seen (start them at UINT32_MAX and 0). For keys of positive floats,
+/// a bucket's values are its lowest value plus multiples of one ulp, so its count and low-bit sum give its exact sum.
+void spiqa_quant_bucket_count(const uint32_t *keys, ptrdiff_t n, uint32_t *counts, uint64_t *low_sums, uint32_t *bounds);
 
 /// Copies the keys that fall in any of the `count` intervals `[lows[j], highs[j]]` to `out`, in order; returns how
 /// many. `out` needs room for 16 keys more than are copied. Up to 16 intervals run 16 keys at a time (AVX-512).
