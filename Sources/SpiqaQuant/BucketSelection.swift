@@ -237,8 +237,8 @@ struct BucketSelection {
 
   /// Gathers from `regions` (whose keys `counts` counted) the buckets holding the ranks `ranks` and every bucket of
   /// the ranks `covering`, in one pass over the keys (cut into pieces for `threads` workers when there are many),
-  /// and sorts them. (Sorting on two workers, each taking half the buckets, was measured no faster on the 2-core
-  /// VM: waking the second worker costs what it saves at ~40K keys.)
+  /// and sorts them on one thread (two workers each sorting half the buckets measured no faster on the 2-core VM
+  /// at the ~40K keys of a SQuAD layer).
   init(
     counts: BucketCounts, regions: [UnsafeBufferPointer<UInt32>], ranks: [Int], covering: Range<Int>? = nil,
     threads: Int = 1
@@ -261,8 +261,8 @@ struct BucketSelection {
         total += counts.count(ofBuckets: r.lowerBound, r.upperBound)
       }
     }
-    // One pass over the keys, cut into one piece per worker; each piece gathers into its own stretch of the buffer
-    // (the kernels store whole vectors: 16 keys of room past each), then the stretches close up and are sorted.
+    // One pass over the keys, cut into one piece per worker; each piece gathers into its own stretch of the buffer,
+    // then the stretches close up and are sorted.
     let pieces = splitKeys(regions, into: counts.keyCount >= 1 << 16 ? max(1, threads) : 1)
     let intervals = runs.map { Self.keys(ofBuckets: $0.buckets.lowerBound, $0.buckets.upperBound) }
     let lows = intervals.map(\.low), highs = intervals.map(\.high)
@@ -271,10 +271,10 @@ struct BucketSelection {
       mask = [UInt8](repeating: 0, count: BucketHistogram.buckets)
       for run in runs { for b in run.buckets { mask[b] = 1 } }
     }
-    let slack = 16
+    // Room for every key of a piece, and the 16 more the kernels may store, whatever the keys are.
     var pieceStart = [0]
-    for piece in pieces { pieceStart.append(pieceStart.last! + piece.reduce(0) { $0 + $1.count } + slack) }
-    var gathered = [UInt32](unsafeUninitializedCapacity: pieceStart.last! + 1) { out, count in
+    for piece in pieces { pieceStart.append(pieceStart.last! + piece.reduce(0) { $0 + $1.count } + 16) }
+    var gathered = [UInt32](unsafeUninitializedCapacity: pieceStart.last!) { out, count in
       var kept = [Int](repeating: 0, count: pieces.count)
       let o = UncheckedPointer(out.baseAddress!)
       kept.withUnsafeMutableBufferPointer { kept in
