@@ -191,6 +191,19 @@ public struct AttentionTransform: Sendable {
     }
   }
 
+  /// True when the model's output for a sequence's real tokens does not depend on how far the sequence is padded:
+  /// padding stays 0 (`keepsPaddingZero`) and no statistics count it (the data-dependent methods other than
+  /// uniform_slog_mean take only values above 1e-3). A real token's attention to padding then stays exactly 0, so
+  /// padded rows (whatever the hidden-state options do to them) reach no real token, and trimming the padding
+  /// changes at most float rounding (docs/evaluation.md).
+  public var independentOfPadding: Bool { keepsPaddingZero && !(quantizer?.statisticsTakeEveryValue ?? false) }
+
+  /// True when, besides, a sequence's output does not depend on the other sequences of its batch: no data-dependent
+  /// statistics, or statistics per record.
+  public var independentOfBatch: Bool {
+    independentOfPadding && ((quantizer?.method.isElementwise ?? true) || scope == .record)
+  }
+
   /// Prunes, then quantizes in place with an element-wise quantizer (or ablates), as `transformAttention` does, the
   /// `[rows, columns]` corner of a row-major block of row stride `stride` (the forward pass's per-head attention
   /// blocks, one setup for all rows). Data-dependent quantizers need the whole scope and are not applied here.

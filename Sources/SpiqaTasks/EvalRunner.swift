@@ -23,6 +23,10 @@ public struct EvalRequest: Sendable {
   public var replayPath: String?
   /// How P·V runs under the transform (`AttentionHooks.productKernel`).
   public var attentionProduct: AttentionProductKernel = .auto
+  /// SQuAD v1.1: trim the padding (and batch questions) under pruning and the quantizers that leave padding 0, as
+  /// for exact attention (`TaskSettings.evaluationTrimsPadding` with `quantized`); scores then move by float
+  /// rounding, which a quantizer can turn into another bin.
+  public var trimPadding = false
   /// The result line's `provenance` object, made once the model is loaded, from its folder and the weights file
   /// opened (the command line passes SpiqaCLI's `Provenance.object`); nil: no `provenance` key.
   public var provenance: (@Sendable (_ modelFolder: String, _ weightsFile: String) -> JSONObject)?
@@ -58,11 +62,7 @@ public enum EvalRunner {
       throw TasksError.usage("\(error)")
     }
     let task = try TaskRegistry.task(named: r.task)
-    var settings = r.settings
-    // With exact attention SQuAD v1.1 features run padded to their question's longest: the dense layers skip up to
-    // 40% padding.
-    settings.padQuestionsToMax = !TaskSettings.evaluationTrimsPadding(
-      task: r.task, r.transform, replaying: r.replayPath != nil)
+    let settings = Self.settings(of: r)
     // Data first (its errors do not need a model), then tokenizer, model and replay stream.
     let data = try task.load(r.dataPath, settings: settings)
     let selected = try r.selection.indices(count: data.count)
@@ -78,9 +78,11 @@ public enum EvalRunner {
     if let p = r.provenance?(modelDirectory, model.checkpoint.weightsPath) { out["provenance"] = .object(p) }
     let scorer = try data.scorer(model: model, settings: settings)
     let batches = try data.batches(selected, tokenizer: tokenizer, settings: settings, maxPositions: positions)
-    // SQuAD v1.1 with trimmed padding: the features of consecutive questions run in length-sorted batches
-    // (FeatureBuckets), a window of questions at a time.
+    // SQuAD v1.1 with trimmed padding and no statistics over the batch: the features of consecutive questions run in
+    // length-sorted batches (FeatureBuckets), a window of questions at a time.
     let buckets = data is QuestionData && !settings.padQuestionsToMax && settings.batchSize > 1
+      && TaskSettings.evaluationBatchesQuestions(
+        task: r.task, r.transform, replaying: r.replayPath != nil, quantized: r.trimPadding)
       ? FeatureBuckets(batchSize: settings.batchSize, padId: tokenizer.padId) : nil
     // A shard runs whole batches (a SQuAD question or window of questions, or batch-size sentences), so each sees
     // what it would unsharded, to the bit.
@@ -153,6 +155,16 @@ public enum EvalRunner {
     return out
   }
 
+  /// The request's settings as the run uses them: SQuAD v1.1 features run padded to their question's longest with
+  /// exact attention, and with `trimPadding` under any transform that does not depend on padding (the dense layers
+  /// then skip up to 40% padding).
+  public static func settings(of r: EvalRequest) -> TaskSettings {
+    var settings = r.settings
+    settings.padQuestionsToMax = !TaskSettings.evaluationTrimsPadding(
+      task: r.task, r.transform, replaying: r.replayPath != nil, quantized: r.trimPadding)
+    return settings
+  }
+
   /// What shards of one run share: the result line's run keys plus the settings that change numbers but are not in
   /// the result line (featurization, answer length, batch size and sequence length).
   static func runIdentity(_ r: EvalRequest) -> JSONObject {
@@ -165,6 +177,7 @@ public enum EvalRunner {
       "pair_column": r.settings.pairColumn.map { .string($0) } ?? .null,
       "label_column": r.settings.labelColumn.map { .string($0) } ?? .null, "pairs": .bool(r.settings.pairs),
     ])
+    if r.trimPadding { o["trim_padding"] = .bool(true) }
     return o
   }
 }

@@ -5,10 +5,11 @@ import SpiqaModel
 /// hides the padding), so the dense layers see few padded rows and work on bigger matrices. Each question is then
 /// scored as before, from its own features' logits (`PrecomputedAnswers`), in question order.
 ///
-/// Only for exact attention and no replay (`TaskSettings.evaluationTrimsPadding`): a feature's attention does not
-/// depend on what else is in its batch, so scores agree with one question per forward pass to float rounding and
-/// the predictions are the same (docs/evaluation.md). A quantizer's statistics span its batch, so with one it keeps
-/// one question per pass, as the reference.
+/// Only without replay, for exact attention or (spiqa-eval `--trim-padding`) a transform that depends on neither
+/// padding nor batch (`TaskSettings.evaluationBatchesQuestions`: pruning, the element-wise quantizers, the
+/// data-dependent ones at `--scope record`): a feature's attention does not depend on what else is in its batch, so
+/// scores agree with one question per forward pass to float rounding (docs/evaluation.md). Statistics over the
+/// batch or the example keep one question per pass, as the reference.
 struct FeatureBuckets {
   /// Features per forward pass (`--batch-size`).
   let batchSize: Int

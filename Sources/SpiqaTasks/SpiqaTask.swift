@@ -13,17 +13,33 @@ public struct TaskSettings: Sendable {
   /// only for quantizers whose statistics see the padding).
   public var padQuestionsToMax = true
 
-  /// True when SQuAD evaluation may pad a question's features to the longest of them instead of `max_seq_len`:
-  /// SQuAD v1.1, exact attention and no replay. A real token's attention to padding is exactly 0, so the scores
-  /// agree to float rounding; a quantizer or a replay would turn those last bits into other bins, so they keep the
-  /// reference's shapes. SQuAD v2.0 never trims: its decoder (run_qa's) takes the 20 largest start and end logits
-  /// over every position, padding included, so the logits the model gives padding decide which spans are
-  /// candidates (docs/evaluation.md).
-  public static func evaluationTrimsPadding(task: String = "squad", _ transform: AttentionTransform, replaying: Bool)
-    -> Bool
-  {
-    task != "squad_v2" && transform.isIdentity && !replaying
+  /// True when SQuAD evaluation pads a question's features to the longest of them instead of `max_seq_len`: SQuAD
+  /// v1.1, no replay, and exact attention — a real token's attention to padding is exactly 0, so the scores agree to
+  /// float rounding and the predictions exactly (docs/evaluation.md) — or, with `quantized` (spiqa-eval
+  /// `--trim-padding`), any transform whose results do not depend on padding (`independentOfPadding`: pruning,
+  /// ablation, the element-wise quantizers, binarization, the clamped means, hidden-state options). Those keep
+  /// max_seq_len by default because a float-rounding difference can move a value into another bin: on the first
+  /// 1,000 dev questions pruning and log-pruned kept every prediction (span scores within 3e-3 relative), but
+  /// uniform_slog_clamped_mean changed one. A replay (its records carry the reference's shapes) and
+  /// uniform_slog_mean (its statistics count the padding's zeros) always keep max_seq_len. SQuAD v2.0 never trims:
+  /// its decoder (run_qa's) takes the 20 largest start and end logits over every position, padding included, so the
+  /// logits the model gives padding decide which spans are candidates.
+  public static func evaluationTrimsPadding(
+    task: String = "squad", _ transform: AttentionTransform, replaying: Bool, quantized: Bool = false
+  ) -> Bool {
+    guard task != "squad_v2" && !replaying else { return false }
+    return transform.isIdentity || (quantized && transform.independentOfPadding)
   }
+
+  /// True when SQuAD evaluation also runs the features of several questions in one length-sorted pass
+  /// (`FeatureBuckets`): it trims, and no statistics span a batch (`independentOfBatch`).
+  public static func evaluationBatchesQuestions(
+    task: String = "squad", _ transform: AttentionTransform, replaying: Bool, quantized: Bool = false
+  ) -> Bool {
+    evaluationTrimsPadding(task: task, transform, replaying: replaying, quantized: quantized)
+      && transform.independentOfBatch
+  }
+
   /// Sentence tasks: sequences per batch, and tokens per sequence including the special tokens (nil: the model's
   /// position limit).
   public var batchSize = 20

@@ -38,15 +38,19 @@ public final class SquadEvaluator {
   /// What happens to attention and hidden states in every layer (statistics over the whole batch by default).
   public let transform: AttentionTransform
   public let replay: ReplayStore?
-  /// With exact attention and no replay, runs each question's features padded to their longest real length
-  /// instead of `max_seq_len` (no real token sees a padded one: their attention weights are exactly 0), and pads the
-  /// logits back for the decoder, whose softmax spans `max_seq_len` positions. Scores agree to float rounding, the
-  /// predictions exactly. Off: the reference's shapes.
+  /// With exact attention and no replay (`TaskSettings.evaluationTrimsPadding`), runs each question's features
+  /// padded to their longest real length instead of `max_seq_len` (no real token sees a padded one: their attention
+  /// weights are exactly 0), and pads the logits back for the decoder, whose softmax spans `max_seq_len` positions.
+  /// Scores agree to float rounding, the predictions exactly. Off: the reference's shapes.
   public var trimsPadding = true
+  /// With `trimsPadding`, trims under pruning and the quantizers that leave padding 0 too (spiqa-eval
+  /// `--trim-padding`).
+  public var trimsQuantized = false
   /// How P·V runs under the transform (`AttentionHooks.productKernel`).
   public var productKernel: AttentionProductKernel = .auto
-  /// With trimmed padding: features per forward pass, from consecutive questions sorted by length
-  /// (`FeatureBuckets`, what spiqa-eval does with `--batch-size`); 1 = one question per pass.
+  /// With trimmed padding and no statistics over the batch (`AttentionTransform.independentOfBatch`): features per
+  /// forward pass, from consecutive questions sorted by length (`FeatureBuckets`, what spiqa-eval does with
+  /// `--batch-size`); 1 = one question per pass.
   public var featureBatch = 1
 
   public init(
@@ -79,11 +83,13 @@ public final class SquadEvaluator {
       transform: transform, replay: replay, layers: model.layerCount, heads: model.headCount, countSparsity: true)
     pipeline.productKernel = productKernel
     pipeline.threads = model.computeThreads
-    let trim = trimsPadding && TaskSettings.evaluationTrimsPadding(transform, replaying: replay != nil)
+    let trim = trimsPadding
+      && TaskSettings.evaluationTrimsPadding(transform, replaying: replay != nil, quantized: trimsQuantized)
     var emSum = 0.0
     var f1Sum = 0.0
     var featureCount = 0
-    let buckets = trim && featureBatch > 1 ? FeatureBuckets(batchSize: featureBatch, padId: tokenizer.padId) : nil
+    let buckets = trim && featureBatch > 1 && transform.independentOfBatch
+      ? FeatureBuckets(batchSize: featureBatch, padId: tokenizer.padId) : nil
     let bert = tokenizer.layout == .bert
     var done = 0
     while done < questions.count {

@@ -7,7 +7,9 @@ import SpiqaTasks
 
 /// `spiqa-bench eval`: SQuAD questions per second of the whole evaluation (featurize, forward, decode, score)
 /// with minilm-squad: exact attention, pruning, the paper's log-pruned quantizer at 2/3/4 bits and
-/// (unless `--paper-only`) every quantizer, each as a multiple of the exact run's time measured in the same run.
+/// (unless `--paper-only`) every quantizer, each as a multiple of the exact run's time measured in the same run —
+/// at the reference's shapes (every feature padded to max_seq_len), and as `spiqa-eval --trim-padding` runs it
+/// (padding trimmed and questions batched where the transform allows) against exact attention as spiqa-eval runs it.
 struct EvalBench: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "eval",
@@ -78,15 +80,29 @@ struct EvalBench: ParsableCommand {
         configs.append(("\(m.rawValue) \(bits) bits", AttentionTransform(quantizer: try AttentionQuantizer(method: m, bits: bits))))
       }
     }
-    if let only { configs = configs.enumerated().filter { $0.offset == 0 || $0.element.0.contains(only) }.map(\.element) }
+    // Each pruned or quantized setting also as `spiqa-eval --trim-padding` runs it: padding trimmed and several
+    // questions' features per pass where the transform allows (`TaskSettings.evaluationTrimsPadding`,
+    // `evaluationBatchesQuestions`), against exact attention as spiqa-eval runs it.
+    let asEval = ", --trim-padding"
+    let evalBaseline = "exact, padded to the longest, 20 features per pass"
+    configs += configs.filter { !$0.1.isIdentity && !$0.0.contains("sparse") }.map { ($0.0 + asEval, $0.1) }
+    if let only {
+      configs = configs.enumerated().filter {
+        $0.offset == 0 || $0.element.0.contains(only) || ($0.element.0 == evalBaseline && only.contains("trim-padding"))
+      }.map(\.element)
+      if configs.contains(where: { $0.0.hasSuffix(asEval) }) && !configs.contains(where: { $0.0 == evalBaseline }) {
+        configs.insert((evalBaseline, .identity), at: 1)
+      }
+    }
     // The VM's speed drifts by tens of percent from minute to minute, so the settings take turns on small chunks
     // of questions (`--chunk`, 5), each chunk measured `rounds` times per setting; a setting's time is the sum over chunks of
     // its best time on the chunk. Drift then hits every setting alike, and the ratios hold.
     let evaluators = configs.map { config -> SquadEvaluator in
       let ev = SquadEvaluator(model: taskModel, tokenizer: tokenizer, transform: config.1)
-      ev.trimsPadding = config.0.contains("longest")
+      ev.trimsPadding = config.0.contains("longest") || config.0.hasSuffix(asEval)
+      ev.trimsQuantized = config.0.hasSuffix(asEval)
       // What spiqa-eval runs for exact attention: several questions' features per pass, sorted by length.
-      ev.featureBatch = config.0.contains("features per pass") ? 20 : 1
+      ev.featureBatch = config.0.contains("features per pass") || config.0.hasSuffix(asEval) ? 20 : 1
       // "sparse P·V": the sparse and code kernels on every block; the others run the default (`auto`: sgemm on
       // SQuAD's 320-token features).
       ev.productKernel = config.0.contains("sparse P·V") ? .sparse : .auto
@@ -134,12 +150,19 @@ struct EvalBench: ParsableCommand {
       start += chunk.count
     }
     let n = Double(max(1, measured.count))
+    let baseline = configs.firstIndex { $0.0 == evalBaseline }
     for (i, (name, _)) in configs.enumerated() {
+      var againstEval = ""
+      if let b = baseline, name.hasSuffix(asEval) {
+        againstEval = String(
+          format: " (%.2fx the wall time, %.2fx the CPU time of exact attention as spiqa-eval runs it)",
+          best[i] / best[b], bestCPU[i] / bestCPU[b])
+      }
       print(
         String(
-          format: "eval: squad %@: %d questions, best of %d per %d-question chunk: %.2f s = %.2f questions/s, %.2fx exact wall time, %.2fx exact CPU time; per forward: attention %.1f ms, rest %.1f ms (EM %.2f, F1 %.2f)",
+          format: "eval: squad %@: %d questions, best of %d per %d-question chunk: %.2f s = %.2f questions/s, %.2fx exact wall time, %.2fx exact CPU time%@; per forward: attention %.1f ms, rest %.1f ms (EM %.2f, F1 %.2f)",
           name, measured.count, max(1, rounds), max(1, chunk), best[i], n / best[i], best[i] / best[0], bestCPU[i] / bestCPU[0],
-          1e3 * attentionSeconds[i] / Double(max(1, forwards[i])),
+          againstEval, 1e3 * attentionSeconds[i] / Double(max(1, forwards[i])),
           1e3 * (forwardSeconds[i] - attentionSeconds[i]) / Double(max(1, forwards[i])), em[i] / n, f1[i] / n))
     }
   }

@@ -53,6 +53,7 @@ extension Eval {
     try hidden.apply(to: &r.transform)
     r.replayPath = replay
     r.attentionProduct = try productKernel()
+    r.trimPadding = trimPadding
     let dataPath = r.dataPath
     r.provenance = { folder, weights in
       Provenance.object(tool: "spiqa-eval", modelFolder: folder, weightsFile: weights, dataPath: dataPath)

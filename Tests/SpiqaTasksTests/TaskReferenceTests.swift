@@ -183,6 +183,40 @@ import SpiqaTasks
     }
   }
 
+  /// With `trimPadding` a quantizer that leaves padding 0 trims it and batches questions like exact attention, with
+  /// the predictions and metrics of the reference's shapes (here, on the tiny model's few questions);
+  /// uniform_slog_mean, whose statistics count the padding's zeros, still pads to max_seq_len.
+  @Test func quantizersTrimWhereThePaddingCannotMatter() throws {
+    func run(_ transform: AttentionTransform, trim: Bool) throws -> (result: JSONObject, lines: [JSONObject]) {
+      try Self.evaluate("squad", model: "tiny-qa", data: Self.folder + "/squad-v2.json", transform: transform) {
+        $0.settings.squad = SquadFeaturizer(maxSeqLen: 48, docStride: 16, maxQueryLen: 12)
+        $0.settings.batchSize = 3
+        $0.trimPadding = trim
+      }
+    }
+    func padsToMax(_ t: AttentionTransform, trim: Bool) -> Bool {
+      var r = EvalRequest(task: "squad", modelDirectory: "", dataPath: "")
+      r.transform = t
+      r.trimPadding = trim
+      return EvalRunner.settings(of: r).padQuestionsToMax
+    }
+    for (method, bits, trims) in [(QuantMethod.linearSlogClampedMidval, 3, true), (.uniformSlogClampedMean, 3, true),
+                                  (.uniformSlogMean, 2, false)] {
+      let t = AttentionTransform(threshold: 0.001, quantizer: try AttentionQuantizer(method: method, bits: bits))
+      let reference = try run(t, trim: false), trimmed = try run(t, trim: true)
+      #expect(padsToMax(t, trim: false), "\(method.rawValue)")
+      #expect(padsToMax(t, trim: true) == !trims, "\(method.rawValue)")
+      for key in ["n", "em", "f1", "features"] {
+        #expect(reference.result[key] == trimmed.result[key], "\(method.rawValue) \(key)")
+      }
+      for (a, b) in zip(reference.lines, trimmed.lines) {
+        for key in ["id", "prediction", "feature", "start", "end"] { #expect(a[key] == b[key], "\(method.rawValue) \(key)") }
+        let x = a["score"]?.doubleValue ?? 0, y = b["score"]?.doubleValue ?? 0
+        #expect(abs(x - y) <= 1e-4 * max(abs(x), 1e-12), "\(method.rawValue) \(a["id"]?.stringValue ?? "?"): \(x) vs \(y)")
+      }
+    }
+  }
+
   /// v2's decoder takes the top 20 logits over all positions, padding included: its features always run padded to
   /// max_seq_len, even with exact attention (v1.1 trims).
   @Test func squadV2NeverTrimsPadding() {
@@ -190,6 +224,35 @@ import SpiqaTasks
     #expect(TaskSettings.evaluationTrimsPadding(task: "squad", exact, replaying: false))
     #expect(!TaskSettings.evaluationTrimsPadding(task: "squad_v2", exact, replaying: false))
     #expect(!TaskSettings.evaluationTrimsPadding(task: "squad", exact, replaying: true))
+  }
+
+  /// Which transforms trim SQuAD v1.1's padding, and which also batch several questions' features: exact attention
+  /// by default; with `quantized` (spiqa-eval --trim-padding) every transform that depends on neither padding (it
+  /// trims) nor the batch (it batches).
+  @Test func transformsThatTrimAndBatch() throws {
+    func q(_ m: QuantMethod, _ bits: Int, scope: QuantScope = .batch) throws -> AttentionTransform {
+      AttentionTransform(quantizer: try AttentionQuantizer(method: m, bits: bits), scope: scope)
+    }
+    let cases: [(AttentionTransform, trims: Bool, batches: Bool)] = [
+      (AttentionTransform(), true, true),
+      (AttentionTransform(threshold: 0.01), true, true),
+      (try q(.linearSlogClampedMidval, 3), true, true),
+      (try q(.uniformSlogClampedMean, 3), true, false),
+      (try q(.uniformSlogClampedMean, 3, scope: .record), true, true),
+      (try q(.uniformSlogClampedMean, 3, scope: .example), true, false),
+      (try q(.binarization, 1), true, false),
+      (try q(.uniformSlogMean, 3), false, false),
+      (try q(.uniformSlogMean, 3, scope: .record), false, false),
+      (AttentionTransform(threshold: 0.01, hsThreshold: 0.5, hsBits: 16), true, true),
+    ]
+    for (t, trims, batches) in cases {
+      #expect(TaskSettings.evaluationTrimsPadding(task: "squad", t, replaying: false, quantized: true) == trims, "\(t)")
+      #expect(TaskSettings.evaluationBatchesQuestions(task: "squad", t, replaying: false, quantized: true) == batches, "\(t)")
+      #expect(TaskSettings.evaluationTrimsPadding(task: "squad", t, replaying: false) == t.isIdentity, "\(t)")
+      #expect(TaskSettings.evaluationBatchesQuestions(task: "squad", t, replaying: false) == t.isIdentity, "\(t)")
+      #expect(!TaskSettings.evaluationTrimsPadding(task: "squad_v2", t, replaying: false, quantized: true))
+      #expect(!TaskSettings.evaluationBatchesQuestions(task: "squad", t, replaying: true, quantized: true))
+    }
   }
 
   @Test func labelsThatDoNotFitAreRefused() throws {
