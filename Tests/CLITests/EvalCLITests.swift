@@ -99,6 +99,15 @@ struct EvalCLIModelTests {
     #expect(quant.status == 0)
     #expect(quant.json["method"]?.stringValue == "linear_slog_clamped_midval")
     #expect(quant.json["bits"]?.intValue == 3)
+    // --trim-padding: the same predictions and metrics here (the padding only moves float rounding).
+    let trimmedPer = EvalCLI.temp(".jsonl"), paddedPer = EvalCLI.temp(".jsonl")
+    defer { for f in [trimmedPer, paddedPer] { try? FileManager.default.removeItem(atPath: f) } }
+    let padded = try EvalCLI.run("spiqa-eval", ["--model", model, "--limit", "4", "-aq", "3", "--per-example", paddedPer, "--quiet"])
+    let trimmed = try EvalCLI.run(
+      "spiqa-eval", ["--model", model, "--limit", "4", "-aq", "3", "--trim-padding", "--per-example", trimmedPer, "--quiet"])
+    #expect(padded.status == 0 && trimmed.status == 0, "\(trimmed.stderr)")
+    for key in ["n", "em", "f1", "features", "method", "bits"] { #expect(padded.json[key] == trimmed.json[key], "\(key)") }
+    #expect(try EvalCLI.lines(paddedPer).map { $0["prediction"] } == EvalCLI.lines(trimmedPer).map { $0["prediction"] })
   }
 
   @Test func missingModelExits74() throws {
