@@ -50,6 +50,18 @@ public final class AttentionHooks {
     counted = SparsityCounter(layers: layers, heads: heads)
   }
 
+  /// Hooks for evaluating `model`: its layers and heads, zeros counted, P·V by `productKernel`, and as many workers
+  /// for a layer's statistics as its forward pass uses.
+  public convenience init(
+    evaluating model: TaskModel, transform: AttentionTransform, replay: ReplayStore?,
+    productKernel: AttentionProductKernel
+  ) {
+    self.init(
+      transform: transform, replay: replay, layers: model.layerCount, heads: model.headCount, countSparsity: true)
+    self.productKernel = productKernel
+    threads = model.computeThreads
+  }
+
   /// Hooks for one batch whose rows are `keys` (their example ids form the `example` scope).
   /// - Parameters:
   ///   - inputIds: the rows' token ids, checked against replayed records that carry `token_ids`.

@@ -94,10 +94,7 @@ public enum EvalRunner {
     } ?? 0..<batches.count
     let items = r.shard?.itemRange(of: selected.count, batchSize: batches.examplesPerBatch * perUnit)
       ?? selected.indices
-    let pipeline = AttentionHooks(
-      transform: r.transform, replay: replay, layers: model.layerCount, heads: model.headCount, countSparsity: true)
-    pipeline.productKernel = r.attentionProduct
-    pipeline.threads = model.computeThreads
+    let pipeline = AttentionHooks(evaluating: model, transform: r.transform, replay: replay, productKernel: r.attentionProduct)
     let hooks = { (seqs: [ExtractionSequence], batch: TaskBatch) throws -> ForwardHooks in
       seqs.isEmpty ? ForwardHooks() : try pipeline.hooks(keys: seqs.map(\.recordKey), inputIds: batch.inputIds)
     }

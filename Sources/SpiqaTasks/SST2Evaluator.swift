@@ -67,10 +67,7 @@ public final class SST2Evaluator {
       throw TasksError.usage("max length \(maxLength) must be in 2...\(model.maxPositions)")
     }
     let started = Date()
-    let pipeline = AttentionHooks(
-      transform: transform, replay: replay, layers: model.layerCount, heads: model.headCount, countSparsity: true)
-    pipeline.productKernel = productKernel
-    pipeline.threads = model.computeThreads
+    let pipeline = AttentionHooks(evaluating: model, transform: transform, replay: replay, productKernel: productKernel)
     var correct = 0
     var done = 0
     for start in stride(from: 0, to: examples.count, by: batchSize) {
