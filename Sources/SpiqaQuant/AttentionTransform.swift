@@ -70,8 +70,9 @@ public struct AttentionTransform: Sendable {
   /// True when nothing is changed (exact attention and hidden states).
   public var isIdentity: Bool { !changesAttention && hsThreshold == 0 && hsBits == 0 }
 
-  /// True when a data-dependent quantizer runs, so padding (and grouping) changes the transformed values.
-  public var dependsOnPadding: Bool { quantizer.map { !$0.method.isElementwise } ?? false }
+  /// True when a data-dependent quantizer runs: its statistics span the scope, so which sequences are grouped (and,
+  /// for uniform_slog_mean, how far they are padded: `independentOfPadding`) changes the transformed values.
+  public var takesScopeStatistics: Bool { quantizer.map { !$0.method.isElementwise } ?? false }
 
   /// Checks the values against what the kernels accept.
   /// - Throws: `QuantError` (usage) for negative or non-finite thresholds and hidden-state bits outside 0, 7…64.
@@ -200,9 +201,7 @@ public struct AttentionTransform: Sendable {
 
   /// True when, besides, a sequence's output does not depend on the other sequences of its batch: no data-dependent
   /// statistics, or statistics per record.
-  public var independentOfBatch: Bool {
-    independentOfPadding && ((quantizer?.method.isElementwise ?? true) || scope == .record)
-  }
+  public var independentOfBatch: Bool { independentOfPadding && (!takesScopeStatistics || scope == .record) }
 
   /// Prunes, then quantizes in place with an element-wise quantizer (or ablates), as `transformAttention` does, the
   /// `[rows, columns]` corner of a row-major block of row stride `stride` (the forward pass's per-head attention

@@ -34,7 +34,7 @@ public struct QuantizeSettings: Sendable {
   /// - Throws: `QuantError` (usage) for settings the stream quantizer cannot honour.
   public func validate() throws {
     try transform.validate()
-    guard !transform.dependsOnPadding || Self.scopes.contains(transform.scope) else {
+    guard !transform.takesScopeStatistics || Self.scopes.contains(transform.scope) else {
       throw QuantError(
         "scope \(transform.scope.rawValue) does not exist in a stream; expected one of: "
           + Self.scopes.map(\.rawValue).joined(separator: ", "), isUsage: true)
@@ -98,7 +98,7 @@ public final class QuantizeStream {
 
   private var transform: AttentionTransform { settings.transform }
 
-  private var buffersExamples: Bool { transform.scope == .example && transform.dependsOnPadding }
+  private var buffersExamples: Bool { transform.scope == .example && transform.takesScopeStatistics }
 
   /// Processes the whole input (the caller closes the writer).
   /// - Parameter progress: called after each record read with the share of the input file read so far (nil for

@@ -149,7 +149,7 @@ public final class AttentionExtractor {
   /// one fixed arena.
   private func subBatches(_ group: ExtractionGroup) -> [ExtractionGroup] {
     guard !group.sequences.isEmpty else { return [] }
-    if transform.dependsOnPadding || group.padTo != nil { return [group] }
+    if transform.takesScopeStatistics || group.padTo != nil { return [group] }
     var parts: [ExtractionGroup] = []
     var start = 0
     let seqs = group.sequences

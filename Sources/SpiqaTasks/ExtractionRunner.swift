@@ -95,7 +95,7 @@ public enum ExtractionRunner {
   {
     let task = try TaskRegistry.task(named: r.task)
     var settings = r.settings
-    settings.padQuestionsToMax = r.transform.dependsOnPadding
+    settings.padQuestionsToMax = r.transform.takesScopeStatistics
     let tokenizer = try loadTaskTokenizer(directory: r.modelPath)
     let checkpoint = try Checkpoint(directory: r.modelPath)
     try checkTokenizer(tokenizer, embeddingRows: checkpoint.config.vocabSize, directory: r.modelPath)

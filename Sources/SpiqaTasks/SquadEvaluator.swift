@@ -79,16 +79,15 @@ public final class SquadEvaluator {
       throw TasksError.usage("max_seq_len \(featurizer.maxSeqLen) exceeds the model's \(model.maxPositions) positions")
     }
     let started = Date()
-    let pipeline = AttentionHooks(
-      transform: transform, replay: replay, layers: model.layerCount, heads: model.headCount, countSparsity: true)
-    pipeline.productKernel = productKernel
-    pipeline.threads = model.computeThreads
+    let pipeline = AttentionHooks(evaluating: model, transform: transform, replay: replay, productKernel: productKernel)
     let trim = trimsPadding
       && TaskSettings.evaluationTrimsPadding(transform, replaying: replay != nil, quantized: trimsQuantized)
     var emSum = 0.0
     var f1Sum = 0.0
     var featureCount = 0
-    let buckets = trim && featureBatch > 1 && transform.independentOfBatch
+    let batchesQuestions = trimsPadding
+      && TaskSettings.evaluationBatchesQuestions(transform, replaying: replay != nil, quantized: trimsQuantized)
+    let buckets = batchesQuestions && featureBatch > 1
       ? FeatureBuckets(batchSize: featureBatch, padId: tokenizer.padId) : nil
     let bert = tokenizer.layout == .bert
     var done = 0

@@ -76,7 +76,7 @@ import Testing
       #expect(back.threshold == t.threshold)
       #expect(back.quantizer?.method == t.quantizer?.method && back.quantizer?.bits == t.quantizer?.bits)
       #expect(back.quantizer?.variant == t.quantizer?.variant)
-      if t.dependsOnPadding { #expect(back.scope == t.scope) }
+      if t.takesScopeStatistics { #expect(back.scope == t.scope) }
     }
   }
 
