@@ -31,12 +31,20 @@ public final class AttentionHooks {
   private var histogramPools: [BucketHistogramPool] = []
   /// Workers for a layer's statistics (uniform_slog_mean's sort); spiqa-eval sets the encoder's thread count.
   public var threads = 1
+  /// `--scope batch` statistics per example: set where one forward pass holds several examples that the reference
+  /// ran as batches of their own (bucketed SQuAD evaluation: one question's features per reference batch).
+  public var batchScopePerExample = false
+  /// uniform_slog_mean on trimmed features: each sequence's statistics count the zeros of padding to this length, as
+  /// the reference's features padded to `max_seq_len` had; only for features whose padding is most of the scope
+  /// (`TaskSettings.evaluationTrimsQuestion`), so that 0 keeps level 0. nil: the batch's own padding.
+  public var countedPaddingLength: Int?
   private let countSparsity: Bool
   private let layerCount: Int
   private let headCount: Int
 
-  /// Most scope groups whose keys are counted by bucket in phase 1 (`BlockwiseScopes`).
-  static let countedScopeGroups = 8
+  /// Most scope groups whose keys are counted by bucket in phase 1 (`BlockwiseScopes`): enough for a bucketed pass of
+  /// 20 one-feature questions with statistics per question.
+  static let countedScopeGroups = 32
 
   /// Hooks for a model of `layers` layers and `heads` heads.
   public init(
@@ -81,7 +89,7 @@ public final class AttentionHooks {
       }
     }
     let t = transform
-    let groups = Self.scopeGroups(keys, scope: t.scope)
+    let groups = Self.scopeGroups(keys, scope: t.scope == .batch && batchScopePerExample ? .example : t.scope)
     let counting = countSparsity
     var hooks = ForwardHooks()
     if t.hsBits > 0 { hooks.layerInput = { _, states, _ in try t.transformLayerInput(states) } }
@@ -102,7 +110,8 @@ public final class AttentionHooks {
         for pool in pools { pool.clear() }  // a batch that failed midway may have left counts
       }
       let scopes = BlockwiseScopes(quantizer: q, transform: t, groups: scopeGroups, items: keys.count,
-                                   heads: headCount, arena: keyArena, histograms: pools, threads: threads)
+                                   heads: headCount, arena: keyArena, histograms: pools, threads: threads,
+                                   countedPaddingLength: countedPaddingLength)
       hooks.attentionBlock = { layer, item, head, block, n, seqLen in
         scopes.collect(layer: layer, item: item, head: head, block: block, n: n, seqLen: seqLen)
       }
@@ -388,6 +397,9 @@ final class BlockwiseScopes: @unchecked Sendable {
   /// Per scope group, the pool its blocks count their keys into (empty: counted in phase 2).
   let histograms: [BucketHistogramPool]
   let threads: Int
+  /// Each block's statistics count the zeros of a `countedPaddingLength`² block when that is wider than the batch's
+  /// (uniform_slog_mean on trimmed features: the reference's padding).
+  let countedPaddingLength: Int?
   /// True when every cascade of the current layer maps 0 to 0 (set by `decide`).
   private(set) var keepsZero = true
   /// Keys written by each (item, head) block of the current layer (-1: not transformed); each block writes its own
@@ -397,8 +409,9 @@ final class BlockwiseScopes: @unchecked Sendable {
   private let groupOfItem: [Int]
 
   init(quantizer: AttentionQuantizer, transform: AttentionTransform, groups: [[Int]], items: Int, heads: Int,
-       arena: KeyArena, histograms: [BucketHistogramPool], threads: Int)
+       arena: KeyArena, histograms: [BucketHistogramPool], threads: Int, countedPaddingLength: Int? = nil)
   {
+    self.countedPaddingLength = countedPaddingLength
     self.histograms = histograms
     self.threads = max(1, threads)
     self.quantizer = quantizer
@@ -433,8 +446,15 @@ final class BlockwiseScopes: @unchecked Sendable {
     keyCounts[slot] = quantizer.statisticsKeys(block, rows: n, columns: n, stride: seqLen, into: base, counting: pool)
   }
 
+  /// Padding counted as zeros reached a level other than 0: trimmed features would then miss what the reference's
+  /// padded ones gave P·V (`TaskSettings.evaluationTrimsQuestion` keeps this from happening).
+  struct CountedPaddingNotZero: Error, CustomStringConvertible {
+    var description: String { "internal: padding counted for the statistics would not stay 0" }
+  }
+
   func decide(layer: Int, seqLen: Int) throws {
     let blockStride = seqLen * seqLen
+    let scopeLength = max(seqLen, countedPaddingLength ?? seqLen)
     for k in cascades.indices { cascades[k] = nil }
     keepsZero = true
     guard transform.transforms(layer: layer), let base = arena.base else { return }
@@ -447,9 +467,11 @@ final class BlockwiseScopes: @unchecked Sendable {
         }
       }
       guard !regions.isEmpty else { continue }
-      let stats = try quantizer.statistics(keys: regions, scopeSize: regions.count * blockStride, threads: threads,
-                                           counted: k < histograms.count ? histograms[k] : nil)
+      let stats = try quantizer.statistics(
+        keys: regions, scopeSize: regions.count * scopeLength * scopeLength, threads: threads,
+        counted: k < histograms.count ? histograms[k] : nil)
       let cascade = quantizer.cascade(stats)
+      if scopeLength > seqLen && !cascade.keepsZero { throw CountedPaddingNotZero() }
       keepsZero = keepsZero && cascade.keepsZero
       cascades[k] = cascade
     }

@@ -5,15 +5,19 @@ import SpiqaModel
 /// hides the padding), so the dense layers see few padded rows and work on bigger matrices. Each question is then
 /// scored as before, from its own features' logits (`PrecomputedAnswers`), in question order.
 ///
-/// Only without replay, for exact attention or (spiqa-eval `--trim-padding`) a transform that depends on neither
-/// padding nor batch (`TaskSettings.evaluationBatchesQuestions`: pruning, the element-wise quantizers, the
-/// data-dependent ones at `--scope record`): a feature's attention does not depend on what else is in its batch, so
-/// scores agree with one question per forward pass to float rounding (docs/evaluation.md). Statistics over the
-/// batch or the example keep one question per pass, as the reference.
+/// Only without replay, for exact attention or (spiqa-eval `--trim-padding`) a transform that does not depend on
+/// padding (`TaskSettings.evaluationBatchesQuestions`): a feature's attention then does not depend on how far it is
+/// padded, so scores agree with one question per forward pass to float rounding (docs/evaluation.md). Statistics over
+/// the batch or the example (`keepsGroupsWhole`) are taken per question, as the reference ran each question as its
+/// own batch (`AttentionHooks.batchScopePerExample`); a question's features then share one pass. A question padded
+/// to a fixed width (uniform_slog_mean where padding may matter: `TaskSettings.evaluationTrimsQuestion`) runs alone.
 struct FeatureBuckets {
   /// Features per forward pass (`--batch-size`).
   let batchSize: Int
   let padId: Int
+  /// Keep each group's (question's) features in one pass, sorting groups by their longest feature: for quantizer
+  /// statistics per question.
+  var keepsGroupsWhole = false
 
   /// Query×key positions per head one pass may hold (64 features of 384 tokens: ~450 MB of attention
   /// probabilities for 12 heads): a large `--batch-size` of long features is cut into passes that fit, so memory
@@ -23,12 +27,23 @@ struct FeatureBuckets {
   /// The passes over features sorted longest first (`lengths`, descending): at most `batchSize` features, and no
   /// more than `budget` positions (count × longest²) unless a pass would be empty.
   static func passes(lengths: [Int], batchSize: Int, budget: Int = positionBudget) -> [Range<Int>] {
+    passes(lengths: lengths, sizes: Array(repeating: 1, count: lengths.count), batchSize: batchSize, budget: budget)
+  }
+
+  /// The passes over units (questions) of `sizes[i]` features each, sorted by their longest feature (`lengths`,
+  /// descending): whole units, at most `batchSize` features and `budget` positions unless a pass would be empty.
+  /// Ranges are of units.
+  static func passes(lengths: [Int], sizes: [Int], batchSize: Int, budget: Int = positionBudget) -> [Range<Int>] {
     var out: [Range<Int>] = []
     var i = 0
     while i < lengths.count {
       let longest = lengths[i] * lengths[i]
+      var features = sizes[i]
       var end = i + 1
-      while end < lengths.count && end - i < batchSize && (end - i + 1) * longest <= budget { end += 1 }
+      while end < lengths.count && features + sizes[end] <= batchSize && (features + sizes[end]) * longest <= budget {
+        features += sizes[end]
+        end += 1
+      }
       out.append(i..<end)
       i = end
     }
@@ -39,28 +54,40 @@ struct FeatureBuckets {
   var window: Int { max(1, 4 * batchSize) }
 
   /// The QA logits of every group's features: `[group][feature]` rows, each cut to its feature's length (what the
-  /// SQuAD decoders expect of trimmed features; they pad back to `max_seq_len` themselves).
+  /// SQuAD decoders expect of trimmed features; they pad back to `max_seq_len` themselves), or a padded group's to
+  /// its width.
   /// - Parameter hooks: the attention hooks of one forward pass, from its sequences' keys and token ids.
   func run(
     _ groups: [TaskGroup], model: TaskModel, hooks: ([ExtractionSequence], TaskBatch) throws -> ForwardHooks
   ) throws -> [[(start: [Float], end: [Float])]] {
-    // (group, feature) of every sequence, longest first; a stable sort keeps run order among equal lengths.
-    var slots: [(group: Int, feature: Int, length: Int)] = []
+    // Units of (group, feature, length) slots, longest first; a stable sort keeps run order among equal lengths.
+    // A unit is one feature, or with `keepsGroupsWhole` one group's features in order.
+    // A group padded to a fixed width (`ExtractionGroup.padTo`) runs alone, as it is.
+    var units: [[(group: Int, feature: Int, length: Int)]] = []
+    var alone: [[(group: Int, feature: Int, length: Int)]] = []
     for (g, group) in groups.enumerated() {
-      for (f, s) in group.sequences.sequences.enumerated() { slots.append((g, f, s.count)) }
+      let slots = group.sequences.sequences.enumerated().map { (g, $0.offset, $0.element.count) }
+      if group.sequences.padTo != nil {
+        if !slots.isEmpty { alone.append(slots) }
+      } else if keepsGroupsWhole {
+        if !slots.isEmpty { units.append(slots) }
+      } else {
+        units += slots.map { [$0] }
+      }
     }
-    slots = slots.enumerated().sorted { a, b in
-      a.element.length != b.element.length ? a.element.length > b.element.length : a.offset < b.offset
-    }.map(\.element)
+    let longest = units.map { $0.map(\.length).max() ?? 0 }
+    let order = units.indices.sorted { a, b in longest[a] != longest[b] ? longest[a] > longest[b] : a < b }
     var out = groups.map { [(start: [Float], end: [Float])](repeating: ([], []), count: $0.sequences.sequences.count) }
-    for pass in Self.passes(lengths: slots.map(\.length), batchSize: batchSize) {
-      let part = slots[pass]
+    let passes = Self.passes(
+      lengths: order.map { longest[$0] }, sizes: order.map { units[$0].count }, batchSize: batchSize)
+    for part in alone + passes.map({ order[$0].flatMap { units[$0] } }) {
       let seqs = part.map { groups[$0.group].sequences.sequences[$0.feature] }
-      let batch = TaskGroup(sequences: ExtractionGroup(sequences: seqs), examples: 0).batch(padId: padId)
+      let padTo = groups[part[0].group].sequences.padTo  // nil but for a group alone
+      let batch = TaskGroup(sequences: ExtractionGroup(sequences: seqs, padTo: padTo), examples: 0).batch(padId: padId)
       let logits = try model.questionAnswering(batch, hooks: try hooks(seqs, batch))
       for (row, slot) in part.enumerated() {
-        out[slot.group][slot.feature] = (Array(logits.start[row].prefix(slot.length)),
-                                         Array(logits.end[row].prefix(slot.length)))
+        let width = padTo ?? slot.length  // a padded group's decoder sees the padding's logits, as unbatched
+        out[slot.group][slot.feature] = (Array(logits.start[row].prefix(width)), Array(logits.end[row].prefix(width)))
       }
     }
     return out

@@ -17,27 +17,66 @@ public struct TaskSettings: Sendable {
   /// v1.1, no replay, and exact attention — a real token's attention to padding is exactly 0, so the scores agree to
   /// float rounding and the predictions exactly (docs/evaluation.md) — or, with `quantized` (spiqa-eval
   /// `--trim-padding`), any transform whose results do not depend on padding (`independentOfPadding`: pruning,
-  /// ablation, the element-wise quantizers, binarization, the clamped means, hidden-state options). Those keep
+  /// ablation, the element-wise quantizers, binarization, the clamped means, hidden-state options), and
+  /// uniform_slog_mean for the questions where padding cannot matter (`evaluationTrimsQuestion`). Those keep
   /// max_seq_len by default because a float-rounding difference can move a value into another bin: on the first
   /// 1,000 dev questions pruning and log-pruned kept every prediction (span scores within 3e-3 relative), but
-  /// uniform_slog_clamped_mean changed one. A replay (its records carry the reference's shapes) and
-  /// uniform_slog_mean (its statistics count the padding's zeros) always keep max_seq_len. SQuAD v2.0 never trims:
-  /// its decoder (run_qa's) takes the 20 largest start and end logits over every position, padding included, so the
-  /// logits the model gives padding decide which spans are candidates.
+  /// uniform_slog_clamped_mean changed one. A replay (its records carry the reference's shapes) always keeps
+  /// max_seq_len. SQuAD v2.0 never trims: its decoder (run_qa's) takes the 20 largest start and end logits over
+  /// every position, padding included, so the logits the model gives padding decide which spans are candidates.
   public static func evaluationTrimsPadding(
     task: String = "squad", _ transform: AttentionTransform, replaying: Bool, quantized: Bool = false
   ) -> Bool {
     guard task != "squad_v2" && !replaying else { return false }
-    return transform.isIdentity || (quantized && transform.independentOfPadding)
+    return transform.isIdentity || (quantized && (transform.independentOfPadding || countsPadding(transform)))
+  }
+
+  /// Whether a question whose features are `lengths` tokens long runs trimmed when `evaluationTrimsPadding` holds:
+  /// always, except under uniform_slog_mean. Its statistics count every zero of the reference's padding to
+  /// `maxSeqLen` (`AttentionHooks.countedPaddingLength` counts them without the padding), and its first level goes
+  /// to every zero, padding included, unless more than half the scope is 0. A question runs trimmed only when its
+  /// padding alone is more than half of each scope (a feature at `--scope record`, the question's features
+  /// otherwise), so 0 keeps level 0 in every layer and the padding never reaches a real token; about 85% of the dev
+  /// set's questions. The others run padded to `maxSeqLen`, one question per pass.
+  public static func evaluationTrimsQuestion(_ transform: AttentionTransform, lengths: [Int], maxSeqLen: Int) -> Bool {
+    guard countsPadding(transform) else { return true }
+    let full = maxSeqLen * maxSeqLen
+    func paddingIsMostOfScope(_ ls: [Int]) -> Bool {
+      2 * ls.reduce(0) { $0 + full - min($1, maxSeqLen) * min($1, maxSeqLen) } > ls.count * full
+    }
+    return transform.scope == .record ? lengths.allSatisfy { paddingIsMostOfScope([$0]) } : paddingIsMostOfScope(lengths)
+  }
+
+  /// A trimmed SQuAD question's group as evaluation runs it under `transform`: as it is, or padded to `max_seq_len`
+  /// where `evaluationTrimsQuestion` says no.
+  func evaluationGroup(_ group: TaskGroup, transform: AttentionTransform) -> TaskGroup {
+    guard group.sequences.padTo == nil, !Self.evaluationTrimsQuestion(
+      transform, lengths: group.sequences.sequences.map(\.count), maxSeqLen: squad.maxSeqLen)
+    else { return group }
+    var padded = group
+    padded.sequences.padTo = squad.maxSeqLen
+    return padded
+  }
+
+  /// uniform_slog_mean (not ablated): its statistics count the padding's zeros.
+  static func countsPadding(_ transform: AttentionTransform) -> Bool {
+    !transform.ablate && (transform.quantizer?.statisticsTakeEveryValue ?? false)
   }
 
   /// True when SQuAD evaluation also runs the features of several questions in one length-sorted pass
-  /// (`FeatureBuckets`): it trims, and no statistics span a batch (`independentOfBatch`).
+  /// (`FeatureBuckets`): whenever it trims. Quantizer statistics over the batch or the example are then taken per
+  /// question (`AttentionHooks.batchScopePerExample`, the reference's batch was one question), with each question's
+  /// features in one pass (`evaluationKeepsQuestionsWhole`).
   public static func evaluationBatchesQuestions(
     task: String = "squad", _ transform: AttentionTransform, replaying: Bool, quantized: Bool = false
   ) -> Bool {
     evaluationTrimsPadding(task: task, transform, replaying: replaying, quantized: quantized)
-      && transform.independentOfBatch
+  }
+
+  /// True when a batched SQuAD evaluation keeps each question's features in one pass: its quantizer's statistics
+  /// span a question (`--scope batch` or `example`), not one feature (`record`) or none.
+  public static func evaluationKeepsQuestionsWhole(_ transform: AttentionTransform) -> Bool {
+    !transform.independentOfBatch
   }
 
   /// Sentence tasks: sequences per batch, and tokens per sequence including the special tokens (nil: the model's

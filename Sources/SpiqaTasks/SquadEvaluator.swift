@@ -48,9 +48,8 @@ public final class SquadEvaluator {
   public var trimsQuantized = false
   /// How P·V runs under the transform (`AttentionHooks.productKernel`).
   public var productKernel: AttentionProductKernel = .auto
-  /// With trimmed padding and no statistics over the batch (`AttentionTransform.independentOfBatch`): features per
-  /// forward pass, from consecutive questions sorted by length (`FeatureBuckets`, what spiqa-eval does with
-  /// `--batch-size`); 1 = one question per pass.
+  /// With trimmed padding: features per forward pass, from consecutive questions sorted by length (`FeatureBuckets`,
+  /// what spiqa-eval does with `--batch-size`; quantizer statistics stay per question); 1 = one question per pass.
   public var featureBatch = 1
 
   public init(
@@ -88,7 +87,14 @@ public final class SquadEvaluator {
     let batchesQuestions = trimsPadding
       && TaskSettings.evaluationBatchesQuestions(transform, replaying: replay != nil, quantized: trimsQuantized)
     let buckets = batchesQuestions && featureBatch > 1
-      ? FeatureBuckets(batchSize: featureBatch, padId: tokenizer.padId) : nil
+      ? FeatureBuckets(
+        batchSize: featureBatch, padId: tokenizer.padId,
+        keepsGroupsWhole: TaskSettings.evaluationKeepsQuestionsWhole(transform)) : nil
+    pipeline.batchScopePerExample = buckets != nil
+    var settings = TaskSettings()
+    settings.squad = featurizer
+    let countsPadding = trim && TaskSettings.countsPadding(transform)
+    if countsPadding { pipeline.countedPaddingLength = featurizer.maxSeqLen }
     let bert = tokenizer.layout == .bert
     var done = 0
     while done < questions.count {
@@ -96,7 +102,8 @@ public final class SquadEvaluator {
       let featurized = try window.map { try featurizer.featurize(question: $0.question, context: $0.context, tokenizer: tokenizer) }
       let answers = try buckets?.run(
         zip(window, featurized).map { q, ex in
-          TaskGroup(sequences: ExtractionGroup(sequences: ex.sequences(of: q, tokenTypes: bert)), examples: 1)
+          let group = TaskGroup(sequences: ExtractionGroup(sequences: ex.sequences(of: q, tokenTypes: bert)), examples: 1)
+          return countsPadding ? settings.evaluationGroup(group, transform: transform) : group
         }, model: model
       ) { seqs, batch in try pipeline.hooks(keys: seqs.map(\.recordKey), inputIds: batch.inputIds) }
       for (k, (q, ex)) in zip(window, featurized).enumerated() {
@@ -106,7 +113,9 @@ public final class SquadEvaluator {
           span = decoder.decode(ex, startLogits: answers[k].map(\.start), endLogits: answers[k].map(\.end))
         } else if !ex.features.isEmpty {
           // Trimmed: the longest real feature, so dense layers skip the padding (~30% of a 320-token feature).
-          let width = trim ? (ex.features.map(\.length).max() ?? 0) : featurizer.maxSeqLen
+          let lengths = ex.features.map(\.length)
+          let width = trim && TaskSettings.evaluationTrimsQuestion(
+            transform, lengths: lengths, maxSeqLen: featurizer.maxSeqLen) ? (lengths.max() ?? 0) : featurizer.maxSeqLen
           let batch = TaskBatch(
             inputIds: ex.features.map { Array($0.inputIds.prefix(width)) },
             tokenTypeIds: bert ? ex.features.map { Array($0.tokenTypeIds.prefix(width)) } : nil,

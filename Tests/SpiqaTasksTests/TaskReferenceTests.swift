@@ -183,9 +183,10 @@ import SpiqaTasks
     }
   }
 
-  /// With `trimPadding` a quantizer that leaves padding 0 trims it and batches questions like exact attention, with
-  /// the predictions and metrics of the reference's shapes (here, on the tiny model's few questions);
-  /// uniform_slog_mean, whose statistics count the padding's zeros, still pads to max_seq_len.
+  /// With `trimPadding` a quantizer that leaves padding 0 trims it and batches questions like exact attention
+  /// (statistics per question), with the predictions and metrics of the reference's shapes (here, on the tiny
+  /// model's few questions); uniform_slog_mean, whose statistics count the padding's zeros, trims the questions whose
+  /// padding is most of the scope and counts that padding's zeros as the reference's.
   @Test func quantizersTrimWhereThePaddingCannotMatter() throws {
     func run(_ transform: AttentionTransform, trim: Bool) throws -> (result: JSONObject, lines: [JSONObject]) {
       try Self.evaluate("squad", model: "tiny-qa", data: Self.folder + "/squad-v2.json", transform: transform) {
@@ -201,7 +202,7 @@ import SpiqaTasks
       return EvalRunner.settings(of: r).padQuestionsToMax
     }
     for (method, bits, trims) in [(QuantMethod.linearSlogClampedMidval, 3, true), (.uniformSlogClampedMean, 3, true),
-                                  (.uniformSlogMean, 2, false)] {
+                                  (.binarization, 1, true), (.uniformSlogMean, 2, true)] {
       let t = AttentionTransform(threshold: 0.001, quantizer: try AttentionQuantizer(method: method, bits: bits))
       let reference = try run(t, trim: false), trimmed = try run(t, trim: true)
       #expect(padsToMax(t, trim: false), "\(method.rawValue)")
@@ -226,28 +227,29 @@ import SpiqaTasks
     #expect(!TaskSettings.evaluationTrimsPadding(task: "squad", exact, replaying: true))
   }
 
-  /// Which transforms trim SQuAD v1.1's padding, and which also batch several questions' features: exact attention
-  /// by default; with `quantized` (spiqa-eval --trim-padding) every transform that depends on neither padding (it
-  /// trims) nor the batch (it batches).
+  /// Which transforms trim SQuAD v1.1's padding and batch several questions' features, and which keep each
+  /// question's features in one pass: exact attention by default; with `quantized` (spiqa-eval --trim-padding) every
+  /// transform that does not depend on padding, whole questions where statistics span one (`--scope batch|example`).
   @Test func transformsThatTrimAndBatch() throws {
     func q(_ m: QuantMethod, _ bits: Int, scope: QuantScope = .batch) throws -> AttentionTransform {
       AttentionTransform(quantizer: try AttentionQuantizer(method: m, bits: bits), scope: scope)
     }
-    let cases: [(AttentionTransform, trims: Bool, batches: Bool)] = [
-      (AttentionTransform(), true, true),
-      (AttentionTransform(threshold: 0.01), true, true),
-      (try q(.linearSlogClampedMidval, 3), true, true),
-      (try q(.uniformSlogClampedMean, 3), true, false),
-      (try q(.uniformSlogClampedMean, 3, scope: .record), true, true),
-      (try q(.uniformSlogClampedMean, 3, scope: .example), true, false),
-      (try q(.binarization, 1), true, false),
-      (try q(.uniformSlogMean, 3), false, false),
-      (try q(.uniformSlogMean, 3, scope: .record), false, false),
-      (AttentionTransform(threshold: 0.01, hsThreshold: 0.5, hsBits: 16), true, true),
+    let cases: [(AttentionTransform, trims: Bool, whole: Bool)] = [
+      (AttentionTransform(), true, false),
+      (AttentionTransform(threshold: 0.01), true, false),
+      (try q(.linearSlogClampedMidval, 3), true, false),
+      (try q(.uniformSlogClampedMean, 3), true, true),
+      (try q(.uniformSlogClampedMean, 3, scope: .record), true, false),
+      (try q(.uniformSlogClampedMean, 3, scope: .example), true, true),
+      (try q(.binarization, 1), true, true),
+      (try q(.uniformSlogMean, 3), true, true),
+      (try q(.uniformSlogMean, 3, scope: .record), true, true),
+      (AttentionTransform(threshold: 0.01, hsThreshold: 0.5, hsBits: 16), true, false),
     ]
-    for (t, trims, batches) in cases {
+    for (t, trims, whole) in cases {
       #expect(TaskSettings.evaluationTrimsPadding(task: "squad", t, replaying: false, quantized: true) == trims, "\(t)")
-      #expect(TaskSettings.evaluationBatchesQuestions(task: "squad", t, replaying: false, quantized: true) == batches, "\(t)")
+      #expect(TaskSettings.evaluationBatchesQuestions(task: "squad", t, replaying: false, quantized: true) == trims, "\(t)")
+      #expect(TaskSettings.evaluationKeepsQuestionsWhole(t) == whole, "\(t)")
       #expect(TaskSettings.evaluationTrimsPadding(task: "squad", t, replaying: false) == t.isIdentity, "\(t)")
       #expect(TaskSettings.evaluationBatchesQuestions(task: "squad", t, replaying: false) == t.isIdentity, "\(t)")
       #expect(!TaskSettings.evaluationTrimsPadding(task: "squad_v2", t, replaying: false, quantized: true))

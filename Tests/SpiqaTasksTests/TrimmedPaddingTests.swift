@@ -6,12 +6,13 @@ import Testing
 
 @testable import SpiqaTasks
 
-/// SQuAD features run padded to their question's longest (what spiqa-eval does with exact attention, and with
-/// `--trim-padding` under pruning and the quantizers that leave padding 0) against the reference's padding to
-/// max_seq_len. Exact attention: the same predictions and EM/F1, span scores within float rounding. Pruning and
-/// quantizers keep max_seq_len by default (bit-identical results); trimmed, the float rounding can move a value into
-/// another bin, so at most 1% of the predictions may change. uniform_slog_mean, whose statistics count the padding's
-/// zeros, never trims. The first SPIQA_TRIM_QUESTIONS questions of the dev set (default 20; docs/evaluation.md gives
+/// SQuAD features run padded to their question's longest, one question per pass or several (what spiqa-eval does
+/// with exact attention, and with `--trim-padding` under pruning and the quantizers that leave padding 0; their
+/// statistics stay per question) against the reference's padding to max_seq_len. Exact attention: the same
+/// predictions and EM/F1, span scores within float rounding. Pruning and quantizers keep max_seq_len by default
+/// (bit-identical results); trimmed, the float rounding can move a value into another bin, so at most 1% of the
+/// predictions may change. uniform_slog_mean, whose statistics count the padding's zeros, trims only questions whose
+/// padding is most of the scope (counted as the reference's). The first SPIQA_TRIM_QUESTIONS questions of the dev set (default 20; docs/evaluation.md gives
 /// the 1,000-question run), or with SPIQA_TRIM_QUESTIONS=paper the paper's sample (`-sa 100`, seed 123).
 @Suite(.enabled(if: Heavy.squadReady, "needs ../shared models and data (SPIQA_SHARED)"))
 struct TrimmedPaddingTests {
@@ -35,15 +36,18 @@ struct TrimmedPaddingTests {
       ("binarization", try quantizer(.binarization, 1)),
       ("hidden states 12 bits, |h| ≤ 0.05 pruned", AttentionTransform(hsThreshold: 0.05, hsBits: 12)),
       ("uniform_slog_mean 3 bits", try quantizer(.uniformSlogMean, 3)),
+      ("uniform_slog_mean 2 bits, record scope",
+       AttentionTransform(quantizer: try AttentionQuantizer(method: .uniformSlogMean, bits: 2), scope: .record)),
     ]
     /// One run's predictions and sparsity, and the widths the model saw.
-    func run(_ transform: AttentionTransform, trim: Bool, quantized: Bool) throws
+    func run(_ transform: AttentionTransform, trim: Bool, quantized: Bool, featureBatch: Int = 1) throws
       -> (preds: [SquadPrediction], sparsity: Double, widths: [Int])
     {
       model.widths = []
       let ev = SquadEvaluator(model: model, tokenizer: tokenizer, transform: transform)
       ev.trimsPadding = trim
       ev.trimsQuantized = quantized
+      ev.featureBatch = featureBatch
       var preds: [SquadPrediction] = []
       let r = try ev.evaluate(qs, perExample: { preds.append($0) })
       return (preds, r.sparsity.overall, model.widths)
@@ -55,11 +59,25 @@ struct TrimmedPaddingTests {
       let byDefault = try run(transform, trim: true, quantized: false)
       let trimsByDefault = transform.isIdentity
       #expect(byDefault.widths.contains { $0 < 320 } == trimsByDefault, "\(name): trimmed by default?")
-      // Asked to (--trim-padding): every transform but uniform_slog_mean trims.
+      // Asked to (--trim-padding): every transform trims; uniform_slog_mean only questions whose padding is most of
+      // the scope, the others keep 320.
       let asked = trimsByDefault ? byDefault : try run(transform, trim: true, quantized: true)
-      let trimsWhenAsked = transform.independentOfPadding
+      let trimsWhenAsked = TaskSettings.evaluationTrimsPadding(transform, replaying: false, quantized: true)
       #expect(asked.widths.contains { $0 < 320 } == trimsWhenAsked, "\(name): trimmed with --trim-padding?")
-      for (label, other) in [("by default", byDefault), ("with --trim-padding", asked)] {
+      if TaskSettings.countsPadding(transform) {
+        // One pass per question: 320 exactly where its padding is not most of the scope.
+        let expected = try qs.map { q in
+          let ex = try SquadFeaturizer().featurize(question: q.question, context: q.context, tokenizer: tokenizer)
+          let lengths = ex.features.map(\.length)
+          return TaskSettings.evaluationTrimsQuestion(transform, lengths: lengths, maxSeqLen: 320) ? lengths.max() ?? 0 : 320
+        }
+        #expect(asked.widths == expected, "\(name): widths with --trim-padding")
+      }
+      // And with several questions per pass (spiqa-eval's default --batch-size), statistics per question.
+      let batched = try run(transform, trim: true, quantized: true, featureBatch: 20)
+      #expect((batched.widths.count < qs.count) == trimsWhenAsked, "\(name): batched with --trim-padding?")
+      for (label, other) in [("by default", byDefault), ("with --trim-padding", asked),
+                             ("with --trim-padding, 20 features per pass", batched)] {
         var differing = 0
         var worst: Float = 0
         for (a, b) in zip(reference.preds, other.preds) {
@@ -156,4 +174,61 @@ final class WidthSpy: TaskModel {
     let many = FeatureBuckets.passes(lengths: Array(repeating: 384, count: 1024), batchSize: 1024)
     #expect(many.count == 16 && many.allSatisfy { $0.count == 64 })
   }
+
+  @Test func passesKeepUnitsWhole() {
+    // Questions of 3, 1, 2 and 2 features: 3 + 1, then 2 + 2 (never 3 + 1 + part of the next).
+    #expect(FeatureBuckets.passes(lengths: [320, 300, 200, 100], sizes: [3, 1, 2, 2], batchSize: 4) == [0..<2, 2..<4])
+    // A question of more features than --batch-size runs alone.
+    #expect(FeatureBuckets.passes(lengths: [300, 200, 100], sizes: [5, 1, 1], batchSize: 4) == [0..<1, 1..<3])
+    // The budget counts features: 2 × 384² fits, a third 384-token feature does not.
+    #expect(FeatureBuckets.passes(lengths: [384, 384], sizes: [2, 1], batchSize: 8, budget: 2 * 384 * 384)
+      == [0..<1, 1..<2])
+  }
+
+  /// With `keepsGroupsWhole` (statistics per question) every question's features share a pass, questions sorted by
+  /// their longest feature; without it features are sorted one by one and a question may span passes. Either way
+  /// each feature gets its own row's logits back.
+  @Test func runKeepsQuestionsWholeWhenAsked() throws {
+    // Question q0: features of 9 and 3 tokens; q1: 7; q2: 8 and 2; q3: 5.
+    let lengths = [[9, 3], [7], [8, 2], [5]]
+    let groups = lengths.enumerated().map { q, ls in
+      TaskGroup(
+        sequences: ExtractionGroup(sequences: ls.enumerated().map { f, n in
+          ExtractionSequence(exampleId: "q\(q)", exampleIndex: q, feature: f, ids: Array(repeating: 10 + q, count: n))
+        }), examples: 1)
+    }
+    for whole in [false, true] {
+      let model = EchoQA()
+      var passes: [[String]] = []
+      let buckets = FeatureBuckets(batchSize: 3, padId: 0, keepsGroupsWhole: whole)
+      let out = try buckets.run(groups, model: model) { seqs, _ in
+        passes.append(seqs.map { "\($0.exampleId)/\($0.feature)" })
+        return ForwardHooks()
+      }
+      if whole {
+        #expect(passes == [["q0/0", "q0/1"], ["q2/0", "q2/1", "q1/0"], ["q3/0"]], "\(passes)")
+        for q in 0..<4 {
+          #expect(passes.filter { $0.contains { $0.hasPrefix("q\(q)/") } }.count == 1, "q\(q) in one pass: \(passes)")
+        }
+      } else {
+        #expect(passes == [["q0/0", "q2/0", "q1/0"], ["q3/0", "q0/1", "q2/1"]], "\(passes)")
+      }
+      // Each feature's start logits are its own token ids, cut to its length.
+      for (q, ls) in lengths.enumerated() {
+        for (f, n) in ls.enumerated() { #expect(out[q][f].start == Array(repeating: Float(10 + q), count: n)) }
+      }
+    }
+  }
+}
+
+/// Answers with each row's token ids as its start and end logits.
+final class EchoQA: TaskModel {
+  var layerCount: Int { 1 }
+  var headCount: Int { 1 }
+  var maxPositions: Int { 512 }
+  func questionAnswering(_ batch: TaskBatch, hooks: ForwardHooks) throws -> (start: [[Float]], end: [[Float]]) {
+    let rows = batch.inputIds.map { $0.map(Float.init) }
+    return (rows, rows)
+  }
+  func classify(_ batch: TaskBatch, hooks: ForwardHooks) throws -> [[Float]] { [] }
 }
