@@ -63,6 +63,48 @@ extension AttentionQuantizer {
     return try clampedStatistics(method: method, bits: bits, regions: keys, threads: threads, counted: counted)
   }
 
+  /// One scope of a batch for `statistics(scopes:threads:)`: its blocks' keys, its size, and the pool that counted
+  /// its keys in phase 1, if one did.
+  public struct ScopeKeys {
+    public var keys: [UnsafeBufferPointer<UInt32>]
+    public var scopeSize: Int
+    public var counted: BucketHistogramPool?
+
+    public init(keys: [UnsafeBufferPointer<UInt32>], scopeSize: Int, counted: BucketHistogramPool?) {
+      self.keys = keys
+      self.scopeSize = scopeSize
+      self.counted = counted
+    }
+  }
+
+  /// Phase 2 for several scopes (a batch's scope groups: one per question or per record): the scopes are spread
+  /// over `threads` workers, each taking its scopes' statistics alone; a single scope gets every worker. Most of a
+  /// small scope's time is serial (its bucket gather and the sort of its lowest bin), so many small scopes gain
+  /// from running side by side.
+  /// - Throws: the first scope's error, in scope order, as `statistics(keys:)`.
+  public func statistics(scopes: [ScopeKeys], threads: Int) throws -> [QuantStatistics] {
+    if scopes.count == 1 || threads <= 1 {
+      return try scopes.map { try statistics(keys: $0.keys, scopeSize: $0.scopeSize, threads: threads, counted: $0.counted) }
+    }
+    let workers = min(threads, scopes.count)
+    let results = UnsafeMutableBufferPointer<Result<QuantStatistics, Error>?>.allocate(capacity: scopes.count)
+    results.initialize(repeating: nil)
+    defer {
+      results.deinitialize()
+      results.deallocate()
+    }
+    let slots = UncheckedResults(results)
+    parallelFor(workers) { w in
+      for k in stride(from: w, to: scopes.count, by: workers) {
+        let scope = scopes[k]
+        slots.base[k] = Result {
+          try statistics(keys: scope.keys, scopeSize: scope.scopeSize, threads: 1, counted: scope.counted)
+        }
+      }
+    }
+    return try results.map { try $0!.get() }
+  }
+
   /// Phase 3: the mapping of every value of the scope under `stats`.
   public func cascade(_ stats: QuantStatistics) -> QuantCascade {
     QuantCascade(stats: stats, method: method, corrected: variant == .corrected)
@@ -73,4 +115,10 @@ extension QuantCascade {
   /// True when +0.0 stays +0.0 (padding stays 0): always for the clamped methods; for uniform_slog_mean when the
   /// first threshold is 0 (more than half the scope is zeros).
   public var keepsZero: Bool { values.first.map { $0.bitPattern == 0 } ?? true }
+}
+
+/// Result slots each worker writes at its own indices.
+private struct UncheckedResults: @unchecked Sendable {
+  let base: UnsafeMutableBufferPointer<Result<QuantStatistics, Error>?>
+  init(_ base: UnsafeMutableBufferPointer<Result<QuantStatistics, Error>?>) { self.base = base }
 }

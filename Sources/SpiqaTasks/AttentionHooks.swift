@@ -458,6 +458,8 @@ final class BlockwiseScopes: @unchecked Sendable {
     for k in cascades.indices { cascades[k] = nil }
     keepsZero = true
     guard transform.transforms(layer: layer), let base = arena.base else { return }
+    var scopes: [AttentionQuantizer.ScopeKeys] = []
+    var scopeGroups: [Int] = []
     for (k, rows) in groups.enumerated() {
       var regions: [UnsafeBufferPointer<UInt32>] = []
       for i in rows where i < items {
@@ -467,9 +469,12 @@ final class BlockwiseScopes: @unchecked Sendable {
         }
       }
       guard !regions.isEmpty else { continue }
-      let stats = try quantizer.statistics(
-        keys: regions, scopeSize: regions.count * scopeLength * scopeLength, threads: threads,
-        counted: k < histograms.count ? histograms[k] : nil)
+      scopes.append(.init(keys: regions, scopeSize: regions.count * scopeLength * scopeLength,
+                          counted: k < histograms.count ? histograms[k] : nil))
+      scopeGroups.append(k)
+    }
+    let stats = try quantizer.statistics(scopes: scopes, threads: threads)
+    for (k, stats) in zip(scopeGroups, stats) {
       let cascade = quantizer.cascade(stats)
       if scopeLength > seqLen && !cascade.keepsZero { throw CountedPaddingNotZero() }
       keepsZero = keepsZero && cascade.keepsZero

@@ -9,8 +9,9 @@ import SpiqaModel
 /// padding (`TaskSettings.evaluationBatchesQuestions`): a feature's attention then does not depend on how far it is
 /// padded, so scores agree with one question per forward pass to float rounding (docs/evaluation.md). Statistics over
 /// the batch or the example (`keepsGroupsWhole`) are taken per question, as the reference ran each question as its
-/// own batch (`AttentionHooks.batchScopePerExample`); a question's features then share one pass. A question padded
-/// to a fixed width (uniform_slog_mean where padding may matter: `TaskSettings.evaluationTrimsQuestion`) runs alone.
+/// own batch (`AttentionHooks.batchScopePerExample`); a question's features then share one pass. Questions padded
+/// to a fixed width (uniform_slog_mean where padding may matter: `TaskSettings.evaluationTrimsQuestion`) share
+/// passes of that width.
 struct FeatureBuckets {
   /// Features per forward pass (`--batch-size`).
   let batchSize: Int
@@ -61,14 +62,17 @@ struct FeatureBuckets {
     _ groups: [TaskGroup], model: TaskModel, hooks: ([ExtractionSequence], TaskBatch) throws -> ForwardHooks
   ) throws -> [[(start: [Float], end: [Float])]] {
     // Units of (group, feature, length) slots, longest first; a stable sort keeps run order among equal lengths.
-    // A unit is one feature, or with `keepsGroupsWhole` one group's features in order.
-    // A group padded to a fixed width (`ExtractionGroup.padTo`) runs alone, as it is.
-    var units: [[(group: Int, feature: Int, length: Int)]] = []
-    var alone: [[(group: Int, feature: Int, length: Int)]] = []
+    // A unit is one feature, or with `keepsGroupsWhole` one group's features in order. Groups padded to a fixed
+    // width (`ExtractionGroup.padTo`) run whole, in passes of their own at that width.
+    typealias Slot = (group: Int, feature: Int, length: Int)
+    var units: [[Slot]] = []
+    var fixed: [Int: [[Slot]]] = [:]
+    var widths: [Int] = []
     for (g, group) in groups.enumerated() {
       let slots = group.sequences.sequences.enumerated().map { (g, $0.offset, $0.element.count) }
-      if group.sequences.padTo != nil {
-        if !slots.isEmpty { alone.append(slots) }
+      if let width = group.sequences.padTo {
+        if fixed[width] == nil { widths.append(width) }
+        if !slots.isEmpty { fixed[width, default: []].append(slots) }
       } else if keepsGroupsWhole {
         if !slots.isEmpty { units.append(slots) }
       } else {
@@ -77,12 +81,19 @@ struct FeatureBuckets {
     }
     let longest = units.map { $0.map(\.length).max() ?? 0 }
     let order = units.indices.sorted { a, b in longest[a] != longest[b] ? longest[a] > longest[b] : a < b }
-    var out = groups.map { [(start: [Float], end: [Float])](repeating: ([], []), count: $0.sequences.sequences.count) }
+    var parts: [(slots: [Slot], padTo: Int?)] = []
+    for width in widths {
+      let same = fixed[width] ?? []
+      for pass in Self.passes(lengths: same.map { _ in width }, sizes: same.map(\.count), batchSize: batchSize) {
+        parts.append((same[pass].flatMap { $0 }, width))
+      }
+    }
     let passes = Self.passes(
       lengths: order.map { longest[$0] }, sizes: order.map { units[$0].count }, batchSize: batchSize)
-    for part in alone + passes.map({ order[$0].flatMap { units[$0] } }) {
+    parts += passes.map { (order[$0].flatMap { units[$0] }, nil) }
+    var out = groups.map { [(start: [Float], end: [Float])](repeating: ([], []), count: $0.sequences.sequences.count) }
+    for (part, padTo) in parts {
       let seqs = part.map { groups[$0.group].sequences.sequences[$0.feature] }
-      let padTo = groups[part[0].group].sequences.padTo  // nil but for a group alone
       let batch = TaskGroup(sequences: ExtractionGroup(sequences: seqs, padTo: padTo), examples: 0).batch(padId: padId)
       let logits = try model.questionAnswering(batch, hooks: try hooks(seqs, batch))
       for (row, slot) in part.enumerated() {
