@@ -84,7 +84,9 @@ extension AttentionQuantizer {
   /// - Throws: the first scope's error, in scope order, as `statistics(keys:)`.
   public func statistics(scopes: [ScopeKeys], threads: Int) throws -> [QuantStatistics] {
     if scopes.count == 1 || threads <= 1 {
-      return try scopes.map { try statistics(keys: $0.keys, scopeSize: $0.scopeSize, threads: threads, counted: $0.counted) }
+      return try scopes.map {
+        try statistics(keys: $0.keys, scopeSize: $0.scopeSize, threads: threads, counted: $0.counted)
+      }
     }
     let workers = min(threads, scopes.count)
     let results = UnsafeMutableBufferPointer<Result<QuantStatistics, Error>?>.allocate(capacity: scopes.count)

@@ -23,7 +23,7 @@ public struct TaskOptions: ParsableArguments {
   @OptionGroup public var squad: SquadFeatureOptions
 
   @Option(parsing: .unconditional, help: ArgumentHelp(
-      "Sentence tasks: sentences per batch (padded to the longest). spiqa-eval of squad with exact attention: features per forward pass, from consecutive questions sorted by length.",
+      "Sentence tasks: sentences per batch (padded to the longest). spiqa-eval of squad with exact attention or --trim-padding: features per forward pass, from consecutive questions sorted by length.",
       valueName: "n"))
   public var batchSize: Int = 20
 

@@ -151,6 +151,10 @@ public final class AttentionHooks {
       hooks.paddingStaysZero = true
       return hooks
     }
+    if countedPaddingLength != nil && t.quantizer?.statisticsTakeEveryValue == true && !t.ablate {
+      // Only the blockwise path above can count padding that is not there.
+      throw TasksError.usage("internal: counted padding needs the blockwise quantizer (no replay, no recording)")
+    }
     if records.isEmpty && (t.quantizer?.method.isElementwise ?? true) {
       // Pruning, an element-wise quantizer or ablation, and counting: per block, in cache, on the worker threads.
       let counts = counting ? BlockZeroCounts(layers: layerCount, items: keys.count, heads: headCount) : nil

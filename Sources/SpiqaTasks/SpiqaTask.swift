@@ -36,8 +36,8 @@ public struct TaskSettings: Sendable {
   /// `maxSeqLen` (`AttentionHooks.countedPaddingLength` counts them without the padding), and its first level goes
   /// to every zero, padding included, unless more than half the scope is 0. A question runs trimmed only when its
   /// padding alone is more than half of each scope (a feature at `--scope record`, the question's features
-  /// otherwise), so 0 keeps level 0 in every layer and the padding never reaches a real token; about 85% of the dev
-  /// set's questions. The others run padded to `maxSeqLen`, one question per pass.
+  /// otherwise), so 0 keeps level 0 in every layer and the padding never reaches a real token; 83% of the dev
+  /// set's questions. The others run padded to `maxSeqLen` (several to a pass, statistics per question).
   public static func evaluationTrimsQuestion(_ transform: AttentionTransform, lengths: [Int], maxSeqLen: Int) -> Bool {
     guard countsPadding(transform) else { return true }
     let full = maxSeqLen * maxSeqLen

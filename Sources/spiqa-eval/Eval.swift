@@ -60,7 +60,7 @@ struct Eval: ParsableCommand {
     completion: .list(AttentionProductKernel.allCases.map(\.rawValue)))
   var attentionProduct = AttentionProductKernel.auto.rawValue
 
-  @Flag(help: "SQuAD v1.1: with pruning or a quantizer that leaves padding 0 (all but uniform_slog_mean), pad a question's features to their longest and run several questions per pass, as for exact attention (default: --max-seq-len, one question per pass, as the reference). Faster; scores move by float rounding, which a quantizer can turn into another bin.")
+  @Flag(help: "SQuAD v1.1: with pruning or a quantizer, pad a question's features to their longest and run several questions per pass, as for exact attention, statistics still per question (uniform_slog_mean: only questions whose padding is over half the scope; default: --max-seq-len, one question per pass, as the reference). Faster; scores move by float rounding, which a quantizer can turn into another bin.")
   var trimPadding = false
 
   @Flag(help: "Print the task registry as JSON lines (name, title, unit, metrics, default data) and exit.")

@@ -114,6 +114,61 @@ import Testing
     }
   }
 
+  /// Several scopes at once (a pass's per-question scope groups, side by side on the workers) give each scope's own
+  /// statistics, on 1–3 workers, with and without phase-1 counts, and the first failing scope's error.
+  @Test func scopesSideBySideEqualOneByOne() throws {
+    for method in [QuantMethod.uniformSlogMean, .uniformSlogClampedMean, .uniformSlinearClampedMean] {
+      let q = try AttentionQuantizer(method: method, bits: 3)
+      // Five scopes of different sizes and padding, keys collected as phase 1 does (counted into `pools[k]`).
+      let layers = (0..<5).map { k in
+        var x = randomSoftmax(rows: 100 + 60 * k, n: 64, seed: UInt64(40 + k), scale: 2 + Double(k))
+        for r in 0..<(100 + 60 * k) { for c in (64 - 9 * k)..<64 { x[r * 64 + c] = 0 } }
+        return x
+      }
+      let pools = (0..<5).map { _ in BucketHistogramPool() }
+      func keys(_ k: Int, counting: Bool) -> [UInt32] {
+        var out = [UInt32](repeating: 0, count: layers[k].count)
+        let kept = layers[k].withUnsafeBufferPointer { xb in
+          out.withUnsafeMutableBufferPointer {
+            q.statisticsKeys(xb.baseAddress!, rows: xb.count / 64, columns: 64, stride: 64, into: $0.baseAddress!,
+                             counting: counting ? pools[k] : nil)
+          }
+        }
+        return Array(out.prefix(kept))
+      }
+      func run(_ keys: [[UInt32]], sizes: [Int], counted: Bool, threads: Int) throws -> [QuantStatistics] {
+        let all = Array(keys.joined())
+        var starts = [0]
+        for k in keys { starts.append(starts.last! + k.count) }
+        return try all.withUnsafeBufferPointer { b in
+          let scopes = (0..<keys.count).map {
+            AttentionQuantizer.ScopeKeys(keys: [UnsafeBufferPointer(rebasing: b[starts[$0]..<starts[$0 + 1]])],
+                                         scopeSize: sizes[$0], counted: counted ? pools[$0] : nil)
+          }
+          return try q.statistics(scopes: scopes, threads: threads)
+        }
+      }
+      let sizes = layers.map(\.count)
+      let plain = (0..<5).map { keys($0, counting: false) }
+      let one = try (0..<5).map { k in
+        try plain[k].withUnsafeBufferPointer { try q.statistics(keys: [$0], scopeSize: sizes[k]) }
+      }
+      for threads in [1, 2, 3] {
+        #expect(try run(plain, sizes: sizes, counted: false, threads: threads) == one, "\(method) threads \(threads)")
+        let counted = (0..<5).map { keys($0, counting: true) }
+        #expect(try run(counted, sizes: sizes, counted: true, threads: threads) == one,
+                "\(method) threads \(threads), counted in phase 1")
+        #expect(pools.allSatisfy { $0.merged() == nil }, "the statistics empty the pools")
+      }
+      // A scope too small for its keys (uniform_slog_mean counts its zeros from the size) fails the whole call.
+      if method == .uniformSlogMean {
+        var small = sizes
+        small[3] = 1
+        #expect(throws: QuantError.self) { try run(plain, sizes: small, counted: false, threads: 2) }
+      }
+    }
+  }
+
   /// The blockwise statistics of `x` (`rows × columns`) with its keys written and counted by three blocks of rows at
   /// once (phase 1), on `threads` workers. The pool must come back empty.
   static func countedInPhaseOne(

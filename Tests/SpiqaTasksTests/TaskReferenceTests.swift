@@ -257,6 +257,29 @@ import SpiqaTasks
     }
   }
 
+  /// uniform_slog_mean trims a question only when its padding to max_seq_len alone is more than half of each scope
+  /// (the question's features, or each feature at `--scope record`); every other transform trims any question.
+  @Test func slogMeanTrimsWherePaddingIsMostOfTheScope() throws {
+    func q(_ m: QuantMethod, scope: QuantScope = .batch) throws -> AttentionTransform {
+      AttentionTransform(quantizer: try AttentionQuantizer(method: m, bits: m == .binarization ? 1 : 3), scope: scope)
+    }
+    let slog = try q(.uniformSlogMean), perRecord = try q(.uniformSlogMean, scope: .record)
+    // 2·(320² − 226²) = 102,648 > 320² = 102,400; 2·(320² − 227²) = 101,742 is not.
+    for (lengths, batch, record) in [([226], true, true), ([227], false, false), ([200, 100], true, true),
+                                     ([320, 100], false, false), ([300, 10], true, false), ([12], true, true)] {
+      #expect(TaskSettings.evaluationTrimsQuestion(slog, lengths: lengths, maxSeqLen: 320) == batch, "\(lengths)")
+      #expect(TaskSettings.evaluationTrimsQuestion(perRecord, lengths: lengths, maxSeqLen: 320) == record, "\(lengths)")
+      for other in [AttentionTransform(), AttentionTransform(threshold: 0.01), try q(.uniformSlogClampedMean),
+                    try q(.binarization)] {
+        #expect(TaskSettings.evaluationTrimsQuestion(other, lengths: lengths, maxSeqLen: 320))
+      }
+    }
+    // Ablation zeroes everything, so nothing is counted.
+    var ablated = slog
+    ablated.ablate = true
+    #expect(TaskSettings.evaluationTrimsQuestion(ablated, lengths: [320], maxSeqLen: 320))
+  }
+
   @Test func labelsThatDoNotFitAreRefused() throws {
     // A binary NLI checkpoint (not_entailment/entailment) cannot score MRPC (0/1, not_equivalent/equivalent), and a
     // two-output one cannot score MNLI's three labels or STS-B's regression.
