@@ -352,6 +352,42 @@ struct BucketSelection {
     return sum + (try partial(counts.start(ofBucket: last), b))
   }
 
+  /// `np.mean` of `count − (b − a)` zeros followed by `s[a:b]`, as the float32 the cascade casts it to, from bucket
+  /// sums instead of numpy's pairwise sum over the sorted values (`uniform_slog_mean`'s lowest bins, whose float64
+  /// sum may round). Every term is positive, so the float64 sum here is within `(terms + 2)·u` of the exact sum
+  /// (u = 2^-53; a bucket's sum costs two roundings), and numpy's pairwise sum within `(depth + 26)·u` (leaves of
+  /// at most 16 sequential adds per accumulator, 3 adds joining the eight, up to 7 left over, one level per
+  /// halving); one more rounding each for the two divisions. When every float64 in that interval rounds to the same
+  /// float32 (round to nearest is monotone), that float32 is what the reference's float64 mean becomes. Throws
+  /// `NotExact` when the interval straddles a float32 rounding boundary (about 1 bin in 10^5) or a bucket of rank
+  /// a or b − 1 was not gathered; the caller then sorts.
+  func float32Mean(_ a: Int, _ b: Int, count: Int) throws -> Float {
+    let first = counts.bucket(of: a), last = counts.bucket(of: b - 1)
+    var terms = 0
+    func partial(_ from: Int, _ to: Int) throws -> Double {
+      guard let i = gatheredIndex(from) else { throw NotExact() }
+      var s = 0.0
+      for j in 0..<(to - from) { s += Double(floatFromKey(gathered[i + j])) }
+      terms += to - from
+      return s
+    }
+    var sum: Double
+    if first == last {
+      sum = try partial(a, b)
+    } else {
+      sum = try partial(a, counts.start(ofBucket: first + 1))
+      for bucket in (first + 1)..<last { sum += counts.histogram.sum(ofBucket: bucket) }
+      terms += 3 * (last - first - 1)
+      sum += try partial(counts.start(ofBucket: last), b)
+    }
+    let depth = Int.bitWidth - count.leadingZeroBitCount
+    let radius = Double(terms + depth + 40) * 0x1p-53 * 1.5
+    let mean = sum / Double(count)
+    let low = Float(mean * (1 - radius)), high = Float(mean * (1 + radius))
+    guard low == high, low.isFinite else { throw NotExact() }
+    return low
+  }
+
   /// `body` on the sorted keys `s[a:b]`; throws `NotExact` unless every bucket they lie in was gathered (the ranks
   /// `covering` asked for them).
   func withSortedKeys<R>(_ a: Int, _ b: Int, _ body: (UnsafePointer<UInt32>) -> R) throws -> R {

@@ -7,7 +7,8 @@ import CQuantKernels
 public struct QuantStatistics: Sendable, Equatable {
   /// Cascade thresholds (`ranking_map`), float64 values of float32 inputs; binarization: `[1e-3]`.
   public var thresholds: [Double]
-  /// Float64 bin values (`value_clamp_to`) before the cast to float32; binarization: `[1/K]`.
+  /// Float64 bin values (`value_clamp_to`) before the cast to float32; binarization: `[1/K]`. uniform_slog_mean's
+  /// lowest bins may hold the float32 that numpy's float64 mean is cast to instead (`BucketSelection.float32Mean`).
   public var values: [Double]
   /// Number of values the statistics were taken over (N: kept values > 1e-3, all values, or K for binarization).
   public var count: Int
@@ -76,9 +77,11 @@ func dataDependentStatistics(
 /// `counted`, the keys' histogram when the caller counted them, else counted here), and a bin's mean from bucket
 /// sums wherever its float64 sum is exact in any order (the clamped methods' bound; zeros add nothing) — usually
 /// every bin above the lowest values. The bins that may fail the bound (judged from their buckets), whose low values
-/// span many binades, are gathered and sorted with the wanted ranks' buckets, in one pass over the keys on `threads`
-/// workers, and summed in numpy's pairwise order. Negative values, -0.0 or NaN (never in attention) take the full
-/// sort (the counts decline them); so does `selection: false`.
+/// span many binades, take their mean from bucket sums too when an error bound shows which float32 numpy's float64
+/// mean becomes (`BucketSelection.float32Mean`: the cascade only uses that float32). Otherwise they are gathered
+/// and sorted with the wanted ranks' buckets, in one pass over the keys on `threads` workers, and summed in numpy's
+/// pairwise order. Negative values, -0.0 or NaN (never in attention) take the full sort (the counts decline them);
+/// so does `selection: false`.
 func slogMeanStatistics(
   bits: Int, regions: [UnsafeBufferPointer<UInt32>], zeros: Int, threads: Int, counted: BucketHistogram? = nil,
   selection: Bool = true
@@ -102,20 +105,30 @@ func slogMeanStatistics(
       }
       start = c
     }
-    let picked = BucketSelection(counts: counts, regions: regions, ranks: ranks, covering: inOrder, threads: threads)
-    return try statistics(
-      method: .uniformSlogMean, bits: bits, n: n,
-      value: { $0 < zeros ? 0 : try picked.value($0 - zeros) },
-      mean: { a, b in
-        let zerosInBin = max(0, min(zeros, b) - a)
-        guard b > zeros else { return (0.0 + 0.0) / Double(b - a) }
-        let lo = max(a, zeros) - zeros, hi = b - zeros
-        if let inOrder, inOrder.contains(lo) {
-          let sum = try picked.withSortedKeys(lo, hi) { spiqa_quant_pairwise_sum($0, 0, zerosInBin, 0, b - a) }
-          return (0.0 + sum) / Double(b - a)
-        }
-        return (0.0 + (try picked.exactSum(lo, hi))) / Double(b - a)
-      })
+    // First without sorting those bins: their means as the float32 they become, when bucket sums decide it
+    // (`float32Mean`); the stored float64 value is then that float32. Otherwise gather and sort them.
+    for sorts in inOrder == nil ? [false] : [false, true] {
+      let picked = BucketSelection(
+        counts: counts, regions: regions, ranks: ranks, covering: sorts ? inOrder : nil, threads: threads)
+      do {
+        return try statistics(
+          method: .uniformSlogMean, bits: bits, n: n,
+          value: { $0 < zeros ? 0 : try picked.value($0 - zeros) },
+          mean: { a, b in
+            let zerosInBin = max(0, min(zeros, b) - a)
+            guard b > zeros else { return (0.0 + 0.0) / Double(b - a) }
+            let lo = max(a, zeros) - zeros, hi = b - zeros
+            if let inOrder, inOrder.contains(lo) {
+              guard sorts else { return Double(try picked.float32Mean(lo, hi, count: b - a)) }
+              let sum = try picked.withSortedKeys(lo, hi) { spiqa_quant_pairwise_sum($0, 0, zerosInBin, 0, b - a) }
+              return (0.0 + sum) / Double(b - a)
+            }
+            return (0.0 + (try picked.exactSum(lo, hi))) / Double(b - a)
+          })
+      } catch is BucketSelection.NotExact where !sorts {
+        continue
+      }
+    }
   }
   let scope = SortedScope(sortedKeys: sortedKeys(regions, threads: threads), zeros: zeros)
   return try sortedStatistics(method: .uniformSlogMean, bits: bits, scope: scope)
