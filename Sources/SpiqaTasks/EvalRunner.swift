@@ -80,12 +80,10 @@ public enum EvalRunner {
     let batches = try data.batches(selected, tokenizer: tokenizer, settings: settings, maxPositions: positions)
     // SQuAD v1.1 with trimmed padding: the features of consecutive questions run in length-sorted batches
     // (FeatureBuckets), a window of questions at a time; quantizer statistics stay per question.
-    let buckets = data is QuestionData && !settings.padQuestionsToMax && settings.batchSize > 1
-      && TaskSettings.evaluationBatchesQuestions(
-        task: r.task, r.transform, replaying: r.replayPath != nil, quantized: r.trimPadding)
-      ? FeatureBuckets(
-        batchSize: settings.batchSize, padId: tokenizer.padId,
-        keepsGroupsWhole: TaskSettings.evaluationKeepsQuestionsWhole(r.transform)) : nil
+    let plan = data is QuestionData && !settings.padQuestionsToMax
+      ? SquadEvalPlan(transform: r.transform, trims: true, batchSize: settings.batchSize, padId: tokenizer.padId,
+                      maxSeqLen: settings.squad.maxSeqLen) : nil
+    let buckets = plan?.buckets
     // A shard runs whole batches (a SQuAD question or window of questions, or batch-size sentences), so each sees
     // what it would unsharded, to the bit.
     let perUnit = buckets?.window ?? 1
@@ -97,11 +95,7 @@ public enum EvalRunner {
     let items = r.shard?.itemRange(of: selected.count, batchSize: batches.examplesPerBatch * perUnit)
       ?? selected.indices
     let pipeline = AttentionHooks(evaluating: model, transform: r.transform, replay: replay, productKernel: r.attentionProduct)
-    pipeline.batchScopePerExample = buckets != nil
-    // uniform_slog_mean trims only the questions whose padding cannot reach a real token (the others keep
-    // max_seq_len), and counts the padding's zeros as the reference's padded features had them.
-    let countsPadding = data is QuestionData && !settings.padQuestionsToMax && TaskSettings.countsPadding(r.transform)
-    if countsPadding { pipeline.countedPaddingLength = settings.squad.maxSeqLen }
+    plan?.configure(pipeline)
     let hooks = { (seqs: [ExtractionSequence], batch: TaskBatch) throws -> ForwardHooks in
       seqs.isEmpty ? ForwardHooks() : try pipeline.hooks(keys: seqs.map(\.recordKey), inputIds: batch.inputIds)
     }
@@ -111,7 +105,7 @@ public enum EvalRunner {
     while g < groups.upperBound {
       let window = try (g..<min(g + (buckets?.window ?? 1), groups.upperBound)).map {
         let group = try batches.group($0)
-        return countsPadding ? settings.evaluationGroup(group, transform: r.transform) : group
+        return plan?.group(group) ?? group  // uniform_slog_mean: padded where the padding may matter
       }
       let answers = try buckets?.run(window, model: model, hooks: hooks)
       for (k, group) in window.enumerated() {

@@ -33,7 +33,7 @@ public struct TaskSettings: Sendable {
 
   /// Whether a question whose features are `lengths` tokens long runs trimmed when `evaluationTrimsPadding` holds:
   /// always, except under uniform_slog_mean. Its statistics count every zero of the reference's padding to
-  /// `maxSeqLen` (`AttentionHooks.countedPaddingLength` counts them without the padding), and its first level goes
+  /// `maxSeqLen` (`AttentionHooks.countedPaddingLength` counts them without the padding; `SquadEvalPlan`), and its first level goes
   /// to every zero, padding included, unless more than half the scope is 0. A question runs trimmed only when its
   /// padding alone is more than half of each scope (a feature at `--scope record`, the question's features
   /// otherwise), so 0 keeps level 0 in every layer and the padding never reaches a real token; 83% of the dev
@@ -45,17 +45,6 @@ public struct TaskSettings: Sendable {
       2 * ls.reduce(0) { $0 + full - min($1, maxSeqLen) * min($1, maxSeqLen) } > ls.count * full
     }
     return transform.scope == .record ? lengths.allSatisfy { paddingIsMostOfScope([$0]) } : paddingIsMostOfScope(lengths)
-  }
-
-  /// A trimmed SQuAD question's group as evaluation runs it under `transform`: as it is, or padded to `max_seq_len`
-  /// where `evaluationTrimsQuestion` says no.
-  func evaluationGroup(_ group: TaskGroup, transform: AttentionTransform) -> TaskGroup {
-    guard group.sequences.padTo == nil, !Self.evaluationTrimsQuestion(
-      transform, lengths: group.sequences.sequences.map(\.count), maxSeqLen: squad.maxSeqLen)
-    else { return group }
-    var padded = group
-    padded.sequences.padTo = squad.maxSeqLen
-    return padded
   }
 
   /// uniform_slog_mean (not ablated): its statistics count the padding's zeros.

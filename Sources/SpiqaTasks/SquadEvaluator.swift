@@ -79,22 +79,16 @@ public final class SquadEvaluator {
     }
     let started = Date()
     let pipeline = AttentionHooks(evaluating: model, transform: transform, replay: replay, productKernel: productKernel)
-    let trim = trimsPadding
-      && TaskSettings.evaluationTrimsPadding(transform, replaying: replay != nil, quantized: trimsQuantized)
+    let plan = SquadEvalPlan(
+      transform: transform,
+      trims: trimsPadding
+        && TaskSettings.evaluationTrimsPadding(transform, replaying: replay != nil, quantized: trimsQuantized),
+      batchSize: featureBatch, padId: tokenizer.padId, maxSeqLen: featurizer.maxSeqLen)
+    plan.configure(pipeline)
+    let buckets = plan.buckets
     var emSum = 0.0
     var f1Sum = 0.0
     var featureCount = 0
-    let batchesQuestions = trimsPadding
-      && TaskSettings.evaluationBatchesQuestions(transform, replaying: replay != nil, quantized: trimsQuantized)
-    let buckets = batchesQuestions && featureBatch > 1
-      ? FeatureBuckets(
-        batchSize: featureBatch, padId: tokenizer.padId,
-        keepsGroupsWhole: TaskSettings.evaluationKeepsQuestionsWhole(transform)) : nil
-    pipeline.batchScopePerExample = buckets != nil
-    var settings = TaskSettings()
-    settings.squad = featurizer
-    let countsPadding = trim && TaskSettings.countsPadding(transform)
-    if countsPadding { pipeline.countedPaddingLength = featurizer.maxSeqLen }
     let bert = tokenizer.layout == .bert
     var done = 0
     while done < questions.count {
@@ -102,8 +96,7 @@ public final class SquadEvaluator {
       let featurized = try window.map { try featurizer.featurize(question: $0.question, context: $0.context, tokenizer: tokenizer) }
       let answers = try buckets?.run(
         zip(window, featurized).map { q, ex in
-          let group = TaskGroup(sequences: ExtractionGroup(sequences: ex.sequences(of: q, tokenTypes: bert)), examples: 1)
-          return countsPadding ? settings.evaluationGroup(group, transform: transform) : group
+          plan.group(TaskGroup(sequences: ExtractionGroup(sequences: ex.sequences(of: q, tokenTypes: bert)), examples: 1))
         }, model: model
       ) { seqs, batch in try pipeline.hooks(keys: seqs.map(\.recordKey), inputIds: batch.inputIds) }
       for (k, (q, ex)) in zip(window, featurized).enumerated() {
@@ -114,8 +107,7 @@ public final class SquadEvaluator {
         } else if !ex.features.isEmpty {
           // Trimmed: the longest real feature, so dense layers skip the padding (~30% of a 320-token feature).
           let lengths = ex.features.map(\.length)
-          let width = trim && TaskSettings.evaluationTrimsQuestion(
-            transform, lengths: lengths, maxSeqLen: featurizer.maxSeqLen) ? (lengths.max() ?? 0) : featurizer.maxSeqLen
+          let width = plan.trims(lengths: lengths) ? (lengths.max() ?? 0) : featurizer.maxSeqLen
           let batch = TaskBatch(
             inputIds: ex.features.map { Array($0.inputIds.prefix(width)) },
             tokenTypeIds: bert ? ex.features.map { Array($0.tokenTypeIds.prefix(width)) } : nil,
