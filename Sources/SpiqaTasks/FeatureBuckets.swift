@@ -6,7 +6,7 @@ import SpiqaModel
 /// scored as before, from its own features' logits (`PrecomputedAnswers`), in question order.
 ///
 /// Only without replay, for exact attention or (spiqa-eval `--trim-padding`) a transform that does not depend on
-/// padding (`TaskSettings.evaluationBatchesQuestions`): a feature's attention then does not depend on how far it is
+/// padding (`TaskSettings.evaluationTrimsPadding`): a feature's attention then does not depend on how far it is
 /// padded, so scores agree with one question per forward pass to float rounding (docs/evaluation.md). Statistics over
 /// the batch or the example (`keepsGroupsWhole`) are taken per question, as the reference ran each question as its
 /// own batch (`AttentionHooks.batchScopePerExample`); a question's features then share one pass. Questions padded

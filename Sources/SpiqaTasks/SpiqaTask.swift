@@ -52,18 +52,10 @@ public struct TaskSettings: Sendable {
     !transform.ablate && (transform.quantizer?.statisticsTakeEveryValue ?? false)
   }
 
-  /// True when SQuAD evaluation also runs the features of several questions in one length-sorted pass
-  /// (`FeatureBuckets`): whenever it trims. Quantizer statistics over the batch or the example are then taken per
-  /// question (`AttentionHooks.batchScopePerExample`, the reference's batch was one question), with each question's
-  /// features in one pass (`evaluationKeepsQuestionsWhole`).
-  public static func evaluationBatchesQuestions(
-    task: String = "squad", _ transform: AttentionTransform, replaying: Bool, quantized: Bool = false
-  ) -> Bool {
-    evaluationTrimsPadding(task: task, transform, replaying: replaying, quantized: quantized)
-  }
-
-  /// True when a batched SQuAD evaluation keeps each question's features in one pass: its quantizer's statistics
-  /// span a question (`--scope batch` or `example`), not one feature (`record`) or none.
+  /// True when SQuAD evaluation, which batches several questions' features whenever it trims (`FeatureBuckets`,
+  /// `SquadEvalPlan`), keeps each question's features in one pass: its quantizer's statistics span a question
+  /// (`--scope batch` or `example`, taken per question: `AttentionHooks.batchScopePerExample`, the reference's batch
+  /// was one question), not one feature (`record`) or none.
   public static func evaluationKeepsQuestionsWhole(_ transform: AttentionTransform) -> Bool {
     !transform.independentOfBatch
   }

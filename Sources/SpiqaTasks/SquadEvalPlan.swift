@@ -19,8 +19,7 @@ struct SquadEvalPlan {
     self.transform = transform
     self.trims = trims
     self.maxSeqLen = maxSeqLen
-    // Trimmed runs batch questions (`TaskSettings.evaluationBatchesQuestions`); statistics over a question keep its
-    // features in one pass.
+    // Trimmed runs batch questions; statistics over a question keep its features in one pass.
     buckets = trims && batchSize > 1
       ? FeatureBuckets(
         batchSize: batchSize, padId: padId, keepsGroupsWhole: TaskSettings.evaluationKeepsQuestionsWhole(transform))

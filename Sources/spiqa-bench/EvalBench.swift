@@ -82,7 +82,7 @@ struct EvalBench: ParsableCommand {
     }
     // Each pruned or quantized setting also as `spiqa-eval --trim-padding` runs it: padding trimmed and several
     // questions' features per pass where the transform allows (`TaskSettings.evaluationTrimsPadding`,
-    // `evaluationBatchesQuestions`), against exact attention as spiqa-eval runs it.
+    // `SquadEvalPlan`), against exact attention as spiqa-eval runs it.
     let asEval = ", --trim-padding"
     let evalBaseline = "exact, padded to the longest, 20 features per pass"
     configs += configs.filter { !$0.1.isIdentity && !$0.0.contains("sparse") }.map { ($0.0 + asEval, $0.1) }

@@ -248,12 +248,10 @@ import SpiqaTasks
     ]
     for (t, trims, whole) in cases {
       #expect(TaskSettings.evaluationTrimsPadding(task: "squad", t, replaying: false, quantized: true) == trims, "\(t)")
-      #expect(TaskSettings.evaluationBatchesQuestions(task: "squad", t, replaying: false, quantized: true) == trims, "\(t)")
       #expect(TaskSettings.evaluationKeepsQuestionsWhole(t) == whole, "\(t)")
       #expect(TaskSettings.evaluationTrimsPadding(task: "squad", t, replaying: false) == t.isIdentity, "\(t)")
-      #expect(TaskSettings.evaluationBatchesQuestions(task: "squad", t, replaying: false) == t.isIdentity, "\(t)")
       #expect(!TaskSettings.evaluationTrimsPadding(task: "squad_v2", t, replaying: false, quantized: true))
-      #expect(!TaskSettings.evaluationBatchesQuestions(task: "squad", t, replaying: true, quantized: true))
+      #expect(!TaskSettings.evaluationTrimsPadding(task: "squad", t, replaying: true, quantized: true))
     }
   }
 
