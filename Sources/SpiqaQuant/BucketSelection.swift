@@ -336,20 +336,31 @@ struct BucketSelection {
   /// The sum of `s[a:b]`, which is what any summation order gives when every partial sum is exact; throws
   /// `NotExact` otherwise (or when a needed bucket was not gathered: ranks a and b − 1 must have been asked for).
   func exactSum(_ a: Int, _ b: Int) throws -> Double {
-    let count = b - a
     let smallest = Float(try value(a)), largest = try value(b - 1)
-    guard smallest > 0, Double(count) * largest < 0x1p52 * Double(smallest.ulp) else { throw NotExact() }
+    guard smallest > 0, Double(b - a) * largest < 0x1p52 * Double(smallest.ulp) else { throw NotExact() }
+    return try bucketSum(a, b).sum
+  }
+
+  /// The float64 sum of `s[a:b]` in bucket order: the first and last buckets' gathered keys one by one, the buckets
+  /// between from their exact sums (`BucketHistogram.sum(ofBucket:)`); with the number of roundings it may have made
+  /// (`terms`: one per key added, three per whole bucket). Throws `NotExact` when rank a's or b − 1's bucket was
+  /// not gathered.
+  private func bucketSum(_ a: Int, _ b: Int) throws -> (sum: Double, terms: Int) {
     let first = counts.bucket(of: a), last = counts.bucket(of: b - 1)
+    var terms = 0
     func partial(_ from: Int, _ to: Int) throws -> Double {
       guard let i = gatheredIndex(from) else { throw NotExact() }
       var s = 0.0
       for j in 0..<(to - from) { s += Double(floatFromKey(gathered[i + j])) }
+      terms += to - from
       return s
     }
-    if first == last { return try partial(a, b) }
+    if first == last { return (try partial(a, b), terms) }
     var sum = try partial(a, counts.start(ofBucket: first + 1))
     for bucket in (first + 1)..<last { sum += counts.histogram.sum(ofBucket: bucket) }
-    return sum + (try partial(counts.start(ofBucket: last), b))
+    terms += 3 * (last - first - 1)
+    sum += try partial(counts.start(ofBucket: last), b)
+    return (sum, terms)
   }
 
   /// `np.mean` of `count − (b − a)` zeros followed by `s[a:b]`, as the float32 the cascade casts it to, from bucket
@@ -362,24 +373,7 @@ struct BucketSelection {
   /// `NotExact` when the interval straddles a float32 rounding boundary (rare: it is ~10^-12 of the mean wide, a
   /// float32 step 6·10^-8) or a bucket of rank a or b − 1 was not gathered; the caller then sorts.
   func float32Mean(_ a: Int, _ b: Int, count: Int) throws -> Float {
-    let first = counts.bucket(of: a), last = counts.bucket(of: b - 1)
-    var terms = 0
-    func partial(_ from: Int, _ to: Int) throws -> Double {
-      guard let i = gatheredIndex(from) else { throw NotExact() }
-      var s = 0.0
-      for j in 0..<(to - from) { s += Double(floatFromKey(gathered[i + j])) }
-      terms += to - from
-      return s
-    }
-    var sum: Double
-    if first == last {
-      sum = try partial(a, b)
-    } else {
-      sum = try partial(a, counts.start(ofBucket: first + 1))
-      for bucket in (first + 1)..<last { sum += counts.histogram.sum(ofBucket: bucket) }
-      terms += 3 * (last - first - 1)
-      sum += try partial(counts.start(ofBucket: last), b)
-    }
+    let (sum, terms) = try bucketSum(a, b)
     let depth = Int.bitWidth - count.leadingZeroBitCount
     let radius = Double(terms + depth + 40) * 0x1p-53 * 1.5
     let mean = sum / Double(count)
