@@ -33,11 +33,11 @@ public struct TaskSettings: Sendable {
 
   /// Whether a question whose features are `lengths` tokens long runs trimmed when `evaluationTrimsPadding` holds:
   /// always, except under uniform_slog_mean. Its statistics count every zero of the reference's padding to
-  /// `maxSeqLen` (`AttentionHooks.countedPaddingLength` counts them without the padding; `SquadEvalPlan`), and its first level goes
-  /// to every zero, padding included, unless more than half the scope is 0. A question runs trimmed only when its
-  /// padding alone is more than half of each scope (a feature at `--scope record`, the question's features
-  /// otherwise), so 0 keeps level 0 in every layer and the padding never reaches a real token; 83% of the dev
-  /// set's questions. The others run padded to `maxSeqLen` (several to a pass, statistics per question).
+  /// `maxSeqLen` (`AttentionHooks.countedPaddingLength` counts them without the padding; `SquadEvalPlan`), and its
+  /// first level goes to every zero, padding included, unless more than half the scope is 0. A question runs trimmed
+  /// only when its padding alone is more than half of each scope (a feature at `--scope record`, the question's
+  /// features otherwise), so 0 keeps level 0 in every layer and the padding never reaches a real token; 83% of the
+  /// dev set's questions. The others run padded to `maxSeqLen` (several to a pass, statistics per question).
   public static func evaluationTrimsQuestion(_ transform: AttentionTransform, lengths: [Int], maxSeqLen: Int) -> Bool {
     guard countsPadding(transform) else { return true }
     let full = maxSeqLen * maxSeqLen
