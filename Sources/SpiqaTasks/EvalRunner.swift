@@ -80,13 +80,11 @@ public enum EvalRunner {
     let batches = try data.batches(selected, tokenizer: tokenizer, settings: settings, maxPositions: positions)
     // SQuAD v1.1 with trimmed padding: the features of consecutive questions run in length-sorted batches
     // (FeatureBuckets), a window of questions at a time; quantizer statistics stay per question.
-    let plan = data is QuestionData && !settings.padQuestionsToMax
-      ? SquadEvalPlan(transform: r.transform, trims: true, batchSize: settings.batchSize, padId: tokenizer.padId,
-                      maxSeqLen: settings.squad.maxSeqLen) : nil
-    let buckets = plan?.buckets
-    // A shard runs whole batches (a SQuAD question or window of questions, or batch-size sentences), so each sees
+    let plan = data is QuestionData
+      ? SquadEvalPlan(settings, transform: r.transform, padId: tokenizer.padId) : nil
+    // A shard runs whole windows (a SQuAD question or window of questions, or batch-size sentences), so each sees
     // what it would unsharded, to the bit.
-    let perUnit = buckets?.window ?? 1
+    let perUnit = plan?.buckets?.window ?? 1
     let units = (batches.count + perUnit - 1) / perUnit
     let groups = r.shard.map {
       let u = $0.range(of: units)
@@ -95,30 +93,11 @@ public enum EvalRunner {
     let items = r.shard?.itemRange(of: selected.count, batchSize: batches.examplesPerBatch * perUnit)
       ?? selected.indices
     let pipeline = AttentionHooks(evaluating: model, transform: r.transform, replay: replay, productKernel: r.attentionProduct)
-    plan?.configure(pipeline)
-    let hooks = { (seqs: [ExtractionSequence], batch: TaskBatch) throws -> ForwardHooks in
-      seqs.isEmpty ? ForwardHooks() : try pipeline.hooks(keys: seqs.map(\.recordKey), inputIds: batch.inputIds)
-    }
     let started = Date()
-    var done = 0
-    var g = groups.lowerBound
-    while g < groups.upperBound {
-      let window = try (g..<min(g + (buckets?.window ?? 1), groups.upperBound)).map {
-        let group = try batches.group($0)
-        return plan?.group(group) ?? group  // uniform_slog_mean: padded where the padding may matter
-      }
-      let answers = try buckets?.run(window, model: model, hooks: hooks)
-      for (k, group) in window.enumerated() {
-        let batch = group.batch(padId: tokenizer.padId)
-        let lines = try answers.map {
-          try scorer.score(group, batch: batch, model: PrecomputedAnswers(model, rows: $0[k]), hooks: ForwardHooks())
-        } ?? scorer.score(group, batch: batch, model: model, hooks: hooks(group.sequences.sequences, batch))
-        for line in lines { try perExample?(line) }
-        done += group.examples
-        progress?(done, items.count)
-      }
-      g += window.count
-    }
+    try runGroups(
+      groups, of: batches, model: model, pipeline: pipeline, plan: plan, padId: tokenizer.padId, scorer: scorer,
+      perExample: perExample
+    ) { progress?($0, items.count) }
     let seconds = Date().timeIntervalSince(started)
     for (k, v) in scorer.result() { out[k] = v }
     out["sparsity"] = .double(pipeline.sparsity.overall)
@@ -137,6 +116,43 @@ public enum EvalRunner {
       out["shard"] = .string(shard.description)
     }
     return out
+  }
+
+  /// The evaluation loop of `run` and `SquadEvaluator`: runs `groups` of `batches` through `model` with the hooks
+  /// of `pipeline` and scores each group. With a `plan` that batches questions, a window of SQuAD questions at a
+  /// time runs in length-sorted passes (`FeatureBuckets`) and is scored from the answers kept.
+  /// - Parameters:
+  ///   - perExample: receives the scorer's per-example lines.
+  ///   - progress: examples done, after each group.
+  static func runGroups(
+    _ groups: Range<Int>, of batches: TaskBatches, model: TaskModel, pipeline: AttentionHooks,
+    plan: SquadEvalPlan?, padId: Int, scorer: TaskScorer, perExample: ((JSONObject) throws -> Void)?,
+    progress: ((Int) -> Void)?
+  ) throws {
+    plan?.configure(pipeline)
+    let buckets = plan?.buckets
+    let hooks = { (seqs: [ExtractionSequence], batch: TaskBatch) throws -> ForwardHooks in
+      seqs.isEmpty ? ForwardHooks() : try pipeline.hooks(keys: seqs.map(\.recordKey), inputIds: batch.inputIds)
+    }
+    var done = 0
+    var g = groups.lowerBound
+    while g < groups.upperBound {
+      let window = try (g..<min(g + (buckets?.window ?? 1), groups.upperBound)).map {
+        let group = try batches.group($0)
+        return plan?.group(group) ?? group  // uniform_slog_mean: padded where the padding may matter
+      }
+      let answers = try buckets?.run(window, model: model, hooks: hooks)
+      for (k, group) in window.enumerated() {
+        let batch = group.batch(padId: padId)
+        let lines = try answers.map {
+          try scorer.score(group, batch: batch, model: PrecomputedAnswers(model, rows: $0[k]), hooks: ForwardHooks())
+        } ?? scorer.score(group, batch: batch, model: model, hooks: hooks(group.sequences.sequences, batch))
+        for line in lines { try perExample?(line) }
+        done += group.examples
+        progress?(done)
+      }
+      g += window.count
+    }
   }
 
   static func rounded(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }

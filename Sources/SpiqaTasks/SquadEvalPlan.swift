@@ -1,28 +1,27 @@
 import SpiqaQuant
 
-/// How SQuAD v1.1 evaluation runs its questions under a transform, in one place for `EvalRunner` (spiqa-eval) and
-/// `SquadEvaluator`: padded to each question's longest feature or to `max_seq_len`
-/// (`TaskSettings.evaluationTrimsPadding`, per question `evaluationTrimsQuestion`), one question per forward pass or
-/// several in length-sorted batches (`FeatureBuckets`), and what the attention hooks must then know.
+/// How SQuAD v1.1 evaluation runs its questions when it trims padding (`TaskSettings.evaluationTrimsPadding`), in
+/// one place for `EvalRunner.runGroups` (spiqa-eval and `SquadEvaluator`): each question padded to its longest
+/// feature, or to `max_seq_len` where `evaluationTrimsQuestion` says no; one question per forward pass or several in
+/// length-sorted batches (`FeatureBuckets`); and what the attention hooks must then know. Without a plan, every
+/// question runs padded to `max_seq_len`, one per pass: the reference's shapes.
 struct SquadEvalPlan {
   let transform: AttentionTransform
-  /// Features run padded to their question's longest, not `maxSeqLen` (uniform_slog_mean: only some questions).
-  let trims: Bool
   /// Several questions' features per forward pass, or nil for one question per pass.
   let buckets: FeatureBuckets?
   let maxSeqLen: Int
 
-  /// - Parameters:
-  ///   - trims: `TaskSettings.evaluationTrimsPadding` held for this run.
-  ///   - batchSize: features per pass when questions are batched (`--batch-size`); 1 keeps one question per pass.
-  init(transform: AttentionTransform, trims: Bool, batchSize: Int, padId: Int, maxSeqLen: Int) {
+  /// The plan of a run with `settings`, or nil when its questions run padded to `max_seq_len` (`padQuestionsToMax`).
+  /// Questions share passes when `settings.batchSize` (features per pass, `--batch-size`) is above 1.
+  init?(_ settings: TaskSettings, transform: AttentionTransform, padId: Int) {
+    guard !settings.padQuestionsToMax else { return nil }
     self.transform = transform
-    self.trims = trims
-    self.maxSeqLen = maxSeqLen
-    // Trimmed runs batch questions; statistics over a question keep its features in one pass.
-    buckets = trims && batchSize > 1
+    maxSeqLen = settings.squad.maxSeqLen
+    // Statistics over a question keep its features in one pass.
+    buckets = settings.batchSize > 1
       ? FeatureBuckets(
-        batchSize: batchSize, padId: padId, keepsGroupsWhole: TaskSettings.evaluationKeepsQuestionsWhole(transform))
+        batchSize: settings.batchSize, padId: padId,
+        keepsGroupsWhole: TaskSettings.evaluationKeepsQuestionsWhole(transform))
       : nil
   }
 
@@ -30,15 +29,15 @@ struct SquadEvalPlan {
   /// uniform_slog_mean's count of the padding trimmed away.
   func configure(_ hooks: AttentionHooks) {
     hooks.batchScopePerExample = buckets != nil
-    hooks.countedPaddingLength = trims && TaskSettings.countsPadding(transform) ? maxSeqLen : nil
+    hooks.countedPaddingLength = TaskSettings.countsPadding(transform) ? maxSeqLen : nil
   }
 
   /// True when a question whose features are `lengths` tokens long runs trimmed.
   func trims(lengths: [Int]) -> Bool {
-    trims && TaskSettings.evaluationTrimsQuestion(transform, lengths: lengths, maxSeqLen: maxSeqLen)
+    TaskSettings.evaluationTrimsQuestion(transform, lengths: lengths, maxSeqLen: maxSeqLen)
   }
 
-  /// A trimmed question's group as it runs: as it is, or padded to `maxSeqLen` where `trims(lengths:)` says no.
+  /// A question's group as it runs: as it is, or padded to `maxSeqLen` where `trims(lengths:)` says no.
   func group(_ group: TaskGroup) -> TaskGroup {
     guard group.sequences.padTo == nil, !trims(lengths: group.sequences.sequences.map(\.count)) else { return group }
     var padded = group

@@ -29,7 +29,8 @@ public struct SquadEvaluation: Sendable {
 }
 
 /// SQuAD v1.1 evaluation exactly as the reference pipeline (§3.2): featurize, run all features of a question as one
-/// batch (padded to maxSeqLen) through the model with the attention transform, decode, score.
+/// batch (padded to maxSeqLen, or trimmed: `trimsPadding`) through the model with the attention transform, decode,
+/// score. The library face of spiqa-eval's SQuAD run: the same loop (`EvalRunner.runGroups`) and scorer.
 public final class SquadEvaluator {
   public let model: TaskModel
   public let tokenizer: TaskTokenizer
@@ -65,7 +66,7 @@ public final class SquadEvaluator {
     self.replay = replay
   }
 
-  /// Evaluate `questions` in the given order.
+  /// Evaluate `questions` in the given order (spiqa-eval's loop, `EvalRunner.runGroups`).
   /// - Parameters:
   ///   - progress: called after each question with (done, total).
   ///   - perExample: called with each prediction (e.g. to write a JSON line).
@@ -74,63 +75,24 @@ public final class SquadEvaluator {
     _ questions: [SquadQuestion], progress: ((Int, Int) -> Void)? = nil,
     perExample: ((SquadPrediction) throws -> Void)? = nil
   ) throws -> SquadEvaluation {
-    guard featurizer.maxSeqLen <= model.maxPositions else {
-      throw TasksError.usage("max_seq_len \(featurizer.maxSeqLen) exceeds the model's \(model.maxPositions) positions")
-    }
     let started = Date()
+    var settings = TaskSettings()
+    settings.squad = featurizer
+    settings.batchSize = featureBatch
+    settings.padQuestionsToMax = !(trimsPadding
+      && TaskSettings.evaluationTrimsPadding(transform, replaying: replay != nil, quantized: trimsQuantized))
+    let batches = try QuestionData(task: "squad", version: 1, questions: questions)
+      .batches(Array(questions.indices), tokenizer: tokenizer, settings: settings, maxPositions: model.maxPositions)
     let pipeline = AttentionHooks(evaluating: model, transform: transform, replay: replay, productKernel: productKernel)
-    let plan = SquadEvalPlan(
-      transform: transform,
-      trims: trimsPadding
-        && TaskSettings.evaluationTrimsPadding(transform, replaying: replay != nil, quantized: trimsQuantized),
-      batchSize: featureBatch, padId: tokenizer.padId, maxSeqLen: featurizer.maxSeqLen)
-    plan.configure(pipeline)
-    let buckets = plan.buckets
-    var emSum = 0.0
-    var f1Sum = 0.0
-    var featureCount = 0
-    let bert = tokenizer.layout == .bert
-    var done = 0
-    while done < questions.count {
-      let window = Array(questions[done..<min(done + (buckets?.window ?? 1), questions.count)])
-      let featurized = try window.map { try featurizer.featurize(question: $0.question, context: $0.context, tokenizer: tokenizer) }
-      let answers = try buckets?.run(
-        zip(window, featurized).map { q, ex in
-          plan.group(TaskGroup(sequences: ExtractionGroup(sequences: ex.sequences(of: q, tokenTypes: bert)), examples: 1))
-        }, model: model
-      ) { seqs, batch in try pipeline.hooks(keys: seqs.map(\.recordKey), inputIds: batch.inputIds) }
-      for (k, (q, ex)) in zip(window, featurized).enumerated() {
-        featureCount += ex.features.count
-        var span: SquadSpan?
-        if let answers, !ex.features.isEmpty {
-          span = decoder.decode(ex, startLogits: answers[k].map(\.start), endLogits: answers[k].map(\.end))
-        } else if !ex.features.isEmpty {
-          // Trimmed: the longest real feature, so dense layers skip the padding (~30% of a 320-token feature).
-          let lengths = ex.features.map(\.length)
-          let width = plan.trims(lengths: lengths) ? (lengths.max() ?? 0) : featurizer.maxSeqLen
-          let batch = TaskBatch(
-            inputIds: ex.features.map { Array($0.inputIds.prefix(width)) },
-            tokenTypeIds: bert ? ex.features.map { Array($0.tokenTypeIds.prefix(width)) } : nil,
-            lengths: ex.features.map(\.length))
-          let keys = ex.features.indices.map { RecordKey(exampleId: q.id, exampleIndex: q.index, feature: $0) }
-          let hooks = try pipeline.hooks(keys: keys, inputIds: batch.inputIds)
-          let out = try model.questionAnswering(batch, hooks: hooks)
-          span = decoder.decode(ex, startLogits: out.start, endLogits: out.end)
-        }
-        let text = span.map { decoder.answerText(ex, span: $0) } ?? ""
-        let s = SquadMetric.score(prediction: text, golds: q.answers)
-        emSum += s.em
-        f1Sum += s.f1
-        try perExample?(
-          SquadPrediction(
-            index: q.index, id: q.id, prediction: text, em: s.em, f1: s.f1, span: span, features: ex.features.count))
-        progress?(done + k + 1, questions.count)
-      }
-      done += window.count
-    }
-    let n = questions.count
+    let scorer = SquadScorer(decoder: decoder)
+    scorer.onPrediction = perExample
+    try EvalRunner.runGroups(
+      0..<batches.count, of: batches, model: model, pipeline: pipeline,
+      plan: SquadEvalPlan(settings, transform: transform, padId: tokenizer.padId), padId: tokenizer.padId,
+      scorer: scorer, perExample: nil
+    ) { progress?($0, questions.count) }
     return SquadEvaluation(
-      n: n, em: SquadEvaluation.percent(emSum, n), f1: SquadEvaluation.percent(f1Sum, n),
-      sparsity: pipeline.sparsity, features: featureCount, seconds: Date().timeIntervalSince(started))
+      n: scorer.n, em: SquadEvaluation.percent(scorer.em, scorer.n), f1: SquadEvaluation.percent(scorer.f1, scorer.n),
+      sparsity: pipeline.sparsity, features: scorer.features, seconds: Date().timeIntervalSince(started))
   }
 }

@@ -105,8 +105,11 @@ extension SquadExampleFeatures {
 /// SQuAD v1.1 scoring: the paper's decoding (`SquadDecoder`) and the official EM/F1 (`SquadMetric`).
 final class SquadScorer: TaskScorer {
   let decoder: SquadDecoder
-  private var n = 0, features = 0
-  private var em = 0.0, f1 = 0.0
+  /// Receives each question's prediction as it is scored (`SquadEvaluator`).
+  var onPrediction: ((SquadPrediction) throws -> Void)?
+  /// Questions and features scored, and the sums of their EM and F1 (0 or 1, and in [0, 1]).
+  private(set) var n = 0, features = 0
+  private(set) var em = 0.0, f1 = 0.0
 
   init(decoder: SquadDecoder) { self.decoder = decoder }
 
@@ -125,6 +128,7 @@ final class SquadScorer: TaskScorer {
     f1 += s.f1
     let p = SquadPrediction(
       index: q.index, id: q.id, prediction: text, em: s.em, f1: s.f1, span: span, features: ex.features.count)
+    try onPrediction?(p)
     return [p.json]
   }
 
@@ -140,7 +144,7 @@ final class SquadScorer: TaskScorer {
 
   func result() -> JSONObject {
     [
-      "n": .int(n), "em": .double(n > 0 ? 100 * em / Double(n) : 0), "f1": .double(n > 0 ? 100 * f1 / Double(n) : 0),
+      "n": .int(n), "em": .double(SquadEvaluation.percent(em, n)), "f1": .double(SquadEvaluation.percent(f1, n)),
       "features": .int(features),
     ]
   }
