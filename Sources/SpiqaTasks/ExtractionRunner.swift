@@ -17,6 +17,12 @@ public struct ExtractionRequest: Sendable {
   public var transform = AttentionTransform.identity
   /// What is recorded.
   public var options = ExtractionOptions()
+  /// SQuAD: under a data-dependent quantizer whose statistics ignore the padding's zeros (binarization, the clamped
+  /// means: `independentOfPadding`), pad each question's features to their longest instead of `max_seq_len`; values
+  /// then move by float rounding, which a quantizer can turn into another bin. Other transforms trim anyway;
+  /// uniform_slog_mean never does here (counting the padding without it needs the blockwise quantizer, which does
+  /// not record).
+  public var trimPadding = false
   /// Featurization and batching (SQuAD: one batch per question; sentences: `batchSize` per batch, `maxLength`
   /// tokens including the special tokens, nil = the model's limit).
   public var settings = TaskSettings()
@@ -51,7 +57,11 @@ public enum ExtractionRunner {
   public static func run(_ r: ExtractionRequest, into writer: RecordWriter, progress: Progress? = nil) throws -> Int {
     let (source, data, settings, tokenizer, checkpoint) = try open(r)
     let positions = checkpoint.config.maxSequenceLength
-    let capacity = data.capacity(settings, maxPositions: positions)
+    var capacity = data.capacity(settings, maxPositions: positions)
+    // A data-dependent quantizer runs each question whole: room for 4 features from the start, trimmed or not, so
+    // the encoder is not rebuilt feature by feature (each rebuild briefly holds both buffer sets: +88 MB peak RSS on
+    // the paper's 100 questions).
+    if r.transform.takesScopeStatistics { capacity.batch = max(capacity.batch, 4) }
     let extractor = try AttentionExtractor(
       checkpoint: checkpoint, transform: r.transform, options: r.options, maxBatch: capacity.batch,
       maxSeqLen: capacity.seqLen)
@@ -61,7 +71,11 @@ public enum ExtractionRunner {
     let job = ExtractionJob(source: source, extractor: extractor, tokenizer: tokenizer)
     // The header describes the whole run, so shard 0's is the unsharded one and `cat` of the shards is the stream.
     if (r.shard?.index ?? 0) == 0 {
-      var extra: JSONObject = ["featurization": .object(data.featurization(settings, maxPositions: positions))]
+      var featurization = data.featurization(settings, maxPositions: positions)
+      if r.transform.takesScopeStatistics && !settings.padQuestionsToMax && data is QuestionData {
+        featurization["trim_padding"] = true
+      }
+      var extra: JSONObject = ["featurization": .object(featurization)]
       if let p = r.provenance?(r.modelPath, checkpoint.weightsPath) { extra["provenance"] = .object(p) }
       try writer.writeHeader(
         job.header(
@@ -95,7 +109,9 @@ public enum ExtractionRunner {
   {
     let task = try TaskRegistry.task(named: r.task)
     var settings = r.settings
+    // Only data-dependent quantizers see the padding; `--trim-padding` lets those that allow it trim too.
     settings.padQuestionsToMax = r.transform.takesScopeStatistics
+      && !(r.trimPadding && r.transform.independentOfPadding)
     let tokenizer = try loadTaskTokenizer(directory: r.modelPath)
     let checkpoint = try Checkpoint(directory: r.modelPath)
     try checkTokenizer(tokenizer, embeddingRows: checkpoint.config.vocabSize, directory: r.modelPath)

@@ -46,6 +46,7 @@ extension Extract {
     try transformSelection.apply(to: &r.transform)
     try hidden.apply(to: &r.transform)
     r.options = try options()
+    r.trimPadding = trimPadding
     taskOptions.apply(to: &r.settings)
     r.settings.maxLength = maxLength
     r.threads = threads.threads

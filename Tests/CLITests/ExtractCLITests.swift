@@ -107,6 +107,45 @@ struct ExtractCLITests {
       #expect(err <= 5e-4, "max abs error \(err)")
     }
 
+    /// `--trim-padding` runs a question under binarization or a clamped mean padded to its longest feature, not 320:
+    /// the same records (ids, shapes) with values moved by float rounding only, which now and then moves one into
+    /// another bin; the header says so. uniform_slog_mean (statistics count the padding) and exact attention (trims
+    /// anyway) give what they give without the flag.
+    @Test func trimPaddingKeepsTheRecordsOfQuantizedQuestions() throws {
+      // The first 4 questions: one feature each, 168–171 tokens (a question of several features has one of 320).
+      func extract(_ args: [String]) throws -> (header: JSONObject, tensors: [(meta: JSONObject, values: [Float], shape: [Int])]) {
+        let dir = try ExtractCLI.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try ExtractCLI.run([
+          "--model", model, "--data", ExtractCLI.squad ?? "", "--limit", "4", "--layers", "0,5",
+          "-q", "-o", dir + "/s.npy.gz",
+        ] + args)
+        #expect(r.status == 0, "\(args): \(r.stderr)")
+        let s = try ExtractCLI.read(dir + "/s.npy.gz")
+        return (try #require(s.headers.first), s.tensors)
+      }
+      func featurization(_ h: JSONObject) -> JSONObject { h["featurization"]?.objectValue ?? [:] }
+      for method in [["--method", "uniform_slog_clamped_mean", "--bits", "3"], ["--method", "binarization"]] {
+        let padded = try extract(method), trimmed = try extract(method + ["--trim-padding"])
+        #expect(featurization(padded.header)["padding"] == "max_seq_len")
+        #expect(featurization(trimmed.header)["padding"] == "longest" && featurization(trimmed.header)["trim_padding"] == true)
+        #expect(padded.tensors.count == 4 && trimmed.tensors.count == 4, "\(method)")
+        var moved = 0, total = 0
+        for (a, b) in zip(padded.tensors, trimmed.tensors) {
+          for key in ["example_id", "feature", "shape", "method", "bits"] { #expect(a.meta[key] == b.meta[key], "\(method) \(key)") }
+          #expect(a.shape == b.shape)
+          total += a.values.count
+          moved += zip(a.values, b.values).filter { abs($0 - $1) > 1e-4 }.count
+        }
+        #expect(total > 0 && moved * 100 <= total, "\(method): \(moved) of \(total) values moved by more than 1e-4")
+      }
+      for args in [["--method", "uniform_slog_mean", "--bits", "3"], []] {
+        let plain = try extract(args), asked = try extract(args + ["--trim-padding"])
+        #expect(featurization(plain.header) == featurization(asked.header), "\(args)")
+        #expect(plain.tensors.map(\.values) == asked.tensors.map(\.values), "\(args)")
+      }
+    }
+
     @Test(.enabled(if: TestPython.hasNumpy, "python3 with numpy is not available"))
     func numpyReadsTheGzipStream() throws {
       let python = try #require(TestPython.executable)
