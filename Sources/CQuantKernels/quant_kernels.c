@@ -13,6 +13,9 @@
 
 static const uint32_t one_bits = 0x3F800000u;
 
+/// Most levels `spiqa_quant_codes` compares a value with one by one (beyond, it searches).
+#define SPIQA_QUANT_CODES_VECTOR_MAX 64
+
 // Portable: a branchless pass over the starts per value (the compiler vectorises nothing here; the AVX2 path does).
 static ptrdiff_t steps_scalar(float *x, ptrdiff_t from, ptrdiff_t n, const uint32_t *starts, const float *values,
                               int count) {
@@ -387,4 +390,58 @@ double spiqa_quant_pairwise_sum(const uint32_t *keys, ptrdiff_t zeros_at, ptrdif
                                 ptrdiff_t n) {
   virtual_keys s = {keys, zeros_at, zeros};
   return pairwise(&s, lo, n);
+}
+
+// One value at a time: a branch-free lower bound (Khuong and Morin: a conditional move per step, where a binary
+// search mispredicts about once a value on a few levels), then the first level there with the value's bit pattern.
+static ptrdiff_t codes_scalar(const float *x, ptrdiff_t n, const float *levels, ptrdiff_t count, uint16_t *out) {
+  for (ptrdiff_t i = 0; i < n; i++) {
+    const float v = x[i];
+    const float *base = levels;
+    for (ptrdiff_t len = count; len > 1; len -= len >> 1)
+      base = __builtin_unpredictable(base[len >> 1] < v) ? base + (len >> 1) : base;
+    ptrdiff_t c = (base - levels) + (*base < v);
+    uint32_t value_bits, level_bits;
+    memcpy(&value_bits, &v, 4);
+    for (; c < count && levels[c] == v; c++) {  // equal floats, other bits: only -0.0 beside +0.0
+      memcpy(&level_bits, levels + c, 4);
+      if (level_bits == value_bits) break;
+    }
+    if (c >= count || levels[c] != v) return i;
+    out[i] = (uint16_t)c;
+  }
+  return n;
+}
+
+#if SPIQA_X86
+// Up to 64 levels (a data-dependent method's per-layer levels together): 16 values against each level's bit
+// pattern; the lowest matching level wins, as in the scalar search. A block with a value that is no level goes to
+// the scalar path, which stops at that value.
+AVX512 static ptrdiff_t codes_avx512(const float *x, ptrdiff_t n, const float *levels, ptrdiff_t count,
+                                     uint16_t *out) {
+  uint32_t bits[SPIQA_QUANT_CODES_VECTOR_MAX];
+  memcpy(bits, levels, (size_t)count * 4);
+  ptrdiff_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512i v = _mm512_loadu_si512((const void *)(x + i));
+    __m512i code = _mm512_setzero_si512();
+    __mmask16 found = 0;
+    for (ptrdiff_t j = count - 1; j >= 0; j--) {
+      const __mmask16 m = _mm512_cmpeq_epi32_mask(v, _mm512_set1_epi32((int)bits[j]));
+      code = _mm512_mask_mov_epi32(code, m, _mm512_set1_epi32((int)j));
+      found |= m;
+    }
+    if (found != 0xFFFF) return i + codes_scalar(x + i, 16, levels, count, out + i);
+    _mm256_storeu_si256((__m256i *)(out + i), _mm512_cvtepi32_epi16(code));
+  }
+  return i + codes_scalar(x + i, n - i, levels, count, out + i);
+}
+#endif
+
+ptrdiff_t spiqa_quant_codes(const float *x, ptrdiff_t n, const float *levels, ptrdiff_t count, uint16_t *out) {
+#if SPIQA_X86
+  if (count <= SPIQA_QUANT_CODES_VECTOR_MAX && spiqa_kernels_isa() >= SPIQA_ISA_AVX512)
+    return codes_avx512(x, n, levels, count, out);
+#endif
+  return codes_scalar(x, n, levels, count, out);
 }

@@ -1,6 +1,8 @@
+import CQuantKernels
 import SpiqaIO
 
-/// Output levels for `codes` records: a sorted level list (binary search) plus extra values in a dictionary.
+/// Output levels for `codes` records: a sorted level list (a branch-free binary search in C) plus extra values in a
+/// dictionary.
 struct CodeTable {
   let sorted: [Float]
   private(set) var extras: [UInt32: Int] = [:]
@@ -17,33 +19,30 @@ struct CodeTable {
     extraList.append(v)
   }
 
-  /// The code of `v` (bit-exact), or nil.
-  @inline(__always)
-  func code(_ v: Float) -> Int? {
-    var lo = 0, hi = sorted.count
-    while lo < hi {
-      let mid = (lo + hi) >> 1
-      if sorted[mid] < v { lo = mid + 1 } else { hi = mid }
-    }
-    if lo < sorted.count && sorted[lo].bitPattern == v.bitPattern { return lo }
-    return extras.isEmpty ? nil : extras[v.bitPattern]
-  }
-
   /// The table of `levels` (sorted) plus every value of `values` not among them (NaN, values outside [0, 1]), in
   /// order of appearance, and each value's code; nil beyond 65536 distinct values.
   static func encode(_ values: UnsafeMutableBufferPointer<Float>, levels: [Float]) -> (table: CodeTable, codes: [UInt16])? {
     var table = CodeTable(sorted: levels)
     var codes = [UInt16](repeating: 0, count: values.count)
-    for (i, v) in values.enumerated() {
-      if let c = table.code(v) {
-        codes[i] = UInt16(truncatingIfNeeded: c)
-      } else {
-        if table.count >= 65536 { return nil }
-        codes[i] = UInt16(table.count)
-        table.addExtra(v)
+    let complete = codes.withUnsafeMutableBufferPointer { out in
+      guard let x = values.baseAddress, let o = out.baseAddress else { return true }
+      var i = 0
+      while i < values.count {
+        // The kernel codes the levels; it stops at a value that is not one, coded here from the extras.
+        if !levels.isEmpty { i += spiqa_quant_codes(x + i, values.count - i, levels, levels.count, o + i) }
+        guard i < values.count else { break }
+        if let c = table.extras[x[i].bitPattern] {
+          o[i] = UInt16(truncatingIfNeeded: c)
+        } else {
+          if table.count >= 65536 { return false }
+          o[i] = UInt16(table.count)
+          table.addExtra(x[i])
+        }
+        i += 1
       }
+      return true
     }
-    return (table, codes)
+    return complete ? (table, codes) : nil
   }
 
   /// Codes as a u1 (≤ 256 levels) or u2 (little-endian) NPY array of `shape`.

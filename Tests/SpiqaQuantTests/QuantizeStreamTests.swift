@@ -1,6 +1,8 @@
-import SpiqaCore
+import CQuantKernels
 import Foundation
+import SpiqaCore
 import SpiqaIO
+import SpiqaTestSupport
 import Testing
 
 @testable import SpiqaQuant
@@ -128,5 +130,29 @@ import Testing
     #expect(CodeTable.codeArray(encoded.codes, count: 5, shape: [6]).dtype == .uint8)
     let wide = CodeTable.codeArray([0, 300], count: 301, shape: [2])
     #expect(wide.dtype == .uint16 && wide.bytes == [0, 0, 44, 1])
+  }
+
+  /// The coding kernel at every ISA level equals a plain first-bit-pattern-match: 1 to 300 levels (the vector path
+  /// takes up to 64), values on and off the levels at every position of a 16-value block, NaN, -0.0 beside +0.0.
+  @Test func codesEqualAPlainSearchAtEveryISA() throws {
+    var rng = SplitMix64(seed: 7)
+    for count in [1, 2, 8, 16, 48, 64, 65, 300] {
+      var levels = (0..<count).map { Float($0) / Float(count) }
+      if count >= 8 { levels[1] = -0.0; levels.sort() }  // -0.0 sorts beside +0.0 and codes apart from it
+      func plain(_ v: Float) -> Int? { levels.firstIndex { $0.bitPattern == v.bitPattern } }
+      let misses: [Float] = [.nan, 0.3333, 2, count < 8 ? -0.0 : 1e-9]
+      for missAt in [-1, 0, 15, 16, 37, 98, 99] {
+        var x = (0..<100).map { _ in levels[Int(rng.next() % UInt64(count))] }
+        if missAt >= 0 { x[missAt] = misses[missAt % 4] }
+        var out = [UInt16](repeating: 0, count: x.count)
+        let expectedStop = x.firstIndex { plain($0) == nil } ?? x.count
+        try forEachISA { isa in
+          out = [UInt16](repeating: 0, count: x.count)
+          let stop = spiqa_quant_codes(x, x.count, levels, levels.count, &out)
+          #expect(stop == expectedStop, "ISA \(isa), \(count) levels, miss at \(missAt)")
+          #expect((0..<min(stop, expectedStop)).allSatisfy { Int(out[$0]) == plain(x[$0]) }, "ISA \(isa), \(count) levels")
+        }
+      }
+    }
   }
 }
