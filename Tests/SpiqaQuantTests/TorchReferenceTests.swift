@@ -126,6 +126,36 @@ import SpiqaQuant
     }
   }
 
+  /// The histogram's bit-pattern lookup bins every float32 as np.histogram does with the float64 edges: floats on
+  /// and beside every edge (±3 ulps), 0, 1, the ends, values outside [1e-10, 1], NaN, and random floats in [0, 1].
+  @Test func histogramBinsEqualASearchOfTheEdges() {
+    func plainBin(_ x: Float) -> Int? {
+      let v = Double(x + Float(1e-10))
+      guard v >= JensenShannon.edges[0], v <= 1 else { return nil }
+      return min(99, JensenShannon.edges.lastIndex { $0 <= v }!)
+    }
+    var values: [Float] = [0, -0.0, 1, 1.0000001, 2, -1e-12, .nan, .infinity, 1e-12, 9e-11, 1e-10]
+    for e in JensenShannon.edges {
+      var f = Float(e)
+      for _ in 0..<3 { f = f.nextDown }
+      for _ in 0..<7 { values.append(f); f = f.nextUp }
+    }
+    var rng = SplitMix64(seed: 3)
+    for _ in 0..<20_000 {
+      let u = Double(rng.next() >> 11) / Double(1 << 53)
+      values.append(Float(pow(10, -11 * u)))
+    }
+    var expected = [Double](repeating: 0, count: 100)
+    for x in values { if let k = plainBin(x) { expected[k] += 1 } }
+    var counts = [Double]()
+    values.withUnsafeBufferPointer { JensenShannon.histogram($0, into: &counts) }
+    #expect(counts == expected)
+    for x in values {
+      [x].withUnsafeBufferPointer { JensenShannon.histogram($0, into: &counts) }
+      #expect(counts.firstIndex(of: 1) == plainBin(x), "\(x) (bits \(String(x.bitPattern, radix: 16)))")
+    }
+  }
+
   @Test func reportAggregatesMeanOverRows() throws {
     var report = QuantReport()
     let a: [Float] = [0.5, 0.5, 0, 0, 1, 0, 0, 0]
