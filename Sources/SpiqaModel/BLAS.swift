@@ -1,4 +1,5 @@
 import COpenBLAS
+import SpiqaCore
 
 /// Thin wrappers over OpenBLAS `cblas_sgemm` (row-major). OpenBLAS runs at one thread (`OpenBLASRuntime`); the
 /// parallelism is ours.
@@ -26,7 +27,7 @@ enum BLAS {
   /// `y[rows, out] = x[rows, in] · Wᵀ + bias` (bias broadcast over rows first, then GEMM with beta = 1).
   ///
   /// With `threads > 1` the product is split into `threads` independent single-threaded GEMMs (by rows when
-  /// there are more rows than outputs, else by output columns) run on `Kernels.parallel` workers.
+  /// there are more rows than outputs, else by output columns) run on `Parallel.ranges` workers.
   static func linear(
     x: UnsafePointer<Float>, rows: Int, weight: Weight, bias: Weight?, y: UnsafeMutablePointer<Float>,
     threads: Int = 1
@@ -36,7 +37,7 @@ enum BLAS {
     // (rows of x when rows > out, else rows of W, i.e. output columns).
     let byRows = rows > out
     let parts = threads > 1 && (byRows || out >= 32 * threads) ? threads : 1
-    Kernels.parallel(parts, threads: parts) { range in
+    Parallel.ranges(parts, threads: parts) { range in
       for part in range {
         // rows [r0, r1) × columns [c0, c1) of y
         let (r0, r1) = byRows ? (rows * part / parts, rows * (part + 1) / parts) : (0, rows)

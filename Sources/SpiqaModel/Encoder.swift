@@ -1,4 +1,5 @@
 import Foundation
+import SpiqaCore
 
 /// A transformer encoder of one of the `ModelFamily.supported` families with its optional task head, running in
 /// f32 on OpenBLAS.
@@ -130,7 +131,7 @@ public final class Encoder {
       clock.lap(\.attention, into: &tm)
       BLAS.linear(x: buf.context, rows: rows, weight: lw.attnOut, bias: nil, y: buf.scratch, threads: threads)
       clock.lap(\.denseGEMM, into: &tm)
-      Kernels.parallel(rows, threads: threads, minPerThread: 8) { r in
+      Parallel.ranges(rows, threads: threads, minPerThread: 8) { r in
         Kernels.addLayerNorm(
           x: buf.scratch, bias: lw.attnOutBias.pointer, residual: buf.hidden, out: buf.attended, rows: r, n: hsz,
           gamma: lw.attnNormGamma.pointer, beta: lw.attnNormBeta.pointer, eps: c.layerNormEps)
@@ -138,14 +139,14 @@ public final class Encoder {
       clock.lap(\.elementwise, into: &tm)
       BLAS.linear(x: buf.attended, rows: rows, weight: lw.inter, bias: nil, y: buf.intermediate, threads: threads)
       clock.lap(\.denseGEMM, into: &tm)
-      Kernels.parallel(rows, threads: threads, minPerThread: 4) { r in
+      Parallel.ranges(rows, threads: threads, minPerThread: 4) { r in
         Kernels.biasActivation(buf.intermediate, bias: lw.interBias.pointer, rows: r, n: c.intermediateSize,
                                act: c.hiddenAct)
       }
       clock.lap(\.elementwise, into: &tm)
       BLAS.linear(x: buf.intermediate, rows: rows, weight: lw.out, bias: nil, y: buf.scratch, threads: threads)
       clock.lap(\.denseGEMM, into: &tm)
-      Kernels.parallel(rows, threads: threads, minPerThread: 8) { r in
+      Parallel.ranges(rows, threads: threads, minPerThread: 8) { r in
         Kernels.addLayerNorm(
           x: buf.scratch, bias: lw.outBias.pointer, residual: buf.attended, out: buf.hidden, rows: r, n: hsz,
           gamma: lw.outNormGamma.pointer, beta: lw.outNormBeta.pointer, eps: c.layerNormEps)
@@ -192,7 +193,7 @@ public final class Encoder {
         for j in 0..<emb { row[j] += buf.row[j] }
       }
     }
-    Kernels.parallel(rows, threads: threads, minPerThread: 8) { r in
+    Parallel.ranges(rows, threads: threads, minPerThread: 8) { r in
       Kernels.addLayerNorm(x: target, bias: nil, residual: nil, out: target, rows: r, n: emb,
                            gamma: w.embNormGamma.pointer, beta: w.embNormBeta.pointer, eps: c.layerNormEps)
     }

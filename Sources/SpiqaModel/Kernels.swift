@@ -1,31 +1,14 @@
 import CModelKernels
-import Dispatch
 import RealModule
 
-/// Element-wise and row-wise kernels of the forward pass (LayerNorm, activations, softmax), and the
-/// row-parallel loop that runs them on every core.
+/// Element-wise and row-wise kernels of the forward pass (LayerNorm, activations, softmax); `Parallel.ranges`
+/// (SpiqaCore) runs them on every core.
 ///
 /// The hot ones (`addLayerNorm`, exact-erf GELU, `maskedSoftmaxRows`) run in `CModelKernels` (AVX-512 / AVX2 /
 /// portable C, picked at run time). The Swift `…Reference` / `maskedSoftmaxRow` / `VectorMath` versions are the
 /// definition they are tested against: same bits, except for the reassociated sums (softmax denominator,
 /// LayerNorm mean and variance).
 enum Kernels {
-  /// Splits `0..<count` into contiguous chunks run on `threads` workers (inline when 1 or small).
-  static func parallel(_ count: Int, threads: Int, minPerThread: Int = 1, _ body: (Range<Int>) -> Void) {
-    let workers = min(threads, max(1, count / max(minPerThread, 1)))
-    if workers <= 1 {
-      body(0..<count)
-      return
-    }
-    withoutActuallyEscaping(body) { escapable in
-      let box = UncheckedSendable(escapable)
-      DispatchQueue.concurrentPerform(iterations: workers) { w in
-        let lo = count * w / workers, hi = count * (w + 1) / workers
-        if lo < hi { box.value(lo..<hi) }
-      }
-    }
-  }
-
   /// `out[r] = LayerNorm(x[r] + bias + residual[r]) · gamma + beta` for rows `rows`, each of `n` floats
   /// (`x`, `residual`, `out`: `[rows, n]`; `bias`, `gamma`, `beta`: `[n]`).
   /// `x` is overwritten with the sum; `out` may alias `x` or `residual`. Biased variance, two passes.
@@ -110,8 +93,3 @@ enum Kernels {
   }
 }
 
-/// Hands a value to `concurrentPerform` workers; the caller guarantees they touch disjoint memory.
-struct UncheckedSendable<T>: @unchecked Sendable {
-  let value: T
-  init(_ value: T) { self.value = value }
-}

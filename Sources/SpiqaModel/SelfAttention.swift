@@ -1,3 +1,5 @@
+import SpiqaCore
+
 /// Multi-head self-attention over a fused Q/K/V buffer, in the reference order (docs/reference-behaviour.md §1.1):
 /// scores = Q·Kᵀ/√d + mask → softmax (f32) → zero padded rows and columns → hook → P·V.
 struct SelfAttention {
@@ -46,7 +48,7 @@ struct SelfAttention {
     // With no hook that needs the whole layer between the softmax and P·V, each block is multiplied right
     // after its softmax, while it is still in cache.
     let fused = hook == nil && beforeProduct == nil
-    Kernels.parallel(pairs, threads: threads) { range in
+    Parallel.ranges(pairs, threads: threads) { range in
       for pair in range {
         let b = pair / heads, h = pair % heads, n = lengths[b]
         let p = probs + pair * t * t
@@ -62,7 +64,7 @@ struct SelfAttention {
     if fused { return }
     if let hook { try hook(layer, UnsafeMutableBufferPointer(start: probs, count: shape.count), shape) }
     let wholeProduct = whole && !(hooks.paddingStayedZero?(layer) ?? false)
-    Kernels.parallel(pairs, threads: threads) { range in
+    Parallel.ranges(pairs, threads: threads) { range in
       for pair in range {
         let b = pair / heads, h = pair % heads
         beforeProduct?(layer, b, h, probs + pair * t * t, lengths[b], t)

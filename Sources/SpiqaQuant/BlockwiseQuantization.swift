@@ -1,4 +1,5 @@
 import CQuantKernels
+import SpiqaCore
 
 /// A data-dependent quantizer in three phases, for a scope whose values sit in separate blocks (the forward pass's
 /// per-head attention blocks): each block's statistics keys are collected where the block is (in cache, on any
@@ -95,11 +96,11 @@ extension AttentionQuantizer {
       results.deinitialize()
       results.deallocate()
     }
-    let slots = UncheckedResults(results)
-    parallelFor(workers) { w in
+    let slots = UncheckedSendable(results)
+    Parallel.forEach(workers) { w in
       for k in stride(from: w, to: scopes.count, by: workers) {
         let scope = scopes[k]
-        slots.base[k] = Result {
+        slots.value[k] = Result {
           try statistics(keys: scope.keys, scopeSize: scope.scopeSize, threads: 1, counted: scope.counted)
         }
       }
@@ -117,10 +118,4 @@ extension QuantCascade {
   /// True when +0.0 stays +0.0 (padding stays 0): always for the clamped methods; for uniform_slog_mean when the
   /// first threshold is 0 (more than half the scope is zeros).
   public var keepsZero: Bool { values.first.map { $0.bitPattern == 0 } ?? true }
-}
-
-/// Result slots each worker writes at its own indices.
-private struct UncheckedResults: @unchecked Sendable {
-  let base: UnsafeMutableBufferPointer<Result<QuantStatistics, Error>?>
-  init(_ base: UnsafeMutableBufferPointer<Result<QuantStatistics, Error>?>) { self.base = base }
 }

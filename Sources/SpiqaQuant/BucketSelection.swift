@@ -1,4 +1,5 @@
 import CQuantKernels
+import SpiqaCore
 import Synchronization
 
 /// Order statistics and bin means of positive float32 values without sorting them all (docs/quantizers.md, "How the
@@ -156,7 +157,7 @@ struct BucketCounts {
     let total = regions.reduce(0) { $0 + $1.count }
     let pieces = splitKeys(regions, into: total >= 1 << 16 ? max(1, threads) : 1)
     let histograms = pieces.map { _ in BucketHistogram() }
-    parallelFor(pieces.count) { p in
+    Parallel.forEach(pieces.count) { p in
       for region in pieces[p] where region.count > 0 { histograms[p].add(region.baseAddress!, count: region.count) }
     }
     for h in histograms.dropFirst() { histograms[0].absorb(h) }
@@ -276,24 +277,24 @@ struct BucketSelection {
     for piece in pieces { pieceStart.append(pieceStart.last! + piece.reduce(0) { $0 + $1.count } + 16) }
     var gathered = [UInt32](unsafeUninitializedCapacity: pieceStart.last!) { out, count in
       var kept = [Int](repeating: 0, count: pieces.count)
-      let o = UncheckedPointer(out.baseAddress!)
+      let o = UncheckedSendable(out.baseAddress!)
       kept.withUnsafeMutableBufferPointer { kept in
-        let kept = UncheckedPointer(kept.baseAddress!)
-        parallelFor(pieces.count) { p in
+        let kept = UncheckedSendable(kept.baseAddress!)
+        Parallel.forEach(pieces.count) { p in
           var k = 0
           for region in pieces[p] where region.count > 0 && !intervals.isEmpty {
-            let out = o.pointer + pieceStart[p] + k
+            let out = o.value + pieceStart[p] + k
             k += intervals.count <= 16
               ? spiqa_quant_gather_intervals(region.baseAddress!, region.count, lows, highs, Int32(lows.count), out)
               : spiqa_quant_gather_buckets(region.baseAddress!, region.count, mask, out)
           }
-          kept.pointer[p] = k
+          kept.value[p] = k
         }
       }
       var k = kept[0]
       for p in 1..<pieces.count {
         // Moving down within one buffer: a forward copy is safe where the stretches overlap.
-        for i in 0..<kept[p] { o.pointer[k + i] = o.pointer[pieceStart[p] + i] }
+        for i in 0..<kept[p] { o.value[k + i] = o.value[pieceStart[p] + i] }
         k += kept[p]
       }
       count = k

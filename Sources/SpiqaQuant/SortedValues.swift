@@ -1,5 +1,5 @@
-import Dispatch
 import CQuantKernels
+import SpiqaCore
 
 /// Sorting and summing helpers that reproduce numpy float64 statistics over float32 data.
 
@@ -120,9 +120,9 @@ func sortedKeys(_ regions: [UnsafeBufferPointer<UInt32>], threads: Int) -> [UInt
   let digits = Int(SPIQA_QUANT_TOP_DIGITS)
   var counts = [Int](repeating: 0, count: threads * digits)
   counts.withUnsafeMutableBufferPointer { c in
-    let c = UncheckedPointer(c.baseAddress!)
-    parallelFor(threads) { p in
-      for r in pieces[p] where r.count > 0 { spiqa_quant_top_digit_counts(r.baseAddress!, r.count, c.pointer + p * digits) }
+    let c = UncheckedSendable(c.baseAddress!)
+    Parallel.forEach(threads) { p in
+      for r in pieces[p] where r.count > 0 { spiqa_quant_top_digit_counts(r.baseAddress!, r.count, c.value + p * digits) }
     }
   }
   // Digit d's keys start at bucketStart[d]; within it, piece p's at offsets[p][d].
@@ -149,21 +149,21 @@ func sortedKeys(_ regions: [UnsafeBufferPointer<UInt32>], threads: Int) -> [UInt
   }
   keys = [UInt32](unsafeUninitializedCapacity: n) { out, count in
     var scratch = [UInt32](unsafeUninitializedCapacity: n) { _, c in c = n }
-    let o = UncheckedPointer(out.baseAddress!)
+    let o = UncheckedSendable(out.baseAddress!)
     scratch.withUnsafeMutableBufferPointer { s in
-      let s = UncheckedPointer(s.baseAddress!)
+      let s = UncheckedSendable(s.baseAddress!)
       offsets.withUnsafeMutableBufferPointer { off in
-        let off = UncheckedPointer(off.baseAddress!)
-        parallelFor(threads) { p in
+        let off = UncheckedSendable(off.baseAddress!)
+        Parallel.forEach(threads) { p in
           for r in pieces[p] where r.count > 0 {
-            spiqa_quant_scatter_top_digit(r.baseAddress!, r.count, off.pointer + p * digits, o.pointer)
+            spiqa_quant_scatter_top_digit(r.baseAddress!, r.count, off.value + p * digits, o.value)
           }
         }
       }
-      parallelFor(runs.count) { w in
+      Parallel.forEach(runs.count) { w in
         for d in runs[w] {
           let lo = bucketStart[d], m = bucketStart[d + 1] - lo
-          if m > 1 { spiqa_quant_radix_sort(o.pointer + lo, s.pointer + lo, m) }
+          if m > 1 { spiqa_quant_radix_sort(o.value + lo, s.value + lo, m) }
         }
       }
     }
@@ -193,27 +193,4 @@ func splitKeys(_ regions: [UnsafeBufferPointer<UInt32>], into count: Int) -> [[U
     }
   }
   return pieces
-}
-
-/// A raw pointer handed to parallel workers that write disjoint parts of what it points to.
-struct UncheckedPointer<T>: @unchecked Sendable {
-  let pointer: UnsafeMutablePointer<T>
-  init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
-}
-
-/// Runs `body(0 ..< count)` on up to `count` threads (Dispatch's pool), returning when all are done.
-func parallelFor(_ count: Int, _ body: (Int) -> Void) {
-  if count <= 1 {
-    if count == 1 { body(0) }
-    return
-  }
-  withoutActuallyEscaping(body) { escapable in
-    let box = UncheckedBox(escapable)
-    DispatchQueue.concurrentPerform(iterations: count) { box.value($0) }
-  }
-}
-
-private struct UncheckedBox<T>: @unchecked Sendable {
-  let value: T
-  init(_ value: T) { self.value = value }
 }

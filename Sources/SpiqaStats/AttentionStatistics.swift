@@ -1,4 +1,4 @@
-import Dispatch
+import SpiqaCore
 
 /// What to compute and with which parameters.
 public struct StatsOptions: Sendable {
@@ -114,7 +114,7 @@ public final class AttentionStatistics {
       if count == 1 {
         for g in 0..<groups { job.run(workers[0], group: g, of: lh) }
       } else {
-        DispatchQueue.concurrentPerform(iterations: count) { w in
+        Parallel.forEach(count) { w in
           for g in stride(from: w, to: groups, by: count) { job.run(workers[w], group: g, of: lh) }
         }
       }

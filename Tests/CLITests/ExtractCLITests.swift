@@ -69,7 +69,7 @@ struct ExtractCLITests {
           "-q",
         ])
         #expect(r.status == 0, "\(r.stderr)")
-        let stream = try RecordReader(bytes: [UInt8](r.stdout), source: "stdout")
+        let stream = RecordReader(bytes: [UInt8](r.stdout), source: "stdout")
         while let rec = try stream.next() {
           guard case .tensor(let meta, let array) = rec else { continue }
           let ref = try #require(fx.records.first {
@@ -91,7 +91,7 @@ struct ExtractCLITests {
       ])
       #expect(r.status == 0, "\(r.stderr)")
       let fx = try ExtractCLIFixture("sst2-pruned")
-      let stream = try RecordReader(bytes: [UInt8](r.stdout), source: "stdout")
+      let stream = RecordReader(bytes: [UInt8](r.stdout), source: "stdout")
       var err: Float = 0
       var i = 0
       while let rec = try stream.next() {

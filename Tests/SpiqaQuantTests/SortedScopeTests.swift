@@ -1,5 +1,6 @@
 import CQuantKernels
 import Foundation
+import SpiqaCore
 import SpiqaTestSupport
 import Testing
 @testable import SpiqaQuant
@@ -181,12 +182,12 @@ import Testing
     x.withUnsafeBufferPointer { xb in
       keys.withUnsafeMutableBufferPointer { kb in
         kept.withUnsafeMutableBufferPointer { kp in
-          let xs = UnsafeMutablePointer(mutating: xb.baseAddress!), k = UncheckedPointer(kb.baseAddress!)
-          let xp = UncheckedPointer(xs), kc = UncheckedPointer(kp.baseAddress!)
-          parallelFor(3) { b in
+          let xs = UnsafeMutablePointer(mutating: xb.baseAddress!), k = UncheckedSendable(kb.baseAddress!)
+          let xp = UncheckedSendable(xs), kc = UncheckedSendable(kp.baseAddress!)
+          Parallel.forEach(3) { b in
             let at = cuts[b] * columns
-            kc.pointer[b] = q.statisticsKeys(xp.pointer + at, rows: cuts[b + 1] - cuts[b], columns: columns,
-                                             stride: columns, into: k.pointer + at, counting: pool)
+            kc.value[b] = q.statisticsKeys(xp.value + at, rows: cuts[b + 1] - cuts[b], columns: columns,
+                                             stride: columns, into: k.value + at, counting: pool)
           }
         }
       }
