@@ -72,16 +72,21 @@ public struct AttentionQuantizer: Sendable {
   }
 
   /// Quantize in place. Data-dependent methods take statistics over ALL the given buffers together (the scope).
-  /// - Parameter rowLength: length of one attention row; needed only by binarization's corrected variant.
+  /// - Parameters:
+  ///   - rowLength: length of one attention row; needed only by binarization's corrected variant.
+  ///   - countedZeros: +0.0 values the scope holds beyond `parts` (uniform_slog_mean's statistics count them: the
+  ///     reference's padding, trimmed away; the other methods ignore it).
   /// - Returns: the statistics of a data-dependent method, `nil` for element-wise methods.
   /// - Throws: `QuantError` when the reference itself would fail (too few values for a data-dependent method).
   @discardableResult
-  public func apply(_ parts: [UnsafeMutableBufferPointer<Float>], rowLength: Int? = nil) throws -> QuantStatistics? {
+  public func apply(_ parts: [UnsafeMutableBufferPointer<Float>], rowLength: Int? = nil, countedZeros: Int = 0) throws
+    -> QuantStatistics?
+  {
     switch method {
     case .binarization:
       return try applyBinarization(parts, corrected: variant == .corrected, rowLength: rowLength)
     case .uniformSlinearClampedMean, .uniformSlogClampedMean, .uniformSlogMean:
-      let stats = try dataDependentStatistics(method: method, bits: bits, parts: parts)
+      let stats = try dataDependentStatistics(method: method, bits: bits, parts: parts, countedZeros: countedZeros)
       applyCascade(parts, stats: stats, method: method, corrected: variant == .corrected)
       return stats
     default:

@@ -161,12 +161,14 @@ public struct AttentionTransform: Sendable {
 
   /// Prunes, then quantizes `parts` in place, as one scope (a data-dependent quantizer takes its statistics over
   /// all of them together).
-  /// - Parameter rowLength: length of one attention row (binarization's corrected variant normalises per row).
+  /// - Parameters:
+  ///   - rowLength: length of one attention row (binarization's corrected variant normalises per row).
+  ///   - countedZeros: +0.0 values the scope holds beyond `parts` (`AttentionQuantizer.apply`).
   /// - Returns: the statistics of a data-dependent quantizer, nil otherwise.
   /// - Throws: `QuantError` when the data defeats the quantizer (as the reference would fail).
   @discardableResult
-  public func transformAttention(_ parts: [UnsafeMutableBufferPointer<Float>], rowLength: Int) throws
-    -> QuantStatistics?
+  public func transformAttention(_ parts: [UnsafeMutableBufferPointer<Float>], rowLength: Int, countedZeros: Int = 0)
+    throws -> QuantStatistics?
   {
     if ablate {
       for p in parts { p.update(repeating: 0) }
@@ -176,7 +178,7 @@ public struct AttentionTransform: Sendable {
       let t = Float(threshold)
       for p in parts { prune(p, threshold: t) }
     }
-    return try quantizer?.apply(parts, rowLength: rowLength)
+    return try quantizer?.apply(parts, rowLength: rowLength, countedZeros: countedZeros)
   }
 
   /// True when the attention transform maps 0 to +0, so padded rows and columns stay 0: no transform, pruning,

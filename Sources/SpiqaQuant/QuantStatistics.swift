@@ -50,8 +50,11 @@ extension Array where Element == UInt32 {
 /// take their order statistics and bin sums from bucket counts without sorting when that is provably exact
 /// (`BucketSelection`); otherwise from the sorted values. uniform_slog_mean counts its +0.0s and sorts only the bins
 /// that need it (`slogMeanStatistics`). `selection: false` sorts everything (the tests' reference).
+/// `countedZeros`: +0.0 values of the scope that are not in `parts` (uniform_slog_mean counts padding trimmed away;
+/// the other methods take only values above 1e-3 and ignore it).
 func dataDependentStatistics(
-  method: QuantMethod, bits: Int, parts: [UnsafeMutableBufferPointer<Float>], selection: Bool = true
+  method: QuantMethod, bits: Int, parts: [UnsafeMutableBufferPointer<Float>], selection: Bool = true,
+  countedZeros: Int = 0
 ) throws -> QuantStatistics {
   let keepAll = method == .uniformSlogMean
   let keys = unsortedKeys(parts, keepAll: keepAll)
@@ -62,7 +65,8 @@ func dataDependentStatistics(
     var total = 0
     for p in parts { total += p.count }
     return try keys.withUnsafeBufferPointer {
-      try slogMeanStatistics(bits: bits, regions: [$0], zeros: total - keys.count, threads: 1, selection: selection)
+      try slogMeanStatistics(
+        bits: bits, regions: [$0], zeros: total - keys.count + countedZeros, threads: 1, selection: selection)
     }
   }
   var sorted = keys

@@ -41,6 +41,13 @@ public final class AttentionExtractor {
     didSet { if let t = threads { encoder.threads = max(1, t) } }
   }
 
+  /// uniform_slog_mean on trimmed questions: statistics count each feature's padding to this length
+  /// (`AttentionHooks.countedPaddingLength`).
+  public var countedPaddingLength: Int? {
+    get { attentionHooks.countedPaddingLength }
+    set { attentionHooks.countedPaddingLength = newValue }
+  }
+
   private var encoder: Encoder
   /// The batch rows' [layers, heads, n, n] records back to back (grown on demand, reused).
   private let arena: GrowableFloats

@@ -151,9 +151,10 @@ public final class AttentionHooks {
       hooks.paddingStaysZero = true
       return hooks
     }
-    if countedPaddingLength != nil && t.quantizer?.statisticsTakeEveryValue == true && !t.ablate {
-      // Only the blockwise path above can count padding that is not there.
-      throw TasksError.usage("internal: counted padding needs the blockwise quantizer (no replay, no recording)")
+    // uniform_slog_mean on a trimmed batch: each block's statistics count the zeros of its padding to this length.
+    let countedLength = t.quantizer?.statisticsTakeEveryValue == true && !t.ablate ? countedPaddingLength : nil
+    if countedLength != nil && !records.isEmpty {
+      throw TasksError.usage("internal: a replay keeps the reference's padding; it cannot count padding trimmed away")
     }
     if records.isEmpty && (t.quantizer?.method.isElementwise ?? true) {
       // Pruning, an element-wise quantizer or ablation, and counting: per block, in cache, on the worker threads.
@@ -179,8 +180,15 @@ public final class AttentionHooks {
           // A quantizer that ignores values below 1e-3 takes the same statistics without the padded rows.
           let parts = Self.scopes(
             probs, shape: shape, groups: groups, heads: t.selectedHeads(layer: layer), realRowsOnly: t.keepsPaddingZero)
+          let blockSize = shape.seqLen * shape.seqLen
           for parts in parts {
-            try t.transformAttention(parts, rowLength: shape.seqLen)
+            // Whole [T, T] blocks here (uniform_slog_mean does not keep padding 0, so not real rows only).
+            let padding = countedLength.map { max(0, $0 * $0 - blockSize) } ?? 0
+            let zeros = padding * (parts.reduce(0) { $0 + $1.count } / blockSize)
+            let stats = try t.transformAttention(parts, rowLength: shape.seqLen, countedZeros: zeros)
+            if zeros > 0, let q = t.quantizer, let stats, !q.cascade(stats).keepsZero {
+              throw BlockwiseScopes.CountedPaddingNotZero()
+            }
           }
         } catch {
           throw TasksError.badData("quantizer \(t.quantizer?.method.rawValue ?? "?") at layer \(layer): \(error)")

@@ -17,11 +17,11 @@ public struct ExtractionRequest: Sendable {
   public var transform = AttentionTransform.identity
   /// What is recorded.
   public var options = ExtractionOptions()
-  /// SQuAD: under a data-dependent quantizer whose statistics ignore the padding's zeros (binarization, the clamped
-  /// means: `independentOfPadding`), pad each question's features to their longest instead of `max_seq_len`; values
-  /// then move by float rounding, which a quantizer can turn into another bin. Other transforms trim anyway;
-  /// uniform_slog_mean never does here (counting the padding without it needs the blockwise quantizer, which does
-  /// not record).
+  /// SQuAD: under a data-dependent quantizer, pad each question's features to their longest instead of `max_seq_len`
+  /// where the result cannot depend on it: always for binarization and the clamped means, whose statistics ignore
+  /// the padding's zeros (`independentOfPadding`); for uniform_slog_mean where the padding is most of the scope,
+  /// its zeros then counted without being there (`TaskSettings.evaluationTrimsQuestion`, as spiqa-eval does). Values
+  /// move by float rounding, which a quantizer can turn into another bin. Other transforms trim anyway.
   public var trimPadding = false
   /// Featurization and batching (SQuAD: one batch per question; sentences: `batchSize` per batch, `maxLength`
   /// tokens including the special tokens, nil = the model's limit).
@@ -68,6 +68,7 @@ public enum ExtractionRunner {
     if let threads = r.threads {
       extractor.threads = threads
     }
+    if source.trimPlan != nil { extractor.countedPaddingLength = settings.squad.maxSeqLen }
     let job = ExtractionJob(source: source, extractor: extractor, tokenizer: tokenizer)
     // The header describes the whole run, so shard 0's is the unsharded one and `cat` of the shards is the stream.
     if (r.shard?.index ?? 0) == 0 {
@@ -109,16 +110,23 @@ public enum ExtractionRunner {
   {
     let task = try TaskRegistry.task(named: r.task)
     var settings = r.settings
-    // Only data-dependent quantizers see the padding; `--trim-padding` lets those that allow it trim too.
+    // Only data-dependent quantizers see the padding; `--trim-padding` lets them trim too.
+    let countsPadding = TaskSettings.countsPadding(r.transform)
     settings.padQuestionsToMax = r.transform.takesScopeStatistics
-      && !(r.trimPadding && r.transform.independentOfPadding)
+      && !(r.trimPadding && (r.transform.independentOfPadding || countsPadding))
     let tokenizer = try loadTaskTokenizer(directory: r.modelPath)
     let checkpoint = try Checkpoint(directory: r.modelPath)
     try checkTokenizer(tokenizer, embeddingRows: checkpoint.config.vocabSize, directory: r.modelPath)
     let data = try task.load(r.dataPath, settings: settings)
-    let source = try ExtractionSource(
+    var source = try ExtractionSource(
       task: task.name, data: data, selection: r.selection, tokenizer: tokenizer, settings: settings,
       maxPositions: checkpoint.config.maxSequenceLength)
+    if countsPadding && !settings.padQuestionsToMax && data is QuestionData {
+      // One question per batch, as the reference ran it; trimmed only where its padding is most of the scope.
+      var one = settings
+      one.batchSize = 1
+      source.trimPlan = SquadEvalPlan(one, transform: r.transform, padId: tokenizer.padId)
+    }
     return (source, data, settings, tokenizer, checkpoint)
   }
 }

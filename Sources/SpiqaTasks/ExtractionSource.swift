@@ -58,6 +58,9 @@ public struct ExtractionSource {
   /// Examples per group (for progress; the last group may hold fewer).
   public var examplesPerGroup: Int { batches.examplesPerBatch }
   private let batches: TaskBatches
+  /// SQuAD, uniform_slog_mean with `--trim-padding`: which questions run trimmed, the others padded to
+  /// `max_seq_len` (`SquadEvalPlan.group`). nil: as the task batches them.
+  var trimPlan: SquadEvalPlan?
 
   /// The selected examples of `data` as the task batches them.
   public init(
@@ -122,7 +125,8 @@ public struct ExtractionSource {
   /// - Throws: `TasksError` from featurization.
   public func group(_ g: Int) throws -> ExtractionGroup {
     guard g >= 0, g < groupCount else { throw TasksError.usage("group \(g) outside 0..<\(groupCount)") }
-    return try batches.group(g).sequences
+    let group = try batches.group(g)
+    return (trimPlan?.group(group) ?? group).sequences
   }
 }
 

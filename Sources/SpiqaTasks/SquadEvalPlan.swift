@@ -1,7 +1,8 @@
 import SpiqaQuant
 
 /// How SQuAD v1.1 evaluation runs its questions when it trims padding (`TaskSettings.evaluationTrimsPadding`), in
-/// one place for `EvalRunner.runGroups` (spiqa-eval and `SquadEvaluator`): each question padded to its longest
+/// one place for `EvalRunner.runGroups` (spiqa-eval and `SquadEvaluator`; spiqa-extract's uniform_slog_mean with
+/// `--trim-padding` takes its `group`, `ExtractionSource.trimPlan`): each question padded to its longest
 /// feature, or to `max_seq_len` where `evaluationTrimsQuestion` says no; one question per forward pass or several in
 /// length-sorted batches (`FeatureBuckets`); and what the attention hooks must then know. Without a plan, every
 /// question runs padded to `max_seq_len`, one per pass: the reference's shapes.

@@ -42,7 +42,7 @@ struct Extract: ParsableCommand {
   @OptionGroup var transformSelection: TransformSelectionOptions
   @OptionGroup var hidden: HiddenStateOptions
 
-  @Flag(help: "SQuAD: with binarization or a clamped mean, pad a question's features to their longest instead of --max-seq-len, as without a quantizer (uniform_slog_mean keeps --max-seq-len: its statistics count the padding). Faster; values move by float rounding, which a quantizer can turn into another bin.")
+  @Flag(help: "SQuAD: under a data-dependent quantizer, pad a question's features to their longest instead of --max-seq-len, as without one (uniform_slog_mean: only where the padding is most of the scope, its zeros counted without it). Faster; values move by float rounding, which a quantizer can turn into another bin.")
   var trimPadding = false
 
   @Flag(help: "Also write hidden_states records [layers + 1, n, hidden] after each attention record.")

@@ -248,6 +248,22 @@ import Testing
             == dataDependentStatistics(method: .uniformSlogMean, bits: 3, parts: parts, selection: false))
   }
 
+  /// Zeros counted without being there (`countedZeros`: padding trimmed away) give the statistics and levels of a
+  /// scope that holds them, for uniform_slog_mean; the clamped methods ignore them.
+  @Test(arguments: [QuantMethod.uniformSlogMean, .uniformSlogClampedMean])
+  func countedZerosEqualZerosPresent(method: QuantMethod) throws {
+    for (rows, padding) in [(40, 3_000), (40, 900), (10, 100_000)] {
+      var real = randomSoftmax(rows: rows, n: 64, seed: UInt64(rows + padding))
+      var present = real + [Float](repeating: 0, count: padding)
+      let counted = try real.withUnsafeMutableBufferPointer {
+        try AttentionQuantizer(method: method, bits: 3).apply([$0], countedZeros: padding)
+      }
+      let held = try present.withUnsafeMutableBufferPointer { try AttentionQuantizer(method: method, bits: 3).apply([$0]) }
+      #expect(counted == held, "\(method.rawValue), \(padding) zeros")
+      #expect(real == Array(present.prefix(real.count)), "\(method.rawValue), \(padding) zeros")
+    }
+  }
+
   /// The clamped methods' bucket counts and gathering split over workers give the one-worker statistics.
   @Test(arguments: [QuantMethod.uniformSlinearClampedMean, .uniformSlogClampedMean])
   func clampedStatisticsOnWorkers(method: QuantMethod) throws {
