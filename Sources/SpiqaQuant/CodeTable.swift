@@ -1,7 +1,7 @@
 import CQuantKernels
 import SpiqaIO
 
-/// Output levels for `codes` records: a sorted level list (a branch-free binary search in C) plus extra values in a
+/// Output levels for `codes` records: a sorted level list (coded in C, `spiqa_quant_codes`) plus extra values in a
 /// dictionary.
 struct CodeTable {
   let sorted: [Float]
@@ -22,6 +22,7 @@ struct CodeTable {
   /// The table of `levels` (sorted) plus every value of `values` not among them (NaN, values outside [0, 1]), in
   /// order of appearance, and each value's code; nil beyond 65536 distinct values.
   static func encode(_ values: UnsafeMutableBufferPointer<Float>, levels: [Float]) -> (table: CodeTable, codes: [UInt16])? {
+    guard levels.count <= 65536 else { return nil }  // a code is a UInt16
     var table = CodeTable(sorted: levels)
     var codes = [UInt16](repeating: 0, count: values.count)
     let complete = codes.withUnsafeMutableBufferPointer { out in

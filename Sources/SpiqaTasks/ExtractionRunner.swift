@@ -75,6 +75,8 @@ public enum ExtractionRunner {
       var featurization = data.featurization(settings, maxPositions: positions)
       if r.transform.takesScopeStatistics && !settings.padQuestionsToMax && data is QuestionData {
         featurization["trim_padding"] = true
+        // uniform_slog_mean: questions whose padding is not most of the scope keep max_seq_len.
+        if source.trimPlan != nil { featurization["padding"] = "longest_or_max_seq_len" }
       }
       var extra: JSONObject = ["featurization": .object(featurization)]
       if let p = r.provenance?(r.modelPath, checkpoint.weightsPath) { extra["provenance"] = .object(p) }

@@ -110,16 +110,18 @@ struct ExtractCLITests {
     /// `--trim-padding` runs a question under binarization, a clamped mean or uniform_slog_mean (whose statistics
     /// then count the padding's zeros without it: these questions' padding is most of the scope) padded to its
     /// longest feature, not 320: the same records (ids, shapes) with values moved by float rounding only, which now
-    /// and then moves one into another bin; the header says so. Exact attention trims anyway.
+    /// and then moves one into another bin; the header says so. Exact attention trims anyway. uniform_slog_mean keeps
+    /// 320 where the padding is not most of the scope: there the flag changes no bit.
     @Test func trimPaddingKeepsTheRecordsOfQuantizedQuestions() throws {
       // The first 4 questions: one feature each, 168–171 tokens (a question of several features has one of 320).
-      func extract(_ args: [String]) throws -> (header: JSONObject, tensors: [(meta: JSONObject, values: [Float], shape: [Int])]) {
+      func extract(_ args: [String], questions: [String] = ["--limit", "4"]) throws
+        -> (header: JSONObject, tensors: [(meta: JSONObject, values: [Float], shape: [Int])])
+      {
         let dir = try ExtractCLI.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let r = try ExtractCLI.run([
-          "--model", model, "--data", ExtractCLI.squad ?? "", "--limit", "4", "--layers", "0,5",
-          "-q", "-o", dir + "/s.npy.gz",
-        ] + args)
+          "--model", model, "--data", ExtractCLI.squad ?? "", "--layers", "0,5", "-q", "-o", dir + "/s.npy.gz",
+        ] + questions + args)
         #expect(r.status == 0, "\(args): \(r.stderr)")
         let s = try ExtractCLI.read(dir + "/s.npy.gz")
         return (try #require(s.headers.first), s.tensors)
@@ -131,7 +133,8 @@ struct ExtractCLITests {
       ] {
         let padded = try extract(method), trimmed = try extract(method + ["--trim-padding"])
         #expect(featurization(padded.header)["padding"] == "max_seq_len")
-        #expect(featurization(trimmed.header)["padding"] == "longest" && featurization(trimmed.header)["trim_padding"] == true)
+        let padding: JSONValue = method[1] == "uniform_slog_mean" ? "longest_or_max_seq_len" : "longest"
+        #expect(featurization(trimmed.header)["padding"] == padding && featurization(trimmed.header)["trim_padding"] == true)
         #expect(padded.tensors.count == 4 && trimmed.tensors.count == 4, "\(method)")
         var moved = 0, total = 0
         for (a, b) in zip(padded.tensors, trimmed.tensors) {
@@ -145,6 +148,14 @@ struct ExtractCLITests {
       let plain = try extract([]), asked = try extract(["--trim-padding"])
       #expect(featurization(plain.header) == featurization(asked.header))
       #expect(plain.tensors.map(\.values) == asked.tensors.map(\.values))
+      // Question 249 (one feature of 259 tokens: its padding to 320 is 35% of the scope) and 250 (two features, 320
+      // and 298): uniform_slog_mean runs them at 320 with or without the flag, per question and per feature.
+      for scope in ["batch", "record"] {
+        let method = ["--method", "uniform_slog_mean", "--bits", "3", "--scope", scope]
+        let kept = try extract(method, questions: ["--offset", "249", "--limit", "2"])
+        let asked = try extract(method + ["--trim-padding"], questions: ["--offset", "249", "--limit", "2"])
+        #expect(kept.tensors.count == 3 && kept.tensors.map(\.values) == asked.tensors.map(\.values), "\(scope)")
+      }
     }
 
     @Test(.enabled(if: TestPython.hasNumpy, "python3 with numpy is not available"))

@@ -130,6 +130,11 @@ import Testing
     #expect(CodeTable.codeArray(encoded.codes, count: 5, shape: [6]).dtype == .uint8)
     let wide = CodeTable.codeArray([0, 300], count: 301, shape: [2])
     #expect(wide.dtype == .uint16 && wide.bytes == [0, 0, 44, 1])
+    // A code is a UInt16: 65,537 levels are refused, not wrapped, even when every value is one of them.
+    let levels = (0...65536).map { Float($0) / 65536 }
+    var last: [Float] = [1]
+    #expect(last.withUnsafeMutableBufferPointer { CodeTable.encode($0, levels: levels) } == nil)
+    #expect(last.withUnsafeMutableBufferPointer { CodeTable.encode($0, levels: Array(levels.dropFirst())) }?.codes == [65535])
   }
 
   /// The coding kernel at every ISA level equals a plain first-bit-pattern-match: 1 to 300 levels (the vector path

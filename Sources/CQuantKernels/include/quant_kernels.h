@@ -69,9 +69,10 @@ void spiqa_quant_scatter_top_digit(const uint32_t *keys, ptrdiff_t n, ptrdiff_t 
 double spiqa_quant_pairwise_sum(const uint32_t *keys, ptrdiff_t zeros_at, ptrdiff_t zeros, ptrdiff_t lo,
                                 ptrdiff_t n);
 
-/// The code of each value: `out[i]` = the index of `x[i]`'s bit pattern among `levels` (`count` ≥ 1 ascending
-/// floats, no NaN, at most 65536), found at its lower bound without a data-dependent branch. Stops at the first
-/// value whose bit pattern is not a level and returns its index (`n` when every value was coded).
+/// The code of each value: `out[i]` = the index of the first level with `x[i]`'s bit pattern (`levels`: `count`
+/// ≥ 1 ascending floats, no NaN, at most 65536). Up to 64 levels, 16 values are compared with every level at once
+/// (AVX-512); beyond, a branch-free binary search finds the lower bound. Stops at the first value whose bit pattern
+/// is not a level and returns its index (`n` when every value was coded).
 ptrdiff_t spiqa_quant_codes(const float *x, ptrdiff_t n, const float *levels, ptrdiff_t count, uint16_t *out);
 
 #ifdef __cplusplus
