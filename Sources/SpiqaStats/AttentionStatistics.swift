@@ -111,12 +111,8 @@ public final class AttentionStatistics {
       // Groups of 4 consecutive heads: a worker runs the squared-deviation pass of a group's blocks together.
       let groups = (lh + 3) / 4
       let count = workers.count
-      if count == 1 {
-        for g in 0..<groups { job.run(workers[0], group: g, of: lh) }
-      } else {
-        Parallel.forEach(count) { w in
-          for g in stride(from: w, to: groups, by: count) { job.run(workers[w], group: g, of: lh) }
-        }
+      Parallel.forEach(count) { w in  // inline for one worker
+        for g in stride(from: w, to: groups, by: count) { job.run(workers[w], group: g, of: lh) }
       }
     }
     if let rows, let rowBuffers { rows.pointee = rowBuffers.finish(compare: compare != nil) }

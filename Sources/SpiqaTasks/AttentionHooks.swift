@@ -152,7 +152,7 @@ public final class AttentionHooks {
       return hooks
     }
     // uniform_slog_mean on a trimmed batch: each block's statistics count the zeros of its padding to this length.
-    let countedLength = t.quantizer?.statisticsTakeEveryValue == true && !t.ablate ? countedPaddingLength : nil
+    let countedLength = TaskSettings.countsPadding(t) ? countedPaddingLength : nil
     if countedLength != nil && !records.isEmpty {
       throw TasksError.usage("internal: a replay keeps the reference's padding; it cannot count padding trimmed away")
     }
