@@ -83,6 +83,62 @@ AVX512 static ptrdiff_t steps_avx512(float *x, ptrdiff_t n, const uint32_t *star
 }
 #endif
 
+#if SPIQA_X86
+// A whole block with one setup: rows' tails (cols % 16) take one masked step instead of the scalar loop, and the
+// input 1.0 — common in softmax output — is one more select instead of a stop.
+AVX512 static ptrdiff_t steps_rows_avx512(float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t stride, ptrdiff_t from,
+                                          const uint32_t *starts, const float *values, int count, float at_one) {
+  __m512i limit = _mm512_set1_epi32((int)one_bits);
+  __m512i zero = _mm512_setzero_si512();
+  __m512i gt[SPIQA_QUANT_STEPS_MAX];
+  __m512 val[SPIQA_QUANT_STEPS_MAX];
+  for (int k = 1; k < count; k++) {
+    gt[k] = _mm512_set1_epi32((int)(starts[k] - 1));
+    val[k] = _mm512_set1_ps(values[k]);
+  }
+  __m512 first = _mm512_set1_ps(values[0]), one = _mm512_set1_ps(at_one);
+  for (ptrdiff_t r = from / cols; r < rows; r++) {
+    float *row = x + r * stride;
+    for (ptrdiff_t i = r == from / cols ? from % cols : 0; i < cols; i += 16) {
+      __mmask16 lanes = cols - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (cols - i)) - 1);
+      __m512i b = _mm512_maskz_loadu_epi32(lanes, row + i);
+      __mmask16 bad = (_mm512_cmplt_epi32_mask(b, zero) | _mm512_cmpgt_epi32_mask(b, limit)) & lanes;
+      __m512 out = first;
+      for (int k = 1; k < count; k++) out = _mm512_mask_blend_ps(_mm512_cmpgt_epi32_mask(b, gt[k]), out, val[k]);
+      out = _mm512_mask_blend_ps(_mm512_cmpeq_epi32_mask(b, limit), out, one);
+      if (bad) {  // map the lanes before it; the caller takes it from there
+        int stop = __builtin_ctz(bad);
+        _mm512_mask_storeu_ps(row + i, (__mmask16)((1u << stop) - 1), out);
+        return r * cols + i + stop;
+      }
+      _mm512_mask_storeu_ps(row + i, lanes, out);
+    }
+  }
+  return rows * cols;
+}
+#endif
+
+ptrdiff_t spiqa_quant_steps_rows(float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t stride, ptrdiff_t from,
+                                 const uint32_t *starts, const float *values, int count, float at_one) {
+  if (count < 1 || count > SPIQA_QUANT_STEPS_MAX || cols < 1) return from;
+#if SPIQA_X86
+  if (spiqa_kernels_isa() >= SPIQA_ISA_AVX512)
+    return steps_rows_avx512(x, rows, cols, stride, from, starts, values, count, at_one);
+#endif
+  for (ptrdiff_t r = from / cols; r < rows; r++) {
+    float *row = x + r * stride;
+    for (ptrdiff_t i = r == from / cols ? from % cols : 0; i < cols;) {
+      i += spiqa_quant_steps(row + i, cols - i, starts, values, count);
+      if (i == cols) break;
+      uint32_t b;
+      memcpy(&b, row + i, 4);
+      if (b != one_bits) return r * cols + i;
+      row[i++] = at_one;
+    }
+  }
+  return rows * cols;
+}
+
 ptrdiff_t spiqa_quant_steps(float *x, ptrdiff_t n, const uint32_t *starts, const float *values, int count) {
   if (count < 1 || count > SPIQA_QUANT_STEPS_MAX) return 0;
 #if SPIQA_X86

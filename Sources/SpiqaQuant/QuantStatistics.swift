@@ -353,18 +353,17 @@ func applySteps(_ base: UnsafeMutablePointer<Float>, rows: Int, columns n: Int, 
     }
     return
   }
+  guard rows > 0, n > 0 else { return }
+  let atOne = otherwise(1)
   starts.withUnsafeBufferPointer { s in
     values.withUnsafeBufferPointer { v in
-      for r in 0..<rows {
-        let row = base + r * stride
-        var i = 0
-        while i < n {
-          i += spiqa_quant_steps(row + i, n - i, s.baseAddress!, v.baseAddress!, Int32(v.count))
-          if i < n {
-            row[i] = otherwise(row[i])
-            i += 1
-          }
-        }
+      var at = 0
+      while true {
+        at = spiqa_quant_steps_rows(base, rows, n, stride, at, s.baseAddress!, v.baseAddress!, Int32(v.count), atOne)
+        guard at < rows * n else { return }
+        let x = base + (at / n) * stride + at % n
+        x.pointee = otherwise(x.pointee)
+        at += 1
       }
     }
   }

@@ -2,6 +2,7 @@ import Foundation
 import SpiqaTestSupport
 import Testing
 import CCPU
+import SpiqaCore
 import SpiqaQuant
 
 /// Properties on random softmax tensors, for every method and several bit widths.
@@ -105,6 +106,34 @@ import SpiqaQuant
       for i in x.indices {
         let f = q.quantize(input[i])
         #expect(x[i].bitPattern == f.bitPattern || (x[i].isNaN && f.isNaN), "\(input[i])")
+      }
+    }
+  }
+
+  /// The block form — the `[n, n]` corner of a wider matrix, as the forward pass quantizes each head — equals the
+  /// formula at every ISA level: rows of lengths that are no multiple of 16, 1.0 and values outside [0, 1] anywhere
+  /// (several in one row and one 16-value step), and the columns past the corner untouched.
+  @Test(arguments: QuantMethod.allCases.filter(\.isElementwise))
+  func blockFormEqualsFormula(method: QuantMethod) throws {
+    let odd: [Float] = [1, -0.0, .nan, 1.5, -0.25, 0, 1, 2]
+    for bits in [2, 3, 4] {
+      let transform = AttentionTransform(quantizer: try AttentionQuantizer(method: method, bits: bits))
+      for cols in [1, 15, 16, 17, 37] {
+        let rows = 5, stride = cols + 3
+        var rng = SplitMix64(seed: UInt64(cols * 16 + bits))
+        var input = (0..<rows * stride).map { _ in Float(bitPattern: UInt32(rng.next() % 0x3F80_0000)) }
+        for (k, v) in odd.enumerated() {
+          // The first row gets two neighbours; the rest land anywhere, padding columns included.
+          input[k < 2 ? k : Int(rng.next() % UInt64(input.count))] = v
+        }
+        let expected = input.indices.map { i in i % stride < cols ? transform.quantizer!.quantize(input[i]) : input[i] }
+        try forEachISA { isa in
+          var x = input
+          x.withUnsafeMutableBufferPointer { transform.transformElementwise($0.baseAddress!, rows: rows, columns: cols, stride: stride) }
+          for i in x.indices where !(x[i].bitPattern == expected[i].bitPattern || (x[i].isNaN && expected[i].isNaN)) {
+            Issue.record("\(method.rawValue)/\(bits), \(cols) columns, ISA \(isa): at \(i) \(input[i]) -> \(x[i]), expected \(expected[i])")
+          }
+        }
       }
     }
   }

@@ -17,6 +17,13 @@ extern "C" {
 /// formula, and returns its index (`n` when every value was mapped). Exact: only compares and selects.
 ptrdiff_t spiqa_quant_steps(float *x, ptrdiff_t n, const uint32_t *starts, const float *values, int count);
 
+/// `spiqa_quant_steps` over the `[rows, cols]` corner of a row-major matrix of row stride `stride`, from flat position
+/// `from` (row · cols + column), with one setup for all rows; the input 1.0 becomes `at_one`. Stops at the first
+/// value outside [0, 1] (negative, -0.0, above 1, NaN) and returns its flat position (`rows · cols` when every value
+/// was mapped); call again from the next position after handling it.
+ptrdiff_t spiqa_quant_steps_rows(float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t stride, ptrdiff_t from,
+                                 const uint32_t *starts, const float *values, int count, float at_one);
+
 /// Buckets of the sort keys of positive float32 values (`spiqa_quant_sort_keys`) by their bits 16…30: the float's
 /// exponent and top 7 mantissa bits.
 #define SPIQA_QUANT_BUCKETS 32768
