@@ -59,33 +59,8 @@ AVX2 static ptrdiff_t steps_avx2(float *x, ptrdiff_t n, const uint32_t *starts, 
   return steps_scalar(x, i, n, starts, values, count);
 }
 
-// The same with 16 lanes and mask registers.
-AVX512 static ptrdiff_t steps_avx512(float *x, ptrdiff_t n, const uint32_t *starts, const float *values, int count) {
-  __m512i limit = _mm512_set1_epi32((int)(one_bits - 1));
-  __m512i zero = _mm512_setzero_si512();
-  __m512i gt[SPIQA_QUANT_STEPS_MAX];
-  __m512 val[SPIQA_QUANT_STEPS_MAX];
-  for (int k = 1; k < count; k++) {
-    gt[k] = _mm512_set1_epi32((int)(starts[k] - 1));
-    val[k] = _mm512_set1_ps(values[k]);
-  }
-  __m512 first = _mm512_set1_ps(values[0]);
-  ptrdiff_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    __m512i b = _mm512_loadu_si512((const void *)(x + i));
-    __mmask16 bad = _mm512_cmplt_epi32_mask(b, zero) | _mm512_cmpgt_epi32_mask(b, limit);
-    if (bad) return steps_scalar(x, i, i + 16, starts, values, count);
-    __m512 out = first;
-    for (int k = 1; k < count; k++) out = _mm512_mask_blend_ps(_mm512_cmpgt_epi32_mask(b, gt[k]), out, val[k]);
-    _mm512_storeu_ps(x + i, out);
-  }
-  return steps_scalar(x, i, n, starts, values, count);
-}
-#endif
-
-#if SPIQA_X86
-// A whole block with one setup: rows' tails (cols % 16) take one masked step instead of the scalar loop, and the
-// input 1.0 — common in softmax output — is one more select instead of a stop.
+// AVX-512: a whole block with one setup. Each row's tail (cols % 16) takes one masked step instead of the scalar
+// loop, and the input 1.0 — common in softmax output — is one more select instead of a stop.
 AVX512 static ptrdiff_t steps_rows_avx512(float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t stride, ptrdiff_t from,
                                           const uint32_t *starts, const float *values, int count, float at_one) {
   __m512i limit = _mm512_set1_epi32((int)one_bits);
@@ -118,6 +93,14 @@ AVX512 static ptrdiff_t steps_rows_avx512(float *x, ptrdiff_t rows, ptrdiff_t co
 }
 #endif
 
+// One row below AVX-512: the AVX2 kernel or the portable loop.
+static ptrdiff_t steps_row(float *x, ptrdiff_t n, const uint32_t *starts, const float *values, int count) {
+#if SPIQA_X86
+  if (spiqa_kernels_isa() >= SPIQA_ISA_AVX2) return steps_avx2(x, n, starts, values, count);
+#endif
+  return steps_scalar(x, 0, n, starts, values, count);
+}
+
 ptrdiff_t spiqa_quant_steps_rows(float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t stride, ptrdiff_t from,
                                  const uint32_t *starts, const float *values, int count, float at_one) {
   if (count < 1 || count > SPIQA_QUANT_STEPS_MAX || cols < 1) return from;
@@ -128,7 +111,7 @@ ptrdiff_t spiqa_quant_steps_rows(float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdi
   for (ptrdiff_t r = from / cols; r < rows; r++) {
     float *row = x + r * stride;
     for (ptrdiff_t i = r == from / cols ? from % cols : 0; i < cols;) {
-      i += spiqa_quant_steps(row + i, cols - i, starts, values, count);
+      i += steps_row(row + i, cols - i, starts, values, count);
       if (i == cols) break;
       uint32_t b;
       memcpy(&b, row + i, 4);
@@ -139,14 +122,6 @@ ptrdiff_t spiqa_quant_steps_rows(float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdi
   return rows * cols;
 }
 
-ptrdiff_t spiqa_quant_steps(float *x, ptrdiff_t n, const uint32_t *starts, const float *values, int count) {
-  if (count < 1 || count > SPIQA_QUANT_STEPS_MAX) return 0;
-#if SPIQA_X86
-  if (spiqa_kernels_isa() >= SPIQA_ISA_AVX512) return steps_avx512(x, n, starts, values, count);
-  if (spiqa_kernels_isa() >= SPIQA_ISA_AVX2) return steps_avx2(x, n, starts, values, count);
-#endif
-  return steps_scalar(x, 0, n, starts, values, count);
-}
 
 // Branchless (a compare feeding an add): the data is about half below the threshold.
 static ptrdiff_t count_scalar(const float *x, ptrdiff_t from, ptrdiff_t n, float threshold) {

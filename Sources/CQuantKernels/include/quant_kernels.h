@@ -8,19 +8,15 @@
 extern "C" {
 #endif
 
-/// Most segments `spiqa_quant_steps` takes (it compares every value with every segment start).
+/// Most segments `spiqa_quant_steps_rows` takes (it compares every value with every segment start).
 #define SPIQA_QUANT_STEPS_MAX 64
 
-/// A monotone step function on [0, 1), in place: `x[i]` becomes `values[j]`, j the last segment with
-/// `starts[j] <= bits(x[i])` (`starts[0] == 0`, ascending float32 bit patterns, `count` ≤ SPIQA_QUANT_STEPS_MAX).
-/// Stops at the first value outside [0, 1) (negative, -0.0, ≥ 1, NaN), which the caller handles with its own
-/// formula, and returns its index (`n` when every value was mapped). Exact: only compares and selects.
-ptrdiff_t spiqa_quant_steps(float *x, ptrdiff_t n, const uint32_t *starts, const float *values, int count);
-
-/// `spiqa_quant_steps` over the `[rows, cols]` corner of a row-major matrix of row stride `stride`, from flat position
-/// `from` (row · cols + column), with one setup for all rows; the input 1.0 becomes `at_one`. Stops at the first
-/// value outside [0, 1] (negative, -0.0, above 1, NaN) and returns its flat position (`rows · cols` when every value
-/// was mapped); call again from the next position after handling it.
+/// A monotone step function on [0, 1], in place, over the `[rows, cols]` corner of a row-major matrix of row stride
+/// `stride`, from flat position `from` (row · cols + column): a value in [0, 1) becomes `values[j]`, j the last
+/// segment with `starts[j] <= bits(value)` (`starts[0] == 0`, ascending float32 bit patterns, `count` ≤
+/// SPIQA_QUANT_STEPS_MAX), and 1.0 becomes `at_one`. Stops at the first value outside [0, 1] (negative, -0.0, above
+/// 1, NaN), which the caller handles with its own formula, and returns its flat position (`rows · cols` when every
+/// value was mapped); call again from the next position. Exact: only compares and selects. One setup per call.
 ptrdiff_t spiqa_quant_steps_rows(float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t stride, ptrdiff_t from,
                                  const uint32_t *starts, const float *values, int count, float at_one);
 
