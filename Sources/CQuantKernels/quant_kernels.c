@@ -16,7 +16,8 @@ static const uint32_t one_bits = 0x3F800000u;
 /// Most levels `spiqa_quant_codes` compares a value with one by one (beyond, it searches).
 #define SPIQA_QUANT_CODES_VECTOR_MAX 64
 
-// Portable: a branchless pass over the starts per value (the compiler vectorises nothing here; the AVX2 path does).
+// Portable: a branchless pass over the starts per value from `from`; stops at the first value outside [0, 1) and
+// returns its index (the compiler vectorises nothing here; the AVX2 path does).
 static ptrdiff_t steps_scalar(float *x, ptrdiff_t from, ptrdiff_t n, const uint32_t *starts, const float *values,
                               int count) {
   uint32_t *u = (uint32_t *)x;
@@ -34,29 +35,51 @@ static ptrdiff_t steps_scalar(float *x, ptrdiff_t from, ptrdiff_t n, const uint3
 #define AVX2 __attribute__((target("avx2")))
 #define AVX512 __attribute__((target("avx512f,avx2")))
 
-AVX2 static ptrdiff_t steps_avx2(float *x, ptrdiff_t n, const uint32_t *starts, const float *values, int count) {
-  // Bit patterns of [0, 1) are 0 … one-1, non-negative as int32, so signed compares order them; anything else
-  // (sign bit set, ≥ 1.0, NaN) is outside and stops the loop.
-  __m256i limit = _mm256_set1_epi32((int)(one_bits - 1));
-  __m256i zero = _mm256_setzero_si256();
+// 8 bit patterns through the steps (`gt[k]` = starts[k] - 1), 1.0 to `one`.
+AVX2 static inline __m256 map8(__m256i b, const __m256i *gt, const __m256 *val, int count, __m256 first, __m256 one,
+                               __m256i one_bits8) {
+  __m256 out = first;
+  for (int k = 1; k < count; k++) out = _mm256_blendv_ps(out, val[k], _mm256_castsi256_ps(_mm256_cmpgt_epi32(b, gt[k])));
+  return _mm256_blendv_ps(out, one, _mm256_castsi256_ps(_mm256_cmpeq_epi32(b, one_bits8)));
+}
+
+// A whole block with one setup. Each row's tail (cols % 8) takes one masked step instead of the scalar loop (masked
+// loads and stores only there: on AMD cores they cost several plain ones), and the input 1.0 — common in softmax
+// output — is one more select instead of a stop.
+AVX2 static ptrdiff_t steps_rows_avx2(float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t stride, ptrdiff_t from,
+                                      const uint32_t *starts, const float *values, int count, float at_one) {
+  // Bit patterns of [0, 1] are 0 … one, non-negative as int32, so signed compares order them; anything else
+  // (sign bit set, above 1.0, NaN) is outside and stops the loop.
+  __m256i limit = _mm256_set1_epi32((int)one_bits);
+  __m256i zero = _mm256_setzero_si256(), lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   __m256i gt[SPIQA_QUANT_STEPS_MAX];
   __m256 val[SPIQA_QUANT_STEPS_MAX];
   for (int k = 1; k < count; k++) {
     gt[k] = _mm256_set1_epi32((int)(starts[k] - 1));  // b >= starts[k]  <=>  b > starts[k] - 1 (starts[k] ≥ 1)
     val[k] = _mm256_set1_ps(values[k]);
   }
-  __m256 first = _mm256_set1_ps(values[0]);
-  ptrdiff_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    __m256i b = _mm256_loadu_si256((const __m256i *)(x + i));
-    __m256i bad = _mm256_or_si256(_mm256_cmpgt_epi32(zero, b), _mm256_cmpgt_epi32(b, limit));
-    if (!_mm256_testz_si256(bad, bad)) return steps_scalar(x, i, i + 8, starts, values, count);
-    __m256 out = first;
-    for (int k = 1; k < count; k++)
-      out = _mm256_blendv_ps(out, val[k], _mm256_castsi256_ps(_mm256_cmpgt_epi32(b, gt[k])));
-    _mm256_storeu_ps(x + i, out);
+  __m256 first = _mm256_set1_ps(values[0]), one = _mm256_set1_ps(at_one);
+  for (ptrdiff_t r = from / cols; r < rows; r++) {
+    float *row = x + r * stride;
+    ptrdiff_t i = r == from / cols ? from % cols : 0;
+    for (; i + 8 <= cols; i += 8) {
+      __m256i b = _mm256_loadu_si256((const __m256i *)(row + i));
+      __m256i bad = _mm256_or_si256(_mm256_cmpgt_epi32(zero, b), _mm256_cmpgt_epi32(b, limit));
+      if (!_mm256_testz_si256(bad, bad)) break;  // the masked step below stops there
+      _mm256_storeu_ps(row + i, map8(b, gt, val, count, first, one, limit));
+    }
+    if (i < cols) {  // the tail, or a step with a value outside [0, 1]: map the lanes before it and stop there
+      __m256i lanes = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(cols - i < 8 ? cols - i : 8)), lane);
+      __m256i b = _mm256_maskload_epi32((const int *)(row + i), lanes);
+      __m256i bad = _mm256_and_si256(lanes, _mm256_or_si256(_mm256_cmpgt_epi32(zero, b), _mm256_cmpgt_epi32(b, limit)));
+      __m256 out = map8(b, gt, val, count, first, one, limit);
+      unsigned stop = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(bad));
+      if (stop) lanes = _mm256_cmpgt_epi32(_mm256_set1_epi32(__builtin_ctz(stop)), lane);
+      _mm256_maskstore_ps(row + i, lanes, out);
+      if (stop) return r * cols + i + __builtin_ctz(stop);
+    }
   }
-  return steps_scalar(x, i, n, starts, values, count);
+  return rows * cols;
 }
 
 // AVX-512: a whole block with one setup. Each row's tail (cols % 16) takes one masked step instead of the scalar
@@ -93,25 +116,19 @@ AVX512 static ptrdiff_t steps_rows_avx512(float *x, ptrdiff_t rows, ptrdiff_t co
 }
 #endif
 
-// One row below AVX-512: the AVX2 kernel or the portable loop.
-static ptrdiff_t steps_row(float *x, ptrdiff_t n, const uint32_t *starts, const float *values, int count) {
-#if SPIQA_X86
-  if (spiqa_kernels_isa() >= SPIQA_ISA_AVX2) return steps_avx2(x, n, starts, values, count);
-#endif
-  return steps_scalar(x, 0, n, starts, values, count);
-}
-
 ptrdiff_t spiqa_quant_steps_rows(float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t stride, ptrdiff_t from,
                                  const uint32_t *starts, const float *values, int count, float at_one) {
   if (count < 1 || count > SPIQA_QUANT_STEPS_MAX || cols < 1) return from;
 #if SPIQA_X86
   if (spiqa_kernels_isa() >= SPIQA_ISA_AVX512)
     return steps_rows_avx512(x, rows, cols, stride, from, starts, values, count, at_one);
+  if (spiqa_kernels_isa() >= SPIQA_ISA_AVX2)
+    return steps_rows_avx2(x, rows, cols, stride, from, starts, values, count, at_one);
 #endif
   for (ptrdiff_t r = from / cols; r < rows; r++) {
     float *row = x + r * stride;
     for (ptrdiff_t i = r == from / cols ? from % cols : 0; i < cols;) {
-      i += steps_row(row + i, cols - i, starts, values, count);
+      i = steps_scalar(row, i, cols, starts, values, count);
       if (i == cols) break;
       uint32_t b;
       memcpy(&b, row + i, 4);
