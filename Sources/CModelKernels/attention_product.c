@@ -22,8 +22,10 @@ static inline uint32_t bits_of(float x) {
   return u;
 }
 
-// Room for one row's list: on the stack up to this many columns, else on the heap.
-#define ROW_LIST_STACK 1024
+// Room for one row's list: on the stack up to this many entries, else on the heap. A list has room for 16 entries
+// more than the row has columns: the AVX-512 scans store whole 16-lane vectors, the last one past the kept entries.
+#define ROW_LIST_STACK 1040
+#define ROW_LIST_SLACK 16
 
 typedef struct {
   int32_t *col;
@@ -37,6 +39,7 @@ typedef struct {
 
 static int row_list_init(row_list *l, ptrdiff_t n) {
   l->heap = NULL;
+  n += ROW_LIST_SLACK;
   if (n <= ROW_LIST_STACK) {
     l->col = l->col_s, l->weight = l->weight_s, l->code = l->code_s, l->order = l->order_s;
     return 1;
@@ -333,60 +336,58 @@ AVX512 static ptrdiff_t scan_sparse_avx512(const float *row, ptrdiff_t n, float 
                                            float *w) {
   __m512 zero = _mm512_setzero_ps(), t = _mm512_set1_ps(prune_below);
   __m512i index = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), step = _mm512_set1_epi32(16);
-  ptrdiff_t m = 0, c = 0;
-  for (; c + 16 <= n; c += 16, index = _mm512_add_epi32(index, step)) {
-    __m512 x = _mm512_loadu_ps(row + c);
+  ptrdiff_t m = 0;
+  for (ptrdiff_t c = 0; c < n; c += 16, index = _mm512_add_epi32(index, step)) {
+    __mmask16 lanes = n - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - c)) - 1);  // the last step masked
+    __m512 x = _mm512_maskz_loadu_ps(lanes, row + c);
     __mmask16 keep = _mm512_cmp_ps_mask(x, zero, _CMP_NEQ_UQ) & _mm512_cmp_ps_mask(x, t, _CMP_NLT_UQ);
-    // Compress in registers, then a full store (m <= c, so lanes past the kept ones stay inside the row's list):
-    // compress-stores to memory are microcoded and several times slower.
+    // Compress in registers, then a full store (m <= c, so lanes past the kept ones stay inside the row's list and
+    // its slack): compress-stores to memory are microcoded and several times slower.
     _mm512_storeu_si512(col + m, _mm512_maskz_compress_epi32(keep, index));
     _mm512_storeu_ps(w + m, _mm512_maskz_compress_ps(keep, x));
     m += __builtin_popcount(keep);
-  }
-  for (; c < n; c++) {
-    float x = row[c];
-    if (x != 0 && !(x < prune_below)) col[m] = (int32_t)c, w[m] = x, m++;
   }
   return m;
 }
 
-// A row quantized on the fly: the kept columns and their quantized values, 16 at a time; −1 when an entry is
-// negative, above 1 or NaN. `value[count]` is the value of the input 1.0.
-AVX512 static ptrdiff_t scan_values_avx512(const float *row, ptrdiff_t n, uint32_t prune_bits,
-                                           const uint32_t *starts, const float *value, int count, int32_t *col,
+// The registers of a quantizer for `scan_values_avx512`, set up once per block.
+typedef struct {
+  __m512i gt[SPIQA_PV_LEVELS_MAX];  // starts[k] - 1: u >= starts[k] <=> u > gt[k]
+  __m512 val[SPIQA_PV_LEVELS_MAX];
+  __m512 at_one;
+  __m512i kept_from;
+  int count;
+} values_setup;
+
+AVX512 static void values_setup_init(values_setup *s, uint32_t prune_bits, const uint32_t *starts, const float *value,
+                                     int count) {
+  for (int k = 1; k < count; k++) s->gt[k] = _mm512_set1_epi32((int)(starts[k] - 1)), s->val[k] = _mm512_set1_ps(value[k]);
+  s->at_one = _mm512_set1_ps(value[count]);
+  s->kept_from = _mm512_set1_epi32(prune_bits ? (int)(prune_bits - 1) : -1);
+  s->count = count;
+}
+
+// A row quantized on the fly: the kept columns and their quantized values, 16 at a time (the last step masked);
+// −1 when an entry is negative, above 1 or NaN. `value[count]` is the value of the input 1.0.
+AVX512 static ptrdiff_t scan_values_avx512(const float *row, ptrdiff_t n, const values_setup *s, int32_t *col,
                                            float *w) {
   __m512i one = _mm512_set1_epi32((int)one_bits), zero = _mm512_setzero_si512();
-  __m512i gt[SPIQA_PV_LEVELS_MAX];
-  __m512 val[SPIQA_PV_LEVELS_MAX + 1];
-  for (int k = 1; k < count; k++) gt[k] = _mm512_set1_epi32((int)(starts[k] - 1)), val[k] = _mm512_set1_ps(value[k]);
-  __m512 at_one = _mm512_set1_ps(value[count]);
-  __m512i kept_from = _mm512_set1_epi32(prune_bits ? (int)(prune_bits - 1) : -1);
   __m512i index = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), step = _mm512_set1_epi32(16);
-  ptrdiff_t m = 0, c = 0;
-  for (; c + 16 <= n; c += 16, index = _mm512_add_epi32(index, step)) {
-    __m512i b = _mm512_loadu_si512(row + c);
+  int count = s->count;
+  ptrdiff_t m = 0;
+  for (ptrdiff_t c = 0; c < n; c += 16, index = _mm512_add_epi32(index, step)) {
+    __mmask16 lanes = n - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - c)) - 1);
+    __m512i b = _mm512_maskz_loadu_epi32(lanes, row + c);  // lanes past the row: 0, which is never kept
     if (_mm512_cmpgt_epi32_mask(zero, b) | _mm512_cmpgt_epi32_mask(b, one)) return -1;
     __m512 x = _mm512_setzero_ps();
-    for (int k = 1; k < count; k++) x = _mm512_mask_mov_ps(x, _mm512_cmpgt_epi32_mask(b, gt[k]), val[k]);
-    x = _mm512_mask_mov_ps(x, _mm512_cmpeq_epi32_mask(b, one), at_one);
-    __mmask16 keep = _mm512_cmpgt_epi32_mask(b, kept_from) & _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_NEQ_UQ);
-    // Compress in registers, then a full store (m <= c, so lanes past the kept ones stay inside the row's list):
-    // compress-stores to memory are microcoded and several times slower.
+    for (int k = 1; k < count; k++) x = _mm512_mask_mov_ps(x, _mm512_cmpgt_epi32_mask(b, s->gt[k]), s->val[k]);
+    x = _mm512_mask_mov_ps(x, _mm512_cmpeq_epi32_mask(b, one), s->at_one);
+    __mmask16 keep = _mm512_cmpgt_epi32_mask(b, s->kept_from) & _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+    // Compress in registers, then a full store (m <= c, so lanes past the kept ones stay inside the row's list and
+    // its slack): compress-stores to memory are microcoded and several times slower.
     _mm512_storeu_si512(col + m, _mm512_maskz_compress_epi32(keep, index));
     _mm512_storeu_ps(w + m, _mm512_maskz_compress_ps(keep, x));
     m += __builtin_popcount(keep);
-  }
-  for (; c < n; c++) {
-    uint32_t u = bits_of(row[c]);
-    if (u > one_bits) return -1;
-    if (u < prune_bits) continue;
-    int j = 0;
-    if (u == one_bits) {
-      j = count;
-    } else {
-      for (int k = 1; k < count; k++) j += u >= starts[k];
-    }
-    if (value[j] != 0) col[m] = (int32_t)c, w[m] = value[j], m++;
   }
   return m;
 }
@@ -523,13 +524,17 @@ ptrdiff_t spiqa_pv_codes(const float *p, ptrdiff_t n, ptrdiff_t ldp, uint32_t pr
   int isa = 0;
 #endif
   ptrdiff_t kept = 0;
+#if SPIQA_X86
+  values_setup setup;
+  if (isa >= SPIQA_ISA_AVX512) values_setup_init(&setup, prune_bits, starts, value, count);
+#endif
   for (ptrdiff_t r = 0; r < n; r++) {
     const float *row = p + r * ldp;
     float *o = out + r * ldo;
     ptrdiff_t m;
 #if SPIQA_X86
     if (isa >= SPIQA_ISA_AVX512) {
-      m = scan_values_avx512(row, n, prune_bits, starts, value, count, l.col, l.weight);
+      m = scan_values_avx512(row, n, &setup, l.col, l.weight);
       if (m < 0) return free(l.heap), -1;
       sum_rows_avx512(v, ldv, d, l.col, l.weight, m, o);
       kept += m;
