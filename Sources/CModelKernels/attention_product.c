@@ -55,19 +55,25 @@ static int row_list_init(row_list *l, ptrdiff_t n) {
 // V's rows are `ldv` apart (3·hidden floats in the fused Q/K/V buffer: a page or more for big models), so n of them
 // touch n pages and miss the TLB on every entry; sgemm packs its operand for the same reason. The block's V is
 // copied into a per-thread buffer, grown as needed and kept for the thread's life (the forward pass's workers
-// live as long as the process).
+// live as long as the process). Its rows start on 64-byte boundaries (`packed_stride` floats apart): a 16-lane
+// load that straddles two cache lines costs two, and with malloc's 16-byte alignment the codes kernel ran 1.4×
+// slower (docs/runtime.md, "P·V from the codes").
 static _Thread_local float *packed_v;
 static _Thread_local size_t packed_capacity;
 
+static ptrdiff_t packed_stride(ptrdiff_t d) { return (d + 15) & ~(ptrdiff_t)15; }
+
 static const float *pack_v(const float *v, ptrdiff_t n, ptrdiff_t ldv, ptrdiff_t d) {
-  size_t need = (size_t)n * (size_t)d;
+  ptrdiff_t ld = packed_stride(d);
+  size_t need = (size_t)n * (size_t)ld;
   if (need > packed_capacity) {
-    float *grown = realloc(packed_v, need * sizeof(float));
+    float *grown = aligned_alloc(64, need * sizeof(float));  // need·4 is a multiple of 64, as aligned_alloc asks
     if (!grown) return NULL;
+    free(packed_v);
     packed_v = grown;
     packed_capacity = need;
   }
-  for (ptrdiff_t r = 0; r < n; r++) memcpy(packed_v + r * d, v + r * ldv, sizeof(float) * (size_t)d);
+  for (ptrdiff_t r = 0; r < n; r++) memcpy(packed_v + r * ld, v + r * ldv, sizeof(float) * (size_t)d);
   return packed_v;
 }
 
@@ -404,7 +410,7 @@ static int block_begin(row_list *l, ptrdiff_t n, const float **v, ptrdiff_t *ldv
     return 0;
   }
   *v = packed;
-  *ldv = d;
+  *ldv = packed_stride(d);
   return 1;
 }
 
