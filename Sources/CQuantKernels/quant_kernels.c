@@ -139,7 +139,6 @@ ptrdiff_t spiqa_quant_steps_rows(float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdi
   return rows * cols;
 }
 
-
 // Branchless (a compare feeding an add): the data is about half below the threshold.
 static ptrdiff_t count_scalar(const float *x, ptrdiff_t from, ptrdiff_t n, float threshold) {
   ptrdiff_t k = 0;
