@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cpu_isa.h"
+#include "step_cells.h"
 #include "x86.h"
 
 static const uint32_t one_bits = 0x3F800000u;
@@ -357,16 +358,21 @@ AVX512 static ptrdiff_t scan_sparse_avx512(const float *row, ptrdiff_t n, float 
 }
 
 // The registers of a quantizer for `scan_values_avx512`, set up once per block.
+// With 6 or more codes a cell table maps the entries when one fits (step_cells.h); else the chain of compares.
 typedef struct {
   __m512i gt[SPIQA_PV_LEVELS_MAX];  // starts[k] - 1: u >= starts[k] <=> u > gt[k]
   __m512 val[SPIQA_PV_LEVELS_MAX];
+  spiqa_step_cells512 table;
   __m512 at_one;
   __m512i kept_from;
-  int count;
+  int count, cells;
 } values_setup;
 
 AVX512 static void values_setup_init(values_setup *s, uint32_t prune_bits, const uint32_t *starts, const float *value,
                                      int count) {
+  spiqa_step_cells table;
+  s->cells = count >= 6 && spiqa_step_cells_build(&table, starts, value, count);
+  if (s->cells) spiqa_step_cells512_load(&s->table, &table);
   for (int k = 1; k < count; k++) s->gt[k] = _mm512_set1_epi32((int)(starts[k] - 1)), s->val[k] = _mm512_set1_ps(value[k]);
   s->at_one = _mm512_set1_ps(value[count]);
   s->kept_from = _mm512_set1_epi32(prune_bits ? (int)(prune_bits - 1) : -1);
@@ -374,9 +380,10 @@ AVX512 static void values_setup_init(values_setup *s, uint32_t prune_bits, const
 }
 
 // A row quantized on the fly: the kept columns and their quantized values, 16 at a time (the last step masked);
-// −1 when an entry is negative, above 1 or NaN. `value[count]` is the value of the input 1.0.
-AVX512 static ptrdiff_t scan_values_avx512(const float *row, ptrdiff_t n, const values_setup *s, int32_t *col,
-                                           float *w) {
+// −1 when an entry is negative, above 1 or NaN. `value[count]` is the value of the input 1.0. `cells` is
+// `s->cells`, a constant at each call so that each form compiles into its own loop.
+AVX512 static inline __attribute__((always_inline)) ptrdiff_t
+scan_values_avx512(const float *row, ptrdiff_t n, const values_setup *s, int32_t *col, float *w, int cells) {
   __m512i one = _mm512_set1_epi32((int)one_bits), zero = _mm512_setzero_si512();
   __m512i index = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), step = _mm512_set1_epi32(16);
   int count = s->count;
@@ -385,8 +392,13 @@ AVX512 static ptrdiff_t scan_values_avx512(const float *row, ptrdiff_t n, const 
     __mmask16 lanes = n - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - c)) - 1);
     __m512i b = _mm512_maskz_loadu_epi32(lanes, row + c);  // lanes past the row: 0, which is never kept
     if (_mm512_cmpgt_epi32_mask(zero, b) | _mm512_cmpgt_epi32_mask(b, one)) return -1;
-    __m512 x = _mm512_setzero_ps();
-    for (int k = 1; k < count; k++) x = _mm512_mask_mov_ps(x, _mm512_cmpgt_epi32_mask(b, s->gt[k]), s->val[k]);
+    __m512 x;
+    if (cells) {
+      x = spiqa_step_cells512_map(&s->table, b);  // 1.0 replaced below
+    } else {
+      x = _mm512_setzero_ps();
+      for (int k = 1; k < count; k++) x = _mm512_mask_mov_ps(x, _mm512_cmpgt_epi32_mask(b, s->gt[k]), s->val[k]);
+    }
     x = _mm512_mask_mov_ps(x, _mm512_cmpeq_epi32_mask(b, one), s->at_one);
     __mmask16 keep = _mm512_cmpgt_epi32_mask(b, s->kept_from) & _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_NEQ_UQ);
     // Compress in registers, then a full store (m <= c, so lanes past the kept ones stay inside the row's list and
@@ -396,6 +408,16 @@ AVX512 static ptrdiff_t scan_values_avx512(const float *row, ptrdiff_t n, const 
     m += __builtin_popcount(keep);
   }
   return m;
+}
+
+AVX512 static ptrdiff_t scan_values_cells_avx512(const float *row, ptrdiff_t n, const values_setup *s, int32_t *col,
+                                                 float *w) {
+  return scan_values_avx512(row, n, s, col, w, 1);
+}
+
+AVX512 static ptrdiff_t scan_values_chain_avx512(const float *row, ptrdiff_t n, const values_setup *s, int32_t *col,
+                                                 float *w) {
+  return scan_values_avx512(row, n, s, col, w, 0);
 }
 #endif
 
@@ -540,7 +562,8 @@ ptrdiff_t spiqa_pv_codes(const float *p, ptrdiff_t n, ptrdiff_t ldp, uint32_t pr
     ptrdiff_t m;
 #if SPIQA_X86
     if (isa >= SPIQA_ISA_AVX512) {
-      m = scan_values_avx512(row, n, &setup, l.col, l.weight);
+      m = setup.cells ? scan_values_cells_avx512(row, n, &setup, l.col, l.weight)
+                      : scan_values_chain_avx512(row, n, &setup, l.col, l.weight);
       if (m < 0) return free(l.heap), -1;
       sum_rows_avx512(v, ldv, d, l.col, l.weight, m, o);
       kept += m;

@@ -81,6 +81,9 @@ import Testing
     let (n, t, d) = shape
     var p = Self.probs(n: n, t: t, seed: UInt64(n * 31 + d))
     p[0] = 1  // the input 1.0 has its own code
+    // Each code's first input and the float below it, in the first rows (where a kernel off by one would show).
+    let edges = Self.codes.starts.dropFirst().flatMap { [Float(bitPattern: $0), Float(bitPattern: $0 - 1)] }
+    for (i, x) in edges.enumerated() { p[(i % 3) * t + 1 + i] = x }
     try forEachISA { isa in
       for threshold: Float in [0, 2e-3] {
         let sparse = Self.compare(n: n, t: t, d: d, p: p, transform: { $0 < threshold ? 0 : $0 }) {

@@ -110,6 +110,29 @@ import SpiqaQuant
     }
   }
 
+  /// The step kernel equals the formula on a sweep of [0, 1] at every ISA level: every 1,021st float32 bit pattern,
+  /// each segment start and its neighbours, and every pattern whose low 16 bits are 0 (the edges of any cell table
+  /// the AVX-512 path may build) and its neighbours; 2 to 6 bits, where the cell table and the plain chain of
+  /// compares take turns.
+  @Test(arguments: QuantMethod.allCases.filter(\.isElementwise))
+  func stepKernelEqualsFormulaOnASweep(method: QuantMethod) throws {
+    for bits in 2...6 {
+      let q = try AttentionQuantizer(method: method, bits: bits)
+      guard let starts = q.segments?.starts, starts.count <= 64 else { continue }
+      var patterns = Array(stride(from: UInt32(0), through: 0x3F80_0000, by: 1021))
+      for edge in stride(from: UInt32(0), through: 0x3F80_0000, by: 1 << 16) { patterns += [edge, edge &+ 1, edge &- 1] }
+      for start in starts where start > 0 { patterns += [start - 2, start - 1, start, start + 1, start + 2] }
+      let input = patterns.filter { $0 <= 0x3F80_0000 }.map { Float(bitPattern: $0) }
+      let expected = input.map { q.quantize($0) }
+      try forEachISA { isa in
+        var x = input
+        try q.apply(&x)
+        let wrong = x.indices.filter { x[$0].bitPattern != expected[$0].bitPattern }
+        #expect(wrong.isEmpty, "\(method.rawValue)/\(bits), ISA \(isa): \(wrong.prefix(3).map { input[$0] })")
+      }
+    }
+  }
+
   /// The block form — the `[n, n]` corner of a wider matrix, as the forward pass quantizes each head — equals the
   /// formula at every ISA level: rows of lengths that are no multiple of 16, 1.0 and values outside [0, 1] anywhere
   /// (several in one row and one 16-value step), and the columns past the corner untouched.
