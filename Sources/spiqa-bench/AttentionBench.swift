@@ -71,6 +71,9 @@ private final class BlockTimer {
   var dense = 0.0, quantizeDense = 0.0, levels = 0.0, codes = 0.0, sparse = 0.0, pruneDense = 0.0
   var nonzeroLevels = 0, nonzeroPruned = 0, entries = 0, blocks = 0
   var worstDifference: Float = 0
+  /// Per block: the share of entries the codes keep, and the best times of sgemm alone, quantize + sgemm and the codes
+  /// kernel (seconds).
+  var perBlock: [(nonzero: Double, dense: Double, quantizeDense: Double, codes: Double)] = []
   private var scratch: [Float] = []  // the block as the model made it
   private var reference: [Float] = []
 
@@ -97,7 +100,8 @@ private final class BlockTimer {
       let saved = s.baseAddress!
       saved.update(from: p.probs, count: t * t)
       let restore = { p.probs.update(from: saved, count: t * t) }
-      dense += best { p.dense() }
+      let blockDense = best { p.dense() }
+      dense += blockDense
       reference = (0..<n).flatMap { r in Array(UnsafeBufferPointer(start: p.out + r * p.outStride, count: p.headSize)) }
       func compare() {
         for r in 0..<n {
@@ -107,18 +111,21 @@ private final class BlockTimer {
         }
       }
       // Today's path for a quantizer: quantize the block in place, then sgemm.
-      quantizeDense += best(setup: restore) {
+      let blockQuantizeDense = best(setup: restore) {
         transform.transformElementwise(p.probs, rows: n, columns: n, stride: t)
         p.dense()
       }
+      quantizeDense += blockQuantizeDense
       reference = (0..<n).flatMap { r in Array(UnsafeBufferPointer(start: p.out + r * p.outStride, count: p.headSize)) }
       restore()
       var k = 0
       levels += best { k = p.levelSums(productCodes) ?? -1 }
       compare()
-      codes += best { k = p.codes(productCodes) ?? -1 }
+      let blockCodes = best { k = p.codes(productCodes) ?? -1 }
+      codes += blockCodes
       compare()
       nonzeroLevels += k
+      perBlock.append((Double(k) / Double(n * n), blockDense, blockQuantizeDense, blockCodes))
       pruneDense += best(setup: restore) {
         pruning.transformElementwise(p.probs, rows: n, columns: n, stride: t)
         p.dense()
@@ -136,6 +143,25 @@ private final class BlockTimer {
     func ms(_ s: Double) -> String { String(format: "%.3f ms", 1e3 * s / Double(max(1, blocks))) }
     print(
       "attention: \(isa), n = \(n), \(blocks) blocks, per block: sgemm \(ms(dense)); log-pruned 3 bits: quantize + sgemm \(ms(quantizeDense)), from the codes \(ms(codes)) (\(String(format: "%.2f", quantizeDense / codes))x, \(String(format: "%.2f", dense / codes))x sgemm alone), by level sums \(ms(levels)) (\(String(format: "%.2f", quantizeDense / levels))x; \(String(format: "%.1f", 100 * Double(nonzeroLevels) / Double(max(1, entries))))% nonzero, max |difference| \(worstDifference)); prune 1e-3: prune + sgemm \(ms(pruneDense)), sparse \(ms(sparse)) (\(String(format: "%.2f", pruneDense / sparse))x, \(String(format: "%.2f", dense / sparse))x sgemm alone; \(String(format: "%.1f", 100 * Double(nonzeroPruned) / Double(max(1, entries))))% nonzero)"
+    )
+    // Attention blocks are mostly empty or mostly full (docs/runtime.md, "P·V from the codes"): the codes kernel
+    // by the share of entries it keeps, against both sgemm paths on the same blocks.
+    func perBlockMs(_ rows: ArraySlice<(nonzero: Double, dense: Double, quantizeDense: Double, codes: Double)>,
+                    _ time: KeyPath<(nonzero: Double, dense: Double, quantizeDense: Double, codes: Double), Double>)
+      -> String
+    {
+      String(format: "%.4f", 1e3 * rows.reduce(0) { $0 + $1[keyPath: time] } / Double(max(1, rows.count)))
+    }
+    let sorted = perBlock.sorted { $0.nonzero < $1.nonzero }
+    let shares = [0.2, 0.5].map { limit -> String in
+      let rows = sorted.prefix { $0.nonzero < limit }
+      return "under \(Int(limit * 100))% nonzero \(rows.count) blocks: codes \(perBlockMs(rows, \.codes)) / quantize + sgemm "
+        + "\(perBlockMs(rows, \.quantizeDense)) / sgemm alone \(perBlockMs(rows, \.dense)) ms"
+    }
+    let beats = perBlock.filter { $0.codes < $0.dense }
+    let best = perBlock.reduce(0) { $0 + min($1.codes, $1.quantizeDense) }
+    print(
+      "attention: \(isa), n = \(n), per block by nonzero share: \(shares.joined(separator: "; ")); the codes beat sgemm alone on \(beats.count) of \(perBlock.count) blocks (\(beats.isEmpty ? "none" : String(format: "the densest of them %.1f%% nonzero", 100 * (beats.map(\.nonzero).max() ?? 0)))); the faster of codes and quantize + sgemm on each block: \(String(format: "%.2f", best / max(dense, 1e-12)))x sgemm alone"
     )
   }
 }
