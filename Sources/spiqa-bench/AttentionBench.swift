@@ -71,9 +71,12 @@ private final class BlockTimer {
   var dense = 0.0, quantizeDense = 0.0, levels = 0.0, codes = 0.0, sparse = 0.0, pruneDense = 0.0
   var nonzeroLevels = 0, nonzeroPruned = 0, entries = 0, blocks = 0
   var worstDifference: Float = 0
-  /// Per block: the share of entries the codes keep, and the best times of sgemm alone, quantize + sgemm and the codes
-  /// kernel (seconds).
-  var perBlock: [(nonzero: Double, dense: Double, quantizeDense: Double, codes: Double)] = []
+  /// One block: the share of entries the codes keep, and the best times of sgemm alone, quantize + sgemm and the
+  /// codes kernel (seconds).
+  struct BlockTimes {
+    var nonzero, dense, quantizeDense, codes: Double
+  }
+  var perBlock: [BlockTimes] = []
   private var scratch: [Float] = []  // the block as the model made it
   private var reference: [Float] = []
 
@@ -125,7 +128,8 @@ private final class BlockTimer {
       codes += blockCodes
       compare()
       nonzeroLevels += k
-      perBlock.append((Double(k) / Double(n * n), blockDense, blockQuantizeDense, blockCodes))
+      perBlock.append(BlockTimes(
+        nonzero: Double(k) / Double(n * n), dense: blockDense, quantizeDense: blockQuantizeDense, codes: blockCodes))
       pruneDense += best(setup: restore) {
         pruning.transformElementwise(p.probs, rows: n, columns: n, stride: t)
         p.dense()
@@ -146,10 +150,7 @@ private final class BlockTimer {
     )
     // Attention blocks are mostly empty or mostly full (docs/runtime.md, "P·V from the codes"): the codes kernel
     // by the share of entries it keeps, against both sgemm paths on the same blocks.
-    func perBlockMs(_ rows: ArraySlice<(nonzero: Double, dense: Double, quantizeDense: Double, codes: Double)>,
-                    _ time: KeyPath<(nonzero: Double, dense: Double, quantizeDense: Double, codes: Double), Double>)
-      -> String
-    {
+    func perBlockMs(_ rows: ArraySlice<BlockTimes>, _ time: KeyPath<BlockTimes, Double>) -> String {
       String(format: "%.4f", 1e3 * rows.reduce(0) { $0 + $1[keyPath: time] } / Double(max(1, rows.count)))
     }
     let sorted = perBlock.sorted { $0.nonzero < $1.nonzero }
