@@ -372,8 +372,10 @@ AVX512 static void values_setup_init(values_setup *s, uint32_t prune_bits, const
                                      int count) {
   spiqa_step_cells table;
   s->cells = count >= 6 && spiqa_step_cells_build(&table, starts, value, count);
-  if (s->cells) spiqa_step_cells512_load(&s->table, &table);
-  for (int k = 1; k < count; k++) s->gt[k] = _mm512_set1_epi32((int)(starts[k] - 1)), s->val[k] = _mm512_set1_ps(value[k]);
+  if (s->cells)
+    spiqa_step_cells512_load(&s->table, &table);
+  else  // the chain of compares
+    for (int k = 1; k < count; k++) s->gt[k] = _mm512_set1_epi32((int)(starts[k] - 1)), s->val[k] = _mm512_set1_ps(value[k]);
   s->at_one = _mm512_set1_ps(value[count]);
   s->kept_from = _mm512_set1_epi32(prune_bits ? (int)(prune_bits - 1) : -1);
   s->count = count;
