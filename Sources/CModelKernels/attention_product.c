@@ -74,7 +74,12 @@ static const float *pack_v(const float *v, ptrdiff_t n, ptrdiff_t ldv, ptrdiff_t
     packed_v = grown;
     packed_capacity = need;
   }
-  for (ptrdiff_t r = 0; r < n; r++) memcpy(packed_v + r * ld, v + r * ldv, sizeof(float) * (size_t)d);
+  // A loop the compiler vectorises: a memcpy call per 128-byte row cost as much as the copy (1–2 µs a block).
+  for (ptrdiff_t r = 0; r < n; r++) {
+    float *restrict to = packed_v + r * ld;
+    const float *restrict from = v + r * ldv;
+    for (ptrdiff_t j = 0; j < d; j++) to[j] = from[j];
+  }
   return packed_v;
 }
 
@@ -381,6 +386,22 @@ AVX512 static void values_setup_init(values_setup *s, uint32_t prune_bits, const
   s->count = count;
 }
 
+// 16 entries' bit patterns `b` (in [0, 1.0]) quantized: their values, and in `*keep` the lanes not pruned whose
+// value is not 0. `cells` is `s->cells`, a constant at each call.
+AVX512 static inline __attribute__((always_inline)) __m512 map16_avx512(const values_setup *s, __m512i b, int cells,
+                                                                      __mmask16 *keep) {
+  __m512 x;
+  if (cells) {
+    x = spiqa_step_cells512_map(&s->table, b);  // 1.0 replaced below
+  } else {
+    x = _mm512_setzero_ps();
+    for (int k = 1; k < s->count; k++) x = _mm512_mask_mov_ps(x, _mm512_cmpgt_epi32_mask(b, s->gt[k]), s->val[k]);
+  }
+  x = _mm512_mask_mov_ps(x, _mm512_cmpeq_epi32_mask(b, _mm512_set1_epi32((int)one_bits)), s->at_one);
+  *keep = _mm512_cmpgt_epi32_mask(b, s->kept_from) & _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+  return x;
+}
+
 // A row quantized on the fly: the kept columns and their quantized values, 16 at a time (the last step masked);
 // −1 when an entry is negative, above 1 or NaN. `value[count]` is the value of the input 1.0. `cells` is
 // `s->cells`, a constant at each call so that each form compiles into its own loop.
@@ -388,21 +409,13 @@ AVX512 static inline __attribute__((always_inline)) ptrdiff_t
 scan_values_avx512(const float *row, ptrdiff_t n, const values_setup *s, int32_t *col, float *w, int cells) {
   __m512i one = _mm512_set1_epi32((int)one_bits), zero = _mm512_setzero_si512();
   __m512i index = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), step = _mm512_set1_epi32(16);
-  int count = s->count;
   ptrdiff_t m = 0;
   for (ptrdiff_t c = 0; c < n; c += 16, index = _mm512_add_epi32(index, step)) {
     __mmask16 lanes = n - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - c)) - 1);
     __m512i b = _mm512_maskz_loadu_epi32(lanes, row + c);  // lanes past the row: 0, which is never kept
     if (_mm512_cmpgt_epi32_mask(zero, b) | _mm512_cmpgt_epi32_mask(b, one)) return -1;
-    __m512 x;
-    if (cells) {
-      x = spiqa_step_cells512_map(&s->table, b);  // 1.0 replaced below
-    } else {
-      x = _mm512_setzero_ps();
-      for (int k = 1; k < count; k++) x = _mm512_mask_mov_ps(x, _mm512_cmpgt_epi32_mask(b, s->gt[k]), s->val[k]);
-    }
-    x = _mm512_mask_mov_ps(x, _mm512_cmpeq_epi32_mask(b, one), s->at_one);
-    __mmask16 keep = _mm512_cmpgt_epi32_mask(b, s->kept_from) & _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+    __mmask16 keep;
+    __m512 x = map16_avx512(s, b, cells, &keep);
     // Compress in registers, then a full store (m <= c, so lanes past the kept ones stay inside the row's list and
     // its slack): compress-stores to memory are microcoded and several times slower.
     _mm512_storeu_si512(col + m, _mm512_maskz_compress_epi32(keep, index));
@@ -421,6 +434,89 @@ AVX512 static ptrdiff_t scan_values_chain_avx512(const float *row, ptrdiff_t n, 
                                                  float *w) {
   return scan_values_avx512(row, n, s, col, w, 0);
 }
+
+// MARK: - Row groups: sgemm's products, minus the columns a group of rows does not use
+
+// Rows taken together by `spiqa_pv_groups`. Each column a group keeps costs one load of its V row for all of them,
+// as in sgemm's micro-kernel; more rows per group keep more columns (the union of their nonzeros).
+#define GROUP_ROWS 4
+
+// The columns nonzero in any of the group's rows (`rows[0..<4]`; a short last group repeats a row), 16 at a time
+// (the last step masked), compressed in registers and stored whole. Entries below `prune_below` (when positive)
+// are set to 0 in place first. `*nonzero` gets the group's nonzeros (rows before `g` only).
+AVX512 static ptrdiff_t scan_group_avx512(float *const *rows, int g, ptrdiff_t n, float prune_below, int32_t *col,
+                                          ptrdiff_t *nonzero) {
+  __m512 zero = _mm512_setzero_ps(), t = _mm512_set1_ps(prune_below);
+  int prunes = prune_below > 0;
+  uint64_t counted = g == GROUP_ROWS ? ~(uint64_t)0 : ((uint64_t)1 << (16 * g)) - 1;
+  __m512i index = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), step = _mm512_set1_epi32(16);
+  ptrdiff_t m = 0, nz = 0;
+  for (ptrdiff_t c = 0; c < n; c += 16, index = _mm512_add_epi32(index, step)) {
+    __mmask16 lanes = n - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - c)) - 1);
+    __mmask16 k[GROUP_ROWS];
+    for (int r = 0; r < GROUP_ROWS; r++) {
+      __m512 x = _mm512_maskz_loadu_ps(lanes, rows[r] + c);  // lanes past the row: 0, never kept
+      // NaN is nonzero (unordered), so it reaches the sum as it would in sgemm.
+      k[r] = _mm512_cmp_ps_mask(x, zero, _CMP_NEQ_UQ);
+      if (prunes) {
+        __mmask16 pruned = k[r] & _mm512_cmp_ps_mask(x, t, _CMP_LT_OQ);
+        if (pruned) _mm512_mask_storeu_ps(rows[r] + c, pruned, zero);
+        k[r] &= (__mmask16)~pruned;
+      }
+    }
+    __mmask16 any = k[0] | k[1] | k[2] | k[3];
+    // The group's nonzeros: one count of the 4 masks side by side (a short group's repeated rows left out).
+    uint64_t all = (uint64_t)k[0] | (uint64_t)k[1] << 16 | (uint64_t)k[2] << 32 | (uint64_t)k[3] << 48;
+    nz += __builtin_popcountll(all & counted);
+    _mm512_storeu_si512(col + m, _mm512_maskz_compress_epi32(any, index));
+    m += __builtin_popcount(any);
+  }
+  *nonzero = nz;
+  return m;
+}
+
+// out rows (`outs[0..<g]`) = Σ over the listed columns k of P[r, k] · V[k] (`rows`), in column order, `chunks` 16-lane slices of V (the last masked by `last`). One accumulator per
+// row and slice: 4 × chunks independent FMA chains, and each V row loaded once for the 4 rows.
+AVX512 static inline __attribute__((always_inline)) void
+group_sum_avx512(float *const *rows, int g, const int32_t *col, ptrdiff_t m, const float *v, ptrdiff_t ldv,
+                 int chunks, __mmask16 last, float *const *outs) {
+  __m512 acc[GROUP_ROWS][4];
+  for (int r = 0; r < GROUP_ROWS; r++)
+    for (int c = 0; c < chunks; c++) acc[r][c] = _mm512_setzero_ps();
+  for (ptrdiff_t i = 0; i < m; i++) {
+    ptrdiff_t k = col[i];
+    const float *x = v + k * ldv;  // packed: 64-byte aligned rows (lanes past d are never stored)
+    __m512 vx[4];
+    for (int c = 0; c < chunks; c++) vx[c] = _mm512_load_ps(x + 16 * c);
+    for (int r = 0; r < GROUP_ROWS; r++) {
+      __m512 wr = _mm512_set1_ps(rows[r][k]);
+      for (int c = 0; c < chunks; c++) acc[r][c] = _mm512_fmadd_ps(wr, vx[c], acc[r][c]);
+    }
+  }
+  for (int r = 0; r < g; r++) {
+    for (int c = 0; c + 1 < chunks; c++) _mm512_storeu_ps(outs[r] + 16 * c, acc[r][c]);
+    _mm512_mask_storeu_ps(outs[r] + 16 * (chunks - 1), last, acc[r][chunks - 1]);
+  }
+}
+
+// One group, V's columns 64 at a time (a constant number of slices at each call, so each form unrolls).
+AVX512 static void group_product_avx512(float *const *rows, int g, const int32_t *col, ptrdiff_t m,
+                                        const float *v, ptrdiff_t ldv, ptrdiff_t d, float *const *outs) {
+  for (ptrdiff_t j = 0; j < d; j += 64) {
+    ptrdiff_t width = d - j < 64 ? d - j : 64;
+    int chunks = (int)((width + 15) / 16);
+    __mmask16 last = width % 16 ? (__mmask16)((1u << (width % 16)) - 1) : (__mmask16)0xFFFF;
+    float *o[GROUP_ROWS];
+    for (int r = 0; r < GROUP_ROWS; r++) o[r] = outs[r] + j;
+    switch (chunks) {
+    case 1: group_sum_avx512(rows, g, col, m, v + j, ldv, 1, last, o); break;
+    case 2: group_sum_avx512(rows, g, col, m, v + j, ldv, 2, last, o); break;
+    case 3: group_sum_avx512(rows, g, col, m, v + j, ldv, 3, last, o); break;
+    default: group_sum_avx512(rows, g, col, m, v + j, ldv, 4, last, o); break;
+    }
+  }
+}
+
 #endif
 
 // MARK: - Entry points
@@ -591,4 +687,52 @@ ptrdiff_t spiqa_pv_codes(const float *p, ptrdiff_t n, ptrdiff_t ldp, uint32_t pr
   (void)isa;
   free(l.heap);
   return kept;
+}
+
+ptrdiff_t spiqa_pv_groups(float *p, ptrdiff_t n, ptrdiff_t ldp, float prune_below, const float *v, ptrdiff_t ldv,
+                          ptrdiff_t d, float *out, ptrdiff_t ldo, ptrdiff_t *columns) {
+  row_list l;
+  if (!block_begin(&l, n, &v, &ldv, d)) return -1;
+#if SPIQA_X86
+  int avx512 = spiqa_kernels_isa() >= SPIQA_ISA_AVX512;
+#endif
+  ptrdiff_t nonzero = 0, kept = 0;
+  for (ptrdiff_t r0 = 0; r0 < n; r0 += GROUP_ROWS) {
+    int g = n - r0 < GROUP_ROWS ? (int)(n - r0) : GROUP_ROWS;
+    float *rows[GROUP_ROWS], *outs[GROUP_ROWS];
+    for (int r = 0; r < GROUP_ROWS; r++) {
+      rows[r] = p + (r0 + (r < g ? r : 0)) * ldp;
+      outs[r] = out + (r0 + (r < g ? r : 0)) * ldo;
+    }
+    ptrdiff_t m = 0, nz = 0;
+#if SPIQA_X86
+    if (avx512) {
+      m = scan_group_avx512(rows, g, n, prune_below, l.col, &nz);
+      group_product_avx512(rows, g, l.col, m, v, ldv, d, outs);
+      nonzero += nz, kept += m;
+      continue;
+    }
+#endif
+    // Portable: the same pruning and columns, each row's products summed in column order.
+    for (ptrdiff_t c = 0; c < n; c++) {
+      int any = 0;
+      for (int r = 0; r < g; r++) {
+        if (prune_below > 0 && rows[r][c] < prune_below) rows[r][c] = 0;
+        int k = rows[r][c] != 0 || rows[r][c] != rows[r][c];  // NaN counts
+        any |= k, nz += k;
+      }
+      if (any) l.col[m++] = (int32_t)c;
+    }
+    for (int r = 0; r < g; r++) {
+      for (ptrdiff_t j = 0; j < d; j++) {
+        float sum = 0;
+        for (ptrdiff_t i = 0; i < m; i++) sum += rows[r][l.col[i]] * v[(ptrdiff_t)l.col[i] * ldv + j];
+        outs[r][j] = sum;
+      }
+    }
+    nonzero += nz, kept += m;
+  }
+  free(l.heap);
+  if (columns) *columns = kept;
+  return nonzero;
 }

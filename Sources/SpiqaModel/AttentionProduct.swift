@@ -51,6 +51,16 @@ public struct BlockProduct {
     spiqa_pv_sparse(probs, n, seqLen, pruneBelow, values, valuesStride, headSize, out, outStride)
   }
 
+  /// `out = P·V` with sgemm's products, less the columns that are zero in every row of a group of 4 rows, for a
+  /// block pruned or quantized in place; entries below a positive `pruneBelow` are first set to 0 in P (pruning
+  /// fused in). Returns the block's nonzeros (after pruning) and the (group, column) pairs multiplied, or nil when
+  /// out of memory (nothing written: use `dense`).
+  public func rowGroups(pruneBelow: Float = 0) -> (nonzero: Int, columns: Int)? {
+    var columns = 0
+    let nonzero = spiqa_pv_groups(probs, n, seqLen, pruneBelow, values, valuesStride, headSize, out, outStride, &columns)
+    return nonzero < 0 ? nil : (nonzero, columns)
+  }
+
   /// `out = P·V` with P quantized on the fly to `codes` (pruning below `pruneBits` fused in; P is not written): each
   /// surviving entry's code value times its V row, zeros skipped. Returns the nonzero codes, or nil when an entry
   /// lies outside [0, 1] (out is then partly written; quantize P in place and use `dense`).

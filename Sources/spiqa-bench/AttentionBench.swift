@@ -69,12 +69,13 @@ struct AttentionBench: ParsableCommand {
 /// Best-of-`repeats` times of each kernel on each block, summed over the blocks of one forward pass.
 private final class BlockTimer {
   var dense = 0.0, quantizeDense = 0.0, levels = 0.0, codes = 0.0, sparse = 0.0, pruneDense = 0.0
+  var quantizeGroups = 0.0, pruneGroups = 0.0, exactGroups = 0.0, groupColumns = 0, pruneGroupColumns = 0
   var nonzeroLevels = 0, nonzeroPruned = 0, entries = 0, blocks = 0
   var worstDifference: Float = 0
-  /// One block: the share of entries the codes keep, and the best times of sgemm alone, quantize + sgemm and the
-  /// codes kernel (seconds).
+  /// One block: the share of entries the codes keep, and the best times of sgemm alone, quantize + sgemm, the
+  /// codes kernel and quantize + row groups (seconds).
   struct BlockTimes {
-    var nonzero, dense, quantizeDense, codes: Double
+    var nonzero, dense, quantizeDense, codes, quantizeGroups: Double
   }
   var perBlock: [BlockTimes] = []
   private var scratch: [Float] = []  // the block as the model made it
@@ -103,6 +104,7 @@ private final class BlockTimer {
       let saved = s.baseAddress!
       saved.update(from: p.probs, count: t * t)
       let restore = { p.probs.update(from: saved, count: t * t) }
+      exactGroups += best { _ = p.rowGroups() }
       let blockDense = best { p.dense() }
       dense += blockDense
       reference = (0..<n).flatMap { r in Array(UnsafeBufferPointer(start: p.out + r * p.outStride, count: p.headSize)) }
@@ -120,6 +122,14 @@ private final class BlockTimer {
       }
       quantizeDense += blockQuantizeDense
       reference = (0..<n).flatMap { r in Array(UnsafeBufferPointer(start: p.out + r * p.outStride, count: p.headSize)) }
+      var columns = 0
+      let blockQuantizeGroups = best(setup: restore) {
+        transform.transformElementwise(p.probs, rows: n, columns: n, stride: t)
+        columns = p.rowGroups()?.columns ?? -1
+      }
+      quantizeGroups += blockQuantizeGroups
+      groupColumns += columns
+      compare()
       restore()
       var k = 0
       levels += best { k = p.levelSums(productCodes) ?? -1 }
@@ -129,11 +139,17 @@ private final class BlockTimer {
       compare()
       nonzeroLevels += k
       perBlock.append(BlockTimes(
-        nonzero: Double(k) / Double(n * n), dense: blockDense, quantizeDense: blockQuantizeDense, codes: blockCodes))
+        nonzero: Double(k) / Double(n * n), dense: blockDense, quantizeDense: blockQuantizeDense, codes: blockCodes,
+        quantizeGroups: blockQuantizeGroups))
       pruneDense += best(setup: restore) {
         pruning.transformElementwise(p.probs, rows: n, columns: n, stride: t)
         p.dense()
       }
+      restore()
+      pruneGroups += best(setup: restore) {
+        columns = p.rowGroups(pruneBelow: Float(bitPattern: pruneBits))?.columns ?? -1
+      }
+      pruneGroupColumns += columns
       restore()
       sparse += best { k = p.sparse(pruneBelow: Float(bitPattern: pruneBits)) }
       nonzeroPruned += k
@@ -147,6 +163,11 @@ private final class BlockTimer {
     func ms(_ s: Double) -> String { String(format: "%.3f ms", 1e3 * s / Double(max(1, blocks))) }
     print(
       "attention: \(isa), n = \(n), \(blocks) blocks, per block: sgemm \(ms(dense)); log-pruned 3 bits: quantize + sgemm \(ms(quantizeDense)), from the codes \(ms(codes)) (\(String(format: "%.2f", quantizeDense / codes))x, \(String(format: "%.2f", dense / codes))x sgemm alone), by level sums \(ms(levels)) (\(String(format: "%.2f", quantizeDense / levels))x; \(String(format: "%.1f", 100 * Double(nonzeroLevels) / Double(max(1, entries))))% nonzero, max |difference| \(worstDifference)); prune 1e-3: prune + sgemm \(ms(pruneDense)), sparse \(ms(sparse)) (\(String(format: "%.2f", pruneDense / sparse))x, \(String(format: "%.2f", dense / sparse))x sgemm alone; \(String(format: "%.1f", 100 * Double(nonzeroPruned) / Double(max(1, entries))))% nonzero)"
+    )
+    // Row groups: sgemm's work on the (group of 4 rows, column) pairs with a nonzero entry.
+    let groupPairs = Double(max(1, entries)) / 4
+    print(
+      "attention: \(isa), n = \(n), row groups: quantize + row groups \(ms(quantizeGroups)) (\(String(format: "%.2f", dense / quantizeGroups))x sgemm alone, \(String(format: "%.2f", quantizeDense / quantizeGroups))x quantize + sgemm; \(String(format: "%.1f", 100 * Double(groupColumns) / groupPairs))% of group columns kept); exact P by row groups \(ms(exactGroups)) (\(String(format: "%.2f", dense / exactGroups))x sgemm); pruned on the fly \(ms(pruneGroups)) (\(String(format: "%.2f", dense / pruneGroups))x sgemm alone, \(String(format: "%.2f", pruneDense / pruneGroups))x prune + sgemm; \(String(format: "%.1f", 100 * Double(pruneGroupColumns) / groupPairs))% kept)"
     )
     // Attention blocks are mostly empty or mostly full (docs/runtime.md, "P·V from the codes"): the codes kernel
     // by the share of entries it keeps, against both sgemm paths on the same blocks.

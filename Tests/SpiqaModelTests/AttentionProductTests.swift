@@ -76,14 +76,14 @@ import Testing
   }
 
   @Test(arguments: [(n: 37, t: 40, d: 32), (n: 128, t: 128, d: 8), (n: 100, t: 113, d: 12), (n: 64, t: 64, d: 64),
-                    (n: 1100, t: 1100, d: 16)])
+                    (n: 1100, t: 1100, d: 16), (n: 45, t: 50, d: 80), (n: 3, t: 5, d: 32), (n: 1, t: 1, d: 1)])
   func kernelsMatchSgemm(_ shape: (n: Int, t: Int, d: Int)) throws {
     let (n, t, d) = shape
     var p = Self.probs(n: n, t: t, seed: UInt64(n * 31 + d))
     p[0] = 1  // the input 1.0 has its own code
     // Each code's first input and the float below it, in the first rows (where a kernel off by one would show).
     let edges = Self.codes.starts.dropFirst().flatMap { [Float(bitPattern: $0), Float(bitPattern: $0 - 1)] }
-    for (i, x) in edges.enumerated() { p[(i % 3) * t + 1 + i] = x }
+    for (i, x) in edges.enumerated() where n >= 3 + edges.count { p[(i % 3) * t + 1 + i] = x }
     try forEachISA { isa in
       for threshold: Float in [0, 2e-3] {
         let sparse = Self.compare(n: n, t: t, d: d, p: p, transform: { $0 < threshold ? 0 : $0 }) {
@@ -99,6 +99,50 @@ import Testing
         let sums = Self.compare(n: n, t: t, d: d, p: p, transform: exact) { $0.levelSums(Self.codes, pruneBits: bits) }
         #expect(sums.difference <= 1e-5, "level sums, ISA \(isa), threshold \(threshold)")
         #expect(sums.kept == sums.nonzeros)
+        // Row groups read a block already pruned or quantized (in place, as the forward pass does).
+        let quantized = p.map(exact)
+        let groups = Self.compare(n: n, t: t, d: d, p: quantized, transform: { $0 }) { $0.rowGroups()?.nonzero }
+        #expect(groups.difference <= 1e-5, "row groups, ISA \(isa), threshold \(threshold)")
+        #expect(groups.kept == groups.nonzeros)
+      }
+    }
+  }
+
+  /// Row groups skip a column only when the whole group is 0 there: rows of a group that differ (one row empty,
+  /// one with a single entry, a NaN) each get sgemm's products, and a NaN reaches its row as in sgemm.
+  @Test func rowGroupsKeepEachRowsOwnEntries() throws {
+    let n = 23, t = 24, d = 20
+    var p = Self.probs(n: n, t: t, seed: 11)
+    for c in 0..<n { p[4 * t + c] = 0 }  // an empty row inside a group
+    for c in 0..<n { p[5 * t + c] = c == 17 ? 0.5 : 0 }  // a single entry
+    for r in 8..<12 { for c in 0..<n { p[r * t + c] = 0 } }  // an empty group
+    p[21 * t + 2] = .nan
+    try forEachISA { isa in
+      let r = Self.compare(n: n, t: t, d: d, p: p, transform: { $0 }) { $0.rowGroups()?.nonzero }
+      #expect(r.kept == r.nonzeros, "ISA \(isa)")
+      // compare() takes the largest difference, which NaN hides: check the rows one by one.
+      var got = [Float](repeating: 0, count: n * d), expected = got
+      let v = Self.values(n: n, ld: d, seed: 5)
+      var q = p
+      v.withUnsafeBufferPointer { vb in
+        q.withUnsafeMutableBufferPointer { qb in
+          let probs = qb.baseAddress!
+          let block = { (out: UnsafeMutablePointer<Float>) in
+            BlockProduct(layer: 0, item: 0, head: 0, probs: probs, n: n, seqLen: t, values: vb.baseAddress!,
+                         valuesStride: d, headSize: d, out: out, outStride: d)
+          }
+          expected.withUnsafeMutableBufferPointer { block($0.baseAddress!).dense() }
+          got.withUnsafeMutableBufferPointer { _ = block($0.baseAddress!).rowGroups() }
+        }
+      }
+      for row in 0..<n {
+        let e = expected[(row * d)..<(row * d + d)], g = got[(row * d)..<(row * d + d)]
+        if row == 21 {
+          #expect(g.allSatisfy { $0.isNaN }, "ISA \(isa): the NaN row")
+        } else {
+          #expect(zip(e, g).allSatisfy { abs($0 - $1) <= 1e-5 }, "ISA \(isa): row \(row)")
+        }
+        if row == 4 || (8..<12).contains(row) { #expect(g.allSatisfy { $0 == 0 }, "ISA \(isa): empty row \(row)") }
       }
     }
   }

@@ -42,6 +42,17 @@ ptrdiff_t spiqa_pv_codes(const float *p, ptrdiff_t n, ptrdiff_t ldp, uint32_t pr
                          const float *values, int count, float at_one, const float *v, ptrdiff_t ldv, ptrdiff_t d,
                          float *out, ptrdiff_t ldo);
 
+/// `out = P·V` as sgemm computes it, less the columns of P that are zero in every row of a group of 4 rows: each
+/// kept column's V row is loaded once for the group and multiplied by the group's 4 entries (zeros included), so
+/// the work is the share of (group, column) pairs kept — on pruned or quantized attention often half or less
+/// (docs/runtime.md, "P·V by row groups"). When `prune_below` is positive, entries below it are first set to 0 in
+/// P (pruning fused in); P is otherwise not written. NaN counts as nonzero. Each row's products are summed in
+/// column order, so results differ from sgemm's in the last bits only. Returns the nonzero entries of the `[n, n]`
+/// block (after pruning) and, when `columns` is not NULL, the (group, column) pairs multiplied in `*columns`; −1
+/// when out of memory (P and out not written).
+ptrdiff_t spiqa_pv_groups(float *p, ptrdiff_t n, ptrdiff_t ldp, float prune_below, const float *v, ptrdiff_t ldv,
+                          ptrdiff_t d, float *out, ptrdiff_t ldo, ptrdiff_t *columns);
+
 #ifdef __cplusplus
 }
 #endif
