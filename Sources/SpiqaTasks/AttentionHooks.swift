@@ -15,7 +15,8 @@ public final class AttentionHooks {
 
   public let transform: AttentionTransform
   public let replay: ReplayStore?
-  /// How P·V runs where the transform leaves zeros or few values (not while recording).
+  /// How P·V runs where the transform leaves zeros or few values. The row-groups kernel also runs while recording
+  /// and on replayed transformed attention (`groupsProduct`); the sparse and code kernels only in evaluation.
   public var productKernel: AttentionProductKernel = .auto
   /// Exact zeros of the attention used, over every batch so far (counted only with `countSparsity`).
   public var sparsity: SparsityCounter {
@@ -91,6 +92,12 @@ public final class AttentionHooks {
     let t = transform
     let groups = Self.scopeGroups(keys, scope: t.scope == .batch && batchScopePerExample ? .example : t.scope)
     let counting = countSparsity
+    // With the row-groups kernel, every P·V of pruned or quantized attention goes through it — evaluating,
+    // recording, replaying a recording that was transformed — so that the attention recorded while quantizing,
+    // replayed, gives the scores of quantizing on the fly bit for bit (the kernel's sums are not sgemm's).
+    // Exact attention, recorded or replayed, stays on sgemm like the exact run.
+    let groupsProduct: ((BlockProduct) -> Bool)? =
+      productKernel.kernel == .rowGroups ? { p in p.rowGroups() != nil } : nil
     var hooks = ForwardHooks()
     if t.hsBits > 0 { hooks.layerInput = { _, states, _ in try t.transformLayerInput(states) } }
     if t.hsThreshold > 0 { hooks.layerOutput = { _, states, _ in t.transformLayerOutput(states) } }
@@ -129,20 +136,21 @@ public final class AttentionHooks {
       // uniform_slog_mean gives 0 its first level unless more than half the scope is 0: decided per layer.
       hooks.paddingStaysZero = !q.statisticsTakeEveryValue
       if q.statisticsTakeEveryValue { hooks.paddingStayedZero = { _ in scopes.keepsZero } }
-      if productKernel.usesKernels {
-        // Below 1e-3 is 0 now: most of a block.
-        let shortest = productKernel.minimumLength ?? 1
+      // Below 1e-3 is 0 now: most of a block.
+      if let groupsProduct {
+        hooks.attentionProduct = groupsProduct
+      } else if productKernel.kernel == .sparse {
         hooks.attentionProduct = { p in
-          guard p.n >= shortest, t.transforms(layer: p.layer, head: p.head) else { return false }
+          guard t.transforms(layer: p.layer, head: p.head) else { return false }
           p.sparse()
           return true
         }
       }
       return hooks
     }
-    if records.isEmpty && record == nil && productKernel.usesKernels,
-      let product = Self.productHook(transform: t, counting: counting, layers: layerCount, items: keys.count,
-                                     heads: headCount, shortest: productKernel.minimumLength ?? 1)
+    if records.isEmpty && record == nil, let kernel = productKernel.kernel,
+      let product = Self.productHook(transform: t, kernel: kernel, counting: counting, layers: layerCount,
+                                     items: keys.count, heads: headCount)
     {
       // Pruning or an element-wise quantizer fused into a P·V that reads only what survives.
       blockCounts = product.counts
@@ -165,10 +173,19 @@ public final class AttentionHooks {
       if let record {
         hooks.attention = { layer, probs, shape in try record(layer, probs, shape) }
       }
+      if t.changesAttention, let groupsProduct { hooks.attentionProduct = groupsProduct }
       return hooks
     }
     // Replayed rows fill only the real block; the transform then keeps padding 0 or not.
     hooks.paddingStaysZero = t.keepsPaddingZero
+    if let groupsProduct {
+      let transformedRows = records.map { TransformMetadata.isTransformed($0.transform) }
+      if t.changesAttention || transformedRows.contains(true) {
+        hooks.attentionProduct = { p in
+          (t.changesAttention || (p.item < transformedRows.count && transformedRows[p.item])) && groupsProduct(p)
+        }
+      }
+    }
     hooks.attention = { [unowned self] layer, probs, shape in
       for row in 0..<min(shape.batch, records.count) {
         try ReplayStore.replace(
@@ -200,28 +217,51 @@ public final class AttentionHooks {
     return hooks
   }
 
-  /// P·V with the transform fused in, for pruning (`-at`) and element-wise quantizers that map 0 to 0 and nothing
-  /// else to 0 (nil otherwise): a selected block is never written; its product reads the values that survive
-  /// pruning (`BlockProduct.sparse`) or their codes (`BlockProduct.codes`), and its zeros are counted from the
-  /// survivors. Every other block — not selected, shorter than `shortest`, or holding a value the codes do not
-  /// cover (negative, above 1, NaN) — goes through `inPlace` (the per-block hook: transform in place, count) and
-  /// sgemm, as without the product hook; `inPlace` is also the hook's stand-in.
+  /// P·V by a kernel (`kernel`), for pruning (`-at`) and element-wise quantizers (nil otherwise), counting each
+  /// block's zeros from the kernel's survivors; `inPlace` (the per-block hook: transform in place, count) is the
+  /// hook's stand-in.
+  /// - `rowGroups`: a selected block is quantized in place (pruning alone is fused into the kernel's scan), then
+  ///   multiplied by `BlockProduct.rowGroups`.
+  /// - `sparse`: for quantizers that map 0 to 0 and nothing else to 0, a selected block is never written; its
+  ///   product reads the values that survive pruning (`BlockProduct.sparse`) or their codes (`BlockProduct.codes`).
+  /// A block the kernel refuses (out of memory; for the codes, a value they do not cover: negative, above 1, NaN)
+  /// goes through `inPlace` and sgemm, as without the product hook.
   static func productHook(
-    transform t: AttentionTransform, counting: Bool, layers: Int, items: Int, heads: Int, shortest: Int = 1
+    transform t: AttentionTransform, kernel: AttentionProductKernel.BlockKernel, counting: Bool, layers: Int,
+    items: Int, heads: Int
   ) -> (hook: (BlockProduct) -> Bool, inPlace: ForwardHooks.AttentionBlockHook, counts: BlockZeroCounts?)? {
     guard t.changesAttention, !t.ablate, t.keepsPaddingZero else { return nil }
+    let counts = counting ? BlockZeroCounts(layers: layers, items: items, heads: heads) : nil
+    let inPlace = blockHook(transform: t, counts: counts)
+    // The reference keeps p > t (docs/quantizers.md): the kernels prune what lies below their bound, so the bound
+    // is the float just above t.
+    let pruneBelow: Float = t.threshold > 0 ? Float(t.threshold).nextUp : 0
+    if kernel == .rowGroups {
+      guard t.quantizer?.method.isElementwise ?? true else { return nil }
+      let pruningOnly = t.quantizer == nil
+      let hook: (BlockProduct) -> Bool = { p in
+        let selected = t.transforms(layer: p.layer, head: p.head)
+        if selected && !pruningOnly { t.transformElementwise(p.probs, rows: p.n, columns: p.n, stride: p.seqLen) }
+        guard let r = p.rowGroups(pruneBelow: selected && pruningOnly ? pruneBelow : 0) else {
+          // Nothing was written: prune here if the kernel was to.
+          if selected && pruningOnly { t.transformElementwise(p.probs, rows: p.n, columns: p.n, stride: p.seqLen) }
+          counts?.count(layer: p.layer, item: p.item, head: p.head, block: p.probs, n: p.n, seqLen: p.seqLen)
+          return false
+        }
+        counts?.set(layer: p.layer, item: p.item, head: p.head, zeros: p.n * p.n - r.nonzero, n: p.n)
+        return true
+      }
+      return (hook, inPlace, counts)
+    }
     var codes: ProductCodes?
     if let q = t.quantizer {
       guard let c = q.productCodes else { return nil }
       codes = c
     }
-    let counts = counting ? BlockZeroCounts(layers: layers, items: items, heads: heads) : nil
-    let inPlace = blockHook(transform: t, counts: counts)
-    let threshold = Float(t.threshold)
-    let pruneBits = t.threshold > 0 ? threshold.bitPattern : 0
+    let pruneBits = t.threshold > 0 ? pruneBelow.bitPattern : 0
     let hook: (BlockProduct) -> Bool = { p in
-      if p.n >= shortest, t.transforms(layer: p.layer, head: p.head),
-        let kept = codes.map({ p.codes($0, pruneBits: pruneBits) }) ?? p.sparse(pruneBelow: threshold)
+      if t.transforms(layer: p.layer, head: p.head),
+        let kept = codes.map({ p.codes($0, pruneBits: pruneBits) }) ?? p.sparse(pruneBelow: pruneBelow)
       {
         counts?.set(layer: p.layer, item: p.item, head: p.head, zeros: p.n * p.n - kept, n: p.n)
         return true
@@ -303,26 +343,32 @@ extension AttentionQuantizer {
   }
 }
 
-/// How P·V runs under an attention transform (docs/runtime.md, "P·V from the codes").
+/// How P·V runs under an attention transform (docs/runtime.md, "P·V from the codes" and "P·V by row groups").
 public enum AttentionProductKernel: String, Sendable, CaseIterable {
   /// sgemm on every block, as the reference.
   case dense
   /// Where the transform allows: pruning and element-wise quantizers fused into a P·V that reads the survivors or
   /// their codes; the clamped data-dependent quantizers' zeros skipped. Equal to `dense` up to float rounding.
   case sparse
-  /// `sparse` where it measured faster than `dense` (docs/runtime.md, "P·V from the codes"): blocks of at least
-  /// 384 tokens on a CPU with AVX-512 (`BlockProduct.kernelsPayOff`); `dense` otherwise.
+  /// The transform in place, then sgemm's products less the columns that are zero in every row of a group of 4
+  /// rows (`BlockProduct.rowGroups`). Equal to `dense` up to float rounding.
+  case groups
+  /// `groups` on a CPU with AVX-512 (`BlockProduct.kernelsPayOff`), where it measured faster than `dense` and
+  /// `sparse` at every length; `dense` otherwise.
   case auto
 
-  var usesKernels: Bool { minimumLength != nil }
-
-  /// The shortest block the kernels take (nil: none).
-  var minimumLength: Int? {
+  /// The product kernel that runs (nil: sgemm).
+  var kernel: BlockKernel? {
     switch self {
     case .dense: return nil
-    case .sparse: return 1
-    case .auto: return BlockProduct.kernelsPayOff ? 384 : nil
+    case .sparse: return .sparse
+    case .groups: return .rowGroups
+    case .auto: return BlockProduct.kernelsPayOff ? .rowGroups : nil
     }
+  }
+
+  enum BlockKernel {
+    case sparse, rowGroups
   }
 }
 

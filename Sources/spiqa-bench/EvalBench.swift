@@ -67,12 +67,12 @@ struct EvalBench: ParsableCommand {
       ("exact", .identity), ("exact, padded to the longest", .identity),
       ("exact, padded to the longest, 20 features per pass", .identity),
       ("threshold 0.01", AttentionTransform(threshold: 0.01)),
-      ("threshold 0.01, sparse P·V", AttentionTransform(threshold: 0.01)),
+      ("threshold 0.01, sgemm P·V", AttentionTransform(threshold: 0.01)),
     ]
     for bits in [2, 3, 4] {
       let t = AttentionTransform(quantizer: try AttentionQuantizer(method: .linearSlogClampedMidval, bits: bits))
       configs.append(("log-pruned \(bits) bits", t))
-      configs.append(("log-pruned \(bits) bits, sparse P·V", t))
+      configs.append(("log-pruned \(bits) bits, sgemm P·V", t))
     }
     if !paperOnly {
       for m in QuantMethod.allCases where m != .linearSlogClampedMidval {
@@ -85,7 +85,7 @@ struct EvalBench: ParsableCommand {
     // `SquadEvalPlan`), against exact attention as spiqa-eval runs it.
     let asEval = ", --trim-padding"
     let evalBaseline = "exact, padded to the longest, 20 features per pass"
-    configs += configs.filter { !$0.1.isIdentity && !$0.0.contains("sparse") }.map { ($0.0 + asEval, $0.1) }
+    configs += configs.filter { !$0.1.isIdentity && !$0.0.contains("sgemm P·V") }.map { ($0.0 + asEval, $0.1) }
     if let only {
       configs = configs.enumerated().filter {
         $0.offset == 0 || $0.element.0.contains(only) || ($0.element.0 == evalBaseline && only.contains("trim-padding"))
@@ -103,9 +103,9 @@ struct EvalBench: ParsableCommand {
       ev.trimsQuantized = config.0.hasSuffix(asEval)
       // What spiqa-eval runs for exact attention: several questions' features per pass, sorted by length.
       ev.featureBatch = config.0.contains("features per pass") || config.0.hasSuffix(asEval) ? 20 : 1
-      // "sparse P·V": the sparse and code kernels on every block; the others run the default (`auto`: sgemm on
-      // SQuAD's 320-token features).
-      ev.productKernel = config.0.contains("sparse P·V") ? .sparse : .auto
+      // "sgemm P·V": the transformed block multiplied by sgemm, as the reference; the others run the default
+      // (`auto`: the row-groups kernel with AVX-512). Exact attention has no zeros to skip and runs sgemm.
+      ev.productKernel = config.0.contains("sgemm P·V") ? .dense : .auto
       return ev
     }
     for ev in evaluators { _ = try ev.evaluate(Array(qs.prefix(1))) }  // warm-up

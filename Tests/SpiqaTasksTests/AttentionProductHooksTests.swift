@@ -5,9 +5,9 @@ import Testing
 
 @testable import SpiqaTasks
 
-/// The forward pass with P·V by the sparse and code kernels (`AttentionProductKernel.sparse`) against sgemm on the
-/// transformed attention (`.dense`): the same hidden states up to float rounding and the same zero counts, for
-/// pruning, element-wise and clamped data-dependent quantizers, and a head selection.
+/// The forward pass with P·V by the sparse and code kernels (`AttentionProductKernel.sparse`) and by row groups
+/// (`.groups`) against sgemm on the transformed attention (`.dense`): the same hidden states up to float rounding
+/// and the same zero counts, for pruning, element-wise and clamped data-dependent quantizers, and a head selection.
 @Suite struct AttentionProductHooksTests {
   static let config = ModelConfig(
     family: .bert, hiddenSize: 64, numLayers: 2, numHeads: 4, intermediateSize: 128, layerNormEps: 1e-12,
@@ -52,12 +52,54 @@ import Testing
     try forEachISA { isa in
       for (name, t) in transforms {
         let dense = try Self.run(t, kernel: .dense, encoder: encoder)
-        let sparse = try Self.run(t, kernel: .sparse, encoder: encoder)
-        let worst = zip(dense.hidden, sparse.hidden).map { abs($0 - $1) / max(abs($0), 1) }.max() ?? 0
-        #expect(worst <= 1e-4, "\(name), ISA \(isa): hidden states differ by \(worst)")
-        #expect(dense.zeros == sparse.zeros, "\(name), ISA \(isa): zero counts")
+        for kernel in [AttentionProductKernel.sparse, .groups] {
+          let fast = try Self.run(t, kernel: kernel, encoder: encoder)
+          let worst = zip(dense.hidden, fast.hidden).map { abs($0 - $1) / max(abs($0), 1) }.max() ?? 0
+          #expect(worst <= 1e-4, "\(name), \(kernel), ISA \(isa): hidden states differ by \(worst)")
+          #expect(dense.zeros == fast.zeros, "\(name), \(kernel), ISA \(isa): zero counts")
+        }
         if t.threshold > 0 { #expect(dense.zeros.reduce(0, +) > 0, "\(name): nothing was pruned, the test proves little") }
       }
     }
+  }
+
+  /// The reference keeps p > t: an entry equal to the threshold is pruned by every kernel, as in place.
+  @Test func kernelsPruneAnEntryAtTheThreshold() throws {
+    let n = 9, d = 5
+    let threshold: Float = 0.125
+    var probs = [Float](repeating: 0, count: n * n)
+    for i in probs.indices { probs[i] = [threshold, threshold.nextUp, threshold.nextDown, 0.5, 0][i % 5] }
+    let values = (0..<(n * d)).map { Float($0 % 7) - 3 }
+    let logPruned = try AttentionQuantizer(method: .linearSlogClampedMidval, bits: 3)
+    let transforms = [AttentionTransform(threshold: Double(threshold)),
+                      AttentionTransform(threshold: Double(threshold), quantizer: logPruned)]
+    try forEachISA { isa in
+      for t in transforms {
+        var reference = probs
+        t.transformElementwise(&reference, rows: n, columns: n, stride: n)
+        let expected = Self.product(reference, values: values, n: n, d: d) { $0.dense() }
+        for kernel in [AttentionProductKernel.BlockKernel.sparse, .rowGroups] {
+          let hook = try #require(AttentionHooks.productHook(
+            transform: t, kernel: kernel, counting: false, layers: 1, items: 1, heads: 1)).hook
+          let got = Self.product(probs, values: values, n: n, d: d) { #expect(hook($0)) }
+          #expect(got == expected || zip(got, expected).allSatisfy { abs($0 - $1) <= 1e-5 },
+                  "\(kernel), quantizer \(t.quantizer != nil), ISA \(isa)")
+        }
+      }
+    }
+  }
+
+  /// `body` on a `BlockProduct` of a copy of `probs` `[n, n]` and `values` `[n, d]`; returns out `[n, d]`.
+  static func product(_ probs: [Float], values: [Float], n: Int, d: Int, _ body: (BlockProduct) -> Void) -> [Float] {
+    var p = probs, out = [Float](repeating: .nan, count: n * d)
+    p.withUnsafeMutableBufferPointer { pb in
+      values.withUnsafeBufferPointer { vb in
+        out.withUnsafeMutableBufferPointer { ob in
+          body(BlockProduct(layer: 0, item: 0, head: 0, probs: pb.baseAddress!, n: n, seqLen: n,
+                            values: vb.baseAddress!, valuesStride: d, headSize: d, out: ob.baseAddress!, outStride: d))
+        }
+      }
+    }
+    return out
   }
 }
