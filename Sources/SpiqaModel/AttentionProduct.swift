@@ -35,9 +35,9 @@ public struct BlockProduct {
     self.outStride = outStride
   }
 
-  /// Whether the sparse and code kernels beat quantize-then-sgemm on this CPU: with AVX-512 (compress in
-  /// registers, 16 lanes) they do on real attention; with AVX2 only they lose (docs/runtime.md, "P·V from the codes").
-  public static var kernelsPayOff: Bool { spiqa_kernels_best_isa() >= Int32(SPIQA_ISA_AVX512) }
+  /// Whether `rowGroups` beats sgemm on pruned and quantized attention on this CPU: with AVX2 or AVX-512 it does on
+  /// real attention; its portable loop does not (docs/runtime.md, "P·V by row groups").
+  public static var rowGroupsPayOff: Bool { spiqa_kernels_best_isa() >= Int32(SPIQA_ISA_AVX2) }
 
   /// `out = P·V` with sgemm: what the forward pass does without an `attentionProduct` hook.
   public func dense() {

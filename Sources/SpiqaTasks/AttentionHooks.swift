@@ -353,8 +353,8 @@ public enum AttentionProductKernel: String, Sendable, CaseIterable {
   /// The transform in place, then sgemm's products less the columns that are zero in every row of a group of 4
   /// rows (`BlockProduct.rowGroups`). Equal to `dense` up to float rounding.
   case groups
-  /// `groups` on a CPU with AVX-512 (`BlockProduct.kernelsPayOff`), where it measured faster than `dense` and
-  /// `sparse` at every length; `dense` otherwise.
+  /// `groups` on a CPU with AVX2 or AVX-512 (`BlockProduct.rowGroupsPayOff`), where it measured faster than
+  /// `dense` and `sparse` at every length; `dense` otherwise.
   case auto
 
   /// The product kernel that runs (nil: sgemm).
@@ -363,7 +363,7 @@ public enum AttentionProductKernel: String, Sendable, CaseIterable {
     case .dense: return nil
     case .sparse: return .sparse
     case .groups: return .rowGroups
-    case .auto: return BlockProduct.kernelsPayOff ? .rowGroups : nil
+    case .auto: return BlockProduct.rowGroupsPayOff ? .rowGroups : nil
     }
   }
 

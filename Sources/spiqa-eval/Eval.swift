@@ -56,7 +56,7 @@ struct Eval: ParsableCommand {
   var nullThreshold: Double = 0
 
   @Option(
-    help: ArgumentHelp("How P·V runs under pruning or a quantizer: groups (quantize in place, then skip the columns a group of 4 rows leaves at 0), sparse (skip zeros, quantize on the fly), dense (sgemm, as the reference) or auto (groups with AVX-512, where it measured fastest; dense otherwise); the same results up to float rounding.", valueName: "kernel"),
+    help: ArgumentHelp("How P·V runs under pruning or a quantizer: groups (quantize in place, then skip the columns a group of 4 rows leaves at 0), sparse (skip zeros, quantize on the fly), dense (sgemm, as the reference) or auto (groups with AVX2 or AVX-512, where it measured fastest; dense otherwise); the same results up to float rounding.", valueName: "kernel"),
     completion: .list(AttentionProductKernel.allCases.map(\.rawValue)))
   var attentionProduct = AttentionProductKernel.auto.rawValue
 
