@@ -88,6 +88,7 @@ public final class AttentionExtractor {
       throw TasksError.usage("\(error)")
     }
     attentionHooks = AttentionHooks(transform: transform, layers: c.numLayers, heads: c.numHeads)
+    attentionHooks.productKernel = options.attentionProduct
     self.layers = layers
     self.heads = heads
     var slot = [Int](repeating: -1, count: c.numLayers)

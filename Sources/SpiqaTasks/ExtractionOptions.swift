@@ -15,6 +15,9 @@ public struct ExtractionOptions: Sendable {
   public var dtype: NPYDType = .float32
   /// Add `tokens` and `token_ids` to the metadata.
   public var tokens = false
+  /// How P·V runs under pruning or a quantizer; with `auto` and `groups`, the row-groups kernel, as spiqa-eval runs
+  /// it (`AttentionHooks.productKernel`). The sparse kernels do not run while recording: `sparse` is sgemm here.
+  public var attentionProduct: AttentionProductKernel = .auto
 
   public init() {}
 

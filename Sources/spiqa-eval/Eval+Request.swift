@@ -29,15 +29,6 @@ extension Eval {
     try FlagLimits.check("--max-answer-len", maxAnswerLen, atMost: FlagLimits.tokens)
     var t = try transform.transform()
     try transformSelection.apply(to: &t)
-    _ = try productKernel()
-  }
-
-  func productKernel() throws -> AttentionProductKernel {
-    guard let k = AttentionProductKernel(rawValue: attentionProduct) else {
-      let names = AttentionProductKernel.allCases.map(\.rawValue).joined(separator: ", ")
-      throw ValidationError("--attention-product: unknown kernel '\(attentionProduct)'; expected one of \(names)")
-    }
-    return k
   }
 
   /// The flags as an `EvalRequest`.
@@ -52,7 +43,7 @@ extension Eval {
     try transformSelection.apply(to: &r.transform)
     try hidden.apply(to: &r.transform)
     r.replayPath = replay
-    r.attentionProduct = try productKernel()
+    r.attentionProduct = try product.kernel()
     r.trimPadding = trimPadding
     let dataPath = r.dataPath
     r.provenance = { folder, weights in

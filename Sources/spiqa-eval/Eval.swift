@@ -55,10 +55,7 @@ struct Eval: ParsableCommand {
   @Option(help: "SQuAD v2.0: predict no answer when null score - best span score exceeds this (run_qa's default 0).")
   var nullThreshold: Double = 0
 
-  @Option(
-    help: ArgumentHelp("How P·V runs under pruning or a quantizer: groups (quantize in place, then skip the columns a group of 4 rows leaves at 0), sparse (skip zeros, quantize on the fly), dense (sgemm, as the reference) or auto (groups with AVX2 or AVX-512, where it measured fastest; dense otherwise); the same results up to float rounding.", valueName: "kernel"),
-    completion: .list(AttentionProductKernel.allCases.map(\.rawValue)))
-  var attentionProduct = AttentionProductKernel.auto.rawValue
+  @OptionGroup var product: AttentionProductOption
 
   @Flag(help: "SQuAD v1.1: with pruning or a quantizer, pad a question's features to their longest and run several questions per pass, as for exact attention, statistics still per question (uniform_slog_mean: only questions whose padding is over half the scope; default: --max-seq-len, one question per pass, as the reference). Faster; scores move by float rounding, which a quantizer can turn into another bin.")
   var trimPadding = false

@@ -35,6 +35,7 @@ extension Extract {
     }
     o.hiddenStates = hiddenStates
     o.tokens = tokens
+    o.attentionProduct = try product.kernel()
     return o
   }
 

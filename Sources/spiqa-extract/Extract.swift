@@ -41,6 +41,7 @@ struct Extract: ParsableCommand {
   @OptionGroup var transform: TransformOptions
   @OptionGroup var transformSelection: TransformSelectionOptions
   @OptionGroup var hidden: HiddenStateOptions
+  @OptionGroup var product: AttentionProductOption
 
   @Flag(help: "SQuAD: under a data-dependent quantizer, pad a question's features to their longest instead of --max-seq-len, as without one (uniform_slog_mean: only where the padding is most of the scope, its zeros counted without it). Faster; values move by float rounding, which a quantizer can turn into another bin.")
   var trimPadding = false

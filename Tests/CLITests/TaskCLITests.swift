@@ -74,11 +74,15 @@ struct TaskCLITests {
     #expect(noPairs.status == 64)
   }
 
-  @Test func quantizedPairStreamReplaysExactly() throws {
+  /// A stream recorded while quantizing, replayed, gives the on-the-fly scores bit for bit — with each P·V kernel, as
+  /// long as both tools use the same one (this model's heads, d = 8, sum differently in sgemm and the row groups).
+  @Test(arguments: ["auto", "dense", "groups"])
+  func quantizedPairStreamReplaysExactly(_ kernel: String) throws {
     let data = Self.fixtures + "/glue/RTE.tsv"
     let stream = EvalCLI.temp(".npy.gz")
     defer { try? FileManager.default.removeItem(atPath: stream) }
-    let common = ["--model", Self.nli2, "--task", "rte", "--data", data, "--batch-size", "4"]
+    let common = ["--model", Self.nli2, "--task", "rte", "--data", data, "--batch-size", "4",
+                  "--attention-product", kernel]
     let x = try EvalCLI.run(
       "spiqa-extract", ["-q", "--method", "uniform_slog_clamped_mean", "--bits", "3", "-o", stream] + common)
     #expect(x.status == 0, "\(x.stderr)")
@@ -95,6 +99,8 @@ struct TaskCLITests {
     #expect(try EvalCLI.lines(a) == EvalCLI.lines(b))
     #expect(try EvalCLI.lines(a).count == 10)
     #expect(exact.json["n"]?.intValue == 6 && exact.json["seed"]?.intValue == 5)
+    let bad = try EvalCLI.run("spiqa-extract", ["-q", "--attention-product", "fast", "-o", stream] + common.dropLast(2))
+    #expect(bad.status == 64 && bad.stderr.contains("--attention-product: unknown kernel 'fast'"), "\(bad.stderr)")
   }
 
   /// `--task mlm` through the tools: the reference pseudo-perplexity (scripts/make_mlm_fixtures.py), a quantized
