@@ -75,10 +75,13 @@ static const float *pack_v(const float *v, ptrdiff_t n, ptrdiff_t ldv, ptrdiff_t
     packed_capacity = need;
   }
   // A loop the compiler vectorises: a memcpy call per 128-byte row cost as much as the copy (1–2 µs a block).
+  // The row-groups kernel loads whole 16-lane vectors: the lanes past d are zeroed (never stored, and garbage
+  // there could be denormals, which slow multiply-adds down on some CPUs).
   for (ptrdiff_t r = 0; r < n; r++) {
     float *restrict to = packed_v + r * ld;
     const float *restrict from = v + r * ldv;
     for (ptrdiff_t j = 0; j < d; j++) to[j] = from[j];
+    for (ptrdiff_t j = d; j < ld; j++) to[j] = 0;
   }
   return packed_v;
 }
@@ -475,8 +478,9 @@ AVX512 static ptrdiff_t scan_group_avx512(float *const *rows, int g, ptrdiff_t n
   return m;
 }
 
-// out rows (`outs[0..<g]`) = Σ over the listed columns k of P[r, k] · V[k] (`rows`), in column order, `chunks` 16-lane slices of V (the last masked by `last`). One accumulator per
-// row and slice: 4 × chunks independent FMA chains, and each V row loaded once for the 4 rows.
+// out rows (`outs[0..<g]`) = Σ over the listed columns k of P[r, k] · V[k] (`rows`), in column order, over
+// `chunks` 16-lane slices of V (the last stored through the mask `last`). One accumulator per row and slice:
+// 4 × chunks independent FMA chains, and each V row loaded once for the 4 rows.
 AVX512 static inline __attribute__((always_inline)) void
 group_sum_avx512(float *const *rows, int g, const int32_t *col, ptrdiff_t m, const float *v, ptrdiff_t ldv,
                  int chunks, __mmask16 last, float *const *outs) {
@@ -485,7 +489,7 @@ group_sum_avx512(float *const *rows, int g, const int32_t *col, ptrdiff_t m, con
     for (int c = 0; c < chunks; c++) acc[r][c] = _mm512_setzero_ps();
   for (ptrdiff_t i = 0; i < m; i++) {
     ptrdiff_t k = col[i];
-    const float *x = v + k * ldv;  // packed: 64-byte aligned rows (lanes past d are never stored)
+    const float *x = v + k * ldv;  // packed: 64-byte aligned rows, zero past d
     __m512 vx[4];
     for (int c = 0; c < chunks; c++) vx[c] = _mm512_load_ps(x + 16 * c);
     for (int r = 0; r < GROUP_ROWS; r++) {
@@ -516,7 +520,6 @@ AVX512 static void group_product_avx512(float *const *rows, int g, const int32_t
     }
   }
 }
-
 
 // The AVX2 forms: 8 lanes, compress by the permutation table, and V's columns 16 at a time (4 rows × 2 vectors of
 // accumulators: all 16 ymm registers would be needed for 32 columns).

@@ -57,7 +57,8 @@ public struct BlockProduct {
   /// out of memory (nothing written: use `dense`).
   public func rowGroups(pruneBelow: Float = 0) -> (nonzero: Int, columns: Int)? {
     var columns = 0
-    let nonzero = spiqa_pv_groups(probs, n, seqLen, pruneBelow, values, valuesStride, headSize, out, outStride, &columns)
+    let nonzero = spiqa_pv_groups(
+      probs, n, seqLen, pruneBelow, values, valuesStride, headSize, out, outStride, &columns)
     return nonzero < 0 ? nil : (nonzero, columns)
   }
 
