@@ -109,6 +109,23 @@ static ptrdiff_t scan_sparse_scalar(const float *row, ptrdiff_t n, float prune_b
   return m;
 }
 
+// A row group's columns `c..<n` one at a time (the portable scan of `spiqa_pv_groups`, and its AVX2 scan's last
+// n mod 8 columns): rows before `g` pruned below a positive `prune_below` in place, the columns nonzero in any of
+// them appended to `col` from `m` (NaN counts). Returns the new count; adds the group's nonzeros to `*nonzero`.
+static ptrdiff_t scan_group_scalar(float *const *rows, int g, ptrdiff_t c, ptrdiff_t n, float prune_below,
+                                   int32_t *col, ptrdiff_t m, ptrdiff_t *nonzero) {
+  for (; c < n; c++) {
+    int any = 0;
+    for (int r = 0; r < g; r++) {
+      if (prune_below > 0 && rows[r][c] < prune_below) rows[r][c] = 0;
+      int k = rows[r][c] != 0 || rows[r][c] != rows[r][c];
+      any |= k, *nonzero += k;
+    }
+    if (any) col[m++] = (int32_t)c;
+  }
+  return m;
+}
+
 // Columns are numbered from `first` (the AVX2 scan's tail).
 static ptrdiff_t scan_codes_scalar(const float *row, ptrdiff_t n, uint32_t prune_bits, const uint32_t *starts,
                                    int count, int one_code, int32_t *col, int32_t *code, int32_t first) {
@@ -243,12 +260,17 @@ static const uint32_t compress_lanes[256] = {
     0x00076543u, 0x00765430u, 0x00765431u, 0x07654310u, 0x00765432u, 0x07654320u, 0x07654321u, 0x76543210u,
 };
 
+// The lane permutation that packs the lanes of an 8-lane `mask` to the front.
+AVX2 static inline __m256i compress_perm8(unsigned mask) {
+  return _mm256_and_si256(
+    _mm256_srlv_epi32(_mm256_set1_epi32((int)compress_lanes[mask]), _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28)),
+    _mm256_set1_epi32(15));
+}
+
 // Columns c..c+7 (`index`) and their values `x`, the lanes of `mask` packed to the front of col + m and w + m
 // (full 8-lane stores: the caller keeps m + 8 <= the list's room).
 AVX2 static inline void compress8_avx2(__m256i index, __m256 x, unsigned mask, int32_t *col, float *w) {
-  __m256i perm = _mm256_and_si256(
-    _mm256_srlv_epi32(_mm256_set1_epi32((int)compress_lanes[mask]), _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28)),
-    _mm256_set1_epi32(15));
+  __m256i perm = compress_perm8(mask);
   _mm256_storeu_si256((__m256i *)col, _mm256_permutevar8x32_epi32(index, perm));
   _mm256_storeu_ps(w, _mm256_permutevar8x32_ps(x, perm));
 }
@@ -365,49 +387,33 @@ AVX512 static ptrdiff_t scan_sparse_avx512(const float *row, ptrdiff_t n, float 
   return m;
 }
 
-// The registers of a quantizer for `scan_values_avx512`, set up once per block.
-// With 6 or more codes a cell table maps the entries when one fits (step_cells.h); else the chain of compares.
+_Static_assert(SPIQA_PV_LEVELS_MAX <= SPIQA_STEPS512_MAX, "spiqa_steps512 holds every code");
+
+// The registers of a quantizer for `scan_values_avx512`, set up once per block: its step function (step_cells.h)
+// and the pruning bound.
 typedef struct {
-  __m512i gt[SPIQA_PV_LEVELS_MAX];  // starts[k] - 1: u >= starts[k] <=> u > gt[k]
-  __m512 val[SPIQA_PV_LEVELS_MAX];
-  spiqa_step_cells512 table;
-  __m512 at_one;
+  spiqa_steps512 steps;
   __m512i kept_from;
-  int count, cells;
 } values_setup;
 
 AVX512 static void values_setup_init(values_setup *s, uint32_t prune_bits, const uint32_t *starts, const float *value,
                                      int count) {
-  spiqa_step_cells table;
-  s->cells = count >= 6 && spiqa_step_cells_build(&table, starts, value, count);
-  if (s->cells)
-    spiqa_step_cells512_load(&s->table, &table);
-  else  // the chain of compares
-    for (int k = 1; k < count; k++) s->gt[k] = _mm512_set1_epi32((int)(starts[k] - 1)), s->val[k] = _mm512_set1_ps(value[k]);
-  s->at_one = _mm512_set1_ps(value[count]);
+  spiqa_steps512_init(&s->steps, starts, value, count, value[count]);
   s->kept_from = _mm512_set1_epi32(prune_bits ? (int)(prune_bits - 1) : -1);
-  s->count = count;
 }
 
 // 16 entries' bit patterns `b` (in [0, 1.0]) quantized: their values, and in `*keep` the lanes not pruned whose
-// value is not 0. `cells` is `s->cells`, a constant at each call.
+// value is not 0. `cells` is `s->steps.cells`, a constant at each call.
 AVX512 static inline __attribute__((always_inline)) __m512 map16_avx512(const values_setup *s, __m512i b, int cells,
                                                                       __mmask16 *keep) {
-  __m512 x;
-  if (cells) {
-    x = spiqa_step_cells512_map(&s->table, b);  // 1.0 replaced below
-  } else {
-    x = _mm512_setzero_ps();
-    for (int k = 1; k < s->count; k++) x = _mm512_mask_mov_ps(x, _mm512_cmpgt_epi32_mask(b, s->gt[k]), s->val[k]);
-  }
-  x = _mm512_mask_mov_ps(x, _mm512_cmpeq_epi32_mask(b, _mm512_set1_epi32((int)one_bits)), s->at_one);
+  __m512 x = spiqa_steps512_map(&s->steps, b, cells);
   *keep = _mm512_cmpgt_epi32_mask(b, s->kept_from) & _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_NEQ_UQ);
   return x;
 }
 
 // A row quantized on the fly: the kept columns and their quantized values, 16 at a time (the last step masked);
 // −1 when an entry is negative, above 1 or NaN. `value[count]` is the value of the input 1.0. `cells` is
-// `s->cells`, a constant at each call so that each form compiles into its own loop.
+// `s->steps.cells`, a constant at each call so that each form compiles into its own loop.
 AVX512 static inline __attribute__((always_inline)) ptrdiff_t
 scan_values_avx512(const float *row, ptrdiff_t n, const values_setup *s, int32_t *col, float *w, int cells) {
   __m512i one = _mm512_set1_epi32((int)one_bits), zero = _mm512_setzero_si512();
@@ -529,7 +535,6 @@ AVX2 static ptrdiff_t scan_group_avx2(float *const *rows, int g, ptrdiff_t n, fl
   int prunes = prune_below > 0;
   uint32_t counted = g == GROUP_ROWS ? 0xFFFFFFFFu : (1u << (8 * g)) - 1;
   __m256i index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), step = _mm256_set1_epi32(8);
-  __m256i shifts = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28), nibble = _mm256_set1_epi32(15);
   ptrdiff_t m = 0, nz = 0, c = 0;
   for (; c + 8 <= n; c += 8, index = _mm256_add_epi32(index, step)) {
     uint32_t k[GROUP_ROWS];
@@ -546,19 +551,11 @@ AVX2 static ptrdiff_t scan_group_avx2(float *const *rows, int g, ptrdiff_t n, fl
     }
     unsigned any = k[0] | k[1] | k[2] | k[3];
     nz += __builtin_popcount((k[0] | k[1] << 8 | k[2] << 16 | k[3] << 24) & counted);
-    __m256i perm = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)compress_lanes[any]), shifts), nibble);
-    _mm256_storeu_si256((__m256i *)(col + m), _mm256_permutevar8x32_epi32(index, perm));  // m + 8 <= n + 8
+    // m + 8 <= n + 8: inside the list and its slack.
+    _mm256_storeu_si256((__m256i *)(col + m), _mm256_permutevar8x32_epi32(index, compress_perm8(any)));
     m += __builtin_popcount(any);
   }
-  for (; c < n; c++) {  // the last n mod 8 columns
-    int any = 0;
-    for (int r = 0; r < GROUP_ROWS; r++) {
-      if (prunes && rows[r][c] < prune_below) rows[r][c] = 0;
-      int k = rows[r][c] != 0 || rows[r][c] != rows[r][c];
-      any |= k, nz += r < g ? k : 0;
-    }
-    if (any) col[m++] = (int32_t)c;
-  }
+  m = scan_group_scalar(rows, g, c, n, prune_below, col, m, &nz);  // the last n mod 8 columns
   *nonzero = nz;
   return m;
 }
@@ -746,7 +743,7 @@ ptrdiff_t spiqa_pv_codes(const float *p, ptrdiff_t n, ptrdiff_t ldp, uint32_t pr
     ptrdiff_t m;
 #if SPIQA_X86
     if (isa >= SPIQA_ISA_AVX512) {
-      m = setup.cells ? scan_values_cells_avx512(row, n, &setup, l.col, l.weight)
+      m = setup.steps.cells ? scan_values_cells_avx512(row, n, &setup, l.col, l.weight)
                       : scan_values_chain_avx512(row, n, &setup, l.col, l.weight);
       if (m < 0) return free(l.heap), -1;
       sum_rows_avx512(v, ldv, d, l.col, l.weight, m, o);
@@ -806,15 +803,7 @@ ptrdiff_t spiqa_pv_groups(float *p, ptrdiff_t n, ptrdiff_t ldp, float prune_belo
     }
 #endif
     // Portable: the same pruning and columns, each row's products summed in column order.
-    for (ptrdiff_t c = 0; c < n; c++) {
-      int any = 0;
-      for (int r = 0; r < g; r++) {
-        if (prune_below > 0 && rows[r][c] < prune_below) rows[r][c] = 0;
-        int k = rows[r][c] != 0 || rows[r][c] != rows[r][c];  // NaN counts
-        any |= k, nz += k;
-      }
-      if (any) l.col[m++] = (int32_t)c;
-    }
+    m = scan_group_scalar(rows, g, 0, n, prune_below, l.col, 0, &nz);
     for (int r = 0; r < g; r++) {
       for (ptrdiff_t j = 0; j < d; j++) {
         float sum = 0;

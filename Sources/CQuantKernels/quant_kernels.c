@@ -83,18 +83,13 @@ AVX2 static ptrdiff_t steps_rows_avx2(float *x, ptrdiff_t rows, ptrdiff_t cols, 
   return rows * cols;
 }
 
-// The registers of one step function for `steps_rows_avx512`.
-typedef struct {
-  __m512i gt[SPIQA_QUANT_STEPS_MAX];  // starts[k] - 1: u >= starts[k] <=> u > gt[k]
-  __m512 val[SPIQA_QUANT_STEPS_MAX];
-  spiqa_step_cells512 cells;
-} steps_setup;
+_Static_assert(SPIQA_QUANT_STEPS_MAX <= SPIQA_STEPS512_MAX, "spiqa_steps512 holds every segment");
 
 // The rows, by the cell table (`cells` 1) or the chain of compares (0); `cells` is a constant at each call, so
 // each loop is compiled on its own.
 AVX512 static inline __attribute__((always_inline)) ptrdiff_t
 steps_rows_avx512_loop(float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t stride, ptrdiff_t from,
-                       const steps_setup *s, int count, __m512 first, __m512 one, int cells) {
+                       const spiqa_steps512 *s, int cells) {
   __m512i limit = _mm512_set1_epi32((int)one_bits), zero = _mm512_setzero_si512();
   for (ptrdiff_t r = from / cols; r < rows; r++) {
     float *row = x + r * stride;
@@ -102,14 +97,7 @@ steps_rows_avx512_loop(float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t strid
       __mmask16 lanes = cols - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (cols - i)) - 1);
       __m512i b = _mm512_maskz_loadu_epi32(lanes, row + i);
       __mmask16 bad = (_mm512_cmplt_epi32_mask(b, zero) | _mm512_cmpgt_epi32_mask(b, limit)) & lanes;
-      __m512 out;
-      if (cells) {
-        out = spiqa_step_cells512_map(&s->cells, b);  // 1.0 and bad lanes: replaced below or not stored
-      } else {
-        out = first;
-        for (int k = 1; k < count; k++) out = _mm512_mask_blend_ps(_mm512_cmpgt_epi32_mask(b, s->gt[k]), out, s->val[k]);
-      }
-      out = _mm512_mask_blend_ps(_mm512_cmpeq_epi32_mask(b, limit), out, one);
+      __m512 out = spiqa_steps512_map(s, b, cells);  // bad lanes: not stored
       if (bad) {  // map the lanes before it; the caller takes it from there
         int stop = __builtin_ctz(bad);
         _mm512_mask_storeu_ps(row + i, (__mmask16)((1u << stop) - 1), out);
@@ -126,15 +114,10 @@ steps_rows_avx512_loop(float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t strid
 // segments a cell table does the mapping when one fits (the same bits as the chain of compares).
 AVX512 static ptrdiff_t steps_rows_avx512(float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t stride, ptrdiff_t from,
                                           const uint32_t *starts, const float *values, int count, float at_one) {
-  steps_setup s;
-  __m512 first = _mm512_set1_ps(values[0]), one = _mm512_set1_ps(at_one);
-  spiqa_step_cells table;
-  if (count >= 6 && spiqa_step_cells_build(&table, starts, values, count)) {
-    spiqa_step_cells512_load(&s.cells, &table);
-    return steps_rows_avx512_loop(x, rows, cols, stride, from, &s, count, first, one, 1);
-  }
-  for (int k = 1; k < count; k++) s.gt[k] = _mm512_set1_epi32((int)(starts[k] - 1)), s.val[k] = _mm512_set1_ps(values[k]);
-  return steps_rows_avx512_loop(x, rows, cols, stride, from, &s, count, first, one, 0);
+  spiqa_steps512 s;
+  spiqa_steps512_init(&s, starts, values, count, at_one);
+  return s.cells ? steps_rows_avx512_loop(x, rows, cols, stride, from, &s, 1)
+                 : steps_rows_avx512_loop(x, rows, cols, stride, from, &s, 0);
 }
 #endif
 

@@ -75,6 +75,49 @@ __attribute__((target("avx512f"))) static inline __m512 spiqa_step_cells512_map(
   return _mm512_mask_blend_ps(up, _mm512_permutex2var_ps(r->lower0, cell, r->lower1),
                               _mm512_permutex2var_ps(r->upper0, cell, r->upper1));
 }
+
+// Most segments `spiqa_steps512` takes.
+#define SPIQA_STEPS512_MAX 64
+
+// A whole step function on [0, 1] in registers, set up once per block, for the AVX-512 quantizer kernels (the
+// in-place pass of CQuantKernels, the codes scan of CModelKernels): with 6 or more segments the cell table when one
+// fits, else the chain of compares (a compare and a blend per segment). The input 1.0 maps to `at_one`.
+typedef struct {
+  __m512i gt[SPIQA_STEPS512_MAX];  // starts[k] - 1: u >= starts[k] <=> u > gt[k] (the chain)
+  __m512 val[SPIQA_STEPS512_MAX];
+  spiqa_step_cells512 table;
+  __m512 first, at_one;
+  int count, cells;
+} spiqa_steps512;
+
+__attribute__((target("avx512f"))) static inline void spiqa_steps512_init(spiqa_steps512 *s, const uint32_t *starts,
+                                                                          const float *values, int count,
+                                                                          float at_one) {
+  spiqa_step_cells table;
+  s->cells = count >= 6 && spiqa_step_cells_build(&table, starts, values, count);
+  if (s->cells)
+    spiqa_step_cells512_load(&s->table, &table);
+  else
+    for (int k = 1; k < count; k++) s->gt[k] = _mm512_set1_epi32((int)(starts[k] - 1)), s->val[k] = _mm512_set1_ps(values[k]);
+  s->first = _mm512_set1_ps(values[0]);
+  s->at_one = _mm512_set1_ps(at_one);
+  s->count = count;
+}
+
+// 16 bit patterns in [0, 1.0] to their values; other lanes (negative, above 1, NaN) get some value, for the caller
+// to replace or not store. `cells` is `s->cells`, passed as a constant at each call so that each form compiles
+// into its own loop.
+__attribute__((target("avx512f"), always_inline)) static inline __m512 spiqa_steps512_map(const spiqa_steps512 *s,
+                                                                                          __m512i b, int cells) {
+  __m512 x;
+  if (cells) {
+    x = spiqa_step_cells512_map(&s->table, b);
+  } else {
+    x = s->first;
+    for (int k = 1; k < s->count; k++) x = _mm512_mask_blend_ps(_mm512_cmpgt_epi32_mask(b, s->gt[k]), x, s->val[k]);
+  }
+  return _mm512_mask_blend_ps(_mm512_cmpeq_epi32_mask(b, _mm512_set1_epi32(0x3F800000)), x, s->at_one);
+}
 #endif
 
 #endif
