@@ -72,10 +72,10 @@ private final class BlockTimer {
   var quantizeGroups = 0.0, pruneGroups = 0.0, exactGroups = 0.0, groupColumns = 0, pruneGroupColumns = 0
   var nonzeroLevels = 0, nonzeroPruned = 0, entries = 0, blocks = 0
   var worstDifference: Float = 0
-  /// One block: the share of entries the codes keep, and the best times of sgemm alone, quantize + sgemm, the
-  /// codes kernel and quantize + row groups (seconds).
+  /// One block: the share of entries the codes keep, and the best times of sgemm alone, quantize + sgemm and the
+  /// codes kernel (seconds).
   struct BlockTimes {
-    var nonzero, dense, quantizeDense, codes, quantizeGroups: Double
+    var nonzero, dense, quantizeDense, codes: Double
   }
   var perBlock: [BlockTimes] = []
   private var scratch: [Float] = []  // the block as the model made it
@@ -123,11 +123,10 @@ private final class BlockTimer {
       quantizeDense += blockQuantizeDense
       reference = (0..<n).flatMap { r in Array(UnsafeBufferPointer(start: p.out + r * p.outStride, count: p.headSize)) }
       var columns = 0
-      let blockQuantizeGroups = best(setup: restore) {
+      quantizeGroups += best(setup: restore) {
         transform.transformElementwise(p.probs, rows: n, columns: n, stride: t)
         columns = p.rowGroups()?.columns ?? -1
       }
-      quantizeGroups += blockQuantizeGroups
       groupColumns += columns
       compare()
       restore()
@@ -139,13 +138,11 @@ private final class BlockTimer {
       compare()
       nonzeroLevels += k
       perBlock.append(BlockTimes(
-        nonzero: Double(k) / Double(n * n), dense: blockDense, quantizeDense: blockQuantizeDense, codes: blockCodes,
-        quantizeGroups: blockQuantizeGroups))
+        nonzero: Double(k) / Double(n * n), dense: blockDense, quantizeDense: blockQuantizeDense, codes: blockCodes))
       pruneDense += best(setup: restore) {
         pruning.transformElementwise(p.probs, rows: n, columns: n, stride: t)
         p.dense()
       }
-      restore()
       pruneGroups += best(setup: restore) {
         columns = p.rowGroups(pruneBelow: Float(bitPattern: pruneBits))?.columns ?? -1
       }
