@@ -50,7 +50,7 @@ let package = Package(
     .target(name: "SpiqaModel", dependencies: ["SpiqaCore", "COpenBLAS", "CModelKernels", "CCPU", realModule]),
     .target(name: "SpiqaTasks", dependencies: ["SpiqaModel", "SpiqaTokenizers", "SpiqaQuant", "SpiqaIO", "CQuantKernels"]),
     // Option groups, exit-code mapping, progress, default paths and model resolution shared by the tools.
-    .target(name: "SpiqaCLI", dependencies: ["SpiqaCore", "SpiqaIO", "SpiqaHub", "SpiqaQuant", "SpiqaStats", "CBuildInfo", argumentParser]),
+    .target(name: "SpiqaCLI", dependencies: ["SpiqaCore", "SpiqaIO", "SpiqaHub", "SpiqaQuant", "SpiqaStats", "CBuildInfo", "CCPU", argumentParser]),
     // The git commit behind --version (Makefile-written, git-ignored build_commit.h; "unknown" without it).
     .target(name: "CBuildInfo"),
     // The option groups over tasks (selection, task, SQuAD featurization): their own target, so spiqa-hist and

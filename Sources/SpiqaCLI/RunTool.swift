@@ -1,4 +1,5 @@
 import ArgumentParser
+import CCPU
 import SpiqaCore
 import SpiqaIO
 import SpiqaQuant
@@ -35,6 +36,7 @@ public func printError(_ line: String) {
 public func runTool(_ body: () throws -> Void) throws {
   SignalCleanup.install()
   do {
+    try checkISACap()
     try body()
   } catch let e as QuantError where e.selection != nil {
     // A layer/head selection the model or record lacks: the library says which part, the command line its flag.
@@ -54,6 +56,14 @@ public func runTool(_ body: () throws -> Void) throws {
     printError("\(toolName): \(oneLine(String(describing: error)))")
     throw ExitCode(SpiqaErrorKind.other.exitCode)
   }
+}
+
+/// `SPIQA_MAX_ISA`, when set, must name a level (docs/runtime.md, "Instruction sets"): a typo would otherwise run
+/// the best kernels silently.
+private func checkISACap() throws {
+  guard spiqa_kernels_isa_cap() == -2 else { return }
+  let value = getenv("SPIQA_MAX_ISA").map { String(cString: $0) } ?? ""
+  throw CLIError.usage("SPIQA_MAX_ISA: '\(value)' is not avx512, avx2 or portable")
 }
 
 /// Ends the process as `SIGPIPE` would (status 141 in a shell), printing nothing.

@@ -1,4 +1,5 @@
 import Foundation
+import SpiqaCore
 import SpiqaModel
 import SpiqaQuant
 
@@ -369,6 +370,25 @@ public enum AttentionProductKernel: String, Sendable, CaseIterable {
 
   enum BlockKernel {
     case sparse, rowGroups
+  }
+
+  /// The kernel that runs on this machine, `auto` resolved: "groups", "sparse" or "dense".
+  public var resolvedName: String {
+    switch kernel {
+    case .rowGroups: return AttentionProductKernel.groups.rawValue
+    case .sparse: return AttentionProductKernel.sparse.rawValue
+    case nil: return AttentionProductKernel.dense.rawValue
+    }
+  }
+
+  /// `provenance.compute` of a run whose pruned or quantized attention is multiplied by this kernel (exact
+  /// attention is always sgemm): the BLAS, the C kernels' instruction set and this kernel, resolved — what two
+  /// results that differ in the last bits may differ in (docs/cli.md, "Result keys").
+  public var computeProvenance: JSONObject {
+    [
+      "blas": .string(ComputeBackend.blas), "kernels": .string(ComputeBackend.kernelISA),
+      "attention_product": .string(resolvedName),
+    ]
   }
 }
 

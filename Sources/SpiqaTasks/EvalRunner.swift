@@ -28,7 +28,8 @@ public struct EvalRequest: Sendable {
   /// rounding, which a quantizer can turn into another bin.
   public var trimPadding = false
   /// The result line's `provenance` object, made once the model is loaded, from its folder and the weights file
-  /// opened (the command line passes SpiqaCLI's `Provenance.object`); nil: no `provenance` key.
+  /// opened (the command line passes SpiqaCLI's `Provenance.object`), to which the run adds `compute`
+  /// (`AttentionProductKernel.computeProvenance`); nil: no `provenance` key.
   public var provenance: (@Sendable (_ modelFolder: String, _ weightsFile: String) -> JSONObject)?
   /// Featurization, batching and decoding settings (sentences: 20 per batch, at most 512 tokens, as the reference).
   public var settings: TaskSettings = {
@@ -75,7 +76,10 @@ public enum EvalRunner {
     let positions = config.maxSequenceLength
     let capacity = data.capacity(settings, maxPositions: positions)
     let model = try EncoderTaskModel(directory: modelDirectory, maxBatch: capacity.batch, maxSeqLen: capacity.seqLen)
-    if let p = r.provenance?(modelDirectory, model.checkpoint.weightsPath) { out["provenance"] = .object(p) }
+    if var p = r.provenance?(modelDirectory, model.checkpoint.weightsPath) {
+      p["compute"] = .object(r.attentionProduct.computeProvenance)
+      out["provenance"] = .object(p)
+    }
     let scorer = try data.scorer(model: model, settings: settings)
     let batches = try data.batches(selected, tokenizer: tokenizer, settings: settings, maxPositions: positions)
     // SQuAD v1.1 with trimmed padding: the features of consecutive questions run in length-sorted batches

@@ -32,7 +32,8 @@ public struct ExtractionRequest: Sendable {
   public var producer = "spiqa-extract"
   public var version = ""
   /// The header's `provenance` object, made once the model is loaded, from its folder and the weights file opened
-  /// (the command line passes SpiqaCLI's `Provenance.object`); nil: no `provenance` key.
+  /// (the command line passes SpiqaCLI's `Provenance.object`), to which the run adds `compute`
+  /// (`AttentionProductKernel.computeProvenance`); nil: no `provenance` key.
   public var provenance: (@Sendable (_ modelFolder: String, _ weightsFile: String) -> JSONObject)?
 
   public init(task: String, modelPath: String, dataPath: String) {
@@ -79,7 +80,10 @@ public enum ExtractionRunner {
         if source.trimPlan != nil { featurization["padding"] = "longest_or_max_seq_len" }
       }
       var extra: JSONObject = ["featurization": .object(featurization)]
-      if let p = r.provenance?(r.modelPath, checkpoint.weightsPath) { extra["provenance"] = .object(p) }
+      if var p = r.provenance?(r.modelPath, checkpoint.weightsPath) {
+        p["compute"] = .object(r.options.attentionProduct.computeProvenance)
+        extra["provenance"] = .object(p)
+      }
       try writer.writeHeader(
         job.header(
           producer: r.producer, version: r.version, modelPath: r.modelPath, dataPath: r.dataPath,

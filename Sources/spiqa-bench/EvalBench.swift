@@ -60,7 +60,7 @@ struct EvalBench: ParsableCommand {
     // Room for the bucketed setting's 20 features (a grown encoder would restart the phase timings).
     let taskModel = try EncoderTaskModel(directory: dir, maxBatch: 20, maxSeqLen: 320)
     taskModel.encoder.threads = threads
-    print("eval: OpenBLAS \(OpenBLASRuntime.coreName) kernel, \(threads) threads, \(dir)")
+    print("eval: OpenBLAS \(OpenBLASRuntime.coreName) kernel, \(ComputeBackend.kernelISA) C kernels, \(threads) threads, \(dir)")
     // The baseline is exact attention at the reference's shapes (every feature padded to max_seq_len, as every
     // quantized setting runs); "exact, padded to the longest" is what spiqa-eval runs for exact attention.
     var configs: [(String, AttentionTransform)] = [

@@ -18,11 +18,11 @@ enum EvalCLI {
       && shared("data/glue/SST-2/dev.tsv") != nil
   }
 
-  /// Runs a built tool with `SPIQA_SHARED` set to the shared folder the tests use.
-  static func run(_ tool: String, _ args: [String]) throws -> ProcessResult {
-    try runProcess(
-      try #require(Self.tool(tool), "\(tool) not built"), args,
-      environment: TestPaths.shared.map { ["SPIQA_SHARED": $0] } ?? [:])
+  /// Runs a built tool with `SPIQA_SHARED` set to the shared folder the tests use, and `environment`.
+  static func run(_ tool: String, _ args: [String], environment: [String: String] = [:]) throws -> ProcessResult {
+    var env = environment
+    if let shared = TestPaths.shared { env["SPIQA_SHARED"] = shared }
+    return try runProcess(try #require(Self.tool(tool), "\(tool) not built"), args, environment: env)
   }
 
   static func temp(_ suffix: String) -> String {

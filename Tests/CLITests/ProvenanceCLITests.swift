@@ -11,7 +11,19 @@ import Testing
 struct ProvenanceCLITests {
   static let keys: Set<String> = [
     "tool", "version", "commit", "model_path", "model_id", "weights_file", "weights_sha256", "data_path", "data_sha256",
+    "compute",
   ]
+
+  /// `compute` names OpenBLAS with its kernel, the C kernels' level and the P·V kernel `auto` resolved to.
+  func expectCompute(_ p: JSONObject, kernels: Set<String> = ["avx512", "avx2", "portable"], product: Set<String>) {
+    let c = p["compute"]?.objectValue ?? [:]
+    #expect(Set(c.keys) == ["blas", "kernels", "attention_product"], "\(c)")
+    #expect(c["blas"]?.stringValue?.hasPrefix("OpenBLAS 0.") == true, "\(c)")
+    #expect(kernels.contains(c["kernels"]?.stringValue ?? ""), "\(c)")
+    #expect(product.contains(c["attention_product"]?.stringValue ?? ""), "\(c)")
+    // auto: the row groups with AVX2 or AVX-512, sgemm otherwise.
+    #expect((c["kernels"] == "portable") == (c["attention_product"] == "dense"), "\(c)")
+  }
 
   /// The commit `--version` prints: `spiqa-eval 0.1.0 (commit X)`.
   func commit(_ tool: String) throws -> String {
@@ -28,6 +40,7 @@ struct ProvenanceCLITests {
     #expect(r.status == 0, "\(r.stderr)")
     let p = try #require(r.json["provenance"]?.objectValue, "\(r.json)")
     #expect(Set(p.keys) == Self.keys)
+    expectCompute(p, product: ["groups", "dense"])
     #expect(p["tool"] == "spiqa-eval")
     #expect(p["commit"]?.stringValue == (try commit("spiqa-eval")))
     #expect(p["weights_file"] == "model.safetensors")
@@ -46,8 +59,23 @@ struct ProvenanceCLITests {
     let header = try #require(try ExtractCLI.read(stream).headers.first)
     let hp = try #require(header["provenance"]?.objectValue)
     #expect(Set(hp.keys) == Self.keys)
+    expectCompute(hp, product: ["groups", "dense"])
     #expect(hp["tool"] == "spiqa-extract")
     #expect(hp["weights_sha256"]?.stringValue == weightsHash && hp["data_sha256"]?.stringValue == dataHash)
+  }
+
+  /// `SPIQA_MAX_ISA` caps the C kernels' level, and provenance says so; `--attention-product` is recorded as run.
+  @Test func computeRecordsTheCappedKernelsAndTheProduct() throws {
+    let model = try #require(EvalCLI.squadModel)
+    let base = ["--model", model, "--limit", "2", "-q", "-at", "0.01"]
+    let portable = try EvalCLI.run("spiqa-eval", base, environment: ["SPIQA_MAX_ISA": "Portable"])
+    #expect(portable.status == 0, "\(portable.stderr)")
+    expectCompute(try #require(portable.json["provenance"]?.objectValue), kernels: ["portable"], product: ["dense"])
+    let sparse = try EvalCLI.run("spiqa-eval", base + ["--attention-product", "sparse"])
+    #expect(sparse.status == 0, "\(sparse.stderr)")
+    #expect(sparse.json["provenance"]?.objectValue?["compute"]?.objectValue?["attention_product"] == "sparse")
+    // The same answers with the portable kernels and sgemm: float rounding only.
+    #expect(portable.json["f1"] == sparse.json["f1"] && portable.json["em"] == sparse.json["em"])
   }
 
   @Test func hubSnapshotsAreNamedByIdAndBlob() throws {

@@ -185,7 +185,7 @@ struct RobustnessCLITests {
     }
   }
 
-  @Test("record, metadata and example limits: clear 65 past them, 64 for an unreadable limit variable")
+  @Test("record, metadata and example limits: clear 65 past them, 64 for an unreadable limit or ISA variable")
   func limits() throws {
     let dir = try Hostile.tempDir()
     defer { try? FileManager.default.removeItem(at: dir) }
@@ -203,6 +203,13 @@ struct RobustnessCLITests {
     #expect(r.status == 0, "the record scope buffers nothing: \(r.stderr)")
     r = try Hostile.run("spiqa-hist", [input, "--quiet"], environment: ["SPIQA_MAX_RECORD_BYTES": "lots"])
     #expect(r.status == 64 && r.stderr.contains("SPIQA_MAX_RECORD_BYTES"), "\(r.stderr)")
+    // An instruction-set cap that names no level is refused before any work, by every tool.
+    let out = dir.appendingPathComponent("out.npy.gz").path
+    r = try Hostile.run("spiqa-quantize", [input, "-q", "-o", out], environment: ["SPIQA_MAX_ISA": "sse4"])
+    #expect(r.status == 64 && r.stderr.contains("SPIQA_MAX_ISA: 'sse4'"), "\(r.stderr)")
+    #expect(r.stderr.split(separator: "\n").count == 1 && !FileManager.default.fileExists(atPath: out))
+    r = try Hostile.run("spiqa-hist", [input, "--quiet"], environment: ["SPIQA_MAX_ISA": "avx2"])
+    #expect(r.status == 0, "\(r.stderr)")
   }
 
   @Test("flag values: negative numbers get a real message, absurd sizes and --hs-bits 1000 exit 64")
