@@ -44,5 +44,10 @@ for area in io tokenizers runtime quantize hist extract eval attention; do
   if [ "$area" = eval ] && "$BIN/spiqa-bench" help eval >/dev/null 2>&1; then
     section "eval (Swift): exact attention, one question per pass vs length-bucketed batches"
     run "$BIN/spiqa-bench" eval --only longest --chunk 40 --questions 160
+    # The data-dependent quantizers lean most on the C kernels: on an AVX-512 machine, again as an AVX2 one runs them.
+    if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
+      section "eval (Swift): the data-dependent quantizers with AVX2 kernels and OpenBLAS's Haswell sgemm"
+      SPIQA_MAX_ISA=avx2 OPENBLAS_CORETYPE=Haswell run "$BIN/spiqa-bench" eval --only mean --questions 40
+    fi
   fi
 done

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "compress8.h"
 #include "cpu_isa.h"
 #include "step_cells.h"
 #include "x86.h"
@@ -28,6 +29,20 @@ static ptrdiff_t steps_scalar(float *x, ptrdiff_t from, ptrdiff_t n, const uint3
     int j = 0;
     for (int k = 1; k < count; k++) j += b >= starts[k];
     x[i] = values[j];
+  }
+  return n;
+}
+
+// Portable with a cell table (`step_cells.h`): one lookup and one compare per value instead of one compare per
+// segment; same contract as `steps_scalar`.
+static ptrdiff_t steps_cells_scalar(float *x, ptrdiff_t from, ptrdiff_t n, const spiqa_step_cells *t) {
+  uint32_t *u = (uint32_t *)x;
+  for (ptrdiff_t i = from; i < n; i++) {
+    uint32_t b = u[i];
+    if (b >= one_bits) return i;
+    uint32_t c = b >> t->shift;
+    uint32_t cell = c < t->first ? 0 : c - t->first;  // below the first cell: the lowest value
+    x[i] = b >= t->bound[cell] ? t->upper[cell] : t->lower[cell];
   }
   return n;
 }
@@ -130,10 +145,12 @@ ptrdiff_t spiqa_quant_steps_rows(float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdi
   if (spiqa_kernels_isa() >= SPIQA_ISA_AVX2)
     return steps_rows_avx2(x, rows, cols, stride, from, starts, values, count, at_one);
 #endif
+  spiqa_step_cells table;
+  int cells = count >= 6 && spiqa_step_cells_build(&table, starts, values, count);
   for (ptrdiff_t r = from / cols; r < rows; r++) {
     float *row = x + r * stride;
     for (ptrdiff_t i = r == from / cols ? from % cols : 0; i < cols;) {
-      i = steps_scalar(row, i, cols, starts, values, count);
+      i = cells ? steps_cells_scalar(row, i, cols, &table) : steps_scalar(row, i, cols, starts, values, count);
       if (i == cols) break;
       uint32_t b;
       memcpy(&b, row + i, 4);
@@ -222,11 +239,32 @@ AVX512 static ptrdiff_t sort_keys_avx512(const float *x, ptrdiff_t n, uint32_t *
   }
   return k + sort_keys_scalar(x + i, n - i, out + k, keep_all, above);
 }
+
+// The same 8 keys at a time, compressed by a lane permutation (AVX2 has no compress instruction).
+AVX2 static ptrdiff_t sort_keys_avx2(const float *x, ptrdiff_t n, uint32_t *out, int keep_all, double above) {
+  float below = (float)above;
+  if ((double)below > above) below = nextafterf(below, -INFINITY);
+  __m256i top = _mm256_set1_epi32((int)0x80000000u);
+  __m256 limit = _mm256_set1_ps(below);
+  ptrdiff_t i = 0, k = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256i b = _mm256_loadu_si256((const __m256i *)(x + i));
+    __m256i sign = _mm256_srai_epi32(b, 31);
+    __m256i key = _mm256_or_si256(_mm256_xor_si256(b, sign), _mm256_andnot_si256(sign, top));
+    __m256 keep = keep_all ? _mm256_castsi256_ps(_mm256_xor_si256(_mm256_cmpeq_epi32(key, top), _mm256_set1_epi32(-1)))
+                           : _mm256_cmp_ps(_mm256_castsi256_ps(b), limit, _CMP_GT_OQ);
+    unsigned mask = (unsigned)_mm256_movemask_ps(keep);
+    _mm256_storeu_si256((__m256i *)(out + k), _mm256_permutevar8x32_epi32(key, spiqa_compress_perm8(mask)));
+    k += __builtin_popcount(mask);
+  }
+  return k + sort_keys_scalar(x + i, n - i, out + k, keep_all, above);
+}
 #endif
 
 ptrdiff_t spiqa_quant_sort_keys(const float *x, ptrdiff_t n, uint32_t *out, int keep_all, double above) {
 #if SPIQA_X86
   if (spiqa_kernels_isa() >= SPIQA_ISA_AVX512) return sort_keys_avx512(x, n, out, keep_all, above);
+  if (spiqa_kernels_isa() >= SPIQA_ISA_AVX2) return sort_keys_avx2(x, n, out, keep_all, above);
 #endif
   return sort_keys_scalar(x, n, out, keep_all, above);
 }
@@ -350,6 +388,31 @@ AVX512 static ptrdiff_t gather_intervals_avx512(const uint32_t *keys, ptrdiff_t 
   }
   return k + gather_intervals_scalar(keys + i, n - i, lows, highs, count, out + k);
 }
+
+// 8 keys at a time. AVX2 has no unsigned compare: lo <= key <= hi is (key - lo) <= (hi - lo) unsigned, i.e.
+// min(key - lo, hi - lo) == key - lo. That needs lo <= hi, so empty intervals are dropped first.
+AVX2 static ptrdiff_t gather_intervals_avx2(const uint32_t *keys, ptrdiff_t n, const uint32_t *lows,
+                                            const uint32_t *highs, int count, uint32_t *out) {
+  __m256i lo[16], span[16];
+  int m = 0;
+  for (int j = 0; j < count; j++) {
+    if (lows[j] > highs[j]) continue;
+    lo[m] = _mm256_set1_epi32((int)lows[j]), span[m] = _mm256_set1_epi32((int)(highs[j] - lows[j])), m++;
+  }
+  ptrdiff_t i = 0, k = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256i key = _mm256_loadu_si256((const __m256i *)(keys + i));
+    __m256i keep = _mm256_setzero_si256();
+    for (int j = 0; j < m; j++) {
+      __m256i d = _mm256_sub_epi32(key, lo[j]);
+      keep = _mm256_or_si256(keep, _mm256_cmpeq_epi32(_mm256_min_epu32(d, span[j]), d));
+    }
+    unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(keep));
+    _mm256_storeu_si256((__m256i *)(out + k), _mm256_permutevar8x32_epi32(key, spiqa_compress_perm8(mask)));
+    k += __builtin_popcount(mask);
+  }
+  return k + gather_intervals_scalar(keys + i, n - i, lows, highs, count, out + k);
+}
 #endif
 
 ptrdiff_t spiqa_quant_gather_intervals(const uint32_t *keys, ptrdiff_t n, const uint32_t *lows, const uint32_t *highs,
@@ -357,8 +420,14 @@ ptrdiff_t spiqa_quant_gather_intervals(const uint32_t *keys, ptrdiff_t n, const 
 #if SPIQA_X86
   if (count <= 16 && spiqa_kernels_isa() >= SPIQA_ISA_AVX512)
     return gather_intervals_avx512(keys, n, lows, highs, count, out);
+  if (count <= 16 && spiqa_kernels_isa() >= SPIQA_ISA_AVX2)
+    return gather_intervals_avx2(keys, n, lows, highs, count, out);
 #endif
   return gather_intervals_scalar(keys, n, lows, highs, count, out);
+}
+
+int spiqa_quant_gather_intervals_max(void) {
+  return SPIQA_X86 && spiqa_kernels_isa() >= SPIQA_ISA_AVX2 ? 8 : 0;
 }
 
 ptrdiff_t spiqa_quant_gather_buckets(const uint32_t *keys, ptrdiff_t n, const uint8_t *wanted, uint32_t *out) {

@@ -267,8 +267,10 @@ struct BucketSelection {
     let pieces = splitKeys(regions, into: counts.keyCount >= 1 << 16 ? max(1, threads) : 1)
     let intervals = runs.map { Self.keys(ofBuckets: $0.buckets.lowerBound, $0.buckets.upperBound) }
     let lows = intervals.map(\.low), highs = intervals.map(\.high)
+    // Few intervals: compared with each key, 8 or 16 keys at a time; more (or no vector kernels): a table of buckets.
+    let byIntervals = intervals.count <= Int(spiqa_quant_gather_intervals_max())
     var mask: [UInt8] = []
-    if intervals.count > 16 {
+    if !byIntervals {
       mask = [UInt8](repeating: 0, count: BucketHistogram.buckets)
       for run in runs { for b in run.buckets { mask[b] = 1 } }
     }
@@ -284,7 +286,7 @@ struct BucketSelection {
           var k = 0
           for region in pieces[p] where region.count > 0 && !intervals.isEmpty {
             let out = o.value + pieceStart[p] + k
-            k += intervals.count <= 16
+            k += byIntervals
               ? spiqa_quant_gather_intervals(region.baseAddress!, region.count, lows, highs, Int32(lows.count), out)
               : spiqa_quant_gather_buckets(region.baseAddress!, region.count, mask, out)
           }

@@ -1,4 +1,5 @@
 import Foundation
+import SpiqaTestSupport
 import Testing
 @testable import SpiqaQuant
 
@@ -8,8 +9,14 @@ import Testing
 @Suite struct BucketSelectionTests {
   static let sizes: [(rows: Int, n: Int)] = [(1, 7), (3, 40), (64, 37), (384, 128), (2_000, 320)]
 
+  /// At every ISA level: the keys are gathered by interval (few of them, AVX2 and AVX-512) or by a bucket table (more
+  /// than 8: 1–6 bits give from 2 to about 64; and always in portable C).
   @Test(arguments: [QuantMethod.uniformSlinearClampedMean, .uniformSlogClampedMean])
   func selectionEqualsSort(method: QuantMethod) throws {
+    try forEachISA { isa in try selectionEqualsSort(method: method, isa: isa) }
+  }
+
+  func selectionEqualsSort(method: QuantMethod, isa: Int32) throws {
     for (k, size) in Self.sizes.enumerated() {
       for scale in [1.0, 3.0, 8.0] {
         var x = randomSoftmax(rows: size.rows, n: size.n, seed: UInt64(k * 31 + Int(scale)), scale: scale)
@@ -19,13 +26,13 @@ import Testing
           let picked = Result { try dataDependentStatistics(method: method, bits: bits, parts: parts, selection: true) }
           switch (sorted, picked) {
           case (.success(let a), .success(let b)):
-            #expect(a.thresholds.map(\.bitPattern) == b.thresholds.map(\.bitPattern), "\(method.rawValue) b=\(bits) \(size)")
-            #expect(a.values.map(\.bitPattern) == b.values.map(\.bitPattern), "\(method.rawValue) b=\(bits) \(size)")
+            #expect(a.thresholds.map(\.bitPattern) == b.thresholds.map(\.bitPattern), "\(method.rawValue) b=\(bits) \(size) ISA \(isa)")
+            #expect(a.values.map(\.bitPattern) == b.values.map(\.bitPattern), "\(method.rawValue) b=\(bits) \(size) ISA \(isa)")
             #expect(a.count == b.count && a.levels == b.levels)
           case (.failure, .failure):
             break  // the reference's own failure (too few values), in both
           default:
-            Issue.record("\(method.rawValue) b=\(bits) \(size): one path failed: \(sorted) vs \(picked)")
+            Issue.record("\(method.rawValue) b=\(bits) \(size) ISA \(isa): one path failed: \(sorted) vs \(picked)")
           }
         }
       }

@@ -112,8 +112,8 @@ import SpiqaQuant
 
   /// The step kernel equals the formula on a sweep of [0, 1] at every ISA level: every 1,021st float32 bit pattern,
   /// each segment start and its neighbours, and every pattern whose low 16 bits are 0 (the edges of any cell table
-  /// the AVX-512 path may build) and its neighbours; 2 to 6 bits, where the cell table and the plain chain of
-  /// compares take turns.
+  /// the AVX-512 and portable paths may build) and its neighbours; 2 to 6 bits, where the cell table and the plain
+  /// chain of compares take turns.
   @Test(arguments: QuantMethod.allCases.filter(\.isElementwise))
   func stepKernelEqualsFormulaOnASweep(method: QuantMethod) throws {
     for bits in 2...6 {

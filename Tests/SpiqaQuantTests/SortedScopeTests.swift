@@ -313,11 +313,21 @@ import Testing
       }
       for r in results { #expect(r == expected, "keep_all \(keepAll)") }
     }
-    // The key-interval gather of the bucket path, at every level, with 1, 3 and 17 intervals (the last one scalar).
+    // The key-interval gather of the bucket path, at every level, with 1, 3 and 17 intervals (the last one scalar),
+    // and with an empty interval (low above high), the ends of the key range and a wide one.
     let keys = x.map(sortKey)
+    var cases: [(lows: [UInt32], highs: [UInt32])] = []
     for count in [1, 3, 17] {
-      let lows = (0..<count).map { sortKey(Float(1e-5) * Float($0 * 3 + 1)) }
-      let highs = (0..<count).map { sortKey(Float(1e-5) * Float($0 * 3 + 2)) }
+      let lows: [UInt32] = (0..<count).map { j in sortKey(Float(1e-5) * Float(j * 3 + 1)) }
+      let highs: [UInt32] = (0..<count).map { j in sortKey(Float(1e-5) * Float(j * 3 + 2)) }
+      cases.append((lows, highs))
+    }
+    let edgeLows: [UInt32] = [sortKey(0.01), sortKey(0.5), 0, sortKey(1e-4)]
+    let edgeHighs: [UInt32] = [sortKey(0.001), UInt32.max, sortKey(-0.0), sortKey(0.02)]
+    cases.append((edgeLows, edgeHighs))
+    for (lows, highs) in cases {
+      let count = lows.count
+      #expect(keys.contains { key in zip(lows, highs).contains { key >= $0 && key <= $1 } }, "a case that gathers")
       try forEachISA { isa in
         var out = [UInt32](repeating: 0, count: keys.count + 16)
         let k = keys.withUnsafeBufferPointer { kb in

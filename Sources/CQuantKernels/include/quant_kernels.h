@@ -30,9 +30,16 @@ ptrdiff_t spiqa_quant_steps_rows(float *x, ptrdiff_t rows, ptrdiff_t cols, ptrdi
 void spiqa_quant_bucket_count(const uint32_t *keys, ptrdiff_t n, uint32_t *counts, uint64_t *low_sums, uint32_t *bounds);
 
 /// Copies the keys that fall in any of the `count` intervals `[lows[j], highs[j]]` to `out`, in order; returns how
-/// many. `out` needs room for 16 keys more than are copied. Up to 16 intervals run 16 keys at a time (AVX-512).
+/// many. `out` needs room for 16 keys more than are copied. Up to 16 intervals run 16 keys at a time (AVX-512) or 8
+/// (AVX2).
 ptrdiff_t spiqa_quant_gather_intervals(const uint32_t *keys, ptrdiff_t n, const uint32_t *lows, const uint32_t *highs,
                                        int count, uint32_t *out);
+
+/// The most intervals for which `spiqa_quant_gather_intervals` is faster than `spiqa_quant_gather_buckets` at the
+/// calling thread's level: 8 with AVX2 or AVX-512 (one compare per interval and 8 or 16 keys; the bucket table costs
+/// one load per key whatever the intervals), 0 in portable C (one compare per interval and key: the table was
+/// 2.4× faster for one interval, 20× for 16).
+int spiqa_quant_gather_intervals_max(void);
 
 /// Copies the keys whose bucket has `wanted[bucket] != 0` to `out`; returns how many. Every key is stored at the
 /// next free slot before the test, so `out` needs room for one key more than are copied (or for `n`).
