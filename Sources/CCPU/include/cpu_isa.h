@@ -2,7 +2,7 @@
 #define SPIQA_CPU_ISA_H
 
 /// The instruction-set level the C kernels with runtime dispatch use (CStreamKernels' f32 → f16, CStatKernels,
-/// CModelKernels): x86-64 AVX-512F, AVX2 + FMA or portable C, chosen once from the CPU; other architectures:
+/// CModelKernels, CQuantKernels): x86-64 AVX-512F, AVX2 + FMA or portable C, chosen once from the CPU; other architectures:
 /// portable C only. `SPIQA_MAX_ISA` (avx512, avx2 or portable, any case) caps it for the process, read once at first
 /// use: to reproduce another machine's bits or time the AVX2 kernels on an AVX-512 CPU. Tests and benchmarks can
 /// lower it for the calling thread.
