@@ -8,7 +8,7 @@ public struct AttentionProductOption: ParsableArguments {
   @Option(
     name: .customLong("attention-product"),
     help: ArgumentHelp(
-      "How P·V runs under pruning or a quantizer: groups (quantize in place, then skip the columns a group of 4 rows leaves at 0), sparse (spiqa-eval: skip zeros, quantize on the fly), dense (sgemm, as the reference) or auto (groups with AVX2 or AVX-512, where it measured fastest; dense otherwise); the same results up to float rounding.",
+      "How P·V runs under pruning or a quantizer: groups (quantize in place, then skip the columns a group of 4 rows leaves at 0), sparse (spiqa-eval: skip zeros, quantize on the fly; spiqa-extract records with dense then), dense (sgemm, as the reference) or auto (groups with AVX2 or AVX-512, where it measured fastest; dense otherwise); the same results up to float rounding.",
       valueName: "kernel"),
     completion: .list(AttentionProductKernel.allCases.map(\.rawValue)))
   public var name = AttentionProductKernel.auto.rawValue

@@ -372,6 +372,10 @@ public enum AttentionProductKernel: String, Sendable, CaseIterable {
     case sparse, rowGroups
   }
 
+  /// The kernel while spiqa-extract records: `sparse` fuses the transform into P·V, where a recorder would not see
+  /// it, so recording multiplies by sgemm instead (`AttentionHooks.hooks`).
+  public var whileRecording: AttentionProductKernel { self == .sparse ? .dense : self }
+
   /// The kernel that runs on this machine, `auto` resolved: "groups", "sparse" or "dense".
   public var resolvedName: String {
     switch kernel {

@@ -81,7 +81,7 @@ public enum ExtractionRunner {
       }
       var extra: JSONObject = ["featurization": .object(featurization)]
       if var p = r.provenance?(r.modelPath, checkpoint.weightsPath) {
-        p["compute"] = .object(r.options.attentionProduct.computeProvenance)
+        p["compute"] = .object(r.options.attentionProduct.whileRecording.computeProvenance)
         extra["provenance"] = .object(p)
       }
       try writer.writeHeader(

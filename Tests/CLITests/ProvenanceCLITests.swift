@@ -76,6 +76,14 @@ struct ProvenanceCLITests {
     #expect(sparse.json["provenance"]?.objectValue?["compute"]?.objectValue?["attention_product"] == "sparse")
     // The same answers with the portable kernels and sgemm: float rounding only.
     #expect(portable.json["f1"] == sparse.json["f1"] && portable.json["em"] == sparse.json["em"])
+    // spiqa-extract records with sgemm when asked for the sparse kernel, and says so.
+    let stream = EvalCLI.temp(".npy.gz")
+    defer { try? FileManager.default.removeItem(atPath: stream) }
+    let x = try EvalCLI.run(
+      "spiqa-extract", ["--model", model, "--limit", "1", "-at", "0.01", "--attention-product", "sparse", "-o", stream, "-q"])
+    #expect(x.status == 0, "\(x.stderr)")
+    let header = try #require(try ExtractCLI.read(stream).headers.first)
+    #expect(header["provenance"]?.objectValue?["compute"]?.objectValue?["attention_product"] == "dense")
   }
 
   @Test func hubSnapshotsAreNamedByIdAndBlob() throws {
