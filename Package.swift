@@ -30,11 +30,14 @@ let package = Package(
     .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
     // Libraries: all the logic lives here.
-    // The error kinds and their exit codes, the JSON value/parser/writer, SplitMix64 (no dependencies).
-    .target(name: "SpiqaCore"),
+    // The error kinds and their exit codes, the JSON value/parser/writer, SplitMix64, FileDigest (SHA-256 blocks from
+    // CDigestKernels where the CPU has the SHA instructions).
+    .target(name: "SpiqaCore", dependencies: ["CDigestKernels"]),
     // C kernels with runtime AVX-512 / AVX2 / portable dispatch (no global -march flags): CCPU detects the CPU
     // and holds the per-thread ISA override; each kernel target serves one library.
     .target(name: "CCPU"),
+    // SHA-256 blocks with the CPU's SHA instructions, for SpiqaCore's FileDigest.
+    .target(name: "CDigestKernels"),
     .target(name: "CStreamKernels", dependencies: ["CCPU"]),
     .target(name: "CStatKernels", dependencies: ["CCPU"]),
     .target(name: "CModelKernels", dependencies: ["CCPU"]),
@@ -85,7 +88,7 @@ let package = Package(
       resources: [.copy("Fixtures")]),
     // The fake Hub serves SpiqaModelTests' checkpoint fixtures; SpiqaModel checks that a download loads.
     .testTarget(
-      name: "SpiqaHubTests", dependencies: ["SpiqaHub", "SpiqaModel", "SpiqaTestSupport"],
+      name: "SpiqaHubTests", dependencies: ["SpiqaHub", "SpiqaModel", "SpiqaTestSupport", "CDigestKernels"],
       resources: [.copy("Fixtures")]),
     .testTarget(name: "SpiqaCLITests", dependencies: ["SpiqaCLI", "SpiqaTestSupport"]),
     .testTarget(

@@ -14,16 +14,21 @@ case "$target" in
   stream|npy-header|checkpoint) ;;
   *) echo "Fuzz/run.sh: unknown target '$target' (stream, npy-header, checkpoint, all)" >&2; exit 64 ;;
 esac
-mkdir -p "$out/corpus-$target" "$out/seeds-$target" "$out/CStreamKernels" "$out/SpiqaCore"
-# SpiqaCore (JSON, error kinds), which SpiqaIO and SpiqaModel import: a module and a static library of its own.
+mkdir -p "$out/corpus-$target" "$out/seeds-$target" "$out/CStreamKernels" "$out/SpiqaCore" "$out/CDigestKernels"
+# SpiqaCore (JSON, error kinds), which SpiqaIO and SpiqaModel import: a module and a static library of its own,
+# with its C target CDigestKernels (module map written here, as SwiftPM would; its object linked into the library).
+printf 'module CDigestKernels {\n  umbrella "%s"\n  export *\n}\n' "$PWD/Sources/CDigestKernels/include" \
+  > "$out/CDigestKernels/module.modulemap"
+clang -O1 -g -fsanitize=fuzzer-no-link,address -I Sources/CDigestKernels/include -c Sources/CDigestKernels/sha256_blocks.c \
+  -o "$out/CDigestKernels/sha256_blocks.o"
 swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name SpiqaCore -emit-library -static \
-  -emit-module -emit-module-path "$out/SpiqaCore/SpiqaCore.swiftmodule" Sources/SpiqaCore/*.swift \
-  -o "$out/SpiqaCore/libSpiqaCore.a"
+  -I "$out/CDigestKernels" -emit-module -emit-module-path "$out/SpiqaCore/SpiqaCore.swiftmodule" \
+  Sources/SpiqaCore/*.swift "$out/CDigestKernels/sha256_blocks.o" -o "$out/SpiqaCore/libSpiqaCore.a"
 quiet_link() { grep -v "Cannot export local symbol" || true; }
 rm -f "$out/spiqa-fuzz-$target"
 if [ "$target" = checkpoint ]; then
   # The weights readers (safetensors, PyTorch zip/legacy, pickle) with SpiqaModel's error type; no model code.
-  swiftc -sanitize=fuzzer,address -parse-as-library -O -I "$out/SpiqaCore" \
+  swiftc -sanitize=fuzzer,address -parse-as-library -O -I "$out/SpiqaCore" -I "$out/CDigestKernels" \
     Sources/SpiqaModel/SpiqaModelError.swift Sources/SpiqaModel/Weights/WeightSource.swift \
     Sources/SpiqaModel/Weights/SafetensorsFile.swift Sources/SpiqaModel/Weights/PyTorchBin*.swift \
     Sources/SpiqaModel/Weights/Pickle*.swift Sources/SpiqaModel/Weights/ZipArchive.swift \
@@ -47,7 +52,7 @@ else
   harness=Fuzz/StreamReaderFuzz.swift
   [ "$target" = npy-header ] && harness=Fuzz/NPYHeaderFuzz.swift
   swiftc -sanitize=fuzzer,address -parse-as-library -O -I Sources/CZlib -I Sources/CDeflate -I "$out/CStreamKernels" \
-    -I "$out/SpiqaCore" Sources/SpiqaIO/*.swift "$harness" "${objects[@]}" \
+    -I "$out/SpiqaCore" -I "$out/CDigestKernels" Sources/SpiqaIO/*.swift "$harness" "${objects[@]}" \
     "$out/SpiqaCore/libSpiqaCore.a" -o "$out/spiqa-fuzz-$target" 2>&1 | quiet_link || true
   if [ "$target" = stream ]; then
     # The numpy-written fixtures (arrays, streams, gzip from Python) and Fuzz/seeds (streams written by SpiqaIO

@@ -90,6 +90,27 @@ struct IOBench: ParsableCommand {
           + pad(String(format3: Double(uncompressed) / Double(fileSize)), 8) + pad(fmt(Double(fileSize) / 1e6), 10) + pad(String(format3: writeCPU), 12) + pad(String(format3: readCPU), 12)
           + "\(fmt(rssAfterWrite)) / \(fmt(peakRSSMegabytes()))" + (checksum.isNaN ? " (nan)" : ""))
     }
+    hashSpeed(data)
+  }
+
+  /// SHA-256 of the records' bytes, as spiqa-eval and spiqa-extract hash the weights and data for provenance: with
+  /// the CPU's SHA instructions (where it has them) and in Swift.
+  func hashSpeed(_ data: [[Float]]) {
+    var line = "sha256 (provenance hashes of weights and data):"
+    for hardware in [true, false] {
+      var digest = FileDigest(.sha256)
+      digest.usesHardware = hardware
+      if hardware && !digest.usesHardware { continue }
+      let t0 = now()
+      var bytes = 0
+      for record in data {
+        record.withUnsafeBytes { digest.update($0) }
+        bytes += record.count * 4
+      }
+      _ = digest.finish()
+      line += " \(hardware ? "SHA instructions" : "Swift") \(fmt(Double(bytes) / 1e6 / (now() - t0))) MB/s"
+    }
+    print(line)
   }
 
   /// Softmax rows of 3·z (z ~ N(0,1)), row length `n`, for record `record` of the pool.

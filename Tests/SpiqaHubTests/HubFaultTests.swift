@@ -1,3 +1,4 @@
+import CDigestKernels
 import Foundation
 import Testing
 
@@ -205,6 +206,30 @@ struct HubDownloadCheckTests {
     #expect(FileDigest.kind(ofETag: String(repeating: "a", count: 64)) == .sha256)
     #expect(FileDigest.kind(ofETag: "ce013625030ba8dba906f756967f9e9ca394464a") == .sha1)
     #expect(FileDigest.kind(ofETag: "opaque-etag") == nil)
+  }
+
+  @Test("SHA-256 on the CPU's SHA instructions equals the Swift compression, at every length and chunking")
+  func hardwareSHA256() throws {
+    var rng = SplitMix64(seed: 7)
+    let bytes = (0..<20_000).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+    var portable = FileDigest(.sha256)
+    portable.usesHardware = false
+    #expect(!portable.usesHardware)
+    try #require(FileDigest(.sha256).usesHardware || spiqa_sha256_has_hardware() == 0)
+    for length in [0, 1, 55, 56, 63, 64, 65, 127, 128, 129, 1000, 4096, 20_000] {
+      for chunk in [1, 64, 100, 1 << 20] {
+        var hw = FileDigest(.sha256), sw = FileDigest(.sha256)
+        sw.usesHardware = false
+        var i = 0
+        while i < length {
+          let part = Array(bytes[i..<min(length, i + chunk)])
+          hw.update(part)
+          sw.update(part)
+          i += chunk
+        }
+        #expect(hw.finish() == sw.finish(), "length \(length), chunk \(chunk)")
+      }
+    }
   }
 
   @Test("a download with neither a size nor a checkable hash is refused (65)")
