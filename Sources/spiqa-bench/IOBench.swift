@@ -94,7 +94,7 @@ struct IOBench: ParsableCommand {
   }
 
   /// SHA-256 of the records' bytes, as spiqa-eval and spiqa-extract hash the weights and data for provenance: with
-  /// the CPU's SHA instructions (where it has them) and in Swift.
+  /// the CPU's SHA instructions (where it has them) and in portable C.
   func hashSpeed(_ data: [[Float]]) {
     var line = "sha256 (provenance hashes of weights and data):"
     for hardware in [true, false] {
@@ -108,7 +108,7 @@ struct IOBench: ParsableCommand {
         bytes += record.count * 4
       }
       _ = digest.finish()
-      line += " \(hardware ? "SHA instructions" : "Swift") \(fmt(Double(bytes) / 1e6 / (now() - t0))) MB/s"
+      line += " \(hardware ? "SHA instructions" : "portable C") \(fmt(Double(bytes) / 1e6 / (now() - t0))) MB/s"
     }
     print(line)
   }

@@ -208,7 +208,7 @@ struct HubDownloadCheckTests {
     #expect(FileDigest.kind(ofETag: "opaque-etag") == nil)
   }
 
-  @Test("SHA-256 on the CPU's SHA instructions equals the Swift compression, at every length and chunking")
+  @Test("SHA-256 on the CPU's SHA instructions equals the portable compression, at every length and chunking")
   func hardwareSHA256() throws {
     var rng = SplitMix64(seed: 7)
     let bytes = (0..<20_000).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
