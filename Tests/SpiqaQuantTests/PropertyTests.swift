@@ -3,7 +3,7 @@ import SpiqaTestSupport
 import Testing
 import CCPU
 import SpiqaCore
-import SpiqaQuant
+@testable import SpiqaQuant
 
 /// Properties on random softmax tensors, for every method and several bit widths.
 @Suite struct PropertyTests {
@@ -129,6 +129,39 @@ import SpiqaQuant
         try q.apply(&x)
         let wrong = x.indices.filter { x[$0].bitPattern != expected[$0].bitPattern }
         #expect(wrong.isEmpty, "\(method.rawValue)/\(bits), ISA \(isa): \(wrong.prefix(3).map { input[$0] })")
+      }
+    }
+  }
+
+  /// The data-dependent cascade as a step function equals its formula (`QuantCascade.value`) on a sweep of [0, 1] at
+  /// every ISA level: statistics from attention-like scopes at 2 to 6 bits, both variants (the kernels' chain of
+  /// compares and their cell table take turns).
+  @Test(arguments: [QuantMethod.uniformSlinearClampedMean, .uniformSlogClampedMean, .uniformSlogMean])
+  func cascadeEqualsFormulaOnASweep(method: QuantMethod) throws {
+    for bits in 2...6 {
+      for (k, scale) in [1.0, 3.0, 8.0].enumerated() {
+        var x = randomSoftmax(rows: 64, n: 77, seed: UInt64(bits * 10 + k), scale: scale)
+        if method == .uniformSlogMean { for i in stride(from: 0, to: x.count, by: 3) { x[i] = 0 } }
+        let parts = x.withUnsafeMutableBufferPointer { [$0] }
+        let stats = try dataDependentStatistics(method: method, bits: bits, parts: parts)
+        for corrected in [false, true] {
+          let cascade = QuantCascade(stats: stats, method: method, corrected: corrected)
+          guard cascade.starts.count <= 64 else { continue }
+          var patterns = Array(stride(from: UInt32(0), through: 0x3F80_0000, by: 1021))
+          for edge in stride(from: UInt32(0), through: 0x3F80_0000, by: 1 << 16) { patterns += [edge, edge &+ 1, edge &- 1] }
+          for start in cascade.starts where start > 0 { patterns += [start - 2, start - 1, start, start + 1, start + 2] }
+          let input = patterns.filter { $0 <= 0x3F80_0000 }.map { Float(bitPattern: $0) }
+          let expected = input.map {
+            QuantCascade.value($0, t: cascade.t, v: cascade.v, clamped: cascade.clamped,
+                               positiveOnly: cascade.positiveOnly, corrected: corrected)
+          }
+          try forEachISA { isa in
+            var y = input
+            y.withUnsafeMutableBufferPointer { cascade.apply($0) }
+            let wrong = y.indices.filter { y[$0].bitPattern != expected[$0].bitPattern }
+            #expect(wrong.isEmpty, "\(method.rawValue)/\(bits) scale \(scale) corrected \(corrected), ISA \(isa): \(wrong.prefix(3).map { input[$0] })")
+          }
+        }
       }
     }
   }
