@@ -9,8 +9,8 @@ import Testing
 @Suite struct BucketSelectionTests {
   static let sizes: [(rows: Int, n: Int)] = [(1, 7), (3, 40), (64, 37), (384, 128), (2_000, 320)]
 
-  /// At every ISA level: the keys are gathered by interval (few of them, AVX2 and AVX-512) or by a bucket table (more
-  /// than 8: 1–6 bits give from 2 to about 64; and always in portable C).
+  /// At every ISA level: the keys are gathered by interval (up to 8 of them, AVX2 and AVX-512) or by a bucket table
+  /// (more intervals, and always in portable C); 1 to 6 bits want from a few intervals to dozens.
   @Test(arguments: [QuantMethod.uniformSlinearClampedMean, .uniformSlogClampedMean])
   func selectionEqualsSort(method: QuantMethod) throws {
     try forEachISA { isa in try selectionEqualsSort(method: method, isa: isa) }
