@@ -749,23 +749,20 @@ ptrdiff_t spiqa_pv_groups(float *p, ptrdiff_t n, ptrdiff_t ldp, float prune_belo
     if (isa >= SPIQA_ISA_AVX512) {
       m = scan_group_avx512(rows, g, n, prune_below, l.col, &nz);
       group_product_avx512(rows, g, l.col, m, v, ldv, d, outs);
-      nonzero += nz, kept += m;
-      continue;
-    }
-    if (isa >= SPIQA_ISA_AVX2) {
+    } else if (isa >= SPIQA_ISA_AVX2) {
       m = scan_group_avx2(rows, g, n, prune_below, l.col, &nz);
       group_product_avx2(rows, g, l.col, m, v, ldv, d, outs);
-      nonzero += nz, kept += m;
-      continue;
-    }
+    } else
 #endif
-    // Portable: the same pruning and columns, each row's products summed in column order.
-    m = scan_group_scalar(rows, g, 0, n, prune_below, l.col, 0, &nz);
-    for (int r = 0; r < g; r++) {
-      for (ptrdiff_t j = 0; j < d; j++) {
-        float sum = 0;
-        for (ptrdiff_t i = 0; i < m; i++) sum += rows[r][l.col[i]] * v[(ptrdiff_t)l.col[i] * ldv + j];
-        outs[r][j] = sum;
+    {
+      // Portable: the same pruning and columns, each row's products summed in column order.
+      m = scan_group_scalar(rows, g, 0, n, prune_below, l.col, 0, &nz);
+      for (int r = 0; r < g; r++) {
+        for (ptrdiff_t j = 0; j < d; j++) {
+          float sum = 0;
+          for (ptrdiff_t i = 0; i < m; i++) sum += rows[r][l.col[i]] * v[(ptrdiff_t)l.col[i] * ldv + j];
+          outs[r][j] = sum;
+        }
       }
     }
     nonzero += nz, kept += m;

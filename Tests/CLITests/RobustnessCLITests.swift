@@ -15,9 +15,7 @@ enum Hostile {
   static var canRun: Bool { ["spiqa-quantize", "spiqa-hist", "spiqa-extract", "spiqa-eval"].allSatisfy { tool($0) != nil } }
 
   static func run(_ name: String, _ args: [String], environment: [String: String] = [:]) throws -> ProcessResult {
-    var env = environment
-    if let shared = TestPaths.shared { env["SPIQA_SHARED"] = shared }
-    return try runProcess(try #require(tool(name), "\(name) not built"), args, environment: env)
+    try EvalCLI.run(name, args, environment: environment)
   }
 
   /// Runs a tool with standard output going to `path` (e.g. /dev/full); returns status and standard error.
