@@ -77,6 +77,10 @@ public struct ForwardHooks {
   /// the layer's probabilities (an `attention` hook, such as a recorder) and by stand-ins of the encoder that
   /// compute no P·V (`runAttention`). Nil when `attentionProduct` only computes the product.
   public var attentionProductStandIn: AttentionBlockHook?
+  /// P·V of a block `attentionProductStandIn` has transformed: `attentionProduct`'s kernel without the transform it
+  /// fuses, so that an observer changes no bit of the product (compute `product.out` and return true, or return
+  /// false to leave it to sgemm). Nil: sgemm.
+  public var attentionProductAfterStandIn: ((_ product: BlockProduct) -> Bool)?
   /// Set when the attention hooks leave every padded row and column 0 (pruning, an element-wise quantizer with
   /// f(0) = 0, observers): P·V then runs over the real n×n block only, as without hooks. Otherwise a hook may have
   /// written anywhere, and P·V uses the whole T×T block (the reference's behaviour with a quantizer whose f(0) ≠ 0).

@@ -30,10 +30,10 @@ struct SelfAttention {
     // hooks promise to leave padding 0.
     let whole = (hook != nil || blockHook != nil || beforeProduct != nil) && !hooks.paddingStaysZero
     // A product hook that fuses a transform would hide it from an `attention` hook (a recorder): then the
-    // transform runs in place (its stand-in) and P·V is sgemm.
+    // transform runs in place (its stand-in) and P·V by the same kernel without the transform, or sgemm.
     let fusesTransform = hooks.attentionProduct != nil && hooks.attentionProductStandIn != nil
     let standIn = fusesTransform && hook != nil ? hooks.attentionProductStandIn : nil
-    let productHook = whole || standIn != nil ? nil : hooks.attentionProduct
+    let productHook = whole ? nil : standIn != nil ? hooks.attentionProductAfterStandIn : hooks.attentionProduct
     /// P·V of one (item, head) block into its columns of `context` (over T×T when `whole`); padded context rows 0.
     func product(_ pair: Int, whole: Bool) {
       let b = pair / heads, h = pair % heads

@@ -157,6 +157,7 @@ public final class AttentionHooks {
       blockCounts = product.counts
       hooks.attentionProduct = product.hook
       hooks.attentionProductStandIn = product.inPlace
+      hooks.attentionProductAfterStandIn = product.afterInPlace
       hooks.paddingStaysZero = true
       return hooks
     }
@@ -218,19 +219,32 @@ public final class AttentionHooks {
     return hooks
   }
 
+  /// A transform fused into a P·V kernel, as `ForwardHooks` takes it.
+  struct FusedProduct {
+    /// `ForwardHooks.attentionProduct`: transform, multiply, count.
+    var hook: (BlockProduct) -> Bool
+    /// `ForwardHooks.attentionProductStandIn`: the per-block hook (transform in place, count).
+    var inPlace: ForwardHooks.AttentionBlockHook
+    /// `ForwardHooks.attentionProductAfterStandIn`: the kernel's product of a block `inPlace` has transformed
+    /// (nil: sgemm).
+    var afterInPlace: ((BlockProduct) -> Bool)?
+    var counts: BlockZeroCounts?
+  }
+
   /// P·V by a kernel (`kernel`), for pruning (`-at`) and element-wise quantizers (nil otherwise), counting each
-  /// block's zeros from the kernel's survivors; `inPlace` (the per-block hook: transform in place, count) is the
-  /// hook's stand-in.
+  /// block's zeros from the kernel's survivors.
   /// - `rowGroups`: a selected block is quantized in place (pruning alone is fused into the kernel's scan), then
-  ///   multiplied by `BlockProduct.rowGroups`.
+  ///   multiplied by `BlockProduct.rowGroups`; observed (`inPlace` stands in), the block is still multiplied by
+  ///   `rowGroups`, so that a recorder changes no bit.
   /// - `sparse`: for quantizers that map 0 to 0 and nothing else to 0, a selected block is never written; its
   ///   product reads the values that survive pruning (`BlockProduct.sparse`) or their codes (`BlockProduct.codes`).
+  ///   Observed, it is multiplied by sgemm (spiqa-extract records `sparse` with sgemm).
   /// A block the kernel refuses (out of memory; for the codes, a value they do not cover: negative, above 1, NaN)
   /// goes through `inPlace` and sgemm, as without the product hook.
   static func productHook(
     transform t: AttentionTransform, kernel: AttentionProductKernel.BlockKernel, counting: Bool, layers: Int,
     items: Int, heads: Int
-  ) -> (hook: (BlockProduct) -> Bool, inPlace: ForwardHooks.AttentionBlockHook, counts: BlockZeroCounts?)? {
+  ) -> FusedProduct? {
     guard t.changesAttention, !t.ablate, t.keepsPaddingZero else { return nil }
     let counts = counting ? BlockZeroCounts(layers: layers, items: items, heads: heads) : nil
     let inPlace = blockHook(transform: t, counts: counts)
@@ -252,7 +266,7 @@ public final class AttentionHooks {
         counts?.set(layer: p.layer, item: p.item, head: p.head, zeros: p.n * p.n - r.nonzero, n: p.n)
         return true
       }
-      return (hook, inPlace, counts)
+      return FusedProduct(hook: hook, inPlace: inPlace, afterInPlace: { p in p.rowGroups() != nil }, counts: counts)
     }
     var codes: ProductCodes?
     if let q = t.quantizer {
@@ -270,7 +284,7 @@ public final class AttentionHooks {
       inPlace(p.layer, p.item, p.head, p.probs, p.n, p.seqLen)
       return false
     }
-    return (hook, inPlace, counts)
+    return FusedProduct(hook: hook, inPlace: inPlace, afterInPlace: nil, counts: counts)
   }
 
   /// The per-block hook: transform the block when its (layer, head) is selected, then count its zeros.

@@ -63,6 +63,40 @@ import Testing
     }
   }
 
+  /// An `attention` hook that only looks (a recorder) moves the fused transform in place, and must change no bit:
+  /// the row-groups kernel still multiplies, so that attention recorded while quantizing replays to the scores of
+  /// quantizing on the fly (the kernel's sums are not sgemm's).
+  @Test func anObserverChangesNoBitOfTheRowGroupsProduct() throws {
+    let encoder = try Encoder(randomWeightsFor: Self.config, seed: 5, maxBatch: 2, maxSeqLen: 96)
+    encoder.threads = 1  // the ISA level is set for this thread only
+    let logPruned = try AttentionQuantizer(method: .linearSlogClampedMidval, bits: 3)
+    let transforms: [(String, AttentionTransform)] = [
+      ("threshold", AttentionTransform(threshold: 0.0105)),
+      ("log-pruned", AttentionTransform(quantizer: logPruned)),
+      ("log-pruned + threshold", AttentionTransform(threshold: 0.0105, quantizer: logPruned)),
+    ]
+    try forEachISA { isa in
+      var sgemmDiffers = false
+      for (name, t) in transforms {
+        let builder = AttentionHooks(transform: t, layers: Self.config.numLayers, heads: Self.config.numHeads)
+        builder.productKernel = .groups
+        let hooks = try builder.hooks(keys: Self.keys)
+        #expect(hooks.attentionProductStandIn != nil, "\(name): the transform is fused into the product")
+        var observed = hooks
+        var seen = 0
+        observed.attention = { _, _, _ in seen += 1 }
+        let alone = try encoder.forward(Self.batch, hooks: hooks).lastHiddenState
+        let watched = try encoder.forward(Self.batch, hooks: observed).lastHiddenState
+        #expect(seen == Self.config.numLayers)
+        #expect(alone == watched, "\(name), ISA \(isa): an observer changed the result")
+        builder.productKernel = .dense
+        sgemmDiffers = try sgemmDiffers || encoder.forward(Self.batch, hooks: builder.hooks(keys: Self.keys)).lastHiddenState != alone
+      }
+      // Otherwise the test could not tell the kernels apart.
+      #expect(sgemmDiffers, "ISA \(isa): row groups and sgemm gave the same bits")
+    }
+  }
+
   /// The reference keeps p > t: an entry equal to the threshold is pruned by every kernel, as in place.
   @Test func kernelsPruneAnEntryAtTheThreshold() throws {
     let n = 9, d = 5

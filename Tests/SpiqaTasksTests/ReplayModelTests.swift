@@ -45,9 +45,12 @@ final class RecordingModel: TaskModel {
     try inner.classify(batch, hooks: wrap(batch, hooks))
   }
 
-  /// Write the recorded attention of SQuAD `questions` (one call each) as a SpiqaIO stream, optionally transformed.
+  /// Write the recorded attention of SQuAD `questions` (one call each) as a SpiqaIO stream, optionally transformed;
+  /// `recordedWith` is the transform the recording ran under, written into each record as spiqa-extract does (a
+  /// transformed record replays through the row-groups kernel like the run that recorded it).
   func writeStream(
-    questions: [SquadQuestion], to path: String, dtype: NPYDType = .float32, transform: (inout [Float]) throws -> Void = { _ in }
+    questions: [SquadQuestion], to path: String, dtype: NPYDType = .float32, recordedWith: AttentionTransform? = nil,
+    transform: (inout [Float]) throws -> Void = { _ in }
   ) throws {
     let w = try RecordWriter(path: path, compression: .fast)
     try w.writeHeader(["spiqa": 1, "kind": "stream", "producer": "ReplayModelTests"])
@@ -57,11 +60,12 @@ final class RecordingModel: TaskModel {
         var values = row.values
         try transform(&values)
         let shape = [layerCount, headCount, row.n, row.n]
-        let meta: JSONObject = [
+        var meta: JSONObject = [
           "spiqa": 1, "kind": "attention", "example_id": .string(q.id), "example_index": .int(q.index),
           "feature": .int(f), "n": .int(row.n), "shape": JSONValue(shape), "layers": JSONValue(Array(0..<layerCount)),
           "heads": JSONValue(Array(0..<headCount)), "dtype": .string(dtype.rawValue), "token_ids": JSONValue(row.ids),
         ]
+        if let recordedWith { TransformMetadata.extractedRecord.write(recordedWith, into: &meta) }
         try w.write(
           meta: meta,
           array: dtype == .float16 ? NPYArray(float16: values, shape: shape) : NPYArray(float32: values, shape: shape))
@@ -107,7 +111,7 @@ struct ReplayModelTests {
     #expect(pruned != exact)
     let path = tempPath()
     defer { try? FileManager.default.removeItem(atPath: path) }
-    try prunedRec.writeStream(questions: qs, to: path)
+    try prunedRec.writeStream(questions: qs, to: path, recordedWith: AttentionTransform(threshold: 0.05))
     let (replayed, replayedRec) = try evaluate(dir, qs, tok, replay: try ReplayStore(streamPath: path))
     #expect(replayed == pruned)  // same spans and bit-identical scores
     #expect(replayed != exact)
@@ -136,14 +140,14 @@ struct ReplayModelTests {
     // The attention recorded on the fly (spiqa-extract --method) replays to the on-the-fly scores exactly.
     let path = tempPath()
     defer { try? FileManager.default.removeItem(atPath: path) }
-    try liveRec.writeStream(questions: qs, to: path)
+    try liveRec.writeStream(questions: qs, to: path, recordedWith: AttentionTransform(quantizer: q))
     let (replayed, _) = try evaluate(dir, qs, tok, replay: try ReplayStore(streamPath: path))
     #expect(replayed == live)
     #expect(replayed != exact)
     // Re-quantizing that stream offline changes nothing (the log-pruned levels are fixed points).
     let path2 = tempPath()
     defer { try? FileManager.default.removeItem(atPath: path2) }
-    try liveRec.writeStream(questions: qs, to: path2) { try q.apply(&$0) }
+    try liveRec.writeStream(questions: qs, to: path2, recordedWith: AttentionTransform(quantizer: q)) { try q.apply(&$0) }
     let (requantized, _) = try evaluate(dir, qs, tok, replay: try ReplayStore(streamPath: path2))
     #expect(requantized == live)
     // Replay comes before the transform: the live recording replayed with the quantizer on again is a fixed point.
