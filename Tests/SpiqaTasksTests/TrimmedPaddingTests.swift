@@ -97,7 +97,10 @@ struct TrimmedPaddingTests {
           #expect(differing == 0 && worst <= 1e-4, "\(name) \(label): \(differing) predictions differ, scores by \(worst)")
         } else {
           #expect(differing * 100 <= qs.count, "\(name) \(label): \(differing) of \(qs.count) predictions differ")
-          #expect(abs(other.sparsity - reference.sparsity) <= 1e-6, "\(name) \(label): sparsity")
+          // Bin moves change the count by hundreds to thousands of values in ~1e8: 1e-6 of it with OpenBLAS's
+          // Cooperlake kernels, 7e-6 with its Zen kernels. Counting padding, or losing one question's blocks,
+          // moves it by more than 1e-4.
+          #expect(abs(other.sparsity - reference.sparsity) <= 1e-4, "\(name) \(label): sparsity")
         }
         let em = other.preds.reduce(0) { $0 + $1.em } / Double(max(1, qs.count)) * 100
         print("trim \(name) \(label): \(trimmed ? "trimmed" : "max_seq_len"), \(qs.count) questions, \(differing) predictions differ (EM \(em)); other span scores within \(worst) relative; sparsity \(other.sparsity) vs \(reference.sparsity)")
