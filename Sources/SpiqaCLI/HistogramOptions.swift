@@ -14,7 +14,7 @@ public struct HistogramOptions: ParsableArguments {
   @Option(parsing: .unconditional, help: ArgumentHelp("Value offset added (in float32) before binning (default: the preset's, 0 for custom edges).", valueName: "x"))
   public var offset: Float?
 
-  @Option(help: ArgumentHelp("Thresholds t for the fraction of values ≤ t (float32 comparison).", valueName: "list"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Thresholds t for the fraction of values ≤ t (float32 comparison).", valueName: "list"))
   public var thresholds: String = "1e-8,1e-4,1e-3,1e-2,1e-1"
 
   @Option(parsing: .unconditional, help: ArgumentHelp("Row sparsity counts values ≤ this (§3.3 sparsity_bar).", valueName: "x"))
@@ -40,6 +40,7 @@ public struct HistogramOptions: ParsableArguments {
   /// The flags as statistics options; `ValidationError` (64) naming the flag on bad values.
   public func statsOptions(perRowStatistics: Bool, threads: Int) throws -> StatsOptions {
     if edges != nil && bins != "log" { throw ValidationError("give either --bins or --edges, not both") }
+    if let offset, !offset.isFinite { throw ValidationError("--offset must be a finite number, got \(offset)") }
     var o = StatsOptions()
     do {
       if let edges {

@@ -3,10 +3,10 @@ import ArgumentParser
 /// `--layers` and `--heads` of spiqa-extract (what is recorded) and spiqa-hist (what is counted): index lists such
 /// as `0,3-5` (`parseIndexList`), nil for all.
 public struct LayerHeadOptions: ParsableArguments {
-  @Option(help: ArgumentHelp("Layers to keep, e.g. 0,3-5 (default: all).", valueName: "list"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Layers to keep, e.g. 0,3-5 (default: all).", valueName: "list"))
   public var layers: String?
 
-  @Option(help: ArgumentHelp("Heads to keep, e.g. 0-3 (default: all).", valueName: "list"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Heads to keep, e.g. 0-3 (default: all).", valueName: "list"))
   public var heads: String?
 
   public init() {}

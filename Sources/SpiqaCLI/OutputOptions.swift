@@ -10,6 +10,7 @@ public struct OutputOptions: ParsableArguments {
 
   /// The compression spelling (see `StreamCompression.init(parsing:)`).
   @Option(
+    parsing: .unconditional,
     help: ArgumentHelp(
       "gzip setting: fast (level 1, Huffman-only), none, best, gzip, a level 0-9, or level:strategy with default, filtered, huffman or rle (e.g. 1:rle).",
       valueName: "spec"),

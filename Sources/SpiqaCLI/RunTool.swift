@@ -74,6 +74,18 @@ public func exitQuietlyOnBrokenPipe() -> Never {
   exit(141)
 }
 
-private func oneLine(_ s: String) -> String {
-  String(s.map { $0 == "\n" || $0 == "\r" ? " " : $0 })
+/// `s` on one line, safe for a terminal: line breaks become spaces and other control characters (an escape
+/// sequence or a NUL from crafted input) `\x1B`-style escapes.
+func oneLine(_ s: String) -> String {
+  var out = ""
+  for scalar in s.unicodeScalars {
+    switch scalar.value {
+    case 0x0A, 0x0D: out += " "
+    case 0x09: out.unicodeScalars.append(scalar)
+    case 0x00..<0x20, 0x7F:
+      out += (scalar.value < 16 ? "\\x0" : "\\x") + String(scalar.value, radix: 16, uppercase: true)
+    default: out.unicodeScalars.append(scalar)
+    }
+  }
+  return out
 }

@@ -7,10 +7,10 @@ import SpiqaQuant
 /// spiqa-extract and spiqa-quantize (docs/cli.md). Indices are model indices (`0,3-5`); spiqa-extract's
 /// `--layers`/`--heads` choose what is recorded, these choose what is transformed.
 public struct TransformSelectionOptions: ParsableArguments {
-  @Option(help: ArgumentHelp("Transform attention only in these model layers (e.g. 0,3-5; default: all).", valueName: "list"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Transform attention only in these model layers (e.g. 0,3-5; default: all).", valueName: "list"))
   public var transformLayers: String?
 
-  @Option(help: ArgumentHelp("Transform attention only in these heads of the selected layers (e.g. 0,3-5; default: all).", valueName: "list"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Transform attention only in these heads of the selected layers (e.g. 0,3-5; default: all).", valueName: "list"))
   public var transformHeads: String?
 
   @Option(help: ArgumentHelp("Transform attention only in the heads marked 1 in this .npy [layers, heads] array of 0/1 (not with --transform-layers/--transform-heads).", valueName: "file"))
@@ -30,16 +30,22 @@ public struct TransformSelectionOptions: ParsableArguments {
 
   public init() {}
 
+  /// The index lists; the rest (the mask file, the combinations) is `apply(to:)`, which each tool's
+  /// `checkFlags()` calls, so that a mask file that cannot be read keeps its exit code (65, 74).
   public func validate() throws {
     var t = AttentionTransform()
-    try apply(to: &t)
+    var lists = self
+    lists.transformMask = nil
+    lists.ablate = false
+    try lists.apply(to: &t)
   }
 
   /// Largest mask file read (bytes).
   static let maskFileLimit = 1 << 20
 
   /// The `[layers, heads]` 0/1 array of `path` (any integer, bool or float dtype).
-  /// - Throws: `ValidationError` naming `--transform-mask`.
+  /// - Throws: `CLIError` naming `--transform-mask` with the kind of what went wrong (74 unreadable, 65 not a
+  ///   valid .npy); `ValidationError` (64) for an array that is not a 0/1 matrix.
   public static func readMask(_ path: String) throws -> [[Bool]] {
     let array: NPYArray
     let values: [Float]
@@ -47,7 +53,7 @@ public struct TransformSelectionOptions: ParsableArguments {
       array = try NPY.decode(try RegularFile.read(path, limit: maskFileLimit), source: path)
       values = try array.floats()
     } catch let e as any SpiqaError {
-      throw ValidationError("--transform-mask: \(e.description)")
+      throw CLIError(e.kind, "--transform-mask: \(e.description)")
     }
     guard array.shape.count == 2, array.shape[0] > 0, array.shape[1] > 0 else {
       throw ValidationError("--transform-mask: \(path) has shape \(array.shape); expected [layers, heads]")

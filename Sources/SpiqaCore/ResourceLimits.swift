@@ -21,6 +21,10 @@ public enum ResourceLimits {
   /// float32 copies and the statistics' sort keys with their radix-sort scratch (what peak RSS shows).
   public static let exampleBytesVariable = "SPIQA_MAX_EXAMPLE_BYTES"
   public static let defaultExampleBytes = 4 << 30
+  /// One data file (`--data`: SQuAD JSON, GLUE TSV, your TSV/CSV/JSONL or text), which is read whole:
+  /// `SPIQA_MAX_DATA_BYTES`, default 1 GiB (SQuAD v1.1 dev is 4.9 MB, MNLI train 0.3 GB).
+  public static let dataBytesVariable = "SPIQA_MAX_DATA_BYTES"
+  public static let defaultDataBytes = 1 << 30
 
   /// The limit set by `variable`, else `fallback`.
   ///

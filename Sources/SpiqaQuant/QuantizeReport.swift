@@ -50,11 +50,9 @@ public struct QuantizeReport {
     return s
   }
 
-  /// Writes the JSON report: a file written under a temporary name and renamed into place, or `-` for standard
-  /// output (see `AtomicFile` for devices, FIFOs and links).
-  public func writeJSON(to path: String) throws {
-    let file = try AtomicFile(path: path)
+  /// Writes the JSON report into `file` (an `AtomicFile` opened before the run, so that a report path that cannot
+  /// be written fails before the stream is; the caller commits it after the stream).
+  public func writeJSON(to file: AtomicFile) throws {
     try file.write(Array((JSONValue.object(json).jsonText + "\n").utf8))
-    try file.commit()
   }
 }

@@ -101,19 +101,19 @@ public final class QuantizeStream {
   private var buffersExamples: Bool { transform.scope == .example && transform.takesScopeStatistics }
 
   /// Processes the whole input (the caller closes the writer).
-  /// - Parameter progress: called after each record read with the share of the input file read so far (nil for
-  ///   a pipe).
+  /// - Parameter progress: called after each tensor record read with the share of the input file read so far
+  ///   (nil for a pipe).
   /// - Throws: `QuantError` for invalid settings or data that defeats the quantizer; `SpiqaIOError` (65/74).
   public func run(progress: ((_ inputFraction: Double?) -> Void)? = nil) throws {
     try settings.validate()
     maxExampleBytes = try ResourceLimits.value(ResourceLimits.exampleBytesVariable, default: maxExampleBytes)
     while let record = try reader.next() {
-      defer { progress?(reader.inputFraction) }
       switch record {
       case .header(let h):
         try flush()
         try writeHeader(h)
       case .tensor(let meta, let array):
+        defer { progress?(reader.inputFraction) }  // tensors are what the progress line counts
         guard meta["kind"]?.stringValue == "attention" else {
           try flush()
           try ensureHeader()
@@ -124,6 +124,7 @@ public final class QuantizeStream {
           throw reader.badData(
             "attention record of shape \(array.shape) holds no values", expected: "[layers, heads, n, n] with every size ≥ 1")
         }
+        try checkAttentionShape(meta, array.shape)
         let values = try decodeAttention(meta: meta, array: array)
         let rec = PendingRecord(meta: meta, shape: array.shape, original: values, values: FloatBuffer(values))
         if buffersExamples, meta["example_id"] != nil {
@@ -194,6 +195,26 @@ public final class QuantizeStream {
     }
     if let stats = try transform.transformAttention(parts, rowLength: pending[0].rowLength) {
       for i in pending.indices { pending[i].layerLevels.append(stats.levels) }
+    }
+  }
+
+  /// An attention record is `[layers, heads, n, n]`, and its `n`, `layers` and `heads` metadata (when present)
+  /// agree with the tensor, as spiqa-hist and spiqa-eval require: what this tool writes, they read.
+  /// - Throws: `SpiqaIOError` (65).
+  private func checkAttentionShape(_ meta: JSONObject, _ shape: [Int]) throws {
+    guard shape.count == 4, shape[2] == shape[3] else {
+      throw reader.badData("attention tensor of shape \(shape)", expected: "[layers, heads, n, n]")
+    }
+    if let n = meta["n"], !n.isNull, n.intValue != shape[2] {
+      throw reader.badData("record metadata \"n\" = \(n.jsonText) for a tensor of shape \(shape)", expected: "n = \(shape[2])")
+    }
+    for (key, count) in [("layers", shape[0]), ("heads", shape[1])] {
+      guard let v = meta[key], !v.isNull else { continue }
+      guard let list = v.arrayValue, list.count == count, list.allSatisfy({ ($0.intValue ?? -1) >= 0 }) else {
+        throw reader.badData(
+          "record metadata \"\(key)\" = \(v.jsonText) for a tensor of shape \(shape)",
+          expected: "a list of \(count) model indices, one per \(key == "layers" ? "layer" : "head") of the record")
+      }
     }
   }
 

@@ -284,8 +284,14 @@ public final class HiddenStateStatistics {
   /// `histogram` [L, bins], `values rows below above` [L] (int64), `min max mean std` [L],
   /// `row_fraction_mean row_fraction_max` [L, bins] (float64), `row_count_spread` [L, bins, hidden + 1] (int64).
   public func writeArrays(path: String, input: String) throws {
-    let L = layers.count
     let w = try RecordWriter(path: path, compression: .none)
+    try writeArrays(to: w, input: input)
+    try w.close()
+  }
+
+  /// `writeArrays(path:input:)` into `w` (opened with `.none`), which the caller closes.
+  public func writeArrays(to w: RecordWriter, input: String) throws {
+    let L = layers.count
     try w.writeHeader([
       "spiqa": 1, "kind": "stream", "producer": "spiqa-hist", "content": "hidden-state-hist-arrays",
       "input": .string(input), "records": .int(records), "hidden": .int(hidden), "bins": .int(bins),
@@ -311,7 +317,6 @@ public final class HiddenStateStatistics {
     try put("row_fraction_mean", HistOutputs.float64(mean, lb))
     try put("row_fraction_max", HistOutputs.float64(rowFractionMax, lb))
     try put("row_count_spread", NPYArray(int64: rowCountSpread, shape: lb + [hidden + 1]))
-    try w.close()
   }
 }
 

@@ -55,15 +55,21 @@ public enum HistOutputs {
     }
   }
 
-  /// Writes every accumulated array as named records (plain, uncompressed stream).
+  /// Writes every accumulated array as named records (plain, uncompressed stream) to `path`.
   public static func writeArrays(_ t: HistTables, path: String, input: String) throws {
+    let w = try RecordWriter(path: path, compression: .none)
+    try writeArrays(t, to: w, input: input)
+    try w.close()
+  }
+
+  /// Writes every accumulated array as named records into `w` (opened with `.none`), which the caller closes.
+  public static func writeArrays(_ t: HistTables, to w: RecordWriter, input: String) throws {
     let s = t.stats
     let (L, H) = (t.layers.count, t.heads.count)
     let lh = [L, H]
     let bins = s.options.edges.bins
     let levels = s.options.spreadLevels
     let heads = s.heads
-    let w = try RecordWriter(path: path, compression: .none)
     var header: JSONObject = [
       "spiqa": 1, "kind": "stream", "producer": "spiqa-hist", "content": "hist-arrays", "input": .string(input),
       "records": .int(s.records), "compared": .bool(t.compared),
@@ -119,7 +125,6 @@ public enum HistOutputs {
       try put("js_std", f64({ [$0.jensenShannon.std] }, []))
       try put("js_max", f64({ [$0.jensenShannonMax] }, []))
     }
-    try w.close()
   }
 
   /// A JSON number, or null for NaN/±inf.

@@ -25,6 +25,8 @@ public final class HistRun {
   public private(set) var records = 0
   public private(set) var skipped = 0
 
+  /// The per-row output, written by `process()` and renamed into place by `commitRows()`.
+  private var rowWriter: RecordWriter?
   private var streamLayers: [Int] = []
   private var streamHeads: [Int] = []
   private var layerPositions: [Int] = []
@@ -61,7 +63,7 @@ public final class HistRun {
     }
   }
 
-  /// Reads both streams to the end.
+  /// Reads both streams to the end, writing the per-row arrays (committed by `commitRows()`).
   /// - Parameter progress: called after each attention record with the share of the input file read so far
   ///   (nil for a pipe).
   /// - Throws: `SelectionError` for a kept layer or head the stream lacks; `SpiqaIOError` for bad or mismatched
@@ -71,6 +73,7 @@ public final class HistRun {
     sourceName = reader.source
     let other = try compare.map { try RecordReader(path: $0) }
     let rowWriter = try perRowPath.map { try RecordWriter(path: $0, compression: .fast) }
+    self.rowWriter = rowWriter
     while var decoded = try nextAttention(reader, skipped: &skipped) {
       var second: Decoded?
       if let other {
@@ -115,6 +118,11 @@ public final class HistRun {
         what: "the compared stream has more attention records than \(reader.source) (\(records))",
         expected: "the same records in the same order")
     }
+  }
+
+  /// Finishes the per-row output and renames it into place (left uncommitted, it is removed): called once the
+  /// tables are out, so that a failed run leaves no output behind.
+  public func commitRows() throws {
     try rowWriter?.close()
   }
 

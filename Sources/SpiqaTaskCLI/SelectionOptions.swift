@@ -19,6 +19,7 @@ public struct SelectionOptions: ParsableArguments {
   public var offset: Int?
 
   @Option(
+    parsing: .unconditional,
     help: ArgumentHelp(
       "Run part I of N of the selection (0 ≤ I < N): spiqa-extract's part 0 alone writes the stream header, spiqa-eval's --per-example ends with a shard line for --merge (docs/scaling.md).",
       valueName: "I/N"))

@@ -1,4 +1,5 @@
 import Foundation
+import SpiqaCore
 
 /// One labelled sentence of GLUE SST-2.
 public struct SST2Example: Sendable, Equatable {
@@ -72,13 +73,13 @@ func splitLines(_ text: String) -> [String] {
   }
 }
 
-/// Read a data file (`-` = stdin) or throw a one-line `TasksError`.
+/// Read a data file (`-` = stdin; a pipe or FIFO too), at most `SPIQA_MAX_DATA_BYTES`, or throw a one-line error.
 func readData(_ path: String) throws -> Data {
-  if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
   do {
-    return try Data(contentsOf: URL(fileURLWithPath: path))
-  } catch {
-    throw TasksError.io("\(path): cannot read (\(error.localizedDescription))")
+    let limit = try ResourceLimits.value(ResourceLimits.dataBytesVariable, default: ResourceLimits.defaultDataBytes)
+    return Data(try InputFile.readAll(path, limit: limit, limitVariable: ResourceLimits.dataBytesVariable))
+  } catch let e as any SpiqaError {
+    throw TasksError(e.kind, e.description)
   }
 }
 

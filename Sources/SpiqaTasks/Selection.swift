@@ -35,7 +35,7 @@ public enum Selection: Sendable, Equatable {
       return Array(0..<n)
     case .slice(let offset, let count):
       let start = min(offset, n)
-      let end = count.map { min(n, start + $0) } ?? n
+      let end = count.map { start + min(n - start, $0) } ?? n  // a limit of Int.max means "to the end"
       return Array(start..<end)
     case .sample(let k, let seed):
       var rng = PythonRandom(seed: seed)

@@ -10,7 +10,7 @@ import SpiqaTasks
 /// The flags as an `EvalRequest`: the shared option groups validate their own flags (docs/cli.md); this checks
 /// the ones only evaluation has, with the flag named in every message.
 extension Eval {
-  mutating func validate() throws {
+  mutating func checkFlags() throws {
     if listTasks { return }
     if !merge.isEmpty {
       guard selection.shard == nil else {
@@ -58,11 +58,9 @@ extension Eval {
   /// `--merge`: the unsharded result line from the shards' per-example files (and their merged lines).
   func runMerge() throws {
     let merged = try EvalMerge.merge(paths: merge)
-    if let perExample {
-      let file = try AtomicFile(path: perExample)
-      for line in merged.perExampleLines { try file.write(Array((line + "\n").utf8)) }
-      try file.commit()
-    }
-    print(JSONValue.object(merged.result).jsonText)
+    let file = try perExample.map { try AtomicFile(path: $0) }
+    for line in merged.perExampleLines { try file?.write(Array((line + "\n").utf8)) }
+    try StandardOutput.writeLine(JSONValue.object(merged.result).jsonText)
+    try file?.commit()
   }
 }

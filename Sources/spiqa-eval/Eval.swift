@@ -13,7 +13,7 @@ import SpiqaTokenizers
 /// `spiqa-eval`: score a checkpoint on a task of `TaskRegistry` (SQuAD v1.1/v2.0, GLUE, your own data) with exact,
 /// pruned, quantized or replayed attention, the way the paper's analyzers did (docs/evaluation.md).
 @main
-struct Eval: ParsableCommand {
+struct Eval: SpiqaTool {
   static let configuration = CommandConfiguration(
     commandName: "spiqa-eval",
     abstract: "Score a model on SQuAD, GLUE or your own data with exact, pruned, quantized or replayed attention.",
@@ -52,7 +52,8 @@ struct Eval: ParsableCommand {
 
   @Option(parsing: .unconditional, help: ArgumentHelp("SQuAD: longest answer in tokens.", valueName: "n"))
   var maxAnswerLen: Int = 15
-  @Option(help: "SQuAD v2.0: predict no answer when null score - best span score exceeds this (run_qa's default 0).")
+  @Option(parsing: .unconditional, help: ArgumentHelp(
+    "SQuAD v2.0: predict no answer when null score - best span score exceeds this (run_qa's default 0).", valueName: "x"))
   var nullThreshold: Double = 0
 
   @OptionGroup var product: AttentionProductOption
@@ -90,8 +91,9 @@ struct Eval: ParsableCommand {
           progress?.advance(by: done - seen)
         })
       progress?.finish()
-      try lines?.commit()
+      // The result line first: when standard output fails (a full disk), --per-example is not left behind.
       try StandardOutput.writeLine(JSONValue.object(result).jsonText)
+      try lines?.commit()
     }
   }
 }

@@ -12,7 +12,7 @@ import Glibc
 /// The flags as an `ExtractionRequest`: the shared option groups validate their own flags (docs/cli.md); this
 /// checks the ones only extraction has, with the flag named in every message.
 extension Extract {
-  mutating func validate() throws {
+  mutating func checkFlags() throws {
     if model == "-" { throw ValidationError("--model takes a model folder, not - (standard input)") }
     _ = try options()
     var t = try transform.transform()

@@ -12,7 +12,7 @@ import SpiqaTokenizers
 /// `spiqa-extract`: run a BERT/RoBERTa model over a task's data (SQuAD, GLUE, your own file, text lines) and stream
 /// its attention.
 @main
-struct Extract: ParsableCommand {
+struct Extract: SpiqaTool {
   static let version = "0.1.0"
   static let configuration = CommandConfiguration(
     commandName: "spiqa-extract",

@@ -4,7 +4,7 @@ import SpiqaStats
 
 /// The checks that span option groups, with the flag named in every message (each group checks its own flags).
 extension SpiqaHist {
-  func validate() throws {
+  func checkFlags() throws {
     if hs.hiddenStates {
       let unused = [("--compare", compare != nil), ("--per-row", perRow != nil), ("--json", json),
                     ("--heads", selected.heads != nil)].filter(\.1).map(\.0) + histogram.changed
@@ -25,6 +25,7 @@ extension SpiqaHist {
     for (flag, path) in [("--npy", npy), ("--per-row", perRow)] where path == "-" {
       throw ValidationError("\(flag) -: standard output carries the tables; give a file path for the binary records")
     }
+    try checkDistinctOutputs([("--npy", npy), ("--per-row", perRow)])
     if compare == "-" && input == "-" {
       throw ValidationError("--compare -: the main stream already reads standard input; give one of them as a file")
     }

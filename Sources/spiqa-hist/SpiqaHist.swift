@@ -7,7 +7,7 @@ import SpiqaStats
 
 /// `spiqa-hist`: distributions, sparsity and per-row statistics of an attention stream (TSV on stdout).
 @main
-struct SpiqaHist: ParsableCommand {
+struct SpiqaHist: SpiqaTool {
   static let configuration = CommandConfiguration(
     commandName: "spiqa-hist",
     abstract: "Histograms, sparsity and per-row statistics of an attention stream.",
@@ -56,6 +56,8 @@ struct SpiqaHist: ParsableCommand {
       let run = try HistRun(
         input: input, compare: compare, options: options, layers: selected.layerIndices(),
         heads: selected.headIndices(), perRowPath: perRow)
+      // Opened before the run (a path that cannot be written fails at once), committed after the tables.
+      let arrays = try npy.map { try RecordWriter(path: $0, compression: .none) }
       var progress = SpiqaCLI.Progress(label: "spiqa-hist", unit: "records", enabled: !quiet)
       do {
         try run.process { progress.advance(fraction: $0) }
@@ -68,18 +70,21 @@ struct SpiqaHist: ParsableCommand {
       if run.skipped > 0 && !quiet { printError("spiqa-hist: skipped \(run.skipped) non-attention records") }
       guard let stats = run.stats else { throw StatsError("\(run.sourceName): no attention records in the stream") }
       let tables = HistTables(stats: stats, layers: run.layerIndices, heads: run.headIndices, compared: compare != nil)
-      if let npy { try HistOutputs.writeArrays(tables, path: npy, input: input) }
+      if let arrays { try HistOutputs.writeArrays(tables, to: arrays, input: input) }
       let names = self.tables.isEmpty ? ["heads"] : self.tables
       let provenance = Provenance.object(tool: "spiqa-hist", input: input)
       try StandardOutput.write(
         json ? HistOutputs.summary(tables, input: input, provenance: provenance).jsonText + "\n"
           : names.map { try tables.table(named: $0) }.joined(separator: "\n"))
+      try run.commitRows()
+      try arrays?.close()
     }
   }
 
   /// `--hidden-states`: the hidden_states records binned per token (SpiqaStats `HiddenStateRun`).
   func runHiddenStates() throws {
     let run = HiddenStateRun(input: input, options: try hs.options(layers: selected.layerIndices()))
+    let arrays = try npy.map { try RecordWriter(path: $0, compression: .none) }
     var progress = SpiqaCLI.Progress(label: "spiqa-hist", unit: "records", enabled: !quiet)
     do {
       try run.process { progress.advance(fraction: $0) }
@@ -90,8 +95,9 @@ struct SpiqaHist: ParsableCommand {
     progress.finish()
     if run.skipped > 0 && !quiet { printError("spiqa-hist: skipped \(run.skipped) records that are not hidden states") }
     guard let stats = run.stats else { throw StatsError("\(run.sourceName): no hidden_states records in the stream") }
-    if let npy { try stats.writeArrays(path: npy, input: input) }
+    if let arrays { try stats.writeArrays(to: arrays, input: input) }
     let names = tables.isEmpty ? ["layers"] : tables
     try StandardOutput.write(try names.map { try stats.table(named: $0) }.joined(separator: "\n"))
+    try arrays?.close()
   }
 }

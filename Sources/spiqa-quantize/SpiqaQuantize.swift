@@ -9,7 +9,7 @@ import Glibc
 
 /// `spiqa-quantize`: prune and quantize the attention records of a stream, offline.
 @main
-struct SpiqaQuantize: ParsableCommand {
+struct SpiqaQuantize: SpiqaTool {
   static let configuration = CommandConfiguration(
     commandName: "spiqa-quantize",
     abstract: "Prune (p > threshold kept) and quantize attention records of a spiqa stream.",
@@ -46,7 +46,7 @@ struct SpiqaQuantize: ParsableCommand {
 
   @OptionGroup var outputOptions: OutputOptions
 
-  /// The parsed settings (valid after `validate()`).
+  /// The parsed settings (valid after `checkFlags()`).
   func settings() throws -> QuantizeSettings {
     guard let out = QuantizeSettings.Output(rawValue: legacyDtype ?? dtype) else {
       throw ValidationError("--dtype must be one of: \(QuantizeSettings.Output.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -64,12 +64,13 @@ struct SpiqaQuantize: ParsableCommand {
     return settings
   }
 
-  func validate() throws {
+  func checkFlags() throws {
     _ = try settings()
     let streamToStdout = outputOptions.output == nil || outputOptions.output == "-"
     if report == "-" && streamToStdout {
       throw ValidationError("--report -: standard output carries the stream; give --output FILE or a report path")
     }
+    try checkDistinctOutputs([("--output", outputOptions.output), ("--report", report)])
     if streamToStdout, isatty(1) != 0 {
       throw ValidationError("refusing to write a binary stream to a terminal; use --output FILE or a pipe")
     }
@@ -79,14 +80,18 @@ struct SpiqaQuantize: ParsableCommand {
     try runTool {
       let s = try settings()
       let reader = try RecordReader(path: input)
+      // Both outputs are opened before any work and committed only when both are written: a report that cannot
+      // be written leaves the old stream (docs/robustness.md).
+      let reportFile = try report.map { try AtomicFile(path: $0) }
       let writer = try outputOptions.makeWriter()
       let stream = QuantizeStream(settings: s, reader: reader, writer: writer)
       var progress = SpiqaCLI.Progress(label: "spiqa-quantize", unit: "records", enabled: !verbosity.quiet)
       try stream.run { progress.advance(fraction: $0) }
-      try writer.close()
-      progress.finish()
       let summary = QuantizeReport(report: stream.report, settings: s)
-      if let path = report { try summary.writeJSON(to: path) }
+      try reportFile.map { try summary.writeJSON(to: $0) }
+      try writer.close()
+      try reportFile?.commit()
+      progress.finish()
       if !verbosity.quiet { printError(summary.line) }
     }
   }

@@ -236,6 +236,118 @@ struct RobustnessCLITests {
     }
   }
 
+  @Test("every flag error is one line '<tool>: message' with argument-parser's code; a mask file keeps its kind")
+  func flagErrorsAreOneLine() throws {
+    let dir = try Hostile.tempDir()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let input = dir.appendingPathComponent("in.npy").path
+    try Hostile.stream(input)
+    let corrupt = dir.appendingPathComponent("mask.npy").path
+    try Data([0x93] + Array("NUMPY".utf8) + [1, 0]).write(to: URL(fileURLWithPath: corrupt))
+    for (tool, args, status, says) in [
+      ("spiqa-eval", ["--model", "x", "--bogus"], 64, "Unknown option '--bogus'"),
+      ("spiqa-eval", ["--model", "x", "--batch-size"], 64, "Missing value"),
+      ("spiqa-eval", ["--model", "x", "--hs-bits", "5"], 64, "--hs-bits must be 0 (off) or 7-64, got 5"),
+      ("spiqa-hist", [input, "--table", "nope"], 64, "--table 'nope'"),
+      ("spiqa-hist", [input, "--thresholds", "-1"], 64, "--thresholds: '-1'"),
+      ("spiqa-hist", [input, "--offset", "nan"], 64, "--offset must be a finite number"),
+      ("spiqa-hist", [input, "--layers", "-1"], 64, "'-1' in index list"),
+      ("spiqa-quantize", [input, "--bits", "3", "--transform-mask", corrupt, "-o", "/dev/null"], 65, "--transform-mask"),
+      ("spiqa-quantize", [input, "--bits", "3", "--transform-mask", "/nonexistent.npy", "-o", "/dev/null"], 74,
+       "--transform-mask"),
+    ] {
+      let r = try Hostile.run(tool, args)
+      #expect(r.status == Int32(status), "\(tool) \(args): \(r.stderr)")
+      let lines = r.stderr.split(separator: "\n")
+      #expect(lines.count == 1 && lines[0].hasPrefix("\(tool): ") && r.stderr.contains(says), "\(tool) \(args): \(r.stderr)")
+    }
+    // A negative number is a value where one makes sense (run_qa's null threshold): no "Missing value".
+    let r = try Hostile.run("spiqa-eval", ["--model", "x", "--task", "squad_v2", "--null-threshold", "-1.5",
+                                           "--data", "/nonexistent/dev.json"])
+    #expect(r.status == 74 && r.stderr.contains("/nonexistent/dev.json"), "\(r.stderr)")
+  }
+
+  @Test("two outputs naming one file are refused (64); a failed run commits no output, the old file stays")
+  func outputsCommitTogether() throws {
+    let dir = try Hostile.tempDir()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let input = dir.appendingPathComponent("in.npy").path
+    try Hostile.stream(input)
+    let out = dir.appendingPathComponent("out.npy.gz").path
+    var r = try Hostile.run("spiqa-quantize", [input, "-q", "--bits", "3", "-o", out, "--report", out])
+    #expect(r.status == 64 && r.stderr.contains("--output and --report name the same file"), "\(r.stderr)")
+    r = try Hostile.run("spiqa-hist", [input, "--npy", out, "--per-row", dir.appendingPathComponent("./out.npy.gz").path])
+    #expect(r.status == 64 && r.stderr.contains("--npy and --per-row name the same file"), "\(r.stderr)")
+    // spiqa-quantize: a report that cannot be written leaves the old stream.
+    try Data("OLD".utf8).write(to: URL(fileURLWithPath: out))
+    r = try Hostile.run("spiqa-quantize", [input, "-q", "--bits", "3", "-o", out, "--report", dir.path + "/no/such/r.json"])
+    #expect(r.status == 74, "\(r.stderr)")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == Data("OLD".utf8))
+    r = try Hostile.run("spiqa-quantize", [input, "-q", "--bits", "3", "-o", out, "--report", "/dev/full"])
+    #expect(r.status == 74, "\(r.stderr)")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == Data("OLD".utf8))
+    // spiqa-hist and spiqa-eval: standard output fails, so the files are not committed.
+    let rows = dir.appendingPathComponent("rows.npy.gz").path, arrays = dir.appendingPathComponent("arrays.npy").path
+    let full = try Hostile.run("spiqa-hist", [input, "-q", "--per-row", rows, "--npy", arrays], stdoutTo: "/dev/full")
+    #expect(full.status == 74, "\(full.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: rows) && !FileManager.default.fileExists(atPath: arrays))
+    #expect(Hostile.temporaries(dir).isEmpty)
+    let ok = try Hostile.run("spiqa-hist", [input, "-q", "--per-row", rows, "--npy", arrays], stdoutTo: "/dev/null")
+    #expect(ok.status == 0, "\(ok.stderr)")
+    #expect(FileManager.default.fileExists(atPath: rows) && FileManager.default.fileExists(atPath: arrays))
+  }
+
+  @Test("spiqa-quantize refuses attention records the other tools refuse: not [layers, heads, n, n], n or layers wrong")
+  func quantizeChecksAttentionShapes() throws {
+    let dir = try Hostile.tempDir()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let path = dir.appendingPathComponent("bad.npy").path
+    for (shape, meta, says) in [
+      ([4, 4], [:], "[layers, heads, n, n]"), ([1, 2, 4, 5], [:], "[layers, heads, n, n]"),
+      ([1, 1, 2, 4, 4], [:], "[layers, heads, n, n]"), ([1, 2, 4, 4], ["n": JSONValue.int(5)], "\"n\""),
+      ([1, 2, 4, 4], ["layers": JSONValue.array([])], "\"layers\""),
+    ] as [([Int], JSONObject, String)] {
+      let w = try RecordWriter(path: path, compression: .none)
+      try w.writeHeader(["producer": "RobustnessCLITests"])
+      var m: JSONObject = ["kind": "attention", "example_id": "e"]
+      for (k, v) in meta { m[k] = v }
+      try w.write(meta: m, array: NPYArray(float32: [Float](repeating: 0.25, count: shape.reduce(1, *)), shape: shape))
+      try w.close()
+      let r = try Hostile.run("spiqa-quantize", [path, "-q", "--bits", "3", "-o", "/dev/null"])
+      #expect(r.status == 65 && r.stderr.contains(says), "\(shape) \(meta): \(r.stderr)")
+    }
+  }
+
+  @Test("--data: a pipe or FIFO is read like standard input, past SPIQA_MAX_DATA_BYTES is 65, offset + limit never overflows",
+        .enabled(if: TestPaths.miniLM != nil, "needs models/all-MiniLM-L6-v2 (make model)"))
+  func dataInputs() throws {
+    let model = try #require(TestPaths.miniLM)
+    let dir = try Hostile.tempDir()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let text = dir.appendingPathComponent("lines.txt").path
+    try "one line\nanother line\n".write(toFile: text, atomically: false, encoding: .utf8)
+    let base = ["--model", model, "--task", "text", "-q", "--list"]
+    var r = try Hostile.run("spiqa-extract", base + ["--data", text, "--offset", "1", "--limit", String(Int.max)])
+    #expect(r.status == 0 && r.stdout.count > 0, "\(r.stderr)")
+    r = try Hostile.run("spiqa-extract", base + ["--data", text], environment: ["SPIQA_MAX_DATA_BYTES": "10"])
+    #expect(r.status == 65 && r.stderr.contains("SPIQA_MAX_DATA_BYTES"), "\(r.stderr)")
+    r = try Hostile.run("spiqa-extract", base + ["--data", dir.path])
+    #expect(r.status == 74 && r.stderr.contains("directory"), "\(r.stderr)")
+    // A FIFO (what a shell's <(…) gives): a writer thread feeds it.
+    let fifo = dir.appendingPathComponent("fifo").path
+    #expect(mkfifo(fifo, 0o600) == 0)
+    let writer = Thread {
+      let fd = open(fifo, O_WRONLY)
+      if fd >= 0 {
+        _ = "fifo line\n".withCString { write(fd, $0, strlen($0)) }
+        close(fd)
+      }
+    }
+    writer.start()
+    r = try Hostile.run("spiqa-extract", base + ["--data", fifo])
+    #expect(r.status == 0 && String(decoding: r.stdout, as: UTF8.self).contains("text-0"), "\(r.stderr)")
+  }
+
   @Test("a crafted model folder (10^12 layers, a FIFO as weights) exits 65 at once with one line",
         .enabled(if: TestPaths.miniLM != nil, "needs models/all-MiniLM-L6-v2 (make model) for its config and vocabulary"))
   func craftedModelFolder() throws {

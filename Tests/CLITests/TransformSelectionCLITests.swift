@@ -125,12 +125,13 @@ import Testing
     for i in 27..<36 { expected[i] = 0 }
     #expect(got == expected)
     #expect(meta["transform_mask"] == [[0, 0, 0], [1, 0, 0], [0, 0, 0], [0, 0, 1]])
-    // Errors: values other than 0/1, a 1-D array, no file, all zeros, combined with lists, smaller than the record.
-    let bad = [try Self.writeMask([0, 2], shape: [1, 2]), try Self.writeMask([1, 0], shape: [2]),
-               "/nonexistent/mask.npy", try Self.writeMask([0, 0], shape: [1, 2])]
-    for path in bad {
+    // Errors: values other than 0/1, a 1-D array, all zeros (64), no file (74), combined with lists, smaller than
+    // the record.
+    let bad = [(try Self.writeMask([0, 2], shape: [1, 2]), 64), (try Self.writeMask([1, 0], shape: [2]), 64),
+               ("/nonexistent/mask.npy", 74), (try Self.writeMask([0, 0], shape: [1, 2]), 64)]
+    for (path, status) in bad {
       r = try Self.run("spiqa-quantize", [input, "--transform-mask", path, "--ablate", "-o", output])
-      #expect(r.status == 64, "\(path): \(r.stderr)")
+      #expect(r.status == Int32(status), "\(path): \(r.stderr)")
       #expect(r.stderr.contains("--transform-mask"), "\(r.stderr)")
     }
     r = try Self.run("spiqa-quantize", [input, "--transform-mask", mask, "--transform-layers", "1", "-o", output])

@@ -33,3 +33,13 @@ struct ProgressTests {
     #expect(Progress.duration(seconds) == text)
   }
 }
+
+@Suite("One-line messages")
+struct OneLineTests {
+  /// Crafted input (an example id with an escape sequence, a NUL in a dtype) must not reach a terminal raw.
+  @Test func controlCharactersAreEscaped() {
+    #expect(oneLine("a\nb\r\nc") == "a b  c")
+    #expect(oneLine("id \u{1B}[31mred\u{0}\u{7F}") == "id \\x1B[31mred\\x00\\x7F")
+    #expect(oneLine("tab\tand é ✓") == "tab\tand é ✓")
+  }
+}

@@ -73,6 +73,8 @@ import Testing
     defer { for p in [path, rows, arrays] { try? FileManager.default.removeItem(atPath: p) } }
     let run = HistRun(input: path, options: StatsOptions(), perRowPath: rows)
     try run.process()
+    #expect(!FileManager.default.fileExists(atPath: rows), "the per-row output waits for commitRows()")
+    try run.commitRows()
     let stats = try #require(run.stats)
     let tables = HistTables(stats: stats, layers: run.layerIndices, heads: run.headIndices, compared: false)
     try HistOutputs.writeArrays(tables, path: arrays, input: path)

@@ -1,0 +1,40 @@
+import ArgumentParser
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Refuses two output flags that name the same file (64): each output is renamed into place at the end, so the
+/// second would silently replace the first (`-o q --report q` would leave only the report). Devices and FIFOs
+/// (`/dev/null` twice) are written through and may repeat; standard output (`-`) is checked by each tool.
+/// - Throws: `ValidationError` naming both flags.
+public func checkDistinctOutputs(_ outputs: [(flag: String, path: String?)]) throws {
+  var seen: [(flag: String, identity: String)] = []
+  for (flag, path) in outputs {
+    guard let path, path != "-", let identity = fileIdentity(path) else { continue }
+    if let other = seen.first(where: { $0.identity == identity }) {
+      throw ValidationError("\(other.flag) and \(flag) name the same file (\(path)); give them different paths")
+    }
+    seen.append((flag, identity))
+  }
+}
+
+/// What `path` would be written as: device and inode of an existing regular file (through links), else the
+/// resolved folder plus the name; nil for a device, FIFO or anything else that is written through.
+private func fileIdentity(_ path: String) -> String? {
+  var st = stat()
+  if stat(path, &st) == 0 {
+    guard (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+    return "\(st.st_dev):\(st.st_ino)"
+  }
+  let slash = path.lastIndex(of: "/")
+  let folder = slash.map { String(path[..<$0]) } ?? "."
+  let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+  guard let resolved = realpath(folder.isEmpty ? "/" : folder, nil) else { return "new:" + path }
+  defer { free(resolved) }
+  return "new:" + String(cString: resolved) + "/" + name
+}
