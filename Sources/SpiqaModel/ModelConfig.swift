@@ -95,6 +95,9 @@ public struct ModelConfig: Sendable, Equatable {
     guard let obj = root.objectValue else {
       throw SpiqaModelError.badData("\(source): expected a JSON object at the top level")
     }
+    if let t = obj["model_type"], t.stringValue == nil {
+      throw SpiqaModelError.badData("\(source): \"model_type\" = \(t.jsonText); expected a string such as \"bert\"")
+    }
     let typeName = obj["model_type"]?.stringValue ?? ""
     guard let family = ModelFamily.named(typeName) else {
       throw SpiqaModelError.badData("\(source): \(ModelFamily.refusal(typeName))")
@@ -173,6 +176,10 @@ public struct ModelConfig: Sendable, Equatable {
       guard v <= limit else {
         throw SpiqaModelError.badData("\(source): \(name) = \(v) is beyond the supported \(limit)")
       }
+    }
+    // LayerNorm divides by sqrt(variance + eps): a negative eps gives NaN wherever a row is nearly constant.
+    guard layerNormEps.isFinite, layerNormEps >= 0 else {
+      throw SpiqaModelError.badData("\(source): layer_norm_eps = \(layerNormEps); expected a finite number ≥ 0")
     }
     guard hiddenSize % numHeads == 0 else {
       throw SpiqaModelError.badData(

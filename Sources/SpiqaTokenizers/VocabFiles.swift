@@ -108,7 +108,7 @@ enum VocabFiles {
   static func bool(_ config: [String: JSONValue], _ key: String, in path: String) throws -> Bool? {
     guard let v = config[key], v != .null else { return nil }
     if let b = v.boolValue { return b }
-    throw TokenizerError(.badData, "\(path): \(key) is \(text(v)); expected true, false or null")
+    throw TokenizerError(.badData, "\(path): \(key) is \(v.jsonText); expected true, false or null")
   }
 
   /// A special token given as "text" or {"content": "text", ...}.

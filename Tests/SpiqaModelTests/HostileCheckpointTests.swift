@@ -114,6 +114,17 @@ struct HostileCheckpointTests {
     #expect(e.description.contains(key))
   }
 
+  @Test("a negative layer_norm_eps (NaN attention) or a model_type that is not a string is refused (65)",
+        arguments: [("\"layer_norm_eps\": -1", "layer_norm_eps"), ("\"model_type\": 5", "\"model_type\" = 5")])
+  func badConfigValues(field: String, says: String) throws {
+    var json = "{\"model_type\": \"bert\", \"num_attention_heads\": 2, \"max_position_embeddings\": 64, "
+      + "\"num_hidden_layers\": 2, \"hidden_size\": 8, \"intermediate_size\": 16, \"vocab_size\": 30, \(field)}"
+    if field.hasPrefix("\"model_type\"") { json = json.replacingOccurrences(of: "\"model_type\": \"bert\", ", with: "") }
+    let e = try #require(throws: SpiqaModelError.self) { try ModelConfig(json: Data(json.utf8)) }
+    #expect(e.exitCode == 65)
+    #expect(e.description.contains(says), "\(e.description)")
+  }
+
   @Test("a FIFO as config, safetensors or .bin file is refused at once (65), never read",
         arguments: ["config.json", "model.safetensors", "pytorch_model.bin"])
   func fifoInModelFolder(file: String) throws {

@@ -63,9 +63,7 @@ extension ModelWeights {
     }
     func raw(_ name: String, _ shape: [Int]) throws -> RawTensor {
       let full = prefix + name
-      guard let t = source.rawTensor(full) else {
-        throw SpiqaModelError.badData("\(origin): missing tensor \"\(full)\" (expected shape \(shape))")
-      }
+      guard let t = source.rawTensor(full) else { throw missing(source, full, shape, origin) }
       guard t.shape == shape else {
         throw SpiqaModelError.badData("\(origin): tensor \"\(full)\" has shape \(t.shape); expected \(shape)")
       }
@@ -105,14 +103,20 @@ extension ModelWeights {
       embProjection: projection, layers: layers, head: head)
   }
 
+  /// A tensor the encoder needs that is absent, or present with an element type it cannot use.
+  private static func missing(_ source: WeightSource, _ name: String, _ shape: [Int], _ origin: String) -> SpiqaModelError {
+    if let dtype = source.unusableDType(name) {
+      return .badData("\(origin): tensor \"\(name)\" is \(dtype); expected float32, float16 or bfloat16 (shape \(shape))")
+    }
+    return .badData("\(origin): missing tensor \"\(name)\" (expected shape \(shape))")
+  }
+
   private static func loadHead(
     source: WeightSource, config c: ModelConfig, prefix: String, store: WeightStore, origin: String
   ) throws -> HeadWeights? {
     let h = c.hiddenSize, heads = c.family.heads, cls = heads.classifier
     func w(_ name: String, _ shape: [Int]) throws -> Weight {
-      guard let t = source.rawTensor(name) else {
-        throw SpiqaModelError.badData("\(origin): missing tensor \"\(name)\" (expected shape \(shape))")
-      }
+      guard let t = source.rawTensor(name) else { throw missing(source, name, shape, origin) }
       guard t.shape == shape else {
         throw SpiqaModelError.badData("\(origin): tensor \"\(name)\" has shape \(t.shape); expected \(shape)")
       }

@@ -89,6 +89,7 @@ public final class PyTorchBinFile: WeightSource {
   }
 
   public func rawTensor(_ name: String) -> RawTensor? { tensors[name] }
+  public func unusableDType(_ name: String) -> String? { skippedTensors[name] }
 
   static func dtype(of storageType: String) -> WeightDType? {
     switch storageType {

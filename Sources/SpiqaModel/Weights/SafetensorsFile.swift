@@ -48,6 +48,7 @@ public final class SafetensorsFile: WeightSource {
   deinit { munmap(base, size) }
 
   public func rawTensor(_ name: String) -> RawTensor? { entries[name] }
+  public func unusableDType(_ name: String) -> String? { otherDTypes[name] }
 
   private static func parse(
     base: UnsafeRawPointer, size: Int, path: String,

@@ -32,4 +32,7 @@ public protocol WeightSource: AnyObject {
   var tensorNames: [String] { get }
   /// The tensor called `name`, or nil when the file has none.
   func rawTensor(_ name: String) -> RawTensor?
+  /// The element type of a tensor called `name` that the file holds but the encoder cannot use (e.g. I64), for
+  /// messages; nil when there is none.
+  func unusableDType(_ name: String) -> String?
 }
