@@ -116,6 +116,28 @@ def test_numpy_header_rules(header, message):
     assert str(e.value).startswith("<stream>: record 0 (byte 0): ")
 
 
+@pytest.mark.parametrize("shape,message", [
+    ((0, 4611686018427387903), "NPY shape [0, 4611686018427387903] is too large"),   # numpy: "array is too big"
+    ((2 ** 62, 0, 3), "is too large"),
+    ((1,) * 65, "NPY shape has 65 dimensions; expected at most 64"),                  # numpy: 64 dimensions at most
+    ((0,) * 65, "NPY shape has 65 dimensions"),
+])
+@pytest.mark.parametrize("fortran", [False, True])
+def test_shapes_numpy_cannot_hold(shape, message, fortran):
+    """Empty or tiny, yet no numpy array: a located StreamError (second record), never numpy's ValueError."""
+    first = io.BytesIO()
+    np.save(first, np.arange(3, dtype=np.float32))
+    data = first.getvalue() + npy(f"{{'descr': '<f4', 'fortran_order': {fortran}, 'shape': {shape!r}, }}",
+                                  b"\0" * 4)
+    if np.lib.NumpyVersion(np.__version__) < "2.0.0":
+        message = message.replace("at most 64", "at most 32")
+    with pytest.raises(spiqa.StreamError) as e:
+        list(spiqa.arrays(io.BytesIO(data)))
+    assert message in str(e.value) and e.value.record == 1 and e.value.offset == len(first.getvalue())
+    with pytest.raises(ValueError):  # numpy refuses it too
+        np.load(io.BytesIO(data[len(first.getvalue()):]))
+
+
 @pytest.mark.parametrize("header", [
     "__import__('os').system('touch {sentinel}')",
     "{'descr': __import__('os').system('touch {sentinel}'), 'fortran_order': False, 'shape': (1,)}",

@@ -103,3 +103,18 @@ def test_swift_writer_python_reader_values(bin_dir, tmp_path, records):
     for r, p in zip([r for r in spiqa.open(f16) if r.kind == "attention"], records):
         assert r.array.dtype == np.float16
         np.testing.assert_array_equal(r.array, p.astype(np.float16))
+
+
+def test_transformed_codes_stream_reads_in_the_tools(bin_dir, streams, tmp_path):
+    """The notebook pattern w.write(rec.meta, f(rec.attention())) on a codes stream: the tools read the result
+    (they refused a float tensor still labelled as codes)."""
+    out = tmp_path / "pruned.npy.gz"
+    with spiqa.open(streams["codes_u1"]) as s, spiqa.Writer(out, header=s.header) as w:
+        for rec in s:
+            p = rec.attention()
+            w.write(rec.meta, np.where(p > np.float32(0.1), p, np.float32(0)))
+    h = tmp_path / "h.npy"
+    run([bin_dir / "spiqa-hist", out, "--quiet", "--npy", h])
+    exact = [r.attention() for r in spiqa.open(streams["codes_u1"])]
+    zeros = sum((p <= np.float32(0.1)).sum(axis=(2, 3)) for p in exact)
+    np.testing.assert_array_equal(spiqa.hist_arrays(h)["zeros"], zeros)

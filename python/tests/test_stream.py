@@ -326,3 +326,133 @@ def test_python_writer_matches_np_save(tmp_path):
     assert gzip.decompress((tmp_path / "w.npy.gz").read_bytes())[-a.nbytes:] == a.tobytes()
     with pytest.raises(ValueError, match="cannot go into a spiqa stream"):
         spiqa.Writer(io.BytesIO()).write({}, np.zeros(2, np.complex64))
+
+
+def _big_stream(path):
+    """A record much larger than its gzip file: a size check against the file on disk would call it truncated."""
+    with spiqa.Writer(path, header={"producer": "t"}) as w:
+        w.write({"example_id": "e"}, np.full((2, 3, 64, 64), 1 / 64, np.float32))
+    return gzip.decompress(path.read_bytes())
+
+
+def test_decompressing_file_objects(tmp_path):
+    """gzip.open, bz2.open and lzma.open objects have the compressed file's fileno(), not its size."""
+    import bz2
+    import lzma
+    plain = _big_stream(tmp_path / "big.npy.gz")
+    (tmp_path / "big.npy.bz2").write_bytes(bz2.compress(plain))
+    (tmp_path / "big.npy.xz").write_bytes(lzma.compress(plain))
+    for f in (gzip.open(tmp_path / "big.npy.gz"), bz2.open(tmp_path / "big.npy.bz2"),
+              lzma.open(tmp_path / "big.npy.xz")):
+        with f, spiqa.open(f) as s:
+            [rec] = list(s)
+        assert rec.array.shape == (2, 3, 64, 64) and float(rec.array.sum()) == 2 * 3 * 64
+    # A plain file is still checked against its size before anything is read.
+    (tmp_path / "cut.npy").write_bytes(plain[:-10])
+    with open(tmp_path / "cut.npy", "rb") as f:
+        with pytest.raises(spiqa.StreamError, match=r"truncated input: NPY data has 98294 of 98304 bytes"):
+            list(spiqa.open(f))
+
+
+def test_bytes_are_content_and_none_is_refused(tmp_path):
+    plain = _big_stream(tmp_path / "big.npy.gz")
+    for src in (plain, bytearray(plain), memoryview(plain), gzip.compress(plain)):
+        with spiqa.open(src) as s:
+            assert s.name == "<bytes>" and [r.array.shape for r in s] == [(2, 3, 64, 64)]
+    assert len(list(spiqa.arrays(plain))) == 3
+    with pytest.raises(spiqa.StreamError, match=r"^<bytes>: record 0 \(byte 0\): bad magic"):
+        list(spiqa.open(b"not a stream"))
+    with pytest.raises(TypeError, match="from None"):
+        spiqa.open(None)
+
+
+def test_writer_sets_shape_dtype_and_drops_codes_keys(streams, tmp_path):
+    """w.write(rec.meta, new_array): shape and dtype from the new tensor; a float tensor is not codes any more."""
+    out = tmp_path / "t.npy.gz"
+    with spiqa.open(streams["codes_u1"]) as s, spiqa.Writer(out, header=s.header) as w:
+        for rec in s:
+            assert rec.meta["encoding"] == "codes" and rec.meta["dtype"] == "u1"
+            w.write(rec.meta, rec.attention().astype(np.float16))          # same shape, new dtype: values
+            w.write(rec.meta, rec.array[:1])                               # fewer layers, still codes
+    got = list(spiqa.open(out))
+    for values, codes in zip(got[::2], got[1::2]):
+        assert values.meta["dtype"] == "f2" and "encoding" not in values.meta and "levels" not in values.meta
+        assert values.meta["shape"] == list(values.array.shape) and values.array.dtype == np.float16
+        assert codes.meta["dtype"] == "u1" and codes.meta["encoding"] == "codes" and codes.meta["levels"]
+        assert codes.meta["shape"] == [1] + values.meta["shape"][1:]
+        np.testing.assert_array_equal(codes.attention().astype(np.float16), values.array[:1])
+    rec = got[1]
+    with pytest.raises(ValueError, match="needs u1 or u2 codes, not a i8 tensor"):
+        spiqa.Writer(io.BytesIO()).write(rec.meta, rec.array.astype(np.int64))
+
+
+def test_reader_refuses_metadata_that_contradicts_the_tensor():
+    """A stale shape or a float tensor under "encoding": "codes": refused where it is read, as the tools do."""
+    head = _meta({"spiqa": 1, "kind": "stream"})
+    for meta, tensor, message in [
+        ({"shape": [2, 3, 5, 5]}, np.zeros((1, 3, 5, 5), np.float32),
+         "example_id 'x': metadata shape [2, 3, 5, 5] but the tensor has shape [1, 3, 5, 5]; expected matching"),
+        ({"shape": "1x3"}, np.zeros((1, 3), np.float32), 'metadata shape "1x3" but the tensor has shape [1, 3]'),
+        ({"encoding": "codes", "levels": [0, 1]}, np.zeros((1, 1, 2, 2), np.float32),
+         "example_id 'x': codes record of dtype f4; expected u1 or u2 codes"),
+        ({"encoding": "codes", "levels": [0, 1]}, np.zeros((1, 1, 2, 2), np.int32), "codes record of dtype i4"),
+    ]:
+        first = _meta({"spiqa": 1, "kind": "attention", "example_id": "x", **meta})
+        data = head + first + _tensor(tensor)
+        with pytest.raises(spiqa.StreamError) as e:
+            list(spiqa.open(data))
+        assert message in str(e.value) and e.value.record == 2 and e.value.offset == len(head) + len(first)
+        with pytest.raises(spiqa.StreamError, match=message.split(";")[0].replace("[", r"\[")):
+            spiqa.decode_attention({"example_id": "x", **meta}, tensor)
+    ok = head + _meta({"spiqa": 1, "kind": "attention", "shape": None}) + _tensor(np.zeros(2, np.float32))
+    assert [r.array.shape for r in spiqa.open(ok)] == [(2,)]
+
+
+def _within(seconds, proc, fn):
+    """fn() on a thread; a hang kills `proc` and fails instead of blocking the suite."""
+    import threading
+    box = {}
+
+    def run_it():
+        try:
+            box["value"] = fn()
+        except BaseException as e:  # noqa: BLE001 - handed to the test
+            box["error"] = e
+    t = threading.Thread(target=run_it, daemon=True)
+    t.start()
+    t.join(seconds)
+    if t.is_alive():
+        proc.kill()
+        pytest.fail(f"still reading after {seconds} s: the producer blocked on a full stderr pipe")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def test_chatty_producer_does_not_hang(tmp_path):
+    """200 KB on stderr (more than a pipe holds) before the stream: drained while reading, the tail kept."""
+    good = tmp_path / "good.npy"
+    good.write_bytes(_big_stream(tmp_path / "big.npy.gz"))
+    script = f"head -c 200000 /dev/zero | tr '\\0' x >&2; echo >&2; cat {good}; echo 'tool: the end' >&2"
+    p = subprocess.Popen(["/bin/sh", "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert _within(20, p, lambda: [r.array.shape for r in spiqa.open(p)]) == [(2, 3, 64, 64)]
+    assert p.returncode == 0
+    s = spiqa.pipe(["/bin/sh", "-c", script + "; exit 3"])
+    with pytest.raises(subprocess.CalledProcessError) as e:
+        _within(20, s._process, lambda: list(s))
+    assert e.value.returncode == 3 and len(e.value.stderr) == spiqa.stream.STDERR_TAIL
+    assert e.value.stderr.endswith(b"x\ntool: the end\n")
+    assert str(e.value).endswith("returned non-zero exit status 3. Its last stderr line: tool: the end")
+
+
+def test_process_error_message_has_the_tools_last_line(tmp_path):
+    """The reason is in str(e), not only in e.stderr (traceback readers see str(e))."""
+    script = "echo 'progress 1/2' >&2; echo 'spiqa-extract: /x: no such model folder' >&2; echo >&2; exit 74"
+    with pytest.raises(subprocess.CalledProcessError) as e:
+        with spiqa.pipe(["/bin/sh", "-c", script]) as s:
+            list(s)
+    assert e.value.returncode == 74 and str(e.value).endswith(
+        "exit status 74. Its last stderr line: spiqa-extract: /x: no such model folder")
+    with pytest.raises(subprocess.CalledProcessError) as e:
+        list(spiqa.pipe(["/bin/sh", "-c", "exit 5"]))
+    assert e.value.stderr == b"" and str(e.value).endswith("exit status 5.")

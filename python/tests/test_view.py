@@ -191,3 +191,64 @@ def test_broken_pages_fail(browser, streams, tmp_path, breakage):
     out.write_text(text)
     with pytest.raises(AssertionError):
         chromium.assert_healthy(browser, out)
+
+
+def small_stream(path, count, header=None):
+    with spiqa.Writer(path, header=header or {"producer": "test"}) as w:
+        for k in range(count):
+            w.write({"example_id": f"r{k}", "feature": 0, "layers": [0, 1], "heads": [0, 1, 2]},
+                    np.full((2, 3, 4, 4), 0.25, np.float32))
+    return path
+
+
+def view_cli(*args):
+    return subprocess.run([sys.executable, "-m", "spiqa.view", *map(str, args)], capture_output=True, text=True)
+
+
+def test_cli_usage_and_output_errors(tmp_path):
+    """One line and an exit status, never a traceback: a missing output folder (74), bad index lists (2)."""
+    s = small_stream(tmp_path / "s.npy", 1)
+    p = view_cli(s, "-o", tmp_path / "no" / "such" / "view.html")
+    assert p.returncode == 74 and "Traceback" not in p.stderr
+    assert p.stderr.strip() == f"spiqa-view: cannot write {tmp_path / 'no/such/view.html'}: No such file or directory"
+    for lst, message in [("0,-1", "'-1' in index list '0,-1' is not an index or a range like 3-5"),
+                         ("5-3", "bad range '5-3' in '5-3': it runs backwards"),
+                         ("1,,2", "empty item in index list '1,,2'"),
+                         ("0-99999999999", "index list '0-99999999999' is too long"),
+                         ("x", "'x' in index list 'x' is not an index")]:
+        p = view_cli(s, "--layers", lst, "-o", tmp_path / "v.html")
+        assert p.returncode == 2 and f"argument --layers: {message}" in p.stderr, p.stderr
+    assert view_cli(s, "--heads", "2-2,0", "-o", tmp_path / "v.html").returncode == 0
+    data, _ = page_data(tmp_path / "v.html")
+    assert data["records"][0]["heads"] == [0, 2]
+    p = view_cli(s, "--layers", "5", "-o", tmp_path / "v.html")
+    assert p.returncode == 1 and "select nothing" in p.stderr
+
+
+def test_compare_lengths_are_reported_both_ways(tmp_path):
+    short, long = small_stream(tmp_path / "short.npy", 2), small_stream(tmp_path / "long.npy", 3)
+    for a, b, note in [(long, short, "the compared stream ended after 2 records; the first stream has more"),
+                       (short, long, "the first stream ended after 2 records; the compared stream has more")]:
+        out, log = make_page(tmp_path, a, "--compare", b)
+        data, _ = page_data(out)
+        assert len(data["records"]) == 2 and data["notes"] == [note] and f"spiqa-view: {note}" in log
+    out, log = make_page(tmp_path, long, "--compare", long)
+    assert page_data(out)[0]["notes"] == [] and "has more" not in log
+
+
+def test_page_keeps_no_local_paths(tmp_path):
+    """Headers carry where files were (data, model, quantize.provenance.input); the shared page keeps names."""
+    header = {"producer": "spiqa-extract", "data": str(tmp_path / "secret" / "dev.tsv"),
+              "model": {"path": "/home/someone/models/minilm/", "model_type": "bert"},
+              "quantize": {"bits": 3, "provenance": {"tool": "spiqa-quantize", "input": str(tmp_path / "a.npy.gz"),
+                                                     "commit": "abc1234"}, "note": "not/absolute"},
+              "settings": {"files": ["/srv/x/y.txt", "C:\\Users\\me\\z.txt", "rel/path.txt"]}}
+    s = small_stream(tmp_path / "s.npy", 1, header)
+    out, _ = make_page(tmp_path, s)
+    data, text = page_data(out)
+    h = data["streams"][0]["header"]
+    assert h["data"] == "dev.tsv" and h["model"] == "minilm" and h["settings"]["files"] == ["y.txt", "z.txt",
+                                                                                            "rel/path.txt"]
+    assert h["quantize"] == {"bits": 3, "provenance": {"tool": "spiqa-quantize", "input": "a.npy.gz",
+                                                       "commit": "abc1234"}, "note": "not/absolute"}
+    assert str(tmp_path) not in text and "/home/someone" not in text and "Users" not in text

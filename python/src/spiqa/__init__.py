@@ -1,7 +1,7 @@
 """spiqa: read and write spiqa attention record streams (docs/stream-format.md) from Python.
 
     import spiqa
-    with spiqa.open("attn.npy.gz") as s:          # a path, "-", a binary file object or a subprocess pipe
+    with spiqa.open("attn.npy.gz") as s:          # a path, "-", bytes, a binary file object or a Popen
         print(s.header["model"])
         for meta, a in s:                         # tensor records; a is a writable numpy array
             p = spiqa.decode_attention(meta, a)   # float32 [layers, heads, n, n], codes decoded

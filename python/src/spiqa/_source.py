@@ -57,17 +57,31 @@ class RawInput:
         return got
 
     def remaining(self):
-        """Bytes left in a regular file or a BytesIO, else None (pipes, sockets, decompressing wrappers)."""
+        """Bytes left in a regular file or a BytesIO, else None (pipes, sockets, decompressing wrappers).
+
+        Only a plain binary file (``open(path, "rb")``: ``io.FileIO``, or a buffered reader over one) counts as a
+        file here: ``gzip.open``, ``bz2.open`` and ``lzma.open`` objects also have ``fileno()``, but that is the
+        compressed file's, whose size says nothing about the decompressed bytes that ``tell()`` counts.
+        """
         f = self.f
         try:
             if isinstance(f, io.BytesIO):
                 return f.getbuffer().nbytes - f.tell()
+            if not _plain_file(f):
+                return None
             st = os.fstat(f.fileno())
             if stat.S_ISREG(st.st_mode):
                 return st.st_size - f.tell()
         except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
             pass
         return None
+
+
+def _plain_file(f):
+    """Whether `f` reads a file descriptor's bytes unchanged (so its size and `tell()` count the same bytes)."""
+    if isinstance(f, (io.BufferedReader, io.BufferedRandom)):
+        f = f.raw
+    return isinstance(f, io.FileIO)
 
 
 class PlainSource:

@@ -5,9 +5,11 @@ The header is a Python dict literal. It is parsed with `ast.literal_eval` (liter
 (Sources/SpiqaIO/NPYHeader.swift, NPYReader.swift, PythonLiteral.swift): format 1.0, 2.0 or 3.0; at most
 10000 header characters (numpy's ``max_header_size``), refused before the header is read; exactly the keys
 ``descr``, ``fortran_order``, ``shape``; ``shape`` a tuple of non-negative ints, ``fortran_order`` a bool;
-``descr`` one of the stream's dtypes. A shape whose byte size does not fit 63 bits is refused before any
-allocation; data is read in pieces of at most 64 MiB, so a header claiming more than the input holds fails as
-truncated input without allocating what it claims (a regular file is checked against its remaining size first).
+``descr`` one of the stream's dtypes; at most numpy's number of dimensions (64; numpy 1.x: 32). A shape whose
+byte size does not fit 63 bits is refused before any allocation, and so is an empty one numpy cannot make either
+(``(0, 2**62)``: numpy multiplies the non-zero dimensions); data is read in pieces of at most 64 MiB, so a
+header claiming more than the input holds fails as truncated input without allocating what it claims (a regular
+file is checked against its remaining size first).
 """
 import ast
 
@@ -21,6 +23,8 @@ MAX_EAGER_ALLOCATION = 1 << 26    # bytes allocated before they have arrived (Re
 SCRATCH = 1 << 22                 # bytes per read of a payload larger than that
 _INT64_MAX = (1 << 63) - 1
 _MAX_BYTES = _INT64_MAX // 2
+#: numpy's NPY_MAXDIMS: an array of more dimensions cannot be made, whatever its size.
+MAX_DIMS = 64 if int(np.__version__.split(".")[0]) >= 2 else 32
 
 #: The element types of a stream (NPYDType.swift): kind letter and size → numpy type.
 DTYPES = {
@@ -73,6 +77,8 @@ def parse_header(text):
         raise StreamError(f"NPY shape is not valid: {_short(shape)}", "a tuple of ints such as (5,) or ()")
     if any(x < 0 for x in shape):
         raise StreamError(f"NPY shape has a negative dimension: {_short(shape)}", "dimensions ≥ 0")
+    if len(shape) > MAX_DIMS:
+        raise StreamError(f"NPY shape has {len(shape)} dimensions", f"at most {MAX_DIMS} (numpy's limit)")
     if type(fortran) is not bool:
         raise StreamError(f"NPY fortran_order is not a valid bool: {_short(fortran)}", "True or False")
     if not isinstance(descr, str):
@@ -86,7 +92,15 @@ def parse_header(text):
 
 
 def data_size(shape, itemsize):
-    """``(count, bytes)``, or None when either overflows 63 bits (counted in the Swift reader's order)."""
+    """``(count, bytes)``, or None when either overflows 63 bits (counted in the Swift reader's order), or when
+    numpy could not make the array: it multiplies the item size by the non-zero dimensions only, so an empty
+    ``(0, 2**62)`` is as impossible for it as a full one."""
+    nonzero = itemsize
+    for d in shape:
+        if d:
+            nonzero *= d
+            if nonzero > _INT64_MAX:
+                return None
     count = 1
     for d in shape:
         count *= d
@@ -178,21 +192,25 @@ class ArrayReader:
             raise e.located(self.name, self.index, start) from None
         sizes = data_size(shape, dtype.itemsize)
         if sizes is None:
-            raise self._fail(f"NPY shape {list(shape)} is too large", "a shape whose byte size fits in 63 bits",
-                             start)
+            raise self._fail(f"NPY shape {_short(list(shape))} is too large",
+                             "a shape whose byte size (zero dimensions aside) fits in 63 bits", start)
         count, nbytes = sizes
         left = self.src.remaining()
         if left is not None and left < nbytes:
             raise self._fail(f"truncated input: NPY data has {left} of {nbytes} bytes (shape {list(shape)}, "
                              f"{dtype.str})", "the complete data", self.offset + left)
         data = self._payload(nbytes)
-        a = np.frombuffer(data, dtype=dtype.newbyteorder(">") if big else dtype, count=count)
-        if big:
-            a = a.byteswap().view(dtype)   # little-endian values in a fresh, writable array
-        if fortran:
-            a = np.ascontiguousarray(a.reshape(shape[::-1]).transpose())
-        else:
-            a = a.reshape(shape)
+        try:
+            a = np.frombuffer(data, dtype=dtype.newbyteorder(">") if big else dtype, count=count)
+            if big:
+                a = a.byteswap().view(dtype)   # little-endian values in a fresh, writable array
+            if fortran:
+                a = np.ascontiguousarray(a.reshape(shape[::-1]).transpose())
+            else:
+                a = a.reshape(shape)
+        except ValueError as e:  # a numpy limit the checks above do not know of
+            raise self._fail(f"numpy cannot make an array of shape {_short(list(shape))} ({e})",
+                             "a shape numpy can hold", start) from None
         self.index += 1
         return a
 

@@ -1,10 +1,12 @@
 """Reading spiqa record streams (docs/stream-format.md): files, "-", file objects and subprocess pipes."""
 import builtins
+import io
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -14,6 +16,8 @@ from ._source import RawInput, open_source
 from .npy import ArrayReader
 
 SPIQA_STREAM_VERSION = 1
+CODE_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16))   # "encoding": "codes" tensors (DecodeAttention.swift)
+STDERR_TAIL = 1 << 16          # bytes of a producer's standard error kept for CalledProcessError
 
 
 class Record(NamedTuple):
@@ -40,10 +44,27 @@ class Record(NamedTuple):
         return decode_attention(self.meta, self.array, dtype)
 
 
+def check_tensor(meta, array):
+    """Refuses a tensor its metadata contradicts, as the Swift tools do (DecodeAttention.swift): a ``shape``
+    other than the tensor's, or ``"encoding": "codes"`` on anything but u1/u2. StreamError without location."""
+    label = f"example_id {meta['example_id']!r}: " if isinstance(meta.get("example_id"), (str, int)) else ""
+    shape = meta.get("shape")
+    if shape is not None and (not isinstance(shape, list) or [type(x) for x in shape] != [int] * len(shape)
+                              or shape != list(array.shape)):
+        raise StreamError(f"{label}metadata shape {json.dumps(shape)[:120]} but the tensor has shape "
+                          f"{list(array.shape)}", "matching shapes")
+    if meta.get("encoding") == "codes" and array.dtype not in CODE_DTYPES:
+        raise StreamError(f"{label}codes record of dtype {array.dtype.kind}{array.dtype.itemsize}", "u1 or u2 codes")
+
+
 def decode_attention(meta, array, dtype=np.float32):
-    """Attention values of a record: ``levels[codes]`` for ``"encoding": "codes"``, else ``array`` as dtype."""
+    """Attention values of a record: ``levels[codes]`` for ``"encoding": "codes"``, else ``array`` as dtype.
+
+    Raises StreamError when the metadata contradicts the tensor (``check_tensor``) or a code is past ``levels``.
+    """
     if array is None:
         raise ValueError("a stream header has no tensor")
+    check_tensor(meta, array)
     if meta.get("encoding") == "codes":
         levels = np.asarray(meta.get("levels", []), dtype=dtype)
         if array.size and (levels.size == 0 or int(array.max()) >= levels.size):
@@ -66,6 +87,9 @@ class Stream:
         self._closer = closer
         self._process = process
         self._include_headers = include_headers
+        # A process's stderr is drained from the start: read only at the end, a tool that logs more than a pipe
+        # holds (~64 KiB) would block on it, never finish its stdout, and the stream would hang.
+        self._stderr = _StderrTail(process.stderr) if process is not None and process.stderr is not None else None
         self._arrays = ArrayReader(open_source(raw), name)
         self._lookahead = []          # records read to find the header, not yet handed out
         self._done = False
@@ -106,10 +130,15 @@ class Stream:
         if meta["kind"] == "stream":
             self.headers.append(meta)
             return Record(meta, None)
+        start, index = arrays.offset, arrays.index
         tensor = arrays.read()
         if tensor is None:
             raise StreamError(f"the stream ends after a '{meta['kind']}' metadata record", "its tensor record",
                               source=self.name, record=arrays.index, offset=arrays.offset)
+        try:
+            check_tensor(meta, tensor)
+        except StreamError as e:
+            raise e.located(self.name, index, start) from None
         self.tensors += 1
         return Record(meta, tensor)
 
@@ -167,10 +196,9 @@ class Stream:
         if p is None:
             return
         self._process = None
-        err = p.stderr.read() if p.stderr is not None else None
         code = p.wait()
         if code != 0:
-            raise subprocess.CalledProcessError(code, p.args, stderr=err)
+            raise ToolError(code, p.args, stderr=self._stderr_text())
 
     def _producer_failure(self):
         """After bad data from a process: stops it (EPIPE) and returns CalledProcessError if it had failed."""
@@ -180,11 +208,13 @@ class Stream:
         self._process = None
         if p.stdout is not None:
             p.stdout.close()
-        err = p.stderr.read() if p.stderr is not None else None
         code = p.wait()
         if code in (0, -signal.SIGPIPE):
             return None
-        return subprocess.CalledProcessError(code, p.args, stderr=err)
+        return ToolError(code, p.args, stderr=self._stderr_text())
+
+    def _stderr_text(self):
+        return self._stderr.result() if self._stderr is not None else None
 
     def close(self):
         if self._closer is not None:
@@ -194,8 +224,8 @@ class Stream:
             p, self._process = self._process, None
             if p.stdout is not None:
                 p.stdout.close()   # an unfinished producer gets EPIPE and stops
-            if p.stderr is not None:
-                p.stderr.close()
+            if p.stderr is not None and self._stderr is None:
+                p.stderr.close()   # (a drained stderr is closed by its thread at its end)
             p.wait()
 
     def __enter__(self):
@@ -209,19 +239,79 @@ class Stream:
         return f"<spiqa.Stream {self.name!r}: {self.tensors} tensor records read>"
 
 
+class ToolError(subprocess.CalledProcessError):
+    """A producer's non-zero exit (a ``subprocess.CalledProcessError``) whose message ends with the last line of
+    its standard error, where the tools say what went wrong (``stderr`` holds the last 64 KiB)."""
+
+    def __str__(self):
+        text = super().__str__()
+        err = self.stderr
+        if isinstance(err, bytes):
+            err = err.decode("utf-8", errors="replace")
+        lines = [x.strip() for x in err.splitlines() if x.strip()] if isinstance(err, str) else []
+        if lines:
+            last = lines[-1] if len(lines[-1]) <= 300 else lines[-1][:297] + "..."
+            text += f" Its last stderr line: {last}"
+        return text
+
+
+class _StderrTail:
+    """Reads a process's standard error on a thread while its output is read, keeping the last STDERR_TAIL
+    bytes (characters in text mode); closes it at its end."""
+
+    def __init__(self, f):
+        self._f = f
+        self._parts = []
+        self._size = 0
+        self._thread = threading.Thread(target=self._drain, name="spiqa-stderr", daemon=True)
+        self._thread.start()
+
+    def _drain(self):
+        f = self._f
+        read = getattr(f, "read1", None) or f.read
+        try:
+            while True:
+                b = read(8192)
+                if not b:
+                    break
+                self._parts.append(b)
+                self._size += len(b)
+                while self._size - len(self._parts[0]) >= STDERR_TAIL:
+                    self._size -= len(self._parts.pop(0))
+        except (OSError, ValueError):   # closed under us: what was read is what there is
+            pass
+        finally:
+            try:
+                f.close()
+            except (OSError, ValueError):
+                pass
+
+    def result(self):
+        """Everything kept, once the process has closed its standard error."""
+        self._thread.join()
+        if not self._parts:
+            return b"" if not isinstance(self._f, io.TextIOBase) else ""
+        return self._parts[0][:0].join(self._parts)[-STDERR_TAIL:]
+
+
 def _refuse_constant(name):
     raise ValueError(f"{name} is not JSON")
 
 
 def _raw_input(src):
-    """``(RawInput, name, closer, process)`` for a path, "-", a binary file object or a Popen."""
+    """``(RawInput, name, closer, process)`` for a path, "-", bytes, a binary file object or a Popen."""
     if isinstance(src, subprocess.Popen):
         if src.stdout is None:
             raise ValueError("the process was started without stdout=subprocess.PIPE")
         return RawInput(src.stdout, _process_name(src)), _process_name(src), None, src
-    if src is None or (isinstance(src, str) and src == "-"):
+    if src is None:   # e.g. an unset option: reading standard input instead would wait for a terminal
+        raise TypeError('cannot read a stream from None: give a path, "-" for standard input, bytes, a binary '
+                        "file object or a subprocess.Popen with stdout=PIPE")
+    if isinstance(src, str) and src == "-":
         return RawInput(sys.stdin.buffer, "stdin"), "stdin", None, None
-    if isinstance(src, (str, bytes, os.PathLike)):
+    if isinstance(src, (bytes, bytearray, memoryview)):   # the stream itself, as read_heads and read_hist take it
+        return RawInput(io.BytesIO(src), "<bytes>"), "<bytes>", None, None
+    if isinstance(src, (str, os.PathLike)):
         path = os.fsdecode(src)
         f = builtins.open(path, "rb")
         try:
@@ -233,8 +323,8 @@ def _raw_input(src):
         name = getattr(src, "name", None)
         name = name if isinstance(name, str) else "<stream>"
         return RawInput(src, name), name, None, None
-    raise TypeError(f"cannot read a stream from {type(src).__name__}: give a path, \"-\", a binary file object "
-                    "or a subprocess.Popen with stdout=PIPE")
+    raise TypeError(f"cannot read a stream from {type(src).__name__}: give a path, \"-\", bytes, a binary file "
+                    "object or a subprocess.Popen with stdout=PIPE")
 
 
 def _process_name(p):
@@ -243,9 +333,12 @@ def _process_name(p):
 
 
 def open(src, *, headers=False):  # noqa: A001 - the package's entry point, spiqa.open
-    """Opens a record stream: a path, ``"-"`` (standard input), a binary file object (``sys.stdin.buffer``,
-    ``proc.stdout``, ``io.BytesIO``, ``gzip.open(...)``) or a ``subprocess.Popen`` started with
-    ``stdout=subprocess.PIPE`` (its exit status is checked at the end of the stream).
+    """Opens a record stream: a path (``str`` or ``os.PathLike``), ``"-"`` (standard input), the stream's bytes
+    (``bytes``, ``bytearray``, ``memoryview``: content, not a file name), a binary file object
+    (``sys.stdin.buffer``, ``proc.stdout``, ``io.BytesIO``, ``gzip.open(...)``) or a ``subprocess.Popen`` started
+    with ``stdout=subprocess.PIPE`` (its exit status is checked at the end of the stream; a non-zero one raises
+    ``subprocess.CalledProcessError`` whose message ends with the tool's last stderr line). ``None`` is a
+    TypeError.
 
     Plain and gzip input (one or many members) are recognised by their first bytes; concatenated streams and
     repeated headers are fine. Records are read one at a time (memory: one record). Bad data raises
@@ -262,7 +355,11 @@ def open(src, *, headers=False):  # noqa: A001 - the package's entry point, spiq
 
 def pipe(args, **popen_kwargs):
     """Runs a command (the first word may be a spiqa tool name, found by ``find_tool``) and opens its standard
-    output as a stream; a non-zero exit raises ``subprocess.CalledProcessError`` at the end of the stream."""
+    output as a stream; a non-zero exit raises ``subprocess.CalledProcessError`` at the end of the stream.
+
+    Standard error is read on a thread as the stream is read (however much the tool logs) and its last 64 KiB
+    kept for the exception: ``e.stderr``, and its last line in ``str(e)``.
+    """
     from .tools import find_tool
     args = [os.fspath(a) for a in args]
     if args and os.sep not in args[0]:

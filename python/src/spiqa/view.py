@@ -31,12 +31,28 @@ from .stream import open as open_stream
 ENCODINGS = ("f16", "u8")
 
 
-def _parse_list(s):
-    out = []
-    for part in s.split(","):
-        a, _, b = part.partition("-")
-        out += list(range(int(a), int(b or a) + 1))
-    return out
+MAX_LIST = 1 << 20     # indices in one --layers/--heads list: far more than any model has
+
+
+def _parse_list(text):
+    """Sorted unique indices of ``0,3-5``: non-negative ints and ranges ``a-b`` with a ≤ b, as the tools read
+    them (Sources/SpiqaCLI/IndexList.swift); an argparse type, so a bad list is a usage error naming the item."""
+    out = set()
+    for raw in text.split(","):
+        item = raw.strip(" ")
+        if not item:
+            raise argparse.ArgumentTypeError(f"empty item in index list '{text}'")
+        m = re.fullmatch(r"([0-9]+)(?:-([0-9]+))?", item)
+        if m is None:
+            raise argparse.ArgumentTypeError(f"'{item}' in index list '{text}' is not an index or a range like 3-5")
+        lo = int(m.group(1))
+        hi = int(m.group(2)) if m.group(2) is not None else lo
+        if lo > hi:
+            raise argparse.ArgumentTypeError(f"bad range '{item}' in '{text}': it runs backwards")
+        if hi - lo >= MAX_LIST or len(out) + hi - lo >= MAX_LIST:
+            raise argparse.ArgumentTypeError(f"index list '{text}' is too long")
+        out.update(range(lo, hi + 1))
+    return sorted(out)
 
 
 def _attention_records(stream):
@@ -67,15 +83,30 @@ def _info(meta):
     return {k: meta[k] for k in keys if meta.get(k) is not None}
 
 
+_ABSOLUTE_PATH = re.compile(r"(/|~/|[A-Za-z]:[\\/]|\\\\)\S")
+
+
+def _no_local_paths(v):
+    """``v`` with every absolute path string cut to its base name: the page is meant to be shared, and headers
+    carry where the files were (``data``, ``quantize.provenance.input``, ...)."""
+    if isinstance(v, dict):
+        return {k: _no_local_paths(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_no_local_paths(x) for x in v]
+    if isinstance(v, str) and _ABSOLUTE_PATH.match(v):
+        return re.split(r"[\\/]", v.rstrip("/\\"))[-1]
+    return v
+
+
 def _stream_summary(name, header):
     model = header.get("model") if isinstance(header.get("model"), dict) else {}
     keep = {k: header[k] for k in ("producer", "task", "data", "dtype") if k in header}
     if model:
-        keep["model"] = os.path.basename(str(model.get("path", ""))) or model.get("model_type")
+        keep["model"] = os.path.basename(str(model.get("path", "")).rstrip("/")) or model.get("model_type")
     for k in ("settings", "quantize"):
         if isinstance(header.get(k), dict):
             keep[k] = {kk: vv for kk, vv in header[k].items() if vv is not None}
-    return {"name": os.path.basename(name) if name not in ("stdin",) else name, "header": keep}
+    return {"name": os.path.basename(name) if name not in ("stdin",) else name, "header": _no_local_paths(keep)}
 
 
 def build(stream, compare=None, *, limit=20, max_mb=40.0, encoding="f16", layers=None, heads=None,
@@ -89,11 +120,13 @@ def build(stream, compare=None, *, limit=20, max_mb=40.0, encoding="f16", layers
     cap = int(max_mb * 1e6)
     records, notes, total = [], [], 0
     second = _attention_records(compare) if compare is not None else None
+    paired = 0
     for rec in _attention_records(stream):
         other = next(second, None) if second is not None else None
         if second is not None and other is None:
-            notes.append(f"the compared stream ended after {len(records)} records")
+            notes.append(f"the compared stream ended after {paired} records; the first stream has more")
             break
+        paired += 1
         if example_ids and str(rec.meta.get("example_id")) not in example_ids:
             continue
         if len(records) >= limit:
@@ -135,6 +168,9 @@ def build(stream, compare=None, *, limit=20, max_mb=40.0, encoding="f16", layers
             "example_id": meta.get("example_id"), "feature": meta.get("feature"), "n": int(p.shape[2]),
             "layers": ls, "heads": hs, "tokens": tokens, "info": infos,
             "data": [base64.b64encode(encode(x, encoding)).decode("ascii") for x in pages]})
+    else:  # the first stream ran out (no break): say so if the compared one goes on, as in the opposite case
+        if second is not None and next(second, None) is not None:
+            notes.append(f"the first stream ended after {paired} records; the compared stream has more")
     if not records:
         raise ValueError(f"no attention records in {stream.name}"
                          + (f" with example_id in {sorted(example_ids)}" if example_ids else ""))
@@ -170,8 +206,8 @@ def main(argv=None):
     ap.add_argument("--limit", type=int, default=20, help="at most N records (default: %(default)s)")
     ap.add_argument("--max-mb", type=float, default=40.0, help="cap on the embedded data in MB (default: %(default)s)")
     ap.add_argument("--encoding", choices=ENCODINGS, default="f16", help="embedded values (default: %(default)s)")
-    ap.add_argument("--layers", help="model layers to keep, e.g. 0,3-5")
-    ap.add_argument("--heads", help="heads to keep, e.g. 0-3")
+    ap.add_argument("--layers", type=_parse_list, help="model layers to keep, e.g. 0,3-5")
+    ap.add_argument("--heads", type=_parse_list, help="heads to keep, e.g. 0-3")
     ap.add_argument("--example-id", action="append", help="only these example ids (repeatable)")
     ap.add_argument("--title", help="page title (default: the stream names)")
     a = ap.parse_args(argv)
@@ -182,8 +218,7 @@ def main(argv=None):
             s = stack.enter_context(open_stream(a.stream))
             c = stack.enter_context(open_stream(a.compare)) if a.compare else None
             data = build(s, c, limit=a.limit, max_mb=a.max_mb, encoding=a.encoding,
-                         layers=_parse_list(a.layers) if a.layers else None,
-                         heads=_parse_list(a.heads) if a.heads else None,
+                         layers=a.layers, heads=a.heads,
                          example_ids=set(a.example_id or []) or None, title=a.title,
                          log=lambda m: print(m, file=sys.stderr))
     except (StreamError, OSError) as e:
@@ -194,9 +229,15 @@ def main(argv=None):
         return 1
     page = render(data)
     tmp = a.output + ".tmp"
-    with open(tmp, "w", encoding="utf-8", errors="replace") as f:
-        f.write(page)
-    os.replace(tmp, a.output)
+    try:
+        with open(tmp, "w", encoding="utf-8", errors="replace") as f:
+            f.write(page)
+        os.replace(tmp, a.output)
+    except OSError as e:      # no such folder, no permission, disk full: one line and 74, as for the input
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        print(f"spiqa-view: cannot write {a.output}: {e.strerror or e}", file=sys.stderr)
+        return 74
     n = len(data["records"])
     print(f"spiqa-view: wrote {a.output} ({len(page.encode('utf-8')) / 1e6:.2f} MB, {n} record{'s' * (n != 1)}"
           f"{', 2 streams' if a.compare else ''})", file=sys.stderr)

@@ -10,6 +10,8 @@ import numpy.lib.format as npf
 
 from .npy import DTYPES
 
+CODE_DTYPES = ("u1", "u2")   # the tensors "encoding": "codes" can describe (DecodeAttention.swift)
+
 
 def _plain(v):
     """JSON-ready value: numpy scalars and arrays become Python ones, non-finite numbers null (as the tools)."""
@@ -38,7 +40,7 @@ def meta_array(obj):
 
 
 def dtype_name(dtype):
-    """``"f4"``, ``"u1"``, ... for a numpy dtype of the stream (KeyError otherwise)."""
+    """``"f4"``, ``"u1"``, ... for a numpy dtype of the stream (ValueError otherwise)."""
     dt = np.dtype(dtype)
     name = dt.kind + str(dt.itemsize)
     if name not in DTYPES:
@@ -51,7 +53,8 @@ class Writer:
 
     ``dest``: a path (gzip when ``compress`` is true, the default for names ending in ``.gz``), ``"-"``
     (standard output) or a binary file object. Records are what ``np.save`` writes; metadata is compact sorted
-    JSON with ``"spiqa": 1``; ``shape`` and ``dtype`` are filled from the tensor when absent.
+    JSON with ``"spiqa": 1``; ``shape`` and ``dtype`` always come from the tensor, so ``w.write(rec.meta, new)``
+    never carries stale ones over (see ``write`` for ``"encoding": "codes"``).
     """
 
     def __init__(self, dest, *, compress=None, compresslevel=1, header=None):
@@ -82,7 +85,12 @@ class Writer:
         self._save(meta_array(m))
 
     def write(self, meta, array):
-        """Writes a metadata record (kind ``"attention"`` unless given) and its tensor."""
+        """Writes a metadata record (kind ``"attention"`` unless given) and its tensor.
+
+        ``shape`` and ``dtype`` are set from the tensor. Metadata of a codes record (``"encoding": "codes"``
+        with its ``levels``) fits only u1/u2 codes: with a float tensor (e.g. ``rec.attention()`` transformed)
+        both keys are dropped, since the tensor now holds the values; any other dtype is a ValueError.
+        """
         a = np.asarray(array)
         name = dtype_name(a.dtype)
         a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<") if a.dtype.itemsize > 1 else a.dtype)
@@ -90,9 +98,15 @@ class Writer:
         m.setdefault("kind", "attention")
         if m["kind"] == "stream":
             raise ValueError('a tensor record cannot have kind "stream"')
+        if m.get("encoding") == "codes" and name not in CODE_DTYPES:
+            if a.dtype.kind != "f":
+                raise ValueError(f'"encoding": "codes" needs u1 or u2 codes, not a {name} tensor: convert the '
+                                 "codes (astype(np.uint8) or np.uint16), or write rec.attention() as floats")
+            del m["encoding"]
+            m.pop("levels", None)
         m["spiqa"] = 1
-        m.setdefault("shape", list(a.shape))
-        m.setdefault("dtype", name)
+        m["shape"] = list(a.shape)
+        m["dtype"] = name
         self._save(meta_array(m))
         self._save(a)
 
