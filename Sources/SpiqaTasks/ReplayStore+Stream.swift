@@ -41,6 +41,10 @@ extension ReplayRecord {
     let n = meta["n"]?.intValue ?? shape[2]
     let layers = meta["layers"]?.intArray ?? Array(0..<shape[0])
     let heads = meta["heads"]?.intArray ?? Array(0..<shape[1])
+    guard Set(layers).count == layers.count, Set(heads).count == heads.count else {
+      throw TasksError.badData(
+        "\(origin): metadata lists layers \(layers) and heads \(heads); expected each index once")
+    }
     guard shape == [layers.count, heads.count, n, n] else {
       throw TasksError.badData(
         "\(origin): tensor shape \(shape) but metadata says \(layers.count) layers, \(heads.count) heads, n = \(n); "

@@ -61,6 +61,8 @@ public final class ReplayStore {
   private var byId: [String: [Int: ReplayRecord]] = [:]
   private var byIndex: [Int: [Int: ReplayRecord]] = [:]
   private var exhausted = false
+  /// Every (example, feature) read so far: a second record for one would make which one replays arbitrary.
+  private var seen: Set<String> = []
   /// Name of the stream (for messages).
   public let source: String
   /// Records consumed so far.
@@ -88,7 +90,7 @@ public final class ReplayStore {
   }
 
   /// The record for `key`, matched by example id (or by example index when the record has no id) and feature.
-  /// - Throws: `TasksError.badData` when the stream ends without it.
+  /// - Throws: `TasksError.badData` when the stream ends without it, or holds two records for one feature.
   public func record(for key: RecordKey) throws -> ReplayRecord {
     if let r = take(key) {
       used += 1
@@ -100,6 +102,10 @@ public final class ReplayStore {
         break
       }
       if recordedTransform == nil { recordedTransform = r.transform }
+      let identity = (r.exampleId.map { "id " + $0 } ?? "index \(r.exampleIndex ?? -1)") + ", feature \(r.feature)"
+      guard seen.insert(identity).inserted else {
+        throw TasksError.badData("\(r.origin): a second attention record for \(identity); expected one per feature")
+      }
       if let id = r.exampleId {
         byId[id, default: [:]][r.feature] = r
       }

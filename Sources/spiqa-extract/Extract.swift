@@ -56,7 +56,7 @@ struct Extract: SpiqaTool {
         help: "Print the selected examples and features (TSV) without running the model.")
   var list = false
 
-  @Option(parsing: .unconditional, help: ArgumentHelp("sst2/text: tokens per sequence including [CLS]/[SEP] (default: the model's limit).", valueName: "n"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Sentence tasks (sst2, GLUE, classify, text): tokens per sequence including [CLS]/[SEP] (default: the model's limit).", valueName: "n"))
   var maxLength: Int?
 
   @OptionGroup var threads: ThreadsOption

@@ -47,6 +47,28 @@ import SpiqaTasks
     #expect(replayed.seen == live.seen)
   }
 
+  /// Two records for one feature would make which one replays arbitrary; a layer listed twice likewise.
+  @Test func duplicatesAreRefused() throws {
+    let r = ReplayRecord(exampleId: "a", exampleIndex: 0, feature: 0, n: 2, layers: [0], heads: [0],
+                         tokenIds: nil, values: [0.5, 0.5, 0.5, 0.5], origin: "t")
+    var other = r
+    other.exampleId = "b"
+    other.exampleIndex = 1
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("spiqa-replay-\(UUID()).spq").path
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    try write([r, r, other], to: path)
+    let store = try ReplayStore(streamPath: path)
+    _ = try store.record(for: RecordKey(exampleId: "a", exampleIndex: 0, feature: 0))
+    let e = try #require(throws: TasksError.self) {
+      try store.record(for: RecordKey(exampleId: "b", exampleIndex: 1, feature: 0))
+    }
+    #expect(e.description.contains("a second attention record for id a, feature 0"), "\(e.description)")
+    let meta: JSONObject = ["kind": "attention", "example_id": "x", "n": 1, "layers": [0, 0], "heads": [0]]
+    #expect(throws: TasksError.self) {
+      try ReplayRecord(meta: meta, array: NPYArray(float32: [1, 1], shape: [2, 1, 1, 1]), origin: "t")
+    }
+  }
+
   @Test func shapeDisagreesWithMetadata() throws {
     let meta: JSONObject = ["spiqa": 1, "kind": "attention", "example_id": "x", "n": 3, "layers": [0], "heads": [0, 1]]
     #expect(throws: TasksError.self) {
