@@ -11,13 +11,19 @@ import Darwin
 /// Refuses two output flags that name the same file (64): each output is renamed into place at the end, so the
 /// second would silently replace the first (`-o q --report q` would leave only the report). Devices and FIFOs
 /// (`/dev/null` twice) are written through and may repeat; standard output (`-`) is checked by each tool.
+/// `inputs` are files an output must not replace (spiqa-hist's `--npy` over the stream it reads).
 /// - Throws: `ValidationError` naming both flags.
-public func checkDistinctOutputs(_ outputs: [(flag: String, path: String?)]) throws {
+public func checkDistinctOutputs(
+  _ outputs: [(flag: String, path: String?)], sparing inputs: [(name: String, path: String?)] = []
+) throws {
   var seen: [(flag: String, identity: String)] = []
   for (flag, path) in outputs {
     guard let path, path != "-", let identity = fileIdentity(path) else { continue }
     if let other = seen.first(where: { $0.identity == identity }) {
       throw ValidationError("\(other.flag) and \(flag) name the same file (\(path)); give them different paths")
+    }
+    if let input = inputs.first(where: { $0.path != nil && $0.path != "-" && fileIdentity($0.path!) == identity }) {
+      throw ValidationError("\(flag) \(path) would replace \(input.name); give another path")
     }
     seen.append((flag, identity))
   }

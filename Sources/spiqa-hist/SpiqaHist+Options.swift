@@ -16,6 +16,7 @@ extension SpiqaHist {
           "--table '\(t)' with --hidden-states: expected one of \(HiddenStateStatistics.tableNames.joined(separator: ", "))")
       }
       if npy == "-" { throw ValidationError("--npy -: standard output carries the tables; give a file path") }
+      try checkDistinctOutputs([("--npy", npy)], sparing: [("the input stream", input)])
       return
     }
     for t in tables where !HistTables.names.contains(t) {
@@ -25,7 +26,8 @@ extension SpiqaHist {
     for (flag, path) in [("--npy", npy), ("--per-row", perRow)] where path == "-" {
       throw ValidationError("\(flag) -: standard output carries the tables; give a file path for the binary records")
     }
-    try checkDistinctOutputs([("--npy", npy), ("--per-row", perRow)])
+    try checkDistinctOutputs(
+      [("--npy", npy), ("--per-row", perRow)], sparing: [("the input stream", input), ("the --compare stream", compare)])
     if compare == "-" && input == "-" {
       throw ValidationError("--compare -: the main stream already reads standard input; give one of them as a file")
     }

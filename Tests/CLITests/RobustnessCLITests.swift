@@ -278,6 +278,11 @@ struct RobustnessCLITests {
     #expect(r.status == 64 && r.stderr.contains("--output and --report name the same file"), "\(r.stderr)")
     r = try Hostile.run("spiqa-hist", [input, "--npy", out, "--per-row", dir.appendingPathComponent("./out.npy.gz").path])
     #expect(r.status == 64 && r.stderr.contains("--npy and --per-row name the same file"), "\(r.stderr)")
+    // spiqa-hist's arrays never replace the stream they are computed from.
+    let before = try Data(contentsOf: URL(fileURLWithPath: input))
+    r = try Hostile.run("spiqa-hist", [input, "-q", "--npy", input])
+    #expect(r.status == 64 && r.stderr.contains("would replace the input stream"), "\(r.stderr)")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: input)) == before)
     // spiqa-quantize: a report that cannot be written leaves the old stream.
     try Data("OLD".utf8).write(to: URL(fileURLWithPath: out))
     r = try Hostile.run("spiqa-quantize", [input, "-q", "--bits", "3", "-o", out, "--report", dir.path + "/no/such/r.json"])
