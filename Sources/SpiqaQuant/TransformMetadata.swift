@@ -15,7 +15,7 @@ import SpiqaIO
 /// | `quantizedRecord` | as given | always | data-dependent, else null | method, bits, scope null | never |
 /// | `quantizeHeader` | as given | always | data-dependent, else null | omitted | never |
 /// | `quantizeReport` | as given | always | data-dependent, else null | method null | never |
-/// | `evalResult` | as given | always | never | method, bits null | always |
+/// | `evalResult` | as given | always | data-dependent, else null | method, bits, scope null | always |
 ///
 /// `variant` is never written without a quantizer; keys a style does not write are left as they are in the
 /// object written into (spiqa-quantize keeps an input record's `hs_*` keys, and its `variant` when it applies
@@ -97,7 +97,7 @@ public struct TransformMetadata: Sendable {
     numbers: .asGiven, variantAlways: true, scope: .dataDependent, unquantized: .methodNull, hiddenStates: .never)
   /// The spiqa-eval result line.
   public static let evalResult = TransformMetadata(
-    numbers: .asGiven, variantAlways: true, scope: .never, unquantized: .null, hiddenStates: .always)
+    numbers: .asGiven, variantAlways: true, scope: .dataDependent, unquantized: .null, hiddenStates: .always)
 
   /// The keys that describe the attention part of a transform, as `upstream` keeps them.
   public static let attentionKeys = [

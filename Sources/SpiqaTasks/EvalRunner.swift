@@ -96,6 +96,9 @@ public enum EvalRunner {
     } ?? 0..<batches.count
     let items = r.shard?.itemRange(of: selected.count, batchSize: batches.examplesPerBatch * perUnit)
       ?? selected.indices
+    // The replay store keeps only this run's records (a shard reads past the others' without holding them).
+    let examples = selected[items]
+    replay?.restrict(toExampleIds: Set(examples.map { data.exampleId($0) }), indices: Set(examples))
     let pipeline = AttentionHooks(evaluating: model, transform: r.transform, replay: replay, productKernel: r.attentionProduct)
     let started = Date()
     try runGroups(
@@ -107,8 +110,9 @@ public enum EvalRunner {
     out["sparsity"] = .double(pipeline.sparsity.overall)
     out["seconds"] = .double(rounded(seconds))
     out["\(data.unit)_per_second"] = .double(seconds > 0 ? rounded(Double(items.count) / seconds) : 0)
-    // What the replayed stream says was done to its attention (its first record's keys); null without replay.
-    out["replayed"] = replay?.recordedTransform.map { .object($0) } ?? .null
+    // What the replayed stream says was done to its attention (its first record's keys, read even by a shard that
+    // evaluated nothing, so that shards agree); null without replay.
+    out["replayed"] = try replay?.streamTransform().map { .object($0) } ?? .null
     if let shard = r.shard {
       var run = runIdentity(r)
       run["provenance"] = out["provenance"]
@@ -168,6 +172,7 @@ public enum EvalRunner {
       "replay": r.replayPath.map { .string($0) } ?? .null,
     ]
     TransformMetadata.evalResult.write(r.transform, into: &out)
+    if r.trimPadding { out["trim_padding"] = .bool(true) }
     switch r.selection {
     case .all: out["selection"] = "all"
     case .slice(let o, let c): out["offset"] = .int(o); out["limit"] = c.map { .int($0) } ?? .null
@@ -198,7 +203,6 @@ public enum EvalRunner {
       "pair_column": r.settings.pairColumn.map { .string($0) } ?? .null,
       "label_column": r.settings.labelColumn.map { .string($0) } ?? .null, "pairs": .bool(r.settings.pairs),
     ])
-    if r.trimPadding { o["trim_padding"] = .bool(true) }
     return o
   }
 }

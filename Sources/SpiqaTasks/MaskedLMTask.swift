@@ -36,6 +36,7 @@ public final class MaskedLMData: TaskData {
   public let examples: [SequenceExample]
   public var count: Int { examples.count }
   public var unit: String { "lines" }
+  public func exampleId(_ index: Int) -> String { examples[index].id }
 
   public init(source: String, examples: [SequenceExample]) {
     self.source = source

@@ -56,6 +56,8 @@ public struct ReplayRecord: Sendable {
 
 /// Serves replay records by key from a sequential source. Records are read on demand; those read ahead of the one
 /// asked for are kept until used, so a stream in evaluation order needs one record of memory, any order works.
+/// Restricted to the examples a run selects (`restrict`), it keeps no other record: a shard of a run reads past
+/// the other shards' records without holding them.
 public final class ReplayStore {
   private let nextRecord: () throws -> ReplayRecord?
   private var byId: [String: [Int: ReplayRecord]] = [:]
@@ -69,11 +71,50 @@ public final class ReplayStore {
   public private(set) var used = 0
   /// The transform keys of the first record read (`ReplayRecord.transform`); nil before any.
   public private(set) var recordedTransform: JSONObject?
+  /// The examples whose records are kept (by `example_id`, or `example_index` for a record without an id); nil:
+  /// every record.
+  private var wanted: (ids: Set<String>, indices: Set<Int>)?
 
   /// - Parameter next: returns the next attention record of the stream, `nil` at its end.
   public init(source: String, next: @escaping () throws -> ReplayRecord?) {
     self.source = source
     self.nextRecord = next
+  }
+
+  /// Keeps only the records of these examples from now on (a selection or a shard of it).
+  public func restrict(toExampleIds ids: Set<String>, indices: Set<Int>) {
+    wanted = (ids, indices)
+  }
+
+  /// The transform keys of the stream's first record, reading it if no record was read yet (a shard that
+  /// evaluates nothing still says what the stream holds); nil for a stream without records.
+  public func streamTransform() throws -> JSONObject? {
+    if recordedTransform == nil && !exhausted, let r = try readNext() { keep(r) }
+    return recordedTransform
+  }
+
+  /// The next record of the stream, checked against the ones before it; nil at its end.
+  private func readNext() throws -> ReplayRecord? {
+    guard !exhausted, let r = try nextRecord() else {
+      exhausted = true
+      return nil
+    }
+    if recordedTransform == nil { recordedTransform = r.transform }
+    let identity = (r.exampleId.map { "id " + $0 } ?? "index \(r.exampleIndex ?? -1)") + ", feature \(r.feature)"
+    guard seen.insert(identity).inserted else {
+      throw TasksError.badData("\(r.origin): a second attention record for \(identity); expected one per feature")
+    }
+    return r
+  }
+
+  /// Buffers `r` until it is asked for, unless the run does not select its example.
+  private func keep(_ r: ReplayRecord) {
+    if let wanted {
+      let selected = r.exampleId.map { wanted.ids.contains($0) } ?? r.exampleIndex.map { wanted.indices.contains($0) } ?? true
+      guard selected else { return }
+    }
+    if let id = r.exampleId { byId[id, default: [:]][r.feature] = r }
+    if let i = r.exampleIndex { byIndex[i, default: [:]][r.feature] = r }
   }
 
   private func take(_ key: RecordKey) -> ReplayRecord? {
@@ -96,20 +137,8 @@ public final class ReplayStore {
       used += 1
       return r
     }
-    while !exhausted {
-      guard let r = try nextRecord() else {
-        exhausted = true
-        break
-      }
-      if recordedTransform == nil { recordedTransform = r.transform }
-      let identity = (r.exampleId.map { "id " + $0 } ?? "index \(r.exampleIndex ?? -1)") + ", feature \(r.feature)"
-      guard seen.insert(identity).inserted else {
-        throw TasksError.badData("\(r.origin): a second attention record for \(identity); expected one per feature")
-      }
-      if let id = r.exampleId {
-        byId[id, default: [:]][r.feature] = r
-      }
-      if let i = r.exampleIndex { byIndex[i, default: [:]][r.feature] = r }
+    while let r = try readNext() {
+      keep(r)
       if r.exampleId == key.exampleId || (r.exampleId == nil && r.exampleIndex == key.exampleIndex),
         r.feature == key.feature, let found = take(key)
       {

@@ -53,6 +53,7 @@ public final class SequenceData: TaskData {
   public let scoring: SequenceScoring
   public var count: Int { examples.count }
   public var unit: String { "sentences" }
+  public func exampleId(_ index: Int) -> String { examples[index].id }
 
   public init(task: String, source: String, examples: [SequenceExample], scoring: SequenceScoring) {
     self.task = task

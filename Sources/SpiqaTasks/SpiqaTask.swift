@@ -192,6 +192,8 @@ public protocol TaskData: AnyObject {
   var count: Int { get }
   /// What one example is called in progress lines ("questions", "sentences").
   var unit: String { get }
+  /// The `example_id` of example `index` in the records of its attention (a SQuAD id, `sst2-<row>`, ...).
+  func exampleId(_ index: Int) -> String
   /// The `featurization` object of a stream header.
   func featurization(_ settings: TaskSettings, maxPositions: Int) -> JSONObject
   /// Initial model buffers (batch rows, tokens); the model grows them when a batch needs more.

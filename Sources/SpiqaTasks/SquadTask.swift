@@ -44,6 +44,7 @@ public final class QuestionData: TaskData {
   public let questions: [SquadQuestion]
   public var count: Int { questions.count }
   public var unit: String { "questions" }
+  public func exampleId(_ index: Int) -> String { questions[index].id }
 
   public init(task: String, version: Int, questions: [SquadQuestion]) {
     self.task = task

@@ -212,5 +212,28 @@ struct ShardCLITests {
       b[k] = nil
     }
     #expect(!a.isEmpty && a == b)
+
+    // Replay, sharded into more shards than batches (shards 3 and 4 evaluate nothing): every shard says what the
+    // stream holds, so they merge to the unsharded replay's line.
+    let replayed = try EvalCLI.run("spiqa-eval", ["--quiet", "--replay", whole] + common)
+    #expect(replayed.status == 0, "\(replayed.stderr)")
+    var shardFiles: [String] = []
+    for i in 0..<5 {
+      let f = EvalCLI.temp(".jsonl")
+      shardFiles.append(f)
+      temps.append(f)
+      let r = try EvalCLI.run("spiqa-eval", ["--quiet", "--replay", whole, "--shard", "\(i)/5", "--per-example", f] + common)
+      #expect(r.status == 0, "\(r.stderr)")
+      #expect(r.json["replayed"] == replayed.json["replayed"] && r.json["replayed"] != .null, "shard \(i)/5")
+    }
+    let mergedReplay = try EvalCLI.run("spiqa-eval", ["--merge"] + shardFiles)
+    #expect(mergedReplay.status == 0, "\(mergedReplay.stderr)")
+    var c = replayed.json
+    var d = mergedReplay.json
+    for k in ["seconds", "sentences_per_second"] {
+      c[k] = nil
+      d[k] = nil
+    }
+    #expect(!c.isEmpty && c == d)
   }
 }

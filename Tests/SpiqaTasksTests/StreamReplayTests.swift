@@ -69,6 +69,23 @@ import SpiqaTasks
     }
   }
 
+  /// A store restricted to a run's examples holds none of the others' records: the shard's own record is served
+  /// after reading past them, another's is not there.
+  @Test func restrictedStoreKeepsOnlyTheRunsRecords() throws {
+    let records = (0..<4).map { (i: Int) in
+      ReplayRecord(exampleId: "e\(i)", exampleIndex: i, feature: 0, n: 1, layers: [0], heads: [0], tokenIds: nil,
+                   values: [1], origin: "t")
+    }
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("spiqa-replay-\(UUID()).spq").path
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    try write(records, to: path)
+    let store = try ReplayStore(streamPath: path)
+    store.restrict(toExampleIds: ["e3"], indices: [3])
+    #expect(try store.streamTransform() != nil)
+    #expect(try store.record(for: RecordKey(exampleId: "e3", exampleIndex: 3, feature: 0)).exampleIndex == 3)
+    #expect(throws: TasksError.self) { try store.record(for: RecordKey(exampleId: "e1", exampleIndex: 1, feature: 0)) }
+  }
+
   @Test func shapeDisagreesWithMetadata() throws {
     let meta: JSONObject = ["spiqa": 1, "kind": "attention", "example_id": "x", "n": 3, "layers": [0], "heads": [0, 1]]
     #expect(throws: TasksError.self) {
