@@ -128,11 +128,15 @@ public struct DataTable: Sendable {
   }
 
   /// The position of column `name`.
-  /// - Throws: `TasksError.badData` naming the header line and the columns there are.
+  /// - Throws: `TasksError.badData` naming the header line and the columns there are, or when the header names it
+  ///   twice (Python's csv would take the last, pandas renames the second: neither is an obvious choice).
   public func column(_ name: String) throws -> Int {
     guard let k = header.firstIndex(of: name) else {
       throw TasksError.badData(
         "\(source): line 1: no column '\(name)' (columns: \(header.joined(separator: ", ")))")
+    }
+    guard header.lastIndex(of: name) == k else {
+      throw TasksError.badData("\(source): line 1: the header names column '\(name)' more than once")
     }
     return k
   }

@@ -85,13 +85,16 @@ public final class SequenceScorer: TaskScorer {
       ]
     }
     let correct = zip(labels, predictions).filter { $0 == $1 }.count
+    // No examples (an empty selection or a header-only file): no score, rather than a made-up 0.
+    let empty = labels.isEmpty
+    let metric = { (x: Double) -> JSONValue in empty ? .null : .double(x) }
     var o: JSONObject = [
       "n": .int(labels.count), "correct": .int(correct),
-      "accuracy": .double(ClassificationMetrics.accuracy(labels: labels, predictions: predictions)),
+      "accuracy": metric(ClassificationMetrics.accuracy(labels: labels, predictions: predictions)),
     ]
-    if f1 { o["f1"] = .double(ClassificationMetrics.f1(labels: labels, predictions: predictions)) }
+    if f1 { o["f1"] = metric(ClassificationMetrics.f1(labels: labels, predictions: predictions)) }
     if matthews {
-      o["matthews_correlation"] = .double(ClassificationMetrics.matthews(labels: labels, predictions: predictions))
+      o["matthews_correlation"] = metric(ClassificationMetrics.matthews(labels: labels, predictions: predictions))
     }
     return o
   }

@@ -144,9 +144,10 @@ final class SquadScorer: TaskScorer {
   }
 
   func result() -> JSONObject {
+    // No questions: no score (null), rather than a made-up 0.
     [
-      "n": .int(n), "em": .double(SquadEvaluation.percent(em, n)), "f1": .double(SquadEvaluation.percent(f1, n)),
-      "features": .int(features),
+      "n": .int(n), "em": n > 0 ? .double(SquadEvaluation.percent(em, n)) : .null,
+      "f1": n > 0 ? .double(SquadEvaluation.percent(f1, n)) : .null, "features": .int(features),
     ]
   }
 }

@@ -52,7 +52,8 @@ final class SquadV2Scorer: TaskScorer {
     func mean(_ v: [Double]) -> Double { v.isEmpty ? 0 : 100 * v.reduce(0, +) / Double(v.count) }
     let has = rows.filter(\.hasAnswer), no = rows.filter { !$0.hasAnswer }
     var o: JSONObject = [
-      "n": .int(rows.count), "em": .double(mean(rows.map(\.em))), "f1": .double(mean(rows.map(\.f1))),
+      "n": .int(rows.count), "em": rows.isEmpty ? .null : .double(mean(rows.map(\.em))),
+      "f1": rows.isEmpty ? .null : .double(mean(rows.map(\.f1))),
       "has_ans_n": .int(has.count), "no_ans_n": .int(no.count), "features": .int(features),
       "null_threshold": .double(nullThreshold),
     ]

@@ -30,6 +30,22 @@ import Testing
     }
   }
 
+  /// A column the header names twice is refused when it is asked for (Python's csv and pandas disagree on which).
+  @Test func duplicateColumnIsRefused() throws {
+    var settings = TaskSettings()
+    settings.textColumn = "text"
+    settings.labelColumn = "label"
+    let e = try #require(try loadError("classify", "dup.csv", "text,label,text\nfirst,1,second\n", settings: settings))
+    #expect(e.0 == .badData && e.1.contains("names column 'text' more than once"), "\(e.1)")
+  }
+
+  /// No examples, no score: the metrics are null, not 0.
+  @Test func emptyRunHasNullMetrics() throws {
+    let r = SequenceScorer.merging(f1: true, matthews: true).result()
+    #expect(r["n"] == .int(0))
+    for k in ["accuracy", "f1", "matthews_correlation"] { #expect(r[k] == .null, "\(k)") }
+  }
+
   @Test func badGLUEDataNamesFileAndLine() throws {
     let header = "index\tsentence1\tsentence2\tlabel\n"
     let cases: [(String, String, String)] = [
