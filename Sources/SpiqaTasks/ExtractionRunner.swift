@@ -124,6 +124,14 @@ public enum ExtractionRunner {
     let checkpoint = try Checkpoint(directory: r.modelPath)
     try checkTokenizer(tokenizer, embeddingRows: checkpoint.config.vocabSize, directory: r.modelPath)
     let data = try task.load(r.dataPath, settings: settings)
+    // Labels that fit no output of a classifier checkpoint are bad data here too, as in spiqa-eval (a checkpoint
+    // without a classification head has nothing to check them against).
+    let config = checkpoint.config
+    if let sequences = data as? SequenceData, case .checkpointLabels = sequences.scoring, !config.labels.isEmpty,
+      config.architectures.contains(where: { $0.hasSuffix("ForSequenceClassification") })
+    {
+      _ = try sequences.resolveLabels(config.labels)
+    }
     var source = try ExtractionSource(
       task: task.name, data: data, selection: r.selection, tokenizer: tokenizer, settings: settings,
       maxPositions: checkpoint.config.maxSequenceLength)

@@ -118,33 +118,42 @@ public final class SequenceData: TaskData {
       return SequenceScorer(map: nil) { $0.target }
     case .checkpointLabels:
       // Labels are resolved now, so a bad one fails before the model runs.
-      var resolved: [Int: SequenceTarget] = [:]
-      for ex in examples {
-        guard case .name(let s, let line) = ex.target else { continue }
-        if outputs.count == 1 {
-          guard let v = Double(s) else {
-            throw TasksError.badData(
-              "\(source): line \(line): label '\(s)' is not a number (the checkpoint has one regression output)")
-          }
-          resolved[ex.index] = .value(v)
-        } else {
-          let folded = LabelSet.folded(s)
-          guard
-            let k = outputs.firstIndex(of: s) ?? outputs.firstIndex(where: { LabelSet.folded($0) == folded })
-              ?? Int(s).flatMap({ (0..<outputs.count).contains($0) ? $0 : nil })
-          else {
-            throw TasksError.badData(
-              "\(source): line \(line): label '\(s)' is not one of the checkpoint's labels "
-                + "(\(outputs.joined(separator: ", "))) or an index 0-\(outputs.count - 1)")
-          }
-          resolved[ex.index] = .label(k)
-        }
-      }
+      let resolved = try resolveLabels(outputs)
       guard !resolved.isEmpty || examples.isEmpty else {
         throw TasksError.usage("task \(task) cannot be scored without a label column")
       }
       return SequenceScorer(map: outputs.count == 1 ? nil : Array(0..<outputs.count)) { resolved[$0.index] }
     }
+  }
+
+  /// Each labelled example's target under a classifier with `outputs` (its `id2label` names; one output: a
+  /// regression, labels are numbers), by example index: what `--task classify` scores, and what spiqa-extract checks
+  /// before it records anything.
+  /// - Throws: `TasksError.badData` naming the file and line of the first label that fits no output.
+  public func resolveLabels(_ outputs: [String]) throws -> [Int: SequenceTarget] {
+    var resolved: [Int: SequenceTarget] = [:]
+    for ex in examples {
+      guard case .name(let s, let line) = ex.target else { continue }
+      if outputs.count == 1 {
+        guard let v = Double(s) else {
+          throw TasksError.badData(
+            "\(source): line \(line): label '\(s)' is not a number (the checkpoint has one regression output)")
+        }
+        resolved[ex.index] = .value(v)
+      } else {
+        let folded = LabelSet.folded(s)
+        guard
+          let k = outputs.firstIndex(of: s) ?? outputs.firstIndex(where: { LabelSet.folded($0) == folded })
+            ?? Int(s).flatMap({ (0..<outputs.count).contains($0) ? $0 : nil })
+        else {
+          throw TasksError.badData(
+            "\(source): line \(line): label '\(s)' is not one of the checkpoint's labels "
+              + "(\(outputs.joined(separator: ", "))) or an index 0-\(outputs.count - 1)")
+        }
+        resolved[ex.index] = .label(k)
+      }
+    }
+    return resolved
   }
 
   static func checkRegression(_ outputs: [String], model: String, task: String) throws {
