@@ -26,6 +26,8 @@ public enum InputFile {
       if (st.st_mode & S_IFMT) == S_IFREG && Int(st.st_size) > limit { throw tooLarge(name, limit, limitVariable) }
     }
     var out: [UInt8] = []
+    // A regular file's size is known: one allocation instead of a doubling for every read past it.
+    if (st.st_mode & S_IFMT) == S_IFREG { out.reserveCapacity(Int(st.st_size)) }
     var chunk = [UInt8](repeating: 0, count: 1 << 16)
     while true {
       let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }

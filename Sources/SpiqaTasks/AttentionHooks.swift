@@ -97,8 +97,8 @@ public final class AttentionHooks {
     // recording, replaying a recording that was transformed — so that the attention recorded while quantizing,
     // replayed, gives the scores of quantizing on the fly bit for bit (the kernel's sums are not sgemm's).
     // Exact attention, recorded or replayed, stays on sgemm like the exact run.
-    let groupsProduct: ((BlockProduct) -> Bool)? =
-      productKernel.kernel == .rowGroups ? { p in p.rowGroups() != nil } : nil
+    let groupsProduct: ((BlockProduct) -> Bool)?
+    if productKernel.kernel == .rowGroups { groupsProduct = Self.rowGroupsProduct } else { groupsProduct = nil }
     var hooks = ForwardHooks()
     if t.hsBits > 0 { hooks.layerInput = { _, states, _ in try t.transformLayerInput(states) } }
     if t.hsThreshold > 0 { hooks.layerOutput = { _, states, _ in t.transformLayerOutput(states) } }
@@ -266,7 +266,7 @@ public final class AttentionHooks {
         counts?.set(layer: p.layer, item: p.item, head: p.head, zeros: p.n * p.n - r.nonzero, n: p.n)
         return true
       }
-      return FusedProduct(hook: hook, inPlace: inPlace, afterInPlace: { p in p.rowGroups() != nil }, counts: counts)
+      return FusedProduct(hook: hook, inPlace: inPlace, afterInPlace: Self.rowGroupsProduct, counts: counts)
     }
     var codes: ProductCodes?
     if let q = t.quantizer {
@@ -286,6 +286,9 @@ public final class AttentionHooks {
     }
     return FusedProduct(hook: hook, inPlace: inPlace, afterInPlace: nil, counts: counts)
   }
+
+  /// P·V of a block as it is, by the row-groups kernel (false: it refused, sgemm multiplies).
+  static func rowGroupsProduct(_ p: BlockProduct) -> Bool { p.rowGroups() != nil }
 
   /// The per-block hook: transform the block when its (layer, head) is selected, then count its zeros.
   static func blockHook(transform t: AttentionTransform, counts: BlockZeroCounts?) -> ForwardHooks.AttentionBlockHook {
