@@ -145,7 +145,7 @@ struct ExtractBench: ParsableCommand {
     contexts.sort { $0.count != $1.count ? $0.count > $1.count : $0 < $1 }
     let lines = contexts.prefix(24).map { $0.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\t", with: " ") }
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("spiqa-bench-long-\(getpid()).txt").path
-    try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: false, encoding: .utf8)
     defer { try? FileManager.default.removeItem(atPath: path) }
     let args = [tool, "--model", modelPath, "--task", "text", "--data", path, "-q", "--threads", "\(threads)",
                 "--output", "/dev/null"]

@@ -175,7 +175,7 @@ struct ShardCLITests {
 
   @Test func mergeOfAPlainFileExits65() throws {
     let path = EvalCLI.temp(".jsonl")
-    try "{\"index\":0}\n".write(toFile: path, atomically: true, encoding: .utf8)
+    try "{\"index\":0}\n".write(toFile: path, atomically: false, encoding: .utf8)
     defer { try? FileManager.default.removeItem(atPath: path) }
     let r = try EvalCLI.run("spiqa-eval", ["--merge", path])
     #expect(r.status == 65)

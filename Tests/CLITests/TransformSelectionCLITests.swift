@@ -117,6 +117,7 @@ import Testing
     m[1 * 3 + 0] = 1
     m[3 * 3 + 2] = 1
     let mask = try Self.writeMask(m, shape: [4, 3])
+    defer { try? FileManager.default.removeItem(atPath: mask) }
     var r = try Self.run("spiqa-quantize", [input, "--transform-mask", mask, "--ablate", "-o", output, "-q"])
     #expect(r.status == 0, "\(r.stderr)")
     let (meta, got) = try #require(try Self.attention(output).first)
@@ -129,6 +130,7 @@ import Testing
     // the record.
     let bad = [(try Self.writeMask([0, 2], shape: [1, 2]), 64), (try Self.writeMask([1, 0], shape: [2]), 64),
                ("/nonexistent/mask.npy", 74), (try Self.writeMask([0, 0], shape: [1, 2]), 64)]
+    defer { for (path, _) in bad { try? FileManager.default.removeItem(atPath: path) } }
     for (path, status) in bad {
       r = try Self.run("spiqa-quantize", [input, "--transform-mask", path, "--ablate", "-o", output])
       #expect(r.status == Int32(status), "\(path): \(r.stderr)")
@@ -137,6 +139,7 @@ import Testing
     r = try Self.run("spiqa-quantize", [input, "--transform-mask", mask, "--transform-layers", "1", "-o", output])
     #expect(r.status == 64, "\(r.stderr)")
     let small = try Self.writeMask([1, 1], shape: [1, 2])
+    defer { try? FileManager.default.removeItem(atPath: small) }
     r = try Self.run("spiqa-quantize", [input, "--transform-mask", small, "--threshold", "0.1", "-o", output])
     #expect(r.status == 64, "\(r.stderr)")
     #expect(r.stderr.contains("--transform-mask"), "\(r.stderr)")

@@ -60,7 +60,7 @@ struct PythonInteropTests {
     let path = dir.appendingPathComponent("s").path
     try Data(bytes).write(to: URL(fileURLWithPath: path))
     let scriptPath = dir.appendingPathComponent("read.py").path
-    try Self.script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
+    try Self.script.write(toFile: scriptPath, atomically: false, encoding: .utf8)
     let r = try runProcess(python, [scriptPath, path, mode], stdin: mode.hasPrefix("pipe") ? Data(bytes) : nil)
     #expect(r.status == 0, "\(r.stderr)")
     let list = try #require(try JSONValue(parsing: Array(r.stdout)).arrayValue)

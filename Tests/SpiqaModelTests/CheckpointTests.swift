@@ -99,6 +99,7 @@ struct CheckpointTests {
   @Test("safetensors: names, dtypes and shapes from the header; non-float tensors listed but not served")
   func safetensors() throws {
     let dir = try Self.variant { $0.append((name: "bert.embeddings.position_ids", dtype: "I64", shape: [1, 2], bytes: Array(repeating: 0, count: 16))) }
+    defer { try? FileManager.default.removeItem(atPath: dir) }
     let f = try SafetensorsFile(path: dir + "/model.safetensors")
     #expect(f.tensorNames.contains("qa_outputs.weight"))
     #expect(f.tensorNames == f.tensorNames.sorted())
@@ -112,6 +113,7 @@ struct CheckpointTests {
   @Test("safetensors header: integral float shapes and offsets are integers; other JSON is an error")
   func safetensorsHeader() throws {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("spiqa-\(UUID().uuidString).safetensors").path
+    defer { try? FileManager.default.removeItem(atPath: path) }
     let header = #"{"a": {"dtype": "F32", "shape": [2.0, 1], "data_offsets": [0, 8.0]}, "__metadata__": {"x": "y"}}"#
     try Self.writeSafetensors(header: Array(header.utf8), data: [UInt8](repeating: 0, count: 8), to: path)
     let f = try SafetensorsFile(path: path)
@@ -132,6 +134,7 @@ struct CheckpointTests {
     var bfBytes: [UInt8] = []
     for f in bf { withUnsafeBytes(of: UInt16(f.bitPattern >> 16).littleEndian) { bfBytes += $0 } }
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("spiqa-\(UUID().uuidString).safetensors").path
+    defer { try? FileManager.default.removeItem(atPath: path) }
     try Self.writeSafetensors([(name: "h", dtype: "F16", shape: [8], bytes: bytes),
                                (name: "b", dtype: "BF16", shape: [2, 2], bytes: bfBytes)], to: path)
     let f = try SafetensorsFile(path: path)
@@ -143,22 +146,27 @@ struct CheckpointTests {
   @Test("missing tensor, wrong shape, truncated file: one-line errors naming the tensor or file")
   func weightErrors() throws {
     let missing = try Self.variant { $0.removeAll { $0.name == "bert.encoder.layer.1.output.dense.bias" } }
+    defer { try? FileManager.default.removeItem(atPath: missing) }
     let e1 = try modelError { _ = try Encoder(directory: missing, maxBatch: 1, maxSeqLen: 8) }
     #expect(e1.exitCode == 65 && e1.description.contains("missing tensor \"bert.encoder.layer.1.output.dense.bias\""))
     let shape = try Self.variant { ts in
       if let i = ts.firstIndex(where: { $0.name == "bert.encoder.layer.0.intermediate.dense.weight" }) { ts[i].shape = [64, 128] }
     }
+    defer { try? FileManager.default.removeItem(atPath: shape) }
     let e2 = try modelError { _ = try Encoder(directory: shape, maxBatch: 1, maxSeqLen: 8) }
     #expect(e2.exitCode == 65 && e2.description.contains("has shape [64, 128]; expected [128, 64]"))
     let noQA = try Self.variant { $0.removeAll { $0.name.hasPrefix("qa_outputs") } }
+    defer { try? FileManager.default.removeItem(atPath: noQA) }
     let e3 = try modelError { _ = try Encoder(directory: noQA, maxBatch: 1, maxSeqLen: 8) }
     #expect(e3.description.contains("qa_outputs.weight"))
     let truncated = try Self.variant()
+    defer { try? FileManager.default.removeItem(atPath: truncated) }
     let data = try Data(contentsOf: URL(fileURLWithPath: truncated + "/model.safetensors"))
     try data.prefix(1000).write(to: URL(fileURLWithPath: truncated + "/model.safetensors"))
     let e4 = try modelError { _ = try Checkpoint(directory: truncated) }
     #expect(e4.exitCode == 65 && e4.description.contains("model.safetensors"))
     let notSafetensors = try Self.variant()
+    defer { try? FileManager.default.removeItem(atPath: notSafetensors) }
     try Data("hello".utf8).write(to: URL(fileURLWithPath: notSafetensors + "/model.safetensors"))
     #expect(try modelError { _ = try Checkpoint(directory: notSafetensors) }.exitCode == 65)
   }
@@ -166,15 +174,20 @@ struct CheckpointTests {
   @Test("unsupported model_type, architecture, hidden_act; missing folder or weight file; pytorch_model.bin")
   func configErrors() throws {
     let gpt = try Self.variant(configEdit: { $0["model_type"] = "gpt2" })
+    defer { try? FileManager.default.removeItem(atPath: gpt) }
     #expect(try modelError { _ = try Checkpoint(directory: gpt) }.description.contains("model_type \"gpt2\" is not supported"))
     let arch = try Self.variant(configEdit: { $0["architectures"] = ["DistilBertModel"] })
+    defer { try? FileManager.default.removeItem(atPath: arch) }
     #expect(try modelError { _ = try Checkpoint(directory: arch) }.description.contains("architecture \"DistilBertModel\""))
     let act = try Self.variant(configEdit: { $0["hidden_act"] = "swish" })
+    defer { try? FileManager.default.removeItem(atPath: act) }
     #expect(try modelError { _ = try Checkpoint(directory: act) }.description.contains("hidden_act \"swish\""))
     let heads = try Self.variant(configEdit: { $0["num_attention_heads"] = 5 })
+    defer { try? FileManager.default.removeItem(atPath: heads) }
     #expect(try modelError { _ = try Checkpoint(directory: heads) }.description.contains("not a multiple"))
     #expect(try modelError { _ = try Checkpoint(directory: "/nonexistent/model") }.exitCode == 74)
     let bin = try Self.variant()
+    defer { try? FileManager.default.removeItem(atPath: bin) }
     try FileManager.default.removeItem(atPath: bin + "/model.safetensors")
     #expect(try modelError { _ = try Checkpoint(directory: bin) }.exitCode == 74)
     try Data([0x50, 0x4b, 3, 4]).write(to: URL(fileURLWithPath: bin + "/pytorch_model.bin"))

@@ -106,6 +106,7 @@ struct ModelParityTests {
   func activations(act: String) throws {
     let src = try #require(fixtureDirectory) + "/tiny-bert-qa-f32"
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spiqa-act-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: dir) }
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     try FileManager.default.copyItem(atPath: src + "/model.safetensors", toPath: dir + "/model.safetensors")
     let data = try Data(contentsOf: URL(fileURLWithPath: src + "/config.json"))

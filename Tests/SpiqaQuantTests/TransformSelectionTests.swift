@@ -1,3 +1,4 @@
+import Foundation
 import SpiqaCore
 import SpiqaIO
 import Testing
@@ -48,6 +49,7 @@ import Testing
   static func stream(_ t: AttentionTransform, n: Int = 3) throws -> (input: [Float], output: [Float], meta: JSONObject) {
     let input = QuantizeStreamTests.attention(layers: 2, heads: 3, n: n, seed: 3)
     let inPath = QuantizeStreamTests.temp("sel-in.npy"), outPath = QuantizeStreamTests.temp("sel-out.npy")
+    defer { for path in [inPath, outPath] { try? FileManager.default.removeItem(atPath: path) } }
     let w = try RecordWriter(path: inPath, compression: .none)
     try w.writeHeader(["producer": "TransformSelectionTests"])
     try w.write(meta: ["kind": "attention", "example_id": "e", "layers": [2, 5], "heads": [1, 4, 7]],

@@ -119,14 +119,14 @@ struct TokenizerWordPieceTests {
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
     try (Self.googleVocab.joined(separator: "\r\n") + "\r\n").write(
-      to: dir.appendingPathComponent("vocab.txt"), atomically: true, encoding: .utf8)
+      to: dir.appendingPathComponent("vocab.txt"), atomically: false, encoding: .utf8)
     try #"{"do_lower_case": false, "strip_accents": null}"#.write(
-      to: dir.appendingPathComponent("tokenizer_config.json"), atomically: true, encoding: .utf8)
+      to: dir.appendingPathComponent("tokenizer_config.json"), atomically: false, encoding: .utf8)
     let t = try #require(try AutoTokenizer.load(directory: dir.path) as? WordPieceTokenizer)
     #expect(t.vocabSize == 11 && !t.options.doLowerCase)
     #expect(t.tokenize("unwanted UNwanted").map(\.text) == ["un", "##want", "##ed", "[UNK]"])
     try #"{"do_lower_case": "yes"}"#.write(
-      to: dir.appendingPathComponent("tokenizer_config.json"), atomically: true, encoding: .utf8)
+      to: dir.appendingPathComponent("tokenizer_config.json"), atomically: false, encoding: .utf8)
     #expect(throws: TokenizerError.self) { try AutoTokenizer.load(directory: dir.path) }
     #expect(throws: TokenizerError.self) { try AutoTokenizer.load(directory: dir.path + "/missing") }
     #expect(throws: TokenizerError.self) { try WordPieceTokenizer(vocabulary: ["a", "b"]) }
