@@ -58,7 +58,7 @@ let package = Package(
     .target(name: "CBuildInfo"),
     // The option groups over tasks (selection, task, SQuAD featurization): their own target, so spiqa-hist and
     // spiqa-quantize do not link the model.
-    .target(name: "SpiqaTaskCLI", dependencies: ["SpiqaCLI", "SpiqaTasks", argumentParser]),
+    .target(name: "SpiqaTaskCLI", dependencies: ["SpiqaCLI", "SpiqaTasks", "SpiqaTokenizers", argumentParser]),
 
     // Thin command-line tools.
     .executableTarget(name: "spiqa-extract", dependencies: ["SpiqaCLI", "SpiqaTaskCLI", "SpiqaIO", "SpiqaModel", "SpiqaTokenizers", "SpiqaQuant", "SpiqaTasks", argumentParser]),

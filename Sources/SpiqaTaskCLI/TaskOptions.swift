@@ -1,6 +1,7 @@
 import ArgumentParser
 import SpiqaCLI
 import SpiqaTasks
+import SpiqaTokenizers
 
 /// What spiqa-extract and spiqa-eval run on: `--task`, `--data`, the data columns, SQuAD featurization and
 /// `--batch-size`, mapped onto `TaskSettings`. `--model` stays with each tool (eval needs a checkpoint with the
@@ -26,6 +27,13 @@ public struct TaskOptions: ParsableArguments {
       "Sentence tasks: sentences per batch (padded to the longest). spiqa-eval of squad with exact attention or --trim-padding: features per forward pass, from consecutive questions sorted by length.",
       valueName: "n"))
   public var batchSize: Int = 20
+
+  @Option(
+    help: ArgumentHelp(
+      "Sentence pairs that do not fit: longest_first as transformers' Python tokenizers cut it (slow, the default) or as the Rust tokenizers behind AutoTokenizer do (fast); they differ by a token when both segments are cut.",
+      valueName: "slow|fast"),
+    completion: .list(PairTruncation.allCases.map(\.rawValue)))
+  public var pairTruncation: PairTruncation = .slow
 
   @Option(
     parsing: .unconditional,
@@ -65,6 +73,7 @@ public struct TaskOptions: ParsableArguments {
   public func apply(to settings: inout TaskSettings) {
     settings.squad = squad.featurizer
     settings.batchSize = batchSize
+    settings.pairTruncation = pairTruncation
     settings.maskedLMLength = mlmLength
     settings.textColumn = columns.textColumn
     settings.pairColumn = columns.pairColumn
@@ -72,3 +81,5 @@ public struct TaskOptions: ParsableArguments {
     settings.pairs = columns.pairs
   }
 }
+
+extension PairTruncation: ExpressibleByArgument {}

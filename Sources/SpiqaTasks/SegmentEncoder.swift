@@ -1,10 +1,17 @@
+import SpiqaTokenizers
+
 /// One or two text segments as model input, the way Hugging Face tokenizers call them with `truncation=True`:
 /// the one place sentence and sentence-pair sequences are laid out (SQuAD features have their own featurizer).
 public struct SegmentEncoder: Sendable {
   /// Tokens per sequence, special tokens included.
   public var maxLength: Int
+  /// How a pair that does not fit is cut (`longest_first` of the Python or the Rust tokenizers).
+  public var pairTruncation: PairTruncation
 
-  public init(maxLength: Int) { self.maxLength = maxLength }
+  public init(maxLength: Int, pairTruncation: PairTruncation = .slow) {
+    self.maxLength = maxLength
+    self.pairTruncation = pairTruncation
+  }
 
   /// Special tokens a single segment / a pair adds (`[CLS] a [SEP]`, `[CLS] a [SEP] b [SEP]`; RoBERTa
   /// `<s> a </s>`, `<s> a </s></s> b </s>`).
@@ -26,7 +33,7 @@ public struct SegmentEncoder: Sendable {
       return ([tokenizer.clsId] + first.prefix(maxLength - added) + [tokenizer.sepId], nil)
     }
     var second = tokenizer.ids(b)
-    Self.truncateLongestFirst(&first, &second, remove: first.count + second.count + added - maxLength)
+    truncatePair(&first, &second, maxLength: maxLength - added, strategy: .longestFirst, style: pairTruncation)
     switch layout {
     case .bert:
       let ids = [tokenizer.clsId] + first + [tokenizer.sepId] + second + [tokenizer.sepId]
@@ -34,24 +41,5 @@ public struct SegmentEncoder: Sendable {
     case .roberta:
       return ([tokenizer.clsId] + first + [tokenizer.sepId, tokenizer.sepId] + second + [tokenizer.sepId], nil)
     }
-  }
-
-  /// transformers' `longest_first` for a pair (right side): first even out the lengths, then take the rest
-  /// alternately, the first segment getting the smaller half.
-  static func truncateLongestFirst(_ a: inout [Int], _ b: inout [Int], remove: Int) {
-    guard remove > 0 else { return }
-    let firstRemove = min(abs(b.count - a.count), remove)
-    let secondRemove = remove - firstRemove
-    let fromA: Int
-    let fromB: Int
-    if a.count > b.count {
-      fromA = firstRemove + secondRemove / 2
-      fromB = secondRemove - secondRemove / 2
-    } else {
-      fromA = secondRemove / 2
-      fromB = firstRemove + secondRemove - secondRemove / 2
-    }
-    a.removeLast(min(fromA, a.count))
-    b.removeLast(min(fromB, b.count))
   }
 }

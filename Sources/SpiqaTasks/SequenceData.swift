@@ -1,4 +1,5 @@
 import SpiqaCore
+import SpiqaTokenizers
 
 /// What an example of a sentence task is scored against.
 public enum SequenceTarget: Sendable, Equatable {
@@ -68,10 +69,12 @@ public final class SequenceData: TaskData {
   }
 
   public func featurization(_ settings: TaskSettings, maxPositions: Int) -> JSONObject {
-    [
+    var f: JSONObject = [
       "batch_size": .int(settings.batchSize), "max_length": .int(maxLength(settings, maxPositions: maxPositions)),
       "padding": "longest",
     ]
+    if examples.contains(where: { $0.pair != nil }) { f["pair_truncation"] = .string(settings.pairTruncation.rawValue) }
+    return f
   }
 
   public func capacity(_ settings: TaskSettings, maxPositions: Int) -> (batch: Int, seqLen: Int) {
@@ -88,7 +91,7 @@ public final class SequenceData: TaskData {
     guard maxLength >= 2 else {
       throw TasksError.usage("the sequence length must be ≥ 2 tokens ([CLS] and [SEP]), got \(maxLength)")
     }
-    let encoder = SegmentEncoder(maxLength: maxLength)
+    let encoder = SegmentEncoder(maxLength: maxLength, pairTruncation: settings.pairTruncation)
     let examples = self.examples
     return TaskBatches(count: (selected.count + batchSize - 1) / batchSize, examplesPerBatch: batchSize) { g in
       let chunk = selected[(g * batchSize)..<min(selected.count, (g + 1) * batchSize)].map { examples[$0] }

@@ -1,6 +1,7 @@
 import SpiqaCore
 import SpiqaModel
 import SpiqaQuant
+import SpiqaTokenizers
 
 /// What a task may need besides its data file (the tools map their flags onto this; each task reads what it uses).
 public struct TaskSettings: Sendable {
@@ -64,6 +65,8 @@ public struct TaskSettings: Sendable {
   /// position limit).
   public var batchSize = 20
   public var maxLength: Int?
+  /// Sentence pairs: how `longest_first` cuts a pair that does not fit (the Python or the Rust tokenizers).
+  public var pairTruncation = PairTruncation.slow
   /// `classify`: the columns (TSV/CSV header names or JSON-lines keys) of the text, the optional second segment
   /// and the optional label.
   public var textColumn: String?

@@ -60,10 +60,22 @@ public struct Encoding: Sendable, Equatable {
 
 /// How `encodePair(maxLength:)` shortens a pair (Hugging Face `truncation=` values).
 public enum TruncationStrategy: String, Sendable {
-  /// Remove one token at a time from the longer segment (from the second when equal).
+  /// Cut the longer segment first; see `PairTruncation` for how the two implementations share the room when both
+  /// segments must be cut.
   case longestFirst = "longest_first"
   case onlyFirst = "only_first"
   case onlySecond = "only_second"
+}
+
+/// Whose `longest_first` a pair follows. The two agree unless both segments must be cut and the room left is odd or
+/// the segments are equally long (docs/evaluation.md, "GLUE and sentence pairs").
+public enum PairTruncation: String, Sendable, CaseIterable {
+  /// transformers' Python tokenizers (`PreTrainedTokenizer`): one token at a time from the longer segment, from the
+  /// second when they are equal, so the first keeps the odd token.
+  case slow
+  /// The Rust `tokenizers` library behind `PreTrainedTokenizerFast` (what `AutoTokenizer` loads): the shorter
+  /// segment keeps what the longer leaves it room for, else each gets half and the longer one the odd token.
+  case fast
 }
 
 /// An error loading a tokenizer: unreadable (`.io`) or malformed (`.badData`) vocabulary and config files.
@@ -175,20 +187,40 @@ extension Tokenizer {
   public func tokens(forIds ids: [Int]) -> [String] { ids.compactMap { token(forId: $0) } }
 }
 
-/// Shortens two token lists to at most `maxLength` tokens together (HF 3.x `truncate_sequences`).
+/// Shortens two token lists to at most `maxLength` tokens together, from the right (HF `truncate_sequences`, or the
+/// Rust library's `truncate_encodings` with `style: .fast`).
 /// A negative budget or an impossible `onlyFirst`/`onlySecond` request empties what it may.
-public func truncatePair<T>(_ a: inout [T], _ b: inout [T], maxLength: Int, strategy: TruncationStrategy) {
+public func truncatePair<T>(
+  _ a: inout [T], _ b: inout [T], maxLength: Int, strategy: TruncationStrategy, style: PairTruncation = .slow
+) {
   let budget = max(0, maxLength)
-  var remove = a.count + b.count - budget
+  let remove = a.count + b.count - budget
   guard remove > 0 else { return }
   switch strategy {
   case .longestFirst:
-    while remove > 0 {
-      if a.count > b.count { a.removeLast() } else if !b.isEmpty { b.removeLast() } else { break }
-      remove -= 1
-    }
+    let (keepA, keepB) = longestFirstLengths(a.count, b.count, budget: budget, style: style)
+    a.removeLast(a.count - keepA)
+    b.removeLast(b.count - keepB)
   case .onlyFirst: a.removeLast(min(remove, a.count))
   case .onlySecond: b.removeLast(min(remove, b.count))
+  }
+}
+
+/// The lengths `longest_first` keeps of segments of `n1` and `n2` tokens that do not fit in `budget` together.
+func longestFirstLengths(_ n1: Int, _ n2: Int, budget: Int, style: PairTruncation) -> (Int, Int) {
+  switch style {
+  case .slow:
+    // Removing one token at a time from the longer (the second when equal) first evens the lengths out, then
+    // alternates starting with the second: the first ends with the larger half.
+    if n1 + n2 - budget <= abs(n1 - n2) { return n1 > n2 ? (budget - n2, n2) : (n1, budget - n1) }
+    return (budget - budget / 2, budget / 2)
+  case .fast:
+    // The shorter keeps its length if the longer can still have as much; otherwise both get half of the budget
+    // and the longer (the second when equal) the odd token.
+    let shorter = min(n1, n2)
+    if 2 * shorter <= budget { return n1 <= n2 ? (n1, budget - n1) : (budget - n2, n2) }
+    let half = budget / 2
+    return n1 > n2 ? (half + budget % 2, half) : (half, half + budget % 2)
   }
 }
 

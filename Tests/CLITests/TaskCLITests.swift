@@ -1,5 +1,6 @@
 import Foundation
 import SpiqaCore
+import SpiqaIO
 import SpiqaTestSupport
 import Testing
 
@@ -71,6 +72,40 @@ struct TaskCLITests {
     #expect(single.text.contains("2\ttext-2\t0\t"))
     let noPairs = try EvalCLI.run("spiqa-extract", ["-q", "--model", Self.nli2, "--task", "rte", "--pairs", "--list"])
     #expect(noPairs.status == 64)
+  }
+
+  /// `--pair-truncation`: a pair of 6 + 6 one-token words in 12 tokens (9 of text) keeps 5 + 4 the Python way and
+  /// 4 + 5 the Rust way; the stream header records which.
+  @Test func pairTruncationStyles() throws {
+    let path = EvalCLI.temp(".txt")
+    try Data("a b c d e f\tg h i j k l\n".utf8).write(to: URL(fileURLWithPath: path))
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    for (style, first, second) in [("slow", 5, 4), ("fast", 4, 5)] {
+      let out = EvalCLI.temp(".npy")
+      defer { try? FileManager.default.removeItem(atPath: out) }
+      let r = try EvalCLI.run(
+        "spiqa-extract", ["-q", "--model", Self.nli2, "--task", "text", "--pairs", "--data", path, "--max-length", "12",
+                          "--pair-truncation", style, "--tokens", "--compression", "none", "-o", out])
+      #expect(r.status == 0, "\(r.stderr)")
+      var tokens: [String] = []
+      var featurization: JSONValue?
+      try RecordReader(path: out).forEach { record in
+        switch record {
+        case .header(let h): featurization = h["featurization"]
+        case .tensor(let m, _) where m["kind"] == "attention":
+          tokens = m["tokens"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        default: break
+        }
+      }
+      #expect(featurization?.objectValue?["pair_truncation"] == .string(style))
+      let firstWords: [String] = Array(["a", "b", "c", "d", "e", "f"].prefix(first))
+      let secondWords: [String] = Array(["g", "h", "i", "j", "k", "l"].prefix(second))
+      let want: [String] = ["[CLS]"] + firstWords + ["[SEP]"] + secondWords + ["[SEP]"]
+      #expect(tokens == want, "\(style): \(tokens)")
+    }
+    let bad = try EvalCLI.run("spiqa-extract", ["-q", "--model", Self.nli2, "--task", "text", "--pairs", "--data", path,
+                                                "--pair-truncation", "rust", "-o", EvalCLI.temp(".npy")])
+    #expect(bad.status == 64 && bad.stderr.contains("--pair-truncation"), "\(bad.stderr)")
   }
 
   /// A stream recorded while quantizing, replayed, gives the on-the-fly scores bit for bit — with each P·V kernel, as

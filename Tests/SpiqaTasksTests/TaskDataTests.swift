@@ -1,5 +1,6 @@
 import Foundation
 import SpiqaCore
+import SpiqaTokenizers
 import Testing
 
 @testable import SpiqaTasks
@@ -133,11 +134,18 @@ import Testing
     let (ids, types) = try enc.encode("a b c", pair: "d e", tokenizer: tok)
     #expect(ids.count == 3 + 2 + 3)
     #expect(types == [0, 0, 0, 0, 0, 1, 1, 1])
-    // transformers' longest_first: (10, 3) minus 5 → (5, 3); (6, 6) minus 5 → (4, 3); (2, 9) minus 4 → (2, 5)
-    for (a, b, remove, want) in [(10, 3, 5, (5, 3)), (6, 6, 5, (4, 3)), (2, 9, 4, (2, 5)), (4, 4, 1, (4, 3))] {
-      var x = Array(0..<a), y = Array(0..<b)
-      SegmentEncoder.truncateLongestFirst(&x, &y, remove: remove)
-      #expect(x.count == want.0 && y.count == want.1, "\(a), \(b) − \(remove)")
+    // longest_first, 9 tokens of room: the Python tokenizers give the first segment the odd token, the Rust ones
+    // the longer (the second when equal); a short first segment keeps its length in both.
+    let room = 9 + 3
+    for (style, a, b, want) in [(PairTruncation.slow, 6, 6, (5, 4)), (.fast, 6, 6, (4, 5)), (.slow, 5, 7, (5, 4)),
+                                (.fast, 5, 7, (4, 5)), (.slow, 2, 9, (2, 7)), (.fast, 2, 9, (2, 7))] {
+      let encoder = SegmentEncoder(maxLength: room, pairTruncation: style)
+      let (ids, types) = try encoder.encode(
+        Array(repeating: "a", count: a).joined(separator: " "), pair: Array(repeating: "b", count: b).joined(separator: " "),
+        tokenizer: tok)
+      #expect(ids.count == room)
+      #expect(types?.filter { $0 == 0 }.count == want.0 + 2 && types?.filter { $0 == 1 }.count == want.1 + 1,
+              "\(style) \(a), \(b)")
     }
     let single = try enc.encode("a b c d e f g h i j k l m", pair: nil, tokenizer: tok)
     #expect(single.ids.count == 12 && single.types == nil)

@@ -99,6 +99,27 @@ struct TokenizerWordPieceTests {
     #expect(a == [1, 2] && b.isEmpty)
   }
 
+  /// Lengths kept by `longest_first` against transformers' Python tokenizers (`slow`) and the Rust tokenizers library
+  /// (`fast`), for segments of 0–10 tokens and max_length 3–16 (scripts/make_pair_truncation_fixtures.py).
+  @Test func pairTruncationMatchesBothHuggingFaceImplementations() throws {
+    let fixture = try #require(try JSONSerialization.jsonObject(with: TokFixtures.data("pair_truncation.json")) as? [String: Any])
+    let specials = try #require(fixture["specials"] as? Int)
+    let rows = try #require(fixture["rows"] as? [[Int]])
+    #expect(rows.count == 11 * 11 * 14)
+    var differ = 0
+    for r in rows {
+      let (n1, n2, maxLength) = (r[0], r[1], r[2])
+      for (style, want) in [(PairTruncation.slow, (r[3], r[4])), (.fast, (r[5], r[6]))] {
+        var a = Array(0..<n1), b = Array(0..<n2)
+        truncatePair(&a, &b, maxLength: maxLength - specials, strategy: .longestFirst, style: style)
+        #expect(a.count == want.0 && b.count == want.1, "\(style) \(n1), \(n2), max_length \(maxLength)")
+        #expect(a == Array(0..<a.count) && b == Array(0..<b.count), "cut from the right")
+      }
+      if r[3] != r[5] { differ += 1 }
+    }
+    #expect(differ > 100, "the fixture should hold pairs where the two differ")
+  }
+
   @Test func decodeGluesContinuations() throws {
     let t = try WordPieceTokenizer(vocabulary: Self.googleVocab + ["[PAD]", "[MASK]"])
     let e = t.encodePair("UNwanted,running", "want")
