@@ -34,7 +34,7 @@ public struct DataTable: Sendable {
   /// the first line is a header; otherwise every line is a row of `header.count` fields.
   public static func tsv(_ text: String, source: String, header fixed: [String]? = nil) throws -> DataTable {
     let text = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
-    var lines = splitLines(text).enumerated().filter { !$0.element.isEmpty }.map { (line: $0.offset + 1, text: $0.element) }
+    var lines = splitLines(text).enumerated().filter { !isBlank($0.element) }.map { (line: $0.offset + 1, text: $0.element) }
     guard !lines.isEmpty else {
       throw TasksError.badData("\(source): empty; expected \(fixed == nil ? "a header line and rows" : "rows")")
     }
@@ -69,7 +69,7 @@ public struct DataTable: Sendable {
         if c == "\"" {
           if i + 1 < scalars.count && scalars[i + 1] == "\"" { field.append("\""); i += 1 } else { quoted = false }
         } else {
-          if c == "\n" { line += 1 }
+          if c == "\n" || (c == "\r" && (i + 1 == scalars.count || scalars[i + 1] != "\n")) { line += 1 }
           field.append(c)
         }
       } else if c == "\"" && field.isEmpty && !wasQuoted {
@@ -79,10 +79,11 @@ public struct DataTable: Sendable {
         fields.append(String(field))
         field = String.UnicodeScalarView()
         wasQuoted = false
-      } else if c == "\n" {
-        if field.last == "\r" { field.removeLast() }
+      } else if c == "\n" || c == "\r" {
+        // "\r\n", "\n" or a lone "\r" ends a record (Python's csv); a blank line is no record.
+        if c == "\r" && i + 1 < scalars.count && scalars[i + 1] == "\n" { i += 1 }
         fields.append(String(field))
-        if !(fields.count == 1 && fields[0] == "" && !wasQuoted) { records.append((start, fields)) }
+        if !(fields.count == 1 && isBlank(fields[0] ?? "") && !wasQuoted) { records.append((start, fields)) }
         field = String.UnicodeScalarView()
         fields = []
         wasQuoted = false
@@ -103,10 +104,10 @@ public struct DataTable: Sendable {
   }
 
   /// One JSON object per line; `columns` are looked up in each (strings as they are, numbers and booleans as their
-  /// JSON text, null or absent as missing).
+  /// JSON text but integral floats as integers, null or absent as missing; an array or object is an error).
   public static func jsonl(_ text: String, source: String, columns: [String]) throws -> DataTable {
     var rows: [(line: Int, values: [String?])] = []
-    for (i, text) in splitLines(text).enumerated() where !text.allSatisfy({ $0 == " " || $0 == "\t" }) {
+    for (i, text) in splitLines(text).enumerated() where !isBlank(text) {
       let value: JSONValue
       do { value = try JSONValue(parsing: Array(text.utf8)) } catch {
         throw TasksError.badData("\(source): line \(i + 1): not valid JSON (\(error.what) at byte \(error.offset))")
@@ -115,10 +116,16 @@ public struct DataTable: Sendable {
         throw TasksError.badData("\(source): line \(i + 1): expected a JSON object")
       }
       rows.append(
-        (i + 1, columns.map { key in
+        (i + 1, try columns.map { key in
           switch obj[key] {
           case nil, .null?: return nil
           case .string(let s)?: return s
+          // 1.0 names the same label as 1 (pandas writes integer columns with a missing value as floats).
+          case .double(let d)? where d == d.rounded() && abs(d) < 9.0e15: return String(Int(d))
+          case .array?, .object?:
+            throw TasksError.badData(
+              "\(source): line \(i + 1): '\(key)' is a JSON \(obj[key]?.arrayValue != nil ? "array" : "object"); "
+                + "expected a string, number or boolean")
           case let v?: return v.jsonText
           }
         }))

@@ -46,14 +46,14 @@ public struct SST2Dataset: Sendable {
   }
 }
 
-/// Plain text, one example per line (empty lines skipped; ids `text-<line>` use the 0-based line number).
+/// Plain text, one example per line (blank lines skipped; ids `text-<line>` use the 0-based line number).
 public struct TextLines: Sendable {
-  /// (0-based line number, text) of every non-empty line.
+  /// (0-based line number, text) of every line that is not blank.
   public var lines: [(line: Int, text: String)]
 
   public init(text: String) {
     var out: [(Int, String)] = []
-    for (i, s) in splitLines(text).enumerated() where !s.isEmpty {
+    for (i, s) in splitLines(text).enumerated() where !isBlank(s) {
       out.append((i, s))
     }
     lines = out
@@ -64,13 +64,33 @@ public struct TextLines: Sendable {
   }
 }
 
-/// Split on "\n" (Unicode scalars, so "\r\n" is a line end too) and drop one trailing "\r" per line.
+/// The lines of a text file as Python reads it (universal newlines): "\n", "\r\n" and a lone "\r" each end a line.
+/// Split by Unicode scalars, since "\r\n" is one Character.
 func splitLines(_ text: String) -> [String] {
-  text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-    var v = String.UnicodeScalarView(line)
-    if v.last == "\r" { v.removeLast() }
-    return String(v)
+  var lines: [String] = []
+  var line = String.UnicodeScalarView()
+  var afterCR = false
+  for c in text.unicodeScalars {
+    if c == "\n" && afterCR {
+      afterCR = false
+      continue
+    }
+    afterCR = c == "\r"
+    if c == "\n" || c == "\r" {
+      lines.append(String(line))
+      line = String.UnicodeScalarView()
+    } else {
+      line.append(c)
+    }
   }
+  lines.append(String(line))
+  return lines
+}
+
+/// True for a line of nothing but whitespace (spaces, tabs, other Unicode spaces) or nothing at all: the data
+/// readers skip it (text, TSV, CSV and JSON lines alike) and still count it in line numbers.
+func isBlank(_ line: some StringProtocol) -> Bool {
+  line.unicodeScalars.allSatisfy(\.properties.isWhitespace)
 }
 
 /// Read a data file (`-` = stdin; a pipe or FIFO too), at most `SPIQA_MAX_DATA_BYTES`, or throw a one-line error.

@@ -1,4 +1,4 @@
-/// Plain text for extraction: one sequence per non-empty line (`--pairs`: two tab-separated segments). Empty lines
+/// Plain text for extraction: one sequence per line (`--pairs`: two tab-separated segments). Blank lines
 /// are skipped but counted: a record's `example_index` is its 0-based input line and its id `text-<line>`.
 public struct TextTask: SpiqaTask {
   public init() {}

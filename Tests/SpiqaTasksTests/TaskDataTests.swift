@@ -108,12 +108,42 @@ import Testing
       ("d.jsonl", "{\"t\": \"a\", \"p\": \"b\", \"l\": 0}\n[1]\n", "d.jsonl: line 2: expected a JSON object"),
       ("d.jsonl", "", "d.jsonl: empty"),
       ("d.tsv", "t\tp\tl\na\tb\n", "d.tsv: line 2: 2 tab-separated field(s), expected 3"),
+      ("d.jsonl", "{\"t\": \"a\", \"p\": [\"b\"], \"l\": 0}\n", "d.jsonl: line 1: 'p' is a JSON array; expected a string"),
+      ("d.jsonl", "{\"t\": {\"x\": 1}, \"p\": \"b\", \"l\": 0}\n", "d.jsonl: line 1: 't' is a JSON object"),
     ]
     for (name, text, message) in bad {
       let e = try #require(try loadError("classify", name, text, settings: s), "\(message)")
       #expect(e.0 == .badData)
       #expect(e.1.hasPrefix(message), "\(e.1)")
     }
+  }
+
+  /// Line ends as Python reads text files ("\n", "\r\n", a lone "\r"), and one rule for blank lines (nothing but
+  /// whitespace) in every reader: skipped, but counted in line numbers and text ids.
+  @Test func lineEndsAndBlankLines() throws {
+    #expect(splitLines("a\rb\r\nc\n\rd") == ["a", "b", "c", "", "d"])
+    #expect(splitLines("a\r\r\n") == ["a", "", ""])
+    #expect(splitLines("") == [""])
+    let text = TextLines(text: "a\r\r b\n \t\n\u{3000}\u{A0}\r\nc\r")
+    #expect(text.lines.map(\.line) == [0, 2, 5] && text.lines.map(\.text) == ["a", " b", "c"])
+    var s = TaskSettings()
+    s.textColumn = "t"
+    s.labelColumn = "l"
+    // CSV: a quoted "\r" stays in the field; JSON lines: 1.0 and 1e0 name label "1".
+    let files = [
+      ("d.csv", "t,l\ra,1\r \r\"b\rc\",0\r\r\nd,1\r", [2, 4, 7]),
+      ("d.jsonl", "{\"t\": \"a\", \"l\": 1.0}\r\n \t\r{\"t\": \"b\\rc\", \"l\": 0}\r\r{\"t\": \"d\", \"l\": 1e0}", [1, 3, 5]),
+    ]
+    for (name, body, lines) in files {
+      let data = try withFile(name, body) { try ClassifyTask().load($0, settings: s) as? SequenceData }
+      #expect(data?.examples.map(\.text) == ["a", "b\rc", "d"], "\(name)")
+      #expect(data?.examples.map(\.target) == [.name("1", line: lines[0]), .name("0", line: lines[1]),
+                                               .name("1", line: lines[2])], "\(name)")
+    }
+    // TSV has no quoting, so a lone "\r" ends its line; a line of tabs and spaces is blank.
+    let tsv = try withFile("d.tsv", "t\tl\ra\t1\r \t \rb\t0\n\nd\t1\n") { try ClassifyTask().load($0, settings: s) as? SequenceData }
+    #expect(tsv?.examples.map(\.text) == ["a", "b", "d"])
+    #expect(tsv?.examples.map(\.target) == [.name("1", line: 2), .name("0", line: 4), .name("1", line: 6)])
   }
 
   @Test func textPairsKeepLineNumbers() throws {
