@@ -112,7 +112,15 @@ public enum EvalRunner {
     out["\(data.unit)_per_second"] = .double(seconds > 0 ? rounded(Double(items.count) / seconds) : 0)
     // What the replayed stream says was done to its attention (its first record's keys, read even by a shard that
     // evaluated nothing, so that shards agree); null without replay.
-    out["replayed"] = try replay?.streamTransform().map { .object($0) } ?? .null
+    // With the stream's weights when its header names them: replaying another model's attention is a valid
+    // experiment, but the result line should say so.
+    out["replayed"] = try replay.flatMap { store in
+      try store.streamTransform().map { keys in
+        var o = keys
+        if let m = try store.streamModel() { o["model"] = .object(m) }
+        return .object(o)
+      }
+    } ?? .null
     if let shard = r.shard {
       var run = runIdentity(r)
       run["provenance"] = out["provenance"]
@@ -164,6 +172,16 @@ public enum EvalRunner {
   }
 
   static func rounded(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
+
+  /// A one-line note when a result line replayed attention recorded with other weights than it ran (by SHA-256),
+  /// nil otherwise: a valid experiment, but more often the wrong stream.
+  public static func replayedOtherWeights(_ result: JSONObject) -> String? {
+    guard let recorded = result["replayed"]?.objectValue?["model"]?.objectValue?["weights_sha256"]?.stringValue,
+      let running = result["provenance"]?.objectValue?["weights_sha256"]?.stringValue, recorded != running
+    else { return nil }
+    return "the replayed stream was recorded with other weights (sha256 \(recorded.prefix(12))…) than the model "
+      + "evaluated (\(running.prefix(12))…); its result line says so in replayed.model"
+  }
 
   /// The result line's keys that name the run: task, model, data, replay, transform and selection.
   static func runKeys(_ r: EvalRequest) -> JSONObject {

@@ -14,14 +14,22 @@ extension ReplayStore {
   /// A store over an open reader.
   public convenience init(reader: RecordReader) {
     let source = reader.source
+    let header = StreamHeaderBox()
     self.init(source: source) {
       while let item = try reader.next() {
+        if case .header(let h) = item, header.first == nil { header.first = h }
         guard case .tensor(let meta, let array) = item, meta["kind"]?.stringValue == "attention" else { continue }
         return try ReplayRecord(meta: meta, array: array, origin: "\(source): tensor \(reader.tensorCount - 1)")
       }
       return nil
     }
+    streamHeader = { header.first }
   }
+}
+
+/// The first header of a replayed stream, filled in as the reader passes it.
+private final class StreamHeaderBox {
+  var first: JSONObject?
 }
 
 extension ReplayRecord {

@@ -71,6 +71,8 @@ public final class ReplayStore {
   public private(set) var used = 0
   /// The transform keys of the first record read (`ReplayRecord.transform`); nil before any.
   public private(set) var recordedTransform: JSONObject?
+  /// The stream's first header, once the reader has passed it (nil for a source without headers).
+  var streamHeader: () -> JSONObject? = { nil }
   /// The examples whose records are kept (by `example_id`, or `example_index` for a record without an id); nil:
   /// every record.
   private var wanted: (ids: Set<String>, indices: Set<Int>)?
@@ -91,6 +93,16 @@ public final class ReplayStore {
   public func streamTransform() throws -> JSONObject? {
     if recordedTransform == nil && !exhausted, let r = try readNext() { keep(r) }
     return recordedTransform
+  }
+
+  /// What the stream says it was recorded with: the weights' SHA-256 and Hub id from its header's `provenance`
+  /// (spiqa-extract writes them), nil when it does not say. Reads the first record if none was read yet.
+  public func streamModel() throws -> JSONObject? {
+    _ = try streamTransform()
+    guard let p = streamHeader()?["provenance"]?.objectValue, let sha = p["weights_sha256"], !sha.isNull else {
+      return nil
+    }
+    return ["weights_sha256": sha, "model_id": p["model_id"] ?? .null]
   }
 
   /// The next record of the stream, checked against the ones before it; nil at its end.

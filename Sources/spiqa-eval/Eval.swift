@@ -91,6 +91,7 @@ struct Eval: SpiqaTool {
           progress?.advance(by: done - seen)
         })
       progress?.finish()
+      if let note = EvalRunner.replayedOtherWeights(result) { printError("spiqa-eval: note: \(note)") }
       // The result line first: when standard output fails (a full disk), --per-example is not left behind.
       try StandardOutput.writeLine(JSONValue.object(result).jsonText)
       try lines?.commit()

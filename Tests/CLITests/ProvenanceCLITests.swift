@@ -136,5 +136,26 @@ struct ProvenanceCLITests {
     #expect(replayed["method"] == "linear_slog_clamped_midval")
     #expect(replayed["bits"] == .int(3))
     #expect(replayed["upstream"]?.objectValue?["threshold"]?.doubleValue == 0.01)
+    // The stream's weights (spiqa-quantize keeps the recording's provenance) are the evaluated ones: no note.
+    let weights = r.json["provenance"]?.objectValue?["weights_sha256"]
+    #expect(weights != nil && replayed["model"]?.objectValue?["weights_sha256"] == weights)
+    #expect(!r.stderr.contains("note:"), "\(r.stderr)")
+  }
+
+  /// Attention recorded from one checkpoint replayed into another: allowed, noted on stderr, and said in the result.
+  @Test func replayFromOtherWeightsIsNoted() throws {
+    let squad = try #require(EvalCLI.squadModel), sst2 = try #require(EvalCLI.sst2Model)
+    let data = try #require(TestPaths.shared("data/glue/SST-2/dev.tsv"))
+    let stream = EvalCLI.temp(".npy.gz")
+    defer { try? FileManager.default.removeItem(atPath: stream) }
+    let common = ["--task", "sst2", "--data", data, "--limit", "4", "-q"]
+    let x = try EvalCLI.run("spiqa-extract", ["--model", squad, "-o", stream] + common)
+    #expect(x.status == 0, "\(x.stderr)")
+    let r = try EvalCLI.run("spiqa-eval", ["--model", sst2, "--replay", stream] + common)
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.stderr.contains("spiqa-eval: note: the replayed stream was recorded with other weights"), "\(r.stderr)")
+    let recorded = r.json["replayed"]?.objectValue?["model"]?.objectValue?["weights_sha256"]?.stringValue
+    let running = r.json["provenance"]?.objectValue?["weights_sha256"]?.stringValue
+    #expect(recorded != nil && running != nil && recorded != running)
   }
 }
