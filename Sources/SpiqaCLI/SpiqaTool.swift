@@ -38,3 +38,16 @@ extension SpiqaTool {
     }
   }
 }
+
+/// The flag names on a command line (`--flag` or `-f`, without an `=value`), up to a `--`; negative numbers are
+/// values, not flags. For a mode that ignores most flags (spiqa-eval --merge) to refuse them: argument-parser cannot
+/// tell a default from a value given.
+public func flagsGiven(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> [String] {
+  var flags: [String] = []
+  for a in arguments {
+    if a == "--" { break }
+    guard a.hasPrefix("-"), a != "-", Double(a) == nil else { continue }
+    flags.append(String(a.prefix { $0 != "=" }))
+  }
+  return flags
+}

@@ -86,6 +86,9 @@ public enum EvalMerge {
     if a.shard.count != b.shard.count { return "it is one of \(b.shard.count) shards, not \(a.shard.count)" }
     func show(_ v: JSONValue?) -> String { v.map { $0.jsonText } ?? "absent" }
     for key in Set(a.run.keys).union(b.run.keys).sorted() where key != "provenance" && a.run[key] != b.run[key] {
+      // Each node may replay its own part of a sharded extraction: the paths differ, what they hold (`replayed`:
+      // transform and weights) may not.
+      if key == "replay", a.run[key]?.stringValue != nil, b.run[key]?.stringValue != nil { continue }
       return "\(key) \(show(b.run[key])) vs \(show(a.run[key]))"
     }
     // Provenance: the same checkpoint and data by content; the builds and paths may differ (a cluster's nodes).
@@ -109,14 +112,27 @@ public enum EvalMerge {
     let seconds = shards.reduce(0.0) { $0 + $1.line.seconds }
     let lines = shards.flatMap(\.lines)
     var rows: [JSONObject] = []
+    var indices: [Int] = []
     for s in shards {
       for (i, text) in s.lines.enumerated() {
         guard case .object(let o)? = try? JSONValue(parsing: Array(text.utf8)) else {
           throw TasksError.badData("\(s.name): line \(i + 1) is not a JSON object")
         }
+        guard let index = o["index"]?.intValue else {
+          throw TasksError.badData("\(s.name): line \(i + 1) has no integer \"index\"")
+        }
         rows.append(o)
+        indices.append(index)
       }
     }
+    // The lines must be the selection's examples in run order, as the shard lines' digest says.
+    guard EvalShardLine.digest(indices) == shards[0].line.digest else {
+      throw TasksError.badData(
+        "the per-example lines are not the run's examples in order (digest \(EvalShardLine.digest(indices)), the "
+          + "shard lines say \(shards[0].line.digest)): a line edited, dropped or moved, or files of different runs")
+    }
+    let paths = shards.map { $0.line.run["replay"] ?? .null }
+    if Set(paths.map(\.jsonText)).count > 1 { out["replay"] = .array(paths) }
     // The task's own scorer, fed the lines in run order: the metrics come out as the unsharded run computes them.
     let task = try TaskRegistry.task(named: out["task"]?.stringValue ?? "")
     var settings = TaskSettings()

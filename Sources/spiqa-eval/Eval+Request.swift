@@ -13,8 +13,12 @@ extension Eval {
   mutating func checkFlags() throws {
     if listTasks { return }
     if !merge.isEmpty {
-      guard selection.shard == nil else {
-        throw ValidationError("--merge takes the shards' files; it cannot be combined with --shard")
+      // Everything else describes a run, and the shards' lines already say how theirs ran.
+      let allowed: Set = ["--merge", "--per-example", "--quiet", "-q"]
+      if let flag = flagsGiven().first(where: { !allowed.contains($0) }) {
+        throw ValidationError(
+          "--merge rebuilds a finished run from its shards' files and takes only --per-example and --quiet; "
+            + "\(flag) does not apply (the shard lines say how the run was made)")
       }
       return
     }

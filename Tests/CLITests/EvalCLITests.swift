@@ -182,6 +182,16 @@ struct ShardCLITests {
     #expect(r.stderr.split(separator: "\n").count == 1)
   }
 
+  /// --merge takes only its files, --per-example and --quiet: a run flag would be silently ignored.
+  @Test(arguments: [["--threshold", "0.1"], ["--model", "m"], ["--shard", "0/2"], ["--null-threshold=-1"], ["-at", "0.1"]])
+  func mergeRefusesRunFlags(_ extra: [String]) throws {
+    let r = try EvalCLI.run("spiqa-eval", ["--merge", "a.jsonl", "b.jsonl"] + extra)
+    #expect(r.status == 64, "\(extra): \(r.stderr)")
+    #expect(r.stderr.contains("\(extra[0].prefix { $0 != "=" }) does not apply"), "\(r.stderr)")
+    let fine = try EvalCLI.run("spiqa-eval", ["-q", "--merge", "missing.jsonl", "--per-example", EvalCLI.temp(".jsonl")])
+    #expect(fine.status == 74, "\(fine.stderr)")
+  }
+
   /// Two SST-2 shards of 5 sentences in batches of 2 (3 batches: shards of 1 and 2): cat of the plain streams is the
   /// whole stream, and --merge prints the whole run's line.
   @Test(.enabled(if: EvalCLI.canRunModels, "needs ../shared models and data"))

@@ -53,16 +53,19 @@ import Testing
   /// An SST-2 shard file: per-example lines, then the shard line.
   static func sst2Shard(
     _ i: Int, of n: Int, examples: [(label: Int, prediction: Int)], items: Range<Int>, total: Int,
-    model: String = "m", digestOf indices: [Int]? = nil, provenance: JSONObject? = nil
+    model: String = "m", digestOf indices: [Int]? = nil, provenance: JSONObject? = nil, replay: String? = nil,
+    lineIndices: [Int]? = nil
   ) -> (name: String, bytes: [UInt8]) {
     var text = ""
     for (k, e) in examples.enumerated() {
+      let index = lineIndices?[k] ?? items.lowerBound + k
       text += JSONValue.object(
-        ["index": .int(items.lowerBound + k), "label": .int(e.label), "prediction": .int(e.prediction), "logits": []]
+        ["index": .int(index), "label": .int(e.label), "prediction": .int(e.prediction), "logits": []]
       ).jsonText + "\n"
     }
     var r = EvalRequest(task: "sst2", modelDirectory: model, dataPath: "d.tsv")
     r.selection = .slice(offset: 0, count: total)
+    r.replayPath = replay
     var run = EvalRunner.runIdentity(r)
     run["provenance"] = provenance.map { .object($0) }
     let line = EvalShardLine(
@@ -127,6 +130,44 @@ import Testing
     #expect(m.result["provenance"]?.objectValue?["commit"] == .string("abc"))
     refused([first, second(provenance(commit: "abc", path: "/node1/m", weights: "bb"))], "provenance weights_sha256")
     refused([first, second(provenance(commit: "abc", path: "/node1/m", data: "ee"))], "provenance data_sha256")
+  }
+
+  /// Each node may replay its own extraction shard: the replay paths may differ (the merged line lists them in
+  /// shard order), replaying or not may not.
+  @Test func replayPathsMayDifferBetweenShards() throws {
+    let x = Self.sst2Shard(0, of: 2, examples: [(1, 1), (0, 1)], items: 0..<2, total: 3, replay: "attn-0.npy.gz")
+    let y = Self.sst2Shard(1, of: 2, examples: [(1, 1)], items: 2..<3, total: 3, replay: "attn-1.npy.gz")
+    let m = try EvalMerge.merge(files: [y, x])
+    #expect(m.result["replay"] == .array(["attn-0.npy.gz", "attn-1.npy.gz"]))
+    #expect(m.result["accuracy"] == .double(2.0 / 3.0))
+    let same = Self.sst2Shard(1, of: 2, examples: [(1, 1)], items: 2..<3, total: 3, replay: "attn-0.npy.gz")
+    #expect(try EvalMerge.merge(files: [x, same]).result["replay"] == .string("attn-0.npy.gz"))
+    refused([x, Self.b], "replay")
+  }
+
+  /// The per-example lines are checked against the shard lines' digest of the run's examples in order.
+  @Test func refusesLinesNotOfTheRun() {
+    let swapped = Self.sst2Shard(0, of: 2, examples: [(1, 1), (0, 1)], items: 0..<2, total: 3, lineIndices: [1, 0])
+    refused([swapped, Self.b], "not the run's examples in order")
+    let foreign = Self.sst2Shard(1, of: 2, examples: [(1, 1)], items: 2..<3, total: 3, lineIndices: [7])
+    refused([Self.a, foreign], "not the run's examples in order")
+    var noIndex = Self.b
+    noIndex.bytes = Array(String(decoding: noIndex.bytes, as: UTF8.self)
+      .replacingOccurrences(of: "\"index\":2,", with: "").utf8)
+    refused([Self.a, noIndex], "line 1 has no integer \"index\"")
+  }
+
+  /// spiqa-eval's note when the replayed stream names other weights than the evaluated model.
+  @Test func replayOfOtherWeightsIsNoted() {
+    func result(_ recorded: String?, _ running: String?) -> JSONObject {
+      var r: JSONObject = ["replayed": .object(recorded.map { ["model": .object(["weights_sha256": .string($0)])] } ?? [:])]
+      if let running { r["provenance"] = .object(["weights_sha256": .string(running)]) }
+      return r
+    }
+    #expect(EvalRunner.replayedOtherWeights(result("aa", "aa")) == nil)
+    #expect(EvalRunner.replayedOtherWeights(result(nil, "aa")) == nil)
+    #expect(EvalRunner.replayedOtherWeights(result("aa", nil)) == nil)
+    #expect(EvalRunner.replayedOtherWeights(result("aa", "bb"))?.contains("other weights") == true)
   }
 
   @Test func refusesIncompleteFiles() {
