@@ -100,10 +100,18 @@ public enum EvalRunner {
     let examples = selected[items]
     replay?.restrict(toExampleIds: Set(examples.map { data.exampleId($0) }), indices: Set(examples))
     let pipeline = AttentionHooks(evaluating: model, transform: r.transform, replay: replay, productKernel: r.attentionProduct)
+    // The `index` of each per-example line, for the shard line (EvalMerge checks the lines against it).
+    var lineIndices: [Int] = []
+    let writeLine = perExample.map { write in
+      { (line: JSONObject) throws in
+        lineIndices.append(line["index"]?.intValue ?? -1)
+        try write(line)
+      }
+    }
     let started = Date()
     try runGroups(
       groups, of: batches, model: model, pipeline: pipeline, plan: plan, padId: tokenizer.padId, scorer: scorer,
-      perExample: perExample
+      perExample: writeLine
     ) { progress?($0, items.count) }
     let seconds = Date().timeIntervalSince(started)
     for (k, v) in scorer.result() { out[k] = v }
@@ -126,7 +134,7 @@ public enum EvalRunner {
       run["provenance"] = out["provenance"]
       run["replayed"] = out["replayed"]
       let line = EvalShardLine(
-        shard: shard, run: run, selected: selected, part: items, n: items.count,
+        shard: shard, run: run, selected: selected, part: items, n: items.count, lineIndices: lineIndices,
         features: out["features"]?.intValue ?? 0, sparsity: pipeline.sparsity, seconds: seconds)
       try perExample?(line.json)
       out["shard"] = .string(shard.description)

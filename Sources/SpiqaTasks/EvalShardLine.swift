@@ -4,8 +4,8 @@ import SpiqaCore
 /// which run the lines above it are, and the counts that per-example lines do not carry (sparsity, features), so
 /// that `EvalMerge` can rebuild the unsharded result line (docs/scaling.md).
 ///
-/// `{"spiqa_shard": {"index", "count", "run", "selected", "digest", "items": [lo, hi], "n", "features",
-/// "sparsity_zeros": [layers][heads], "sparsity_total", "seconds"}}`
+/// `{"spiqa_shard": {"index", "count", "run", "selected", "digest", "items": [lo, hi], "n", "lines_digest",
+/// "features", "sparsity_zeros": [layers][heads], "sparsity_total", "seconds"}}`
 public struct EvalShardLine: Sendable {
   /// The top-level key that marks a shard line (per-example lines never have it).
   public static let key = "spiqa_shard"
@@ -20,13 +20,15 @@ public struct EvalShardLine: Sendable {
   public var items: Range<Int>
   /// Examples scored here, SQuAD features run, exact-zero counts, seconds.
   public var n: Int
+  /// A digest of the `index` values of the per-example lines above it, in order (nil in older files).
+  public var linesDigest: String?
   public var features: Int
   public var sparsity: SparsityCounter
   public var seconds: Double
 
   init(
-    shard: Shard, run: JSONObject, selected indices: [Int], part: Range<Int>, n: Int, features: Int,
-    sparsity: SparsityCounter, seconds: Double
+    shard: Shard, run: JSONObject, selected indices: [Int], part: Range<Int>, n: Int, lineIndices: [Int],
+    features: Int, sparsity: SparsityCounter, seconds: Double
   ) {
     self.shard = shard
     self.run = run
@@ -34,6 +36,7 @@ public struct EvalShardLine: Sendable {
     digest = Self.digest(indices)
     items = part
     self.n = n
+    linesDigest = Self.digest(lineIndices)
     self.features = features
     self.sparsity = sparsity
     self.seconds = seconds
@@ -60,6 +63,7 @@ public struct EvalShardLine: Sendable {
       Self.key: .object([
         "index": .int(shard.index), "count": .int(shard.count), "run": .object(run), "selected": .int(selected),
         "digest": .string(digest), "items": JSONValue([items.lowerBound, items.upperBound]), "n": .int(n),
+        "lines_digest": linesDigest.map { .string($0) } ?? .null,
         "features": .int(features), "sparsity_zeros": .array(sparsity.zeros.map { JSONValue($0) }),
         "sparsity_total": .int(sparsity.total), "seconds": .double(seconds),
       ])
@@ -87,6 +91,7 @@ public struct EvalShardLine: Sendable {
     self.digest = digest
     self.items = items[0]..<items[1]
     self.n = n
+    linesDigest = o["lines_digest"]?.stringValue
     self.features = features
     guard zeros.allSatisfy({ $0 != nil }) else { throw bad("has non-integer sparsity counts") }
     sparsity = SparsityCounter(zeros: zeros.map { $0 ?? [] }, total: total)

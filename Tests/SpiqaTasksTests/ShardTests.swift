@@ -57,8 +57,10 @@ import Testing
     lineIndices: [Int]? = nil
   ) -> (name: String, bytes: [UInt8]) {
     var text = ""
+    var written: [Int] = []
     for (k, e) in examples.enumerated() {
       let index = lineIndices?[k] ?? items.lowerBound + k
+      written.append(items.lowerBound + k)
       text += JSONValue.object(
         ["index": .int(index), "label": .int(e.label), "prediction": .int(e.prediction), "logits": []]
       ).jsonText + "\n"
@@ -70,7 +72,7 @@ import Testing
     run["provenance"] = provenance.map { .object($0) }
     let line = EvalShardLine(
       shard: try! Shard(index: i, count: n), run: run, selected: indices ?? Array(0..<total),
-      part: items, n: examples.count, features: 0, sparsity: SparsityCounter(zeros: [[i + 1, 2]], total: 10),
+      part: items, n: examples.count, lineIndices: written, features: 0, sparsity: SparsityCounter(zeros: [[i + 1, 2]], total: 10),
       seconds: 0.5)
     text += JSONValue.object(line.json).jsonText + "\n"
     return ("s\(i)-of-\(n)-\(model).jsonl", Array(text.utf8))
@@ -145,16 +147,21 @@ import Testing
     refused([x, Self.b], "replay")
   }
 
-  /// The per-example lines are checked against the shard lines' digest of the run's examples in order.
-  @Test func refusesLinesNotOfTheRun() {
+  /// Each file's per-example lines are checked against its shard line's digest of the lines it wrote; a shard
+  /// line without one (an older build) is not.
+  @Test func refusesLinesNotOfTheRun() throws {
     let swapped = Self.sst2Shard(0, of: 2, examples: [(1, 1), (0, 1)], items: 0..<2, total: 3, lineIndices: [1, 0])
-    refused([swapped, Self.b], "not the run's examples in order")
+    refused([swapped, Self.b], "not the ones its shard line lists")
     let foreign = Self.sst2Shard(1, of: 2, examples: [(1, 1)], items: 2..<3, total: 3, lineIndices: [7])
-    refused([Self.a, foreign], "not the run's examples in order")
+    refused([Self.a, foreign], "s1-of-2-m.jsonl: the per-example lines are not the ones its shard line lists")
     var noIndex = Self.b
     noIndex.bytes = Array(String(decoding: noIndex.bytes, as: UTF8.self)
       .replacingOccurrences(of: "\"index\":2,", with: "").utf8)
-    refused([Self.a, noIndex], "line 1 has no integer \"index\"")
+    refused([Self.a, noIndex], "not the ones its shard line lists")
+    var older = foreign
+    older.bytes = Array(String(decoding: older.bytes, as: UTF8.self)
+      .replacing(#/"lines_digest":"[0-9a-f]+",/#, with: "").utf8)
+    #expect(try EvalMerge.merge(files: [Self.a, older]).result["n"] == .int(3))
   }
 
   /// spiqa-eval's note when the replayed stream names other weights than the evaluated model.
