@@ -74,16 +74,18 @@ public func exitQuietlyOnBrokenPipe() -> Never {
   exit(141)
 }
 
-/// `s` on one line, safe for a terminal: line breaks become spaces and other control characters (an escape
-/// sequence or a NUL from crafted input) `\x1B`-style escapes.
+/// `s` on one line, safe for a terminal: line breaks become spaces, other control characters (an escape sequence
+/// or a NUL from crafted input; C1 controls too) `\x1B`-style escapes, and U+2028/U+2029 `\u2028`.
 func oneLine(_ s: String) -> String {
   var out = ""
   for scalar in s.unicodeScalars {
     switch scalar.value {
     case 0x0A, 0x0D: out += " "
     case 0x09: out.unicodeScalars.append(scalar)
-    case 0x00..<0x20, 0x7F:
+    case 0x00..<0x20, 0x7F...0x9F:
       out += (scalar.value < 16 ? "\\x0" : "\\x") + String(scalar.value, radix: 16, uppercase: true)
+    case 0x2028, 0x2029:  // line and paragraph separators: line ends to Python's str.splitlines
+      out += "\\u" + String(scalar.value, radix: 16, uppercase: true)
     default: out.unicodeScalars.append(scalar)
     }
   }

@@ -20,6 +20,7 @@ extension Eval {
           "--merge rebuilds a finished run from its shards' files and takes only --per-example and --quiet; "
             + "\(flag) does not apply (the shard lines say how the run was made)")
       }
+      try checkDistinctOutputs([("--per-example", perExample)], sparing: merge.map { ("--merge", $0) })
       return
     }
     guard model != nil else { throw ValidationError("Missing expected argument '--model <dir>'") }
@@ -30,6 +31,9 @@ extension Eval {
     if perExample == "-" {
       throw ValidationError("--per-example -: standard output carries the result line; give a file path")
     }
+    try checkDistinctOutputs(
+      [("--per-example", perExample)],
+      sparing: [("--data", taskOptions.data), ("--replay", replay), ("--transform-mask", transformSelection.transformMask)])
     try FlagLimits.check("--max-answer-len", maxAnswerLen, atMost: FlagLimits.tokens)
     var t = try transform.transform()
     try transformSelection.apply(to: &t)

@@ -21,6 +21,9 @@ extension Extract {
       throw ValidationError("refusing to write a binary stream to a terminal; use --output FILE or a pipe")
     }
     try FlagLimits.check("--max-length", maxLength, atMost: FlagLimits.tokens)
+    try checkDistinctOutputs(
+      [("--output", output.output)],
+      sparing: [("--data", taskOptions.data), ("--transform-mask", transformSelection.transformMask)])
   }
 
   /// The recording flags (argument errors become usage errors).

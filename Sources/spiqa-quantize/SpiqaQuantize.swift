@@ -70,7 +70,9 @@ struct SpiqaQuantize: SpiqaTool {
     if report == "-" && streamToStdout {
       throw ValidationError("--report -: standard output carries the stream; give --output FILE or a report path")
     }
-    try checkDistinctOutputs([("--output", outputOptions.output), ("--report", report)])
+    try checkDistinctOutputs(
+      [("--output", outputOptions.output), ("--report", report)],
+      sparing: [("the input stream", input), ("--transform-mask", transformSelection.transformMask)])
     if streamToStdout, isatty(1) != 0 {
       throw ValidationError("refusing to write a binary stream to a terminal; use --output FILE or a pipe")
     }

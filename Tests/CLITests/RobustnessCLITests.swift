@@ -283,6 +283,21 @@ struct RobustnessCLITests {
     r = try Hostile.run("spiqa-hist", [input, "-q", "--npy", input])
     #expect(r.status == 64 && r.stderr.contains("would replace the input stream"), "\(r.stderr)")
     #expect(try Data(contentsOf: URL(fileURLWithPath: input)) == before)
+    // No output replaces an input of its run: the stream, --data (also through a link), a --merge file.
+    let text = dir.appendingPathComponent("lines.txt").path, link = dir.appendingPathComponent("link.txt").path
+    try "one line\n".write(toFile: text, atomically: false, encoding: .utf8)
+    try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: text)
+    for (tool, args, says) in [
+      ("spiqa-quantize", [input, "-q", "--bits", "3", "-o", input], "--output \(input) would replace the input stream"),
+      ("spiqa-extract", ["--task", "text", "--data", text, "-o", link], "would replace --data"),
+      ("spiqa-eval", ["--model", "m", "--task", "text", "--data", link, "--per-example", text], "would replace --data"),
+      ("spiqa-eval", ["--merge", text, "--per-example", link], "would replace --merge"),
+    ] {
+      r = try Hostile.run(tool, args)
+      #expect(r.status == 64 && r.stderr.contains(says), "\(tool) \(args): \(r.stderr)")
+    }
+    #expect(try Data(contentsOf: URL(fileURLWithPath: input)) == before)
+    #expect(try String(contentsOfFile: text, encoding: .utf8) == "one line\n")
     // spiqa-quantize: a report that cannot be written leaves the old stream.
     try Data("OLD".utf8).write(to: URL(fileURLWithPath: out))
     r = try Hostile.run("spiqa-quantize", [input, "-q", "--bits", "3", "-o", out, "--report", dir.path + "/no/such/r.json"])

@@ -41,5 +41,6 @@ struct OneLineTests {
     #expect(oneLine("a\nb\r\nc") == "a b  c")
     #expect(oneLine("id \u{1B}[31mred\u{0}\u{7F}") == "id \\x1B[31mred\\x00\\x7F")
     #expect(oneLine("tab\tand é ✓") == "tab\tand é ✓")
+    #expect(oneLine("c1 \u{85}\u{9B}31m ls \u{2028}ps\u{2029}") == "c1 \\x85\\x9B31m ls \\u2028ps\\u2029")
   }
 }
