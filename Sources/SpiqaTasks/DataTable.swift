@@ -121,7 +121,9 @@ public struct DataTable: Sendable {
           case nil, .null?: return nil
           case .string(let s)?: return s
           // 1.0 names the same label as 1 (pandas writes integer columns with a missing value as floats).
-          case .double(let d)? where d == d.rounded() && abs(d) < 9.0e15: return String(Int(d))
+          case .double(let d)? where !d.isFinite:
+            throw TasksError.badData("\(source): line \(i + 1): '\(key)' is a number out of range")
+          case .double(let d)? where d == d.rounded() && abs(d) < 9.0e18: return String(Int(d))
           case .array?, .object?:
             throw TasksError.badData(
               "\(source): line \(i + 1): '\(key)' is a JSON \(obj[key]?.arrayValue != nil ? "array" : "object"); "

@@ -74,8 +74,8 @@ public struct GLUETask: SpiqaTask {
         }
         target = .label(k)
       } else {
-        guard let v = Double(value) else {
-          throw TasksError.badData("\(path): line \(table.rows[r].line): label '\(value)' is not a number")
+        guard let v = regressionValue(value) else {
+          throw TasksError.badData("\(path): line \(table.rows[r].line): label '\(value)' is not a finite number")
         }
         target = .value(v)
       }

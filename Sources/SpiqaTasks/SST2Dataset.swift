@@ -22,18 +22,17 @@ public struct SST2Dataset: Sendable {
 
   /// Parse TSV text; `source` names the input in errors.
   public init(text: String, source: String = "sst2") throws {
-    var lines = splitLines(text)
-    while let last = lines.last, last.isEmpty { lines.removeLast() }
+    let lines = splitLines(text)
     guard let header = lines.first, header.split(separator: "\t", omittingEmptySubsequences: false) == ["sentence", "label"]
     else {
       throw TasksError.badData("\(source): line 1: expected the GLUE SST-2 header \"sentence<TAB>label\"")
     }
     var examples: [SST2Example] = []
-    for (i, line) in lines.dropFirst().enumerated() {
+    for (i, line) in lines.enumerated().dropFirst() where !isBlank(line) {
       guard let tab = line.lastIndex(of: "\t"), let label = Int(line[line.index(after: tab)...]),
         label == 0 || label == 1
       else {
-        throw TasksError.badData("\(source): line \(i + 2): expected \"sentence<TAB>0|1\"")
+        throw TasksError.badData("\(source): line \(i + 1): expected \"sentence<TAB>0|1\"")
       }
       examples.append(SST2Example(index: examples.count, sentence: String(line[..<tab]), label: label))
     }

@@ -138,9 +138,9 @@ public final class SequenceData: TaskData {
     for ex in examples {
       guard case .name(let s, let line) = ex.target else { continue }
       if outputs.count == 1 {
-        guard let v = Double(s) else {
+        guard let v = regressionValue(s) else {
           throw TasksError.badData(
-            "\(source): line \(line): label '\(s)' is not a number (the checkpoint has one regression output)")
+            "\(source): line \(line): label '\(s)' is not a finite number (the checkpoint has one regression output)")
         }
         resolved[ex.index] = .value(v)
       } else {
@@ -165,4 +165,11 @@ public final class SequenceData: TaskData {
         "\(model): the classifier has \(outputs.count) outputs; task \(task) is a regression and needs 1 (num_labels 1)")
     }
   }
+}
+
+/// A regression label: a finite decimal number. Not nan or inf (Pearson would be null, the run "passing"), nor
+/// Swift's hexadecimal floats, which Python's float() refuses.
+func regressionValue(_ s: String) -> Double? {
+  guard !s.contains(where: { $0 == "x" || $0 == "X" }), let v = Double(s), v.isFinite else { return nil }
+  return v
 }

@@ -72,6 +72,11 @@ import SpiqaTasks
     #expect(throws: TasksError.self) { try SST2Dataset(text: "text\tlabel\nx\t1\n") }
     #expect(throws: TasksError.self) { try SST2Dataset(text: "sentence\tlabel\nx\t2\n") }
     #expect(throws: TasksError.self) { try SST2Dataset(text: "sentence\tlabel\nno tab\n") }
+    // Blank lines (whitespace only) are skipped like in every reader, and still counted in error lines.
+    let blanks = try SST2Dataset(text: "sentence\tlabel\r \t\ngood\t1\n\nbad\t0\r")
+    #expect(blanks.examples.map(\.sentence) == ["good", "bad"] && blanks.examples.map(\.index) == [0, 1])
+    let e = #expect(throws: TasksError.self) { try SST2Dataset(text: "sentence\tlabel\n\n \nno tab\n", source: "s.tsv") }
+    #expect(e?.description == "s.tsv: line 4: expected \"sentence<TAB>0|1\"")
   }
 
   @Test(.enabled(if: TestSupport.sharedFile("data/glue/SST-2/dev.tsv") != nil, "needs ../shared (SPIQA_SHARED)"))

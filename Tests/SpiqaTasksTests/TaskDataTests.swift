@@ -55,7 +55,10 @@ import Testing
       ("rte", "", "rte.tsv: empty"),
       ("rte", "\n\n", "rte.tsv: empty"),
       ("rte", "index\tpremise\thypothesis\tlabel\n0\ta\tb\tentailment\n", "rte.tsv: line 1: no column 'sentence1'"),
-      ("stsb", "sentence1\tsentence2\tscore\na\tb\tfive\n", "rte.tsv: line 2: label 'five' is not a number"),
+      ("stsb", "sentence1\tsentence2\tscore\na\tb\tfive\n", "rte.tsv: line 2: label 'five' is not a finite number"),
+      ("stsb", "sentence1\tsentence2\tscore\na\tb\t1\na\tb\tnan\n", "rte.tsv: line 3: label 'nan' is not a finite"),
+      ("stsb", "sentence1\tsentence2\tscore\na\tb\tinf\n", "rte.tsv: line 2: label 'inf' is not a finite"),
+      ("stsb", "sentence1\tsentence2\tscore\na\tb\t0x1p1\n", "rte.tsv: line 2: label '0x1p1' is not a finite"),
       ("cola", "s\t1\t\ta b\ns\t1\ta\n", "rte.tsv: line 2: 3 tab-separated field(s), expected 4"),
     ]
     for (task, text, message) in cases {
