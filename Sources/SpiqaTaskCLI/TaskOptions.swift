@@ -30,7 +30,7 @@ public struct TaskOptions: ParsableArguments {
 
   @Option(
     help: ArgumentHelp(
-      "Sentence pairs that do not fit: longest_first as transformers' Python tokenizers cut it (slow, the default) or as the Rust tokenizers behind AutoTokenizer do (fast); they differ by a token when both segments are cut.",
+      "Sentence pairs that do not fit: longest_first as transformers' Python tokenizers cut it (slow, the default) or as the Rust tokenizers behind AutoTokenizer do (fast); they differ by a token per segment when both are cut and the room left is odd.",
       valueName: "slow|fast"),
     completion: .list(PairTruncation.allCases.map(\.rawValue)))
   public var pairTruncation: PairTruncation = .slow

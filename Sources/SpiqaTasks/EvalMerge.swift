@@ -89,6 +89,7 @@ public enum EvalMerge {
       // Each node may replay its own part of a sharded extraction: the paths differ, what they hold (`replayed`:
       // transform and weights) may not.
       if key == "replay", a.run[key]?.stringValue != nil, b.run[key]?.stringValue != nil { continue }
+      if key == "replayed", sameReplayed(a, b) { continue }
       return "\(key) \(show(b.run[key])) vs \(show(a.run[key]))"
     }
     // Provenance: the same checkpoint and data by content; the builds and paths may differ (a cluster's nodes).
@@ -103,10 +104,28 @@ public enum EvalMerge {
     return nil
   }
 
+  /// True when two shards' `replayed` keys describe the same attention. Only the first part of a sharded extraction
+  /// has the stream header that names the weights (`model`), and a part without records says nothing (null) — its
+  /// shard evaluated nothing, or the replay would have failed.
+  static func sameReplayed(_ a: EvalShardLine, _ b: EvalShardLine) -> Bool {
+    let ra = a.run["replayed"] ?? .null, rb = b.run["replayed"] ?? .null
+    if ra.isNull || rb.isNull { return (ra.isNull && a.n == 0) || (rb.isNull && b.n == 0) }
+    guard var oa = ra.objectValue, var ob = rb.objectValue else { return false }
+    if oa["model"] == nil || ob["model"] == nil { oa["model"] = nil; ob["model"] = nil }
+    return oa == ob
+  }
+
+  /// The `replayed` key of the merged line: the fullest of the shards' (one that names the weights, else any).
+  static func fullestReplayed(_ shards: [EvalShardLine]) -> JSONValue? {
+    let known = shards.compactMap { $0.run["replayed"] }.filter { !$0.isNull }
+    return known.first { $0.objectValue?["model"] != nil } ?? known.first ?? shards.first?.run["replayed"]
+  }
+
   /// The unsharded result line from shards in order (`provenance` is the first shard's).
   static func result(_ shards: [(name: String, line: EvalShardLine, lines: [String])]) throws -> Merged {
     var out = shards[0].line.run
     out["settings"] = nil
+    out["replayed"] = fullestReplayed(shards.map(\.line))
     var sparsity = shards[0].line.sparsity
     for s in shards.dropFirst() { sparsity.merge(s.line.sparsity) }
     let seconds = shards.reduce(0.0) { $0 + $1.line.seconds }
@@ -125,7 +144,7 @@ public enum EvalMerge {
       if let want = s.line.linesDigest, EvalShardLine.digest(indices) != want {
         throw TasksError.badData(
           "\(s.name): the per-example lines are not the ones its shard line lists (index digest "
-            + "\(EvalShardLine.digest(indices)), expected \(want)): a line edited, dropped or moved")
+            + "\(EvalShardLine.digest(indices)), expected \(want)): a line dropped, moved or given another index")
       }
     }
     let paths = shards.map { $0.line.run["replay"] ?? .null }

@@ -100,6 +100,16 @@ public enum EvalRunner {
     let examples = selected[items]
     replay?.restrict(toExampleIds: Set(examples.map { data.exampleId($0) }), indices: Set(examples))
     let pipeline = AttentionHooks(evaluating: model, transform: r.transform, replay: replay, productKernel: r.attentionProduct)
+    // How pairs were cut, when the data has pairs; a replayed stream must have been cut the same way (the same n
+    // either way, so nothing else would notice the shifted [SEP]).
+    let pairTruncation = data.featurization(settings, maxPositions: positions)["pair_truncation"]
+    out["pair_truncation"] = pairTruncation
+    if let replay, let used = pairTruncation?.stringValue,
+      let recorded = try replay.streamFeaturization()?["pair_truncation"]?.stringValue, recorded != used
+    {
+      throw TasksError.usage(
+        "--pair-truncation \(used), but \(replay.source) was recorded with \(recorded); give --pair-truncation \(recorded)")
+    }
     // The `index` of each per-example line, for the shard line (EvalMerge checks the lines against it).
     var lineIndices: [Int] = []
     let writeLine = perExample.map { write in
@@ -133,6 +143,7 @@ public enum EvalRunner {
       var run = runIdentity(r)
       run["provenance"] = out["provenance"]
       run["replayed"] = out["replayed"]
+      run["pair_truncation"] = out["pair_truncation"]
       let line = EvalShardLine(
         shard: shard, run: run, selected: selected, part: items, n: items.count, lineIndices: lineIndices,
         features: out["features"]?.intValue ?? 0, sparsity: pipeline.sparsity, seconds: seconds)
@@ -228,6 +239,7 @@ public enum EvalRunner {
       "max_length": r.settings.maxLength.map { .int($0) } ?? .null, "text_column": r.settings.textColumn.map { .string($0) } ?? .null,
       "pair_column": r.settings.pairColumn.map { .string($0) } ?? .null,
       "label_column": r.settings.labelColumn.map { .string($0) } ?? .null, "pairs": .bool(r.settings.pairs),
+      "pair_truncation": .string(r.settings.pairTruncation.rawValue),
     ])
     return o
   }

@@ -105,6 +105,13 @@ public final class ReplayStore {
     return ["weights_sha256": sha, "model_id": p["model_id"] ?? .null]
   }
 
+  /// The stream header's `featurization` (how spiqa-extract laid out its inputs), nil when it has none. Reads the
+  /// first record if none was read yet.
+  public func streamFeaturization() throws -> JSONObject? {
+    _ = try streamTransform()
+    return streamHeader()?["featurization"]?.objectValue
+  }
+
   /// The next record of the stream, checked against the ones before it; nil at its end.
   private func readNext() throws -> ReplayRecord? {
     guard !exhausted, let r = try nextRecord() else {

@@ -67,8 +67,8 @@ public enum TruncationStrategy: String, Sendable {
   case onlySecond = "only_second"
 }
 
-/// Whose `longest_first` a pair follows. The two agree unless both segments must be cut and the room left is odd or
-/// the segments are equally long (docs/evaluation.md, "GLUE and sentence pairs").
+/// Whose `longest_first` a pair follows. The two agree unless both segments must be cut, the room left for them is
+/// odd and the first segment is not the longer (docs/evaluation.md, "GLUE and sentence pairs").
 public enum PairTruncation: String, Sendable, CaseIterable {
   /// transformers' Python tokenizers (`PreTrainedTokenizer`): one token at a time from the longer segment, from the
   /// second when they are equal, so the first keeps the odd token.

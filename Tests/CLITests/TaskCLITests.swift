@@ -108,6 +108,47 @@ struct TaskCLITests {
     #expect(bad.status == 64 && bad.stderr.contains("--pair-truncation"), "\(bad.stderr)")
   }
 
+  /// Each node extracts its part of the data and evaluates that part by replaying its own stream: the parts merge
+  /// into the line of one process replaying the whole stream (only part 0 has the header naming the weights).
+  /// Pairs cut another way than the replayed stream are refused; mixing --pair-truncation across shards too.
+  @Test func shardsReplayingTheirOwnPartsMerge() throws {
+    let data = Self.fixtures + "/glue/RTE.tsv"
+    let common = ["-q", "--model", Self.nli2, "--task", "rte", "--data", data, "--batch-size", "4"]
+    let files = (0..<6).map { _ in EvalCLI.temp(".tmp") }
+    defer { for f in files { try? FileManager.default.removeItem(atPath: f) } }
+    let (whole, part0, part1, e0, e1, wholeExamples) = (files[0], files[1], files[2], files[3], files[4], files[5])
+    #expect(try EvalCLI.run("spiqa-extract", common + ["-o", whole]).status == 0)
+    for (i, part) in [part0, part1].enumerated() {
+      let x = try EvalCLI.run("spiqa-extract", common + ["--shard", "\(i)/2", "-o", part])
+      #expect(x.status == 0, "\(x.stderr)")
+    }
+    let evalCommon = common
+    let reference = try EvalCLI.run("spiqa-eval", evalCommon + ["--replay", whole, "--per-example", wholeExamples])
+    #expect(reference.status == 0, "\(reference.stderr)")
+    for (i, (part, out)) in [(part0, e0), (part1, e1)].enumerated() {
+      let r = try EvalCLI.run("spiqa-eval", evalCommon + ["--shard", "\(i)/2", "--replay", part, "--per-example", out])
+      #expect(r.status == 0, "\(r.stderr)")
+    }
+    let merged = try EvalCLI.run("spiqa-eval", ["--merge", e1, e0])
+    #expect(merged.status == 0, "\(merged.stderr)")
+    #expect(merged.json["replay"] == .array([.string(part0), .string(part1)]))
+    var want = reference.json.withoutTimes, got = merged.json.withoutTimes
+    want["replay"] = nil
+    got["replay"] = nil
+    #expect(got == want)
+    #expect(reference.json["pair_truncation"] == "slow")
+    #expect(reference.json["replayed"]?.objectValue?["model"] != nil)
+
+    let cut = try EvalCLI.run("spiqa-eval", evalCommon + ["--replay", whole, "--pair-truncation", "fast"])
+    #expect(cut.status == 64 && cut.stderr.contains("was recorded with slow"), "\(cut.stderr)")
+    let fast = try EvalCLI.run("spiqa-eval", evalCommon + ["--shard", "1/2", "--pair-truncation", "fast", "--per-example", e1])
+    #expect(fast.status == 0, "\(fast.stderr)")
+    let e0Exact = try EvalCLI.run("spiqa-eval", evalCommon + ["--shard", "0/2", "--per-example", e0])
+    #expect(e0Exact.status == 0, "\(e0Exact.stderr)")
+    let mixed = try EvalCLI.run("spiqa-eval", ["--merge", e0, e1])
+    #expect(mixed.status == 65 && mixed.stderr.contains("pair_truncation"), "\(mixed.stderr)")
+  }
+
   /// A stream recorded while quantizing, replayed, gives the on-the-fly scores bit for bit — with each P·V kernel, as
   /// long as both tools use the same one (this model's heads, d = 8, sum differently in sgemm and the row groups).
   @Test(arguments: ["auto", "dense", "groups"])

@@ -54,7 +54,7 @@ import Testing
   static func sst2Shard(
     _ i: Int, of n: Int, examples: [(label: Int, prediction: Int)], items: Range<Int>, total: Int,
     model: String = "m", digestOf indices: [Int]? = nil, provenance: JSONObject? = nil, replay: String? = nil,
-    lineIndices: [Int]? = nil
+    replayed: JSONValue? = nil, lineIndices: [Int]? = nil
   ) -> (name: String, bytes: [UInt8]) {
     var text = ""
     var written: [Int] = []
@@ -70,6 +70,7 @@ import Testing
     r.replayPath = replay
     var run = EvalRunner.runIdentity(r)
     run["provenance"] = provenance.map { .object($0) }
+    run["replayed"] = replayed
     let line = EvalShardLine(
       shard: try! Shard(index: i, count: n), run: run, selected: indices ?? Array(0..<total),
       part: items, n: examples.count, lineIndices: written, features: 0, sparsity: SparsityCounter(zeros: [[i + 1, 2]], total: 10),
@@ -145,6 +146,29 @@ import Testing
     let same = Self.sst2Shard(1, of: 2, examples: [(1, 1)], items: 2..<3, total: 3, replay: "attn-0.npy.gz")
     #expect(try EvalMerge.merge(files: [x, same]).result["replay"] == .string("attn-0.npy.gz"))
     refused([x, Self.b], "replay")
+  }
+
+  /// Only part 0 of a sharded extraction names the weights, and a part without records says nothing: shards that
+  /// replay their own parts still merge, and the merged line takes the fullest `replayed`.
+  @Test func replayedOfOwnPartsMerges() throws {
+    let named: JSONValue = .object(["bits": .int(3), "model": .object(["weights_sha256": "aa"])])
+    let unnamed: JSONValue = .object(["bits": .int(3)])
+    func shard(_ i: Int, _ replayed: JSONValue, items: Range<Int>) -> (name: String, bytes: [UInt8]) {
+      Self.sst2Shard(i, of: 3, examples: Array(repeating: (1, 1), count: items.count), items: items, total: 3,
+                     replay: "p\(i)", replayed: replayed)
+    }
+    let m = try EvalMerge.merge(files: [shard(0, named, items: 0..<2), shard(1, unnamed, items: 2..<3),
+                                        shard(2, .null, items: 3..<3)])
+    #expect(m.result["replayed"] == named && m.result["n"] == .int(3))
+    #expect(try EvalMerge.merge(files: [shard(0, unnamed, items: 0..<2), shard(1, named, items: 2..<3),
+                                        shard(2, .null, items: 3..<3)]).result["replayed"] == named)
+    let otherBits: JSONValue = .object(["bits": .int(4)])
+    refused([shard(0, named, items: 0..<2), shard(1, otherBits, items: 2..<3), shard(2, .null, items: 3..<3)],
+            "replayed")
+    refused([shard(0, named, items: 0..<2), shard(1, .null, items: 2..<3), shard(2, .null, items: 3..<3)], "replayed")
+    let otherWeights: JSONValue = .object(["bits": .int(3), "model": .object(["weights_sha256": "bb"])])
+    refused([shard(0, named, items: 0..<2), shard(1, otherWeights, items: 2..<3), shard(2, .null, items: 3..<3)],
+            "replayed")
   }
 
   /// Each file's per-example lines are checked against its shard line's digest of the lines it wrote; a shard
