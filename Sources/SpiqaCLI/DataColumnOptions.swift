@@ -15,6 +15,13 @@ public struct DataColumnOptions: ParsableArguments {
   @Flag(help: "text: each line is two tab-separated segments (a sentence pair).")
   public var pairs = false
 
+  @Option(
+    help: ArgumentHelp(
+      "classify: the data's format, tsv, csv or jsonl (default: from the file's extension, .csv/.jsonl/.json/.ndjson, else tsv; standard input and pipes have none).",
+      valueName: "format"),
+    completion: .list(["tsv", "csv", "jsonl"]))
+  public var dataFormat: String?
+
   public init() {}
 
   /// Refuses column flags for tasks that do not read them (exit 64).
@@ -25,5 +32,11 @@ public struct DataColumnOptions: ParsableArguments {
       throw ValidationError("--text-column, --pair-column and --label-column apply to --task classify only")
     }
     if pairs && task != "text" { throw ValidationError("--pairs applies to --task text only") }
+    if let dataFormat {
+      guard task == "classify" else { throw ValidationError("--data-format applies to --task classify only") }
+      guard ["tsv", "csv", "jsonl"].contains(dataFormat) else {
+        throw ValidationError("--data-format must be tsv, csv or jsonl, got '\(dataFormat)'")
+      }
+    }
   }
 }

@@ -49,9 +49,23 @@ public struct TaskOptions: ParsableArguments {
       throw ValidationError("--task must be one of \(TaskRegistry.names.joined(separator: ", ")), got '\(task)'")
     }
     try columns.validate(task: task)
+    if pairTruncation == .fast && !hasPairs {
+      throw ValidationError(
+        "--pair-truncation applies to sentence pairs, and --task \(task) has none here (pairs: the GLUE pair tasks, "
+          + "classify --pair-column, text --pairs)")
+    }
     try FlagLimits.check("--batch-size", batchSize, atMost: FlagLimits.batchSize)
     try FlagLimits.check("--mlm-length", mlmLength, atMost: FlagLimits.tokens)
     guard mlmLength >= 3 else { throw ValidationError("--mlm-length must be at least 3 (one token and two special), got \(mlmLength)") }
+  }
+
+  /// True when the task reads sentence pairs as these flags set it up.
+  var hasPairs: Bool {
+    switch task {
+    case "classify": return columns.pairColumn != nil
+    case "text": return columns.pairs
+    default: return ((try? TaskRegistry.task(named: task)) as? GLUETask)?.pair != nil
+    }
   }
 
   /// The task `--task` names. - Throws: `TasksError.usage` for an unknown name.
@@ -78,6 +92,7 @@ public struct TaskOptions: ParsableArguments {
     settings.textColumn = columns.textColumn
     settings.pairColumn = columns.pairColumn
     settings.labelColumn = columns.labelColumn
+    settings.dataFormat = columns.dataFormat.flatMap(DataTable.Format.init(rawValue:))
     settings.pairs = columns.pairs
   }
 }

@@ -24,7 +24,7 @@ public struct ClassifyTask: SpiqaTask {
       throw TasksError.usage("task classify needs the name of the text column")
     }
     let names = [textColumn] + [settings.pairColumn, settings.labelColumn].compactMap { $0 }
-    let table = try DataTable.read(path, columns: names)
+    let table = try DataTable.read(path, columns: names, format: settings.dataFormat)
     let t = try table.column(textColumn)
     let p = try settings.pairColumn.map { try table.column($0) }
     let l = try settings.labelColumn.map { try table.column($0) }

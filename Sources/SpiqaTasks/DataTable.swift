@@ -17,13 +17,13 @@ public struct DataTable: Sendable {
     return .tsv
   }
 
-  /// Reads `path` in its format; `columns` are the names JSON lines must provide (TSV/CSV take theirs from the
-  /// header line).
+  /// Reads `path` in `format` (nil: the one its extension names); `columns` are the names JSON lines must provide
+  /// (TSV/CSV take theirs from the header line).
   /// - Throws: `TasksError.badData` naming the file and line (empty file, ragged row, bad JSON).
-  public static func read(_ path: String, columns: [String]) throws -> DataTable {
+  public static func read(_ path: String, columns: [String], format given: Format? = nil) throws -> DataTable {
     var text = try readText(path)
     if text.hasPrefix("\u{FEFF}") { text.removeFirst() }  // a byte-order mark (spreadsheet exports)
-    switch format(of: path) {
+    switch given ?? format(of: path) {
     case .tsv: return try tsv(text, source: path)
     case .csv: return try csv(text, source: path)
     case .jsonl: return try jsonl(text, source: path, columns: columns)

@@ -72,6 +72,8 @@ public struct TaskSettings: Sendable {
   public var textColumn: String?
   public var pairColumn: String?
   public var labelColumn: String?
+  /// `classify`: the file's format when its name does not say (`--data -`, a pipe); nil: from the extension.
+  public var dataFormat: DataTable.Format?
   /// `text`: each line is two tab-separated segments.
   public var pairs = false
   /// `mlm`: tokens per line, special tokens included (a line of n tokens runs as one batch of n − 2 masked copies,

@@ -14,7 +14,7 @@ enum FlagVocabulary {
       + [("--quiet", transform + ["spiqa-hist"])]
       + ["--hs-threshold", "--hs-bits", "--samples", "--seed", "--limit", "--offset", "--shard", "--task", "--data",
          "--max-seq-len", "--doc-stride", "--max-query-len", "--batch-size", "--text-column", "--pair-column",
-         "--label-column", "--pairs", "--pair-truncation", "--mlm-length"].map { ($0, tasks) }
+         "--label-column", "--pairs", "--pair-truncation", "--data-format", "--mlm-length"].map { ($0, tasks) }
       + ["--layers", "--heads", "--threads"].map { ($0, ["spiqa-extract", "spiqa-hist"]) }
       + ["--output", "--compression", "--no-gzip"].map { ($0, ["spiqa-extract", "spiqa-quantize"]) }
   }()

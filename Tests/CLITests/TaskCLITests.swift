@@ -108,6 +108,33 @@ struct TaskCLITests {
     #expect(bad.status == 64 && bad.stderr.contains("--pair-truncation"), "\(bad.stderr)")
   }
 
+  /// `--data-format` reads classify data whose name says nothing (a pipe, `-`, a .txt); it and `--pair-truncation
+  /// fast` are refused where they do nothing.
+  @Test func dataFormatAndFlagsThatDoNothing() throws {
+    let path = EvalCLI.temp(".txt")
+    try Data("premise,hypothesis,gold\n\"a, b\",c,entailment\nd,e,not_entailment\n".utf8).write(to: URL(fileURLWithPath: path))
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let common = ["-q", "--model", Self.nli2, "--task", "classify", "--data", path, "--text-column", "premise",
+                  "--pair-column", "hypothesis", "--label-column", "gold"]
+    let asTSV = try EvalCLI.run("spiqa-eval", common)
+    #expect(asTSV.status == 65 && asTSV.stderr.contains("no column 'premise'"), "\(asTSV.stderr)")
+    let asCSV = try EvalCLI.run("spiqa-eval", common + ["--data-format", "csv", "--pair-truncation", "fast"])
+    #expect(asCSV.status == 0 && asCSV.json["n"] == .int(2), "\(asCSV.stderr)")
+    for (args, says) in [
+      (["--task", "rte", "--data-format", "csv"], "--data-format applies to --task classify only"),
+      (["--task", "classify", "--text-column", "a", "--data-format", "xml"], "--data-format must be tsv, csv or jsonl"),
+      (["--task", "sst2", "--pair-truncation", "fast"], "--task sst2 has none"),
+      (["--task", "classify", "--text-column", "a", "--pair-truncation", "fast"], "--task classify has none"),
+      (["--task", "text", "--pair-truncation", "fast"], "--task text has none"),
+    ] {
+      for tool in ["spiqa-eval", "spiqa-extract"] {
+        let base = tool == "spiqa-extract" ? ["--model", Self.nli2, "-o", "/dev/null"] : ["--model", Self.nli2]
+        let r = try EvalCLI.run(tool, base + args)
+        #expect(r.status == 64 && r.stderr.contains(says), "\(tool) \(args): \(r.stderr)")
+      }
+    }
+  }
+
   /// Each node extracts its part of the data and evaluates that part by replaying its own stream: the parts merge
   /// into the line of one process replaying the whole stream (only part 0 has the header naming the weights).
   /// Pairs cut another way than the replayed stream are refused; mixing --pair-truncation across shards too.
