@@ -64,26 +64,24 @@ public struct TextLines: Sendable {
 }
 
 /// The lines of a text file as Python reads it (universal newlines): "\n", "\r\n" and a lone "\r" each end a line.
-/// Split by Unicode scalars, since "\r\n" is one Character.
+/// Split on the UTF-8 bytes: both are ASCII, so they never occur inside another character's encoding.
 func splitLines(_ text: String) -> [String] {
-  var lines: [String] = []
-  var line = String.UnicodeScalarView()
-  var afterCR = false
-  for c in text.unicodeScalars {
-    if c == "\n" && afterCR {
-      afterCR = false
-      continue
+  var text = text
+  return text.withUTF8 { bytes in
+    var lines: [String] = []
+    var start = 0, i = 0
+    while i < bytes.count {
+      let b = bytes[i]
+      if b == 0x0A || b == 0x0D {
+        lines.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self))
+        if b == 0x0D && i + 1 < bytes.count && bytes[i + 1] == 0x0A { i += 1 }
+        start = i + 1
+      }
+      i += 1
     }
-    afterCR = c == "\r"
-    if c == "\n" || c == "\r" {
-      lines.append(String(line))
-      line = String.UnicodeScalarView()
-    } else {
-      line.append(c)
-    }
+    lines.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start...]), as: UTF8.self))
+    return lines
   }
-  lines.append(String(line))
-  return lines
 }
 
 /// True for a line of nothing but whitespace (spaces, tabs, other Unicode spaces) or nothing at all: the data
