@@ -20,6 +20,9 @@ extension Extract {
     if !list, output.output == nil || output.output == "-", isatty(1) != 0 {
       throw ValidationError("refusing to write a binary stream to a terminal; use --output FILE or a pipe")
     }
+    if let maxLength, maxLength < 2 {
+      throw ValidationError("--max-length must be at least 2 ([CLS] and [SEP]), got \(maxLength)")
+    }
     try FlagLimits.check("--max-length", maxLength, atMost: FlagLimits.tokens)
     try checkDistinctOutputs(
       [("--output", output.output)],

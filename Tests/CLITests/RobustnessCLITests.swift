@@ -222,6 +222,8 @@ struct RobustnessCLITests {
       ("spiqa-extract", ["--list", "--batch-size", "-2"], "--batch-size"),
       ("spiqa-extract", ["--list", "--batch-size", "1000000000"], "--batch-size"),
       ("spiqa-extract", ["--list", "--max-seq-len", "100000000"], "--max-seq-len"),
+      ("spiqa-extract", ["--list", "--task", "text", "--max-length", "1"], "--max-length must be at least 2"),
+      ("spiqa-extract", ["--list", "--task", "text", "--max-length", "0"], "--max-length must be at least 2"),
       ("spiqa-extract", ["--hs-bits", "1000", "-o", "/dev/null"], "--hs-bits"),
       ("spiqa-eval", ["--model", "x", "--hs-bits", "1000"], "--hs-bits"),
       ("spiqa-eval", ["--model", "x", "--batch-size", "1000000000"], "--batch-size"),
