@@ -11,7 +11,8 @@ import Darwin
 /// Refuses two output flags that name the same file (64): each output is renamed into place at the end, so the
 /// second would silently replace the first (`-o q --report q` would leave only the report). Devices and FIFOs
 /// (`/dev/null` twice) are written through and may repeat; standard output (`-`) is checked by each tool.
-/// `inputs` are files an output must not replace (spiqa-hist's `--npy` over the stream it reads).
+/// `inputs` are files an output must not replace (spiqa-hist's `--npy` over the stream it reads); `-` is standard
+/// input, checked when it is redirected from a file.
 /// - Throws: `ValidationError` naming both flags.
 public func checkDistinctOutputs(
   _ outputs: [(flag: String, path: String?)], sparing inputs: [(name: String, path: String?)] = []
@@ -22,11 +23,28 @@ public func checkDistinctOutputs(
     if let other = seen.first(where: { $0.identity == identity }) {
       throw ValidationError("\(other.flag) and \(flag) name the same file (\(path)); give them different paths")
     }
-    if let input = inputs.first(where: { $0.path != nil && $0.path != "-" && fileIdentity($0.path!) == identity }) {
+    if let input = inputs.first(where: { $0.path.flatMap(inputIdentity) == identity }) {
       throw ValidationError("\(flag) \(path) would replace \(input.name); give another path")
     }
     seen.append((flag, identity))
   }
+}
+
+/// `-` (and so `/dev/stdout`) or a path that is standard output itself: the file, pipe or terminal it writes to.
+/// The tools whose standard output carries a result refuse a second output there.
+public func namesStandardOutput(_ path: String?) -> Bool {
+  guard let path else { return false }
+  if path == "-" { return true }
+  var st = stat(), out = stat()
+  return stat(path, &st) == 0 && fstat(1, &out) == 0 && st.st_dev == out.st_dev && st.st_ino == out.st_ino
+}
+
+/// What an input would be read as: `-` is standard input when it is a regular file (`< file`), else as an output.
+private func inputIdentity(_ path: String) -> String? {
+  var st = stat()
+  guard path == "-" else { return stat(path, &st) == 0 ? fileIdentity(path) : nil }  // a missing input is a 74 later
+  guard fstat(0, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+  return "\(st.st_dev):\(st.st_ino)"
 }
 
 /// What `path` would be written as: device and inode of an existing regular file (through links), else the

@@ -43,6 +43,27 @@ public final class AtomicFile {
     }
     self.path = path
     name = path
+    var direct = stat(), out = stat()
+    if stat(path, &direct) == 0 {  // through every link, as the kernel resolves them (/dev/stdout too)
+      let kind = direct.st_mode & S_IFMT
+      if kind == S_IFREG, fstat(1, &out) == 0, direct.st_dev == out.st_dev, direct.st_ino == out.st_ino {
+        // Standard output by another name (/dev/stdout redirected to a file): renaming a new file over it would
+        // lose what else goes to standard output, so write there.
+        fd = 1
+        ownsFD = false
+        return
+      }
+      if kind == S_IFCHR || kind == S_IFIFO {
+        // Written through; opened by its own name, since readlink cannot follow /dev/stdout to a pipe:[…].
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+          throw SpiqaIOError(.io, source: path, what: "cannot open for writing: \(errnoText(errno))")
+        }
+        self.fd = fd
+        ownsFD = true
+        return
+      }
+    }
     ownsFD = true
     let resolved = try Self.resolveLinks(path)
     var st = stat()
@@ -51,13 +72,6 @@ public final class AtomicFile {
       switch st.st_mode & S_IFMT {
       case S_IFREG:
         keepMode = st.st_mode & 0o7777
-      case S_IFCHR, S_IFIFO:
-        let fd = open(resolved, O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-          throw SpiqaIOError(.io, source: path, what: "cannot open for writing: \(errnoText(errno))")
-        }
-        self.fd = fd
-        return
       default:
         let kind = (st.st_mode & S_IFMT) == S_IFDIR ? "a directory" : "not a regular file, device or FIFO"
         throw SpiqaIOError(.io, source: path, what: "is \(kind)", expected: "a file path for the output")

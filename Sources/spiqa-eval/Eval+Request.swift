@@ -20,6 +20,9 @@ extension Eval {
           "--merge rebuilds a finished run from its shards' files and takes only --per-example and --quiet; "
             + "\(flag) does not apply (the shard lines say how the run was made)")
       }
+      if namesStandardOutput(perExample) {
+        throw ValidationError("--per-example \(perExample ?? "-"): standard output carries the result line; give a file path")
+      }
       try checkDistinctOutputs([("--per-example", perExample)], sparing: merge.map { ("--merge", $0) })
       return
     }
@@ -28,12 +31,13 @@ extension Eval {
     if taskOptions.data == "-" && replay == "-" {
       throw ValidationError("--data - and --replay - both read standard input; give one of them as a file")
     }
-    if perExample == "-" {
-      throw ValidationError("--per-example -: standard output carries the result line; give a file path")
+    if namesStandardOutput(perExample) {
+      throw ValidationError("--per-example \(perExample ?? "-"): standard output carries the result line; give a file path")
     }
     try checkDistinctOutputs(
       [("--per-example", perExample)],
-      sparing: [("--data", taskOptions.data), ("--replay", replay), ("--transform-mask", transformSelection.transformMask)])
+      sparing: [("--data", try? taskOptions.dataPath()), ("--replay", replay),
+                ("--transform-mask", transformSelection.transformMask)])
     try FlagLimits.check("--max-answer-len", maxAnswerLen, atMost: FlagLimits.tokens)
     var t = try transform.transform()
     try transformSelection.apply(to: &t)

@@ -17,7 +17,7 @@ extension Extract {
     _ = try options()
     var t = try transform.transform()
     try transformSelection.apply(to: &t)
-    if !list, output.output == nil || output.output == "-", isatty(1) != 0 {
+    if !list, output.output == nil || namesStandardOutput(output.output), isatty(1) != 0 {
       throw ValidationError("refusing to write a binary stream to a terminal; use --output FILE or a pipe")
     }
     if let maxLength, maxLength < 2 {
@@ -26,7 +26,7 @@ extension Extract {
     try FlagLimits.check("--max-length", maxLength, atMost: FlagLimits.tokens)
     try checkDistinctOutputs(
       [("--output", output.output)],
-      sparing: [("--data", taskOptions.data), ("--transform-mask", transformSelection.transformMask)])
+      sparing: [("--data", try? taskOptions.dataPath()), ("--transform-mask", transformSelection.transformMask)])
   }
 
   /// The recording flags (argument errors become usage errors).

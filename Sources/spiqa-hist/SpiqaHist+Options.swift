@@ -15,7 +15,9 @@ extension SpiqaHist {
         throw ValidationError(
           "--table '\(t)' with --hidden-states: expected one of \(HiddenStateStatistics.tableNames.joined(separator: ", "))")
       }
-      if npy == "-" { throw ValidationError("--npy -: standard output carries the tables; give a file path") }
+      if namesStandardOutput(npy) {
+        throw ValidationError("--npy \(npy ?? "-"): standard output carries the tables; give a file path")
+      }
       try checkDistinctOutputs([("--npy", npy)], sparing: [("the input stream", input)])
       return
     }
@@ -23,8 +25,9 @@ extension SpiqaHist {
       throw ValidationError("--table '\(t)': expected one of \(HistTables.names.joined(separator: ", "))")
     }
     if json && !tables.isEmpty { throw ValidationError("--json prints a summary instead of tables; drop --table") }
-    for (flag, path) in [("--npy", npy), ("--per-row", perRow)] where path == "-" {
-      throw ValidationError("\(flag) -: standard output carries the tables; give a file path for the binary records")
+    for (flag, path) in [("--npy", npy), ("--per-row", perRow)] where namesStandardOutput(path) {
+      throw ValidationError(
+        "\(flag) \(path ?? "-"): standard output carries the tables; give a file path for the binary records")
     }
     try checkDistinctOutputs(
       [("--npy", npy), ("--per-row", perRow)], sparing: [("the input stream", input), ("the --compare stream", compare)])

@@ -66,13 +66,14 @@ struct SpiqaQuantize: SpiqaTool {
 
   func checkFlags() throws {
     _ = try settings()
-    let streamToStdout = outputOptions.output == nil || outputOptions.output == "-"
-    if report == "-" && streamToStdout {
-      throw ValidationError("--report -: standard output carries the stream; give --output FILE or a report path")
+    let streamToStdout = outputOptions.output == nil || namesStandardOutput(outputOptions.output)
+    if namesStandardOutput(report) && streamToStdout {
+      throw ValidationError(
+        "--report \(report ?? "-"): standard output carries the stream; give --output FILE or a report path")
     }
     try checkDistinctOutputs(
       [("--output", outputOptions.output), ("--report", report)],
-      sparing: [("the input stream", input), ("--transform-mask", transformSelection.transformMask)])
+      sparing: [("the input stream", input ?? "-"), ("--transform-mask", transformSelection.transformMask)])
     if streamToStdout, isatty(1) != 0 {
       throw ValidationError("refusing to write a binary stream to a terminal; use --output FILE or a pipe")
     }

@@ -21,7 +21,7 @@ enum EvalCLI {
   /// Runs a built tool with `SPIQA_SHARED` set to the shared folder the tests use, and `environment`.
   static func run(_ tool: String, _ args: [String], environment: [String: String] = [:]) throws -> ProcessResult {
     var env = environment
-    if let shared = TestPaths.shared { env["SPIQA_SHARED"] = shared }
+    if let shared = TestPaths.shared, env["SPIQA_SHARED"] == nil { env["SPIQA_SHARED"] = shared }
     return try runProcess(try #require(Self.tool(tool), "\(tool) not built"), args, environment: env)
   }
 

@@ -269,6 +269,45 @@ struct RobustnessCLITests {
     #expect(r.status == 74 && r.stderr.contains("/nonexistent/dev.json"), "\(r.stderr)")
   }
 
+  @Test("standard output by another name; standard input or the default --data as an output; a missing input")
+  func outputsThatAreStandardOutputOrInputs() throws {
+    let dir = try Hostile.tempDir()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let input = dir.appendingPathComponent("in.npy").path
+    try Hostile.stream(input)
+    let quantize = try #require(TestPaths.tool("spiqa-quantize"))
+    // -o /dev/stdout: to the runner's file and to a pipe, the stream arrives on standard output.
+    let toFile = try runProcess(quantize, [input, "-q", "--bits", "3", "--compression", "none", "-o", "/dev/stdout"])
+    let toPipe = try runProcess(quantize, [input, "-q", "--bits", "3", "--compression", "none", "-o", "/dev/stdout"],
+                                stdoutLimit: 1 << 26)
+    #expect(toFile.status == 0 && toPipe.status == 0, "\(toFile.stderr) \(toPipe.stderr)")
+    #expect(toFile.stdout.count > 1000 && toFile.stdout == toPipe.stdout)
+    // A second output on standard output is refused, whatever its name.
+    for (tool, args) in [("spiqa-quantize", [input, "-q", "--bits", "3", "--report", "/dev/stdout"]),
+                         ("spiqa-hist", [input, "-q", "--npy", "/dev/stdout"]),
+                         ("spiqa-eval", ["--merge", input, "--per-example", "/dev/stdout"])] {
+      let r = try Hostile.run(tool, args)
+      #expect(r.status == 64 && r.stderr.contains("standard output carries"), "\(tool) \(args): \(r.stderr)")
+    }
+    // Standard input redirected from the output file.
+    let before = try Data(contentsOf: URL(fileURLWithPath: input))
+    let fromStdin = try runProcess(quantize, ["-q", "--bits", "3", "-o", input], stdinFile: input)
+    #expect(fromStdin.status == 64 && fromStdin.stderr.contains("would replace the input stream"), "\(fromStdin.stderr)")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: input)) == before)
+    // The task's default data file (no --data) is spared too.
+    let shared = dir.appendingPathComponent("shared").path, dev = shared + "/data/glue/SST-2/dev.tsv"
+    try FileManager.default.createDirectory(atPath: shared + "/data/glue/SST-2", withIntermediateDirectories: true)
+    try "sentence\tlabel\na\t1\n".write(toFile: dev, atomically: false, encoding: .utf8)
+    let r = try Hostile.run("spiqa-eval", ["--model", "x", "--task", "sst2", "--per-example", dev],
+                            environment: ["SPIQA_SHARED": shared])
+    #expect(r.status == 64 && r.stderr.contains("would replace --data"), "\(r.stderr)")
+    #expect(try String(contentsOfFile: dev, encoding: .utf8) == "sentence\tlabel\na\t1\n")
+    // A missing input named as the output is a missing input (74), not a clash.
+    let none = dir.appendingPathComponent("none.txt").path
+    let missing = try Hostile.run("spiqa-extract", ["--task", "text", "--data", none, "-o", none])
+    #expect(missing.status == 74, "\(missing.stderr)")
+  }
+
   @Test("two outputs naming one file are refused (64); a failed run commits no output, the old file stays")
   func outputsCommitTogether() throws {
     let dir = try Hostile.tempDir()
