@@ -52,6 +52,9 @@ public enum EvalMerge {
           "\(s.name): shard \(s.line.shard) is not of the same run as \(first.name) (shard \(first.line.shard)): \(why)")
       }
     }
+    if let why = replayedDisagreement(shards.map { ($0.name, $0.line) }) {
+      throw TasksError.badData("shards of different replays: \(why)")
+    }
     let count = first.line.shard.count
     var byIndex = [(name: String, line: EvalShardLine, lines: [String])?](repeating: nil, count: count)
     for s in shards {
@@ -89,7 +92,7 @@ public enum EvalMerge {
       // Each node may replay its own part of a sharded extraction: the paths differ, what they hold (`replayed`:
       // transform and weights) may not.
       if key == "replay", a.run[key]?.stringValue != nil, b.run[key]?.stringValue != nil { continue }
-      if key == "replayed", sameReplayed(a, b) { continue }
+      if key == "replayed" { continue }  // across all shards at once: replayedDisagreement
       return "\(key) \(show(b.run[key])) vs \(show(a.run[key]))"
     }
     // Provenance: the same checkpoint and data by content; the builds and paths may differ (a cluster's nodes).
@@ -104,15 +107,31 @@ public enum EvalMerge {
     return nil
   }
 
-  /// True when two shards' `replayed` keys describe the same attention. Only the first part of a sharded extraction
-  /// has the stream header that names the weights (`model`), and a part without records says nothing (null) — its
-  /// shard evaluated nothing, or the replay would have failed.
-  static func sameReplayed(_ a: EvalShardLine, _ b: EvalShardLine) -> Bool {
-    let ra = a.run["replayed"] ?? .null, rb = b.run["replayed"] ?? .null
-    if ra.isNull || rb.isNull { return (ra.isNull && a.n == 0) || (rb.isNull && b.n == 0) }
-    guard var oa = ra.objectValue, var ob = rb.objectValue else { return false }
-    if oa["model"] == nil || ob["model"] == nil { oa["model"] = nil; ob["model"] = nil }
-    return oa == ob
+  /// Why the shards' `replayed` keys do not describe the same attention, nil when they do. Only the first part of a
+  /// sharded extraction has the stream header that names the weights (`model`), and a part without records says
+  /// nothing (null: its shard evaluated nothing, or the replay would have failed). So every `replayed` object must
+  /// be equal leaving `model` out, every `model` given must be equal, and null is allowed where nothing was
+  /// evaluated — checked across all shards, so that the order of the files does not matter.
+  static func replayedDisagreement(_ shards: [(name: String, line: EvalShardLine)]) -> String? {
+    let objects = shards.compactMap { s in s.line.run["replayed"]?.objectValue.map { (name: s.name, keys: $0) } }
+    guard let first = objects.first else { return nil }  // no shard replayed anything
+    func show(_ o: JSONObject) -> String { JSONValue.object(o).jsonText }
+    if let silent = shards.first(where: { ($0.line.run["replayed"] ?? .null).isNull && $0.line.n > 0 }) {
+      return "\(silent.name): replayed null though it evaluated \(silent.line.n) examples, while \(first.name) replayed "
+        + show(first.keys)
+    }
+    var firstKeys = first.keys
+    firstKeys["model"] = nil
+    for o in objects.dropFirst() {
+      var keys = o.keys
+      keys["model"] = nil
+      if keys != firstKeys { return "\(o.name): replayed \(show(keys)) vs \(show(firstKeys)) in \(first.name)" }
+    }
+    let models = objects.compactMap { o in o.keys["model"].map { (name: o.name, model: $0) } }
+    if let m = models.first, let other = models.first(where: { $0.model != m.model }) {
+      return "\(other.name): replayed.model \(other.model.jsonText) vs \(m.model.jsonText) in \(m.name)"
+    }
+    return nil
   }
 
   /// The `replayed` key of the merged line: the fullest of the shards' (one that names the weights, else any).

@@ -167,9 +167,13 @@ public final class SequenceData: TaskData {
   }
 }
 
-/// A regression label: a finite decimal number. Not nan or inf (Pearson would be null, the run "passing"), nor
-/// Swift's hexadecimal floats, which Python's float() refuses.
+/// A regression label: a finite decimal number, spaces around it ignored as Python's float() does. Not nan or inf
+/// (Pearson would be null, the run "passing"), nor Swift's hexadecimal floats, which float() refuses.
 func regressionValue(_ s: String) -> Double? {
-  guard !s.contains(where: { $0 == "x" || $0 == "X" }), let v = Double(s), v.isFinite else { return nil }
+  var scalars = Substring(s).unicodeScalars
+  while let c = scalars.first, c.properties.isWhitespace { scalars.removeFirst() }
+  while let c = scalars.last, c.properties.isWhitespace { scalars.removeLast() }
+  let text = String(scalars)
+  guard !text.contains(where: { $0 == "x" || $0 == "X" }), let v = Double(text), v.isFinite else { return nil }
   return v
 }

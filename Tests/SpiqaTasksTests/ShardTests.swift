@@ -169,6 +169,12 @@ import Testing
     let otherWeights: JSONValue = .object(["bits": .int(3), "model": .object(["weights_sha256": "bb"])])
     refused([shard(0, named, items: 0..<2), shard(1, otherWeights, items: 2..<3), shard(2, .null, items: 3..<3)],
             "replayed")
+    // Whatever the order of the files: an empty shard or one without model listed first settles nothing.
+    refused([shard(2, .null, items: 3..<3), shard(0, named, items: 0..<2), shard(1, otherBits, items: 2..<3)],
+            "replayed")
+    refused([shard(1, unnamed, items: 2..<3), shard(0, named, items: 0..<2),
+             Self.sst2Shard(2, of: 3, examples: [], items: 3..<3, total: 3, replay: "p2", replayed: otherWeights)],
+            "replayed.model")
   }
 
   /// Each file's per-example lines are checked against its shard line's digest of the lines it wrote; a shard
