@@ -151,19 +151,19 @@ public enum EvalMerge {
     let lines = shards.flatMap(\.lines)
     var rows: [JSONObject] = []
     for s in shards {
-      var indices: [Int] = []
+      var digest = LinesDigest()
       for (i, text) in s.lines.enumerated() {
         guard case .object(let o)? = try? JSONValue(parsing: Array(text.utf8)) else {
           throw TasksError.badData("\(s.name): line \(i + 1) is not a JSON object")
         }
         rows.append(o)
-        indices.append(o["index"]?.intValue ?? -1)
+        digest.add(text)
       }
       // The lines must be the ones the shard wrote, in order (shard lines of older builds have no digest).
-      if let want = s.line.linesDigest, EvalShardLine.digest(indices) != want {
+      if let want = s.line.linesDigest, digest.hex != want {
         throw TasksError.badData(
-          "\(s.name): the per-example lines are not the ones its shard line lists (index digest "
-            + "\(EvalShardLine.digest(indices)), expected \(want)): a line dropped, moved or given another index")
+          "\(s.name): the per-example lines are not the ones its shard line lists (digest \(digest.hex), expected "
+            + "\(want)): a line edited, dropped or moved")
       }
     }
     let paths = shards.map { $0.line.run["replay"] ?? .null }

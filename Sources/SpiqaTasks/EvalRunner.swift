@@ -110,11 +110,12 @@ public enum EvalRunner {
       throw TasksError.usage(
         "--pair-truncation \(used), but \(replay.source) was recorded with \(recorded); give --pair-truncation \(recorded)")
     }
-    // The `index` of each per-example line, for the shard line (EvalMerge checks the lines against it).
-    var lineIndices: [Int] = []
+    // A digest of the per-example lines as they are written (their JSON text), for the shard line: EvalMerge
+    // checks each file's lines against it.
+    var linesDigest = LinesDigest()
     let writeLine = perExample.map { write in
       { (line: JSONObject) throws in
-        lineIndices.append(line["index"]?.intValue ?? -1)
+        linesDigest.add(JSONValue.object(line).jsonText)
         try write(line)
       }
     }
@@ -145,7 +146,7 @@ public enum EvalRunner {
       run["replayed"] = out["replayed"]
       run["pair_truncation"] = out["pair_truncation"]
       let line = EvalShardLine(
-        shard: shard, run: run, selected: selected, part: items, n: items.count, lineIndices: lineIndices,
+        shard: shard, run: run, selected: selected, part: items, n: items.count, linesDigest: linesDigest.hex,
         features: out["features"]?.intValue ?? 0, sparsity: pipeline.sparsity, seconds: seconds)
       try perExample?(line.json)
       out["shard"] = .string(shard.description)

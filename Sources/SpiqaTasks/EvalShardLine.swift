@@ -20,14 +20,14 @@ public struct EvalShardLine: Sendable {
   public var items: Range<Int>
   /// Examples scored here, SQuAD features run, exact-zero counts, seconds.
   public var n: Int
-  /// A digest of the `index` values of the per-example lines above it, in order (nil in older files).
+  /// A digest of the per-example lines above it as written (`LinesDigest`; nil in older files).
   public var linesDigest: String?
   public var features: Int
   public var sparsity: SparsityCounter
   public var seconds: Double
 
   init(
-    shard: Shard, run: JSONObject, selected indices: [Int], part: Range<Int>, n: Int, lineIndices: [Int],
+    shard: Shard, run: JSONObject, selected indices: [Int], part: Range<Int>, n: Int, linesDigest: String,
     features: Int, sparsity: SparsityCounter, seconds: Double
   ) {
     self.shard = shard
@@ -36,7 +36,7 @@ public struct EvalShardLine: Sendable {
     digest = Self.digest(indices)
     items = part
     self.n = n
-    linesDigest = Self.digest(lineIndices)
+    self.linesDigest = linesDigest
     self.features = features
     self.sparsity = sparsity
     self.seconds = seconds
@@ -53,6 +53,10 @@ public struct EvalShardLine: Sendable {
         v >>= 8
       }
     }
+    return hex16(h)
+  }
+
+  static func hex16(_ h: UInt64) -> String {
     let hex = String(h, radix: 16)
     return String(repeating: "0", count: 16 - hex.count) + hex
   }
@@ -97,4 +101,19 @@ public struct EvalShardLine: Sendable {
     sparsity = SparsityCounter(zeros: zeros.map { $0 ?? [] }, total: total)
     self.seconds = seconds
   }
+}
+
+/// FNV-1a (64 bit) over per-example lines as written (UTF-8, each followed by "\n"), as 16 hex digits: the merge
+/// finds a line of a shard's file dropped, moved or edited.
+public struct LinesDigest: Sendable {
+  private var h: UInt64 = 0xcbf2_9ce4_8422_2325
+
+  public init() {}
+
+  public mutating func add(_ line: String) {
+    for b in line.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+    h = (h ^ 0x0A) &* 0x100_0000_01b3
+  }
+
+  public var hex: String { EvalShardLine.hex16(h) }
 }

@@ -56,14 +56,16 @@ import Testing
     model: String = "m", digestOf indices: [Int]? = nil, provenance: JSONObject? = nil, replay: String? = nil,
     replayed: JSONValue? = nil, lineIndices: [Int]? = nil
   ) -> (name: String, bytes: [UInt8]) {
+    // The digest is of the lines the run wrote; `lineIndices` tampers with the file after it.
     var text = ""
-    var written: [Int] = []
+    var written = LinesDigest()
     for (k, e) in examples.enumerated() {
-      let index = lineIndices?[k] ?? items.lowerBound + k
-      written.append(items.lowerBound + k)
-      text += JSONValue.object(
-        ["index": .int(index), "label": .int(e.label), "prediction": .int(e.prediction), "logits": []]
-      ).jsonText + "\n"
+      func line(_ index: Int) -> String {
+        JSONValue.object(["index": .int(index), "label": .int(e.label), "prediction": .int(e.prediction), "logits": []])
+          .jsonText
+      }
+      written.add(line(items.lowerBound + k))
+      text += line(lineIndices?[k] ?? items.lowerBound + k) + "\n"
     }
     var r = EvalRequest(task: "sst2", modelDirectory: model, dataPath: "d.tsv")
     r.selection = .slice(offset: 0, count: total)
@@ -73,7 +75,7 @@ import Testing
     run["replayed"] = replayed
     let line = EvalShardLine(
       shard: try! Shard(index: i, count: n), run: run, selected: indices ?? Array(0..<total),
-      part: items, n: examples.count, lineIndices: written, features: 0, sparsity: SparsityCounter(zeros: [[i + 1, 2]], total: 10),
+      part: items, n: examples.count, linesDigest: written.hex, features: 0, sparsity: SparsityCounter(zeros: [[i + 1, 2]], total: 10),
       seconds: 0.5)
     text += JSONValue.object(line.json).jsonText + "\n"
     return ("s\(i)-of-\(n)-\(model).jsonl", Array(text.utf8))
@@ -188,6 +190,10 @@ import Testing
     noIndex.bytes = Array(String(decoding: noIndex.bytes, as: UTF8.self)
       .replacingOccurrences(of: "\"index\":2,", with: "").utf8)
     refused([Self.a, noIndex], "not the ones its shard line lists")
+    var edited = Self.b
+    edited.bytes = Array(String(decoding: edited.bytes, as: UTF8.self)
+      .replacingOccurrences(of: "\"prediction\":1", with: "\"prediction\":0").utf8)
+    refused([Self.a, edited], "a line edited, dropped or moved")
     var older = foreign
     older.bytes = Array(String(decoding: older.bytes, as: UTF8.self)
       .replacing(#/"lines_digest":"[0-9a-f]+",/#, with: "").utf8)
