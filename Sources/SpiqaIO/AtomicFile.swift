@@ -14,6 +14,7 @@ import Darwin
 ///   temporary file is removed if the object goes away uncommitted, or by the tools' signal handlers;
 /// - a symbolic link: the file it points to is what gets written (as above); the link stays;
 /// - a character device (`/dev/null`) or a FIFO: opened for writing and written through, never replaced;
+/// - standard output under another name (`/dev/stdout` redirected to a file): written as standard output;
 /// - a directory, block device or socket: refused (74).
 public final class AtomicFile {
   /// The final path as given, or nil for standard output.

@@ -120,9 +120,9 @@ public struct DataTable: Sendable {
           switch obj[key] {
           case nil, .null?: return nil
           case .string(let s)?: return s
-          // 1.0 names the same label as 1 (pandas writes integer columns with a missing value as floats).
-          case .double(let d)? where !d.isFinite:
+          case .double(let d)? where !d.isFinite:  // 1e400: the parser's infinity
             throw TasksError.badData("\(source): line \(i + 1): '\(key)' is a number out of range")
+          // 1.0 names the same label as 1 (pandas writes integer columns with a missing value as floats).
           case .double(let d)? where d == d.rounded() && abs(d) < 9.0e18: return String(Int(d))
           case .array?, .object?:
             throw TasksError.badData(

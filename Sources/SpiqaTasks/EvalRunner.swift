@@ -130,9 +130,8 @@ public enum EvalRunner {
     out["seconds"] = .double(rounded(seconds))
     out["\(data.unit)_per_second"] = .double(seconds > 0 ? rounded(Double(items.count) / seconds) : 0)
     // What the replayed stream says was done to its attention (its first record's keys, read even by a shard that
-    // evaluated nothing, so that shards agree); null without replay.
-    // With the stream's weights when its header names them: replaying another model's attention is a valid
-    // experiment, but the result line should say so.
+    // evaluated nothing, so that shards agree), with the weights it was recorded from when its header names them
+    // (replaying another model's attention is a valid experiment, which the line should show); null without replay.
     out["replayed"] = try replay.flatMap { store in
       try store.streamTransform().map { keys in
         var o = keys
