@@ -1,4 +1,5 @@
 import ArgumentParser
+import SpiqaIO
 
 #if canImport(Glibc)
 import Glibc
@@ -30,13 +31,10 @@ public func checkDistinctOutputs(
   }
 }
 
-/// `-` (and so `/dev/stdout`) or a path that is standard output itself: the file, pipe or terminal it writes to.
-/// The tools whose standard output carries a result refuse a second output there.
+/// `-` or a path that is standard output itself (`AtomicFile.namesStandardOutput`): the tools whose standard output
+/// carries a result refuse a second output there.
 public func namesStandardOutput(_ path: String?) -> Bool {
-  guard let path else { return false }
-  if path == "-" { return true }
-  var st = stat(), out = stat()
-  return stat(path, &st) == 0 && fstat(1, &out) == 0 && st.st_dev == out.st_dev && st.st_ino == out.st_ino
+  path.map(AtomicFile.namesStandardOutput) ?? false
 }
 
 /// What an input would be read as: `-` is standard input when it is a regular file (`< file`), else as an output.
@@ -44,8 +42,11 @@ private func inputIdentity(_ path: String) -> String? {
   var st = stat()
   guard path == "-" else { return stat(path, &st) == 0 ? fileIdentity(path) : nil }  // a missing input is a 74 later
   guard fstat(0, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
-  return "\(st.st_dev):\(st.st_ino)"
+  return identity(st)
 }
+
+/// A regular file's identity: device and inode.
+private func identity(_ st: stat) -> String { "\(st.st_dev):\(st.st_ino)" }
 
 /// What `path` would be written as: device and inode of an existing regular file (through links), else the
 /// resolved folder plus the name; nil for a device, FIFO or anything else that is written through.
@@ -53,7 +54,7 @@ private func fileIdentity(_ path: String) -> String? {
   var st = stat()
   if stat(path, &st) == 0 {
     guard (st.st_mode & S_IFMT) == S_IFREG else { return nil }
-    return "\(st.st_dev):\(st.st_ino)"
+    return identity(st)
   }
   let slash = path.lastIndex(of: "/")
   let folder = slash.map { String(path[..<$0]) } ?? "."

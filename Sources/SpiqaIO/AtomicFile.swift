@@ -44,10 +44,10 @@ public final class AtomicFile {
     }
     self.path = path
     name = path
-    var direct = stat(), out = stat()
+    var direct = stat()
     if stat(path, &direct) == 0 {  // through every link, as the kernel resolves them (/dev/stdout too)
       let kind = direct.st_mode & S_IFMT
-      if kind == S_IFREG, fstat(1, &out) == 0, direct.st_dev == out.st_dev, direct.st_ino == out.st_ino {
+      if kind == S_IFREG, Self.isStandardOutput(direct) {
         // Standard output by another name (/dev/stdout redirected to a file): renaming a new file over it would
         // lose what else goes to standard output, so write there.
         fd = 1
@@ -106,6 +106,18 @@ public final class AtomicFile {
   }
 
   deinit { discard() }
+
+  /// `-`, or a path that is standard output itself (`/dev/stdout`): the file, pipe or terminal it writes to.
+  public static func namesStandardOutput(_ path: String) -> Bool {
+    var st = stat()
+    return path == "-" || (stat(path, &st) == 0 && isStandardOutput(st))
+  }
+
+  /// True when `st` describes the file descriptor 1 writes to.
+  private static func isStandardOutput(_ st: stat) -> Bool {
+    var out = stat()
+    return fstat(1, &out) == 0 && st.st_dev == out.st_dev && st.st_ino == out.st_ino
+  }
 
   /// Follows symbolic links (also dangling ones) to the path that is to be written.
   static func resolveLinks(_ path: String) throws -> String {

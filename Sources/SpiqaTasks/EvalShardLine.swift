@@ -45,20 +45,9 @@ public struct EvalShardLine: Sendable {
   /// FNV-1a (64 bit) over the indices as 8-byte little-endian integers, as 16 hex digits: shards of different
   /// samples of the same size differ here.
   static func digest(_ indices: [Int]) -> String {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for i in indices {
-      var v = UInt64(bitPattern: Int64(i))
-      for _ in 0..<8 {
-        h = (h ^ (v & 0xff)) &* 0x100_0000_01b3
-        v >>= 8
-      }
-    }
-    return hex16(h)
-  }
-
-  static func hex16(_ h: UInt64) -> String {
-    let hex = String(h, radix: 16)
-    return String(repeating: "0", count: 16 - hex.count) + hex
+    var h = FNV1a()
+    for i in indices { withUnsafeBytes(of: Int64(i).littleEndian) { h.add($0) } }
+    return h.hex
   }
 
   /// The line as JSON.
@@ -106,14 +95,29 @@ public struct EvalShardLine: Sendable {
 /// FNV-1a (64 bit) over per-example lines as written (UTF-8, each followed by "\n"), as 16 hex digits: the merge
 /// finds a line of a shard's file dropped, moved or edited.
 public struct LinesDigest: Sendable {
-  private var h: UInt64 = 0xcbf2_9ce4_8422_2325
+  private var h = FNV1a()
 
   public init() {}
 
   public mutating func add(_ line: String) {
-    for b in line.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-    h = (h ^ 0x0A) &* 0x100_0000_01b3
+    h.add(line.utf8)
+    h.add(CollectionOfOne(0x0A))
   }
 
-  public var hex: String { EvalShardLine.hex16(h) }
+  public var hex: String { h.hex }
+}
+
+/// FNV-1a, 64 bit: the shard line's digests of the selection and of the per-example lines.
+struct FNV1a: Sendable {
+  private var h: UInt64 = 0xcbf2_9ce4_8422_2325
+
+  mutating func add(_ bytes: some Sequence<UInt8>) {
+    for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+  }
+
+  /// The hash as 16 hex digits.
+  var hex: String {
+    let hex = String(h, radix: 16)
+    return String(repeating: "0", count: 16 - hex.count) + hex
+  }
 }
