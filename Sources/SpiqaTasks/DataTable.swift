@@ -1,4 +1,5 @@
 import SpiqaCore
+import SpiqaTokenizers
 
 /// Rows of a TSV, CSV or JSON-lines file by column name, each with the 1-based line it starts on (for messages).
 /// Blank lines are skipped; a row whose field count differs from the header's is an error naming its line.
@@ -34,7 +35,7 @@ public struct DataTable: Sendable {
   /// the first line is a header; otherwise every line is a row of `header.count` fields.
   public static func tsv(_ text: String, source: String, header fixed: [String]? = nil) throws -> DataTable {
     let text = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
-    var lines = splitLines(text).enumerated().filter { !isBlank($0.element) }.map { (line: $0.offset + 1, text: $0.element) }
+    var lines = splitLines(text).enumerated().filter { !isPythonBlank($0.element) }.map { (line: $0.offset + 1, text: $0.element) }
     guard !lines.isEmpty else {
       throw TasksError.badData("\(source): empty; expected \(fixed == nil ? "a header line and rows" : "rows")")
     }
@@ -83,7 +84,7 @@ public struct DataTable: Sendable {
         // "\r\n", "\n" or a lone "\r" ends a record (Python's csv); a blank line is no record.
         if c == "\r" && i + 1 < scalars.count && scalars[i + 1] == "\n" { i += 1 }
         fields.append(String(field))
-        if !(fields.count == 1 && isBlank(fields[0] ?? "") && !wasQuoted) { records.append((start, fields)) }
+        if !(fields.count == 1 && isPythonBlank(fields[0] ?? "") && !wasQuoted) { records.append((start, fields)) }
         field = String.UnicodeScalarView()
         fields = []
         wasQuoted = false
@@ -107,7 +108,7 @@ public struct DataTable: Sendable {
   /// JSON text but integral floats as integers, null or absent as missing; an array or object is an error).
   public static func jsonl(_ text: String, source: String, columns: [String]) throws -> DataTable {
     var rows: [(line: Int, values: [String?])] = []
-    for (i, text) in splitLines(text).enumerated() where !isBlank(text) {
+    for (i, text) in splitLines(text).enumerated() where !isPythonBlank(text) {
       let value: JSONValue
       do { value = try JSONValue(parsing: Array(text.utf8)) } catch {
         throw TasksError.badData("\(source): line \(i + 1): not valid JSON (\(error.what) at byte \(error.offset))")

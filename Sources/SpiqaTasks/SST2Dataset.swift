@@ -1,5 +1,6 @@
 import Foundation
 import SpiqaCore
+import SpiqaTokenizers
 
 /// One labelled sentence of GLUE SST-2.
 public struct SST2Example: Sendable, Equatable {
@@ -28,7 +29,7 @@ public struct SST2Dataset: Sendable {
       throw TasksError.badData("\(source): line 1: expected the GLUE SST-2 header \"sentence<TAB>label\"")
     }
     var examples: [SST2Example] = []
-    for (i, line) in lines.enumerated().dropFirst() where !isBlank(line) {
+    for (i, line) in lines.enumerated().dropFirst() where !isPythonBlank(line) {
       guard let tab = line.lastIndex(of: "\t"), let label = Int(line[line.index(after: tab)...]),
         label == 0 || label == 1
       else {
@@ -52,7 +53,7 @@ public struct TextLines: Sendable {
 
   public init(text: String) {
     var out: [(Int, String)] = []
-    for (i, s) in splitLines(text).enumerated() where !isBlank(s) {
+    for (i, s) in splitLines(text).enumerated() where !isPythonBlank(s) {
       out.append((i, s))
     }
     lines = out
@@ -82,12 +83,6 @@ func splitLines(_ text: String) -> [String] {
     lines.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start...]), as: UTF8.self))
     return lines
   }
-}
-
-/// True for a line of nothing but whitespace (spaces, tabs, other Unicode spaces) or nothing at all: the data
-/// readers skip it (text, TSV, CSV and JSON lines alike) and still count it in line numbers.
-func isBlank(_ line: some StringProtocol) -> Bool {
-  line.unicodeScalars.allSatisfy(\.properties.isWhitespace)
 }
 
 /// Read a data file (`-` = stdin; a pipe or FIFO too), at most `SPIQA_MAX_DATA_BYTES`, or throw a one-line error.

@@ -98,8 +98,12 @@ enum PyUnicode {
     }
   }
 
-  /// Python `str.strip()` leaves nothing.
-  static func isBlank(_ text: String) -> Bool { text.unicodeScalars.allSatisfy(isPythonSpace) }
+}
+
+/// True when Python's `text.strip()` leaves nothing: every scalar is Python whitespace (`str.isspace()`, which
+/// counts the separators U+001C–U+001F that Unicode's White_Space property does not).
+public func isPythonBlank(_ text: some StringProtocol) -> Bool {
+  text.unicodeScalars.allSatisfy(PyUnicode.isPythonSpace)
 }
 
 /// Per-scalar tables that are costly to compute (lowercase mapping, NFD), memoized.

@@ -127,8 +127,10 @@ import Testing
     #expect(splitLines("a\rb\r\nc\n\rd") == ["a", "b", "c", "", "d"])
     #expect(splitLines("a\r\r\n") == ["a", "", ""])
     #expect(splitLines("") == [""])
-    let text = TextLines(text: "a\r\r b\n \t\n\u{3000}\u{A0}\r\nc\r")
-    #expect(text.lines.map(\.line) == [0, 2, 5] && text.lines.map(\.text) == ["a", " b", "c"])
+    let text = TextLines(text: "a\r\r b\n \t\n\u{3000}\u{A0}\r\nc\r\u{1C}\u{1F}\u{85}\u{2029}\n\u{200B}")
+    #expect(text.lines.map(\.line) == [0, 2, 5, 7] && text.lines.map(\.text) == ["a", " b", "c", "\u{200B}"])
+    // Python's whitespace: U+001C–U+001F are, the zero-width space is not.
+    #expect(isPythonBlank("\u{1C}\u{1D}\u{1E}\u{1F} \u{85}") && !isPythonBlank("\u{200B}") && !isPythonBlank("\u{FEFF}"))
     var s = TaskSettings()
     s.textColumn = "t"
     s.labelColumn = "l"
