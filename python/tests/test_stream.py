@@ -251,7 +251,7 @@ def _tensor(a):
 
 
 @pytest.mark.parametrize("data,message", [
-    (_meta({"spiqa": 1, "kind": "attention"}), "ends after a 'attention' metadata record"),
+    (_meta({"spiqa": 1, "kind": "attention"}), "ends after a metadata record of kind \"attention\""),
     (_tensor(np.zeros(3, np.float32)), "a <f4 array of shape [3] where a metadata record belongs"),
     (_tensor(np.zeros((2, 2), np.uint8)), "a |u1 array of shape [2, 2] where a metadata record belongs"),
     (_meta(b'{"spiqa":1,'), "not valid JSON"),
@@ -391,10 +391,10 @@ def test_reader_refuses_metadata_that_contradicts_the_tensor():
     head = _meta({"spiqa": 1, "kind": "stream"})
     for meta, tensor, message in [
         ({"shape": [2, 3, 5, 5]}, np.zeros((1, 3, 5, 5), np.float32),
-         "example_id 'x': metadata shape [2, 3, 5, 5] but the tensor has shape [1, 3, 5, 5]; expected matching"),
+         'example_id "x": metadata shape [2, 3, 5, 5] but the tensor has shape [1, 3, 5, 5]; expected matching'),
         ({"shape": "1x3"}, np.zeros((1, 3), np.float32), 'metadata shape "1x3" but the tensor has shape [1, 3]'),
         ({"encoding": "codes", "levels": [0, 1]}, np.zeros((1, 1, 2, 2), np.float32),
-         "example_id 'x': codes record of dtype f4; expected u1 or u2 codes"),
+         'example_id "x": codes record of dtype f4; expected u1 or u2 codes'),
         ({"encoding": "codes", "levels": [0, 1]}, np.zeros((1, 1, 2, 2), np.int32), "codes record of dtype i4"),
     ]:
         first = _meta({"spiqa": 1, "kind": "attention", "example_id": "x", **meta})
@@ -456,3 +456,117 @@ def test_process_error_message_has_the_tools_last_line(tmp_path):
     with pytest.raises(subprocess.CalledProcessError) as e:
         list(spiqa.pipe(["/bin/sh", "-c", "exit 5"]))
     assert e.value.stderr == b"" and str(e.value).endswith("exit status 5.")
+
+
+def _sq_member(body, csize_delta=0, usize_delta=0):
+    """One gzip member as spiqa writes it (FLG = FEXTRA with the SQ subfield), sizes optionally lying."""
+    import struct
+    import zlib
+    c = zlib.compressobj(1, zlib.DEFLATED, -15)
+    deflate = c.compress(body) + c.flush()
+    extra = b"SQ" + struct.pack("<HII", 8, len(deflate) + csize_delta, len(body) + usize_delta)
+    header = b"\x1f\x8b\x08\x04" + b"\0" * 4 + b"\x04\x03" + struct.pack("<H", len(extra)) + extra
+    return header + deflate + struct.pack("<II", zlib.crc32(body), len(body))
+
+
+def test_sq_sizes_are_checked_as_the_tools_check_them():
+    """A member whose SQ field lies about its sizes is refused (spiqa-hist does), one that tells the truth reads."""
+    body = _meta({"spiqa": 1, "kind": "attention", "example_id": "x"}) + _tensor(np.full((1, 1, 3, 3), 1 / 3,
+                                                                                     np.float32))
+    assert [r.meta["example_id"] for r in spiqa.open(_sq_member(body))] == ["x"]
+    for delta, message in [((0, -100), "inflates to more than the"), ((0, 100), "does not match its SQ field"),
+                           ((5, 0), "does not match its SQ field"), ((-5, 0), "does not match its SQ field")]:
+        with pytest.raises(spiqa.StreamError, match=message):
+            list(spiqa.open(_sq_member(body, *delta)))
+
+
+def test_writer_leaves_nothing_on_failure(tmp_path):
+    """As the tools: a stream written to a path appears under its name only when complete."""
+    a = np.full((1, 1, 2, 2), 0.5, np.float32)
+    out = tmp_path / "partial.npy.gz"
+    with pytest.raises(RuntimeError):
+        with spiqa.Writer(out, header={}) as w:
+            for i in range(5):
+                if i == 3:
+                    raise RuntimeError("the script failed")
+                w.write({"example_id": f"e{i}"}, a)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(TypeError):
+        spiqa.Writer(tmp_path / "x.npy", header={"x": object()})
+    assert list(tmp_path.iterdir()) == []
+    # An existing file is replaced whole, keeping its permissions; a symlink's target is written, the link kept.
+    out.write_bytes(b"old")
+    out.chmod(0o640)
+    (tmp_path / "link.gz").symlink_to(out.name)
+    with spiqa.Writer(tmp_path / "link.gz", header={}) as w:
+        w.write({"example_id": "new"}, a)
+    assert (tmp_path / "link.gz").is_symlink() and (out.stat().st_mode & 0o777) == 0o640
+    assert [r.meta["example_id"] for r in spiqa.open(out)] == ["new"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.gz", "partial.npy.gz"]
+
+
+def test_writer_refuses_what_the_tools_cannot_read(tmp_path):
+    w = spiqa.Writer(io.BytesIO())
+    codes = np.zeros((1, 1, 2, 2), np.uint8)
+    for levels in ([0.0, float("inf")], [], None, "ab", [[0, 1]], [True, 0.5]):
+        with pytest.raises(ValueError, match="levels"):
+            w.write({"encoding": "codes", "levels": levels}, codes)
+    for kind in ("", None, 5):
+        with pytest.raises(ValueError, match='"kind" must be a non-empty string'):
+            w.write({"kind": kind}, codes)
+
+
+def test_writer_round_trips_what_the_reader_accepts():
+    """0-d arrays stay 0-d (np.save's bytes); a lone surrogate the reader accepted can be written back."""
+    buf = io.BytesIO()
+    with spiqa.Writer(buf) as w:
+        w.write({"kind": "scalar"}, np.array(1.5, np.float16))
+    np_bytes = io.BytesIO()
+    np.save(np_bytes, np.array(1.5, np.float16))
+    assert buf.getvalue().endswith(np_bytes.getvalue())
+    assert [r.array.shape for r in spiqa.open(buf.getvalue())] == [()]
+    data = _meta(b'{"spiqa": 1, "kind": "attention", "tokens": ["\\ud800x"]}') + _tensor(np.ones((1, 1, 1, 1),
+                                                                                             np.float32))
+    rec = next(iter(spiqa.open(data)))
+    out = io.BytesIO()
+    with spiqa.Writer(out) as w:
+        w.write(rec.meta, rec.attention())
+    assert next(iter(spiqa.open(out.getvalue()))).tokens == ["\ud800x"]
+    fortran0d = b"\x93NUMPY\x01\x00" + (118).to_bytes(2, "little") + \
+        b"{'descr': '<f4', 'fortran_order': True, 'shape': (), }".ljust(117) + b"\n" + np.float32(2).tobytes()
+    assert next(iter(spiqa.arrays(fortran0d))).shape == ()
+
+
+def test_version_one_point_zero_and_codes_levels():
+    """"spiqa": 1.0 is the number 1 (the tools accept it); a codes record's levels must be finite numbers."""
+    t = _tensor(np.zeros((1, 1, 2, 2), np.uint8))
+    assert len(list(spiqa.open(_meta(b'{"spiqa": 1.0, "kind": "attention"}') + t))) == 1
+    for levels in ('"abc"', '{"a": 1}', '[[0, 1], [0.5, 0.5]]', '[0.5, null]', '[]', '[1e999999]'):
+        rec = next(iter(spiqa.open(_meta(('{"spiqa": 1, "kind": "attention", "encoding": "codes", "levels": '
+                                          + levels + '}').encode()) + t)))
+        with pytest.raises(spiqa.StreamError, match='codes record without a "levels" list of numbers'):
+            rec.attention()
+
+
+def test_messages_stay_one_short_line():
+    """A hostile kind or NPY header is shown escaped and cut, never as raw control characters."""
+    kind = "x\n\x1b[31mFAKE\u2028\x9b" + "A" * 5000
+    with pytest.raises(spiqa.StreamError) as e:
+        list(spiqa.open(_meta(json.dumps({"spiqa": 1, "kind": kind}).encode())))
+    text = str(e.value)
+    assert len(text) < 300 and text.isprintable() and "\x9b" not in text
+    evil = b"\x93NUMPY\x01\x00" + (20).to_bytes(2, "little") + b"\x9b\xc2\x85 2028 \n".ljust(19) + b"\n"
+    with pytest.raises(spiqa.StreamError) as e:
+        list(spiqa.arrays(evil))
+    assert str(e.value).isprintable()
+
+
+def test_arrays_checks_the_process_exit(tmp_path):
+    """spiqa.arrays(Popen) is as strict as spiqa.open: a producer's non-zero exit is an error at the end."""
+    path = tmp_path / "t.npy"
+    with spiqa.Writer(path, header={}) as w:
+        w.write({}, np.zeros(3, np.float32))
+    p = subprocess.Popen(["sh", "-c", f"cat {path}; exit 5"], stdout=subprocess.PIPE)
+    with pytest.raises(subprocess.CalledProcessError) as e:
+        list(spiqa.arrays(p))
+    assert e.value.returncode == 5

@@ -238,7 +238,7 @@ def test_compare_lengths_are_reported_both_ways(tmp_path):
 
 def test_page_keeps_no_local_paths(tmp_path):
     """Headers carry where files were (data, model, quantize.provenance.input); the shared page keeps names."""
-    header = {"producer": "spiqa-extract", "data": str(tmp_path / "secret" / "dev.tsv"),
+    header = {"producer": "spiqa-extract", "data": "../../home/alice/private/dev.tsv",
               "model": {"path": "/home/someone/models/minilm/", "model_type": "bert"},
               "quantize": {"bits": 3, "provenance": {"tool": "spiqa-quantize", "input": str(tmp_path / "a.npy.gz"),
                                                      "commit": "abc1234"}, "note": "not/absolute"},
@@ -251,4 +251,50 @@ def test_page_keeps_no_local_paths(tmp_path):
                                                                                             "rel/path.txt"]
     assert h["quantize"] == {"bits": 3, "provenance": {"tool": "spiqa-quantize", "input": "a.npy.gz",
                                                        "commit": "abc1234"}, "note": "not/absolute"}
-    assert str(tmp_path) not in text and "/home/someone" not in text and "Users" not in text
+    assert str(tmp_path) not in text and "/home/someone" not in text and "Users" not in text and "alice" not in text
+
+
+def test_records_the_tools_refuse_are_refused(tmp_path):
+    """An attention record spiqa-hist refuses (n = 0, layers/heads that do not match the tensor, bad levels) is
+    one line and exit 65, never a traceback, a page that fails in the browser, or a silently dropped layer."""
+    cases = [({}, np.zeros((2, 3, 0, 0), np.float32), "attention tensor of shape [2, 3, 0, 0]"),
+             ({"layers": 5}, np.full((2, 3, 4, 4), 0.25, np.float32), "metadata layers 5"),
+             ({"layers": [0, 1, 2, 3, 4, 5, 6]}, np.full((2, 3, 4, 4), 0.25, np.float32),
+              "metadata lists 7 layers and 3 heads for shape [2, 3, 4, 4]"),
+             ({"layers": [3]}, np.full((2, 3, 4, 4), 0.25, np.float32), "metadata lists 1 layers"),
+             ({"n": 5}, np.full((2, 3, 4, 4), 0.25, np.float32), "metadata n = 5"),
+             ({"encoding": "codes", "levels": [0.5, None]}, np.zeros((2, 3, 4, 4), np.uint8),
+              'codes record without a "levels" list of numbers')]
+    for k, (meta, tensor, message) in enumerate(cases):
+        path = tmp_path / f"bad{k}.npy"
+        with open(path, "wb") as f:   # raw records: the Writer refuses the bad levels itself
+            np.save(f, spiqa.meta_array({"spiqa": 1, "kind": "stream"}))
+            np.save(f, spiqa.meta_array({"spiqa": 1, "kind": "attention", "example_id": "e0", **meta}))
+            np.save(f, tensor)
+        p = view_cli(path, "-o", tmp_path / "v.html")
+        assert p.returncode == 65 and "Traceback" not in p.stderr, p.stderr
+        assert p.stderr.strip().startswith(f"spiqa-view: {path}: attention record 0: {message}"), p.stderr
+        assert not (tmp_path / "v.html").exists()
+
+
+def test_output_is_written_under_a_fresh_temporary_name(tmp_path):
+    """A planted `OUT.tmp` symlink is not followed; nothing but the page is left; bad --max-mb is a usage error."""
+    s = small_stream(tmp_path / "s.npy", 1)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (tmp_path / "out.html.tmp").symlink_to(victim)
+    assert view_cli(s, "-o", tmp_path / "out.html").returncode == 0
+    assert victim.read_text() == "precious" and not (tmp_path / "out.html").is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.html", "out.html.tmp", "s.npy", "victim.txt"]
+    for bad in ("inf", "nan", "-1", "0"):
+        p = view_cli(s, "--max-mb", bad, "-o", tmp_path / "v.html")
+        assert p.returncode == 2 and "--max-mb must be" in p.stderr and "Traceback" not in p.stderr, p.stderr
+
+
+def test_compare_without_attention_records_says_so(tmp_path):
+    s = small_stream(tmp_path / "s.npy", 2)
+    with spiqa.Writer(tmp_path / "empty.npy", header={"producer": "test"}):
+        pass
+    p = view_cli(s, "--compare", tmp_path / "empty.npy", "-o", tmp_path / "v.html")
+    assert p.returncode == 1
+    assert p.stderr.strip() == "spiqa-view: the compared stream ended after 0 records; the first stream has more"

@@ -1,4 +1,5 @@
-"""The one exception for bad stream data."""
+"""The one exception for bad stream data, and how a value from the data is shown in its message."""
+import json
 
 
 class StreamError(ValueError):
@@ -42,3 +43,10 @@ class StreamError(ValueError):
 
 def _rebuild(what, expected, source, record, offset):
     return StreamError(what, expected, source=source, record=record, offset=offset)
+
+
+def shown(value, most=60):
+    """A value from the data for a one-line message: JSON in ASCII (no control character, line separator or
+    terminal escape gets through), cut to ``most`` characters."""
+    text = json.dumps(value, ensure_ascii=True)
+    return text if len(text) <= most else text[:most - 3] + "..."

@@ -109,11 +109,47 @@ class PlainSource:
         return None if r is None else r + len(self.head)
 
 
+MAX_INDEXED_MEMBER = 1 << 26   # larger SQ sizes are ignored, as by the Swift reader (Gzip.maxIndexedMember)
+
+
+def _extra_end(header):
+    """Where a member header's extra field ends: 10 without FEXTRA, 12 while XLEN has not arrived."""
+    if len(header) < 4 or header[3] & 0x04 == 0:
+        return 10
+    if len(header) < 12:
+        return 12
+    return 12 + (header[10] | header[11] << 8)
+
+
+def _sq_sizes(header):
+    """``(header length or None, CSIZE, USIZE)`` from spiqa's ``SQ`` subfield of a member header (its extra field
+    complete in ``header``; docs/stream-format.md, "gzip members"), else None. The header's length is given only
+    for FLG = FEXTRA alone, as spiqa writes it; then the compressed size is checked too."""
+    end = _extra_end(header)
+    if end <= 12 or len(header) < end:
+        return None
+    p, found = 12, None
+    while p + 4 <= end:
+        length = header[p + 2] | header[p + 3] << 8
+        if p + 4 + length > end:
+            break
+        if header[p:p + 2] == b"SQ" and length == 8:
+            c = int.from_bytes(header[p + 4:p + 8], "little")
+            u = int.from_bytes(header[p + 8:p + 12], "little")
+            if c <= MAX_INDEXED_MEMBER and u <= MAX_INDEXED_MEMBER:
+                found = (c, u)
+        p += 4 + length
+    if found is None:
+        return None
+    return (end if header[3] == 0x04 else None), found[0], found[1]
+
+
 class GzipSource:
     """gzip members, inflated by zlib one after another (header flags, CRC-32 and ISIZE checked by zlib).
 
     As strict as spiqa's reader: a truncated member, corrupt data, or bytes after a member that are not another
-    member are errors (Python's gzip module would skip trailing zeros).
+    member are errors (Python's gzip module would skip trailing zeros), and a member with spiqa's ``SQ`` field
+    must inflate to the USIZE it announces from the CSIZE it announces.
     """
 
     compressed = True
@@ -126,6 +162,32 @@ class GzipSource:
         self.members = 0
         self.out = b""
         self.out_pos = 0
+        self.sq = None               # (header length or None, CSIZE, USIZE) of the current member's SQ field
+        self.member_in = 0           # bytes of the current member consumed by zlib (header and trailer included)
+        self.member_out = 0          # bytes it has inflated to
+
+    def _start_member(self):
+        """Reads the SQ field of the member at the front of ``pending`` (before zlib consumes its header)."""
+        while len(self.pending) < _extra_end(self.pending) and not self.raw_eof:
+            self._read_raw()
+        self.sq = _sq_sizes(self.pending)   # None for a truncated header too: zlib reports that
+        self.member_in = self.member_out = 0
+        self.member = zlib.decompressobj(31)
+
+    def _check_sq(self, ended):
+        """The member's output so far (and its input at its end) against the SQ field."""
+        if self.sq is None:
+            return
+        header, csize, usize = self.sq
+        if self.member_out > usize:
+            raise StreamError(f"gzip member inflates to more than the {usize} bytes its SQ field announces",
+                              "a consistent member")
+        if not ended:
+            return
+        deflate = self.member_in - header - 8 if header is not None else csize
+        if self.member_out != usize or deflate != csize:
+            raise StreamError(f"gzip member size does not match its SQ field ({self.member_out} bytes from "
+                              f"{deflate} compressed bytes)", f"{usize} bytes from {csize}")
 
     def _read_raw(self):
         b = self.raw.read(RAW_CHUNK)
@@ -147,24 +209,27 @@ class GzipSource:
                         f"bytes after gzip member {self.members} that are not another gzip member "
                         f"(they start {self.pending[:4].hex(' ')})",
                         "another member starting 1f 8b, or the end of the input")
-                self.member = zlib.decompressobj(31)
+                self._start_member()
             if not self.pending:
                 if self.raw_eof:
                     raise StreamError(f"truncated gzip member {self.members}: the input ends inside it",
                                       "the complete member")
                 self._read_raw()
                 continue
+            fed = len(self.pending)
             try:
                 piece = self.member.decompress(self.pending, max(1, min(want, MAX_PIECE)))
             except zlib.error as e:
                 raise StreamError(f"corrupt gzip member {self.members}: {e}", "valid deflate data with its CRC-32 "
                                   "and length") from None
-            if self.member.eof:
-                self.pending = self.member.unused_data
+            ended = self.member.eof
+            self.pending = self.member.unused_data if ended else self.member.unconsumed_tail
+            self.member_in += fed - len(self.pending)
+            self.member_out += len(piece)
+            self._check_sq(ended)
+            if ended:
                 self.member = None
                 self.members += 1
-            else:
-                self.pending = self.member.unconsumed_tail
             if piece:
                 return piece
 

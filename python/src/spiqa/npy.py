@@ -12,6 +12,7 @@ header claiming more than the input holds fails as truncated input without alloc
 file is checked against its remaining size first).
 """
 import ast
+import os
 
 import numpy as np
 
@@ -25,6 +26,37 @@ _INT64_MAX = (1 << 63) - 1
 _MAX_BYTES = _INT64_MAX // 2
 #: numpy's NPY_MAXDIMS: an array of more dimensions cannot be made, whatever its size.
 MAX_DIMS = 64 if int(np.__version__.split(".")[0]) >= 2 else 32
+
+#: Limits on one record, as the tools have them (docs/robustness.md, "Limits on memory"): variable, default bytes.
+RECORD_BYTES = ("SPIQA_MAX_RECORD_BYTES", 1 << 30)
+METADATA_BYTES = ("SPIQA_MAX_METADATA_BYTES", 16 << 20)
+
+
+def parse_size(text):
+    """``1234``, ``64K``, ``512M``, ``4G``, ``1T`` (binary multiples; ``KiB``, ``MB``... too) in bytes, or None."""
+    s = text.upper()
+    s = s[:-2] if s.endswith("IB") else s[:-1] if s.endswith("B") else s
+    shift = {"K": 10, "M": 20, "G": 30, "T": 40}.get(s[-1:], 0)
+    if shift:
+        s = s[:-1]
+    if not s.isascii() or not s.isdigit():
+        return None
+    v = int(s) << shift
+    return v if v <= _INT64_MAX else None
+
+
+def resource_limit(limit):
+    """The byte limit ``(variable, default)`` as the environment sets it; ValueError for a value that is not a
+    positive size (the tools' usage error)."""
+    variable, default = limit
+    text = os.environ.get(variable, "")
+    if not text:
+        return default
+    v = parse_size(text)
+    if not v:
+        raise ValueError(f"{variable}={text!r} is not a size; expected bytes such as 1073741824, 512M or 4G")
+    return v
+
 
 #: The element types of a stream (NPYDType.swift): kind letter and size → numpy type.
 DTYPES = {
@@ -121,7 +153,14 @@ def _quoted(text):
     t = text.rstrip(" \n")
     if len(t) > 120:
         t = t[:117] + "..."
-    return '"' + "".join(c if 0x20 <= ord(c) != 0x7F else f"\\x{ord(c):02x}" for c in t) + '"'
+    return '"' + "".join(c if _printable(c) else f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
+                         for c in t) + '"'
+
+
+def _printable(c):
+    """Not a C0 or C1 control, DEL or a line/paragraph separator: safe inside a one-line message."""
+    o = ord(c)
+    return 0x20 <= o and not 0x7F <= o <= 0x9F and o not in (0x2028, 0x2029)
 
 
 class ArrayReader:
@@ -152,8 +191,11 @@ class ArrayReader:
         self.offset += got
         return got
 
-    def read(self):
-        """The next array (writable, C order, little-endian), or None at the clean end of the input."""
+    def read(self, limit=None, metadata=False):
+        """The next array (writable, C order, little-endian), or None at the clean end of the input.
+
+        ``limit``: most data bytes, checked from the header before anything is read (a metadata record's limit
+        when ``metadata``, else a tensor record's, for the message)."""
         start = self.offset
         prefix = bytearray(8)
         got = self._fill(memoryview(prefix))
@@ -195,17 +237,26 @@ class ArrayReader:
             raise self._fail(f"NPY shape {_short(list(shape))} is too large",
                              "a shape whose byte size (zero dimensions aside) fits in 63 bits", start)
         count, nbytes = sizes
+        if limit is not None and nbytes > limit:
+            what, variable = (("where a metadata record belongs", METADATA_BYTES[0]) if metadata
+                              else ("in one record", RECORD_BYTES[0]))
+            raise self._fail(f"NPY shape {_short(list(shape))} of {dtype.str} is {nbytes} bytes {what}",
+                             f"at most {limit} bytes (set {variable} to change the limit)", start)
         left = self.src.remaining()
         if left is not None and left < nbytes:
             raise self._fail(f"truncated input: NPY data has {left} of {nbytes} bytes (shape {list(shape)}, "
                              f"{dtype.str})", "the complete data", self.offset + left)
-        data = self._payload(nbytes)
+        try:
+            data = self._payload(nbytes)
+        except MemoryError:
+            raise self._fail(f"no memory for the {nbytes} bytes of NPY shape {_short(list(shape))}",
+                             "a record that fits in memory (or a lower SPIQA_MAX_RECORD_BYTES)", start) from None
         try:
             a = np.frombuffer(data, dtype=dtype.newbyteorder(">") if big else dtype, count=count)
             if big:
                 a = a.byteswap().view(dtype)   # little-endian values in a fresh, writable array
             if fortran:
-                a = np.ascontiguousarray(a.reshape(shape[::-1]).transpose())
+                a = a.reshape(shape[::-1]).transpose().copy(order="C")   # (ascontiguousarray makes () (1,))
             else:
                 a = a.reshape(shape)
         except ValueError as e:  # a numpy limit the checks above do not know of

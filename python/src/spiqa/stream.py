@@ -2,6 +2,7 @@
 import builtins
 import io
 import json
+import math
 import os
 import signal
 import subprocess
@@ -11,9 +12,9 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from ._errors import StreamError
+from ._errors import StreamError, shown
 from ._source import RawInput, open_source
-from .npy import ArrayReader
+from .npy import METADATA_BYTES, RECORD_BYTES, ArrayReader, resource_limit
 
 SPIQA_STREAM_VERSION = 1
 CODE_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16))   # "encoding": "codes" tensors (DecodeAttention.swift)
@@ -47,7 +48,7 @@ class Record(NamedTuple):
 def check_tensor(meta, array):
     """Refuses a tensor its metadata contradicts, as the Swift tools do (DecodeAttention.swift): a ``shape``
     other than the tensor's, or ``"encoding": "codes"`` on anything but u1/u2. StreamError without location."""
-    label = f"example_id {meta['example_id']!r}: " if isinstance(meta.get("example_id"), (str, int)) else ""
+    label = f"example_id {shown(meta['example_id'])}: " if isinstance(meta.get("example_id"), (str, int)) else ""
     shape = meta.get("shape")
     if shape is not None and (not isinstance(shape, list) or [type(x) for x in shape] != [int] * len(shape)
                               or shape != list(array.shape)):
@@ -66,12 +67,49 @@ def decode_attention(meta, array, dtype=np.float32):
         raise ValueError("a stream header has no tensor")
     check_tensor(meta, array)
     if meta.get("encoding") == "codes":
-        levels = np.asarray(meta.get("levels", []), dtype=dtype)
-        if array.size and (levels.size == 0 or int(array.max()) >= levels.size):
+        raw = meta.get("levels")
+        if (not isinstance(raw, list) or not raw
+                or not all(_finite_number(x) for x in raw)):
+            raise StreamError('codes record without a "levels" list of numbers', '"levels": [...] in the metadata')
+        levels = np.asarray(raw, dtype=dtype)
+        if array.size and int(array.max()) >= levels.size:
             raise StreamError(f"record codes reach {int(array.max())} but levels has {levels.size} entries",
                               "codes < len(levels)")
         return levels[array]
     return array.astype(dtype, copy=False)
+
+
+def _finite_number(x):
+    if type(x) not in (int, float):   # not bool, not None
+        return False
+    try:
+        return math.isfinite(x)
+    except OverflowError:             # an int beyond any float
+        return False
+
+
+def attention_axes(meta, shape):
+    """``(layers, heads)`` of an attention record: its ``layers``/``heads`` metadata lists (default 0, 1, ...),
+    checked against the tensor's ``shape`` as spiqa-hist checks them: ``[layers, heads, n, n]`` with n > 0, one
+    index per layer and head, and ``n`` (when given) equal to the tensor's. StreamError without location."""
+    shape = list(shape)
+    if len(shape) != 4 or shape[2] != shape[3] or 0 in shape:
+        raise StreamError(f"attention tensor of shape {shape}", "[layers, heads, n, n] with n > 0")
+    axes = []
+    for key, count in (("layers", shape[0]), ("heads", shape[1])):
+        v = meta.get(key)
+        if v is None:
+            v = list(range(count))
+        elif not isinstance(v, list) or not all(type(x) is int for x in v):
+            raise StreamError(f"metadata {key} {shown(v)}", "a list of indices")
+        axes.append(v)
+    if len(axes[0]) != shape[0] or len(axes[1]) != shape[1]:
+        raise StreamError(f"metadata lists {len(axes[0])} layers and {len(axes[1])} heads for shape {shape}",
+                          "matching counts")
+    n = meta.get("n")
+    if type(n) is int and n != shape[2]:
+        raise StreamError(f"metadata n = {n} for a tensor of shape {shape}", "n equal to the last two dimensions")
+    return axes[0], axes[1]
 
 
 class Stream:
@@ -91,6 +129,8 @@ class Stream:
         # holds (~64 KiB) would block on it, never finish its stdout, and the stream would hang.
         self._stderr = _StderrTail(process.stderr) if process is not None and process.stderr is not None else None
         self._arrays = ArrayReader(open_source(raw), name)
+        self._record_limit = resource_limit(RECORD_BYTES)
+        self._metadata_limit = resource_limit(METADATA_BYTES)
         self._lookahead = []          # records read to find the header, not yet handed out
         self._done = False
         self._error = None
@@ -102,12 +142,17 @@ class Stream:
         """The next record (a header comes as ``Record(meta, None)``), or None at the end of the stream."""
         if self._lookahead:
             return self._lookahead.pop(0)
+        return self._next(self._read)
+
+    def _next(self, step):
+        """``step()``, the producer's failure taking precedence over the bad data it left; at the end (None) the
+        producer's exit status is checked."""
         if self._error is not None:
             raise self._error
         if self._done:
             return None
         try:
-            rec = self._read()
+            out = step()
         except StreamError as e:
             self._error = e
             failed = self._producer_failure()
@@ -115,15 +160,19 @@ class Stream:
                 self._error = failed
                 raise failed from e
             raise
-        if rec is None:
+        if out is None:
             self._done = True
             self._finish_process()
-        return rec
+        return out
+
+    def _next_array(self):
+        """The next NPY array, metadata or tensor alike (``arrays``), or None at the end."""
+        return self._next(lambda: self._arrays.read(self._record_limit))
 
     def _read(self):
         arrays = self._arrays
         start, index = arrays.offset, arrays.index
-        first = arrays.read()
+        first = arrays.read(self._metadata_limit, metadata=True)
         if first is None:
             return None
         meta = self._parse_meta(first, index, start)
@@ -131,9 +180,10 @@ class Stream:
             self.headers.append(meta)
             return Record(meta, None)
         start, index = arrays.offset, arrays.index
-        tensor = arrays.read()
+        tensor = arrays.read(self._record_limit)
         if tensor is None:
-            raise StreamError(f"the stream ends after a '{meta['kind']}' metadata record", "its tensor record",
+            raise StreamError(f"the stream ends after a metadata record of kind {shown(meta['kind'])}",
+                              "its tensor record",
                               source=self.name, record=arrays.index, offset=arrays.offset)
         try:
             check_tensor(meta, tensor)
@@ -157,7 +207,7 @@ class Stream:
         if not isinstance(meta, dict):
             raise bad("metadata JSON is not an object", "a JSON object")
         v = meta.get("spiqa")
-        if type(v) is not int or v != SPIQA_STREAM_VERSION:
+        if type(v) not in (int, float) or v != SPIQA_STREAM_VERSION:   # 1.0 is the number 1, as in the tools
             raise bad(f"metadata JSON has spiqa = {json.dumps(v) if 'spiqa' in meta else 'nothing'}", '"spiqa": 1')
         kind = meta.get("kind")
         if not isinstance(kind, str) or not kind:
@@ -371,15 +421,11 @@ def pipe(args, **popen_kwargs):
 
 def arrays(src):
     """Every NPY array of ``src`` in order, metadata records included (what a loop of ``np.load`` would give,
-    also for pipes and gzip); arrays are writable. Strict as ``open``."""
-    raw, name, closer, _ = _raw_input(src)
-    try:
-        reader = ArrayReader(open_source(raw), name)
+    also for pipes and gzip); arrays are writable. Strict as ``open``: the same limits, and a process's exit
+    status is checked at the end."""
+    with open(src) as stream:
         while True:
-            a = reader.read()
+            a = stream._next_array()
             if a is None:
                 return
             yield a
-    finally:
-        if closer:
-            closer()

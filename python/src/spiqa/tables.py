@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from ._errors import StreamError
+from ._errors import StreamError, shown
 from .stream import open as open_stream
 
 #: Per-head statistics of the heads table, in its column order (le_<t> columns go after "sparsity").
@@ -35,7 +35,7 @@ def hist_arrays(src):
         for rec in s:
             name = rec.meta.get("name")
             if not isinstance(name, str):
-                raise StreamError(f"a '{rec.kind}' record without a \"name\"", "spiqa-hist --npy output")
+                raise StreamError(f"a record of kind {shown(rec.kind)} without a \"name\"", "spiqa-hist --npy output")
             out[name] = rec.array
         out.header = s.header
     return out

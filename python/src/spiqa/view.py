@@ -25,7 +25,8 @@ from importlib import resources
 import numpy as np
 
 from ._errors import StreamError
-from .stream import decode_attention
+from ._output import OutputFile
+from .stream import attention_axes, decode_attention
 from .stream import open as open_stream
 
 ENCODINGS = ("f16", "u8")
@@ -68,9 +69,8 @@ def encode(p, encoding):
     return np.rint(np.sqrt(np.clip(p, 0, 1)) * 255).astype(np.uint8).tobytes()
 
 
-def _select(meta, p, layers, heads):
-    ml = meta.get("layers") or list(range(p.shape[0]))
-    mh = meta.get("heads") or list(range(p.shape[1]))
+def _select(axes, p, layers, heads):
+    ml, mh = axes
     li = list(range(len(ml))) if layers is None else [ml.index(x) for x in layers if x in ml]
     hi = list(range(len(mh))) if heads is None else [mh.index(x) for x in heads if x in mh]
     if not li or not hi:
@@ -78,22 +78,34 @@ def _select(meta, p, layers, heads):
     return [ml[i] for i in li], [mh[i] for i in hi], p[np.ix_(li, hi)]
 
 
+def _decoded(rec, stream, index):
+    """An attention record's probabilities ``[layers, heads, n, n]`` and its ``(layers, heads)`` indices, or
+    StreamError naming the stream and the record (counted among the attention records, from 0)."""
+    try:
+        return decode_attention(rec.meta, rec.array), attention_axes(rec.meta, rec.array.shape)
+    except StreamError as e:
+        raise StreamError(f"attention record {index}: {e.what}", e.expected, source=stream.name) from None
+
+
 def _info(meta):
     keys = ("method", "bits", "threshold", "encoding", "variant", "scope", "dtype")
     return {k: meta[k] for k in keys if meta.get(k) is not None}
 
 
-_ABSOLUTE_PATH = re.compile(r"(/|~/|[A-Za-z]:[\\/]|\\\\)\S")
+_ABSOLUTE_PATH = re.compile(r"(/|~|[A-Za-z]:[\\/]|\\\\)\S")
+#: Header keys whose strings are local paths, relative ones too (`spiqa-extract --data ../x.tsv` keeps it so).
+_PATH_KEYS = {"data", "data_path", "input", "inputs", "model_path", "output", "path", "replay", "weights"}
 
 
-def _no_local_paths(v):
-    """``v`` with every absolute path string cut to its base name: the page is meant to be shared, and headers
-    carry where the files were (``data``, ``quantize.provenance.input``, ...)."""
+def _no_local_paths(v, key=None):
+    """``v`` with every local path cut to its base name: the page is meant to be shared, and headers carry where
+    the files were (``data``, ``quantize.provenance.input``, ...). Paths are the strings under the keys that
+    name files, and anywhere the absolute ones (``/…``, ``~…``, ``C:\\…``, ``\\\\server``)."""
     if isinstance(v, dict):
-        return {k: _no_local_paths(x) for k, x in v.items()}
+        return {k: _no_local_paths(x, k) for k, x in v.items()}
     if isinstance(v, list):
-        return [_no_local_paths(x) for x in v]
-    if isinstance(v, str) and _ABSOLUTE_PATH.match(v):
+        return [_no_local_paths(x, key) for x in v]
+    if isinstance(v, str) and (_ABSOLUTE_PATH.match(v) or (key in _PATH_KEYS and re.search(r"[\\/]", v))):
         return re.split(r"[\\/]", v.rstrip("/\\"))[-1]
     return v
 
@@ -133,15 +145,12 @@ def build(stream, compare=None, *, limit=20, max_mb=40.0, encoding="f16", layers
             notes.append(f"stopped after {limit} records (--limit {limit})")
             break
         meta = rec.meta
-        p = decode_attention(meta, rec.array)
-        if p.ndim != 4 or p.shape[2] != p.shape[3]:
-            raise StreamError(f"attention record of shape {list(p.shape)}", "[layers, heads, n, n]",
-                              source=stream.name)
-        ls, hs, p = _select(meta, p, layers, heads)
+        p, axes = _decoded(rec, stream, paired - 1)
+        ls, hs, p = _select(axes, p, layers, heads)
         pages = [p]
         infos = [_info(meta)]
         if other is not None:
-            q = decode_attention(other.meta, other.array)
+            q, other_axes = _decoded(other, compare, paired - 1)
             for key in ("example_id", "feature"):
                 if key in meta and key in other.meta and meta[key] != other.meta[key]:
                     raise StreamError(f"record {len(records)}: {key} {meta[key]!r} vs {other.meta[key]!r} in the "
@@ -149,7 +158,7 @@ def build(stream, compare=None, *, limit=20, max_mb=40.0, encoding="f16", layers
             if q.shape != rec.array.shape:
                 raise StreamError(f"record {len(records)} ({meta.get('example_id')}): shape {list(rec.array.shape)} "
                                   f"vs {list(q.shape)} in the compared stream", "equal shapes", source=compare.name)
-            pages.append(_select(other.meta, q, layers, heads)[2])
+            pages.append(_select(other_axes, q, layers, heads)[2])
             infos.append(_info(other.meta))
         size = sum(x.size * (2 if encoding == "f16" else 1) for x in pages) * 4 // 3 + 2000
         if total + size > cap:
@@ -172,6 +181,8 @@ def build(stream, compare=None, *, limit=20, max_mb=40.0, encoding="f16", layers
         if second is not None and next(second, None) is not None:
             notes.append(f"the first stream ended after {paired} records; the compared stream has more")
     if not records:
+        if not paired and notes:    # the compared stream had none
+            raise ValueError(notes[0])
         raise ValueError(f"no attention records in {stream.name}"
                          + (f" with example_id in {sorted(example_ids)}" if example_ids else ""))
     for n in notes:
@@ -211,8 +222,8 @@ def main(argv=None):
     ap.add_argument("--example-id", action="append", help="only these example ids (repeatable)")
     ap.add_argument("--title", help="page title (default: the stream names)")
     a = ap.parse_args(argv)
-    if a.limit < 1 or a.max_mb <= 0:
-        ap.error("--limit and --max-mb must be positive")
+    if a.limit < 1 or not 0 < a.max_mb < 1e9:    # (nan and inf fail too)
+        ap.error("--limit and --max-mb must be positive numbers (--max-mb below 1e9)")
     try:
         with contextlib.ExitStack() as stack:
             s = stack.enter_context(open_stream(a.stream))
@@ -228,14 +239,10 @@ def main(argv=None):
         print(f"spiqa-view: {e}", file=sys.stderr)
         return 1
     page = render(data)
-    tmp = a.output + ".tmp"
     try:
-        with open(tmp, "w", encoding="utf-8", errors="replace") as f:
-            f.write(page)
-        os.replace(tmp, a.output)
+        with OutputFile(a.output) as f:
+            f.write(page.encode("utf-8", errors="replace"))
     except OSError as e:      # no such folder, no permission, disk full: one line and 74, as for the input
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
         print(f"spiqa-view: cannot write {a.output}: {e.strerror or e}", file=sys.stderr)
         return 74
     n = len(data["records"])

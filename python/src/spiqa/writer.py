@@ -3,11 +3,11 @@ import gzip
 import json
 import math
 import os
-import sys
 
 import numpy as np
 import numpy.lib.format as npf
 
+from ._output import OutputFile
 from .npy import DTYPES
 
 CODE_DTYPES = ("u1", "u2")   # the tensors "encoding": "codes" can describe (DecodeAttention.swift)
@@ -29,9 +29,14 @@ def _plain(v):
 
 
 def meta_bytes(obj):
-    """Compact sorted UTF-8 JSON, as the tools write metadata records."""
-    return json.dumps(_plain(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+    """Compact sorted UTF-8 JSON, as the tools write metadata records (a string with a lone surrogate, which a
+    stream may hold as an escape, keeps it as an escape: ASCII JSON then)."""
+    plain = _plain(obj)
+    text = json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(plain, sort_keys=True, separators=(",", ":"), allow_nan=False).encode("ascii")
 
 
 def meta_array(obj):
@@ -52,28 +57,32 @@ class Writer:
     """Writes a stream: ``header(...)`` once, then ``write(meta, array)`` per tensor.
 
     ``dest``: a path (gzip when ``compress`` is true, the default for names ending in ``.gz``), ``"-"``
-    (standard output) or a binary file object. Records are what ``np.save`` writes; metadata is compact sorted
-    JSON with ``"spiqa": 1``; ``shape`` and ``dtype`` always come from the tensor, so ``w.write(rec.meta, new)``
-    never carries stale ones over (see ``write`` for ``"encoding": "codes"``).
+    (standard output) or a binary file object. A path is written as the tools write theirs: under a temporary
+    name, renamed into place by ``close()`` (the end of a ``with`` block); an exception inside the block, or
+    ``discard()``, leaves no file (a symbolic link's target is written, a device or FIFO written through).
+    Records are what ``np.save`` writes; metadata is compact sorted JSON with ``"spiqa": 1``; ``shape`` and
+    ``dtype`` always come from the tensor, so ``w.write(rec.meta, new)`` never carries stale ones over (see
+    ``write`` for ``"encoding": "codes"``).
     """
 
     def __init__(self, dest, *, compress=None, compresslevel=1, header=None):
-        self._close_raw = None
-        if isinstance(dest, (str, bytes, os.PathLike)) and os.fsdecode(dest) != "-":
+        self._out = None             # the OutputFile of a path or "-"
+        if isinstance(dest, (str, bytes, os.PathLike)):
             path = os.fsdecode(dest)
             if compress is None:
                 compress = path.endswith(".gz")
-            raw = open(path, "wb")
-            self._close_raw = raw.close
-        elif isinstance(dest, str):
-            raw = sys.stdout.buffer
+            raw = self._out = OutputFile(path)
         else:
             raw = dest
         self._raw = raw
         self._gz = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=compresslevel, mtime=0) if compress else None
         self._f = self._gz or raw
         if header is not None:
-            self.header(header)
+            try:
+                self.header(header)
+            except BaseException:
+                self.discard()
+                raise
 
     def _save(self, a):
         npf.write_array(self._f, a, allow_pickle=False)
@@ -93,9 +102,12 @@ class Writer:
         """
         a = np.asarray(array)
         name = dtype_name(a.dtype)
-        a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<") if a.dtype.itemsize > 1 else a.dtype)
+        # C order and little-endian; asarray keeps a 0-d array 0-d (ascontiguousarray would make it (1,)).
+        a = np.asarray(a, dtype=a.dtype.newbyteorder("<") if a.dtype.itemsize > 1 else a.dtype, order="C")
         m = dict(meta)
         m.setdefault("kind", "attention")
+        if not isinstance(m["kind"], str) or not m["kind"]:
+            raise ValueError(f'"kind" must be a non-empty string (e.g. "attention"), not {m["kind"]!r}')
         if m["kind"] == "stream":
             raise ValueError('a tensor record cannot have kind "stream"')
         if m.get("encoding") == "codes" and name not in CODE_DTYPES:
@@ -104,6 +116,12 @@ class Writer:
                                  "codes (astype(np.uint8) or np.uint16), or write rec.attention() as floats")
             del m["encoding"]
             m.pop("levels", None)
+        if m.get("encoding") == "codes":
+            levels = np.asarray(_plain(m.get("levels")), dtype=object)
+            if levels.ndim != 1 or not levels.size or not all(
+                    isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in levels):
+                raise ValueError('a codes record needs "levels": a non-empty list of finite numbers (the tools '
+                                 "cannot read anything else)")
         m["spiqa"] = 1
         m["shape"] = list(a.shape)
         m["dtype"] = name
@@ -111,21 +129,32 @@ class Writer:
         self._save(a)
 
     def close(self):
+        """Finishes the stream: the gzip trailer, and a path's file renamed into place."""
         if self._gz is not None:
-            self._gz.close()
-            self._gz = None
-        if self._close_raw is not None:
-            self._close_raw()
-            self._close_raw = None
+            gz, self._gz = self._gz, None
+            gz.close()
+        if self._out is not None:
+            out, self._out = self._out, None
+            out.commit()
         else:
             try:
                 self._raw.flush()
             except (AttributeError, ValueError):
                 pass
 
+    def discard(self):
+        """Drops the stream written to a path (nothing is left under its name); for a file object, only stops."""
+        self._gz = None
+        if self._out is not None:
+            out, self._out = self._out, None
+            out.discard()
+
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, kind, value, tb):
+        if kind is None:
+            self.close()
+        else:
+            self.discard()
         return False
