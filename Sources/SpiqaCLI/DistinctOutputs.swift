@@ -9,7 +9,7 @@ import Musl
 import Darwin
 #endif
 
-/// Refuses two output flags that name the same file (64): each output is renamed into place at the end, so the
+/// Refuses an empty output path, and two output flags that name the same file (64): each output is renamed into place at the end, so the
 /// second would silently replace the first (`-o q --report q` would leave only the report). Devices and FIFOs
 /// (`/dev/null` twice) are written through and may repeat; standard output (`-`) is checked by each tool.
 /// `inputs` are files an output must not replace (spiqa-hist's `--npy` over the stream it reads); `-` is standard
@@ -20,6 +20,7 @@ public func checkDistinctOutputs(
 ) throws {
   var seen: [(flag: String, identity: String)] = []
   for (flag, path) in outputs {
+    if path == "" { throw ValidationError("\(flag): the path is empty") }  // else it fails only after the run
     guard let path, path != "-", let identity = fileIdentity(path) else { continue }
     if let other = seen.first(where: { $0.identity == identity }) {
       throw ValidationError("\(other.flag) and \(flag) name the same file (\(path)); give them different paths")
@@ -49,13 +50,15 @@ private func inputIdentity(_ path: String) -> String? {
 private func identity(_ st: stat) -> String { "\(st.st_dev):\(st.st_ino)" }
 
 /// What `path` would be written as: device and inode of an existing regular file (through links), else the
-/// resolved folder plus the name; nil for a device, FIFO or anything else that is written through.
+/// resolved folder plus the name that a (dangling) link leads to, as `AtomicFile` writes it; nil for a device,
+/// FIFO or anything else that is written through.
 private func fileIdentity(_ path: String) -> String? {
   var st = stat()
   if stat(path, &st) == 0 {
     guard (st.st_mode & S_IFMT) == S_IFREG else { return nil }
     return identity(st)
   }
+  let path = (try? AtomicFile.resolveLinks(path)) ?? path
   let slash = path.lastIndex(of: "/")
   let folder = slash.map { String(path[..<$0]) } ?? "."
   let name = slash.map { String(path[path.index(after: $0)...]) } ?? path

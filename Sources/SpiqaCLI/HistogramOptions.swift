@@ -5,6 +5,9 @@ import SpiqaStats
 /// The binning and row-statistics flags of `spiqa-hist` over attention (docs/hist.md): bins or custom edges, value
 /// offset, thresholds, the row-sparsity bar, the reference's padded rows, spread levels and the Jensen–Shannon bins.
 public struct HistogramOptions: ParsableArguments {
+  /// Most bins × --levels: the spread tables take 16 bytes per bin, level and head, in each worker.
+  public static let maxSpreadCells = 1_000_000
+
   @Option(help: ArgumentHelp("Bins: log (§3.3, default), log20 (§3.4 plot_dist), js (§3.6), linear, NAME:COUNT, or a comma list of edges.", valueName: "spec"))
   public var bins: String = "log"
 
@@ -71,6 +74,12 @@ public struct HistogramOptions: ParsableArguments {
     guard padRows >= 0, padRows <= 1 << 20 else { throw ValidationError("--pad-rows must be in 0...1048576") }
     o.padRows = padRows
     guard levels >= 1, levels <= 10000 else { throw ValidationError("--levels must be in 1...10000") }
+    // The spread tables hold bins × levels counters per head and worker: 1000 × 1000 took 1.2 GB.
+    guard o.edges.bins * levels <= HistogramOptions.maxSpreadCells else {
+      throw ValidationError(
+        "--levels \(levels) with \(o.edges.bins) bins is \(o.edges.bins * levels) spread cells per head; at most "
+          + "\(HistogramOptions.maxSpreadCells) (use fewer bins or levels)")
+    }
     o.spreadLevels = levels
     o.perRowStatistics = perRowStatistics
     o.threads = threads

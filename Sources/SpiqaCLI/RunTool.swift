@@ -34,6 +34,7 @@ public func printError(_ line: String) {
 /// `ExitCode`, `CleanExit` and `ValidationError` pass through to argument-parser; anything else prints its
 /// description and exits 1.
 public func runTool(_ body: () throws -> Void) throws {
+  reserveStandardDescriptors()
   SignalCleanup.install()
   do {
     try checkISACap()
@@ -58,6 +59,20 @@ public func runTool(_ body: () throws -> Void) throws {
   }
 }
 
+/// Puts `/dev/null` on a closed standard input, output or error, opened the wrong way round (input write-only,
+/// outputs read-only) so that using it fails with EBADF as before. Otherwise the first file the tool opens would
+/// take the closed descriptor's number: `spiqa-eval --per-example f >&-` wrote its result line into `f`, and
+/// `spiqa-quantize -o f <&-` read its own empty temporary file as the input stream.
+func reserveStandardDescriptors() {
+  for fd: Int32 in 0...2 where fcntl(fd, F_GETFD) == -1 && errno == EBADF {
+    let opened = open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY)
+    if opened >= 0 && opened != fd {
+      dup2(opened, fd)
+      close(opened)
+    }
+  }
+}
+
 /// `SPIQA_MAX_ISA`, when set, must name a level (docs/runtime.md, "Instruction sets"): a typo would otherwise run
 /// the best kernels silently.
 private func checkISACap() throws {
@@ -74,11 +89,20 @@ public func exitQuietlyOnBrokenPipe() -> Never {
   exit(141)
 }
 
-/// `s` on one line, safe for a terminal: line breaks become spaces, other control characters (an escape sequence
+/// Most characters of an error message `oneLine` keeps.
+let maxMessageScalars = 4000
+
+/// `s` on one line, safe for a terminal, at most `maxMessageScalars` characters: line breaks become spaces, other control characters (an escape sequence
 /// or a NUL from crafted input; C1 controls too) `\x1B`-style escapes, and U+2028/U+2029 `\u2028`.
 func oneLine(_ s: String) -> String {
   var out = ""
+  var shown = 0
   for scalar in s.unicodeScalars {
+    shown += 1
+    if shown > maxMessageScalars {  // a crafted 5 MB example_id is not a 5 MB error line
+      out += "…"
+      break
+    }
     switch scalar.value {
     case 0x0A, 0x0D: out += " "
     case 0x09: out.unicodeScalars.append(scalar)

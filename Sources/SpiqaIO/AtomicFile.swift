@@ -120,7 +120,7 @@ public final class AtomicFile {
   }
 
   /// Follows symbolic links (also dangling ones) to the path that is to be written.
-  static func resolveLinks(_ path: String) throws -> String {
+  public static func resolveLinks(_ path: String) throws -> String {
     var p = path
     for _ in 0..<40 {
       var st = stat()

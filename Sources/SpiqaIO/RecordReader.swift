@@ -104,7 +104,7 @@ public final class RecordReader {
       guard let tensor = try nextArray() else {
         throw SpiqaIOError(
           .badData, source: source, recordIndex: recordIndex, byteOffset: byteOffset,
-          what: "the stream ends after a '\(meta["kind"]?.stringValue ?? "")' metadata record",
+          what: "the stream ends after a metadata record of kind \(meta["kind"]?.jsonText.prefix(60) ?? "null")",
           expected: "its tensor record")
       }
       tensorCount += 1

@@ -78,6 +78,9 @@ public struct EvalShardLine: Sendable {
       let seconds = o["seconds"]?.doubleValue
     else { throw bad("lacks a key or has a wrong type (expected index, count, run, selected, digest, items, n, …)") }
     guard let shard = try? Shard(index: index, count: count) else { throw bad("has shard \(index)/\(count)") }
+    guard n >= 0, features >= 0, selected >= 0, seconds.isFinite, seconds >= 0 else {
+      throw bad("has a negative count or time (n \(n), features \(features), selected \(selected), seconds \(seconds))")
+    }
     self.shard = shard
     self.run = run
     self.selected = selected
@@ -87,7 +90,10 @@ public struct EvalShardLine: Sendable {
     linesDigest = o["lines_digest"]?.stringValue
     self.features = features
     guard zeros.allSatisfy({ $0 != nil }) else { throw bad("has non-integer sparsity counts") }
-    sparsity = SparsityCounter(zeros: zeros.map { $0 ?? [] }, total: total)
+    let counts = zeros.map { $0 ?? [] }
+    guard total >= 0, counts.allSatisfy({ $0.count == counts.first?.count && $0.allSatisfy { (0...total).contains($0) } })
+    else { throw bad("has sparsity_zeros that are not [layers][heads] counts in 0...sparsity_total (\(total))") }
+    sparsity = SparsityCounter(zeros: counts, total: total)
     self.seconds = seconds
   }
 }

@@ -99,7 +99,28 @@ func readData(_ path: String) throws -> Data {
 func readText(_ path: String) throws -> String {
   let data = try readData(path)
   guard let text = String(data: data, encoding: .utf8) else {
-    throw TasksError.badData("\(path): not valid UTF-8")
+    let (line, byte) = firstInvalidUTF8(Array(data))
+    throw TasksError.badData("\(path): line \(line): not valid UTF-8 (byte \(byte) of the file)")
   }
   return text
+}
+
+/// The line (from 1; `\n`, `\r\n` or a lone `\r` end one) and byte offset (from 0) of the first byte sequence that
+/// is not UTF-8.
+func firstInvalidUTF8(_ bytes: [UInt8]) -> (line: Int, byte: Int) {
+  var parser = Unicode.UTF8.ForwardParser()
+  var it = bytes.makeIterator()
+  var offset = 0
+  loop: while true {
+    switch parser.parseScalar(from: &it) {
+    case .valid(let scalar): offset += scalar.count
+    case .error: break loop
+    case .emptyInput: break loop
+    }
+  }
+  var line = 1
+  for i in 0..<offset where bytes[i] == 0x0A || (bytes[i] == 0x0D && (i + 1 == bytes.count || bytes[i + 1] != 0x0A)) {
+    line += 1
+  }
+  return (line, offset)
 }

@@ -64,7 +64,8 @@ public struct SparsityCounter: Sendable {
   public var overall: Double {
     let heads = zeros.reduce(0) { $0 + $1.count }
     guard total > 0, heads > 0 else { return 0 }
-    return Double(zeros.reduce(0) { $0 + $1.reduce(0, +) }) / (Double(total) * Double(heads))
+    // Summed as doubles: exact below 2^53 like the integers, and no overflow from a crafted shard line.
+    return zeros.joined().reduce(0.0) { $0 + Double($1) } / (Double(total) * Double(heads))
   }
 
   /// Per-head sparsity [layers][heads].

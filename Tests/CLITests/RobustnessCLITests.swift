@@ -459,3 +459,79 @@ final class ReceivedData: @unchecked Sendable {
     return data
   }
 }
+
+/// Findings of an audit of the tools (2026-12-08): closed standard descriptors, outputs through a dangling link,
+/// empty output paths, flag combinations that exhausted memory or trapped.
+@Suite("Robustness CLI: audit findings", .enabled(if: Hostile.canRun, "the tools are not built"))
+struct RobustnessAuditCLITests {
+  /// Runs `tool args` with standard input, output or error closed (`<&-`, `>&-`, `2>&-`) through /bin/sh.
+  func runClosed(_ fd: String, _ name: String, _ args: [String]) throws -> ProcessResult {
+    let tool = try #require(Hostile.tool(name))
+    return try runProcess("/bin/sh", ["-c", "exec \"$0\" \"$@\" \(fd)", tool] + args)
+  }
+
+  @Test("a closed stdin, stdout or stderr is not taken by the tool's own files")
+  func closedStandardDescriptors() throws {
+    let dir = try Hostile.tempDir()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let input = dir.appendingPathComponent("in.npy").path
+    try Hostile.stream(input)
+    // stdout closed: the tables cannot be written (74); --npy holds only its records.
+    let npy = dir.appendingPathComponent("h.npy").path
+    var r = try runClosed(">&-", "spiqa-hist", [input, "-q", "--npy", npy])
+    #expect(r.status == 74, "\(r.stderr)")
+    let written = (try? String(contentsOfFile: npy, encoding: .isoLatin1)) ?? ""
+    #expect(!written.contains("layer\t"))
+    // stdin closed: reading the default input `-` fails (74), not an empty temporary file read as the stream.
+    let out = dir.appendingPathComponent("q.npy").path
+    r = try runClosed("<&-", "spiqa-quantize", ["-q", "--bits", "3", "-o", out])
+    #expect(r.status == 74, "\(r.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: out))
+    // stderr closed: the progress line goes nowhere, not into the output file.
+    r = try runClosed("2>&-", "spiqa-quantize", [input, "--bits", "3", "-o", out])
+    #expect(r.status == 0)
+    let reader = try RecordReader(path: out)
+    var records = 0
+    while try reader.next() != nil { records += 1 }
+    #expect(records == 4)
+    #expect(Hostile.temporaries(dir).isEmpty)
+  }
+
+  @Test("two outputs through a dangling link to one file, and empty output paths, are usage errors")
+  func outputIdentity() throws {
+    let dir = try Hostile.tempDir()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let input = dir.appendingPathComponent("in.npy").path
+    try Hostile.stream(input)
+    let out = dir.appendingPathComponent("x.npy").path
+    let link = dir.appendingPathComponent("xl").path
+    try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "x.npy")
+    var r = try Hostile.run("spiqa-quantize", [input, "-q", "--bits", "3", "-o", out, "--report", link])
+    #expect(r.status == 64 && r.stderr.contains("name the same file"), "\(r.stderr)")
+    r = try Hostile.run("spiqa-hist", [input, "-q", "--npy", out, "--per-row", link])
+    #expect(r.status == 64 && r.stderr.contains("name the same file"), "\(r.stderr)")
+    for (name, args) in [("spiqa-quantize", [input, "-q", "--bits", "3", "-o", ""]),
+                         ("spiqa-quantize", [input, "-q", "--bits", "3", "-o", out, "--report", ""]),
+                         ("spiqa-hist", [input, "-q", "--npy", ""])] {
+      r = try Hostile.run(name, args)
+      #expect(r.status == 64 && r.stderr.contains("the path is empty"), "\(name) \(args): \(r.stderr)")
+    }
+    #expect(!FileManager.default.fileExists(atPath: out) && Hostile.temporaries(dir).isEmpty)
+  }
+
+  @Test("spiqa-hist: bins × levels and the hidden-state range are bounded before any work")
+  func histFlagCombinations() throws {
+    let dir = try Hostile.tempDir()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let input = dir.appendingPathComponent("in.npy").path
+    try Hostile.stream(input)
+    var r = try Hostile.run("spiqa-hist", [input, "-q", "--bins", "linear:32000", "--levels", "10000"])
+    #expect(r.status == 64 && r.stderr.contains("spread cells per head"), "\(r.stderr)")
+    r = try Hostile.run("spiqa-hist", [input, "-q", "--bins", "linear:100", "--levels", "10000"])
+    #expect(r.status == 0, "\(r.stderr)")
+    for range in ["-1e308,1e308", "-1e-320,1e-320"] {
+      r = try Hostile.run("spiqa-hist", ["--hidden-states", input, "-q", "--hs-range", range])
+      #expect(r.status == 64 && r.stderr.contains("too wide or too narrow"), "\(range): \(r.stderr)")
+    }
+  }
+}

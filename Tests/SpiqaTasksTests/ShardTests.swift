@@ -110,6 +110,31 @@ import Testing
     }
   }
 
+  /// `file` with its shard line's keys edited (a crafted or damaged file).
+  static func tampered(_ file: (name: String, bytes: [UInt8]), _ edit: (inout JSONObject) -> Void)
+    -> (name: String, bytes: [UInt8])
+  {
+    var lines = String(decoding: file.bytes, as: UTF8.self).split(separator: "\n").map(String.init)
+    var line = try! JSONValue(parsing: Array(lines.removeLast().utf8)).objectValue!
+    var shard = line[EvalShardLine.key]!.objectValue!
+    edit(&shard)
+    line[EvalShardLine.key] = .object(shard)
+    lines.append(JSONValue.object(line).jsonText)
+    return (file.name, Array((lines.joined(separator: "\n") + "\n").utf8))
+  }
+
+  /// Counts that would overflow or do not fit the run are bad data (65), not a trap.
+  @Test func refusesCraftedCounts() {
+    let big = JSONValue.int(Int.max)
+    refused([Self.a, Self.tampered(Self.b) { $0["sparsity_total"] = big; $0["sparsity_zeros"] = [[big, big]] }],
+            "sparsity_total overflows")
+    refused([Self.a, Self.tampered(Self.b) { $0["sparsity_zeros"] = [[big, 1]] }], "not [layers][heads] counts")
+    refused([Self.a, Self.tampered(Self.b) { $0["sparsity_zeros"] = [[1, 1], [1]] }], "not [layers][heads] counts")
+    refused([Self.a, Self.tampered(Self.b) { $0["sparsity_zeros"] = [[1, 1, 1]] }], "1 layers × 3 heads, not 1 × 2")
+    refused([Self.a, Self.tampered(Self.b) { $0["seconds"] = .double(-1) }], "negative count or time")
+    refused([Self.a, Self.tampered(Self.b) { $0["n"] = .int(-5) }], "negative count or time")
+  }
+
   @Test func refusesMissingDuplicateAndForeignShards() {
     refused([Self.a], "shard 1/2 missing")
     refused([Self.a, Self.a, Self.b], "given twice")

@@ -151,6 +151,21 @@ import Testing
     #expect(tsv?.examples.map(\.target) == [.name("1", line: 2), .name("0", line: 4), .name("1", line: 6)])
   }
 
+  /// A file that is not UTF-8 is refused naming the line and byte of the first bad sequence.
+  @Test func invalidUTF8IsLocated() throws {
+    #expect(firstInvalidUTF8(Array("ab\r\ncé\rd".utf8) + [0xFF, 0x41]) == (line: 3, byte: 9))
+    #expect(firstInvalidUTF8([0xC3]) == (line: 1, byte: 0))
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("spiqa-utf8-\(UUID().uuidString).txt")
+    try Data([0x61, 0x0A, 0x62, 0xE2, 0x82, 0x0A]).write(to: path)
+    defer { try? FileManager.default.removeItem(at: path) }
+    do {
+      _ = try TextTask().load(path.path, settings: TaskSettings())
+      Issue.record("loaded a file that is not UTF-8")
+    } catch let e as TasksError {
+      #expect(e.kind == .badData && e.description == "\(path.path): line 2: not valid UTF-8 (byte 3 of the file)")
+    }
+  }
+
   @Test func textPairsKeepLineNumbers() throws {
     var s = TaskSettings()
     s.pairs = true
