@@ -120,12 +120,8 @@ public final class QuantizeStream {
           try writer.write(meta: meta, array: array)
           continue
         }
-        guard array.shape.allSatisfy({ $0 > 0 }) else {
-          throw reader.badData(
-            "attention record of shape \(array.shape) holds no values", expected: "[layers, heads, n, n] with every size ≥ 1")
-        }
-        try checkAttentionShape(meta, array.shape)
-        let values = try decodeAttention(meta: meta, array: array)
+        _ = try reader.attentionLayout(meta, array.shape)  // as spiqa-hist and spiqa-eval require
+        let values = try reader.decodedAttention(meta, array)
         let rec = PendingRecord(meta: meta, shape: array.shape, original: values, values: FloatBuffer(values))
         if buffersExamples, meta["example_id"] != nil {
           // Records without an id stand alone.
@@ -198,39 +194,6 @@ public final class QuantizeStream {
     }
   }
 
-  /// An attention record is `[layers, heads, n, n]`, and its `n`, `layers` and `heads` metadata (when present)
-  /// agree with the tensor, as spiqa-hist and spiqa-eval require: what this tool writes, they read.
-  /// - Throws: `SpiqaIOError` (65).
-  private func checkAttentionShape(_ meta: JSONObject, _ shape: [Int]) throws {
-    guard shape.count == 4, shape[2] == shape[3] else {
-      throw reader.badData("attention tensor of shape \(shape)", expected: "[layers, heads, n, n]")
-    }
-    if let n = meta["n"], !n.isNull, n.intValue != shape[2] {
-      throw reader.badData("record metadata \"n\" = \(n.jsonText) for a tensor of shape \(shape)", expected: "n = \(shape[2])")
-    }
-    for (key, count) in [("layers", shape[0]), ("heads", shape[1])] {
-      guard let v = meta[key], !v.isNull else { continue }
-      guard let list = v.arrayValue, list.count == count, list.allSatisfy({ ($0.intValue ?? -1) >= 0 }) else {
-        throw reader.badData(
-          "record metadata \"\(key)\" = \(v.jsonText) for a tensor of shape \(shape)",
-          expected: "a list of \(count) model indices, one per \(key == "layers" ? "layer" : "head") of the record")
-      }
-    }
-  }
-
-  /// The model indices a record's `key` metadata list names (default 0..<count).
-  /// - Throws: `SpiqaIOError` when the list does not match the record's axis.
-  private func modelIndices(_ r: PendingRecord, _ key: String, count: Int) throws -> [Int] {
-    guard let v = r.meta[key], !v.isNull else { return Array(0..<count) }
-    let ints = v.arrayValue?.compactMap(\.intValue) ?? []
-    guard v.arrayValue?.count == count, ints.count == count else {
-      throw SpiqaIOError(
-        .badData, source: reader.source, what: "record metadata \"\(key)\" = \(v.jsonText)",
-        expected: "a list of \(count) model indices, one per \(key == "layers" ? "layer" : "head") of the record")
-    }
-    return ints
-  }
-
   /// With a layer/head selection: transforms the selected heads of the selected layers (by model index), each
   /// layer position of the pending records as one scope over their selected heads only; the rest passes through.
   private func applySelection() throws {
@@ -249,8 +212,8 @@ public final class QuantizeStream {
                            what: "records of example \(r.meta["example_id"]?.jsonText ?? "?") with different layer counts",
                            expected: "the same [layers, heads, n, n] layout within one example")
       }
-      let li = try modelIndices(r, "layers", count: r.shape[0])
-      let hi = try modelIndices(r, "heads", count: r.shape[1])
+      let layout = try reader.attentionLayout(r.meta, r.shape)  // (checked when read)
+      let li = layout.layers, hi = layout.heads
       if let mask = t.mask,
         let bad = li.first(where: { $0 >= mask.count }) ?? hi.first(where: { $0 >= (mask.first?.count ?? 0) })
       {

@@ -1,4 +1,5 @@
 import Foundation
+import SpiqaCore
 
 /// Bin edges and the value offset of a histogram, built exactly as the reference's numpy code builds them.
 ///
@@ -70,15 +71,19 @@ public struct BinEdges: Sendable, Equatable {
   /// - Throws: `StatsError` when the file cannot be read or an item is not a number.
   public static func readList(_ spec: String) throws -> [Double] {
     var text = spec
-    if !spec.contains(","), FileManager.default.fileExists(atPath: spec) {
-      guard let data = FileManager.default.contents(atPath: spec) else {
-        throw StatsError("cannot read '\(spec)'")
+    let isFile = !spec.contains(",") && FileManager.default.fileExists(atPath: spec)
+    if isFile {
+      do {
+        text = String(decoding: try RegularFile.read(spec, limit: 16 << 20), as: UTF8.self)
+      } catch let e as FileError {
+        throw StatsError(e.description)
       }
-      text = String(decoding: data, as: UTF8.self)
     }
     let items = text.split(whereSeparator: { $0 == "," || $0.isWhitespace })
     return try items.map { item in
-      guard let v = Double(item) else { throw StatsError("'\(item)' is not a number") }
+      guard let v = Double(item) else {
+        throw StatsError("'\(item.prefix(60))' is not a number\(isFile || spec.contains(",") ? "" : " (nor a file)")")
+      }
       return v
     }
   }

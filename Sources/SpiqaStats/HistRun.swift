@@ -131,28 +131,13 @@ public final class HistRun {
     while let (meta, array) = try reader.nextTensor(ofKind: "attention", skipped: &skipped) {
       func bad(_ what: String, _ expected: String) -> SpiqaIOError { reader.badData(what, expected: expected) }
       let shape = array.shape
-      guard shape.count == 4, shape[2] == shape[3], shape[0] > 0, shape[1] > 0, shape[2] > 0 else {
-        throw bad("attention tensor of shape \(shape)", "[layers, heads, n, n] with n > 0")
-      }
+      let layout = try reader.attentionLayout(meta, shape)  // as spiqa-quantize and spiqa-eval require
+      let layers = layout.layers, heads = layout.heads
       let whole = { self.layerPositions == Array(0..<shape[0]) && self.headPositions == Array(0..<shape[1]) }
       var values: [Float] = []
       let inPlace = array.dtype == .float32 && meta["encoding"] == nil && array.bytes.count == array.count * 4
         && (meta["shape"].map { $0.isNull || $0.intArray == shape } ?? true)
-      do {
-        if !inPlace { values = try decodeAttention(meta: meta, array: array) }
-      } catch var e as SpiqaIOError {
-        e.source = reader.source
-        e.recordIndex = reader.recordIndex - 1
-        throw e
-      }
-      let layers = meta["layers"]?.intArray ?? Array(0..<shape[0])
-      let heads = meta["heads"]?.intArray ?? Array(0..<shape[1])
-      guard layers.count == shape[0], heads.count == shape[1] else {
-        throw bad("metadata lists \(layers.count) layers and \(heads.count) heads for shape \(shape)", "matching counts")
-      }
-      if let n = meta["n"]?.intValue, n != shape[2] {
-        throw bad("metadata n = \(n) for a tensor of shape \(shape)", "n equal to the last two dimensions")
-      }
+      if !inPlace { values = try reader.decodedAttention(meta, array) }
       if layerIndices.isEmpty {
         try configure(layers: layers, heads: heads, bad: bad)
       } else if layers != streamLayers || heads != streamHeads {
@@ -161,7 +146,7 @@ public final class HistRun {
           "the layers \(streamLayers) and heads \(streamHeads) of the first record")
       }
       if inPlace && whole() { return Decoded(meta: meta, values: [], raw: array, n: shape[2]) }
-      if inPlace { values = try decodeAttention(meta: meta, array: array) }
+      if inPlace { values = try reader.decodedAttention(meta, array) }
       return Decoded(
         meta: meta, values: select(values, layers: shape[0], heads: shape[1], n: shape[2]), raw: nil, n: shape[2])
     }

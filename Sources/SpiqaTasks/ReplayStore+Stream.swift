@@ -42,22 +42,13 @@ extension ReplayRecord {
     guard id != nil || index != nil else {
       throw TasksError.badData("\(origin): attention record without \"example_id\" or \"example_index\"")
     }
-    let shape = array.shape
-    guard shape.count == 4, shape[2] == shape[3] else {
-      throw TasksError.badData("\(origin): tensor shape \(shape); expected [layers, heads, n, n]")
+    let layout: AttentionLayout
+    do {
+      layout = try AttentionLayout(meta: meta, shape: array.shape)  // as spiqa-hist and spiqa-quantize require
+    } catch {
+      throw TasksError.badData("\(origin): \(error.what); expected \(error.expected)")
     }
-    let n = meta["n"]?.intValue ?? shape[2]
-    let layers = meta["layers"]?.intArray ?? Array(0..<shape[0])
-    let heads = meta["heads"]?.intArray ?? Array(0..<shape[1])
-    guard Set(layers).count == layers.count, Set(heads).count == heads.count else {
-      throw TasksError.badData(
-        "\(origin): metadata lists layers \(layers) and heads \(heads); expected each index once")
-    }
-    guard shape == [layers.count, heads.count, n, n] else {
-      throw TasksError.badData(
-        "\(origin): tensor shape \(shape) but metadata says \(layers.count) layers, \(heads.count) heads, n = \(n); "
-          + "expected [layers, heads, n, n]")
-    }
+    let (n, layers, heads) = (layout.n, layout.layers, layout.heads)
     let values: [Float]
     do {
       values = try decodeAttention(meta: meta, array: array)

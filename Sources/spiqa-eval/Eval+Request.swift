@@ -39,6 +39,15 @@ extension Eval {
       sparing: [("--data", try? taskOptions.dataPath()), ("--replay", replay),
                 ("--transform-mask", transformSelection.transformMask)])
     try FlagLimits.check("--max-answer-len", maxAnswerLen, atMost: FlagLimits.tokens)
+    // Refused where they would do nothing, as --pairs or --data-format are.
+    let given = Set(flagsGiven())
+    let task = taskOptions.task
+    if given.contains("--max-answer-len") && !["squad", "squad_v2"].contains(task) {
+      throw ValidationError("--max-answer-len applies to --task squad and squad_v2 only")
+    }
+    if given.contains("--null-threshold") && task != "squad_v2" {
+      throw ValidationError("--null-threshold applies to --task squad_v2 only (SQuAD v1.1 always has an answer)")
+    }
     var t = try transform.transform()
     try transformSelection.apply(to: &t)
   }

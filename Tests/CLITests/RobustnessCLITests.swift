@@ -179,7 +179,7 @@ struct RobustnessCLITests {
     for args in [[input, "-q", "--bits", "3", "-o", "/dev/null"], [input, "-q", "--method", "uniform-log", "--bits", "2", "-o", "/dev/null"]] {
       let r = try Hostile.run("spiqa-quantize", args)
       #expect(r.status == 65, "\(shape) \(args): \(r.stderr)")
-      #expect(r.stderr.contains("holds no values"))
+      #expect(r.stderr.contains("with every size ≥ 1"))
     }
   }
 
@@ -517,6 +517,50 @@ struct RobustnessAuditCLITests {
       #expect(r.status == 64 && r.stderr.contains("the path is empty"), "\(name) \(args): \(r.stderr)")
     }
     #expect(!FileManager.default.fileExists(atPath: out) && Hostile.temporaries(dir).isEmpty)
+  }
+
+  @Test("spiqa-hist and spiqa-quantize hold attention metadata to the same rules (what one writes, the other reads)")
+  func sameRecordRules() throws {
+    let dir = try Hostile.tempDir()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let values = [Float](repeating: 0.25, count: 2 * 2 * 4 * 4)
+    let cases: [(JSONObject, String)] = [
+      (["n": "4"], "record metadata \"n\" = \"4\""), (["n": .double(4.5)], "record metadata \"n\" = 4.5"),
+      (["layers": [0, 0]], "record metadata \"layers\" = [0,0]"), (["heads": [-1, 1]], "record metadata \"heads\""),
+      (["layers": 5], "record metadata \"layers\" = 5"),
+    ]
+    for (k, (meta, message)) in cases.enumerated() {
+      let path = dir.appendingPathComponent("bad\(k).npy").path
+      let w = try RecordWriter(path: path, compression: .none)
+      try w.writeHeader(["producer": "RobustnessCLITests"])
+      var m: JSONObject = ["kind": "attention", "example_id": "e0"]
+      for (key, v) in meta { m[key] = v }
+      try w.write(meta: m, array: NPYArray(float32: values, shape: [2, 2, 4, 4]))
+      try w.close()
+      for (name, args) in [("spiqa-hist", [path, "-q"]), ("spiqa-quantize", [path, "-q", "--bits", "3", "-o", "/dev/null"])] {
+        let r = try Hostile.run(name, args)
+        #expect(r.status == 65 && r.stderr.contains("\(path): record 2: \(message)"), "\(name) \(meta): \(r.stderr)")
+      }
+    }
+    // 4.0 is the number 4 for both.
+    let path = dir.appendingPathComponent("ok.npy").path
+    let w = try RecordWriter(path: path, compression: .none)
+    try w.writeHeader(["producer": "RobustnessCLITests"])
+    try w.write(meta: ["kind": "attention", "n": .double(4)], array: NPYArray(float32: values, shape: [2, 2, 4, 4]))
+    try w.close()
+    #expect(try Hostile.run("spiqa-hist", [path, "-q"]).status == 0)
+  }
+
+  @Test("flags that do nothing for a task are refused, as --pairs and --data-format are")
+  func flagsForOtherTasks() throws {
+    for (args, message) in [(["--task", "sst2", "--max-answer-len", "5"], "--max-answer-len applies to"),
+                            (["--task", "squad", "--null-threshold=-1"], "--null-threshold applies to"),
+                            (["--task", "sst2", "--null-threshold", "0.5"], "--null-threshold applies to")] {
+      let r = try Hostile.run("spiqa-eval", ["--model", "x"] + args)
+      #expect(r.status == 64 && r.stderr.contains(message), "\(args): \(r.stderr)")
+    }
+    let r = try Hostile.run("spiqa-hist", ["/dev/null", "--edges", "nonexist"])
+    #expect(r.status == 64 && r.stderr.contains("'nonexist' is not a number (nor a file)"), "\(r.stderr)")
   }
 
   @Test("spiqa-hist: bins × levels and the hidden-state range are bounded before any work")

@@ -257,12 +257,16 @@ def test_page_keeps_no_local_paths(tmp_path):
 def test_records_the_tools_refuse_are_refused(tmp_path):
     """An attention record spiqa-hist refuses (n = 0, layers/heads that do not match the tensor, bad levels) is
     one line and exit 65, never a traceback, a page that fails in the browser, or a silently dropped layer."""
+    quarter = np.full((2, 3, 4, 4), 0.25, np.float32)
+    layers = 'record metadata "layers" = {} for a tensor of shape [2, 3, 4, 4]; expected 2 distinct model indices'
     cases = [({}, np.zeros((2, 3, 0, 0), np.float32), "attention tensor of shape [2, 3, 0, 0]"),
-             ({"layers": 5}, np.full((2, 3, 4, 4), 0.25, np.float32), "metadata layers 5"),
-             ({"layers": [0, 1, 2, 3, 4, 5, 6]}, np.full((2, 3, 4, 4), 0.25, np.float32),
-              "metadata lists 7 layers and 3 heads for shape [2, 3, 4, 4]"),
-             ({"layers": [3]}, np.full((2, 3, 4, 4), 0.25, np.float32), "metadata lists 1 layers"),
-             ({"n": 5}, np.full((2, 3, 4, 4), 0.25, np.float32), "metadata n = 5"),
+             ({"layers": 5}, quarter, layers.format("5")),
+             ({"layers": [0, 1, 2, 3, 4, 5, 6]}, quarter, layers.format("[0, 1, 2, 3, 4, 5, 6]")),
+             ({"layers": [3]}, quarter, layers.format("[3]")),
+             ({"layers": [1, 1]}, quarter, layers.format("[1, 1]")),
+             ({"heads": [0, -1, 2]}, quarter, 'record metadata "heads" = [0, -1, 2]'),
+             ({"n": 5}, quarter, 'record metadata "n" = 5 for a tensor of shape [2, 3, 4, 4]; expected n = 4'),
+             ({"n": "4"}, quarter, 'record metadata "n" = "4"'),
              ({"encoding": "codes", "levels": [0.5, None]}, np.zeros((2, 3, 4, 4), np.uint8),
               'codes record without a "levels" list of numbers')]
     for k, (meta, tensor, message) in enumerate(cases):

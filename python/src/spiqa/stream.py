@@ -90,25 +90,25 @@ def _finite_number(x):
 
 def attention_axes(meta, shape):
     """``(layers, heads)`` of an attention record: its ``layers``/``heads`` metadata lists (default 0, 1, ...),
-    checked against the tensor's ``shape`` as spiqa-hist checks them: ``[layers, heads, n, n]`` with n > 0, one
-    index per layer and head, and ``n`` (when given) equal to the tensor's. StreamError without location."""
+    held to the tools' rules (Sources/SpiqaIO/AttentionLayout.swift): ``[layers, heads, n, n]`` with every size
+    ≥ 1, one distinct index ≥ 0 per layer and head, and ``n`` (when given) equal to the tensor's. StreamError
+    without location."""
     shape = list(shape)
-    if len(shape) != 4 or shape[2] != shape[3] or 0 in shape:
-        raise StreamError(f"attention tensor of shape {shape}", "[layers, heads, n, n] with n > 0")
+    if len(shape) != 4 or shape[2] != shape[3] or min(shape) < 1:
+        raise StreamError(f"attention tensor of shape {shape}", "[layers, heads, n, n] with every size ≥ 1")
+    n = meta.get("n")
+    if n is not None and (type(n) not in (int, float) or n != shape[2]):   # 4.0 is 4, as in the tools
+        raise StreamError(f'record metadata "n" = {shown(n)} for a tensor of shape {shape}', f"n = {shape[2]}")
     axes = []
     for key, count in (("layers", shape[0]), ("heads", shape[1])):
         v = meta.get(key)
         if v is None:
             v = list(range(count))
-        elif not isinstance(v, list) or not all(type(x) is int for x in v):
-            raise StreamError(f"metadata {key} {shown(v)}", "a list of indices")
-        axes.append(v)
-    if len(axes[0]) != shape[0] or len(axes[1]) != shape[1]:
-        raise StreamError(f"metadata lists {len(axes[0])} layers and {len(axes[1])} heads for shape {shape}",
-                          "matching counts")
-    n = meta.get("n")
-    if type(n) is int and n != shape[2]:
-        raise StreamError(f"metadata n = {n} for a tensor of shape {shape}", "n equal to the last two dimensions")
+        elif (not isinstance(v, list) or len(v) != count
+              or not all(type(x) in (int, float) and x >= 0 and x == int(x) for x in v) or len(set(v)) != count):
+            raise StreamError(f'record metadata "{key}" = {shown(v)} for a tensor of shape {shape}',
+                              f"{count} distinct model indices ≥ 0, one per {key[:-1]} of the tensor")
+        axes.append([int(x) for x in v])
     return axes[0], axes[1]
 
 
