@@ -9,9 +9,10 @@ import Musl
 import Darwin
 #endif
 
-/// Refuses an empty output path, and two output flags that name the same file (64): each output is renamed into place at the end, so the
-/// second would silently replace the first (`-o q --report q` would leave only the report). Devices and FIFOs
-/// (`/dev/null` twice) are written through and may repeat; standard output (`-`) is checked by each tool.
+/// Refuses an empty output path, and two output flags that name the same file (64): each output is renamed into
+/// place at the end, so the second would silently replace the first (`-o q --report q` would leave only the
+/// report). Devices and FIFOs (`/dev/null` twice) are written through and may repeat; standard output (`-`) is
+/// checked by each tool.
 /// `inputs` are files an output must not replace (spiqa-hist's `--npy` over the stream it reads); `-` is standard
 /// input, checked when it is redirected from a file.
 /// - Throws: `ValidationError` naming both flags.

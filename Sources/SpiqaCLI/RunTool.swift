@@ -38,6 +38,7 @@ public func runTool(_ body: () throws -> Void) throws {
   SignalCleanup.install()
   do {
     try checkISACap()
+    try checkArgumentsAreUTF8()
     try body()
   } catch let e as QuantError where e.selection != nil {
     // A layer/head selection the model or record lacks: the library says which part, the command line its flag.
@@ -73,6 +74,16 @@ func reserveStandardDescriptors() {
   }
 }
 
+/// Refuses an argument that is not UTF-8 (64). Swift decodes such bytes to U+FFFD, so a file name in Latin-1 was
+/// not found as an input and, as an output, silently written under another name.
+private func checkArgumentsAreUTF8() throws {
+  for i in 1..<Int(CommandLine.argc) {
+    guard let raw = CommandLine.unsafeArgv[i], String(validatingCString: raw) == nil else { continue }
+    throw CLIError.usage(
+      "argument \(i) (\(oneLine(String(cString: raw)))) is not valid UTF-8; the tools take UTF-8 paths and values")
+  }
+}
+
 /// `SPIQA_MAX_ISA`, when set, must name a level (docs/runtime.md, "Instruction sets"): a typo would otherwise run
 /// the best kernels silently.
 private func checkISACap() throws {
@@ -92,8 +103,9 @@ public func exitQuietlyOnBrokenPipe() -> Never {
 /// Most characters of an error message `oneLine` keeps.
 let maxMessageScalars = 4000
 
-/// `s` on one line, safe for a terminal, at most `maxMessageScalars` characters: line breaks become spaces, other control characters (an escape sequence
-/// or a NUL from crafted input; C1 controls too) `\x1B`-style escapes, and U+2028/U+2029 `\u2028`.
+/// `s` on one line, safe for a terminal, at most `maxMessageScalars` characters: line breaks become spaces, other
+/// control characters (an escape sequence or a NUL from crafted input; C1 controls too) `\x1B`-style escapes, and
+/// U+2028/U+2029 `\u2028`.
 func oneLine(_ s: String) -> String {
   var out = ""
   var shown = 0

@@ -31,8 +31,8 @@ public struct AttentionLayout: Equatable, Sendable {
     func indices(_ key: String, count: Int) throws(Problem) -> [Int] {
       guard let v = meta[key], !v.isNull else { return Array(0..<count) }
       let list = v.arrayValue?.compactMap(\.intValue) ?? []
-      guard v.arrayValue?.count == count, list.count == count, list.allSatisfy({ $0 >= 0 }), Set(list).count == count
-      else {
+      let valid = v.arrayValue?.count == count && list.count == count && list.allSatisfy { $0 >= 0 }
+      guard valid, Set(list).count == count else {
         throw Problem(
           what: "record metadata \"\(key)\" = \(v.jsonText.prefix(60)) for a tensor of shape \(shape)",
           expected: "\(count) distinct model indices ≥ 0, one per \(key == "layers" ? "layer" : "head") of the tensor")

@@ -23,9 +23,11 @@ public struct HiddenStateHistOptions: Sendable {
   public func validate() throws {
     guard bins >= 1, bins <= 100_000 else { throw StatsError("hidden-state bins must be in 1...100000, not \(bins)") }
     guard lo.isFinite, hi.isFinite, lo < hi else { throw StatsError("hidden-state range \(lo),\(hi): need finite lo < hi") }
-    // The bin of x is (x − lo) · bins / (hi − lo): both factors must be finite (1e308 apart, or 1e-320 wide, are not).
-    guard (hi - lo).isFinite, (Double(bins) / (hi - lo)).isFinite, ((hi - lo) * (Double(bins) / (hi - lo))).isFinite
-    else { throw StatsError("hidden-state range \(lo),\(hi): too wide or too narrow for \(bins) bins") }
+    // The bin of x is (x − lo) · bins / (hi − lo): both factors must be finite (not for 1e308 apart, 1e-320 wide).
+    let width = hi - lo, norm = Double(bins) / width
+    guard width.isFinite, norm.isFinite, (width * norm).isFinite else {
+      throw StatsError("hidden-state range \(lo),\(hi): too wide or too narrow for \(bins) bins")
+    }
     if let b = logBits, b != 0 && !(2...24).contains(b) {
       // 1 bit divides by 2^0 − 1 = 0: the reference raises ZeroDivisionError.
       throw StatsError("log-quantizer bits \(b): need 0 (the reference's default -hq) or 2...24")

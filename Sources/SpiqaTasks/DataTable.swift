@@ -35,7 +35,8 @@ public struct DataTable: Sendable {
   /// the first line is a header; otherwise every line is a row of `header.count` fields.
   public static func tsv(_ text: String, source: String, header fixed: [String]? = nil) throws -> DataTable {
     let text = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
-    var lines = splitLines(text).enumerated().filter { !isPythonBlank($0.element) }.map { (line: $0.offset + 1, text: $0.element) }
+    var lines = splitLines(text).enumerated().filter { !isPythonBlank($0.element) }
+      .map { (line: $0.offset + 1, text: $0.element) }
     guard !lines.isEmpty else {
       throw TasksError.badData("\(source): empty; expected \(fixed == nil ? "a header line and rows" : "rows")")
     }

@@ -91,8 +91,10 @@ public struct EvalShardLine: Sendable {
     self.features = features
     guard zeros.allSatisfy({ $0 != nil }) else { throw bad("has non-integer sparsity counts") }
     let counts = zeros.map { $0 ?? [] }
-    guard total >= 0, counts.allSatisfy({ $0.count == counts.first?.count && $0.allSatisfy { (0...total).contains($0) } })
-    else { throw bad("has sparsity_zeros that are not [layers][heads] counts in 0...sparsity_total (\(total))") }
+    let rectangular = counts.allSatisfy { $0.count == counts.first?.count }
+    guard total >= 0, rectangular, counts.allSatisfy({ $0.allSatisfy { (0...total).contains($0) } }) else {
+      throw bad("has sparsity_zeros that are not [layers][heads] counts in 0...sparsity_total (\(total))")
+    }
     sparsity = SparsityCounter(zeros: counts, total: total)
     self.seconds = seconds
   }

@@ -551,6 +551,19 @@ struct RobustnessAuditCLITests {
     #expect(try Hostile.run("spiqa-hist", [path, "-q"]).status == 0)
   }
 
+  @Test("an argument that is not UTF-8 is a usage error, not a path under another name")
+  func nonUTF8Arguments() throws {
+    let dir = try Hostile.tempDir()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let input = dir.appendingPathComponent("in.npy").path
+    try Hostile.stream(input)
+    let tool = try #require(Hostile.tool("spiqa-quantize"))
+    let r = try runProcess("/bin/sh", ["-c", "exec \"$0\" \"$1\" -q --bits 3 -o \"$2/$(printf 'o\\377.npy')\"", tool, input,
+                                       dir.path])
+    #expect(r.status == 64 && r.stderr.contains("argument 6") && r.stderr.contains("is not valid UTF-8"), "\(r.stderr)")
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["in.npy"])
+  }
+
   @Test("flags that do nothing for a task are refused, as --pairs and --data-format are")
   func flagsForOtherTasks() throws {
     for (args, message) in [(["--task", "sst2", "--max-answer-len", "5"], "--max-answer-len applies to"),
