@@ -5,9 +5,6 @@ import SpiqaStats
 /// The binning and row-statistics flags of `spiqa-hist` over attention (docs/hist.md): bins or custom edges, value
 /// offset, thresholds, the row-sparsity bar, the reference's padded rows, spread levels and the Jensen–Shannon bins.
 public struct HistogramOptions: ParsableArguments {
-  /// Most bins × --levels: the spread tables take 16 bytes per bin, level and head, in each worker.
-  public static let maxSpreadCells = 1_000_000
-
   @Option(help: ArgumentHelp("Bins: log (§3.3, default), log20 (§3.4 plot_dist), js (§3.6), linear, NAME:COUNT, or a comma list of edges.", valueName: "spec"))
   public var bins: String = "log"
 
@@ -40,13 +37,16 @@ public struct HistogramOptions: ParsableArguments {
      ("--levels", levels != 50)].filter(\.1).map(\.0)
   }
 
-  /// The flags as statistics options; `ValidationError` (64) naming the flag on bad values.
-  public func statsOptions(perRowStatistics: Bool, threads: Int) throws -> StatsOptions {
+  /// The flags as statistics options; `ValidationError` (64) naming the flag on bad values. `readingFiles` false
+  /// (flag validation) leaves an `--edges` file to the run: a pipe (`<(…)`) can be read only once.
+  public func statsOptions(perRowStatistics: Bool, threads: Int, readingFiles: Bool = true) throws -> StatsOptions {
     if edges != nil && bins != "log" { throw ValidationError("give either --bins or --edges, not both") }
     if let offset, !offset.isFinite { throw ValidationError("--offset must be a finite number, got \(offset)") }
     var o = StatsOptions()
     do {
-      if let edges {
+      if let edges, !readingFiles, BinEdges.namesFile(edges) {
+        // checked when the run reads it
+      } else if let edges {
         let list: [Double]
         do {
           list = try BinEdges.readList(edges)
@@ -74,12 +74,6 @@ public struct HistogramOptions: ParsableArguments {
     guard padRows >= 0, padRows <= 1 << 20 else { throw ValidationError("--pad-rows must be in 0...1048576") }
     o.padRows = padRows
     guard levels >= 1, levels <= 10000 else { throw ValidationError("--levels must be in 1...10000") }
-    // The spread tables hold bins × levels counters per head and worker: 1000 × 1000 took 1.2 GB.
-    guard o.edges.bins * levels <= HistogramOptions.maxSpreadCells else {
-      throw ValidationError(
-        "--levels \(levels) with \(o.edges.bins) bins is \(o.edges.bins * levels) spread cells per head; at most "
-          + "\(HistogramOptions.maxSpreadCells) (use fewer bins or levels)")
-    }
     o.spreadLevels = levels
     o.perRowStatistics = perRowStatistics
     o.threads = threads

@@ -113,10 +113,12 @@ public final class AtomicFile {
     return path == "-" || (stat(path, &st) == 0 && isStandardOutput(st))
   }
 
-  /// True when `st` describes the file descriptor 1 writes to.
+  /// True when `st` describes the file descriptor 1 writes to; never for `/dev/null`, which any number of outputs
+  /// may share (`-o /dev/null --report /dev/null > /dev/null`, or a closed standard output: `RunTool`).
   private static func isStandardOutput(_ st: stat) -> Bool {
-    var out = stat()
-    return fstat(1, &out) == 0 && st.st_dev == out.st_dev && st.st_ino == out.st_ino
+    var out = stat(), null = stat()
+    let isNull = (st.st_mode & S_IFMT) == S_IFCHR && stat("/dev/null", &null) == 0 && null.st_rdev == st.st_rdev
+    return !isNull && fstat(1, &out) == 0 && st.st_dev == out.st_dev && st.st_ino == out.st_ino
   }
 
   /// Follows symbolic links (also dangling ones) to the path that is to be written.

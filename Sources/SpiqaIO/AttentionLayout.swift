@@ -24,24 +24,33 @@ public struct AttentionLayout: Equatable, Sendable {
     guard shape.count == 4, shape[2] == shape[3], shape.allSatisfy({ $0 >= 1 }) else {
       throw Problem(what: "attention tensor of shape \(shape)", expected: "[layers, heads, n, n] with every size ≥ 1")
     }
-    if let v = meta["n"], !v.isNull, v.intValue != shape[2] {
-      throw Problem(what: "record metadata \"n\" = \(v.jsonText.prefix(60)) for a tensor of shape \(shape)",
-                    expected: "n = \(shape[2])")
-    }
-    func indices(_ key: String, count: Int) throws(Problem) -> [Int] {
-      guard let v = meta[key], !v.isNull else { return Array(0..<count) }
-      let list = v.arrayValue?.compactMap(\.intValue) ?? []
-      let valid = v.arrayValue?.count == count && list.count == count && list.allSatisfy { $0 >= 0 }
-      guard valid, Set(list).count == count else {
-        throw Problem(
-          what: "record metadata \"\(key)\" = \(v.jsonText.prefix(60)) for a tensor of shape \(shape)",
-          expected: "\(count) distinct model indices ≥ 0, one per \(key == "layers" ? "layer" : "head") of the tensor")
-      }
-      return list
-    }
-    layers = try indices("layers", count: shape[0])
-    heads = try indices("heads", count: shape[1])
+    try Self.checkN(meta, shape[2], shape: shape)
+    layers = try Self.indices(meta, "layers", count: shape[0], shape: shape, each: "layer")
+    heads = try Self.indices(meta, "heads", count: shape[1], shape: shape, each: "head")
     n = shape[2]
+  }
+
+  /// The `n` metadata, where present, is `n` (a hidden_states record's too).
+  public static func checkN(_ meta: JSONObject, _ n: Int, shape: [Int]) throws(Problem) {
+    if let v = meta["n"], !v.isNull, v.intValue != n {
+      throw Problem(what: "record metadata \"n\" = \(v.jsonText.prefix(60)) for a tensor of shape \(shape)",
+                    expected: "n = \(n)")
+    }
+  }
+
+  /// The `key` metadata list (default 0..<count): `count` distinct model indices ≥ 0, one per `each` of the tensor.
+  public static func indices(_ meta: JSONObject, _ key: String, count: Int, shape: [Int], each: String)
+    throws(Problem) -> [Int]
+  {
+    guard let v = meta[key], !v.isNull else { return Array(0..<count) }
+    let list = v.arrayValue?.compactMap(\.intValue) ?? []
+    let valid = v.arrayValue?.count == count && list.count == count && list.allSatisfy { $0 >= 0 }
+    guard valid, Set(list).count == count else {
+      throw Problem(
+        what: "record metadata \"\(key)\" = \(v.jsonText.prefix(60)) for a tensor of shape \(shape)",
+        expected: "\(count) distinct model indices ≥ 0, one per \(each) of the tensor")
+    }
+    return list
   }
 }
 

@@ -51,6 +51,7 @@ public func decodeAttention(meta: JSONObject, array: NPYArray) throws -> [Float]
   switch array.dtype {
   case .float16, .float32, .float64: return try array.floats()
   default:
-    throw bad("attention tensor of dtype \(array.dtype.rawValue) without \"encoding\": \"codes\"", "f2, f4, f8 or codes")
+    let kind = meta["kind"]?.stringValue.map { String($0.prefix(40)) } ?? "attention"  // hidden_states decode here too
+    throw bad("\(kind) tensor of dtype \(array.dtype.rawValue) without \"encoding\": \"codes\"", "f2, f4, f8 or codes")
   }
 }

@@ -66,6 +66,18 @@ public final class AttentionStatistics {
     guard options.spreadLevels >= 1, options.rowSparsityBins >= 1, options.padRows >= 0 else {
       throw StatsError("spread levels and row-sparsity bins must be ≥ 1, pad rows ≥ 0")
     }
+    // The two spread tables are [layers, heads, bins, levels] int64 counts, each one record of --npy: past the
+    // record limit neither memory nor a reader of that output would cope (--bins linear:32000 --levels 10000
+    // took all 24 GB of a machine).
+    let spreadBytes = layers * heads * options.edges.bins * options.spreadLevels * 8
+    let limit = try ResourceLimits.value(ResourceLimits.recordBytesVariable, default: ResourceLimits.defaultRecordBytes)
+    guard spreadBytes <= limit else {
+      throw LimitError(
+        .usage,
+        "\(options.edges.bins) bins × \(options.spreadLevels) levels × \(layers * heads) heads make spread tables of "
+          + "\(spreadBytes) bytes, over the \(limit) of one record (\(ResourceLimits.recordBytesVariable)); use fewer "
+          + "bins, --levels or heads")
+    }
     self.options = options
     layerCount = layers
     headCount = heads

@@ -67,15 +67,22 @@ public struct BinEdges: Sendable, Equatable {
     self.name = name
   }
 
+  /// Whether `readList` reads `spec` as a file (no comma, and the path exists) rather than as a list.
+  public static func namesFile(_ spec: String) -> Bool {
+    !spec.contains(",") && FileManager.default.fileExists(atPath: spec)
+  }
+
   /// Edge values from a comma list, or from a file of numbers (separated by commas or whitespace).
   /// - Throws: `StatsError` when the file cannot be read or an item is not a number.
   public static func readList(_ spec: String) throws -> [Double] {
     var text = spec
-    let isFile = !spec.contains(",") && FileManager.default.fileExists(atPath: spec)
+    let isFile = namesFile(spec)
     if isFile {
       do {
-        text = String(decoding: try RegularFile.read(spec, limit: 16 << 20), as: UTF8.self)
-      } catch let e as FileError {
+        let limit = try ResourceLimits.value(ResourceLimits.dataBytesVariable, default: ResourceLimits.defaultDataBytes)
+        let bytes = try InputFile.readAll(spec, limit: limit, limitVariable: ResourceLimits.dataBytesVariable)
+        text = String(decoding: bytes, as: UTF8.self)  // a FIFO or <(…) too
+      } catch let e as any SpiqaError {
         throw StatsError(e.description)
       }
     }

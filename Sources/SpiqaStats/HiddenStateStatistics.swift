@@ -356,21 +356,14 @@ public final class HiddenStateRun {
       guard shape.count == 3, shape.allSatisfy({ $0 > 0 }) else {
         throw bad("hidden_states tensor of shape \(shape)", "[layers + 1, n, hidden] with every dimension > 0")
       }
-      let layers = meta["layers"]?.intArray ?? Array(0..<shape[0])
-      guard layers.count == shape[0] else {
-        throw bad("metadata lists \(layers.count) layers for shape \(shape)", "one index per hidden-state layer")
+      let layers: [Int]
+      do {  // the rules of attention records (AttentionLayout), for [layers + 1, n, hidden]
+        try AttentionLayout.checkN(meta, shape[1], shape: shape)
+        layers = try AttentionLayout.indices(meta, "layers", count: shape[0], shape: shape, each: "hidden-state layer")
+      } catch {
+        throw bad(error.what, error.expected)
       }
-      if let n = meta["n"]?.intValue, n != shape[1] {
-        throw bad("metadata n = \(n) for a tensor of shape \(shape)", "n equal to the second dimension")
-      }
-      let values: [Float]
-      do {
-        values = try decodeAttention(meta: meta, array: array)
-      } catch var e as SpiqaIOError {
-        e.source = reader.source
-        e.recordIndex = reader.recordIndex - 1
-        throw e
-      }
+      let values = try reader.decodedAttention(meta, array)
       if stats == nil {
         streamLayers = layers
         let want = options.layers ?? layers

@@ -34,6 +34,6 @@ extension SpiqaHist {
     if compare == "-" && input == "-" {
       throw ValidationError("--compare -: the main stream already reads standard input; give one of them as a file")
     }
-    _ = try histogram.statsOptions(perRowStatistics: !noRowStats, threads: 1)
+    _ = try histogram.statsOptions(perRowStatistics: !noRowStats, threads: 1, readingFiles: false)
   }
 }

@@ -52,7 +52,7 @@ struct HistHiddenStateCLITests {
   @Test func badRecordsExit65WithOneLine() throws {
     let cases: [(NPYArray, JSONObject, String)] = [
       (NPYArray(float32: [1, 2, 3, 4], shape: [2, 2]), [:], "shape [2, 2]"),
-      (NPYArray(float32: [1, 2, 3, 4], shape: [2, 1, 2]), ["layers": [0, 1, 2]], "3 layers"),
+      (NPYArray(float32: [1, 2, 3, 4], shape: [2, 1, 2]), ["layers": [0, 1, 2]], "expected 2 distinct model indices"),
       (NPYArray(float32: [1, .nan, 3, 4], shape: [2, 1, 2]), [:], "NaN"),
     ]
     for (array, meta, needle) in cases {

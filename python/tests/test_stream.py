@@ -2,6 +2,7 @@
 import gzip
 import io
 import json
+import os
 import random
 import subprocess
 import sys
@@ -570,3 +571,46 @@ def test_arrays_checks_the_process_exit(tmp_path):
     with pytest.raises(subprocess.CalledProcessError) as e:
         list(spiqa.arrays(p))
     assert e.value.returncode == 5
+
+
+def test_writer_lifecycle_details(tmp_path, monkeypatch):
+    """A forgotten close() keeps the stream (with a ResourceWarning), as a Python file would; discard() on a
+    gzip writer to a file object writes nothing more, even when collected; an empty path is refused; a new
+    file gets 0666 & ~umask without the process umask changing."""
+    import gc
+    import warnings
+    a = np.zeros((1, 1, 2, 2), np.float32)
+    w = spiqa.Writer(tmp_path / "forgotten.npy.gz", header={})
+    w.write({"example_id": "kept"}, a)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del w
+        gc.collect()
+    assert any(issubclass(c.category, ResourceWarning) for c in caught)
+    assert [r.meta["example_id"] for r in spiqa.open(tmp_path / "forgotten.npy.gz")] == ["kept"]
+    buf = io.BytesIO()
+    w = spiqa.Writer(buf, compress=True, header={})
+    w.write({}, a)
+    w.discard()
+    size = len(buf.getvalue())
+    del w
+    gc.collect()
+    assert len(buf.getvalue()) == size
+    with pytest.raises(ValueError, match="empty"):
+        spiqa.Writer("")
+    old = os.umask(0o027)
+    try:
+        with spiqa.Writer(tmp_path / "new.npy", header={}):
+            assert os.umask(0o027) == 0o027      # not flipped while the file is open
+        assert (tmp_path / "new.npy").stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old)
+
+
+def test_indices_as_the_tools_read_them():
+    """layers/heads and n as Swift's JSONValue.intValue reads them: 4.0 is 4, 1e19 and 1e400 are not indices."""
+    from spiqa.stream import attention_axes
+    assert attention_axes({"layers": [0.0, 3], "n": 2.0}, (2, 1, 2, 2)) == ([0, 3], [0])
+    for meta in ({"layers": [1e19, 0]}, {"layers": [1e400, 0]}, {"layers": [True, 0]}, {"n": 1e400}):
+        with pytest.raises(spiqa.StreamError, match="record metadata"):
+            attention_axes(meta, (2, 1, 2, 2))

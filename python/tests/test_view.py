@@ -302,3 +302,14 @@ def test_compare_without_attention_records_says_so(tmp_path):
     p = view_cli(s, "--compare", tmp_path / "empty.npy", "-o", tmp_path / "v.html")
     assert p.returncode == 1
     assert p.stderr.strip() == "spiqa-view: the compared stream ended after 0 records; the first stream has more"
+
+
+def test_first_stream_without_attention_records(tmp_path):
+    """The message names the stream that has no attention records, whichever it is; an empty -o is a usage error."""
+    s = small_stream(tmp_path / "s.npy", 2)
+    with spiqa.Writer(tmp_path / "empty.npy", header={"producer": "test"}):
+        pass
+    p = view_cli(tmp_path / "empty.npy", "--compare", s, "-o", tmp_path / "v.html")
+    assert p.returncode == 1 and p.stderr.strip() == f"spiqa-view: no attention records in {tmp_path / 'empty.npy'}"
+    p = view_cli(s, "-o", "")
+    assert p.returncode == 2 and "the path is empty" in p.stderr

@@ -2,9 +2,9 @@
 name beside the file, renamed into place only when complete, so a failed run never leaves a half-written file."""
 import errno
 import os
+import secrets
 import stat
 import sys
-import tempfile
 
 
 class OutputFile:
@@ -24,8 +24,13 @@ class OutputFile:
         self._tmp = None
         self._target = None
         self._own = True            # whether close() closes the file object
-        if path == "-" or _is_stdout(path):
+        if path == "":
+            raise ValueError("the output path is empty")
+        if path == "-":
             self._f, self._own = sys.stdout.buffer, False
+            return
+        if _is_stdout(path):        # descriptor 1 itself, whatever sys.stdout is now (redirected, a notebook)
+            self._f = os.fdopen(os.dup(1), "wb")
             return
         try:
             st = os.stat(path)      # through every link
@@ -38,16 +43,10 @@ class OutputFile:
             code = errno.EISDIR if stat.S_ISDIR(st.st_mode) else errno.EINVAL
             raise OSError(code, "not a regular file, character device or FIFO", path)
         self._target = os.path.realpath(path)   # a (dangling) link's target is what gets written
-        folder, name = os.path.split(self._target)
-        fd, self._tmp = tempfile.mkstemp(prefix=name + ".tmp-", dir=folder or ".")
+        fd, self._tmp = _create_beside(self._target)
         try:
             if st is not None:
-                mode = stat.S_IMODE(st.st_mode)
-            else:
-                umask = os.umask(0)
-                os.umask(umask)
-                mode = 0o666 & ~umask
-            os.fchmod(fd, mode)
+                os.fchmod(fd, stat.S_IMODE(st.st_mode))   # an existing file keeps its permission bits
             self._f = os.fdopen(fd, "wb")
         except BaseException:
             os.close(fd)
@@ -106,6 +105,19 @@ class OutputFile:
 
     def __del__(self):
         self.discard()
+
+
+def _create_beside(target):
+    """A new file ``<target>.tmp-XXXXXX`` in the target's folder, created 0666 so that the umask applies (as
+    for any new file; tempfile.mkstemp makes 0600); returns ``(fd, path)``."""
+    folder, name = os.path.split(target)
+    for _ in range(100):
+        tmp = os.path.join(folder, f"{name}.tmp-{secrets.token_hex(3)}")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", target)
 
 
 def _is_stdout(path):

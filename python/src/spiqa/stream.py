@@ -2,7 +2,6 @@
 import builtins
 import io
 import json
-import math
 import os
 import signal
 import subprocess
@@ -14,6 +13,7 @@ import numpy as np
 
 from ._errors import StreamError, shown
 from ._source import RawInput, open_source
+from ._values import as_int, finite_number
 from .npy import METADATA_BYTES, RECORD_BYTES, ArrayReader, resource_limit
 
 SPIQA_STREAM_VERSION = 1
@@ -69,7 +69,7 @@ def decode_attention(meta, array, dtype=np.float32):
     if meta.get("encoding") == "codes":
         raw = meta.get("levels")
         if (not isinstance(raw, list) or not raw
-                or not all(_finite_number(x) for x in raw)):
+                or not all(finite_number(x) for x in raw)):
             raise StreamError('codes record without a "levels" list of numbers', '"levels": [...] in the metadata')
         levels = np.asarray(raw, dtype=dtype)
         if array.size and int(array.max()) >= levels.size:
@@ -77,15 +77,6 @@ def decode_attention(meta, array, dtype=np.float32):
                               "codes < len(levels)")
         return levels[array]
     return array.astype(dtype, copy=False)
-
-
-def _finite_number(x):
-    if type(x) not in (int, float):   # not bool, not None
-        return False
-    try:
-        return math.isfinite(x)
-    except OverflowError:             # an int beyond any float
-        return False
 
 
 def attention_axes(meta, shape):
@@ -97,18 +88,18 @@ def attention_axes(meta, shape):
     if len(shape) != 4 or shape[2] != shape[3] or min(shape) < 1:
         raise StreamError(f"attention tensor of shape {shape}", "[layers, heads, n, n] with every size ≥ 1")
     n = meta.get("n")
-    if n is not None and (type(n) not in (int, float) or n != shape[2]):   # 4.0 is 4, as in the tools
+    if n is not None and as_int(n) != shape[2]:   # 4.0 is 4, as in the tools
         raise StreamError(f'record metadata "n" = {shown(n)} for a tensor of shape {shape}', f"n = {shape[2]}")
     axes = []
     for key, count in (("layers", shape[0]), ("heads", shape[1])):
         v = meta.get(key)
+        ints = [as_int(x) for x in v] if isinstance(v, list) else None
         if v is None:
-            v = list(range(count))
-        elif (not isinstance(v, list) or len(v) != count
-              or not all(type(x) in (int, float) and x >= 0 and x == int(x) for x in v) or len(set(v)) != count):
+            ints = list(range(count))
+        elif ints is None or len(ints) != count or any(x is None or x < 0 for x in ints) or len(set(ints)) != count:
             raise StreamError(f'record metadata "{key}" = {shown(v)} for a tensor of shape {shape}',
                               f"{count} distinct model indices ≥ 0, one per {key[:-1]} of the tensor")
-        axes.append([int(x) for x in v])
+        axes.append(ints)
     return axes[0], axes[1]
 
 
@@ -127,10 +118,10 @@ class Stream:
         self._include_headers = include_headers
         # A process's stderr is drained from the start: read only at the end, a tool that logs more than a pipe
         # holds (~64 KiB) would block on it, never finish its stdout, and the stream would hang.
+        self._record_limit = resource_limit(RECORD_BYTES)      # (a bad value fails before a thread starts)
+        self._metadata_limit = resource_limit(METADATA_BYTES)
         self._stderr = _StderrTail(process.stderr) if process is not None and process.stderr is not None else None
         self._arrays = ArrayReader(open_source(raw), name)
-        self._record_limit = resource_limit(RECORD_BYTES)
-        self._metadata_limit = resource_limit(METADATA_BYTES)
         self._lookahead = []          # records read to find the header, not yet handed out
         self._done = False
         self._error = None

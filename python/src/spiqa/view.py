@@ -133,10 +133,12 @@ def build(stream, compare=None, *, limit=20, max_mb=40.0, encoding="f16", layers
     records, notes, total = [], [], 0
     second = _attention_records(compare) if compare is not None else None
     paired = 0
+    compared_ended = False
     for rec in _attention_records(stream):
         other = next(second, None) if second is not None else None
         if second is not None and other is None:
             notes.append(f"the compared stream ended after {paired} records; the first stream has more")
+            compared_ended = True
             break
         paired += 1
         if example_ids and str(rec.meta.get("example_id")) not in example_ids:
@@ -181,7 +183,7 @@ def build(stream, compare=None, *, limit=20, max_mb=40.0, encoding="f16", layers
         if second is not None and next(second, None) is not None:
             notes.append(f"the first stream ended after {paired} records; the compared stream has more")
     if not records:
-        if not paired and notes:    # the compared stream had none
+        if compared_ended and not paired:    # the compared stream had none
             raise ValueError(notes[0])
         raise ValueError(f"no attention records in {stream.name}"
                          + (f" with example_id in {sorted(example_ids)}" if example_ids else ""))
@@ -222,6 +224,8 @@ def main(argv=None):
     ap.add_argument("--example-id", action="append", help="only these example ids (repeatable)")
     ap.add_argument("--title", help="page title (default: the stream names)")
     a = ap.parse_args(argv)
+    if not a.output:
+        ap.error("-o/--output: the path is empty")
     if a.limit < 1 or not 0 < a.max_mb < 1e9:    # (nan and inf fail too)
         ap.error("--limit and --max-mb must be positive numbers (--max-mb below 1e9)")
     try:

@@ -3,11 +3,13 @@ import gzip
 import json
 import math
 import os
+import warnings
 
 import numpy as np
 import numpy.lib.format as npf
 
 from ._output import OutputFile
+from ._values import finite_number
 from .npy import DTYPES
 
 CODE_DTYPES = ("u1", "u2")   # the tensors "encoding": "codes" can describe (DecodeAttention.swift)
@@ -67,6 +69,7 @@ class Writer:
 
     def __init__(self, dest, *, compress=None, compresslevel=1, header=None):
         self._out = None             # the OutputFile of a path or "-"
+        self._gz = None
         if isinstance(dest, (str, bytes, os.PathLike)):
             path = os.fsdecode(dest)
             if compress is None:
@@ -117,9 +120,8 @@ class Writer:
             del m["encoding"]
             m.pop("levels", None)
         if m.get("encoding") == "codes":
-            levels = np.asarray(_plain(m.get("levels")), dtype=object)
-            if levels.ndim != 1 or not levels.size or not all(
-                    isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in levels):
+            levels = _plain(m.get("levels"))
+            if not isinstance(levels, list) or not levels or not all(finite_number(x) for x in levels):
                 raise ValueError('a codes record needs "levels": a non-empty list of finite numbers (the tools '
                                  "cannot read anything else)")
         m["spiqa"] = 1
@@ -143,8 +145,11 @@ class Writer:
                 pass
 
     def discard(self):
-        """Drops the stream written to a path (nothing is left under its name); for a file object, only stops."""
-        self._gz = None
+        """Drops the stream written to a path (nothing is left under its name); for a file object, only stops
+        (no gzip trailer is written to it)."""
+        if self._gz is not None:
+            gz, self._gz = self._gz, None
+            gz.fileobj = None        # so that closing it, now or when collected, writes nothing more
         if self._out is not None:
             out, self._out = self._out, None
             out.discard()
@@ -158,3 +163,13 @@ class Writer:
         else:
             self.discard()
         return False
+
+    def __del__(self):
+        # Never closed, as a forgotten Python file: keep what was written (an exception inside `with` discards).
+        if self._gz is not None or self._out is not None:
+            warnings.warn("spiqa.Writer was not closed; closing it now (use `with spiqa.Writer(...)` or close())",
+                          ResourceWarning, stacklevel=2)
+            try:
+                self.close()
+            except Exception:
+                self.discard()
