@@ -67,6 +67,8 @@ public struct ModelConfig: Sendable, Equatable {
 
   /// The largest `config.json` read (a config is a few KiB).
   public static let maxFileBytes = 16 << 20
+  /// Most labels `num_labels` may name without an `id2label` map.
+  public static let maxLabels = 1 << 20
   /// Upper bounds of the sizes (far above any BERT/RoBERTa checkpoint; docs/robustness.md).
   public static let sizeLimits: [String: Int] = [
     "hidden_size": 1 << 16, "num_hidden_layers": 1024, "num_attention_heads": 1024, "intermediate_size": 1 << 18,
@@ -134,7 +136,13 @@ public struct ModelConfig: Sendable, Equatable {
       let pairs = map.compactMap { k, v in Int(k).map { ($0, v.stringValue ?? v.jsonText) } }.sorted { $0.0 < $1.0 }
       if pairs.map(\.0) == Array(0..<pairs.count) { labels = pairs.map(\.1) }
     }
-    if labels.isEmpty, let n = obj["num_labels"]?.intValue, n > 0 { labels = (0..<n).map { "LABEL_\($0)" } }
+    if labels.isEmpty, let n = obj["num_labels"]?.intValue, n > 0 {
+      // Beyond any classifier (ImageNet-22k has 21,841 classes): a crafted 10^9 asked for 16 GB of names.
+      guard n <= Self.maxLabels else {
+        throw SpiqaModelError.badData("\(source): num_labels \(n) is more than \(Self.maxLabels); expected a label count")
+      }
+      labels = (0..<n).map { "LABEL_\($0)" }
+    }
     let hidden = try int("hidden_size"), layers = try int("num_hidden_layers")
     var groups = layers
     if family.layers.sharing == .groups {

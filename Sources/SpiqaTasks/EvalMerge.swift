@@ -17,10 +17,7 @@ public enum EvalMerge {
   public static func merge(paths: [String]) throws -> Merged {
     try merge(
       files: paths.map { path in
-        guard let data = FileManager.default.contents(atPath: path) else {
-          throw TasksError.io("\(path): cannot read the file")
-        }
-        return (path, [UInt8](data))
+        (path, [UInt8](try readData(path)))  // `-` and pipes too, within SPIQA_MAX_DATA_BYTES
       })
   }
 

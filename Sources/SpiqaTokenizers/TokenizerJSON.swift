@@ -14,9 +14,7 @@ import SpiqaCore
 public enum TokenizerJSON {
   /// Loads `path`; `config` is the folder's tokenizer_config.json (pad / mask token names), may be empty.
   public static func load(path: String, config: [String: JSONValue] = [:]) throws -> any Tokenizer {
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw TokenizerError(.io, "\(path): cannot read file")
-    }
+    let data = try VocabFiles.read(path)  // a regular file of at most 256 MiB, as the other vocabulary files
     let root: [String: JSONValue]
     do {
       guard let obj = try JSONValue(parsing: [UInt8](data)).objectValue else { throw TokenizerError(.badData, "") }
@@ -181,13 +179,36 @@ public enum TokenizerJSON {
     do {
       return try UnigramTokenizer(
         vocab: vocab, unkId: unkId, byteFallback: model["byte_fallback"]?.boolValue ?? false,
-        normalizers: try normalizers(root["normalizer"], fail: fail),
+        normalizers: try boundedGrowth(try normalizers(root["normalizer"], fail: fail), fail: fail),
         preTokenizers: try preTokenizers(root["pre_tokenizer"], fail: fail), added: added,
         first: template.first, separator: template.separator, doubleSeparator: template.doubleSeparator,
         padToken: VocabFiles.tokenString(config, "pad_token"), maskToken: VocabFiles.tokenString(config, "mask_token"))
     } catch let e as TokenizerError where e.description.hasPrefix("Unigram") {
       throw fail(e.description)
     }
+  }
+
+  /// Most times the `Replace` steps together may lengthen a text.
+  static let maxReplaceGrowth = 16
+
+  /// `steps`, unless their `Replace`s could multiply a text's length by more than `maxReplaceGrowth`: three steps
+  /// replacing "a" by 1,000 of them asked for 2 GB per input character. Real ones keep the length (" " → "▁") or
+  /// shorten it (runs of spaces → " ").
+  static func boundedGrowth(_ steps: [SentencePieceNormalizer], fail: (String) -> TokenizerError) throws
+    -> [SentencePieceNormalizer]
+  {
+    var growth = 1.0
+    for step in steps {
+      switch step {
+      case .replaceLiteral(let pattern, let content): growth *= max(1, Double(content.count) / Double(pattern.count))
+      case .replaceRun(_, let minimum, let content): growth *= max(1, Double(content.count) / Double(max(1, minimum)))
+      default: break
+      }
+    }
+    guard growth <= Double(maxReplaceGrowth) else {
+      throw fail("the Replace normalizers can lengthen a text \(Int(min(growth, 1e15))) times; at most \(maxReplaceGrowth)")
+    }
+    return steps
   }
 
   /// The normalizer steps of a Unigram tokenizer.json, `Sequence`s flattened.

@@ -125,6 +125,24 @@ struct CheckpointTests {
     }
   }
 
+  @Test("a safetensors header over 100 MB and a num_labels of 10^9 are refused before anything is allocated")
+  func headerAndLabelBounds() throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("spiqa-\(UUID().uuidString).safetensors").path
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    // A sparse file of 101 MB whose header length says 100,000,001 bytes.
+    var length = UInt64(100_000_001).littleEndian
+    _ = FileManager.default.createFile(atPath: path, contents: withUnsafeBytes(of: &length) { Data($0) })
+    let handle = try #require(FileHandle(forWritingAtPath: path))
+    try handle.truncate(atOffset: 101_000_000)
+    try handle.close()
+    let e = try modelError { _ = try SafetensorsFile(path: path) }
+    #expect(e.exitCode == 65 && e.description.contains("is more than 100000000 bytes"), "\(e)")
+    let labels = try Self.variant(configEdit: { $0["num_labels"] = .int(1_000_000_000); $0["id2label"] = nil })
+    defer { try? FileManager.default.removeItem(atPath: labels) }
+    let e2 = try modelError { _ = try ModelConfig(contentsOf: labels + "/config.json") }
+    #expect(e2.exitCode == 65 && e2.description.contains("num_labels 1000000000 is more than 1048576"), "\(e2)")
+  }
+
   @Test("F16 and BF16 upcasts are exact")
   func upcast() throws {
     let halves: [Float16] = [0, -0, 1, -2.5, 65504, 6.1e-5, 5.96e-8, .infinity]

@@ -118,6 +118,23 @@ struct PyTorchBinTests {
     #expect(error.exitCode == 65)
   }
 
+  @Test("views that together ask for far more than the file holds are refused, not copied (scripts/make_view_bomb_fixture.py)")
+  func viewBomb() throws {
+    let error = try #require(throws: SpiqaModelError.self) { try PyTorchBinFile(path: try pytorchFixture("view-bomb.bin")) }
+    #expect(error.exitCode == 65 && error.description.contains("too many views"), "\(error)")
+  }
+
+  @Test("a pickle that piles up values is refused at a bound (16 Mi empty lists took 1.8 GB)")
+  func valueFlood() throws {
+    let flood = [UInt8]([0x80, 0x02]) + [UInt8](repeating: 0x5D, count: PickleMachine.maxValues + 2) + [0x2E]
+    let error = try #require(throws: SpiqaModelError.self) {
+      try flood.withUnsafeBytes { bytes in
+        _ = try PickleMachine(bytes: bytes, source: "test", persistentLoad: { $0 }).run(from: 0) { _ in 0 }
+      }
+    }
+    #expect(error.exitCode == 65 && error.description.contains("more than 1048576 values"), "\(error)")
+  }
+
   @Test("refused opcodes are named")
   func forbiddenOpcode() throws {
     // PROTO 2, EMPTY_TUPLE, NEWOBJ: an object construction a state dict never needs.

@@ -155,6 +155,15 @@ struct TokenizerUnigramTests {
     refused(#"{"model": {"type": "Unigram", "unk_id": 0, "vocab": []}}"#, "empty vocab")
     refused(#"{"normalizer": {"type": "Replace", "pattern": {"Regex": "\\s+$"}, "content": ""}, "model": {"type": "Unigram", "unk_id": 0, \#(vocab)}}"#, "Replace")
     refused(#"{"pre_tokenizer": {"type": "Whitespace"}, "model": {"type": "Unigram", "unk_id": 0, \#(vocab)}}"#, "Whitespace")
+    // Replace steps that multiply the text (3 × "a" → 1,000 "a"s asked for 2 GB a character); a FIFO or folder.
+    let grow = #"{"type": "Replace", "pattern": {"String": "a"}, "content": "\#(String(repeating: "a", count: 1000))"}"#
+    refused(#"{"normalizer": {"type": "Sequence", "normalizers": [\#(grow), \#(grow), \#(grow)]}, "model": {"type": "Unigram", "unk_id": 0, \#(vocab)}}"#,
+            "the Replace normalizers can lengthen a text 1000000000 times; at most 16")
+    try FileManager.default.removeItem(atPath: path)
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+    let folder = #expect(throws: TokenizerError.self) { try TokenizerJSON.load(path: path) }
+    #expect(folder?.kind == .badData && folder?.description.contains("is a directory, not a regular file") == true)
+    try FileManager.default.removeItem(atPath: path)
 
     // An added token past the pieces counts in vocabSize and is cut out of text.
     let extra = #"{"added_tokens": [{"id": 5, "content": "<x>", "special": true}], "model": {"type": "Unigram", "unk_id": 0, \#(vocab)}}"#

@@ -10,6 +10,9 @@ struct PickleMachine {
     "collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_parameter",
     "torch._utils._rebuild_parameter_with_state", "torch._tensor._rebuild_from_type_v2",
   ]
+  /// Most values the stack, the memo and the made containers hold at once.
+  static let maxValues = 1 << 20
+
   /// Storage classes (`torch.FloatStorage`, …), element size in bytes by class name.
   static let storageTypes: [String: Int] = [
     "FloatStorage": 4, "HalfStorage": 2, "BFloat16Storage": 2, "DoubleStorage": 8, "LongStorage": 8,
@@ -86,6 +89,10 @@ struct PickleMachine {
     }
 
     while true {
+      // A state dict of a large model holds some 10^4 values; 16 Mi empty lists in a 16 MB pickle took 1.8 GB.
+      guard stack.count + memo.count + containers.count + marks.count <= Self.maxValues else {
+        throw fail("more than \(Self.maxValues) values on the stack and in the memo; not a state dict")
+      }
       try need(1)
       let op = bytes[pos]
       let opPos = pos

@@ -73,6 +73,13 @@ public final class PyTorchBinFile: WeightSource {
         }
         let storage = try loaded.storage(t.storage)
         tensors[name] = try Self.view(t, dtype: dtype, storage: storage, name: name, source: path, copies: &copies)
+        // Each copy is capped, but a 34 kB file of 1,000 stride-0 views over one storage asked for 4 GB: an honest
+        // file's views copy at most its storages once or twice over.
+        let copied = copies.reduce(0) { $0 + $1.count }
+        guard copied <= 2 * bytes.count + (64 << 20) else {
+          throw PyTorchBinError.badData(
+            path, "its non-contiguous tensor views copy \(copied) bytes from a file of \(bytes.count); too many views")
+        }
       }
     } catch {
       for c in copies { c.deallocate() }

@@ -12,6 +12,8 @@ import SpiqaCore
 /// (`{"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, "__metadata__": {..}}`),
 /// then the data block that the offsets index.
 public final class SafetensorsFile: WeightSource {
+  /// The largest JSON header read (the safetensors library refuses larger ones too).
+  public static let maxHeaderBytes: UInt64 = 100_000_000
   /// The file path (for messages).
   public let path: String
   private let base: UnsafeMutableRawPointer
@@ -60,6 +62,12 @@ public final class SafetensorsFile: WeightSource {
     guard n <= UInt64(size - 8) else {
       throw SpiqaModelError.badData(
         "\(path): header length \(n) exceeds the file (\(size) bytes); the file is truncated or not safetensors")
+    }
+    // The safetensors library's own cap: a real header is a few hundred bytes per tensor, and parsing one costs
+    // about 13 times its size in memory.
+    guard n <= SafetensorsFile.maxHeaderBytes else {
+      throw SpiqaModelError.badData(
+        "\(path): header length \(n) is more than \(SafetensorsFile.maxHeaderBytes) bytes; not a safetensors header")
     }
     // Trailing spaces (the padding writers add to align the data) are JSON whitespace.
     let header = try? JSONValue(parsing: UnsafeRawBufferPointer(start: base + 8, count: Int(n)))
