@@ -244,7 +244,9 @@ public final class Encoder {
         }
         // A family without token types ignores them (DistilBERT's forward takes none).
         if c.family.hasTokenTypes, let bad = types[b].first(where: { $0 < 0 || $0 >= c.typeVocabSize }) {
-          throw SpiqaModelError.usage("sequence \(b): token type \(bad) outside 0..<\(c.typeVocabSize)")
+          throw SpiqaModelError.usage(
+            "sequence \(b): token type \(bad) outside 0..<\(c.typeVocabSize) (config.json type_vocab_size "
+              + "\(c.typeVocabSize)\(bad == 1 ? ": the checkpoint has no token type for a second segment" : ""))")
         }
       }
     }

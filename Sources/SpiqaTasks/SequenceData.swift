@@ -89,7 +89,9 @@ public final class SequenceData: TaskData {
     let maxLength = maxLength(settings, maxPositions: maxPositions)
     guard batchSize >= 1 else { throw TasksError.usage("the batch size must be ≥ 1, got \(batchSize)") }
     guard maxLength >= 2 else {
-      throw TasksError.usage("the sequence length must be ≥ 2 tokens ([CLS] and [SEP]), got \(maxLength)")
+      throw TasksError.usage(
+        "the sequence length must be ≥ 2 tokens ([CLS] and [SEP]), got \(maxLength) (--max-length, or the "
+          + "checkpoint's max_position_embeddings \(maxPositions) less its reserved positions)")
     }
     let encoder = SegmentEncoder(maxLength: maxLength, pairTruncation: settings.pairTruncation)
     let examples = self.examples

@@ -143,6 +143,20 @@ struct CheckpointTests {
     #expect(e2.exitCode == 65 && e2.description.contains("num_labels 1000000000 is more than 1048576"), "\(e2)")
   }
 
+  @Test("word embeddings of an integer type are named with their type, not reported missing")
+  func integerWordEmbeddings() throws {
+    let dir = try Self.variant { ts in
+      if let i = ts.firstIndex(where: { $0.name == "bert.embeddings.word_embeddings.weight" }) {
+        ts[i].dtype = "I64"
+        ts[i].bytes += ts[i].bytes  // 8 bytes an element
+      }
+    }
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let e = try modelError { _ = try Encoder(directory: dir, maxBatch: 1, maxSeqLen: 8) }
+    #expect(e.exitCode == 65 && e.description.contains("\"bert.embeddings.word_embeddings.weight\" is I64; expected float32"),
+            "\(e)")
+  }
+
   @Test("F16 and BF16 upcasts are exact")
   func upcast() throws {
     let halves: [Float16] = [0, -0, 1, -2.5, 65504, 6.1e-5, 5.96e-8, .infinity]

@@ -57,6 +57,10 @@ extension ModelWeights {
     let f = c.family, e = f.embeddings
     let prefixes = [f.weightPrefix, ""]
     guard let prefix = prefixes.first(where: { source.rawTensor($0 + e.word + ".weight") != nil }) else {
+      // Present but of an integer type: say so, rather than that it is missing.
+      if let name = prefixes.map({ $0 + e.word + ".weight" }).first(where: { source.unusableDType($0) != nil }) {
+        throw missing(source, name, [c.vocabSize, c.embeddingSize], origin)
+      }
       throw SpiqaModelError.badData(
         "\(origin): missing tensor \"\(f.weightPrefix)\(e.word).weight\" (also tried without the "
           + "\"\(f.weightPrefix)\" prefix); is this a \(f) checkpoint?")
