@@ -1,5 +1,6 @@
 """Writing spiqa record streams from Python: exactly what repeated ``np.save`` gives, optionally gzip."""
 import gzip
+import io
 import json
 import math
 import os
@@ -149,7 +150,8 @@ class Writer:
         (no gzip trailer is written to it)."""
         if self._gz is not None:
             gz, self._gz = self._gz, None
-            gz.fileobj = None        # so that closing it, now or when collected, writes nothing more
+            gz.fileobj = io.BytesIO()    # what it still flushes (its buffer, the trailer) goes nowhere
+            gz.close()
         if self._out is not None:
             out, self._out = self._out, None
             out.discard()
