@@ -139,7 +139,8 @@ public struct ModelConfig: Sendable, Equatable {
     if labels.isEmpty, let n = obj["num_labels"]?.intValue, n > 0 {
       // Beyond any classifier (ImageNet-22k has 21,841 classes): a crafted 10^9 asked for 16 GB of names.
       guard n <= Self.maxLabels else {
-        throw SpiqaModelError.badData("\(source): num_labels \(n) is more than \(Self.maxLabels); expected a label count")
+        throw SpiqaModelError.badData(
+          "\(source): num_labels \(n) is more than \(Self.maxLabels); expected a label count")
       }
       labels = (0..<n).map { "LABEL_\($0)" }
     }

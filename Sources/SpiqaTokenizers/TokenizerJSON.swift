@@ -206,7 +206,8 @@ public enum TokenizerJSON {
       }
     }
     guard growth <= Double(maxReplaceGrowth) else {
-      throw fail("the Replace normalizers can lengthen a text \(Int(min(growth, 1e15))) times; at most \(maxReplaceGrowth)")
+      throw fail(
+        "the Replace normalizers can lengthen a text \(Int(min(growth, 1e15))) times; at most \(maxReplaceGrowth)")
     }
     return steps
   }

@@ -539,7 +539,8 @@ struct RobustnessAuditCLITests {
       for (key, v) in meta { m[key] = v }
       try w.write(meta: m, array: NPYArray(float32: values, shape: [2, 2, 4, 4]))
       try w.close()
-      for (name, args) in [("spiqa-hist", [path, "-q"]), ("spiqa-quantize", [path, "-q", "--bits", "3", "-o", "/dev/null"])] {
+      let runs = [("spiqa-hist", [path, "-q"]), ("spiqa-quantize", [path, "-q", "--bits", "3", "-o", "/dev/null"])]
+      for (name, args) in runs {
         let r = try Hostile.run(name, args)
         #expect(r.status == 65 && r.stderr.contains("\(path): record 2: \(message)"), "\(name) \(meta): \(r.stderr)")
       }
