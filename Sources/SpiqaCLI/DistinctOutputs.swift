@@ -39,6 +39,12 @@ public func namesStandardOutput(_ path: String?) -> Bool {
   path.map(AtomicFile.namesStandardOutput) ?? false
 }
 
+/// Refuses `path` for `flag` (64) when it names standard output, which already carries `what`.
+public func refuseStandardOutput(_ flag: String, _ path: String?, carries what: String, advice: String) throws {
+  guard namesStandardOutput(path) else { return }
+  throw ValidationError("\(flag) \(path ?? "-"): standard output carries \(what); \(advice)")
+}
+
 /// What an input would be read as: `-` is standard input when it is a regular file (`< file`), else as an output.
 private func inputIdentity(_ path: String) -> String? {
   var st = stat()

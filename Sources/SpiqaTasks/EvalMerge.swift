@@ -143,19 +143,7 @@ public enum EvalMerge {
     out["settings"] = nil
     out["replayed"] = fullestReplayed(shards.map(\.line))
     var sparsity = shards[0].line.sparsity
-    var total = sparsity.total
-    for s in shards.dropFirst() {
-      let zeros = s.line.sparsity.zeros
-      guard zeros.count == sparsity.zeros.count, zeros.first?.count == sparsity.zeros.first?.count else {
-        throw TasksError.badData(
-          "\(s.name): sparsity_zeros of \(zeros.count) layers × \(zeros.first?.count ?? 0) heads, not "
-            + "\(sparsity.zeros.count) × \(sparsity.zeros.first?.count ?? 0) as in \(shards[0].name)")
-      }
-      let (sum, overflow) = total.addingReportingOverflow(s.line.sparsity.total)
-      guard !overflow else { throw TasksError.badData("\(s.name): sparsity_total overflows the sum of the shards") }
-      total = sum
-      sparsity.merge(s.line.sparsity)  // each count ≤ its total (EvalShardLine), so no sum overflows now
-    }
+    for s in shards.dropFirst() { try sparsity.merge(s.line.sparsity, from: s.name) }
     let seconds = shards.reduce(0.0) { $0 + $1.line.seconds }
     let lines = shards.flatMap(\.lines)
     var rows: [JSONObject] = []

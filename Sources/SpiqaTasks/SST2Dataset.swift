@@ -118,9 +118,6 @@ func firstInvalidUTF8(_ bytes: [UInt8]) -> (line: Int, byte: Int) {
     case .emptyInput: break loop
     }
   }
-  var line = 1
-  for i in 0..<offset where bytes[i] == 0x0A || (bytes[i] == 0x0D && (i + 1 == bytes.count || bytes[i + 1] != 0x0A)) {
-    line += 1
-  }
-  return (line, offset)
+  // The valid text before it, split as the readers split lines (a "\r" just before it ends a line, as there).
+  return (splitLines(String(decoding: bytes[..<offset], as: UTF8.self)).count, offset)
 }

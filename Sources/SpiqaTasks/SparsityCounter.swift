@@ -18,12 +18,21 @@ public struct SparsityCounter: Sendable {
     self.total = total
   }
 
-  /// Adds another counter's counts (the same layers and heads).
-  mutating func merge(_ other: SparsityCounter) {
-    for l in zeros.indices where l < other.zeros.count {
-      for h in zeros[l].indices where h < other.zeros[l].count { zeros[l][h] += other.zeros[l][h] }
+  /// Adds the counts of `other`, read from `source` (a shard line, whose counts are each within its total).
+  /// - Throws: `TasksError.badData` for other layers × heads, or totals whose sum overflows (a crafted line).
+  mutating func merge(_ other: SparsityCounter, from source: String) throws {
+    guard other.zeros.count == zeros.count, other.zeros.first?.count == zeros.first?.count else {
+      throw TasksError.badData(
+        "\(source): sparsity_zeros of \(other.zeros.count) layers × \(other.zeros.first?.count ?? 0) heads, not "
+          + "\(zeros.count) × \(zeros.first?.count ?? 0) as in the shards before it")
     }
-    total += other.total
+    let (sum, overflow) = total.addingReportingOverflow(other.total)
+    guard !overflow else { throw TasksError.badData("\(source): sparsity_total overflows the sum of the shards") }
+    // Each count is at most its own total, so no sum of counts overflows once the totals' sum does not.
+    for l in zeros.indices {
+      for h in zeros[l].indices { zeros[l][h] += other.zeros[l][h] }
+    }
+    total = sum
   }
 
   /// Count one layer of a batch. - Parameter probs: [batch, heads, T, T].

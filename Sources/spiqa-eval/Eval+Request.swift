@@ -20,9 +20,7 @@ extension Eval {
           "--merge rebuilds a finished run from its shards' files and takes only --per-example and --quiet; "
             + "\(flag) does not apply (the shard lines say how the run was made)")
       }
-      if namesStandardOutput(perExample) {
-        throw ValidationError("--per-example \(perExample ?? "-"): standard output carries the result line; give a file path")
-      }
+      try refuseStandardOutput("--per-example", perExample, carries: "the result line", advice: "give a file path")
       try checkDistinctOutputs([("--per-example", perExample)], sparing: merge.map { ("--merge", $0) })
       return
     }
@@ -31,9 +29,7 @@ extension Eval {
     if taskOptions.data == "-" && replay == "-" {
       throw ValidationError("--data - and --replay - both read standard input; give one of them as a file")
     }
-    if namesStandardOutput(perExample) {
-      throw ValidationError("--per-example \(perExample ?? "-"): standard output carries the result line; give a file path")
-    }
+    try refuseStandardOutput("--per-example", perExample, carries: "the result line", advice: "give a file path")
     try checkDistinctOutputs(
       [("--per-example", perExample)],
       sparing: [("--data", try? taskOptions.dataPath()), ("--replay", replay),

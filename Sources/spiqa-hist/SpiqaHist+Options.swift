@@ -15,9 +15,7 @@ extension SpiqaHist {
         throw ValidationError(
           "--table '\(t)' with --hidden-states: expected one of \(HiddenStateStatistics.tableNames.joined(separator: ", "))")
       }
-      if namesStandardOutput(npy) {
-        throw ValidationError("--npy \(npy ?? "-"): standard output carries the tables; give a file path")
-      }
+      try refuseStandardOutput("--npy", npy, carries: "the tables", advice: "give a file path")
       try checkDistinctOutputs([("--npy", npy)], sparing: [("the input stream", input)])
       return
     }
@@ -25,9 +23,8 @@ extension SpiqaHist {
       throw ValidationError("--table '\(t)': expected one of \(HistTables.names.joined(separator: ", "))")
     }
     if json && !tables.isEmpty { throw ValidationError("--json prints a summary instead of tables; drop --table") }
-    for (flag, path) in [("--npy", npy), ("--per-row", perRow)] where namesStandardOutput(path) {
-      throw ValidationError(
-        "\(flag) \(path ?? "-"): standard output carries the tables; give a file path for the binary records")
+    for (flag, path) in [("--npy", npy), ("--per-row", perRow)] {
+      try refuseStandardOutput(flag, path, carries: "the tables", advice: "give a file path for the binary records")
     }
     try checkDistinctOutputs(
       [("--npy", npy), ("--per-row", perRow)], sparing: [("the input stream", input), ("the --compare stream", compare)])

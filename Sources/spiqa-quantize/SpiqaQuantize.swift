@@ -67,9 +67,8 @@ struct SpiqaQuantize: SpiqaTool {
   func checkFlags() throws {
     _ = try settings()
     let streamToStdout = outputOptions.output == nil || namesStandardOutput(outputOptions.output)
-    if namesStandardOutput(report) && streamToStdout {
-      throw ValidationError(
-        "--report \(report ?? "-"): standard output carries the stream; give --output FILE or a report path")
+    if streamToStdout {
+      try refuseStandardOutput("--report", report, carries: "the stream", advice: "give --output FILE or a report path")
     }
     try checkDistinctOutputs(
       [("--output", outputOptions.output), ("--report", report)],

@@ -21,3 +21,9 @@ def as_int(x):
     if type(x) is float and math.isfinite(x) and x == int(x) and abs(x) < _INT_LIMIT:
         return int(x)
     return None
+
+
+def valid_levels(levels):
+    """A codes record's ``levels`` as the tools read them (DecodeAttention.swift): a non-empty list of finite
+    numbers."""
+    return isinstance(levels, list) and bool(levels) and all(finite_number(x) for x in levels)

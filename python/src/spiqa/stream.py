@@ -13,7 +13,7 @@ import numpy as np
 
 from ._errors import StreamError, shown
 from ._source import RawInput, open_source
-from ._values import as_int, finite_number
+from ._values import as_int, valid_levels
 from .npy import METADATA_BYTES, RECORD_BYTES, ArrayReader, resource_limit
 
 SPIQA_STREAM_VERSION = 1
@@ -68,8 +68,7 @@ def decode_attention(meta, array, dtype=np.float32):
     check_tensor(meta, array)
     if meta.get("encoding") == "codes":
         raw = meta.get("levels")
-        if (not isinstance(raw, list) or not raw
-                or not all(finite_number(x) for x in raw)):
+        if not valid_levels(raw):
             raise StreamError('codes record without a "levels" list of numbers', '"levels": [...] in the metadata')
         levels = np.asarray(raw, dtype=dtype)
         if array.size and int(array.max()) >= levels.size:

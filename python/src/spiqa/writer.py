@@ -10,7 +10,7 @@ import numpy as np
 import numpy.lib.format as npf
 
 from ._output import OutputFile
-from ._values import finite_number
+from ._values import valid_levels
 from .npy import DTYPES
 
 CODE_DTYPES = ("u1", "u2")   # the tensors "encoding": "codes" can describe (DecodeAttention.swift)
@@ -121,8 +121,7 @@ class Writer:
             del m["encoding"]
             m.pop("levels", None)
         if m.get("encoding") == "codes":
-            levels = _plain(m.get("levels"))
-            if not isinstance(levels, list) or not levels or not all(finite_number(x) for x in levels):
+            if not valid_levels(_plain(m.get("levels"))):
                 raise ValueError('a codes record needs "levels": a non-empty list of finite numbers (the tools '
                                  "cannot read anything else)")
         m["spiqa"] = 1
